@@ -1,0 +1,111 @@
+"""The practice configuration file (`--config practice.toml`).
+
+FHIR data lacks what only the practice knows: its doctors' BtM numbers and birth
+dates (REAL-DATA.md 3), sometimes their qualification. Doctors are keyed by LANR or
+by Practitioner id:
+
+    time_zone = "Europe/Berlin"
+    bundle_weekdays = ["tuesday", "friday"]     # R-DATE-4, optional
+
+    [doctors."123456789"]                       # a LANR, or a Practitioner id
+    btm_number = "3711025"
+    birth_date = "1971-04-02"
+    qualified = true                            # suchtmedizinisch qualifiziert
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+_BTM = re.compile(r"^\d{7}$")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or wrong; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorConfig:
+    btm_number: str | None = None
+    birth_date: str | None = None
+    qualified: bool | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeConfig:
+    time_zone: str = "Europe/Berlin"
+    bundle_weekdays: tuple[str, ...] = ()
+    doctors: dict[str, DoctorConfig] = field(default_factory=dict)
+
+    def doctor(self, practitioner_id: str, lanr: str | None) -> DoctorConfig | None:
+        """The entry for a doctor: by LANR first, then by Practitioner id."""
+        if lanr is not None and lanr in self.doctors:
+            return self.doctors[lanr]
+        return self.doctors.get(practitioner_id)
+
+
+def load_config(path: Path) -> PracticeConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{path}: no such configuration file"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+    known = {"time_zone", "bundle_weekdays", "doctors"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        msg = f"{path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(known))})"
+        raise ConfigError(msg)
+    if data.get("time_zone", "Europe/Berlin") != "Europe/Berlin":
+        msg = f"{path}: time_zone must be Europe/Berlin (the register counts German days)"
+        raise ConfigError(msg)
+    weekdays = tuple(data.get("bundle_weekdays", ()))
+    if any(day not in _WEEKDAYS for day in weekdays):
+        msg = f"{path}: bundle_weekdays must name weekdays in English, e.g. 'tuesday'"
+        raise ConfigError(msg)
+    doctors = data.get("doctors", {})
+    if not isinstance(doctors, dict):
+        msg = f"{path}: [doctors] must be a table of tables"
+        raise ConfigError(msg)
+    return PracticeConfig(
+        bundle_weekdays=weekdays,
+        doctors={str(k): _doctor(path, str(k), v) for k, v in doctors.items()},
+    )
+
+
+def _doctor(path: Path, key: str, entry: Any) -> DoctorConfig:
+    where = f'{path}: [doctors."{key}"]'
+    if not isinstance(entry, dict):
+        msg = f"{where} must be a table"
+        raise ConfigError(msg)
+    unknown = sorted(set(entry) - {"btm_number", "birth_date", "qualified", "phone"})
+    if unknown:
+        msg = f"{where}: unknown key '{unknown[0]}'"
+        raise ConfigError(msg)
+    btm = entry.get("btm_number")
+    if btm is not None and not (isinstance(btm, str) and _BTM.match(btm)):
+        msg = f"{where}: btm_number must be a string of 7 digits (R-DOC-1)"
+        raise ConfigError(msg)
+    birth = entry.get("birth_date")
+    if isinstance(birth, date):
+        birth = birth.isoformat()  # TOML has a date type; accept it as well as a string
+    if birth is not None:
+        try:
+            date.fromisoformat(str(birth))
+        except ValueError:
+            msg = f"{where}: birth_date must be YYYY-MM-DD"
+            raise ConfigError(msg) from None
+    qualified = entry.get("qualified")
+    if qualified is not None and not isinstance(qualified, bool):
+        msg = f"{where}: qualified must be true or false"
+        raise ConfigError(msg)
+    return DoctorConfig(btm, birth, qualified, entry.get("phone"))

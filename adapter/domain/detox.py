@@ -1,0 +1,70 @@
+"""Detoxification is not substitution, unless it turns into one (R-NOT-1, R-NOT-5)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from adapter.domain.model import Cover, Episode, Finding
+
+_DETOX_LIMIT_DAYS = 30  # R-NOT-1: a detox of at most 30 days is not reported
+
+
+def settle_detox(
+    covers: tuple[Cover, ...], episodes: tuple[Episode, ...], *, as_of: date
+) -> tuple[tuple[Cover, ...], list[Finding]]:
+    """Drop the covers of short detox episodes; keep those that turned into substitution.
+
+    A detox followed within a day by a substitution EpisodeOfCare is reported from
+    its first covered day, but only once the substitution is known (R-NOT-5).
+    """
+    detoxes = {e.key: e for e in episodes if e.kind == "detox"}
+    if not detoxes:
+        return covers, []
+    substitutions = [e for e in episodes if e.kind == "substitution" and e.start is not None]
+    kept: list[Cover] = []
+    dropped: dict[str, list[str]] = {}
+    for cover in covers:
+        detox = detoxes.get(cover.episode or "")
+        if detox is None:
+            kept.append(cover)
+            continue
+        follower = _following_substitution(detox, substitutions, as_of)
+        if follower is not None:
+            kept.append(replace(cover, reportable_from=follower))
+        elif _length(detox, cover, as_of) > _DETOX_LIMIT_DAYS:
+            kept.append(cover)
+        else:
+            dropped.setdefault(detox.key, []).append(cover.source)
+    findings = [
+        Finding(
+            "info",
+            "R-NOT-1",
+            f"Events of the detoxification {key} (at most 30 days) are not reported.",
+            (key, *sources[:3]),
+        )
+        for key, sources in dropped.items()
+    ]
+    return tuple(kept), findings
+
+
+def _following_substitution(
+    detox: Episode, substitutions: list[Episode], as_of: date
+) -> date | None:
+    """The start of a substitution episode beginning at most a day after the detox."""
+    if detox.end is None:
+        return None
+    for episode in substitutions:
+        start = episode.start
+        assert start is not None  # filtered by the caller
+        if detox.start is not None and start < detox.start:
+            continue
+        if start <= detox.end + timedelta(days=1) and start <= as_of:
+            return start
+    return None
+
+
+def _length(detox: Episode, cover: Cover, as_of: date) -> int:
+    start = detox.start or cover.start
+    end = detox.end or as_of
+    return (end - start).days + 1

@@ -1,0 +1,38 @@
+"""What the phase engine decides: register events before they meet doctor data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEvent:
+    """An Anmeldung or Abmeldung of one patient with one doctor (R-EP-1).
+
+    `code` is None when the patient cannot be coded; the report is then withheld and a
+    finding says what to fix.
+    """
+
+    kind: Literal["anmeldung", "abmeldung"]
+    made_on: date
+    date: date
+    patient: str
+    code: str | None
+    doctor: str | None
+    consultant: str | None
+    substance: str | None
+    remarks: tuple[str, ...]
+    rule: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSpan:
+    """A patient's phase with a doctor, open from `start` to `end` (R-DOC-2 counting)."""
+
+    doctor: str | None
+    patient: str
+    start: date
+    end: date

@@ -1,0 +1,311 @@
+"""Turn each FHIR resource, as it streams past, into a small record of what we need.
+
+Only these records are kept; the JSON of a resource is dropped as soon as it has been
+read, which keeps memory near the size of the facts rather than of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
+from adapter.fhir import records as rec
+from adapter.fhir.medication import (
+    NO_MEDICATION,
+    MedInfo,
+    btm_marker,
+    has_opioid_dependence,
+    medication_info,
+    medication_resource_info,
+)
+from adapter.fhir.people import PractitionerRec, addresses, patient_facts, phones, practitioner
+from adapter.fhir.refs import References
+from adapter.fhir.source import Entry, Unreadable
+from adapter.fhir.values import (
+    JsonObject,
+    ResourceProblem,
+    codings,
+    day_of,
+    duration_days,
+    obj,
+    objs,
+    period,
+    reference,
+    references,
+    text,
+)
+from adapter.mappings import Mappings
+
+SR = "https://fhir.substreg.dev"
+DURATION_OF_EFFECT = f"{SR}/StructureDefinition/duration-of-effect"
+ABSENCE_REASON = f"{SR}/StructureDefinition/absence-reason"
+EPISODE_TYPE = f"{SR}/CodeSystem/episode-type"
+CARE_TEAM_ROLE = f"{SR}/CodeSystem/care-team-role"
+
+
+@dataclass(slots=True)
+class Collection:
+    refs: References = field(default_factory=References)
+    patients: dict[str, PatientFacts] = field(default_factory=dict)
+    practitioners: dict[str, PractitionerRec] = field(default_factory=dict)
+    roles: dict[str, rec.Role] = field(default_factory=dict)
+    organizations: dict[str, tuple[tuple[Spell[Address], ...], tuple[Spell[str], ...]]] = field(
+        default_factory=dict
+    )
+    medications: dict[str, MedInfo] = field(default_factory=dict)
+    requests: dict[str, rec.Request] = field(default_factory=dict)
+    administrations: list[rec.Administration] = field(default_factory=list)
+    dispenses: list[rec.Dispense] = field(default_factory=list)
+    episodes: dict[str, tuple[str | None, Episode]] = field(default_factory=dict)
+    care_teams: dict[str, rec.CareTeam] = field(default_factory=dict)
+    encounters: list[tuple[str | None, date]] = field(default_factory=list)
+    compositions: list[rec.Composition] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+class Collector:
+    def __init__(self, mappings: Mappings) -> None:
+        self.mappings = mappings
+        self.result = Collection()
+        self._med_cache: dict[str, MedInfo] = {}
+        self._readers: dict[str, Callable[[str, JsonObject], None]] = {
+            "Patient": self._patient,
+            "Practitioner": self._practitioner,
+            "PractitionerRole": self._role,
+            "Organization": self._organization,
+            "Medication": self._medication,
+            "MedicationRequest": self._request,
+            "MedicationAdministration": self._administration,
+            "MedicationDispense": self._dispense,
+            "EpisodeOfCare": self._episode,
+            "CareTeam": self._care_team,
+            "Encounter": self._encounter,
+            "Composition": self._composition,
+        }
+
+    def add(self, item: Entry | Unreadable) -> None:
+        if isinstance(item, Unreadable):
+            self._problem(item.where, item.problem)
+            return
+        resource = item.resource
+        kind = resource["resourceType"]
+        reader = self._readers.get(kind)
+        if reader is None:
+            return  # resources we do not use are skipped silently (INPUT.md)
+        key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        try:
+            reader(key, resource)
+        except ResourceProblem as exc:
+            self._problem(key, str(exc))
+
+    def _problem(self, where: str, problem: str) -> None:
+        self.result.findings.append(
+            Finding("error", "INPUT", f"{where} cannot be read: {problem}; it is left out.", (where,))
+        )
+
+    # -- people and organisations ---------------------------------------------
+
+    def _patient(self, key: str, resource: JsonObject) -> None:
+        self.result.patients[key] = patient_facts(key, resource)
+
+    def _practitioner(self, key: str, resource: JsonObject) -> None:
+        self.result.practitioners[key] = practitioner(key, resource)
+
+    def _role(self, key: str, resource: JsonObject) -> None:
+        self.result.roles[key] = rec.Role(
+            practitioner=reference(resource, "practitioner"),
+            organization=reference(resource, "organization"),
+            end=period(resource, "period")[1],
+        )
+
+    def _organization(self, key: str, resource: JsonObject) -> None:
+        self.result.organizations[key] = (addresses(resource), phones(resource))
+
+    def _composition(self, key: str, resource: JsonObject) -> None:
+        attesters = [reference(a, "party") for a in objs(resource, "attester")]
+        entries = [r for s in objs(resource, "section") for r in references(s, "entry")]
+        self.result.compositions.append(
+            rec.Composition(
+                authors=tuple(references(resource, "author")),
+                attester=next((a for a in attesters if a), None),
+                custodian=reference(resource, "custodian"),
+                entries=tuple(entries),
+            )
+        )
+
+    # -- medication -------------------------------------------------------------
+
+    def _medication(self, key: str, resource: JsonObject) -> None:
+        self.result.medications[key] = medication_resource_info(resource, self.mappings)
+
+    def _med(self, resource: JsonObject) -> tuple[MedInfo | None, str | None]:
+        """Inline medication (concept or contained), else the reference to resolve later."""
+        concept = obj(resource, "medicationCodeableConcept")
+        if concept is not None:
+            return self._concept_info(concept), None
+        ref = reference(resource, "medicationReference")
+        if ref and ref.startswith("#"):
+            for contained in objs(resource, "contained"):
+                if contained.get("id") == ref[1:]:
+                    return medication_resource_info(contained, self.mappings), None
+            msg = f"medicationReference {ref} names no contained resource"
+            raise ResourceProblem(msg)
+        return (NO_MEDICATION if ref is None else None), ref
+
+    def _concept_info(self, concept: JsonObject) -> MedInfo:
+        # Practice data repeats the same few concepts thousands of times.
+        cache_key = repr(concept)
+        info = self._med_cache.get(cache_key)
+        if info is None:
+            info = medication_info(concept, [], self.mappings)
+            self._med_cache[cache_key] = info
+        return info
+
+    def _request(self, key: str, resource: JsonObject) -> None:
+        med, med_ref = self._med(resource)
+        dispense = obj(resource, "dispenseRequest") or {}
+        self.result.requests[key] = rec.Request(
+            key=key,
+            patient=reference(resource, "subject"),
+            status=text(resource, "status"),
+            med=med,
+            med_ref=med_ref,
+            marker=btm_marker(resource),
+            requester=reference(resource, "requester"),
+            authored=day_of(text(resource, "authoredOn"), "authoredOn"),
+            supply_start=period(dispense, "validityPeriod")[0],
+            supply_days=duration_days(
+                obj(dispense, "expectedSupplyDuration"), "dispenseRequest.expectedSupplyDuration"
+            ),
+            dependence=has_opioid_dependence(resource),
+            episodes=tuple(
+                [r for r in (reference(resource, "encounter"),) if r]
+                + references(resource, "supportingInformation")
+            ),
+        )
+
+    def _administration(self, key: str, resource: JsonObject) -> None:
+        status = text(resource, "status")
+        if status not in ("completed", "in-progress"):
+            return  # not-done, entered-in-error … cover nothing (INPUT.md)
+        start, end = self._effective(resource)
+        med, med_ref = self._med(resource)
+        performers = [reference(p, "actor") for p in objs(resource, "performer")]
+        self.result.administrations.append(
+            rec.Administration(
+                key=key,
+                patient=reference(resource, "subject"),
+                med=med,
+                med_ref=med_ref,
+                start=start,
+                end=end,
+                request=reference(resource, "request"),
+                performer=next((p for p in performers if p), None),
+                episode=reference(resource, "context"),
+                dependence=has_opioid_dependence(resource),
+                effect_days=self._duration_of_effect(resource),
+            )
+        )
+
+    def _effective(self, resource: JsonObject) -> tuple[date, date]:
+        moment = day_of(text(resource, "effectiveDateTime"), "effectiveDateTime")
+        if moment is not None:
+            return moment, moment
+        start, end = period(resource, "effectivePeriod")
+        if start is None:
+            msg = "effectiveDateTime or effectivePeriod.start is required"
+            raise ResourceProblem(msg)
+        return start, end or start
+
+    def _duration_of_effect(self, resource: JsonObject) -> int | None:
+        for ext in objs(resource, "extension"):
+            if text(ext, "url") == DURATION_OF_EFFECT:
+                return duration_days(obj(ext, "valueDuration"), "extension duration-of-effect")
+        return None
+
+    def _dispense(self, key: str, resource: JsonObject) -> None:
+        if text(resource, "status") != "completed":
+            return
+        handed = day_of(text(resource, "whenHandedOver"), "whenHandedOver")
+        if handed is None:
+            msg = "whenHandedOver is required for a completed dispense"
+            raise ResourceProblem(msg)
+        med, med_ref = self._med(resource)
+        performers = [reference(p, "actor") for p in objs(resource, "performer")]
+        self.result.dispenses.append(
+            rec.Dispense(
+                key=key,
+                patient=reference(resource, "subject"),
+                med=med,
+                med_ref=med_ref,
+                day=handed,
+                days=duration_days(obj(resource, "daysSupply"), "daysSupply") or 1,
+                prescription=next(iter(references(resource, "authorizingPrescription")), None),
+                performer=next((p for p in performers if p), None),
+                episode=reference(resource, "context"),
+            )
+        )
+
+    # -- care ---------------------------------------------------------------------
+
+    def _episode(self, key: str, resource: JsonObject) -> None:
+        kinds = {c for t in objs(resource, "type") for s, c in codings(t) if s == EPISODE_TYPE}
+        kind = "substitution" if "substitution" in kinds else "detox" if "detox" in kinds else None
+        if kind is None:
+            return
+        start, end = period(resource, "period")
+        episode = Episode(
+            key=key,
+            kind=kind,
+            status=text(resource, "status") or "active",
+            start=start,
+            end=end,
+            care_manager=reference(resource, "careManager"),
+            absences=tuple(self._absences(resource)),
+        )
+        self.result.episodes[key] = (reference(resource, "patient"), episode)
+        for team in references(resource, "team"):
+            self.result.refs.note_team(team, reference(resource, "patient"))
+
+    def _absences(self, resource: JsonObject) -> list[Absence]:
+        absences = []
+        for entry in objs(resource, "statusHistory"):
+            if text(entry, "status") != "onhold":
+                continue
+            start, end = period(entry, "period")
+            if start is None:
+                msg = "statusHistory onhold needs period.start"
+                raise ResourceProblem(msg)
+            reason = "other"
+            for ext in objs(entry, "extension"):
+                if text(ext, "url") == ABSENCE_REASON:
+                    reason = text(ext, "valueCode") or "other"
+            absences.append(Absence(start, end, reason))
+        return absences
+
+    def _care_team(self, key: str, resource: JsonObject) -> None:
+        spells = []
+        for participant in objs(resource, "participant"):
+            roles = {c for r in objs(participant, "role") for s, c in codings(r) if s == CARE_TEAM_ROLE}
+            member = reference(participant, "member")
+            if "konsiliararzt" in roles and member:
+                start, end = period(participant, "period")
+                spells.append((member, start, end))
+        if spells:
+            self.result.care_teams[key] = rec.CareTeam(reference(resource, "subject"), tuple(spells))
+
+    def _encounter(self, key: str, resource: JsonObject) -> None:
+        if text(resource, "status") != "finished":
+            return
+        # A contact is a finished encounter with someone of the practice (INPUT.md).
+        seen_by_doctor = any(reference(p, "individual") for p in objs(resource, "participant"))
+        start, end = period(resource, "period")
+        if seen_by_doctor and start is not None:
+            patient = reference(resource, "subject")
+            self.result.encounters.append((patient, start))
+            if end is not None and end != start:
+                self.result.encounters.append((patient, end))
+
+

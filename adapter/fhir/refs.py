@@ -1,0 +1,50 @@
+"""Resolve FHIR references to resource keys `Type/id` (INPUT.md 'Accepted containers').
+
+References come as `Type/id`, absolute URLs, `urn:uuid:` fullUrls and contained `#id`
+(contained ones are resolved where they occur). Every resource is known by `Type/id`;
+its Bundle fullUrl is an alias of that key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class References:
+    aliases: dict[str, str] = field(default_factory=dict)
+    team_patients: dict[str, str | None] = field(default_factory=dict)
+    _anonymous: int = 0
+
+    def register(self, kind: str, resource_id: object, full_url: str | None) -> str:
+        """The key of a resource, remembering its fullUrl as an alias."""
+        if isinstance(resource_id, str) and resource_id:
+            key = f"{kind}/{resource_id}"
+        elif full_url:
+            key = f"{kind}/{full_url.rsplit(':', 1)[-1].rsplit('/', 1)[-1]}"
+        else:
+            self._anonymous += 1
+            key = f"{kind}/#{self._anonymous}"
+        if full_url:
+            self.aliases[full_url] = key
+        return key
+
+    def resolve(self, ref: str | None) -> str | None:
+        """The key a reference points to, or None when it cannot point anywhere."""
+        if not ref:
+            return None
+        known = self.aliases.get(ref)
+        if known is not None:
+            return known
+        if ref.startswith("urn:"):
+            return None
+        parts = ref.split("/")
+        if "_history" in parts:
+            parts = parts[: parts.index("_history")]
+        if len(parts) >= 2:
+            return f"{parts[-2]}/{parts[-1]}"
+        return None
+
+    def note_team(self, team_ref: str, patient_ref: str | None) -> None:
+        """An EpisodeOfCare.team: its CareTeam belongs to the episode's patient."""
+        self.team_patients[team_ref] = patient_ref

@@ -1,0 +1,160 @@
+"""Strict readers of the FHIR JSON fields the bulk path uses.
+
+Every field the adapter reads goes through one of these: a wrong type or format raises
+`ResourceProblem` with the field's name, and the caller turns it into a finding that
+names the resource. Dates become Europe/Berlin calendar days (INPUT.md).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARTIAL = re.compile(r"^\d{4}(-\d{2})?$")
+
+JsonObject = dict[str, Any]
+
+
+class ResourceProblem(ValueError):
+    """A field of a resource cannot be read; the message names the field."""
+
+
+def obj(resource: JsonObject, key: str) -> JsonObject | None:
+    value = resource.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    msg = f"{key} must be an object"
+    raise ResourceProblem(msg)
+
+
+def objs(resource: JsonObject, key: str) -> list[JsonObject]:
+    value = resource.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    msg = f"{key} must be a list of objects"
+    raise ResourceProblem(msg)
+
+
+def text(resource: JsonObject, key: str) -> str | None:
+    value = resource.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    msg = f"{key} must be a string"
+    raise ResourceProblem(msg)
+
+
+def texts(resource: JsonObject, key: str) -> list[str]:
+    value = resource.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(v, str) or v is None for v in value):
+        return [v for v in value if v is not None]
+    msg = f"{key} must be a list of strings"
+    raise ResourceProblem(msg)
+
+
+def number(resource: JsonObject, key: str) -> float | None:
+    value = resource.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{key} must be a number"
+        raise ResourceProblem(msg)
+    return float(value)
+
+
+def reference(resource: JsonObject, key: str) -> str | None:
+    """The `reference` string of a Reference field."""
+    ref = obj(resource, key)
+    return text(ref, "reference") if ref is not None else None
+
+
+def references(resource: JsonObject, key: str) -> list[str]:
+    refs = []
+    for ref in objs(resource, key):
+        value = text(ref, "reference")
+        if value:
+            refs.append(value)
+    return refs
+
+
+def day_of(value: str | None, key: str) -> date | None:
+    """The Europe/Berlin calendar day of a FHIR date or dateTime (a date is that day)."""
+    if value is None:
+        return None
+    if len(value) == 10 and _DATE.match(value):
+        return _iso_date(value, key)
+    if len(value) <= 7 and _PARTIAL.match(value):
+        msg = f"{key} '{value}' is a partial date; a full day is needed"
+        raise ResourceProblem(msg)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"{key} '{value}' is not a FHIR dateTime"
+        raise ResourceProblem(msg) from None
+    if moment.tzinfo is None:
+        return moment.date()  # FHIR requires an offset with a time; a local time is taken as is
+    return moment.astimezone(BERLIN).date()
+
+
+def _iso_date(value: str, key: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{key} '{value}' is not a valid date"
+        raise ResourceProblem(msg) from None
+
+
+def period(resource: JsonObject, key: str) -> tuple[date | None, date | None]:
+    """Start and end day of a Period field (each may be absent)."""
+    value = obj(resource, key)
+    if value is None:
+        return None, None
+    return (
+        day_of(text(value, "start"), f"{key}.start"),
+        day_of(text(value, "end"), f"{key}.end"),
+    )
+
+
+def duration_days(quantity: JsonObject | None, key: str) -> int | None:
+    """Whole days of a Duration/Quantity: d or Tag(e); a week counts 7 days (INPUT.md)."""
+    if quantity is None:
+        return None
+    value = number(quantity, "value")
+    if value is None:
+        return None
+    unit = (text(quantity, "code") or text(quantity, "unit") or "d").strip().lower()
+    if unit in {"d", "day", "days", "tag", "tage", "tag(e)"}:
+        factor = 1
+    elif unit in {"wk", "w", "week", "weeks", "woche", "wochen", "woche(n)"}:
+        factor = 7
+    else:
+        msg = f"{key} has the unit '{unit}'; use days (d) or weeks (wk)"
+        raise ResourceProblem(msg)
+    days = round(value * factor)
+    if days < 1:
+        msg = f"{key} must be at least one day"
+        raise ResourceProblem(msg)
+    return days
+
+
+def codings(concept: JsonObject | None) -> list[tuple[str, str]]:
+    """(system, code) pairs of a CodeableConcept."""
+    if concept is None:
+        return []
+    pairs = []
+    for coding in objs(concept, "coding"):
+        code = text(coding, "code")
+        if code:
+            pairs.append((text(coding, "system") or "", code))
+    return pairs
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)

@@ -1,0 +1,228 @@
+"""Load and validate the mapping data in `mappings/` (substances, products, names).
+
+Mapping is data (STYLE rule 4): a new code or product is a line in a JSON file and a
+test, never a branch in Python. The files are read once, checked, and compiled into
+`Mappings`, which answers the questions the FHIR readers ask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from adapter.domain.codes import NameRules
+from adapter.domain.model import SUBSTANCES, Depot
+from adapter.name_rules import load_name_rules
+
+_STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg", re.IGNORECASE)
+
+
+class MappingError(ValueError):
+    """A mapping file is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtcEntry:
+    substance: str
+    analgesic: bool  # an ATC code for pain or cough: only an S/ST marker ties it (R-SUB-5)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    name: str
+    words: tuple[str, ...]
+    substance: str
+    pzn_strength: dict[str, float | None]
+    days_by_strength: dict[float, int]
+    days_when_unknown: int | None
+    months: int | None
+
+    def depot(self, strength_mg: float | None) -> Depot | None:
+        """The duration of effect of one dose, or None for a product that is no depot."""
+        if self.months is not None:
+            return Depot(days=None, months=self.months, uncertain=False)
+        if strength_mg is not None and strength_mg in self.days_by_strength:
+            return Depot(days=self.days_by_strength[strength_mg], months=None, uncertain=False)
+        if self.days_when_unknown is not None:
+            return Depot(days=self.days_when_unknown, months=None, uncertain=True)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Mappings:
+    atc_systems: frozenset[str]
+    atc: dict[str, AtcEntry]
+    snomed_system: str
+    snomed: dict[str, str]
+    ask_system: str
+    ask: dict[str, str]
+    pzn_system: str
+    text_words: tuple[tuple[re.Pattern[str], str], ...]
+    products: tuple[Product, ...]
+    names: NameRules
+
+    def substance_for_text(self, text: str) -> str | None:
+        """The substance named in a free text (product or substance name), or None."""
+        for pattern, substance in self.text_words:
+            if pattern.search(text):
+                return substance
+        return None
+
+    def product_for_pzn(self, pzn: str) -> Product | None:
+        for product in self.products:
+            if pzn in product.pzn_strength:
+                return product
+        return None
+
+    def product_for_text(self, text: str) -> Product | None:
+        lowered = text.lower()
+        for product in self.products:
+            if any(word in lowered for word in product.words):
+                return product
+        return None
+
+    def depot_for(self, pzn: str | None, text: str | None) -> Depot | None:
+        """Duration of effect of a depot product found by PZN, else by name and strength."""
+        if pzn is not None:
+            product = self.product_for_pzn(pzn)
+            if product is not None:
+                return product.depot(product.pzn_strength[pzn])
+        if text:
+            product = self.product_for_text(text)
+            if product is not None:
+                return product.depot(strength_in(text))
+        return None
+
+
+def strength_in(text: str) -> float | None:
+    """The first strength in mg written in a product text ("Buvidal 24 mg" → 24.0)."""
+    match = _STRENGTH.search(text)
+    if match is None:
+        return None
+    return float(match.group(1).replace(",", "."))
+
+
+def default_mappings_dir() -> Path:
+    """`mappings/` beside the package, or the directory in SUBSTREG_MAPPINGS_DIR."""
+    override = os.environ.get("SUBSTREG_MAPPINGS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "mappings"
+
+
+@lru_cache(maxsize=4)
+def load_mappings(directory: Path | None = None) -> Mappings:
+    """Read, validate and compile every mapping file of `directory` (cached)."""
+    folder = directory or default_mappings_dir()
+    subs = _read_json(folder / "substances.json")
+    prods = _read_json(folder / "products.json")
+    return Mappings(
+        atc_systems=frozenset(_list_of_str(subs, "atc_systems", folder / "substances.json")),
+        atc=_atc_entries(subs, folder / "substances.json"),
+        snomed_system=str(subs.get("snomed_system", "http://snomed.info/sct")),
+        snomed=_substance_map(subs, "snomed", folder / "substances.json"),
+        ask_system=str(subs.get("ask_system", "http://fhir.de/CodeSystem/ask")),
+        ask=_substance_map(subs, "ask", folder / "substances.json"),
+        pzn_system=str(prods.get("pzn_system", "http://fhir.de/CodeSystem/ifa/pzn")),
+        text_words=_text_words(subs, folder / "substances.json"),
+        products=tuple(_product(p, folder / "products.json") for p in prods.get("products", [])),
+        names=load_name_rules(folder / "names.json"),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"Mapping file {path} is missing."
+        raise MappingError(msg) from None
+    except json.JSONDecodeError as exc:
+        msg = f"Mapping file {path} is not valid JSON: {exc}"
+        raise MappingError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"Mapping file {path} must hold a JSON object."
+        raise MappingError(msg)
+    return data
+
+
+def _substance(value: object, where: str) -> str:
+    if value not in SUBSTANCES:
+        msg = f"{where}: {value!r} is not one of the register's substances {SUBSTANCES}."
+        raise MappingError(msg)
+    return str(value)
+
+
+def _list_of_str(data: dict[str, Any], key: str, path: Path) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        msg = f"{path}: '{key}' must be a list of strings."
+        raise MappingError(msg)
+    return value
+
+
+def _atc_entries(data: dict[str, Any], path: Path) -> dict[str, AtcEntry]:
+    entries = data.get("atc")
+    if not isinstance(entries, dict):
+        msg = f"{path}: 'atc' must be an object of ATC code → entry."
+        raise MappingError(msg)
+    result = {}
+    for code, entry in entries.items():
+        if not isinstance(entry, dict):
+            msg = f"{path}: atc.{code} must be an object."
+            raise MappingError(msg)
+        substance = _substance(entry.get("substance"), f"{path}: atc.{code}.substance")
+        result[code.upper()] = AtcEntry(substance, bool(entry.get("analgesic", False)))
+    return result
+
+
+def _substance_map(data: dict[str, Any], key: str, path: Path) -> dict[str, str]:
+    entries = data.get(key, {})
+    if not isinstance(entries, dict):
+        msg = f"{path}: '{key}' must be an object of code → substance."
+        raise MappingError(msg)
+    return {str(c): _substance(s, f"{path}: {key}.{c}") for c, s in entries.items()}
+
+
+def _text_words(data: dict[str, Any], path: Path) -> tuple[tuple[re.Pattern[str], str], ...]:
+    entries = data.get("text")
+    if not isinstance(entries, list):
+        msg = f"{path}: 'text' must be a list of {{word, substance}}."
+        raise MappingError(msg)
+    words = []
+    for i, entry in enumerate(entries):
+        word = entry.get("word") if isinstance(entry, dict) else None
+        if not isinstance(word, str) or not word:
+            msg = f"{path}: text[{i}].word must be a non-empty string."
+            raise MappingError(msg)
+        substance = _substance(entry.get("substance"), f"{path}: text[{i}].substance")
+        # A word starts where no letter precedes it: "methadon" must not match
+        # inside "Levomethadon", nor "morphin" inside "Diamorphin".
+        pattern = re.compile(r"(?<![a-zäöüß])" + re.escape(word.lower()), re.IGNORECASE)
+        words.append((pattern, substance))
+    return tuple(words)
+
+
+def _product(entry: Any, path: Path) -> Product:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        msg = f"{path}: every product needs a 'name'."
+        raise MappingError(msg)
+    name = entry["name"]
+    depot = entry.get("depot") or {}
+    pzn = entry.get("pzn") or {}
+    if not isinstance(depot, dict) or not isinstance(pzn, dict):
+        msg = f"{path}: product {name}: 'depot' and 'pzn' must be objects."
+        raise MappingError(msg)
+    return Product(
+        name=name,
+        words=tuple(w.lower() for w in entry.get("words", [name])),
+        substance=_substance(entry.get("substance"), f"{path}: product {name}"),
+        pzn_strength={str(k): (float(v) if v is not None else None) for k, v in pzn.items()},
+        days_by_strength={float(k): int(v) for k, v in depot.get("days_by_strength_mg", {}).items()},
+        days_when_unknown=depot.get("days_when_unknown"),
+        months=depot.get("months"),
+    )

@@ -1,0 +1,69 @@
+"""Use cases: what the CLI and the API call. Wires the FHIR edge to the pure domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from adapter.config import PracticeConfig
+from adapter.domain.model import Finding, Report
+from adapter.domain.notices import doctor_notices
+from adapter.domain.phases import derive_phases
+from adapter.domain.reports import (
+    build_reports,
+    caseload_findings,
+    shared_code_findings,
+    sort_reports,
+)
+from adapter.fhir.assemble import histories
+from adapter.fhir.collect import Collector
+from adapter.fhir.doctors import build_doctors
+from adapter.fhir.source import read_paths
+from adapter.mappings import Mappings, load_mappings
+
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    as_of: date
+    reports: list[Report]
+    findings: list[Finding]
+
+
+def derive(
+    paths: list[Path],
+    *,
+    as_of: date,
+    config: PracticeConfig | None = None,
+    mappings: Mappings | None = None,
+) -> Derivation:
+    """Every report the data calls for up to `as_of` (REPORTS.md), with findings.
+
+    Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
+    """
+    collector = Collector(mappings or load_mappings())
+    for item in read_paths(paths):
+        collector.add(item)
+    collection = collector.result
+    doctors = build_doctors(collection, config or PracticeConfig())
+    patient_histories, findings = histories(collection)
+    rules = collector.mappings.names
+    events, spans = [], []
+    for history in patient_histories:
+        outcome = derive_phases(history, doctors, rules, as_of=as_of)
+        events.extend(outcome.events)
+        spans.extend(outcome.spans)
+        findings.extend(outcome.findings)
+    reports, report_findings, owners = build_reports(events, doctors, as_of=as_of)
+    findings += report_findings + shared_code_findings(reports, owners)
+    findings += caseload_findings(spans, doctors)
+    reports += doctor_notices(doctors, spans, as_of=as_of)
+    return Derivation(as_of, sort_reports(reports), _unique(findings))
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Findings once each, most severe first, in a stable order."""
+    seen = dict.fromkeys(findings)
+    return sorted(seen, key=lambda f: (_SEVERITY_RANK[f.severity], f.rule, f.sources, f.message))
