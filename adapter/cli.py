@@ -1,7 +1,7 @@
 """The `substreg` command line: a thin layer over `adapter.services`.
 
-Exit codes: 0 success (findings included), 2 unusable input or usage (one line on
-standard error, never a traceback).
+Exit codes: 0 success (`derive`: findings included), 1 `validate` found invalid
+resources, 2 unusable input or usage (one line on standard error, never a traceback).
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+import orjson
+
 from adapter.config import ConfigError, PracticeConfig, load_config
 from adapter.fhir.source import InputError
+from adapter.fhir.validate import validate_paths
 from adapter.mappings import MappingError
-from adapter.output import derivation_json, derivation_table
+from adapter.output import derivation_json, derivation_table, finding_json
 from adapter.services import derive
 
 EXIT_USAGE = 2
@@ -46,13 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument("--as-of", required=True, type=_day, metavar="YYYY-MM-DD")
     derive_cmd.add_argument("--config", type=Path, metavar="practice.toml")
     derive_cmd.add_argument("--format", choices=("json", "table"), default="json")
+    validate_cmd = commands.add_parser(
+        "validate", help="check every resource against the FHIR R4 models (exit 1 if invalid)"
+    )
+    validate_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _derive(args)
+        return _derive(args) if args.command == "derive" else _validate(args)
     except (InputError, ConfigError, MappingError) as exc:
         print(f"substreg: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -66,6 +73,15 @@ def _derive(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(derivation_json(derivation))
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    findings = list(validate_paths(args.paths))
+    sys.stdout.buffer.write(
+        orjson.dumps({"findings": [finding_json(f) for f in findings]}, option=orjson.OPT_INDENT_2)
+        + b"\n"
+    )
+    return 1 if findings else 0
 
 
 if __name__ == "__main__":

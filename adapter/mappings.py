@@ -222,7 +222,9 @@ def _product(entry: Any, path: Path) -> Product:
         words=tuple(w.lower() for w in entry.get("words", [name])),
         substance=_substance(entry.get("substance"), f"{path}: product {name}"),
         pzn_strength={str(k): (float(v) if v is not None else None) for k, v in pzn.items()},
-        days_by_strength={float(k): int(v) for k, v in depot.get("days_by_strength_mg", {}).items()},
+        days_by_strength={
+            float(k): int(v) for k, v in depot.get("days_by_strength_mg", {}).items()
+        },
         days_when_unknown=depot.get("days_when_unknown"),
         months=depot.get("months"),
     )

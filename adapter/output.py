@@ -78,7 +78,9 @@ def derivation_table(derivation: Derivation) -> str:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = [f"Reports due by {derivation.as_of.isoformat()}: {len(rows)}"]
     for row in [header, *rows]:
-        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+        lines.append(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        )
     lines.append(f"Findings: {len(derivation.findings)}")
     lines.extend(f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in derivation.findings)
     return "\n".join(lines) + "\n"

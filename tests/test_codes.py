@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import adapter.domain.codes as codes
+from adapter.domain import codes
 from adapter.domain.codes import (
     CodeRefusal,
     NameParts,
@@ -53,17 +53,17 @@ def refusal(result: PatientCode | CodeRefusal) -> CodeRefusal:
 # --- R-CODE-6 and the scenarios: whole codes -------------------------------------------------
 
 WHOLE_CODES = [
-    ("Hanna", "von Mühlenstein", {}, "F", "1974-08-12", "HAMÜF284"),
-    ("Max", "Mustermann", {}, "M", "1985-08-23", "MAMUM385"),
-    ("Helga", "Brückner", {"prefixes": ("Prof. Dr.",)}, "F", "1958-03-09", "HEBRF938"),
-    ("Zoe", "de Vries", {}, "F", "1999-05-23", "ZOVRF359"),
-    ("Elif", "El-Sayed", {}, "F", "1995-08-17", "ELELF785"),
-    ("Jürgen", "Pohl", {}, "M", "1964-06-16", "JÜPOM664"),
+    (NameParts(("Hanna",), "von Mühlenstein"), "F", "1974-08-12", "HAMÜF284"),
+    (NameParts(("Max",), "Mustermann"), "M", "1985-08-23", "MAMUM385"),
+    (NameParts(("Helga",), "Brückner", prefixes=("Prof. Dr.",)), "F", "1958-03-09", "HEBRF938"),
+    (NameParts(("Zoe",), "de Vries"), "F", "1999-05-23", "ZOVRF359"),
+    (NameParts(("Elif",), "El-Sayed"), "F", "1995-08-17", "ELELF785"),
+    (NameParts(("Jürgen",), "Pohl"), "M", "1964-06-16", "JÜPOM664"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("given_name", "family", "extra", "sex", "born", "expected"),
+    ("parts", "sex", "born", "expected"),
     WHOLE_CODES,
     ids=[
         "r-code-6-muehlenstein",
@@ -75,15 +75,10 @@ WHOLE_CODES = [
     ],
 )
 def test_examples_give_the_expected_code(
-    given_name: str,
-    family: str,
-    extra: dict[str, tuple[str, ...]],
-    sex: str,
-    born: str,
-    expected: str,
+    parts: NameParts, sex: str, born: str, expected: str
 ) -> None:
     """The seed's example (004 §7.3) and the scenario patients code exactly as expected."""
-    assert value(code(given_name, family, sex, born, **extra)) == expected
+    assert patient_code(parts, sex, born, RULES) == PatientCode(expected, ())
 
 
 # --- R-CODE-2: the family name -------------------------------------------------------------
@@ -243,6 +238,8 @@ SPELLING = [
     ("Ana", "Straße", "ANST", ()),
     ("Ana", "Ａｂｅｌ", "ANAB", ("Ａ", "ｂ")),
     ("Ana", "Mu\u0308ller", "ANMÜ", ()),
+    ("Ana", "Ǿsterby", "ANOS", ("Ǿ",)),
+    ("Ana", "ŉa", "ANNA", ("ŉ",)),
 ]
 
 
@@ -265,6 +262,8 @@ SPELLING = [
         "sharp-s-late",
         "full-width",
         "decomposed-umlaut",
+        "accent-on-table-letter",
+        "apostrophe-n",
     ],
 )
 def test_letters_are_spelled_per_r_code_5(
@@ -282,6 +281,11 @@ def test_letter_without_transliteration_is_refused() -> None:
     assert found.rule == "R-CODE-5"
     assert "U+0416" in found.problem
     assert "mappings/names.json" in found.fix
+
+
+def test_non_latin_letter_with_accent_is_refused() -> None:
+    """A Cyrillic "й" loses its breve but stays Cyrillic: refused (R-CODE-5)."""
+    assert refusal(code("Йосиф", "Berg")).rule == "R-CODE-5"
 
 
 def test_untransliterable_letter_after_the_second_is_ignored() -> None:
@@ -581,6 +585,15 @@ def test_malformed_names_json_names_file_and_key(
     path = tmp_path / "names.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValueError, match=key) as raised:
+        load_name_rules(path)
+    assert str(path) in str(raised.value)
+
+
+def test_names_json_must_be_an_object(tmp_path: Path) -> None:
+    """A names.json that is a JSON list raises ValueError naming the file."""
+    path = tmp_path / "names.json"
+    path.write_text('["von"]', encoding="utf-8")
+    with pytest.raises(ValueError, match="JSON object") as raised:
         load_name_rules(path)
     assert str(path) in str(raised.value)
 

@@ -130,6 +130,22 @@ def patient_code(
 
     Problems are checked in rule order; the first one found is returned.
     """
+    letters = _name_letters(parts, rules)
+    if isinstance(letters, CodeRefusal):
+        return letters
+    first, family = letters
+    letter = (sex or "").strip().upper()
+    if letter not in ("F", "M"):
+        return _sex_refusal(sex)
+    digits = _birth_digits(birth_date)
+    if isinstance(digits, CodeRefusal):
+        return digits
+    value = first.letters + family.letters + letter + digits
+    return PatientCode(value, _unique(first.transliterated + family.transliterated))
+
+
+def _name_letters(parts: NameParts, rules: NameRules) -> tuple[_Letters, _Letters] | CodeRefusal:
+    """Positions 1–2 (R-CODE-1) and 3–4 (R-CODE-2), or the refusal for the first bad part."""
     given = _first_given_name(parts.given)
     if given is None:
         return CodeRefusal("R-CODE-1", "the patient has no given name", _fix_given())
@@ -142,16 +158,7 @@ def patient_code(
         return CodeRefusal("R-CODE-2", "the patient has no family name", _fix_family())
     family = _code_letters(core, rules)
     refusal = _letters_refusal(family, "R-CODE-2", "family name", _fix_family())
-    if refusal is not None:
-        return refusal
-    letter = (sex or "").strip().upper()
-    if letter not in ("F", "M"):
-        return _sex_refusal(sex)
-    digits = _birth_digits(birth_date)
-    if isinstance(digits, CodeRefusal):
-        return digits
-    value = first.letters + family.letters + letter + digits
-    return PatientCode(value, _unique(first.transliterated + family.transliterated))
+    return refusal if refusal is not None else (first, family)
 
 
 def _words(text: str) -> list[str]:
@@ -215,10 +222,15 @@ def _code_letter(char: str, rules: NameRules) -> str | None:
         return "ß"
     if char in _PLAIN:
         return char.upper()
-    # Modifier letters (Lm) such as "ʼ" and "ʻ" are apostrophes in Latin names, not letters.
-    if not char.isalpha() or unicodedata.category(char) == "Lm":
+    if _code_letter_free(char):
         return ""
     return _transliterate(char, rules.transliteration)
+
+
+def _code_letter_free(char: str) -> bool:
+    """Not a letter for the code: hyphen, apostrophe, digit, space, and modifier letters (Lm)
+    such as "ʼ" and "ʻ", which are apostrophes in Latin names."""
+    return not char.isalpha() or unicodedata.category(char) == "Lm"
 
 
 def _transliterate(char: str, table: Mapping[str, str]) -> str | None:
@@ -235,6 +247,8 @@ def _transliterate(char: str, table: Mapping[str, str]) -> str | None:
         return None
     spelled = ""
     for base in bases:
+        if _code_letter_free(base):
+            continue  # the "ʼ" of "ŉ": not a letter of the code
         one = base.upper() if base in string.ascii_letters else table.get(base.lower())
         if not one:
             return None
@@ -278,7 +292,10 @@ def _sex_refusal(sex: str | None) -> CodeRefusal:
 
 
 def _birth_digits(birth_date: str | None) -> str | CodeRefusal:
-    """R-CODE-4: last digit of day, month and year of a full "YYYY-MM-DD" date (1968-07-16 → 678)."""
+    """R-CODE-4: the last digits of day, month and year of a full "YYYY-MM-DD" date.
+
+    1968-07-16 → "678". A partial date ("1968", "1968-07") cannot be coded.
+    """
     text = (birth_date or "").strip()
     full = _FULL_DATE.fullmatch(text)
     if full is not None:

@@ -139,7 +139,12 @@ class _Walk:
         self.phase = None
 
     def _split(
-        self, phase: _Phase, day: date, rule: str, remarks: tuple[str, ...] = (), code: str | None = None
+        self,
+        phase: _Phase,
+        day: date,
+        rule: str,
+        remarks: tuple[str, ...] = (),
+        code: str | None = None,
     ) -> None:
         """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3)."""
         nxt = day + ONE_DAY
@@ -237,7 +242,9 @@ class _Walk:
             if (day - absence.start).days + 1 == SUBSTITUTE_LIMIT + 1:
                 # R-ABS-3/4: on the 31st day of the absence, dated with the last
                 # covered day before it.
-                self._close(phase, day, phase.last, "R-ABS-4" if absence.reason == "abroad" else "R-ABS-3")
+                self._close(
+                    phase, day, phase.last, "R-ABS-4" if absence.reason == "abroad" else "R-ABS-3"
+                )
                 return True
         return False
 
@@ -345,7 +352,11 @@ class _Walk:
         rule: str,
         sources: tuple[str, ...],
     ) -> None:
-        if phase.substance == DIAMORPHIN and phase.doctor and not self._qualified(phase.doctor, phase.start):
+        if (
+            phase.substance == DIAMORPHIN
+            and phase.doctor
+            and not self._qualified(phase.doctor, phase.start)
+        ):
             self.findings.append(
                 Finding(
                     "warning",
@@ -357,7 +368,7 @@ class _Walk:
             )
         self._emit("anmeldung", phase, made_on, phase.start, remarks, rule, sources)
 
-    def _emit(
+    def _emit(  # noqa: PLR0917 - one private call shape, used a dozen times
         self,
         kind: str,
         phase: _Phase,
@@ -400,13 +411,13 @@ def _covers(absence: Absence, day: date) -> bool:
     return absence.start <= day and (absence.end is None or day <= absence.end)
 
 
-def _consultant_in_force(
-    spells: tuple[ConsultantSpell, ...], day: date
-) -> ConsultantSpell | None:
+def _consultant_in_force(spells: tuple[ConsultantSpell, ...], day: date) -> ConsultantSpell | None:
     """The consulting doctor whose period covers `day`; the latest start wins."""
     best: ConsultantSpell | None = None
     for spell in spells:
-        if (spell.start is None or spell.start <= day) and (spell.end is None or day <= spell.end):
-            if best is None or (spell.start or date.min) > (best.start or date.min):
-                best = spell
+        in_force = (spell.start is None or spell.start <= day) and (
+            spell.end is None or day <= spell.end
+        )
+        if in_force and (best is None or (spell.start or date.min) > (best.start or date.min)):
+            best = spell
     return best

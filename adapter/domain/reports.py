@@ -115,8 +115,8 @@ def _missing_btm(doctor_key: str, sources: list[str]) -> Finding:
         "error",
         "R-DOC-1",
         f"{doctor_key} has no BtM number: its reports are withheld. Add an identifier with "
-        "system http://fhir.de/sid/bfarm/btmnr, or btm_number under [doctors.\"<LANR or "
-        "Practitioner id>\"] in practice.toml.",
+        'system http://fhir.de/sid/bfarm/btmnr, or btm_number under [doctors."<LANR or '
+        'Practitioner id>"] in practice.toml.',
         (doctor_key, *sources[:3]),
     )
 

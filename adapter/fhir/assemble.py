@@ -157,7 +157,9 @@ def _prescriptions(builder: _Builder, dispensed: set[str]) -> None:
             continue
         end = start + timedelta(days=(request.supply_days or 1) - 1)
         episode = builder.episode(list(request.episodes))
-        cover = Cover(start, end, builder.request_doctor(request), med.substance, request.key, _key(episode))
+        cover = Cover(
+            start, end, builder.request_doctor(request), med.substance, request.key, _key(episode)
+        )
         builder.add(request.patient, cover, True)
 
 

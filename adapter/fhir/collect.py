@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
@@ -102,7 +103,9 @@ class Collector:
 
     def _problem(self, where: str, problem: str) -> None:
         self.result.findings.append(
-            Finding("error", "INPUT", f"{where} cannot be read: {problem}; it is left out.", (where,))
+            Finding(
+                "error", "INPUT", f"{where} cannot be read: {problem}; it is left out.", (where,)
+            )
         )
 
     # -- people and organisations ---------------------------------------------
@@ -252,8 +255,12 @@ class Collector:
 
     def _episode(self, key: str, resource: JsonObject) -> None:
         kinds = {c for t in objs(resource, "type") for s, c in codings(t) if s == EPISODE_TYPE}
-        kind = "substitution" if "substitution" in kinds else "detox" if "detox" in kinds else None
-        if kind is None:
+        kind: Literal["substitution", "detox"]
+        if "substitution" in kinds:
+            kind = "substitution"
+        elif "detox" in kinds:
+            kind = "detox"
+        else:
             return
         start, end = period(resource, "period")
         episode = Episode(
@@ -288,13 +295,17 @@ class Collector:
     def _care_team(self, key: str, resource: JsonObject) -> None:
         spells = []
         for participant in objs(resource, "participant"):
-            roles = {c for r in objs(participant, "role") for s, c in codings(r) if s == CARE_TEAM_ROLE}
+            roles = {
+                c for r in objs(participant, "role") for s, c in codings(r) if s == CARE_TEAM_ROLE
+            }
             member = reference(participant, "member")
             if "konsiliararzt" in roles and member:
                 start, end = period(participant, "period")
                 spells.append((member, start, end))
         if spells:
-            self.result.care_teams[key] = rec.CareTeam(reference(resource, "subject"), tuple(spells))
+            self.result.care_teams[key] = rec.CareTeam(
+                reference(resource, "subject"), tuple(spells)
+            )
 
     def _encounter(self, key: str, resource: JsonObject) -> None:
         if text(resource, "status") != "finished":
@@ -307,5 +318,3 @@ class Collector:
             self.result.encounters.append((patient, start))
             if end is not None and end != start:
                 self.result.encounters.append((patient, end))
-
-

@@ -3,8 +3,10 @@ the KBV Composition, and the practice configuration (INPUT.md 'Doctors')."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from adapter.config import PracticeConfig
-from adapter.domain.model import Doctor, Spell
+from adapter.domain.model import Address, Doctor, Spell
 from adapter.fhir.collect import Collection
 
 
@@ -66,7 +68,9 @@ def build_doctors(collection: Collection, config: PracticeConfig) -> dict[str, D
     return doctors
 
 
-def _organization_contact(collection: Collection, key: str) -> tuple[tuple, tuple]:  # type: ignore[type-arg]
+def _organization_contact(
+    collection: Collection, key: str
+) -> tuple[tuple[Spell[Address], ...], tuple[Spell[str], ...]]:
     """Address and phone of the doctor's practice: PractitionerRole's Organization, else
     the KBV Composition's custodian (REAL-DATA.md 6)."""
     candidates = [
@@ -87,7 +91,7 @@ def _organization_contact(collection: Collection, key: str) -> tuple[tuple, tupl
     return (), ()
 
 
-def _role_end(collection: Collection, key: str) -> object:
+def _role_end(collection: Collection, key: str) -> date | None:
     """R-CHG-6: the day the doctor left, when every role of theirs has ended."""
     ends = [
         role.end

@@ -103,4 +103,6 @@ def _unpack(data: dict[str, Any], full_url: str | None, where: str) -> Iterator[
             yield Unreadable(f"{where} entry {index}", "not a FHIR resource (no resourceType)")
             continue
         url = entry.get("fullUrl")
-        yield from _unpack(resource, url if isinstance(url, str) else None, f"{where} entry {index}")
+        yield from _unpack(
+            resource, url if isinstance(url, str) else None, f"{where} entry {index}"
+        )
