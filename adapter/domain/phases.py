@@ -111,7 +111,9 @@ class _Walk:
                 self._step(self.phase, day, covers)
             day += ONE_DAY
         if self.phase is not None:
-            self.spans.append(OpenSpan(self.phase.doctor, self.patient.key, self.phase.start, day))
+            self.spans.append(
+                OpenSpan(self.phase.doctor, self.patient.key, self.phase.start, self.as_of)
+            )
 
     # -- opening and closing -------------------------------------------------
 
@@ -158,6 +160,10 @@ class _Walk:
     # -- one day of an open phase --------------------------------------------
 
     def _step(self, phase: _Phase, day: date, covers: list[Cover]) -> None:
+        if self._doctor_left(phase, day):
+            if covers:
+                self._open(day, covers)  # the successor's own Anmeldung (R-CHG-6)
+            return
         self._changed(phase, day, covers)
         self._account(phase, day, covers)
         if covers:
@@ -171,8 +177,6 @@ class _Walk:
             return
         if self._episode_finished(phase, day):
             self._close(phase, day, phase.last, "R-EP-2")
-            return
-        self._doctor_left(phase, day)
 
     def _account(self, phase: _Phase, day: date, covers: list[Cover]) -> None:
         if covers:
@@ -237,7 +241,7 @@ class _Walk:
 
     def _absence_ends_phase(self, phase: _Phase, day: date) -> bool:
         for absence in self.absences:
-            if absence.start <= phase.last or not _covers(absence, day):
+            if absence.start < phase.start or not _covers(absence, day):
                 continue
             if (day - absence.start).days + 1 == SUBSTITUTE_LIMIT + 1:
                 # R-ABS-3/4: on the 31st day of the absence, dated with the last
@@ -256,10 +260,16 @@ class _Walk:
                 return True
         return False
 
-    def _doctor_left(self, phase: _Phase, day: date) -> None:
-        doctor = self.doctors.get(phase.doctor or "")
-        if doctor is not None and doctor.role_end is not None and doctor.role_end < day:
-            self._close(phase, day, phase.last_own, "R-CHG-6")
+    def _doctor_left(self, phase: _Phase, day: date) -> bool:
+        """R-CHG-6: a doctor who left on H deregisters on H + 1, dated with their last day."""
+        if not self._has_left(phase.doctor, day) or self._has_left(phase.doctor, phase.start):
+            return False  # a phase opened after the doctor left is not closed again daily
+        self._close(phase, day, phase.last_own, "R-CHG-6")
+        return True
+
+    def _has_left(self, doctor_key: str | None, day: date) -> bool:
+        doctor = self.doctors.get(doctor_key or "")
+        return doctor is not None and doctor.role_end is not None and doctor.role_end < day
 
     # -- facts -----------------------------------------------------------------
 
@@ -269,8 +279,9 @@ class _Walk:
     def _registered_doctor(self, day: date, covers: list[Cover]) -> str | None:
         """EpisodeOfCare.careManager, else the prescriber of the first event (INPUT.md)."""
         episode = self._episode_covering(day, covers)
-        if episode is not None and episode.care_manager is not None:
-            return episode.care_manager
+        manager = episode.care_manager if episode is not None else None
+        if manager is not None and not self._has_left(manager, day):
+            return manager
         for cover in covers:
             if cover.doctor is not None:
                 return cover.doctor
