@@ -18,16 +18,24 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-_BTM = re.compile(r"^\d{7}$")
+# R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
+# `$` anchor a trailing newline).
+_BTM = re.compile(r"[0-9]{7}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class ConfigError(ValueError):
     """The configuration file is missing or wrong; the message says where."""
+
+
+def is_btm_number(value: object) -> bool:
+    """A BtM number as the register takes it: a string of exactly 7 digits 0-9 (R-DOC-1)."""
+    return isinstance(value, str) and _BTM.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +60,8 @@ class PracticeConfig:
 
 
 def load_config(path: Path) -> PracticeConfig:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = f"{path}: no such configuration file"
-        raise ConfigError(msg) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: not valid TOML ({exc})"
-        raise ConfigError(msg) from None
+    """Read and check `practice.toml`; ConfigError naming the file and setting if wrong."""
+    data = _read_toml(path)
     known = {"time_zone", "bundle_weekdays", "doctors"}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -82,6 +84,26 @@ def load_config(path: Path) -> PracticeConfig:
     )
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{path}: no such configuration file"
+        raise ConfigError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); save the configuration as UTF-8"
+        )
+        raise ConfigError(msg) from None
+    except OSError as exc:  # a directory, no permission …
+        msg = f"{path}: the configuration file cannot be read ({exc.strerror or exc})"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML ({exc})"
+        raise ConfigError(msg) from None
+
+
 def _doctor(path: Path, key: str, entry: Any) -> DoctorConfig:
     where = f'{path}: [doctors."{key}"]'
     if not isinstance(entry, dict):
@@ -92,20 +114,31 @@ def _doctor(path: Path, key: str, entry: Any) -> DoctorConfig:
         msg = f"{where}: unknown key '{unknown[0]}'"
         raise ConfigError(msg)
     btm = entry.get("btm_number")
-    if btm is not None and not (isinstance(btm, str) and _BTM.match(btm)):
-        msg = f"{where}: btm_number must be a string of 7 digits (R-DOC-1)"
+    if btm is not None and not is_btm_number(btm):
+        msg = f'{where}: btm_number must be a string of 7 digits 0-9, e.g. "3800101" (R-DOC-1)'
         raise ConfigError(msg)
-    birth = entry.get("birth_date")
-    if isinstance(birth, date):
-        birth = birth.isoformat()  # TOML has a date type; accept it as well as a string
-    if birth is not None:
-        try:
-            date.fromisoformat(str(birth))
-        except ValueError:
-            msg = f"{where}: birth_date must be YYYY-MM-DD"
-            raise ConfigError(msg) from None
     qualified = entry.get("qualified")
     if qualified is not None and not isinstance(qualified, bool):
         msg = f"{where}: qualified must be true or false"
         raise ConfigError(msg)
-    return DoctorConfig(btm, birth, qualified, entry.get("phone"))
+    phone = entry.get("phone")
+    if phone is not None and not (isinstance(phone, str) and phone.strip()):
+        msg = f'{where}: phone must be a quoted string, e.g. "0341 5550101"'
+        raise ConfigError(msg)
+    return DoctorConfig(btm, _birth_date(where, entry.get("birth_date")), qualified, phone)
+
+
+def _birth_date(where: str, birth: object) -> str | None:
+    """The birth date as the report writes it: YYYY-MM-DD, a real calendar day."""
+    if birth is None:
+        return None
+    if isinstance(birth, date) and not isinstance(birth, datetime):
+        return birth.isoformat()  # TOML has a date type; accept it as well as a string
+    # fromisoformat alone would take '19710402' and '1971-W14-5' (Python 3.11).
+    if isinstance(birth, str) and _ISO_DAY.fullmatch(birth):
+        try:
+            return date.fromisoformat(birth).isoformat()
+        except ValueError:
+            pass
+    msg = f'{where}: birth_date must be a day written YYYY-MM-DD, e.g. "1971-04-02"'
+    raise ConfigError(msg)

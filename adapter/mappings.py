@@ -8,6 +8,7 @@ test, never a branch in Python. The files are read once, checked, and compiled i
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -17,13 +18,13 @@ from typing import Any
 
 from adapter.domain.codes import NameRules
 from adapter.domain.model import SUBSTANCES, Depot
-from adapter.name_rules import load_name_rules
+from adapter.name_rules import MAPPINGS_DIR_ENV, name_rules_from
 
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg", re.IGNORECASE)
 
 
 class MappingError(ValueError):
-    """A mapping file is missing or malformed."""
+    """A mapping file is missing, unreadable or malformed; the message names file and key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +110,29 @@ def strength_in(text: str) -> float | None:
 
 def default_mappings_dir() -> Path:
     """`mappings/` beside the package, or the directory in SUBSTREG_MAPPINGS_DIR."""
-    override = os.environ.get("SUBSTREG_MAPPINGS_DIR")
+    override = os.environ.get(MAPPINGS_DIR_ENV, "").strip()
     if override:
         return Path(override)
     return Path(__file__).resolve().parent.parent / "mappings"
 
 
-@lru_cache(maxsize=4)
 def load_mappings(directory: Path | None = None) -> Mappings:
-    """Read, validate and compile every mapping file of `directory` (cached)."""
-    folder = directory or default_mappings_dir()
+    """Read, validate and compile every mapping file of `directory` (cached per folder).
+
+    Without `directory`, SUBSTREG_MAPPINGS_DIR is read on every call, so a folder set
+    after an earlier call is honoured; only the compiled result is cached.
+    """
+    return _load_folder((directory or default_mappings_dir()).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_folder(folder: Path) -> Mappings:
     subs = _read_json(folder / "substances.json")
     prods = _read_json(folder / "products.json")
+    products = prods.get("products", [])
+    if not isinstance(products, list):
+        msg = f"{folder / 'products.json'}: 'products' must be a list of products."
+        raise MappingError(msg)
     return Mappings(
         atc_systems=frozenset(_list_of_str(subs, "atc_systems", folder / "substances.json")),
         atc=_atc_entries(subs, folder / "substances.json"),
@@ -130,19 +142,34 @@ def load_mappings(directory: Path | None = None) -> Mappings:
         ask=_substance_map(subs, "ask", folder / "substances.json"),
         pzn_system=str(prods.get("pzn_system", "http://fhir.de/CodeSystem/ifa/pzn")),
         text_words=_text_words(subs, folder / "substances.json"),
-        products=tuple(_product(p, folder / "products.json") for p in prods.get("products", [])),
-        names=load_name_rules(folder / "names.json"),
+        products=tuple(_product(p, folder / "products.json") for p in products),
+        names=_name_rules(folder / "names.json"),
     )
+
+
+def _name_rules(path: Path) -> NameRules:
+    try:
+        return name_rules_from(path, _read_json(path))
+    except MappingError:
+        raise
+    except ValueError as exc:  # adapter.name_rules names the file and the key
+        raise MappingError(str(exc)) from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = f"Mapping file {path} is missing."
+        msg = f"Mapping file {path} is missing: copy it from the project's mappings/ folder."
+        raise MappingError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"Mapping file {path} is not UTF-8 text (offset {exc.start}): save it as UTF-8."
+        raise MappingError(msg) from None
+    except OSError as exc:  # a directory, no permission …
+        msg = f"Mapping file {path} cannot be read ({exc.strerror or exc})."
         raise MappingError(msg) from None
     except json.JSONDecodeError as exc:
-        msg = f"Mapping file {path} is not valid JSON: {exc}"
+        msg = f"Mapping file {path} is not valid JSON: {exc}."
         raise MappingError(msg) from None
     if not isinstance(data, dict):
         msg = f"Mapping file {path} must hold a JSON object."
@@ -176,7 +203,11 @@ def _atc_entries(data: dict[str, Any], path: Path) -> dict[str, AtcEntry]:
             msg = f"{path}: atc.{code} must be an object."
             raise MappingError(msg)
         substance = _substance(entry.get("substance"), f"{path}: atc.{code}.substance")
-        result[code.upper()] = AtcEntry(substance, bool(entry.get("analgesic", False)))
+        analgesic = entry.get("analgesic", False)
+        if not isinstance(analgesic, bool):
+            msg = f"{path}: atc.{code}.analgesic must be true or false."
+            raise MappingError(msg)
+        result[code.upper()] = AtcEntry(substance, analgesic)
     return result
 
 
@@ -212,19 +243,70 @@ def _product(entry: Any, path: Path) -> Product:
         msg = f"{path}: every product needs a 'name'."
         raise MappingError(msg)
     name = entry["name"]
+    where = f"{path}: product {name}"
     depot = entry.get("depot") or {}
     pzn = entry.get("pzn") or {}
     if not isinstance(depot, dict) or not isinstance(pzn, dict):
-        msg = f"{path}: product {name}: 'depot' and 'pzn' must be objects."
+        msg = f"{where}: 'depot' and 'pzn' must be objects."
+        raise MappingError(msg)
+    words = entry.get("words", [name])
+    if not isinstance(words, list) or not words or not all(_word(w) for w in words):
+        msg = f"{where}: 'words' must be a list of non-empty strings, e.g. [\"buvidal\"]."
         raise MappingError(msg)
     return Product(
         name=name,
-        words=tuple(w.lower() for w in entry.get("words", [name])),
-        substance=_substance(entry.get("substance"), f"{path}: product {name}"),
-        pzn_strength={str(k): (float(v) if v is not None else None) for k, v in pzn.items()},
-        days_by_strength={
-            float(k): int(v) for k, v in depot.get("days_by_strength_mg", {}).items()
+        words=tuple(w.lower() for w in words),
+        substance=_substance(entry.get("substance"), where),
+        pzn_strength={
+            str(k): None if v is None else _mg(v, f"{where}: pzn.{k}") for k, v in pzn.items()
         },
-        days_when_unknown=depot.get("days_when_unknown"),
-        months=depot.get("months"),
+        days_by_strength=_days_by_strength(depot.get("days_by_strength_mg", {}), where),
+        days_when_unknown=_count(
+            depot.get("days_when_unknown"), f"{where}: depot.days_when_unknown"
+        ),
+        months=_count(depot.get("months"), f"{where}: depot.months"),
     )
+
+
+def _word(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _days_by_strength(table: object, where: str) -> dict[float, int]:
+    """Strength in mg (a JSON key such as "24") → days of effect of one dose."""
+    if not isinstance(table, dict):
+        msg = f'{where}: depot.days_by_strength_mg must be an object such as {{"24": 7}}.'
+        raise MappingError(msg)
+    result = {}
+    for key, days in table.items():
+        try:
+            strength = float(key)
+        except ValueError:
+            strength = math.nan
+        if not math.isfinite(strength) or strength <= 0:
+            msg = f"{where}: depot.days_by_strength_mg key {key!r} must be a strength in mg."
+            raise MappingError(msg)
+        count = _count(days, f"{where}: depot.days_by_strength_mg.{key}")
+        if count is None:
+            msg = f"{where}: depot.days_by_strength_mg.{key} must be a whole number of days."
+            raise MappingError(msg)
+        result[strength] = count
+    return result
+
+
+def _mg(value: object, where: str) -> float:
+    """A strength in mg: a positive JSON number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        msg = f"{where} must be the strength in mg (a number) or null."
+        raise MappingError(msg)
+    return float(value)
+
+
+def _count(value: object, where: str) -> int | None:
+    """A whole number of at least 1 (days or months), or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{where} must be a whole number of at least 1 (written without quotes)."
+        raise MappingError(msg)
+    return value

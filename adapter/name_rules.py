@@ -31,12 +31,24 @@ def default_names_path() -> Path:
 
 
 def load_name_rules(path: Path) -> NameRules:
-    """Read, check and canonicalise the name data; ValueError naming file and key if malformed."""
+    """Read, check and canonicalise the name data; ValueError naming file and key if malformed.
+
+    A missing or unreadable file raises OSError; `adapter.mappings` turns both into a
+    MappingError.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         msg = f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
         raise ValueError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: not UTF-8 text (offset {exc.start}); save it as UTF-8"
+        raise ValueError(msg) from exc
+    return name_rules_from(path, data)
+
+
+def name_rules_from(path: Path, data: object) -> NameRules:
+    """Check and canonicalise the parsed content of names.json (`path` for the messages)."""
     if not isinstance(data, dict):
         msg = f"{path}: expected a JSON object with keys {', '.join(sorted(_KEYS))}"
         raise ValueError(msg)

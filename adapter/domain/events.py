@@ -36,3 +36,4 @@ class OpenSpan:
     patient: str
     start: date
     end: date
+    consultant: str | None = None  # on the Anmeldung of the span (R-DOC-2; notices R-CHG-4)

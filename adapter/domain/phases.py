@@ -12,27 +12,20 @@ day") and costs a few hundred steps per patient-year.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from adapter.domain.codes import CodeRefusal, NameRules
+from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
 from adapter.domain.events import OpenSpan, RegisterEvent
-from adapter.domain.model import (
-    DIAMORPHIN,
-    Absence,
-    ConsultantSpell,
-    Cover,
-    Doctor,
-    Episode,
-    Finding,
-    PatientHistory,
-)
-from adapter.domain.names import code_on, renamed_on
+from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
+from adapter.domain.names import renamed_on
+from adapter.domain.phase_facts import PhaseFacts, absence_covers, consultant_in_force
 
 ONE_DAY = timedelta(days=1)
 EMPTY_DAYS_LIMIT = 10  # R-EP-3
 SUBSTITUTE_LIMIT = 30  # R-ABS-1/2, R-ABS-3/4: the 31st day re-registers
+CONSULTANT_CHANGE = "Konsiliararztwechsel"  # R-CHG-3: the remark the register asks for
 
 
 @dataclass(slots=True)
@@ -43,7 +36,9 @@ class _Phase:
     code: str | None
     substance: str
     consultant: str | None
-    start: date
+    start: date  # date of the current Anmeldung (moved by change pairs and R-ABS-2)
+    began: date  # first day of the phase: change pairs continue it (D-12), R-ABS-2 does not
+    announced: date  # made_on of the current Anmeldung: no Abmeldung is made before it
     episode: str | None
     last: date  # last covered day (any doctor)
     last_own: date  # last day covered under the phase's doctor
@@ -52,13 +47,54 @@ class _Phase:
     run_start: date | None = None
     run_doctor: str | None = None
     run_substance: str = ""
+    run_sources: tuple[str, ...] = ()  # the run's first day, for the R-ABS-2 Anmeldung
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSnapshot:
+    """The open phase as the walk left it: `_Phase`, frozen, to resume from."""
+
+    doctor: str | None
+    code: str | None
+    substance: str
+    consultant: str | None
+    start: date
+    began: date
+    announced: date
+    episode: str | None
+    last: date
+    last_own: date
+    last_sources: tuple[str, ...]
+    gap: int
+    run_start: date | None
+    run_doctor: str | None
+    run_substance: str
+    run_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkState:
+    """Where a walk stopped: resuming from here with the same facts gives the same events
+    as walking again from the first day (tests/domain/test_phases_resume.py)."""
+
+    next_day: date
+    phase: PhaseSnapshot | None
+    left: tuple[str, ...]  # doctors whose phase R-CHG-6 closed (D-16)
+    refused: bool  # the code refusal was reported already
 
 
 @dataclass(frozen=True, slots=True)
 class PhaseOutcome:
     events: list[RegisterEvent] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    spans: list[OpenSpan] = field(default_factory=list)
+    spans: list[OpenSpan] = field(default_factory=list)  # the open phase's span last
+    state: WalkState | None = None
+
+    @property
+    def closed_spans(self) -> list[OpenSpan]:
+        """The spans of phases that have ended (the open one's end moves with `as_of`)."""
+        open_phase = self.state is not None and self.state.phase is not None
+        return self.spans[:-1] if open_phase else list(self.spans)
 
 
 def derive_phases(
@@ -67,12 +103,22 @@ def derive_phases(
     rules: NameRules,
     *,
     as_of: date,
+    resume: WalkState | None = None,
 ) -> PhaseOutcome:
-    """Every Anmeldung and Abmeldung one patient's history calls for up to `as_of`."""
-    covers, findings = settle_detox(history.covers, history.episodes, as_of=as_of)
+    """Every Anmeldung and Abmeldung one patient's history calls for up to `as_of`.
+
+    With `resume`, the walk goes on from where an earlier walk stopped, and gives only
+    the events of the days after it. The history must then hold every cover that
+    reaches `resume.next_day` or later; detox episodes need the whole history, since
+    their outcome depends on `as_of` (R-NOT-1, R-NOT-5): the caller walks those again.
+    """
+    if resume is None:
+        covers, findings = settle_detox(history.covers, history.episodes, as_of=as_of)
+    else:
+        covers, findings = history.covers, []
     walk = _Walk(history, doctors, rules, as_of, covers)
-    walk.run()
-    return PhaseOutcome(walk.events, findings + walk.findings, walk.spans)
+    walk.run(resume)
+    return PhaseOutcome(walk.events, findings + walk.findings, walk.spans, walk.state())
 
 
 class _Walk:
@@ -86,22 +132,25 @@ class _Walk:
     ) -> None:
         self.history = history
         self.patient = history.patient
-        self.doctors = doctors
-        self.rules = rules
         self.as_of = as_of
         self.by_day = _covers_by_day(covers, as_of)
-        self.substitutions = [e for e in history.episodes if e.kind == "substitution"]
-        self.absences = [a for e in self.substitutions for a in e.absences]
+        self.facts = PhaseFacts(history, doctors, rules)
+        self.findings = self.facts.findings  # one list: findings in the order met
         self.events: list[RegisterEvent] = []
-        self.findings: list[Finding] = []
         self.spans: list[OpenSpan] = []
         self.phase: _Phase | None = None
-        self._refused = False
+        self._left: set[str | None] = set()  # doctors whose phase R-CHG-6 closed
 
-    def run(self) -> None:
-        if not self.by_day:
+    def run(self, resume: WalkState | None = None) -> None:
+        if resume is not None:
+            day = resume.next_day
+            self.phase = _Phase(**asdict(resume.phase)) if resume.phase else None
+            self._left = set(resume.left)
+            self.facts.refused = resume.refused
+        elif self.by_day:
+            day = min(self.by_day)
+        else:
             return
-        day = min(self.by_day)
         while day <= self.as_of:
             covers = self.by_day.get(day, [])
             if self.phase is None:
@@ -111,34 +160,59 @@ class _Walk:
                 self._step(self.phase, day, covers)
             day += ONE_DAY
         if self.phase is not None:
-            self.spans.append(
-                OpenSpan(self.phase.doctor, self.patient.key, self.phase.start, self.as_of)
-            )
+            self.spans.append(self._span(self.phase, self.as_of))
+
+    def state(self) -> WalkState:
+        phase = PhaseSnapshot(**asdict(self.phase)) if self.phase is not None else None
+        left = tuple(sorted(d for d in self._left if d is not None))
+        return WalkState(self.as_of + ONE_DAY, phase, left, self.facts.refused)
 
     # -- opening and closing -------------------------------------------------
 
-    def _open(self, day: date, covers: list[Cover], *, remarks: tuple[str, ...] = ()) -> None:
-        doctor = self._registered_doctor(day, covers)
+    def _open(self, day: date, covers: list[Cover]) -> None:
+        covers = [c for c in covers if not self._gone(c)]
+        if not covers:
+            return  # R-CHG-6: a doctor who left registers nobody again; the successor does
+        doctor = self.facts.registered_doctor(day, covers)
         own = [c for c in covers if c.doctor in (None, doctor)] or covers
         made_on = max([day] + [c.reportable_from for c in own if c.reportable_from])
         phase = _Phase(
             doctor=doctor,
-            code=self._code(day),
+            code=self.facts.code(day),
             substance=own[0].substance,
-            consultant=self._consultant(doctor, day, own),
+            consultant=self.facts.consultant(doctor, day, own),
             start=day,
-            episode=self._episode_of(day, own),
+            began=day,
+            announced=made_on,
+            episode=self.facts.episode_of(day, own),
             last=day,
             last_own=day,
             last_sources=tuple(c.source for c in own),
         )
         self.phase = phase
-        self._emit_anmeldung(phase, made_on, remarks, "R-EP-1", tuple(c.source for c in own))
+        self._emit_anmeldung(phase, made_on, (), "R-EP-1", tuple(c.source for c in own))
 
     def _close(self, phase: _Phase, made_on: date, dated: date, rule: str) -> None:
-        self._emit("abmeldung", phase, made_on, dated, (), rule, phase.last_sources)
-        self.spans.append(OpenSpan(phase.doctor, self.patient.key, phase.start, dated))
+        self._deregister(phase, made_on, dated, rule, phase.last_sources)
         self.phase = None
+
+    def _deregister(
+        self, phase: _Phase, made_on: date, dated: date, rule: str, sources: tuple[str, ...]
+    ) -> None:
+        """The Abmeldung of the current Anmeldung, and the span it closes.
+
+        After a change pair (D, D + 1) the last covered day can lie before the new
+        Anmeldung's date; the last-use date is then that date (R-DATE-1/2, D-14). And
+        nothing is made before the Anmeldung it ends (R-EP-4): a detox turned
+        substitution is only known on the day the substitution starts (R-NOT-5, D-13).
+        """
+        dated = max(dated, phase.start)
+        made_on = max(made_on, phase.announced, dated)
+        self._emit("abmeldung", phase, made_on, dated, (), rule, sources)
+        self.spans.append(self._span(phase, dated))
+
+    def _span(self, phase: _Phase, end: date) -> OpenSpan:
+        return OpenSpan(phase.doctor, self.patient.key, phase.start, end, phase.consultant)
 
     def _split(
         self,
@@ -148,14 +222,21 @@ class _Walk:
         remarks: tuple[str, ...] = (),
         code: str | None = None,
     ) -> None:
-        """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3)."""
+        """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3).
+
+        The Anmeldung carries what is in force on its own date: a consulting doctor who
+        starts on D + 1 is on it, with the remark of R-CHG-3 (D-15).
+        """
         nxt = day + ONE_DAY
-        self._emit("abmeldung", phase, nxt, day, (), rule, phase.last_sources)
-        self.spans.append(OpenSpan(phase.doctor, self.patient.key, phase.start, day))
+        self._deregister(phase, nxt, day, rule, phase.last_sources)
         phase.start = nxt
+        phase.announced = max(nxt, phase.announced)
         if code is not None:
             phase.code = code
-        self._emit_anmeldung(phase, nxt, remarks, rule, phase.last_sources)
+        before, phase.consultant = phase.consultant, self.facts.consultant(phase.doctor, nxt, [])
+        if phase.consultant not in (None, before) and CONSULTANT_CHANGE not in remarks:
+            remarks = (*remarks, CONSULTANT_CHANGE)
+        self._emit_anmeldung(phase, phase.announced, remarks, rule, phase.last_sources)
 
     # -- one day of an open phase --------------------------------------------
 
@@ -187,19 +268,21 @@ class _Walk:
                 phase.last_own = day
                 phase.last_sources = tuple(c.source for c in own)
                 phase.run_start = None
-            elif phase.run_start is None:
-                phase.run_start, phase.run_doctor = day, covers[0].doctor
-                phase.run_substance = covers[0].substance
+            elif phase.run_start is None and (others := [c for c in covers if not self._gone(c)]):
+                # A leaver's take-home is covered, but starts no run (R-CHG-6, D-16).
+                phase.run_start, phase.run_doctor = day, others[0].doctor
+                phase.run_substance = others[0].substance
+                phase.run_sources = tuple(c.source for c in covers)
         elif day in self.history.contacts:
             phase.gap = 0
-        elif not self._absent(day):
+        elif not self.facts.absent(day):
             phase.gap += 1
 
     def _changed(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
-        if day <= phase.start:
-            return False
+        # The phase's first day never reaches here (_open handles it); a change pair's
+        # Anmeldung day D + 1 does, so a change on D + 1 is seen (R-CHG-1 … 3).
         if renamed_on(self.patient, day):
-            new_code = self._code(day)
+            new_code = self.facts.code(day)
             if new_code is not None and phase.code is not None and new_code != phase.code:
                 self._split(phase, day, "R-CHG-1", code=new_code)
                 return True
@@ -213,14 +296,13 @@ class _Walk:
         return self._consultant_changed(phase, day)
 
     def _consultant_changed(self, phase: _Phase, day: date) -> bool:
-        if self._qualified(phase.doctor, day):
+        if self.facts.qualified(phase.doctor, day):
             return False  # a qualified doctor's consulting doctor is not reported
-        spell = _consultant_in_force(self.history.consultants, day)
+        spell = consultant_in_force(self.history.consultants, day)
         if spell is None or spell.start != day or spell.doctor == phase.consultant:
             return False
-        # The Abmeldung carries no consultant, so the new one can be set first.
-        phase.consultant = spell.doctor
-        self._split(phase, day, "R-CHG-3", ("Konsiliararztwechsel",))
+        # _split puts the new consulting doctor on the Anmeldung dated D + 1.
+        self._split(phase, day, "R-CHG-3", (CONSULTANT_CHANGE,))
         return True
 
     def _check_substitute_run(self, phase: _Phase, day: date) -> None:
@@ -229,19 +311,19 @@ class _Walk:
         # R-ABS-2: on the 31st day the registered doctor deregisters (dated with the
         # last day covered under them) and the substitute registers retroactively.
         run_start = phase.run_start
-        self._emit("abmeldung", phase, day, phase.last_own, (), "R-ABS-2", phase.last_sources)
-        self.spans.append(OpenSpan(phase.doctor, self.patient.key, phase.start, phase.last_own))
-        phase.doctor, phase.start = phase.run_doctor, run_start
+        self._deregister(phase, day, phase.last_own, "R-ABS-2", phase.last_sources)
+        phase.doctor, phase.start, phase.began = phase.run_doctor, run_start, run_start
+        phase.announced = max(day, phase.announced)
         phase.substance = phase.run_substance
-        phase.consultant = self._consultant(phase.doctor, run_start, [])
-        phase.code = self._code(run_start)
+        phase.consultant = self.facts.consultant(phase.doctor, run_start, [])
+        phase.code = self.facts.code(run_start)
         phase.last_own, phase.run_start = day, None
-        sources = tuple(c.source for c in self.by_day.get(run_start, []))
-        self._emit_anmeldung(phase, day, (), "R-ABS-2", sources)
+        self._emit_anmeldung(phase, phase.announced, (), "R-ABS-2", phase.run_sources)
 
     def _absence_ends_phase(self, phase: _Phase, day: date) -> bool:
-        for absence in self.absences:
-            if absence.start < phase.start or not _covers(absence, day):
+        for absence in self.facts.absences:
+            # From the phase's first day: a change pair while away does not restart it.
+            if absence.start < phase.began or not absence_covers(absence, day):
                 continue
             if (day - absence.start).days + 1 == SUBSTITUTE_LIMIT + 1:
                 # R-ABS-3/4: on the 31st day of the absence, dated with the last
@@ -253,7 +335,7 @@ class _Walk:
         return False
 
     def _episode_finished(self, phase: _Phase, day: date) -> bool:
-        for episode in self.substitutions:
+        for episode in self.facts.substitutions:
             if episode.key != phase.episode or episode.status != "finished":
                 continue
             if episode.end is not None and episode.end < day:
@@ -262,96 +344,16 @@ class _Walk:
 
     def _doctor_left(self, phase: _Phase, day: date) -> bool:
         """R-CHG-6: a doctor who left on H deregisters on H + 1, dated with their last day."""
-        if not self._has_left(phase.doctor, day) or self._has_left(phase.doctor, phase.start):
+        left = self.facts.has_left
+        if not left(phase.doctor, day) or left(phase.doctor, phase.began):
             return False  # a phase opened after the doctor left is not closed again daily
         self._close(phase, day, phase.last_own, "R-CHG-6")
+        self._left.add(phase.doctor)
         return True
 
-    def _has_left(self, doctor_key: str | None, day: date) -> bool:
-        doctor = self.doctors.get(doctor_key or "")
-        return doctor is not None and doctor.role_end is not None and doctor.role_end < day
-
-    # -- facts -----------------------------------------------------------------
-
-    def _absent(self, day: date) -> bool:
-        return any(_covers(a, day) for a in self.absences)
-
-    def _registered_doctor(self, day: date, covers: list[Cover]) -> str | None:
-        """EpisodeOfCare.careManager, else the prescriber of the first event (INPUT.md)."""
-        episode = self._episode_covering(day, covers)
-        manager = episode.care_manager if episode is not None else None
-        if manager is not None and not self._has_left(manager, day):
-            return manager
-        for cover in covers:
-            if cover.doctor is not None:
-                return cover.doctor
-        return None
-
-    def _episode_covering(self, day: date, covers: list[Cover]) -> Episode | None:
-        keys = {c.episode for c in covers}
-        for episode in self.substitutions:
-            if episode.key in keys:
-                return episode
-        for episode in self.substitutions:
-            if (episode.start is None or episode.start <= day) and (
-                episode.end is None or day <= episode.end
-            ):
-                return episode
-        return None
-
-    def _episode_of(self, day: date, covers: list[Cover]) -> str | None:
-        episode = self._episode_covering(day, covers)
-        return episode.key if episode is not None else None
-
-    def _qualified(self, doctor: str | None, day: date) -> bool:
-        facts = self.doctors.get(doctor or "")
-        return facts is not None and facts.qualified_on(day)
-
-    def _consultant(self, doctor: str | None, day: date, covers: list[Cover]) -> str | None:
-        if doctor is None or self._qualified(doctor, day):
-            return None
-        spell = _consultant_in_force(self.history.consultants, day)
-        if spell is None:
-            self.findings.append(
-                Finding(
-                    "error",
-                    "R-DOC-2",
-                    f"{doctor} has no addiction qualification and {self.patient.key} no "
-                    f"consulting doctor on {day.isoformat()}: the report goes without one. Add a "
-                    "CareTeam participant with role care-team-role#konsiliararzt, or record "
-                    "the qualification suchtmedizin.",
-                    (doctor, self.patient.key, *(c.source for c in covers[:1])),
-                )
-            )
-            return None
-        return spell.doctor
-
-    def _code(self, day: date) -> str | None:
-        outcome = code_on(self.patient, day, self.rules)
-        if isinstance(outcome, CodeRefusal):
-            if not self._refused:
-                self._refused = True
-                self.findings.append(
-                    Finding(
-                        "error",
-                        outcome.rule,
-                        f"No patient code for {self.patient.key}: {outcome.problem}; "
-                        f"{outcome.fix}. Its reports are withheld until then.",
-                        (self.patient.key,),
-                    )
-                )
-            return None
-        if outcome.transliterated:
-            self.findings.append(
-                Finding(
-                    "info",
-                    "R-CODE-5",
-                    f"The code of {self.patient.key} transliterates {len(outcome.transliterated)} "
-                    "letter(s) outside A–Z, Ä, Ö, Ü, ß: check it against the ID document.",
-                    (self.patient.key,),
-                )
-            )
-        return outcome.value
+    def _gone(self, cover: Cover) -> bool:
+        """A cover by a doctor whose phase R-CHG-6 closed: it registers nobody (D-16)."""
+        return cover.doctor in self._left  # never None: has_left(None) is False
 
     # -- output ----------------------------------------------------------------
 
@@ -366,7 +368,7 @@ class _Walk:
         if (
             phase.substance == DIAMORPHIN
             and phase.doctor
-            and not self._qualified(phase.doctor, phase.start)
+            and not self.facts.qualified(phase.doctor, phase.start)
         ):
             self.findings.append(
                 Finding(
@@ -416,19 +418,3 @@ def _covers_by_day(covers: tuple[Cover, ...], as_of: date) -> dict[date, list[Co
             by_day.setdefault(day, []).append(cover)
             day += ONE_DAY
     return by_day
-
-
-def _covers(absence: Absence, day: date) -> bool:
-    return absence.start <= day and (absence.end is None or day <= absence.end)
-
-
-def _consultant_in_force(spells: tuple[ConsultantSpell, ...], day: date) -> ConsultantSpell | None:
-    """The consulting doctor whose period covers `day`; the latest start wins."""
-    best: ConsultantSpell | None = None
-    for spell in spells:
-        in_force = (spell.start is None or spell.start <= day) and (
-            spell.end is None or day <= spell.end
-        )
-        if in_force and (best is None or (spell.start or date.min) > (best.start or date.min)):
-            best = spell
-    return best

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import TypeVar
 
 from adapter.domain.events import OpenSpan, RegisterEvent
@@ -168,9 +169,9 @@ def caseload_findings(spans: Iterable[OpenSpan], doctors: Mapping[str, Doctor]) 
     findings = []
     for key, doctor_spans in sorted(by_doctor.items()):
         doctor = doctors.get(key)
-        if doctor is None or doctor.qualified:
+        if doctor is None:
             continue
-        day = _first_overloaded_day(doctor_spans)
+        day = _first_overloaded_day(_unqualified_part(doctor_spans, doctor))
         if day is not None:
             findings.append(
                 Finding(
@@ -183,6 +184,16 @@ def caseload_findings(spans: Iterable[OpenSpan], doctors: Mapping[str, Doctor]) 
                 )
             )
     return findings
+
+
+def _unqualified_part(spans: list[OpenSpan], doctor: Doctor) -> list[OpenSpan]:
+    """The spans cut to the days before the doctor's qualification (R-DOC-2, R-CHG-5)."""
+    if not doctor.qualified:
+        return spans
+    if doctor.qualified_since is None:
+        return []  # qualified throughout: the limit never binds
+    last = doctor.qualified_since - timedelta(days=1)
+    return [replace(s, end=min(s.end, last)) for s in spans if s.start <= last]
 
 
 def _first_overloaded_day(spans: list[OpenSpan]) -> date | None:

@@ -57,10 +57,16 @@ class _Builder:
         )
 
     def episode(self, refs: list[str | None]) -> Episode | None:
+        """The EpisodeOfCare named directly, or through an Encounter's `episodeOfCare`."""
         for ref in refs:
-            entry = self.collection.episodes.get(self.resolve(ref) or "")
+            key = self.resolve(ref) or ""
+            entry = self.collection.episodes.get(key)
             if entry is not None:
                 return entry[1]
+            for via in self.collection.encounter_episodes.get(key, ()):
+                entry = self.collection.episodes.get(self.resolve(via) or "")
+                if entry is not None:
+                    return entry[1]
         return None
 
     def tie(

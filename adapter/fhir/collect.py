@@ -21,7 +21,14 @@ from adapter.fhir.medication import (
     medication_info,
     medication_resource_info,
 )
-from adapter.fhir.people import PractitionerRec, addresses, patient_facts, phones, practitioner
+from adapter.fhir.people import (
+    BTM_SYSTEM,
+    PractitionerRec,
+    addresses,
+    patient_facts,
+    phones,
+    practitioner,
+)
 from adapter.fhir.refs import References
 from adapter.fhir.source import Entry, Unreadable
 from adapter.fhir.values import (
@@ -62,6 +69,7 @@ class Collection:
     episodes: dict[str, tuple[str | None, Episode]] = field(default_factory=dict)
     care_teams: dict[str, rec.CareTeam] = field(default_factory=dict)
     encounters: list[tuple[str | None, date]] = field(default_factory=list)
+    encounter_episodes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     compositions: list[rec.Composition] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -114,7 +122,19 @@ class Collector:
         self.result.patients[key] = patient_facts(key, resource)
 
     def _practitioner(self, key: str, resource: JsonObject) -> None:
-        self.result.practitioners[key] = practitioner(key, resource)
+        doctor = practitioner(key, resource)
+        self.result.practitioners[key] = doctor
+        if doctor.malformed_btm:
+            self.result.findings.append(
+                Finding(
+                    "error",
+                    "R-DOC-1",
+                    f"{key} has an identifier with system {BTM_SYSTEM} that is not a BtM "
+                    "number of 7 digits 0-9: it is not used. Correct the identifier, or give "
+                    'btm_number under [doctors."<LANR or Practitioner id>"] in practice.toml.',
+                    (key,),
+                )
+            )
 
     def _role(self, key: str, resource: JsonObject) -> None:
         self.result.roles[key] = rec.Role(
@@ -308,7 +328,15 @@ class Collector:
             )
 
     def _encounter(self, key: str, resource: JsonObject) -> None:
-        if text(resource, "status") != "finished":
+        status = text(resource, "status")
+        if status == "entered-in-error":
+            return
+        # An event whose context or request's encounter is this Encounter belongs to its
+        # EpisodeOfCare (INPUT.md tie 2), whatever the Encounter's status.
+        episodes = references(resource, "episodeOfCare")
+        if episodes:
+            self.result.encounter_episodes[key] = tuple(episodes)
+        if status != "finished":
             return
         # A contact is a finished encounter with someone of the practice (INPUT.md).
         seen_by_doctor = any(reference(p, "individual") for p in objs(resource, "participant"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from adapter.config import is_btm_number
 from adapter.domain.codes import NameParts
 from adapter.domain.model import Address, NameSpell, PatientFacts, Spell
 from adapter.fhir.values import JsonObject, codings, obj, objs, period, text, texts
@@ -73,7 +74,8 @@ def _sex(gender: str | None, override: str | None) -> str | None:
 @dataclass(frozen=True, slots=True)
 class PractitionerRec:
     key: str
-    btm_number: str | None
+    btm_number: str | None  # only a well-formed one (R-DOC-1)
+    malformed_btm: bool  # a btmnr identifier was sent, but none of 7 digits 0-9
     lanr: str | None
     names: tuple[Spell[tuple[str, str]], ...]
     birth_date: str | None
@@ -85,11 +87,13 @@ class PractitionerRec:
 
 
 def practitioner(key: str, resource: JsonObject) -> PractitionerRec:
-    btm, lanr = _identifiers(resource)
+    btms, lanr = _identifiers(resource)
+    valid = [b for b in btms if is_btm_number(b)]
     qualified, since, not_responsible = _qualifications(resource)
     return PractitionerRec(
         key=key,
-        btm_number=btm,
+        btm_number=valid[0] if valid else None,
+        malformed_btm=bool(btms) and not valid,
         lanr=lanr,
         names=_register_names(resource),
         birth_date=text(resource, "birthDate"),
@@ -101,16 +105,19 @@ def practitioner(key: str, resource: JsonObject) -> PractitionerRec:
     )
 
 
-def _identifiers(resource: JsonObject) -> tuple[str | None, str | None]:
-    btm = lanr = None
+def _identifiers(resource: JsonObject) -> tuple[list[str], str | None]:
+    """The values of btmnr identifiers (as sent, checked by the caller) and the LANR."""
+    btms: list[str] = []
+    lanr = None
     for identifier in objs(resource, "identifier"):
         system, value = text(identifier, "system"), text(identifier, "value")
         types = {c for _, c in codings(obj(identifier, "type"))}
         if system == BTM_SYSTEM:
-            btm = value
+            if value is not None:
+                btms.append(value)
         elif system in LANR_SYSTEMS or "LANR" in types:
             lanr = value
-    return btm, lanr
+    return btms, lanr
 
 
 def _qualifications(resource: JsonObject) -> tuple[bool, date | None, bool]:

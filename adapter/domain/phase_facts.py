@@ -1,0 +1,139 @@
+"""What the phase walk looks up about one patient on a day (INPUT.md, R-CODE, R-DOC).
+
+The code, the registered doctor, the consulting doctor and the EpisodeOfCare of a day.
+A lookup that cannot be answered records a finding and gives None (D-1); the walk
+shares the findings list, so findings keep the order in which the walk met them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from adapter.domain.codes import CodeRefusal, NameRules
+from adapter.domain.model import (
+    Absence,
+    ConsultantSpell,
+    Cover,
+    Doctor,
+    Episode,
+    Finding,
+    PatientHistory,
+)
+from adapter.domain.names import code_on
+
+
+class PhaseFacts:
+    """Lookups over one patient's history and the practice's doctors."""
+
+    def __init__(
+        self, history: PatientHistory, doctors: Mapping[str, Doctor], rules: NameRules
+    ) -> None:
+        self.history = history
+        self.patient = history.patient
+        self.doctors = doctors
+        self.rules = rules
+        self.substitutions = [e for e in history.episodes if e.kind == "substitution"]
+        self.absences = [a for e in self.substitutions for a in e.absences]
+        self.findings: list[Finding] = []
+        self.refused = False  # the code refusal is reported once per patient
+
+    def has_left(self, doctor_key: str | None, day: date) -> bool:
+        doctor = self.doctors.get(doctor_key or "")
+        return doctor is not None and doctor.role_end is not None and doctor.role_end < day
+
+    def absent(self, day: date) -> bool:
+        return any(absence_covers(a, day) for a in self.absences)
+
+    def registered_doctor(self, day: date, covers: list[Cover]) -> str | None:
+        """EpisodeOfCare.careManager, else the prescriber of the first event (INPUT.md)."""
+        episode = self._episode_covering(day, covers)
+        manager = episode.care_manager if episode is not None else None
+        if manager is not None and not self.has_left(manager, day):
+            return manager
+        for cover in covers:
+            if cover.doctor is not None:
+                return cover.doctor
+        return None
+
+    def _episode_covering(self, day: date, covers: list[Cover]) -> Episode | None:
+        keys = {c.episode for c in covers}
+        for episode in self.substitutions:
+            if episode.key in keys:
+                return episode
+        for episode in self.substitutions:
+            if (episode.start is None or episode.start <= day) and (
+                episode.end is None or day <= episode.end
+            ):
+                return episode
+        return None
+
+    def episode_of(self, day: date, covers: list[Cover]) -> str | None:
+        episode = self._episode_covering(day, covers)
+        return episode.key if episode is not None else None
+
+    def qualified(self, doctor: str | None, day: date) -> bool:
+        facts = self.doctors.get(doctor or "")
+        return facts is not None and facts.qualified_on(day)
+
+    def consultant(self, doctor: str | None, day: date, covers: list[Cover]) -> str | None:
+        if doctor is None or self.qualified(doctor, day):
+            return None
+        spell = consultant_in_force(self.history.consultants, day)
+        if spell is None:
+            self.findings.append(
+                Finding(
+                    "error",
+                    "R-DOC-2",
+                    f"{doctor} has no addiction qualification and {self.patient.key} no "
+                    f"consulting doctor on {day.isoformat()}: the report goes without one. Add a "
+                    "CareTeam participant with role care-team-role#konsiliararzt, or record "
+                    "the qualification suchtmedizin.",
+                    (doctor, self.patient.key, *(c.source for c in covers[:1])),
+                )
+            )
+            return None
+        return spell.doctor
+
+    def code(self, day: date) -> str | None:
+        outcome = code_on(self.patient, day, self.rules)
+        if isinstance(outcome, CodeRefusal):
+            if not self.refused:
+                self.refused = True
+                self.findings.append(
+                    Finding(
+                        "error",
+                        outcome.rule,
+                        f"No patient code for {self.patient.key}: {outcome.problem}; "
+                        f"{outcome.fix}. Its reports are withheld until then.",
+                        (self.patient.key,),
+                    )
+                )
+            return None
+        if outcome.transliterated:
+            self.findings.append(
+                Finding(
+                    "info",
+                    "R-CODE-5",
+                    f"The code of {self.patient.key} transliterates {len(outcome.transliterated)} "
+                    "letter(s) outside A–Z, Ä, Ö, Ü, ß: check it against the ID document.",
+                    (self.patient.key,),
+                )
+            )
+        return outcome.value
+
+
+def absence_covers(absence: Absence, day: date) -> bool:
+    return absence.start <= day and (absence.end is None or day <= absence.end)
+
+
+def consultant_in_force(spells: tuple[ConsultantSpell, ...], day: date) -> ConsultantSpell | None:
+    """The consulting doctor whose period covers `day`; the latest start wins."""
+    best: ConsultantSpell | None = None
+    for spell in spells:
+        in_force = (spell.start is None or spell.start <= day) and (
+            spell.end is None or day <= spell.end
+        )
+        if in_force and (best is None or (spell.start or date.min) > (best.start or date.min)):
+            best = spell
+    return best
