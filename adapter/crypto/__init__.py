@@ -1,0 +1,93 @@
+"""Keys, blind indexes, envelope encryption, signatures and keyring backups.
+
+The only package of the adapter that imports `cryptography`. It takes bytes and
+plain values and gives bytes back: no database, no environment, no clock (times are
+passed in). The exception tree is drawn in errors.py.
+"""
+
+from __future__ import annotations
+
+from adapter.crypto.backup import (
+    BACKUP_FORMAT,
+    MIN_PASSPHRASE_LENGTH,
+    export_backup,
+    import_backup,
+)
+from adapter.crypto.blind_index import blind_index
+from adapter.crypto.derive import (
+    audit_signing_key,
+    index_key,
+    key_id,
+    parse_key_id,
+    resolve_key_id,
+    wrap_key,
+)
+from adapter.crypto.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
+from adapter.crypto.keyring import (
+    KEYRING_FORMAT,
+    keyring_from_json,
+    keyring_to_json,
+    load_keyring,
+    save_keyring,
+)
+from adapter.crypto.master_keys import (
+    KEY_STATES,
+    PURPOSES,
+    SECRET_BYTES,
+    Keyring,
+    KeyState,
+    MasterKey,
+    Purpose,
+    generate_keyring,
+)
+from adapter.crypto.sealing import (
+    field_aad,
+    new_data_key,
+    open_sealed,
+    rewrap_data_key,
+    seal,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from adapter.crypto.signing import public_key_bytes, sign, verify
+
+__all__ = [
+    "BACKUP_FORMAT",
+    "KEYRING_FORMAT",
+    "KEY_STATES",
+    "MIN_PASSPHRASE_LENGTH",
+    "PURPOSES",
+    "SECRET_BYTES",
+    "CryptoError",
+    "DecryptionError",
+    "KeyState",
+    "Keyring",
+    "KeyringError",
+    "MasterKey",
+    "Purpose",
+    "UnknownKeyError",
+    "audit_signing_key",
+    "blind_index",
+    "export_backup",
+    "field_aad",
+    "generate_keyring",
+    "import_backup",
+    "index_key",
+    "key_id",
+    "keyring_from_json",
+    "keyring_to_json",
+    "load_keyring",
+    "new_data_key",
+    "open_sealed",
+    "parse_key_id",
+    "public_key_bytes",
+    "resolve_key_id",
+    "rewrap_data_key",
+    "save_keyring",
+    "seal",
+    "sign",
+    "unwrap_data_key",
+    "verify",
+    "wrap_data_key",
+    "wrap_key",
+]

@@ -1,0 +1,199 @@
+"""The keyring file: its JSON format, and loading and saving it safely.
+
+The format `substreg-keyring/1`:
+
+    {"format": "substreg-keyring/1",
+     "keys": [{"purpose": "wrap", "version": 1, "state": "active",
+               "created": "2025-01-01T00:00:00+00:00", "secret": "<base64 of 32 bytes>"}]}
+
+A destroyed key is kept with an empty secret. The file is written with mode 0600;
+it may also be read-only (0444), as docker mounts its secrets, but never
+world-writable. The key model itself lives in master_keys.py and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from adapter.crypto.errors import KeyringError
+from adapter.crypto.master_keys import (
+    KEY_STATES,
+    PURPOSES,
+    SECRET_BYTES,
+    Keyring,
+    KeyState,
+    MasterKey,
+    Purpose,
+    # The rules of a key and of a keyring, shared with the in-memory model so that
+    # a file is held to exactly the rules a Keyring is built under.
+    _key_problem,
+    _keyring_problem,
+    generate_keyring,
+)
+
+__all__ = [
+    "KEYRING_FORMAT",
+    "KEY_STATES",
+    "PURPOSES",
+    "SECRET_BYTES",
+    "KeyState",
+    "Keyring",
+    "MasterKey",
+    "Purpose",
+    "generate_keyring",
+    "keyring_from_json",
+    "keyring_to_json",
+    "load_keyring",
+    "save_keyring",
+]
+
+KEYRING_FORMAT: Final = "substreg-keyring/1"
+
+_FIELDS = frozenset({"purpose", "version", "state", "created", "secret"})
+_RESTORE = "restore it from the keyring backup"
+
+
+def keyring_to_json(keyring: Keyring) -> bytes:
+    """The keyring in the file format `substreg-keyring/1` (UTF-8 JSON, secrets in base64)."""
+    document = {
+        "format": KEYRING_FORMAT,
+        "keys": [
+            {
+                "purpose": key.purpose,
+                "version": key.version,
+                "state": key.state,
+                "created": key.created,
+                "secret": base64.b64encode(key.secret).decode("ascii"),
+            }
+            for key in keyring.keys
+        ],
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+
+def keyring_from_json(data: bytes, *, source: str, fix: str = _RESTORE) -> Keyring:
+    """Parse `substreg-keyring/1`; `source` ("/run/secrets/keyring") and `fix` go into errors."""
+    try:
+        document = json.loads(data)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError; neither message is echoed
+        msg = f"The keyring {source} is not JSON; {fix}."
+        raise KeyringError(msg) from None
+    if (
+        not isinstance(document, dict)
+        or set(document) != {"format", "keys"}
+        or document["format"] != KEYRING_FORMAT
+        or not isinstance(document["keys"], list)
+    ):
+        msg = (
+            f"The keyring {source} is not in the format {KEYRING_FORMAT} "
+            f'({{"format": ..., "keys": [...]}}); {fix}.'
+        )
+        raise KeyringError(msg)
+    keys = tuple(
+        _key_from_json(entry, number, source, fix)
+        for number, entry in enumerate(document["keys"], start=1)
+    )
+    problem = _keyring_problem(keys)
+    if problem is not None:
+        msg = f"The keyring {source} is invalid: {problem}; {fix}."
+        raise KeyringError(msg)
+    return Keyring(keys)
+
+
+def load_keyring(path: Path) -> Keyring:
+    """Read the keyring file; refuse it when missing, unreadable, malformed or world-writable."""
+    return keyring_from_json(_read_keyring_file(path), source=str(path))
+
+
+def save_keyring(keyring: Keyring, path: Path) -> None:
+    """Write the keyring atomically with mode 0600; create a missing parent with mode 0700."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_atomically(path, keyring_to_json(keyring))
+    except OSError as exc:
+        msg = (
+            f"Cannot write the keyring {path} ({exc.strerror}); "
+            "let the adapter's user write to its directory."
+        )
+        raise KeyringError(msg) from None
+
+
+def _read_keyring_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            # fstat on the open file, not stat on the path: what is checked is what is read.
+            mode = os.fstat(file.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                msg = f"The keyring {path} is not a regular file; point the adapter at the file."
+                raise KeyringError(msg)
+            if mode & stat.S_IWOTH:
+                msg = (
+                    f"The keyring {path} is world-writable, so anyone on this machine could "
+                    f"replace its keys; run `chmod 600 {path}`."
+                )
+                raise KeyringError(msg)
+            return file.read()
+    except FileNotFoundError:
+        msg = (
+            f"There is no keyring at {path}; generate one for a new installation, "
+            "or restore it from the keyring backup."
+        )
+        raise KeyringError(msg) from None
+    except OSError as exc:
+        msg = (
+            f"Cannot read the keyring {path} ({exc.strerror}); "
+            "let the adapter's user read it (mode 0600, or 0444 as a docker secret)."
+        )
+        raise KeyringError(msg) from None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A temporary file in the same directory, then os.replace: a reader sees the old
+    # keyring or the new one, never half of one, and a crash leaves the old one intact.
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    # Make the rename itself durable; some file systems refuse to fsync a directory.
+    with contextlib.suppress(OSError):
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def _key_from_json(entry: Any, number: int, source: str, fix: str) -> MasterKey:
+    where = f"Key #{number} of the keyring {source}"
+    if not isinstance(entry, dict) or set(entry) != _FIELDS:
+        fields = ", ".join(sorted(_FIELDS))
+        msg = f"{where} must be an object with exactly the fields {fields}; {fix}."
+        raise KeyringError(msg)
+    try:
+        secret = base64.b64decode(entry["secret"], validate=True)
+    except (TypeError, ValueError):  # binascii.Error is a ValueError
+        msg = f"{where} has a secret that is not base64; {fix}."
+        raise KeyringError(msg) from None
+    values = (entry["purpose"], entry["version"], secret, entry["state"], entry["created"])
+    problem = _key_problem(*values)
+    if problem is not None:
+        msg = f"{where} is invalid: {problem}; {fix}."
+        raise KeyringError(msg)
+    return MasterKey(*values)
