@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import orjson
 
-from adapter.domain.model import Finding, RegisterDoctor, Report
+from adapter.domain.model import Finding
+from adapter.payload import report_json
 from adapter.services import Derivation
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "kind": report.kind,
-        "made_on": report.made_on.isoformat(),
-        "patient_code": report.patient_code,
-        "date": report.date.isoformat(),
-        "substance": report.substance,
-        "doctor": _doctor_json(report.doctor),
-        "consultant": _doctor_json(report.consultant) if report.consultant else None,
-        "remarks": list(report.remarks),
-        "rule": report.rule,
-        "sources": list(report.sources),
-    }
-
-
-def _doctor_json(doctor: RegisterDoctor) -> dict[str, Any]:
-    address = asdict(doctor.address) if doctor.address else None
-    if address is not None:
-        address["line"] = list(address["line"])
-    return {
-        "btm_number": doctor.btm_number,
-        "family_name": doctor.family_name,
-        "given_name": doctor.given_name,
-        "birth_date": doctor.birth_date,
-        "address": address,
-        "phone": doctor.phone,
-    }
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:

@@ -1,0 +1,12 @@
+"""Use cases: what the CLI and the API call.
+
+`derive` replays FHIR data (stateless); the others work on the store: `setup` (init,
+keys, backups), `sync` (ingest, reconcile, record), `reports` (the ledger and its
+export), `lookup` (re-identification) and `retention` (crypto-shredding).
+"""
+
+from __future__ import annotations
+
+from adapter.services.derive import Derivation, derive
+
+__all__ = ["Derivation", "derive"]
