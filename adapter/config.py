@@ -6,6 +6,7 @@ by Practitioner id:
 
     time_zone = "Europe/Berlin"
     bundle_weekdays = ["tuesday", "friday"]     # R-DATE-4, optional
+    ehr_base_url = "https://ehr.example/fhir"   # sync: whose Patient ids these are
 
     [doctors."123456789"]                       # a LANR, or a Practitioner id
     btm_number = "3711025"
@@ -27,6 +28,9 @@ from typing import Any
 _BTM = re.compile(r"[0-9]{7}")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+DEFAULT_EHR_BASE = "urn:substreg:ehr"
 
 
 class ConfigError(ValueError):
@@ -51,6 +55,9 @@ class PracticeConfig:
     time_zone: str = "Europe/Berlin"
     bundle_weekdays: tuple[str, ...] = ()
     doctors: dict[str, DoctorConfig] = field(default_factory=dict)
+    # The EHR's FHIR base: with Patient.id it names a patient for the pseudonymised
+    # mapping (PRIVACY.md canonical reference). One EHR per installation by default.
+    ehr_base_url: str = DEFAULT_EHR_BASE
 
     def doctor(self, practitioner_id: str, lanr: str | None) -> DoctorConfig | None:
         """The entry for a doctor: by LANR first, then by Practitioner id."""
@@ -62,7 +69,7 @@ class PracticeConfig:
 def load_config(path: Path) -> PracticeConfig:
     """Read and check `practice.toml`; ConfigError naming the file and setting if wrong."""
     data = _read_toml(path)
-    known = {"time_zone", "bundle_weekdays", "doctors"}
+    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url"}
     unknown = sorted(set(data) - known)
     if unknown:
         msg = f"{path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(known))})"
@@ -78,9 +85,14 @@ def load_config(path: Path) -> PracticeConfig:
     if not isinstance(doctors, dict):
         msg = f"{path}: [doctors] must be a table of tables"
         raise ConfigError(msg)
+    base = data.get("ehr_base_url", DEFAULT_EHR_BASE)
+    if not isinstance(base, str) or not base.strip():
+        msg = f"{path}: ehr_base_url must be the EHR's FHIR base URL as a string"
+        raise ConfigError(msg)
     return PracticeConfig(
         bundle_weekdays=weekdays,
         doctors={str(k): _doctor(path, str(k), v) for k, v in doctors.items()},
+        ehr_base_url=base.strip(),
     )
 
 

@@ -7,6 +7,7 @@ test, never a branch in Python. The files are read once, checked, and compiled i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -66,6 +67,8 @@ class Mappings:
     text_words: tuple[tuple[re.Pattern[str], str], ...]
     products: tuple[Product, ...]
     names: NameRules
+    # SHA-256 over the files as read: sync re-derives what it stored when they change.
+    fingerprint: str = ""
 
     def substance_for_text(self, text: str) -> str | None:
         """The substance named in a free text (product or substance name), or None."""
@@ -144,7 +147,15 @@ def _load_folder(folder: Path) -> Mappings:
         text_words=_text_words(subs, folder / "substances.json"),
         products=tuple(_product(p, folder / "products.json") for p in products),
         names=_name_rules(folder / "names.json"),
+        fingerprint=_fingerprint(folder, ("substances.json", "products.json", "names.json")),
     )
+
+
+def _fingerprint(folder: Path, names: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _name_rules(path: Path) -> NameRules:

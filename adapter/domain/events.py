@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+# Classes with a field named `date` annotate with this alias: under slots the name
+# `date` in their annotations would be read as the field (pydantic serialises them).
+_Day = date
+
 
 @dataclass(frozen=True, slots=True)
 class RegisterEvent:
@@ -16,8 +20,8 @@ class RegisterEvent:
     """
 
     kind: Literal["anmeldung", "abmeldung"]
-    made_on: date
-    date: date
+    made_on: _Day
+    date: _Day
     patient: str
     code: str | None
     doctor: str | None

@@ -14,6 +14,10 @@ from typing import Generic, Literal, TypeVar
 
 from adapter.domain.codes import NameParts
 
+# Classes with a field named `date` annotate with this alias: under slots the name
+# `date` in their annotations would be read as the field (pydantic serialises them).
+_Day = date
+
 SUBSTANCES = (
     "Levomethadon",
     "Methadon",
@@ -168,8 +172,8 @@ class RegisterDoctor:
 @dataclass(frozen=True, slots=True)
 class Report:
     kind: ReportKind
-    made_on: date
-    date: date
+    made_on: _Day
+    date: _Day
     patient_code: str | None
     substance: str | None
     doctor: RegisterDoctor

@@ -12,8 +12,9 @@ day") and costs a few hundred steps per patient-year.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
+from typing import Any
 
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
@@ -70,6 +71,9 @@ class PhaseSnapshot:
     run_doctor: str | None
     run_substance: str
     run_sources: tuple[str, ...]
+
+
+_PHASE_FIELDS = tuple(f.name for f in fields(PhaseSnapshot))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +148,7 @@ class _Walk:
     def run(self, resume: WalkState | None = None) -> None:
         if resume is not None:
             day = resume.next_day
-            self.phase = _Phase(**asdict(resume.phase)) if resume.phase else None
+            self.phase = _Phase(*_fields_of(resume.phase)) if resume.phase else None
             self._left = set(resume.left)
             self.facts.refused = resume.refused
         elif self.by_day:
@@ -163,7 +167,7 @@ class _Walk:
             self.spans.append(self._span(self.phase, self.as_of))
 
     def state(self) -> WalkState:
-        phase = PhaseSnapshot(**asdict(self.phase)) if self.phase is not None else None
+        phase = PhaseSnapshot(*_fields_of(self.phase)) if self.phase is not None else None
         left = tuple(sorted(d for d in self._left if d is not None))
         return WalkState(self.as_of + ONE_DAY, phase, left, self.facts.refused)
 
@@ -407,6 +411,11 @@ class _Walk:
                 sources=sources,
             )
         )
+
+
+def _fields_of(phase: _Phase | PhaseSnapshot) -> list[Any]:
+    """The walk's state field by field, in declaration order (both classes share it)."""
+    return [getattr(phase, name) for name in _PHASE_FIELDS]
 
 
 def _covers_by_day(covers: tuple[Cover, ...], as_of: date) -> dict[date, list[Cover]]:

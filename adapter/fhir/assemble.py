@@ -63,7 +63,8 @@ class _Builder:
             entry = self.collection.episodes.get(key)
             if entry is not None:
                 return entry[1]
-            for via in self.collection.encounter_episodes.get(key, ()):
+            link = self.collection.encounter_episodes.get(key)
+            for via in link.episodes if link is not None else ():
                 entry = self.collection.episodes.get(self.resolve(via) or "")
                 if entry is not None:
                     return entry[1]
@@ -91,20 +92,34 @@ class _Builder:
             self.untied[patient].append(cover.source)
 
 
-def histories(collection: Collection) -> tuple[list[PatientHistory], list[Finding]]:
+def histories(
+    collection: Collection,
+    *,
+    covering_requests: set[str] | None = None,
+    dispensed_before: frozenset[str] = frozenset(),
+    every_patient: bool = False,
+) -> tuple[list[PatientHistory], list[Finding]]:
+    """Each patient's covered days, contacts, episodes and consulting doctors.
+
+    Incremental sync reads a collection of new events beside older records kept for
+    reference: then only `covering_requests` (the new ones) may yield prescription
+    covers, `dispensed_before` names requests whose dispenses were stored earlier, and
+    `every_patient` gives a history even to a patient without a new cover.
+    """
     builder = _Builder(collection, responsible=responsible_doctors(collection))
-    dispensed = _administrations_and_dispenses(builder)
-    _prescriptions(builder, dispensed)
+    dispensed = _administrations_and_dispenses(builder) | dispensed_before
+    _prescriptions(builder, dispensed, covering_requests)
     findings = list(collection.findings) + _untied_findings(builder) + _depot_findings(builder)
     episodes: dict[str | None, list[Episode]] = defaultdict(list)
     for patient_ref, episode in collection.episodes.values():
         manager = practitioner_key(collection, episode.care_manager)
         episodes[builder.resolve(patient_ref)].append(replace(episode, care_manager=manager))
     contacts: dict[str | None, set[date]] = defaultdict(set)
-    for ref, day in collection.encounters:
-        contacts[builder.resolve(ref)].add(day)
+    for contact in collection.encounters.values():
+        contacts[builder.resolve(contact.patient)].update(contact.days)
     result = []
-    for patient_key in sorted(builder.covers):
+    keys = set(builder.covers) | (set(collection.patients) if every_patient else set())
+    for patient_key in sorted(keys):
         facts = collection.patients.get(patient_key)
         if facts is None:
             findings.append(_unknown_patient(patient_key, builder.covers[patient_key]))
@@ -112,7 +127,7 @@ def histories(collection: Collection) -> tuple[list[PatientHistory], list[Findin
         result.append(
             PatientHistory(
                 patient=facts,
-                covers=tuple(builder.covers[patient_key]),
+                covers=tuple(builder.covers.get(patient_key, ())),
                 contacts=frozenset(contacts.get(patient_key, ())),
                 episodes=tuple(episodes.get(patient_key, ())),
                 consultants=_consultants(builder, patient_key),
@@ -122,7 +137,7 @@ def histories(collection: Collection) -> tuple[list[PatientHistory], list[Findin
 
 
 def _administrations_and_dispenses(builder: _Builder) -> set[str]:
-    for admin in builder.collection.administrations:
+    for admin in builder.collection.administrations.values():
         med = builder.med(admin.med, admin.med_ref)
         if med.substance is None:
             continue
@@ -135,7 +150,7 @@ def _administrations_and_dispenses(builder: _Builder) -> set[str]:
         cover = Cover(admin.start, end, doctor, med.substance, admin.key, _key(episode))
         builder.add(admin.patient, cover, builder.tie(med, request, episode, admin.dependence))
     dispensed = set()
-    for dispense in builder.collection.dispenses:
+    for dispense in builder.collection.dispenses.values():
         med = builder.med(dispense.med, dispense.med_ref)
         request = builder.request(dispense.prescription)
         if request is not None:
@@ -150,9 +165,13 @@ def _administrations_and_dispenses(builder: _Builder) -> set[str]:
     return dispensed
 
 
-def _prescriptions(builder: _Builder, dispensed: set[str]) -> None:
+def _prescriptions(
+    builder: _Builder, dispensed: frozenset[str] | set[str], only: set[str] | None
+) -> None:
     """An S/ST prescription without dispenses covers its reach (INPUT.md edge case 2)."""
     for request in builder.collection.requests.values():
+        if only is not None and request.key not in only:
+            continue
         if request.marker not in _MARKED or request.key in dispensed:
             continue
         if request.status in _VOID_REQUEST:

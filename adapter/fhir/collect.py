@@ -64,14 +64,19 @@ class Collection:
     )
     medications: dict[str, MedInfo] = field(default_factory=dict)
     requests: dict[str, rec.Request] = field(default_factory=dict)
-    administrations: list[rec.Administration] = field(default_factory=list)
-    dispenses: list[rec.Dispense] = field(default_factory=list)
+    administrations: dict[str, rec.Administration] = field(default_factory=dict)
+    dispenses: dict[str, rec.Dispense] = field(default_factory=dict)
     episodes: dict[str, tuple[str | None, Episode]] = field(default_factory=dict)
     care_teams: dict[str, rec.CareTeam] = field(default_factory=dict)
-    encounters: list[tuple[str | None, date]] = field(default_factory=list)
-    encounter_episodes: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    compositions: list[rec.Composition] = field(default_factory=list)
+    encounters: dict[str, rec.Contact] = field(default_factory=dict)
+    encounter_episodes: dict[str, rec.EncounterLink] = field(default_factory=dict)
+    compositions: dict[str, rec.Composition] = field(default_factory=dict)
+    # A KBV Composition's authors and attester → its custodian, the practice (REAL-DATA 6).
+    custodians: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # Every resource key a reader was given, whether it yielded a record or not: a later
+    # version of a resource that now yields nothing (entered-in-error) replaces the old.
+    seen: set[str] = field(default_factory=set)
 
 
 class Collector:
@@ -104,6 +109,7 @@ class Collector:
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        self.result.seen.add(key)
         try:
             reader(key, resource)
         except ResourceProblem as exc:
@@ -149,13 +155,17 @@ class Collector:
     def _composition(self, key: str, resource: JsonObject) -> None:
         attesters = [reference(a, "party") for a in objs(resource, "attester")]
         entries = [r for s in objs(resource, "section") for r in references(s, "entry")]
-        self.result.compositions.append(
-            rec.Composition(
-                authors=tuple(references(resource, "author")),
-                attester=next((a for a in attesters if a), None),
-                custodian=reference(resource, "custodian"),
-                entries=tuple(entries),
-            )
+        custodian = reference(resource, "custodian")
+        if custodian is not None:
+            for doctor in [*references(resource, "author"), *attesters]:
+                if doctor is not None:
+                    self.result.custodians.setdefault(doctor, custodian)
+        self.result.compositions[key] = rec.Composition(
+            subject=reference(resource, "subject"),
+            authors=tuple(references(resource, "author")),
+            attester=next((a for a in attesters if a), None),
+            custodian=reference(resource, "custodian"),
+            entries=tuple(entries),
         )
 
     # -- medication -------------------------------------------------------------
@@ -216,20 +226,18 @@ class Collector:
         start, end = self._effective(resource)
         med, med_ref = self._med(resource)
         performers = [reference(p, "actor") for p in objs(resource, "performer")]
-        self.result.administrations.append(
-            rec.Administration(
-                key=key,
-                patient=reference(resource, "subject"),
-                med=med,
-                med_ref=med_ref,
-                start=start,
-                end=end,
-                request=reference(resource, "request"),
-                performer=next((p for p in performers if p), None),
-                episode=reference(resource, "context"),
-                dependence=has_opioid_dependence(resource),
-                effect_days=self._duration_of_effect(resource),
-            )
+        self.result.administrations[key] = rec.Administration(
+            key=key,
+            patient=reference(resource, "subject"),
+            med=med,
+            med_ref=med_ref,
+            start=start,
+            end=end,
+            request=reference(resource, "request"),
+            performer=next((p for p in performers if p), None),
+            episode=reference(resource, "context"),
+            dependence=has_opioid_dependence(resource),
+            effect_days=self._duration_of_effect(resource),
         )
 
     def _effective(self, resource: JsonObject) -> tuple[date, date]:
@@ -257,18 +265,16 @@ class Collector:
             raise ResourceProblem(msg)
         med, med_ref = self._med(resource)
         performers = [reference(p, "actor") for p in objs(resource, "performer")]
-        self.result.dispenses.append(
-            rec.Dispense(
-                key=key,
-                patient=reference(resource, "subject"),
-                med=med,
-                med_ref=med_ref,
-                day=handed,
-                days=duration_days(obj(resource, "daysSupply"), "daysSupply") or 1,
-                prescription=next(iter(references(resource, "authorizingPrescription")), None),
-                performer=next((p for p in performers if p), None),
-                episode=reference(resource, "context"),
-            )
+        self.result.dispenses[key] = rec.Dispense(
+            key=key,
+            patient=reference(resource, "subject"),
+            med=med,
+            med_ref=med_ref,
+            day=handed,
+            days=duration_days(obj(resource, "daysSupply"), "daysSupply") or 1,
+            prescription=next(iter(references(resource, "authorizingPrescription")), None),
+            performer=next((p for p in performers if p), None),
+            episode=reference(resource, "context"),
         )
 
     # -- care ---------------------------------------------------------------------
@@ -335,14 +341,13 @@ class Collector:
         # EpisodeOfCare (INPUT.md tie 2), whatever the Encounter's status.
         episodes = references(resource, "episodeOfCare")
         if episodes:
-            self.result.encounter_episodes[key] = tuple(episodes)
+            patient = reference(resource, "subject")
+            self.result.encounter_episodes[key] = rec.EncounterLink(patient, tuple(episodes))
         if status != "finished":
             return
         # A contact is a finished encounter with someone of the practice (INPUT.md).
         seen_by_doctor = any(reference(p, "individual") for p in objs(resource, "participant"))
         start, end = period(resource, "period")
         if seen_by_doctor and start is not None:
-            patient = reference(resource, "subject")
-            self.result.encounters.append((patient, start))
-            if end is not None and end != start:
-                self.result.encounters.append((patient, end))
+            days = (start,) if end is None or end == start else (start, end)
+            self.result.encounters[key] = rec.Contact(reference(resource, "subject"), days)

@@ -28,7 +28,7 @@ def responsible_doctors(collection: Collection) -> dict[str, str]:
     type 03 / 04) signs as author; `Composition.attester.party` is responsible.
     """
     responsible = {}
-    for composition in collection.compositions:
+    for composition in collection.compositions.values():
         attester = practitioner_key(collection, composition.attester)
         if attester is None:
             continue
@@ -79,10 +79,9 @@ def _organization_contact(
         if practitioner_key(collection, role.practitioner) == key
     ]
     candidates += [
-        c.custodian
-        for c in collection.compositions
-        if any(practitioner_key(collection, a) == key for a in c.authors)
-        or practitioner_key(collection, c.attester) == key
+        custodian
+        for doctor, custodian in collection.custodians.items()
+        if practitioner_key(collection, doctor) == key
     ]
     for ref in candidates:
         org = collection.organizations.get(collection.refs.resolve(ref) or "")

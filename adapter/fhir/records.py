@@ -17,6 +17,7 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class Composition:
+    subject: str | None
     authors: tuple[str, ...]
     attester: str | None
     custodian: str | None
@@ -71,3 +72,19 @@ class Dispense:
 class CareTeam:
     patient: str | None
     consultants: tuple[tuple[str, date | None, date | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A finished Encounter with someone of the practice: its start and end days."""
+
+    patient: str | None
+    days: tuple[date, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterLink:
+    """An Encounter's EpisodeOfCare: events in that encounter belong to the episode."""
+
+    patient: str | None
+    episodes: tuple[str, ...]

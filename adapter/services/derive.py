@@ -60,10 +60,10 @@ def derive(
     findings += report_findings + shared_code_findings(reports, owners)
     findings += caseload_findings(spans, doctors)
     reports += doctor_notices(doctors, spans, as_of=as_of)
-    return Derivation(as_of, sort_reports(reports), _unique(findings))
+    return Derivation(as_of, sort_reports(reports), unique_findings(findings))
 
 
-def _unique(findings: list[Finding]) -> list[Finding]:
+def unique_findings(findings: list[Finding]) -> list[Finding]:
     """Findings once each, most severe first, in a stable order."""
     seen = dict.fromkeys(findings)
     return sorted(seen, key=lambda f: (_SEVERITY_RANK[f.severity], f.rule, f.sources, f.message))

@@ -1,0 +1,217 @@
+"""The handlers of the stateful commands (arguments: `adapter.cli_store`). Each calls
+one use case in `adapter.services` and prints the result (`adapter.cli_output`); an
+error a person can fix is one line on stderr and exit 2 (`dispatch`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from adapter import cli_output as out
+from adapter.config import PracticeConfig, load_config
+from adapter.crypto import CryptoError, load_keyring
+from adapter.export import write_export
+from adapter.mappings import load_mappings
+from adapter.services import lookup as lookup_service
+from adapter.services import reports as report_service
+from adapter.services import setup
+from adapter.services.lookup import LookupRefused
+from adapter.services.retention import RetentionError, apply_retention
+from adapter.services.setup import SetupError
+from adapter.services.sync import SyncError, SyncOptions, read_batch, sync
+from adapter.settings import Settings
+from adapter.store.audit import Actor, verify
+from adapter.store.database import DatabaseError, open_engine, require_current
+from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.ledger import LedgerError
+
+PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
+_BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def today_in_berlin() -> date:
+    """The register counts German days (INPUT.md): the default --as-of of sync."""
+    return datetime.now(_BERLIN).date()
+
+
+_USER_ERRORS = (
+    CryptoError,
+    DatabaseError,
+    LedgerError,
+    LookupRefused,
+    RetentionError,
+    SetupError,
+    ShreddedError,
+    SyncError,
+)
+
+
+def dispatch(name: str, args: argparse.Namespace) -> int:
+    """Run the handler `name`; the store's errors become one line and exit 2."""
+    handler = globals()[f"_{name}"]
+    try:
+        status: int = handler(args)
+    except _USER_ERRORS as exc:
+        print(f"substreg: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    return status
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+def _context() -> tuple[Settings, Actor, datetime]:
+    settings = Settings.from_env()
+    return settings, Actor(settings.actor, "operator"), datetime.now(UTC)
+
+
+def _init(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    result = setup.init(settings, actor, now)
+    sys.stdout.write(out.init_text(result, settings))
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    config = load_config(args.config) if args.config else PracticeConfig()
+    mappings = load_mappings()
+    batch = read_batch(args.paths, mappings)  # bad input stops here: nothing is written
+    options = SyncOptions(
+        as_of=args.as_of or today_in_berlin(),
+        config=config,
+        mappings=mappings,
+        accept_corrections=args.accept_corrections,
+        rebuild=args.rebuild,
+    )
+    result = sync(setup.store_for(settings), actor, batch, options)
+    out.write(out.sync_json(result) if args.format == "json" else out.sync_text(result))
+    return 0
+
+
+def _reports_list(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    entries = report_service.list_reports(
+        setup.store_for(settings), actor, state=args.state, since=args.since, until=args.until
+    )
+    out.write(out.entries_json(entries) if args.format == "json" else out.entries_text(entries))
+    return 0
+
+
+def _reports_show(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    out.write(out.shown_json(report_service.show(setup.store_for(settings), actor, args.ledger_id)))
+    return 0
+
+
+def _reports_decide(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    moved = report_service.decide(
+        setup.store_for(settings), actor, args.ledger_ids, args.decision, reason=args.reason
+    )
+    out.write(out.entries_text(moved))
+    return 0
+
+
+def _ledger_export(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    if not args.out.parent.is_dir():  # before the audited read: a failed write is no export
+        msg = f"Cannot write the export {args.out}: {args.out.parent} is no directory"
+        raise setup.SetupError(msg)
+    rows = report_service.export_period(
+        setup.store_for(settings),
+        actor,
+        since=args.since,
+        until=args.until,
+        purpose=args.purpose,
+        fmt=args.format,
+    )
+    write_export(rows, args.out, fmt=args.format, since=args.since, until=args.until)
+    sys.stdout.write(f"{len(rows)} report(s) written to {args.out} ({args.format}).\n")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    settings, _, now = _context()
+    engine = open_engine(settings.database_url)
+    require_current(engine)
+    with engine.connect() as connection:
+        keys = KeyStore(connection, load_keyring(settings.keyring_path), now)
+        result = verify(connection, keys.public_keys())
+        connection.rollback()  # verification writes nothing
+    sys.stdout.write(out.verification_text(result))
+    return 0 if result.ok else 1
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    result = setup.rotate(settings, actor, now, args.purpose, migrate=not args.lazy)
+    sys.stdout.write(out.rotation_text(result))
+    return 0
+
+
+def _keys_migrate(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    sys.stdout.write(out.rotation_text(setup.migrate_index(settings, actor, now)))
+    return 0
+
+
+def _keys_status(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    sys.stdout.write(out.key_status_text(setup.status(settings, actor, now)))
+    return 0
+
+
+def _passphrase(confirm: bool) -> str:
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        msg = f"give the backup passphrase in {PASSPHRASE_ENV}, or run this at a terminal"
+        raise setup.SetupError(msg)
+    first = getpass.getpass("Backup passphrase: ")
+    if confirm and getpass.getpass("Again: ") != first:
+        msg = "the two passphrases differ"
+        raise setup.SetupError(msg)
+    return first
+
+
+def _keys_backup(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    path = setup.backup(settings, actor, now, args.out, _passphrase(confirm=True))
+    sys.stdout.write(out.backup_text(path))
+    return 0
+
+
+def _keys_restore(args: argparse.Namespace) -> int:
+    settings, actor, now = _context()
+    count = setup.restore(settings, actor, now, args.backup, _passphrase(confirm=False))
+    sys.stdout.write(f"Restored {count} key(s) to {settings.keyring_path}.\n")
+    return 0
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    matches = lookup_service.lookup(
+        setup.store_for(settings), actor, args.code, args.purpose, args.ticket
+    )
+    sys.stdout.write(out.matches_text(matches))
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    result = apply_retention(
+        setup.store_for(settings),
+        actor,
+        as_of=args.as_of or today_in_berlin(),
+        years=args.years,
+        dry_run=args.dry_run,
+    )
+    sys.stdout.write(out.retention_text(result))
+    return 0

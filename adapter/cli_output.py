@@ -1,0 +1,240 @@
+"""What the stateful commands print: short tables for people, JSON for pipelines.
+
+Sync and listings show our own ids, kinds, dates and states, never a patient code;
+codes appear only where a person asked for them and it was audited (`reports show`,
+`ledger export`, `lookup`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from adapter.output import finding_json
+from adapter.payload import report_json
+from adapter.services.lookup import Match
+from adapter.services.reports import ShownReport
+from adapter.services.retention import RetentionResult
+from adapter.services.setup import InitResult, KeyStatus, RotationResult
+from adapter.services.sync import SyncResult
+from adapter.settings import Settings
+from adapter.store.audit import Verification
+from adapter.store.ledger import Entry
+
+
+def write(data: str | bytes) -> None:
+    if isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data)
+
+
+def _json(document: object) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+# -- init ---------------------------------------------------------------------------------
+
+
+def init_text(result: InitResult, settings: Settings) -> str:
+    made = "created" if result.keyring_created else "kept (it existed)"
+    lines = [
+        f"Database schema at revision {result.revision}.",
+        f"Keyring {made}: {result.keyring_path} (mode 600).",
+        "Keys: " + ", ".join(result.key_ids),
+    ]
+    if result.keyring_created:
+        lines.append(
+            "Back the keyring up now (`substreg keys backup --out FILE`) and keep the copy "
+            "offline: without it every stored patient code is lost."
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- sync -----------------------------------------------------------------------------------
+
+
+def sync_json(result: SyncResult) -> bytes:
+    return _json(
+        {
+            "as_of": result.as_of.isoformat(),
+            "resources": result.resources,
+            "changed": result.changed,
+            "patients_walked": result.walked,
+            "patients_rederived": result.rebuilt,
+            "recorded": [
+                {
+                    "ledger_id": r.ledger_id,
+                    "kind": r.report.kind,
+                    "made_on": r.report.made_on.isoformat(),
+                    "date": r.report.date.isoformat(),
+                    "doctor_btm": r.report.doctor.btm_number,
+                    "rule": r.report.rule,
+                    "origin": r.origin,
+                }
+                for r in result.recorded
+            ],
+            "superseded": result.superseded,
+            "findings": [finding_json(f) for f in result.findings],
+        }
+    )
+
+
+def sync_text(result: SyncResult) -> str:
+    lines = [
+        f"Sync as of {result.as_of.isoformat()}: {result.resources} resources read, "
+        f"{result.changed} new or changed; {result.walked} patients walked "
+        f"({result.rebuilt} derived afresh).",
+        f"Recorded {len(result.recorded)} report(s) as pending"
+        + (f", {result.superseded} marked superseded" if result.superseded else "")
+        + ":",
+    ]
+    rows = [
+        (
+            r.ledger_id,
+            r.report.kind,
+            r.report.made_on.isoformat(),
+            r.report.date.isoformat(),
+            r.report.doctor.btm_number or "–",
+            r.report.rule + ("" if r.origin == "derived" else f" ({r.origin})"),
+        )
+        for r in result.recorded
+    ]
+    if rows:
+        lines += [
+            "  " + line
+            for line in _table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
+        ]
+    lines.append(f"Findings: {len(result.findings)}")
+    lines += [f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in result.findings]
+    lines.append("Next: `substreg reports list --state pending`, then approve or reject.")
+    return "\n".join(lines) + "\n"
+
+
+# -- ledger ---------------------------------------------------------------------------------
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "ledger_id": entry.ledger_id,
+        "state": entry.state,
+        "kind": entry.kind,
+        "made_on": entry.made_on.isoformat(),
+        "date": entry.report_date.isoformat(),
+        "doctor_btm": entry.doctor_btm,
+        "rule": entry.rule,
+        "origin": entry.origin,
+        "superseded": entry.superseded,
+        "mapping_id": entry.mapping_id,
+    }
+
+
+def entries_json(entries: list[Entry]) -> bytes:
+    return _json({"reports": [_entry_json(e) for e in entries]})
+
+
+def entries_text(entries: list[Entry]) -> str:
+    rows = [
+        (
+            e.ledger_id,
+            e.state + (" (superseded)" if e.superseded else ""),
+            e.kind,
+            e.made_on.isoformat(),
+            e.report_date.isoformat(),
+            e.doctor_btm,
+            e.rule + ("" if e.origin == "derived" else f" ({e.origin})"),
+        )
+        for e in entries
+    ]
+    header = ("ledger id", "state", "kind", "made on", "date", "doctor", "rule")
+    return "\n".join([f"{len(rows)} report(s)", *_table(header, rows)]) + "\n"
+
+
+def shown_json(shown: ShownReport) -> bytes:
+    return _json(
+        {
+            **_entry_json(shown.entry),
+            "payload": report_json(shown.report) if shown.report else None,
+            "shredded": shown.report is None,
+            "note": shown.note,
+        }
+    )
+
+
+# -- audit and keys -------------------------------------------------------------------------
+
+
+def verification_text(result: Verification) -> str:
+    lines = [
+        f"Audit log: {result.entries} entries, {result.checkpoints} signed checkpoints.",
+        f"Head: entry {result.head_seq}, hash {result.head_hash} "
+        "(keep this line elsewhere to detect a truncated log).",
+    ]
+    if result.ok:
+        lines.append("OK: the chain is whole and every checkpoint's signature is valid.")
+    else:
+        lines += [f"PROBLEM: {p}" for p in result.problems]
+    return "\n".join(lines) + "\n"
+
+
+def rotation_text(result: RotationResult) -> str:
+    lines = [f"Active {result.purpose} key: {result.new_key_id}."]
+    if result.rewrapped:
+        lines.append(f"{result.rewrapped} data key(s) wrapped again; ciphertexts unchanged.")
+    if result.reindexed:
+        lines.append(f"{result.reindexed} mapping row(s) re-indexed.")
+    if result.retired:
+        lines.append("Retired (no row uses them): " + ", ".join(result.retired) + ".")
+    lines.append("Back the keyring up again (`substreg keys backup --out FILE`).")
+    return "\n".join(lines) + "\n"
+
+
+def key_status_text(keys: list[KeyStatus]) -> str:
+    rows = [(k.key_id, k.purpose, str(k.version), k.state, str(k.rows)) for k in keys]
+    return "\n".join(_table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
+
+
+def backup_text(path: object) -> str:
+    return (
+        f"Keyring backup written to {path} (encrypted under the passphrase). Keep it offline; "
+        "restore with `substreg keys restore FILE`.\n"
+    )
+
+
+# -- lookup and retention -------------------------------------------------------------------
+
+
+def matches_text(matches: list[Match]) -> str:
+    if not matches:
+        return "No local patient was reported under this code.\n"
+    lines = [f"{len(matches)} local patient(s) reported under this code (audited):"]
+    for m in matches:
+        reference = m.reference.split("|")
+        lines.append(
+            f"  {reference[-1] and 'Patient/' + reference[-1]} at {reference[1]}: mapping "
+            f"{m.mapping_id}, {m.status}, first use {m.first_use or '–'}, "
+            f"last use {m.last_use or '–'}, {len(m.reports)} report(s)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def retention_text(result: RetentionResult) -> str:
+    verb = "would be shredded" if result.dry_run else "shredded"
+    lines = [f"Treatments ended before {result.cutoff.isoformat()}: {len(result.shredded)} {verb}."]
+    if result.kept_open:
+        lines.append(
+            f"{len(result.kept_open)} kept: the register still holds their registration open "
+            "(send the Abmeldung first)."
+        )
+    return "\n".join(lines) + "\n"

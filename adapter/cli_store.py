@@ -1,0 +1,128 @@
+"""The stateful commands' arguments: init, sync, reports, ledger, audit, keys, lookup,
+retention. Only argparse here, so that `substreg derive` starts without loading the
+store; each command's handler is named, and `adapter.cli_commands` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RETENTION_YEARS = 10  # adapter.services.retention.DEFAULT_YEARS; checked by a test
+
+
+_Actions = argparse._SubParsersAction  # the type argparse gives subcommand groups
+
+
+def add_commands(
+    commands: _Actions[Any],
+    day: Callable[[str], date],
+    parser_class: type[argparse.ArgumentParser],
+) -> None:
+    """Add the stateful commands to the `substreg` parser."""
+
+    def actions(parser: argparse.ArgumentParser) -> _Actions[Any]:
+        return parser.add_subparsers(dest="action", required=True, parser_class=parser_class)
+
+    commands.add_parser("init", help="create the database schema and the keyring").set_defaults(
+        handler="init"
+    )
+    _add_sync(commands, day)
+    _add_reports(actions(commands.add_parser("reports", help="the report ledger")), day)
+    _add_ledger(actions(commands.add_parser("ledger", help="the practice's record")), day)
+    audit = actions(commands.add_parser("audit", help="the audit log"))
+    audit.add_parser("verify", help="check the hash chain and signed checkpoints").set_defaults(
+        handler="audit_verify"
+    )
+    _add_keys(actions(commands.add_parser("keys", help="rotate, migrate, status, backup, restore")))
+    _add_privacy(commands, actions, day)
+
+
+def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:
+    run = commands.add_parser("sync", help="ingest FHIR data and record the reports now due")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    run.add_argument("--as-of", type=day, metavar="YYYY-MM-DD", help="default: today (Berlin)")
+    run.add_argument("--config", type=Path, metavar="practice.toml")
+    run.add_argument(
+        "--accept-corrections",
+        action="store_true",
+        help="record the correction reports that contradictions call for",
+    )
+    run.add_argument(
+        "--rebuild", action="store_true", help="derive every patient afresh from the stored records"
+    )
+    run.add_argument("--format", choices=("json", "table"), default="table")
+    run.set_defaults(handler="sync")
+
+
+def _add_reports(reports: _Actions[Any], day: Callable[[str], date]) -> None:
+    listing = reports.add_parser("list", help="reports with their states (no codes)")
+    listing.add_argument("--state")
+    listing.add_argument("--from", dest="since", type=day, metavar="YYYY-MM-DD")
+    listing.add_argument("--to", dest="until", type=day, metavar="YYYY-MM-DD")
+    listing.add_argument("--format", choices=("json", "table"), default="table")
+    listing.set_defaults(handler="reports_list")
+    show = reports.add_parser("show", help="one report as recorded, with its code (audited)")
+    show.add_argument("ledger_id")
+    show.set_defaults(handler="reports_show")
+    for name, helptext in (("approve", "approve pending reports"), ("reject", "reject reports")):
+        decide = reports.add_parser(name, help=helptext)
+        decide.add_argument("ledger_ids", nargs="+", metavar="LEDGER_ID")
+        decide.add_argument("--reason", required=name == "reject")
+        decide.set_defaults(handler="reports_decide", decision=name)
+
+
+def _add_ledger(ledger: _Actions[Any], day: Callable[[str], date]) -> None:
+    export = ledger.add_parser("export", help="the reports of a period, codes in clear (audited)")
+    export.add_argument("--from", dest="since", type=day, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="until", type=day, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--format", choices=("csv", "pdf"), default="csv")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--purpose", required=True)
+    export.set_defaults(handler="ledger_export")
+
+
+def _add_keys(keys: _Actions[Any]) -> None:
+    rotate = keys.add_parser("rotate", help="a new key; nothing is lost")
+    rotate.add_argument("purpose", choices=("index", "wrap", "audit"))
+    rotate.add_argument(
+        "--lazy",
+        action="store_true",
+        help="index: re-index rows as they are looked up, not all now",
+    )
+    rotate.set_defaults(handler="keys_rotate")
+    keys.add_parser("migrate-index", help="re-index every row now").set_defaults(
+        handler="keys_migrate"
+    )
+    keys.add_parser("status", help="keys and the rows that use them").set_defaults(
+        handler="keys_status"
+    )
+    backup = keys.add_parser("backup", help="the keyring, encrypted under a passphrase")
+    backup.add_argument("--out", type=Path, required=True)
+    backup.set_defaults(handler="keys_backup")
+    restore = keys.add_parser("restore", help="put a keyring backup in place")
+    restore.add_argument("backup", type=Path)
+    restore.set_defaults(handler="keys_restore")
+
+
+def _add_privacy(
+    commands: _Actions[Any],
+    actions: Callable[[argparse.ArgumentParser], _Actions[Any]],
+    day: Callable[[str], date],
+) -> None:
+    find = commands.add_parser("lookup", help="which local patients have a code (audited)")
+    find.add_argument("--code", required=True)
+    find.add_argument("--purpose", required=True)
+    find.add_argument("--ticket")
+    find.set_defaults(handler="lookup")
+    retention = commands.add_parser("retention", help="crypto-shredding after retention")
+    apply = actions(retention).add_parser(
+        "apply", help="destroy the data keys of treatments ended before the period"
+    )
+    apply.add_argument("--years", type=int, default=DEFAULT_RETENTION_YEARS)
+    apply.add_argument("--as-of", type=day, metavar="YYYY-MM-DD")
+    apply.add_argument("--dry-run", action="store_true")
+    apply.set_defaults(handler="retention")

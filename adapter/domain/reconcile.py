@@ -1,0 +1,382 @@
+"""Reconcile the desired register state with what the ledger says was reported.
+
+Pure: `reconcile` takes the reports the data calls for (the derive engine's output,
+each tied to a subject: our mapping id, or `PRACTICE` for notices) and the ledger's
+entries, and returns what to record. Nothing here reads the clock or the database.
+
+A report is identified by its *slot*: kind, subject, doctor (BtM number) and date.
+The code is not part of the slot, because once reported it is fixed (R-CODE-8): an
+Abmeldung always takes the code of the Anmeldung the register holds open, however the
+EHR spells the name today.
+
+Per pair of subject and doctor:
+- every ledger slot is still called for by the data: each new slot is recorded,
+  provided the register can take it now (R-EP-4: no Anmeldung while a registration is
+  open, no Abmeldung without one); a slot once decided (even rejected) is never made
+  again, so running sync twice adds nothing;
+- a ledger slot is no longer called for (later data contradicts a report already
+  made): nothing of the pair is recorded; an `error` finding says what the register
+  holds, what the data says, and which correction report would align the two. With
+  `accept_corrections` the contradicted entries are marked superseded, the correction
+  is recorded (origin `correction`), and new slots the register cannot take are kept
+  as `waived`, so that the pair is consistent again (D-20).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Literal
+
+from adapter.domain.model import Finding, Report
+
+PRACTICE = "practice"  # the subject of notices (Mitteilungen)
+Origin = Literal["derived", "correction", "waived"]
+_KIND_RANK = {"abmeldung": 0, "anmeldung": 1, "mitteilung": 2}
+_SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
+_ONE_DAY = timedelta(days=1)
+_CONTINUED = "Korrektur: Behandlung nach der gemeldeten Abmeldung fortgesetzt."
+_ENDED = "Korrektur: Behandlung beendet; die gemeldete Anmeldung war noch offen."
+
+
+def slot_key(kind: str, subject: str, doctor: str, day: date) -> str:
+    """The ledger's uniqueness key: our own ids and a date only, nothing personal."""
+    return f"{kind}|{subject}|{doctor}|{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """A ledger entry as the reconciler needs it."""
+
+    ledger_id: str
+    subject: str
+    kind: str
+    doctor: str
+    date: date
+    code: str | None
+    state: str
+    origin: Origin = "derived"
+    superseded: bool = False
+    report: Report | None = None  # the payload as recorded, when it could be decrypted
+
+    @property
+    def slot(self) -> str:
+        return slot_key(self.kind, self.subject, self.doctor, self.date)
+
+    @property
+    def at_register(self) -> bool:
+        """Sent or going to be: everything but a rejected or waived entry."""
+        return self.state != "rejected" and self.origin != "waived"
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A report the data calls for, with its subject (mapping id) and patient key."""
+
+    subject: str
+    patient: str  # `Patient/p1`: findings may name it, the ledger never stores it
+    report: Report
+
+    @property
+    def slot(self) -> str:
+        r = self.report
+        return slot_key(r.kind, self.subject, r.doctor.btm_number or "", r.date)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A report to record in the ledger."""
+
+    subject: str
+    report: Report
+    origin: Origin = "derived"
+
+    @property
+    def slot(self) -> str:
+        r = self.report
+        return slot_key(r.kind, self.subject, r.doctor.btm_number or "", r.date)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    record: list[Planned] = field(default_factory=list)
+    supersede: list[str] = field(default_factory=list)  # ledger ids
+    findings: list[Finding] = field(default_factory=list)
+
+
+def reconcile(
+    desired: Iterable[Desired],
+    reported: Iterable[Reported],
+    *,
+    as_of: date,
+    accept_corrections: bool = False,
+    partial: frozenset[str] = frozenset(),
+) -> Plan:
+    """What to record so that the ledger makes every report the data calls for, once.
+
+    For the subjects in `partial` only the newest reports are desired (a walk resumed
+    where the last sync stopped): their older ledger entries are not contradicted by
+    being absent, so only new slots are looked at.
+    """
+    wanted: dict[tuple[str, str], list[Desired]] = defaultdict(list)
+    for item in desired:
+        wanted[(item.subject, item.report.doctor.btm_number or "")].append(item)
+    known: dict[tuple[str, str], list[Reported]] = defaultdict(list)
+    for entry in reported:
+        known[(entry.subject, entry.doctor)].append(entry)
+    plan = Plan()
+    for pair in sorted(set(wanted) | set(known)):
+        settle = _Pair(wanted.get(pair, []), known.get(pair, []), as_of, plan)
+        settle.settle(accept_corrections, complete=pair[0] not in partial)
+    return plan
+
+
+class _Pair:
+    """One subject with one doctor: their slots, the register's view, and the plan."""
+
+    def __init__(
+        self, desired: list[Desired], reported: list[Reported], as_of: date, plan: Plan
+    ) -> None:
+        self.desired = sorted(desired, key=_desired_order)
+        self.reported = sorted(reported, key=lambda r: (r.date, _KIND_RANK.get(r.kind, 9)))
+        self.as_of = as_of
+        self.plan = plan
+        self.known_slots = {r.slot for r in reported}
+        self.subject = (desired or reported)[0].subject if (desired or reported) else PRACTICE
+        self.patient = desired[0].patient if desired else f"mapping {self.subject}"
+        self.register = _RegisterView([r for r in self.reported if r.at_register])
+
+    def settle(self, accept_corrections: bool, *, complete: bool = True) -> None:
+        desired_slots = {d.slot for d in self.desired}
+        self._code_findings()
+        stale = [
+            r
+            for r in self.reported
+            if complete
+            and r.origin == "derived"
+            and r.at_register
+            and not r.superseded
+            and r.kind != "mitteilung"
+            and r.slot not in desired_slots
+        ]
+        if not stale:
+            self._record_new(waive_conflicts=False)
+            return
+        corrections = self._corrections()
+        self.plan.findings.append(self._contradiction(stale, corrections, accept_corrections))
+        if accept_corrections:
+            self.plan.supersede.extend(r.ledger_id for r in stale)
+            for correction in corrections:
+                self._plan(correction, "correction")
+            self._record_new(waive_conflicts=True)
+
+    def _code_findings(self) -> None:
+        """R-CODE-8: the data now spells a registered patient's code differently."""
+        held = {r.slot: r for r in self.reported if r.kind == "anmeldung" and r.at_register}
+        for item in self.desired:
+            entry = held.get(item.slot)
+            code = item.report.patient_code
+            if entry is None or entry.code is None or code is None or code == entry.code:
+                continue
+            self.plan.findings.append(_code_differs(item, entry, self.as_of))
+
+    # -- the normal path ---------------------------------------------------------------
+
+    def _record_new(self, *, waive_conflicts: bool) -> None:
+        for item in self.desired:
+            if item.slot in self.known_slots:
+                continue
+            report = self._with_register_code(item.report)
+            problem = self.register.refuses(report)
+            if problem is None:
+                self._plan(Desired(item.subject, item.patient, report), "derived")
+            elif waive_conflicts:
+                self._plan(Desired(item.subject, item.patient, report), "waived")
+            else:
+                self.plan.findings.append(_refused(item, problem))
+
+    def _with_register_code(self, report: Report) -> Report:
+        """R-CODE-8: an Abmeldung, and the Anmeldung of a split that keeps the code, carry
+        the code the register holds open, never one recomputed from today's spelling."""
+        held = self.register.open_code()
+        if held is None:
+            return report
+        if report.kind == "abmeldung" or (
+            report.kind == "anmeldung" and report.rule in _SPLITS_KEEPING_THE_CODE
+        ):
+            return replace(report, patient_code=held)
+        return report
+
+    def _plan(self, item: Desired, origin: Origin) -> None:
+        self.plan.record.append(Planned(item.subject, item.report, origin))
+        self.known_slots.add(item.slot)
+        if origin != "waived":
+            r = item.report
+            self.register.apply(r.kind, r.date, r.patient_code, r)
+
+    # -- contradictions ------------------------------------------------------------------
+
+    def _corrections(self) -> list[Desired]:
+        """The reports that bring the register's current state to the data's (D-20).
+
+        Reports can only be added, never withdrawn: the register's past stays as it is,
+        but a registration the data shows open must be open, and one it shows ended
+        must be ended, with the last-use date the data gives.
+        """
+        ends = [d for d in self.desired if d.report.kind == "abmeldung"]
+        starts = [d for d in self.desired if d.report.kind == "anmeldung"]
+        latest = max(ends + starts, key=_desired_order, default=None)
+        held = self.register.open_since
+        if held is not None:
+            if latest is not None and latest.report.kind == "anmeldung":
+                return []  # both open: the register's dates are history now
+            day = max(latest.report.date, held) if latest is not None else held
+            return [self._corrected(latest, "abmeldung", day, _ENDED)]
+        if latest is None:
+            return []
+        after = (self.register.closed_on or date.min) + _ONE_DAY
+        if latest.report.kind == "anmeldung":
+            day = max(latest.report.date, after)
+            return [self._corrected(latest, "anmeldung", day, _CONTINUED)]
+        if latest.report.date < after:
+            return []  # both ended, the data no later than the register: history
+        opening = max(
+            (s for s in starts if s.report.date <= latest.report.date),
+            key=_desired_order,
+            default=latest,
+        )
+        day = max(opening.report.date, after)
+        return [
+            self._corrected(opening, "anmeldung", day, _CONTINUED),
+            self._corrected(latest, "abmeldung", latest.report.date, _ENDED),
+        ]
+
+    def _corrected(self, item: Desired | None, kind: str, day: date, remark: str) -> Desired:
+        """A correction report on the model of a desired one, else of the open Anmeldung."""
+        if item is None:
+            template = self.register.open_report
+            assert template is not None  # only asked for while a registration is open
+            item = Desired(self.subject, self.patient, template)
+        anmeldung = kind == "anmeldung"
+        report = replace(
+            item.report,
+            kind="anmeldung" if anmeldung else "abmeldung",
+            date=day,
+            made_on=max(self.as_of, day),
+            patient_code=self.register.last_code or item.report.patient_code,
+            substance=item.report.substance if anmeldung else None,
+            consultant=item.report.consultant if anmeldung else None,
+            remarks=(remark,),
+            rule="R-EP-5",
+        )
+        return replace(item, report=report)
+
+    def _contradiction(
+        self, stale: Sequence[Reported], corrections: Sequence[Desired], accepted: bool
+    ) -> Finding:
+        patient = self.patient
+        held = "; ".join(f"{r.kind} dated {r.date.isoformat()} ({r.state})" for r in stale)
+        if corrections:
+            fix = "the correction is " + " and ".join(
+                f"an {c.report.kind} dated {c.report.date.isoformat()}" for c in corrections
+            )
+        else:
+            fix = (
+                "no report can change dates the register already holds; tell the "
+                "Bundesopiumstelle if they matter"
+            )
+        then = (
+            "Accepted: the contradicted reports are marked superseded."
+            if accepted
+            else "Nothing is recorded for this patient and doctor until the data is corrected "
+            "or `substreg sync --accept-corrections` is run."
+        )
+        return Finding(
+            "error",
+            "R-EP-5",
+            f"Later data for {patient} contradicts reports already made to the register "
+            f"({held}): {fix}. {then}",
+            (patient, *(f"ledger {r.ledger_id}" for r in stale)),
+        )
+
+
+class _RegisterView:
+    """What the register holds for one pair: open since a day (with which code) or not."""
+
+    def __init__(self, entries: list[Reported]) -> None:
+        self.open_since: date | None = None
+        self.open_report: Report | None = None
+        self.closed_on: date | None = None
+        self.last_code: str | None = None
+        for entry in entries:
+            self.apply(entry.kind, entry.date, entry.code, entry.report)
+
+    def apply(self, kind: str, day: date, code: str | None, report: Report | None) -> None:
+        if kind == "anmeldung":
+            self.open_since, self.open_report, self.last_code = day, report, code
+        elif kind == "abmeldung":
+            self.open_since, self.open_report, self.closed_on = None, None, day
+
+    def open_code(self) -> str | None:
+        return self.last_code if self.open_since is not None else None
+
+    def refuses(self, report: Report) -> str | None:
+        """Why the register cannot take this report now (R-EP-4), or None."""
+        if report.kind == "anmeldung" and self.open_since is not None:
+            return (
+                f"the register still holds a registration since {self.open_since.isoformat()} "
+                "without Abmeldung (R-EP-4: a second Anmeldung would fake a double treatment)"
+            )
+        if report.kind == "abmeldung":
+            if self.open_since is None:
+                return "the register holds no open Anmeldung it could end (R-EP-4)"
+            if report.date < self.open_since:
+                return (
+                    f"its date lies before the Anmeldung the register holds "
+                    f"({self.open_since.isoformat()})"
+                )
+        return None
+
+
+def _code_differs(item: Desired, entry: Reported, as_of: date) -> Finding:
+    """A changed spelling keeps the reported code; changed sex or birth digits need a
+    person's decision, and the reports that would correct the register."""
+    new, old = item.report.patient_code or "", entry.code or ""
+    if new[4:] == old[4:]:
+        return Finding(
+            "info",
+            "R-CODE-8",
+            f"The name of {item.patient} is now spelled so that the code would differ from the "
+            f"one reported on {entry.date.isoformat()}: the reported code is kept for this "
+            "registration (R-CODE-8); record a name change with a period if the name changed.",
+            (item.patient, f"ledger {entry.ledger_id}"),
+        )
+    nxt = as_of + _ONE_DAY
+    return Finding(
+        "warning",
+        "R-CODE-8",
+        f"The sex or birth date of {item.patient} now gives another code than the one "
+        f"reported on {entry.date.isoformat()}; the reported code is kept. If the data at "
+        f"the Anmeldung was wrong, the correction is an Abmeldung under the reported code "
+        f"dated {as_of.isoformat()} and an Anmeldung under the new code dated "
+        f"{nxt.isoformat()}; nothing is sent without a person's decision.",
+        (item.patient, f"ledger {entry.ledger_id}"),
+    )
+
+
+def _desired_order(item: Desired) -> tuple[date, date, int]:
+    r = item.report
+    return (r.made_on, r.date, _KIND_RANK.get(r.kind, 9))
+
+
+def _refused(item: Desired, problem: str) -> Finding:
+    r = item.report
+    return Finding(
+        "error",
+        "R-EP-4",
+        f"The {r.kind} of {item.patient} dated {r.date.isoformat()} is not recorded: {problem}. "
+        "Check the rejected or missing reports of this patient (`substreg reports list`).",
+        (item.patient, *r.sources[:2]),
+    )

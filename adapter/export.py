@@ -1,0 +1,166 @@
+"""The ledger export of a period (R-CH-2): a CSV for Excel, or a PDF to print and file.
+
+Both show every report exactly as recorded (the patient code spelled as sent, Ä, Ö, Ü
+and ß unchanged), so both hold patient codes in clear: they are written atomically
+(a temporary file in the same directory, then `os.replace`) with mode 0600. A report
+whose patient's data key was shredded after the retention period keeps its clear
+columns; its payload columns say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
+
+from adapter.export_pdf import PDF_COLUMNS, pdf_bytes
+from adapter.services.setup import SetupError
+
+if TYPE_CHECKING:
+    from adapter.domain.model import RegisterDoctor, Report
+    from adapter.services.reports import ExportRow
+
+FORMATS: Final = ("csv", "pdf")
+HEADERS: Final = (
+    "Ledger-ID",
+    "Status",
+    "Art",
+    "Erstellt am",
+    "Datum",
+    "Patientencode",
+    "Substanz",
+    "Arzt BtM-Nr.",
+    "Arzt Name",
+    "Konsiliararzt BtM-Nr.",
+    "Bemerkungen",
+    "Regel",
+    "Herkunft",
+    "Ersetzt",
+    "Prüfsumme",
+)
+KINDS: Final = {
+    "anmeldung": "Anmeldung",
+    "abmeldung": "Abmeldung",
+    "mitteilung": "Mitteilung",
+    "inventur": "Inventur-Meldung",
+    "pauschalabmeldung": "Pauschalabmeldung",
+}
+SHREDDED: Final = "gelöscht (Aufbewahrungsfrist abgelaufen)"
+REMARK_SEPARATOR: Final = " | "
+_BERLIN: Final = ZoneInfo("Europe/Berlin")
+
+
+def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, until: date) -> None:
+    """Write the reports of a period to `out` as "csv" or "pdf" (mode 0600, atomically)."""
+    table = [export_cells(row) for row in rows]
+    if fmt == "csv":
+        data = csv_bytes(table)
+    elif fmt == "pdf":
+        picked = [HEADERS.index(heading) for heading in PDF_COLUMNS]
+        data = pdf_bytes(
+            [[cells[i] for i in picked] for cells in table],
+            since=since,
+            until=until,
+            created=_now(),
+        )
+    else:
+        msg = f"The export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}."
+        raise ValueError(msg)
+    _write_private(out, data)
+
+
+def export_cells(row: ExportRow) -> tuple[str, ...]:
+    """One report as the export's cells, in the order of HEADERS."""
+    entry = row.entry
+    code, substance, doctor_name, consultant_btm, remarks = _payload_cells(row.report)
+    return (
+        entry.ledger_id,
+        entry.state,
+        KINDS.get(entry.kind, entry.kind),
+        _day(entry.made_on),
+        _day(entry.report_date),
+        code,
+        substance,
+        entry.doctor_btm,
+        doctor_name,
+        consultant_btm,
+        remarks,
+        entry.rule,
+        entry.origin,
+        "ja" if entry.superseded else "nein",
+        entry.payload_digest.hex(),
+    )
+
+
+def csv_bytes(table: list[tuple[str, ...]]) -> bytes:
+    """UTF-8 with a BOM and semicolons: what German Excel opens as a table."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(HEADERS)
+    writer.writerows(table)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _payload_cells(report: Report | None) -> tuple[str, str, str, str, str]:
+    if report is None:
+        return SHREDDED, "", "", "", ""
+    consultant = report.consultant.btm_number if report.consultant else None
+    return (
+        report.patient_code or "",
+        report.substance or "",
+        _name(report.doctor),
+        consultant or "",
+        REMARK_SEPARATOR.join(report.remarks),
+    )
+
+
+def _name(doctor: RegisterDoctor) -> str:
+    return " ".join(part for part in (doctor.given_name, doctor.family_name) if part)
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _now() -> datetime:
+    return datetime.now(_BERLIN)
+
+
+def _write_private(out: Path, data: bytes) -> None:
+    # A temporary file in the same directory, then os.replace: a reader sees no half
+    # export, a failure leaves any older file intact, and the file is 0600 from the start.
+    try:
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise _cannot_write(out, exc) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+
+
+def _cannot_write(out: Path, exc: OSError) -> SetupError:
+    reason = exc.strerror or type(exc).__name__
+    msg = (
+        f"Cannot write the export {out} ({reason}); "
+        "choose a writable file in an existing directory."
+    )
+    return SetupError(msg)

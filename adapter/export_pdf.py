@@ -1,0 +1,163 @@
+"""The ledger export as a PDF, A4 landscape, to print and file (R-CH-2).
+
+Fonts: fpdf2's core fonts know Latin-1 only and fail on "–" or "ł". The text is set in
+DejaVu Sans: the file named by SUBSTREG_PDF_FONT, else the system's copy; a
+`<name>-Bold.ttf` beside the regular file is used for bold, else the regular one.
+Without a readable font file the core Helvetica is used, and every character outside
+Latin-1 becomes a close ASCII form (a few known letters and dashes, then NFKD, then
+"?"), so that an export never fails over a name.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Final
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+FONT_ENV: Final = "SUBSTREG_PDF_FONT"
+SYSTEM_FONT: Final = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+TITLE: Final = "Meldungen an das Substitutionsregister"
+FOOTER: Final = "Enthält Patientencodes im Klartext – vertraulich behandeln."
+NO_REPORTS: Final = "Keine Meldungen in diesem Zeitraum."
+# The PDF's columns (headings of the CSV) and their widths in mm, 277 in all between the
+# margins (in DejaVu Sans 7 pt a date is 14 mm, a ledger id 52, wrapped at a hyphen);
+# Herkunft and Prüfsumme are left out to fit.
+PDF_COLUMNS: Final = {
+    "Ledger-ID": 31,
+    "Status": 19,
+    "Art": 18,
+    "Erstellt am": 17.5,
+    "Datum": 16.5,
+    "Patientencode": 23,
+    "Substanz": 20,
+    "Arzt BtM-Nr.": 16,
+    "Arzt Name": 27,
+    "Konsiliararzt BtM-Nr.": 20,
+    "Bemerkungen": 41,
+    "Regel": 16,
+    "Ersetzt": 12,
+}
+# Characters outside Latin-1 that NFKD does not take apart into a letter and a mark.
+_CLOSE: Final = {
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "ı": "i",
+    "Œ": "OE",
+    "œ": "oe",
+    "–": "-",
+    "—": "-",
+    "‚": ",",
+    "‘": "'",
+    "’": "'",
+    "„": '"',
+    "“": '"',
+    "”": '"',
+    "…": "...",
+    "€": "EUR",
+}
+_UNICODE_FAMILY, _CORE_FAMILY = "DejaVuSans", "Helvetica"
+
+
+@dataclass(frozen=True, slots=True)
+class FontFiles:
+    regular: Path
+    bold: Path | None
+
+
+def find_fonts(environ: Mapping[str, str] | None = None) -> FontFiles | None:
+    """The Unicode font files: SUBSTREG_PDF_FONT, else the system's DejaVu Sans, else None."""
+    env = os.environ if environ is None else environ
+    given = env.get(FONT_ENV)
+    for regular in [*([Path(given)] if given else []), SYSTEM_FONT]:
+        if regular.is_file():
+            bold = regular.with_name(f"{regular.stem}-Bold{regular.suffix}")
+            return FontFiles(regular, bold if bold.is_file() else None)
+    return None
+
+
+def to_latin1(text: str) -> str:
+    """`text` with every character outside Latin-1 replaced by a close ASCII form or "?"."""
+    return "".join(_latin1_char(char) for char in text)
+
+
+def pdf_bytes(
+    rows: Sequence[Sequence[str]], *, since: date, until: date, created: datetime
+) -> bytes:
+    """The PDF of an export: title, period, creation note and one table row per report."""
+    pdf = _Document()
+    pdf.add_page()
+    pdf.set_font(pdf.text_family, "B", 14)
+    pdf.cell(text=pdf.fit(TITLE), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.text_family, "", 9)
+    count = "eine Meldung" if len(rows) == 1 else f"{len(rows)} Meldungen"
+    for line in (
+        f"Zeitraum (Erstellt am): {since:%d.%m.%Y} – {until:%d.%m.%Y}",
+        f"Erstellt am {created:%d.%m.%Y} um {created:%H:%M} Uhr aus dem Meldungsbuch "
+        f"von substreg-adapter (Kopie jeder Meldung, R-CH-2); {count}.",
+    ):
+        pdf.cell(h=6, text=pdf.fit(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(pdf.text_family, "", 7)
+    with pdf.table(
+        col_widths=tuple(PDF_COLUMNS.values()),
+        headings_style=FontFace(emphasis="BOLD"),
+        line_height=pdf.font_size * 1.4,
+        padding=(0.4, 0.8),
+        text_align="LEFT",
+    ) as table:
+        for cells in [tuple(PDF_COLUMNS), *rows]:
+            row = table.row()
+            for text in cells:
+                row.cell(pdf.fit(text))
+    if not rows:
+        pdf.set_font(pdf.text_family, "", 9)
+        pdf.cell(h=8, text=pdf.fit(NO_REPORTS), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+class _Document(FPDF):
+    """A4 landscape with the confidentiality note and page numbers in every footer."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="L", unit="mm", format="A4")
+        self.text_family, self.fit = _load_fonts(self)
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_title(TITLE)
+        self.set_creator("substreg-adapter")
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.text_family, "", 7)
+        self.cell(self.epw * 0.8, 5, self.fit(FOOTER))
+        self.cell(0, 5, f"Seite {self.page_no()} von {{nb}}", align="R")
+
+
+def _load_fonts(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
+    fonts = find_fonts()
+    if fonts is not None:
+        try:
+            pdf.add_font(_UNICODE_FAMILY, "", fonts.regular)
+            pdf.add_font(_UNICODE_FAMILY, "B", fonts.bold or fonts.regular)
+        except Exception:  # fontTools has its own errors for a damaged or foreign file
+            pass  # the core font below still makes a readable export
+        else:
+            return _UNICODE_FAMILY, str  # the Unicode font takes the text as it is
+    return _CORE_FAMILY, to_latin1
+
+
+def _latin1_char(char: str) -> str:
+    if ord(char) < 0x100:
+        return char
+    if char in _CLOSE:
+        return _CLOSE[char]
+    ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    return ascii_form or "?"

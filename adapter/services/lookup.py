@@ -1,0 +1,93 @@
+"""Re-identification for the register's duplicate notices (004 §10, PRIVACY.md T3).
+
+The register writes that a code is registered twice; the practice must find which of
+its patients that is. Codes are sealed per row, so every readable row is opened and
+compared: slow on purpose, never an index of codes. A lookup needs a purpose, is
+rate-limited per person, and is audited (the purpose, the ticket, and the mapping ids
+found, never the code); if any row cannot be decrypted, nothing is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from adapter.store.audit import Actor
+from adapter.store.ledger import Entry
+from adapter.store.workspace import Store, Workspace
+
+MIN_PURPOSE = 10  # characters: "duplicate" alone says too little
+MAX_PER_HOUR = 10
+_CODE = re.compile(r"[A-ZÄÖÜß]{4}[FM][0-9]{3}")
+
+
+class LookupRefused(Exception):
+    """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    mapping_id: str
+    reference: str  # fhir-patient|<EHR base>|<Patient.id>
+    status: str
+    first_use: date | None
+    last_use: date | None
+    reports: tuple[Entry, ...]
+
+
+def lookup(store: Store, actor: Actor, code: str, purpose: str, ticket: str | None) -> list[Match]:
+    # Upper case, but "ß" stays "ß" (R-CODE-5): str.upper() would make it "SS".
+    code = "".join(ch if ch == "ß" else ch.upper() for ch in code.strip())
+    if not _CODE.fullmatch(code):
+        msg = f"'{code}' is not a patient code (four letters, F or M, three digits)"
+        raise LookupRefused(msg)
+    if len(purpose.strip()) < MIN_PURPOSE:
+        msg = (
+            "a lookup needs --purpose: why this person must be found, e.g. the register's "
+            f"duplicate notice and its date (at least {MIN_PURPOSE} characters)"
+        )
+        raise LookupRefused(msg)
+
+    def find(space: Workspace) -> list[Match] | str:
+        recent = space.audit.count("lookup", actor, space.now - timedelta(hours=1))
+        if recent >= MAX_PER_HOUR:
+            space.audit.append(
+                actor, "lookup.refused", purpose=purpose, ticket=ticket, details={"reason": "rate"}
+            )
+            return f"{actor.name} made {recent} lookups in the last hour; try again later"
+        matches = _matches(space, code)
+        space.audit.append(
+            actor, "lookup", purpose=purpose, ticket=ticket, details={"matches": len(matches)}
+        )
+        for match in matches:
+            space.audit.append(
+                actor, "lookup.match", mapping_id=match.mapping_id, purpose=purpose, ticket=ticket
+            )
+        return matches
+
+    found = store.run(actor, find)
+    if isinstance(found, str):
+        raise LookupRefused(found)
+    return found
+
+
+def _matches(space: Workspace, code: str) -> list[Match]:
+    """Open every readable row; a decryption failure aborts all (fail closed)."""
+    rows = space.mappings.readable()
+    space.keys.preload([row.dek_id for row in rows])
+    matches = []
+    for row in rows:
+        if code in space.mappings.codes_of(row):
+            reports = tuple(space.ledger.entries(mapping_ids=[row.mapping_id]))
+            matches.append(
+                Match(
+                    row.mapping_id,
+                    space.mappings.reference_of(row),
+                    row.status,
+                    row.first_use,
+                    row.last_use,
+                    reports,
+                )
+            )
+    return matches

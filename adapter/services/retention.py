@@ -1,0 +1,91 @@
+"""Crypto-shredding after the retention period (`substreg retention apply`).
+
+The records of a treatment are kept for ten years after it ended (§ 630f (3) BGB, the
+longest duty that applies to the practice's copy of its reports, R-CH-2; D-21). After
+that, the data key of the patient's mapping row is destroyed: the code, the EHR
+reference, the stored facts and the payloads of the patient's reports become
+unreadable at once, in every backup too, while the ledger keeps its clear columns
+(kind, dates, state) as the record that reports were made. A patient whose
+registration the register still holds open is never shredded (R-EP-5, PRIVACY.md G2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store, Workspace
+
+DEFAULT_YEARS = 10
+
+
+class RetentionError(ValueError):
+    """A retention period that cannot be meant (less than a year)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    cutoff: date
+    shredded: tuple[str, ...]  # mapping ids
+    kept_open: tuple[str, ...]  # closed in the data, but open at the register
+    dry_run: bool
+
+
+def apply_retention(
+    store: Store, actor: Actor, *, as_of: date, years: int = DEFAULT_YEARS, dry_run: bool = False
+) -> RetentionResult:
+    if years < 1:
+        msg = f"--years {years}: the retention period is at least one year"
+        raise RetentionError(msg)
+    cutoff = _years_before(as_of, years)
+
+    def shred(space: Workspace) -> RetentionResult:
+        shredded, kept = [], []
+        for mapping in space.mappings.closed_before(cutoff):
+            if _open_at_register(space, mapping.mapping_id):
+                kept.append(mapping.mapping_id)
+                continue
+            shredded.append(mapping.mapping_id)
+            if not dry_run:
+                space.mappings.shred(mapping)
+                space.audit.append(
+                    actor,
+                    "retention.shred",
+                    mapping_id=mapping.mapping_id,
+                    details={"cutoff": cutoff.isoformat()},
+                )
+        space.audit.append(
+            actor,
+            "retention.apply",
+            details={
+                "cutoff": cutoff.isoformat(),
+                "shredded": len(shredded),
+                "kept_open": len(kept),
+                "dry_run": dry_run,
+            },
+        )
+        return RetentionResult(cutoff, tuple(shredded), tuple(kept), dry_run)
+
+    return store.run(actor, shred)
+
+
+def _open_at_register(space: Workspace, mapping_id: str) -> bool:
+    """Whether the ledger ends with an Anmeldung of this patient not followed by an Abmeldung."""
+    open_doctors: set[str] = set()
+    entries = space.ledger.entries(mapping_ids=[mapping_id])
+    for entry in sorted(entries, key=lambda e: (e.report_date, e.kind != "abmeldung")):
+        if entry.state == "rejected" or entry.origin == "waived":
+            continue
+        if entry.kind == "anmeldung":
+            open_doctors.add(entry.doctor_btm)
+        elif entry.kind == "abmeldung":
+            open_doctors.discard(entry.doctor_btm)
+    return bool(open_doctors)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)

@@ -1,0 +1,262 @@
+"""Setting up and keeping the keys: `substreg init`, `keys rotate|migrate-index|status`,
+`keys backup|restore` (PRIVACY.md "Keys", "Lookup, rotation, re-identification")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from adapter.crypto import (
+    Keyring,
+    KeyringError,
+    Purpose,
+    export_backup,
+    generate_keyring,
+    import_backup,
+    key_id,
+    keyring_to_json,
+    load_keyring,
+    save_keyring,
+)
+from adapter.settings import Settings
+from adapter.store.audit import Actor
+from adapter.store.database import head_revision, open_engine, upgrade
+from adapter.store.schema import data_key, key_registry, patient_index
+from adapter.store.workspace import Store, Workspace
+
+
+class SetupError(Exception):
+    """A setup step cannot be done; the message says why and what to do."""
+
+
+def store_for(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:
+    """The store of an installation: its database, and its keyring read on each run."""
+    engine = open_engine(settings.database_url)
+    return Store(
+        engine,
+        lambda: load_keyring(settings.keyring_path),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    keyring_path: Path
+    keyring_created: bool
+    revision: str
+    key_ids: tuple[str, ...]
+
+
+def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
+    """Create (or upgrade) the schema and, unless one exists, the keyring (mode 600)."""
+    created = False
+    if not settings.keyring_path.exists():
+        if settings.keyring_from_env:
+            msg = (
+                f"SUBSTREG_KEYRING_FILE names {settings.keyring_path}, which does not exist: "
+                "mount the keyring there, or unset it to create one in SUBSTREG_HOME"
+            )
+            raise SetupError(msg)
+        save_keyring(generate_keyring(now.isoformat()), settings.keyring_path)
+        created = True
+    keyring = load_keyring(settings.keyring_path)
+    store = store_for(settings, clock=lambda: now)
+    upgrade(store.engine)
+
+    def record(space: Workspace) -> tuple[str, ...]:
+        space.ledger.practice_key()
+        ids = tuple(key_id(k) for k in keyring.keys if k.state != "destroyed")
+        space.audit.append(
+            actor, "init", details={"schema": head_revision(), "keyring_created": created}
+        )
+        return ids
+
+    ids = store.run(actor, record)
+    return InitResult(settings.keyring_path, created, head_revision(), ids)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    purpose: Purpose
+    new_key_id: str
+    rewrapped: int = 0
+    reindexed: int = 0
+    retired: tuple[str, ...] = ()
+
+
+def rotate(
+    settings: Settings, actor: Actor, now: datetime, purpose: Purpose, *, migrate: bool = True
+) -> RotationResult:
+    """A new active key of `purpose`; nothing is lost (PRIVACY.md):
+
+    - wrap: every data key is wrapped again under the new key (ciphertexts stay), then
+      the old key is retired;
+    - index: lookups try both versions and re-index what they find (lazy); with
+      `migrate` every row is re-indexed now, and the old version retired when none uses it;
+    - audit: new checkpoints are signed with the new key; the old public key stays in
+      the key registry, so old checkpoints still verify.
+    """
+    _writable(settings)
+    rotated = load_keyring(settings.keyring_path).rotated(purpose, now.isoformat())
+    save_keyring(rotated, settings.keyring_path)  # first: the database may now use it
+    new_id = key_id(rotated.active(purpose))
+    store = store_for(settings, clock=lambda: now)
+
+    def move(space: Workspace) -> RotationResult:
+        rewrapped = space.keys.rewrap_all() if purpose == "wrap" else 0
+        reindexed = space.mappings.migrate_index() if purpose == "index" and migrate else 0
+        space.audit.append(
+            actor,
+            "keys.rotate",
+            details={
+                "purpose": purpose,
+                "key_id": new_id,
+                "rewrapped": rewrapped,
+                "reindexed": reindexed,
+            },
+        )
+        return RotationResult(purpose, new_id, rewrapped, reindexed)
+
+    result = store.run(actor, move)
+    retired = _retire_unused(settings, actor, now, purpose)
+    return RotationResult(purpose, new_id, result.rewrapped, result.reindexed, retired)
+
+
+def migrate_index(settings: Settings, actor: Actor, now: datetime) -> RotationResult:
+    """The batch half of an index-key rotation: re-index every row, retire old versions."""
+    store = store_for(settings, clock=lambda: now)
+
+    def move(space: Workspace) -> int:
+        count = space.mappings.migrate_index()
+        space.audit.append(actor, "keys.migrate-index", details={"reindexed": count})
+        return count
+
+    count = store.run(actor, move)
+    keyring = load_keyring(settings.keyring_path)
+    retired = _retire_unused(settings, actor, now, "index") if not settings.keyring_from_env else ()
+    return RotationResult(
+        "index", key_id(keyring.active("index")), reindexed=count, retired=retired
+    )
+
+
+def _retire_unused(
+    settings: Settings, actor: Actor, now: datetime, purpose: Purpose
+) -> tuple[str, ...]:
+    """Old keys of `purpose` that no row uses any more become retired (secret kept)."""
+    keyring = load_keyring(settings.keyring_path)
+    store = store_for(settings, clock=lambda: now)
+    old = [k for k in keyring.keys if k.purpose == purpose and k.state == "decrypt-only"]
+
+    def unused(space: Workspace) -> list[int]:
+        return [k.version for k in old if _rows_using(space, purpose, k.version, key_id(k)) == 0]
+
+    versions = store.run(actor, unused)
+    for version in versions:
+        keyring = keyring.with_state(purpose, version, "retired")
+    if versions:
+        save_keyring(keyring, settings.keyring_path)
+        store.run(
+            actor,
+            lambda space: space.audit.append(
+                actor, "keys.retire", details={"purpose": purpose, "versions": versions}
+            ),
+        )
+    return tuple(f"{purpose}-v{v}" for v in versions)
+
+
+def _rows_using(space: Workspace, purpose: Purpose, version: int, kid: str) -> int:
+    if purpose == "index":
+        query = (
+            select(func.count())
+            .select_from(patient_index)
+            .where(patient_index.c.idx_ver == version)
+        )
+    elif purpose == "wrap":
+        query = (
+            select(func.count())
+            .select_from(data_key)
+            .where(data_key.c.kek_id == kid)
+            .where(data_key.c.wrapped.is_not(None))
+        )
+    else:
+        return 0  # an old audit key signs nothing new; its public key stays registered
+    return int(space.connection.execute(query).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    key_id: str
+    purpose: str
+    version: int
+    state: str
+    rows: int
+
+
+def status(settings: Settings, actor: Actor, now: datetime) -> list[KeyStatus]:
+    store = store_for(settings, clock=lambda: now)
+
+    def read(space: Workspace) -> list[KeyStatus]:
+        rows = space.connection.execute(
+            select(key_registry).order_by(key_registry.c.purpose, key_registry.c.version)
+        ).all()
+        return [
+            KeyStatus(
+                r.key_id,
+                r.purpose,
+                r.version,
+                r.state,
+                _rows_using(space, r.purpose, r.version, r.key_id),
+            )
+            for r in rows
+        ]
+
+    return store.run(actor, read)
+
+
+def backup(settings: Settings, actor: Actor, now: datetime, out: Path, passphrase: str) -> Path:
+    """The keyring, encrypted under a passphrase (scrypt + AES-GCM), for an offline copy."""
+    blob = export_backup(load_keyring(settings.keyring_path), passphrase)
+    if out.exists():
+        msg = f"{out} exists already; choose a new file for the backup"
+        raise SetupError(msg)
+    out.touch(mode=0o600)
+    out.write_bytes(blob)
+    store_for(settings, clock=lambda: now).run(
+        actor, lambda space: space.audit.append(actor, "keys.backup", details={})
+    )
+    return out
+
+
+def restore(settings: Settings, actor: Actor, now: datetime, source: Path, passphrase: str) -> int:
+    """Put a backed-up keyring in place, after checking it opens this database."""
+    _writable(settings)
+    try:
+        keyring = import_backup(source.read_bytes(), passphrase)
+    except OSError as exc:
+        msg = f"{source}: cannot be read ({exc.strerror})"
+        raise SetupError(msg) from None
+    # First prove that the backup opens this database (every key it uses, same ids).
+    store = Store(open_engine(settings.database_url), lambda: keyring, clock=lambda: now)
+    store.run(actor, lambda space: space.audit.append(actor, "keys.restore", details={}))
+    if settings.keyring_path.exists() and not _same(load_keyring(settings.keyring_path), keyring):
+        aside = settings.keyring_path.with_suffix(f".replaced-{now:%Y%m%dT%H%M%S}.json")
+        settings.keyring_path.replace(aside)  # kept, never overwritten: it may be needed
+    save_keyring(keyring, settings.keyring_path)
+    return len(keyring.keys)
+
+
+def _same(a: Keyring, b: Keyring) -> bool:
+    return keyring_to_json(a) == keyring_to_json(b)
+
+
+def _writable(settings: Settings) -> None:
+    if settings.keyring_from_env:
+        msg = (
+            "the keyring comes from SUBSTREG_KEYRING_FILE (a mounted secret), which this "
+            "program does not rewrite: change keys on the host that holds it, then remount"
+        )
+        raise KeyringError(msg)

@@ -1,0 +1,388 @@
+"""`substreg sync`: ingest new FHIR data, derive, reconcile with the ledger, record.
+
+One run is one transaction (`Store.run`):
+1. the batch is read and its records filed under patients and the practice (before
+   the transaction: bad input stops here and nothing is written);
+2. resources read before and sent again unchanged are skipped (their digests are
+   kept, keyed and blind);
+3. each patient with new data or an open phase is walked: resumed where the last sync
+   stopped when the batch only adds later days (the usual case, `sync_plan`), else
+   derived afresh from the archive; everyone is derived afresh when the practice's
+   records, the mapping files, the configuration or the engine changed;
+4. due events become reports through the derive engine's own functions, are
+   reconciled with the ledger (`adapter.domain.reconcile`), and what is missing is
+   recorded as `pending`, with the code the register holds (R-CODE-8);
+5. states, archives, digests and mapping rows are kept, and the run is audited.
+Running it twice adds nothing: a slot in the ledger is never made again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+from adapter.domain.events import OpenSpan
+from adapter.domain.model import Doctor, Finding, Report
+from adapter.domain.notices import doctor_notices
+from adapter.domain.phases import derive_phases
+from adapter.domain.reconcile import PRACTICE, Desired, reconcile
+from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
+from adapter.fhir.assemble import histories
+from adapter.fhir.collect import Collector
+from adapter.fhir.doctors import build_doctors
+from adapter.fhir.partition import Batch, PracticeRecords, dump, join, load, merge_practice, split
+from adapter.fhir.source import read_paths
+from adapter.mappings import Mappings
+from adapter.services.derive import unique_findings
+from adapter.services.sync_plan import (
+    Changes,
+    Patient,
+    SyncOptions,
+    changed_keys,
+    gather,
+    with_delta,
+)
+from adapter.services.sync_state import (
+    ARCHIVE_FORMAT,
+    PRACTICE_FORMAT,
+    STATE_FORMAT,
+    PatientState,
+    PracticeState,
+    dangling_requests,
+    engine_fingerprint,
+    profile_of,
+    undue,
+)
+from adapter.store.audit import Actor
+from adapter.store.facts import Facts, StoredState
+from adapter.store.workspace import Store, Workspace
+
+__all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
+
+
+class SyncError(Exception):
+    """The sync cannot run as asked (a day before the last sync); nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    ledger_id: str
+    report: Report
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    as_of: date
+    resources: int
+    changed: int
+    walked: int
+    rebuilt: int
+    recorded: list[Recorded]
+    superseded: int
+    findings: list[Finding]
+
+
+def read_batch(paths: list[Path], mappings: Mappings) -> Batch:
+    collector = Collector(mappings)
+    for item in read_paths(paths):
+        collector.add(item)
+    return split(collector.result)
+
+
+def sync(store: Store, actor: Actor, batch: Batch, options: SyncOptions) -> SyncResult:
+    return store.run(actor, lambda space: _Run(space, batch, options).run())
+
+
+class _Run:
+    def __init__(self, space: Workspace, batch: Batch, options: SyncOptions) -> None:
+        self.space = space
+        self.batch = batch
+        self.options = options
+        self.as_of = options.as_of
+        self.facts = Facts(space.connection, space.keys, space.now)
+        self.engine = engine_fingerprint(options.mappings.fingerprint, options.config)
+        self.findings: list[Finding] = list(batch.findings)
+        self._live: list[tuple[Patient, bool]] = []  # walked patients: open after the run?
+        self._patient_findings: list[Finding] = []  # of the walked patients, as kept
+
+    def run(self) -> SyncResult:
+        latest = self.facts.latest_walk()
+        if latest is not None and self.as_of < latest - timedelta(days=1):
+            msg = (
+                f"--as-of {self.as_of.isoformat()} lies before the last sync "
+                f"({(latest - timedelta(days=1)).isoformat()}): the ledger already holds "
+                "what was due until then"
+            )
+            raise SyncError(msg)
+        old = self._practice()
+        changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
+        practice = merge_practice(old.records, self.batch.practice, changes.keys)
+        rebuild_all = (
+            self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
+        )
+        patients = gather(
+            self.space,
+            self.facts,
+            self.batch,
+            changes,
+            engine=self.engine,
+            rebuild_all=rebuild_all,
+            base_url=self.options.config.ehr_base_url,
+        )
+        doctors = build_doctors(join(practice, []), self.options.config)
+        self._derive(practice, doctors, patients)
+        recorded, superseded = self._record(doctors, patients)
+        self._keep(practice, patients, changes)
+        self._audit(recorded, superseded, len(changes.keys), patients)
+        return SyncResult(
+            as_of=self.as_of,
+            resources=len(self.batch.owners),
+            changed=len(changes.keys),
+            walked=sum(1 for p in patients if p.outcome is not None),
+            rebuilt=sum(1 for p in patients if p.rebuild and p.outcome is not None),
+            recorded=sorted(recorded, key=lambda r: (r.report.made_on, r.report.date)),
+            superseded=superseded,
+            findings=unique_findings(self.findings + self._patient_findings),
+        )
+
+    def _practice(self) -> PracticeState:
+        stored = self.facts.practice()
+        if stored is None or stored[0] != PRACTICE_FORMAT:
+            return PracticeState(PracticeRecords(), engine="")
+        return load(PracticeState, stored[1])
+
+    # -- derive ------------------------------------------------------------------------
+
+    def _derive(
+        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
+    ) -> None:
+        self._resume(practice, doctors, [p for p in patients if not p.rebuild])
+        # Resumed patients whose new covers turn out to reach before the checkpoint were
+        # marked for a fresh derivation; so they are done afresh with the others.
+        self._afresh(practice, doctors, [p for p in patients if p.rebuild])
+
+    def _afresh(
+        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
+    ) -> None:
+        if not patients:
+            return
+        for patient in patients:
+            patient.records = patient.full_records(self.facts)
+        collection = join(practice, [p.records for p in patients if p.records is not None])
+        found, findings = histories(collection, every_patient=True)
+        self._file_findings(findings, patients)
+        by_key = {h.patient.key: h for h in found}
+        for patient in patients:
+            patient.history = by_key.get(patient.key)
+            if patient.history is not None:
+                patient.outcome = derive_phases(
+                    patient.history, doctors, self.options.mappings.names, as_of=self.as_of
+                )
+
+    def _resume(
+        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
+    ) -> None:
+        ready = [p for p in patients if p.state is not None]
+        if not ready:
+            return
+        found, findings = histories(
+            join(practice, [with_delta(p.known.profile, p.delta) for p in ready]),
+            covering_requests={k for p in ready if p.delta for k in p.delta.requests},
+            dispensed_before=frozenset(d for p in ready for d in p.known.dispensed),
+            every_patient=True,
+        )
+        by_key = {h.patient.key: h for h in found}
+        for patient in ready:
+            state, history = patient.known, by_key.get(patient.key)
+            if history is None or any(c.start < state.walk.next_day for c in history.covers):
+                patient.rebuild = True  # late data after all: derived afresh
+                continue
+            patient.history = replace(
+                history,
+                covers=state.carry + history.covers,
+                contacts=history.contacts | frozenset(state.contacts),
+            )
+            patient.outcome = derive_phases(
+                patient.history,
+                doctors,
+                self.options.mappings.names,
+                as_of=self.as_of,
+                resume=state.walk,
+            )
+        self._file_findings(findings, [p for p in ready if not p.rebuild])
+
+    def _file_findings(self, findings: list[Finding], patients: list[Patient]) -> None:
+        """A patient's findings stay with the patient (repeated while it is walked)."""
+        by_key = {p.key: p for p in patients}
+        for finding in findings:
+            owner = by_key.get(finding.sources[0]) if finding.sources else None
+            if owner is None:
+                self.findings.append(finding)
+            else:
+                owner.new_findings.append(finding)
+
+    # -- reconcile and record ----------------------------------------------------------
+
+    def _record(
+        self, doctors: dict[str, Doctor], patients: list[Patient]
+    ) -> tuple[list[Recorded], int]:
+        walked = [p for p in patients if p.outcome is not None]
+        events = [e for p in walked for e in p.events()]
+        reports, report_findings, owners = build_reports(events, doctors, as_of=self.as_of)
+        spans = [s for p in walked for s in p.all_spans()]
+        notices = doctor_notices(doctors, spans, as_of=self.as_of)
+        by_key = {p.key: p for p in walked}
+        self.findings += report_findings + caseload_findings(spans, doctors)
+        self.findings += shared_code_findings(reports, owners)
+        desired = [
+            Desired(by_key[owners[r.id]].mapping.mapping_id, owners[r.id], r) for r in reports
+        ] + [Desired(PRACTICE, r.sources[0], r) for r in notices]
+        subjects = [p.mapping.mapping_id for p in walked]
+        plan = reconcile(
+            desired,
+            self.space.ledger.reported(subjects, notices=True),
+            as_of=self.as_of,
+            accept_corrections=self.options.accept_corrections,
+            partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuild),
+        )
+        self.findings += plan.findings
+        by_subject = {p.mapping.mapping_id: p for p in walked}
+        practice_key = self.space.ledger.practice_key() if plan.record else ""
+        keys = [
+            p.mapping.dek_id if (p := by_subject.get(planned.subject)) else practice_key
+            for planned in plan.record
+        ]
+        ids = self.space.ledger.record_many(list(zip(plan.record, keys, strict=True)))
+        recorded = []
+        for planned, ledger_id in zip(plan.record, ids, strict=True):
+            if ledger_id is None:
+                continue  # a parallel run recorded this slot first
+            recorded.append(Recorded(ledger_id, planned.report, planned.origin))
+            patient = by_subject.get(planned.subject)
+            if patient is not None and planned.origin != "waived":
+                patient.note_reported(ledger_id, planned.report)
+        self.space.ledger.supersede(plan.supersede)
+        return recorded, len(plan.supersede)
+
+    # -- keep ----------------------------------------------------------------------------
+
+    def _keep(self, practice: PracticeRecords, patients: list[Patient], changes: Changes) -> None:
+        self.facts.save_practice(
+            PRACTICE_FORMAT,
+            dump(PracticeState(practice, self.engine)),
+            self.space.ledger.practice_key(),
+        )
+        appended: list[tuple[str, str, int, bytes]] = []
+        states: list[tuple[StoredState, str]] = []
+        for patient in patients:
+            self._keep_patient(patient, appended, states)
+        self.facts.append_archives(appended)
+        self.facts.save_states(states)
+        self.space.mappings.update_many(
+            [
+                (p.mapping, p.mapping_changes(self.space, live=live, as_of=self.as_of))
+                for p, live in self._live
+            ]
+        )
+        changes.remember(self.facts, {p.key: p.mapping.mapping_id for p in patients})
+
+    def _keep_patient(
+        self,
+        patient: Patient,
+        appended: list[tuple[str, str, int, bytes]],
+        states: list[tuple[StoredState, str]],
+    ) -> None:
+        mapping = patient.mapping
+        records = patient.records
+        if patient.rebuild and records is not None:
+            self.facts.replace_archive(
+                mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(records)
+            )
+        elif patient.delta is not None:
+            appended.append(
+                (mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(patient.delta))
+            )
+        if patient.outcome is None or patient.history is None or patient.outcome.state is None:
+            self._patient_findings += patient.new_findings
+            return
+        state = self._new_state(patient)
+        self._patient_findings += state.findings
+        stored = StoredState(
+            mapping.mapping_id, STATE_FORMAT, dump(state), state.walk.next_day, state.live
+        )
+        states.append((stored, mapping.dek_id))
+        self._live.append((patient, state.live))
+
+    def _new_state(self, patient: Patient) -> PatientState:
+        outcome, history = patient.outcome, patient.history
+        assert outcome is not None and history is not None and outcome.state is not None
+        walk = outcome.state
+        if patient.rebuild and patient.records is not None:
+            records = patient.records
+            dispensed = {d.prescription for d in records.dispenses.values() if d.prescription}
+            dangling = dangling_requests(records)
+            spans: tuple[OpenSpan, ...] = ()
+            findings: tuple[Finding, ...] = ()
+        else:
+            known = patient.known
+            records = with_delta(known.profile, patient.delta)
+            delta_dispenses = patient.delta.dispenses.values() if patient.delta else ()
+            dispensed = set(known.dispensed) | {
+                d.prescription for d in delta_dispenses if d.prescription
+            }
+            dangling = set(known.dangling)
+            spans, findings = known.spans, known.findings
+        return PatientState(
+            key=patient.key,
+            profile=profile_of(records, self.as_of),
+            dispensed=tuple(sorted(dispensed)),
+            dangling=tuple(sorted(dangling)),
+            walk=walk,
+            carry=tuple(c for c in history.covers if c.end >= walk.next_day),
+            contacts=tuple(sorted(d for d in history.contacts if d >= walk.next_day)),
+            spans=spans + tuple(outcome.closed_spans),
+            pending=undue(list(patient.events()), self.as_of),
+            findings=tuple(unique_findings([*findings, *outcome.findings, *patient.new_findings])),
+            engine=self.engine,
+        )
+
+    def _audit(
+        self, recorded: list[Recorded], superseded: int, changed: int, patients: list[Patient]
+    ) -> None:
+        audit, actor = self.space.audit, self.space.actor
+        for patient in patients:
+            if patient.created:
+                audit.append(actor, "mapping.create", mapping_id=patient.mapping.mapping_id)
+        for item in recorded:
+            audit.append(
+                actor,
+                "report.record",
+                mapping_id=_mapping_of(patients, item),
+                ledger_id=item.ledger_id,
+                details={"kind": item.report.kind, "rule": item.report.rule, "origin": item.origin},
+            )
+        severities = [f.severity for f in self.findings]
+        audit.append(
+            actor,
+            "sync",
+            details={
+                "as_of": self.as_of.isoformat(),
+                "resources": len(self.batch.owners),
+                "changed": changed,
+                "walked": sum(1 for p in patients if p.outcome is not None),
+                "rebuilt": sum(1 for p in patients if p.rebuild and p.outcome is not None),
+                "recorded": len(recorded),
+                "superseded": superseded,
+                "errors": severities.count("error"),
+                "warnings": severities.count("warning"),
+            },
+        )
+
+
+def _mapping_of(patients: list[Patient], item: Recorded) -> str | None:
+    for patient in patients:
+        if item.ledger_id in patient.recorded_ids:
+            return patient.mapping.mapping_id
+    return None

@@ -1,0 +1,260 @@
+"""Which patients a sync walks, and whether each resumes or is derived afresh.
+
+A patient resumes where the last sync stopped only when the batch adds nothing but
+later days: new requests, administrations, dispenses and contacts, none before the
+checkpoint, none referring to what the patient's state does not know. Anything else
+(a changed or removed resource, a new name, episode or consulting doctor, a detox
+episode, a dispense of a prescription whose own reach was counted) re-derives the
+patient from the archive. Both give the same result; resuming is only faster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from adapter.config import PracticeConfig
+from adapter.domain.events import OpenSpan, RegisterEvent
+from adapter.domain.model import Finding, PatientHistory, Report
+from adapter.domain.phases import PhaseOutcome
+from adapter.fhir.partition import (
+    Batch,
+    PatientRecords,
+    load,
+    merge_patient,
+    record_digests,
+    without,
+)
+from adapter.mappings import Mappings
+from adapter.services.sync_state import STATE_FORMAT, PatientState
+from adapter.store.facts import Facts
+from adapter.store.mappings import MappingRow, canonical_reference
+from adapter.store.workspace import Workspace
+
+_NOT_INCREMENTAL = ("episodes", "care_teams", "encounter_episodes", "compositions")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    as_of: date
+    config: PracticeConfig
+    mappings: Mappings
+    accept_corrections: bool = False
+    rebuild: bool = False
+
+
+@dataclass(slots=True)
+class Changes:
+    """The resources of a batch that are new or changed since they were last read."""
+
+    keys: set[str]
+    moved_from: dict[str, str | None]  # key read before → mapping id of its owner then
+    indexes: dict[str, bytes]  # key → blind index
+    digests: dict[str, bytes]  # key → keyed digest of its record
+    version: int  # of the index key both are made with
+    owner_keys: dict[str, str | None]  # key → patient key in this batch
+
+    def remember(self, facts: Facts, mapping_ids: dict[str, str]) -> None:
+        """Keep (index, owner, digest) of the changed resources for the next run."""
+        rows = []
+        for key in sorted(self.keys):
+            patient = self.owner_keys.get(key)
+            owner = mapping_ids.get(patient) if patient is not None else None
+            rows.append((self.indexes[key], owner, self.digests[key]))
+        facts.remember(rows, self.version)
+
+
+def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
+    """Compare each record of the batch with the digest kept from the last time it was read."""
+    version, _ = space.keys.active_index()
+    digests = record_digests(batch)
+    indexes = {k: space.keys.active_blind(f"resource|{base_url}|{k}")[1] for k in digests}
+    keyed = {
+        k: space.keys.active_blind("record|" + hashlib.sha256(v).hexdigest())[1]
+        for k, v in digests.items()
+    }
+    known = Facts(space.connection, space.keys, space.now).seen(list(indexes.values()), version)
+    keys: set[str] = set()
+    moved_from: dict[str, str | None] = {}
+    for key, idx in indexes.items():
+        before = known.get(idx)
+        if before is not None and before[1] == keyed[key]:
+            continue  # sent again unchanged
+        keys.add(key)
+        if before is not None:
+            moved_from[key] = before[0]
+    return Changes(keys, moved_from, indexes, keyed, version, dict(batch.owners))
+
+
+@dataclass(slots=True)
+class Patient:
+    """One patient during a run."""
+
+    key: str
+    mapping: MappingRow
+    created: bool = False
+    state: PatientState | None = None
+    delta: PatientRecords | None = None
+    removed: set[str] = field(default_factory=set)
+    rebuild: bool = False
+    records: PatientRecords | None = None
+    history: PatientHistory | None = None
+    outcome: PhaseOutcome | None = None
+    new_findings: list[Finding] = field(default_factory=list)
+    recorded_ids: set[str] = field(default_factory=set)
+    reported: list[Report] = field(default_factory=list)
+
+    @property
+    def known(self) -> PatientState:
+        assert self.state is not None  # only asked of a resumed patient
+        return self.state
+
+    @property
+    def resumed(self) -> bool:
+        return not self.rebuild and self.state is not None
+
+    def events(self) -> list[RegisterEvent]:
+        """Every event of this walk, and those an earlier walk left not yet due."""
+        earlier = list(self.known.pending) if self.resumed else []
+        return earlier + (self.outcome.events if self.outcome else [])
+
+    def all_spans(self) -> list[OpenSpan]:
+        earlier = list(self.known.spans) if self.resumed else []
+        return earlier + (self.outcome.spans if self.outcome else [])
+
+    def full_records(self, facts: Facts) -> PatientRecords:
+        """Every record of the patient: the archive, what moved away taken out, the batch in."""
+        records = PatientRecords(key=self.key)
+        for blob in facts.archive(self.mapping.mapping_id, self.mapping.dek_id):
+            stored = load(PatientRecords, blob)
+            records = merge_patient(records, stored, stored.resource_keys())
+        if self.removed:
+            records = without(records, self.removed)
+        # What moved away or now yields nothing is in `removed`; the delta holds only what
+        # changed, so records read again unchanged stay as they were.
+        return with_delta(records, self.delta)
+
+    def note_reported(self, ledger_id: str, report: Report) -> None:
+        """A recorded report, for the mapping row's codes and use dates (kept later)."""
+        self.recorded_ids.add(ledger_id)
+        self.reported.append(report)
+
+    def mapping_changes(self, space: Workspace, *, live: bool, as_of: date) -> dict[str, object]:
+        """What the mapping row learns: codes, first and last use, open or closed."""
+        starts = [r for r in self.reported if r.kind == "anmeldung"]
+        ends = [r for r in self.reported if r.kind == "abmeldung"]
+        return space.mappings.use_values(
+            self.mapping,
+            codes=tuple(r.patient_code for r in starts if r.patient_code),
+            first=min((r.date for r in starts), default=None),
+            last=max((r.date for r in ends), default=None),
+            status="active" if live else "closed",
+            # Retention counts from the end of treatment: the last reported last-use date.
+            closed_on=None
+            if live
+            else max(
+                (r.date for r in ends),
+                default=self.mapping.closed_on or self.mapping.last_use or as_of,
+            ),
+        )
+
+
+def with_delta(profile: PatientRecords, delta: PatientRecords | None) -> PatientRecords:
+    return profile if delta is None else merge_patient(profile, delta, delta.resource_keys())
+
+
+def gather(
+    space: Workspace,
+    facts: Facts,
+    batch: Batch,
+    changes: Changes,
+    *,
+    engine: str,
+    rebuild_all: bool,
+    base_url: str,
+) -> list[Patient]:
+    """The patients to walk: those the batch changes, every live one, and (when
+    everything is derived afresh) every one with a state."""
+    patients: dict[str, Patient] = {}
+    touched = {
+        key: canonical_reference(base_url, key.split("/", 1)[1])
+        for key, records in batch.patients.items()
+        if changes.keys & (records.resource_keys() | {key})
+    }
+    known = space.mappings.find_many(list(touched.values()))
+    for key, reference in touched.items():
+        mapping, created = space.mappings.find_or_create(
+            reference, known=known.get(reference), looked_up=True
+        )
+        patient = patients[key] = Patient(key, mapping, created)
+        patient.delta = _restricted(batch.patients[key], changes.keys)
+    by_mapping = {p.mapping.mapping_id: p for p in patients.values()}
+    before = {owner for owner in changes.moved_from.values() if owner is not None}
+    rows = facts.states([*by_mapping, *before], with_live=True, every=rebuild_all)
+    for row in rows:
+        state = load(PatientState, row.data) if row.format == STATE_FORMAT else None
+        found = by_mapping.get(row.mapping_id)
+        if found is None and state is not None:
+            found = Patient(state.key, space.mappings.get(row.mapping_id))
+            patients[state.key] = by_mapping[row.mapping_id] = found
+        if found is not None:
+            found.state = state
+    for mapping_id in before - set(by_mapping):
+        unwalked = _from_archive(space, facts, mapping_id)  # read before, never walked
+        if unwalked is not None:
+            patients[unwalked.key] = by_mapping[mapping_id] = unwalked
+    for key, owner in changes.moved_from.items():
+        old = by_mapping.get(owner or "")
+        if old is not None and changes.owner_keys.get(key) != old.key:
+            old.removed.add(key)
+    for patient in patients.values():
+        patient.rebuild = rebuild_all or _needs_rebuild(patient, changes, engine)
+    return sorted(patients.values(), key=lambda p: p.key)
+
+
+def _from_archive(space: Workspace, facts: Facts, mapping_id: str) -> Patient | None:
+    mapping = space.mappings.get(mapping_id)
+    if mapping.status == "shredded":
+        return None
+    blobs = facts.archive(mapping_id, mapping.dek_id)
+    return Patient(load(PatientRecords, blobs[0]).key, mapping) if blobs else None
+
+
+def _restricted(records: PatientRecords, keys: set[str]) -> PatientRecords:
+    """Only the records that changed."""
+    return without(records, records.resource_keys() - keys)
+
+
+def _needs_rebuild(patient: Patient, changes: Changes, engine: str) -> bool:
+    state, delta = patient.state, patient.delta
+    if state is None or state.engine != engine or patient.removed:
+        return True
+    if delta is None:
+        return False  # a live patient with nothing new: the walk goes on
+    return _reaches_back(state, delta, changes)
+
+
+def _reaches_back(state: PatientState, delta: PatientRecords, changes: Changes) -> bool:
+    """Whether the batch could change what the walk decided before its checkpoint."""
+    known = set(state.profile.requests) | set(delta.requests)
+    void_reach = [
+        d.prescription
+        for d in delta.dispenses.values()
+        if d.prescription is not None
+        and d.prescription not in delta.requests
+        and d.prescription not in state.dispensed
+    ]  # a prescription's own reach is void once it has dispenses (INPUT.md edge case 2)
+    next_day = state.walk.next_day
+    return (
+        any(key in changes.moved_from for key in delta.resource_keys())  # changed, not new
+        or delta.patient is not None
+        or any(getattr(delta, name) for name in _NOT_INCREMENTAL)
+        or any(e.kind == "detox" for e in state.profile.episodes.values())  # R-NOT-1/5
+        or bool(set(delta.requests) & set(state.dangling))  # ties events read earlier
+        or bool(void_reach)
+        or any(
+            a.request is not None and a.request not in known for a in delta.administrations.values()
+        )
+        or any(day < next_day for c in delta.encounters.values() for day in c.days)
+    )

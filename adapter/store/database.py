@@ -1,0 +1,149 @@
+"""Open the database: a SQLite file by default, PostgreSQL for scale (one schema, both).
+
+`SUBSTREG_DATABASE_URL` names it (default `sqlite:///./substreg.db`). The schema is
+created and upgraded by Alembic (`upgrade`, called by `substreg init`); every other
+command refuses to run on a database that is not at the newest revision, so that no
+command ever writes into a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+DATABASE_URL_ENV = "SUBSTREG_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
+_MIGRATIONS = "adapter.store:migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or is not at the schema this program needs."""
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and write transactions that
+    take the lock at BEGIN (two syncs then queue instead of failing half-way)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        msg = f"{DATABASE_URL_ENV}: '{_redacted(url)}' is not a database URL"
+        raise DatabaseError(msg) from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        msg = f"{DATABASE_URL_ENV}: only sqlite:/// and postgresql:// are supported"
+        raise DatabaseError(msg)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would BEGIN lazily (DEFERRED); take over.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema (Alembic), in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config_without_connection())
+    head = script.get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def _alembic_config_without_connection() -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        msg = f"the database cannot be opened ({exc.orig})"
+        raise DatabaseError(msg) from None
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse a database that is missing or not at the newest schema."""
+    current, head = current_revision(engine), head_revision()
+    if current is None:
+        msg = (
+            f"the database {_redacted(str(engine.url))} has no substreg schema: "
+            "run `substreg init` first"
+        )
+        raise DatabaseError(msg)
+    if current != head:
+        msg = (
+            f"the database is at schema revision {current}, this program needs {head}: "
+            "run `substreg init` to upgrade it"
+        )
+        raise DatabaseError(msg)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as connection:
+        yield connection
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def insert_unless_present(connection: Connection, table: Table, **values: object) -> bool:
+    """Insert a row unless its key exists already; True when it was inserted.
+
+    ON CONFLICT DO NOTHING on both databases: a parallel sync that recorded the same
+    report first wins, and this one adds nothing (the constraint decides, not timing).
+    """
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return bool(connection.execute(statement).rowcount)

@@ -1,0 +1,260 @@
+"""The report ledger: every report with its state, its exact payload (sealed) and why.
+
+A row's clear columns are our own ids, the kind, the doctor's BtM number, dates, the
+rule and the state; the payload (the report exactly as the register receives it, with
+the patient code and the resources it rests on) is sealed under the patient's data
+key, so that crypto-shredding a patient also shreds their reports' contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapter.domain.ledger import transition_problem
+from adapter.domain.model import Report
+from adapter.domain.reconcile import PRACTICE, Planned, Reported
+from adapter.payload import report_bytes, report_from_bytes
+from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.schema import data_key, report
+
+_PAYLOAD, _NOTE = "payload", "note"
+
+
+class LedgerError(Exception):
+    """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A ledger row with its clear columns only."""
+
+    ledger_id: str
+    mapping_id: str | None
+    kind: str
+    doctor_btm: str
+    report_date: date
+    made_on: date
+    rule: str
+    origin: str
+    superseded: bool
+    state: str
+    dek_id: str
+    payload_digest: bytes
+    created_at: datetime
+    updated_at: datetime
+    sealed_payload: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
+
+
+class Ledger:
+    def __init__(self, connection: Connection, keys: KeyStore, now: datetime) -> None:
+        self.connection = connection
+        self.keys = keys
+        self.now = now
+
+    # -- recording ----------------------------------------------------------------------
+
+    def record(self, planned: Planned, dek_id: str) -> str | None:
+        return self.record_many([(planned, dek_id)])[0]
+
+    def record_many(self, items: list[tuple[Planned, str]]) -> list[str | None]:
+        """Record planned reports as pending (waived ones as rejected). Each gets its
+        ledger id, or None when its slot was recorded already, by this run or a parallel
+        one: the UNIQUE slot decides (ON CONFLICT DO NOTHING … RETURNING)."""
+        rows = [self._row(planned, dek_id) for planned, dek_id in items]
+        if not rows:
+            return []
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(report).on_conflict_do_nothing().returning(report.c.ledger_id)
+        inserted = set(self.connection.execute(statement, rows).scalars())
+        return [str(r["ledger_id"]) if r["ledger_id"] in inserted else None for r in rows]
+
+    def _row(self, planned: Planned, dek_id: str) -> dict[str, object]:
+        ledger_id = str(uuid.uuid4())
+        sealed = self.keys.seal(dek_id, ledger_id, _PAYLOAD, report_bytes(planned.report))
+        r = planned.report
+        return {
+            "ledger_id": ledger_id,
+            "slot_key": planned.slot,
+            "mapping_id": None if planned.subject == PRACTICE else planned.subject,
+            "kind": r.kind,
+            "doctor_btm": r.doctor.btm_number or "",
+            "report_date": r.date,
+            "made_on": r.made_on,
+            "rule": r.rule,
+            "origin": planned.origin,
+            "superseded": False,
+            "state": "rejected" if planned.origin == "waived" else "pending",
+            "dek_id": dek_id,
+            "payload_nonce": sealed.nonce,
+            "payload_ct": sealed.ct,
+            "payload_digest": hashlib.sha256(sealed.nonce + sealed.ct).digest(),
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    def supersede(self, ledger_ids: list[str]) -> None:
+        if ledger_ids:
+            self.connection.execute(
+                update(report)
+                .where(report.c.ledger_id.in_(ledger_ids))
+                .values(superseded=True, updated_at=self.now)
+            )
+
+    # -- reading ------------------------------------------------------------------------
+
+    def entries(
+        self,
+        *,
+        state: str | None = None,
+        mapping_ids: list[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[Entry]:
+        query = select(report).order_by(report.c.made_on, report.c.report_date, report.c.kind)
+        if state is not None:
+            query = query.where(report.c.state == state)
+        if mapping_ids is not None:
+            query = query.where(report.c.mapping_id.in_(mapping_ids))
+        if since is not None:
+            query = query.where(report.c.made_on >= since)
+        if until is not None:
+            query = query.where(report.c.made_on <= until)
+        return [_entry(row) for row in self.connection.execute(query)]
+
+    def entry(self, ledger_id: str) -> Entry:
+        row = self.connection.execute(
+            select(report).where(report.c.ledger_id == ledger_id)
+        ).one_or_none()
+        if row is None:
+            msg = f"There is no report {ledger_id} in the ledger (`substreg reports list`)."
+            raise LedgerError(msg)
+        return _entry(row)
+
+    def payload(self, entry: Entry) -> Report:
+        """The report as recorded; ShreddedError once its data key is gone."""
+        nonce, ct = entry.sealed_payload or self._sealed_payload(entry.ledger_id)
+        return report_from_bytes(self.keys.open(entry.dek_id, entry.ledger_id, _PAYLOAD, nonce, ct))
+
+    def _sealed_payload(self, ledger_id: str) -> tuple[bytes, bytes]:
+        row = self.connection.execute(
+            select(report.c.payload_nonce, report.c.payload_ct).where(
+                report.c.ledger_id == ledger_id
+            )
+        ).one()
+        return row.payload_nonce, row.payload_ct
+
+    def reported(self, mapping_ids: list[str], *, notices: bool = False) -> list[Reported]:
+        """The ledger as the reconciler sees it, for some patients (and the notices)."""
+        query = select(report).where(report.c.mapping_id.in_(mapping_ids))
+        if notices:
+            query = select(report).where(
+                report.c.mapping_id.in_(mapping_ids) | report.c.mapping_id.is_(None)
+            )
+        rows = [_entry(row) for row in self.connection.execute(query)]
+        self.keys.preload([e.dek_id for e in rows])
+        result = []
+        for entry in rows:
+            payload = self._readable_payload(entry)
+            result.append(
+                Reported(
+                    ledger_id=entry.ledger_id,
+                    subject=entry.mapping_id or PRACTICE,
+                    kind=entry.kind,
+                    doctor=entry.doctor_btm,
+                    date=entry.report_date,
+                    code=payload.patient_code if payload else None,
+                    state=entry.state,
+                    origin=entry.origin,  # type: ignore[arg-type]
+                    superseded=entry.superseded,
+                    report=payload,
+                )
+            )
+        return result
+
+    def _readable_payload(self, entry: Entry) -> Report | None:
+        if entry.kind == "mitteilung":
+            return None  # notices carry no code; the reconciler needs none of them
+        try:
+            return self.payload(entry)
+        except ShreddedError:
+            return None
+
+    def note(self, entry: Entry) -> str | None:
+        row = self.connection.execute(
+            select(report.c.note_nonce, report.c.note_ct).where(
+                report.c.ledger_id == entry.ledger_id
+            )
+        ).one()
+        if row.note_ct is None:
+            return None
+        return self.keys.open(
+            entry.dek_id, entry.ledger_id, _NOTE, row.note_nonce, row.note_ct
+        ).decode()
+
+    # -- state changes -----------------------------------------------------------------
+
+    def move(self, ledger_id: str, new_state: str, *, note: str | None = None) -> Entry:
+        """Move a report to `new_state` (R-CH-2 ledger states); a person's note is sealed."""
+        entry = self.entry(ledger_id)
+        problem = transition_problem(entry.state, new_state)
+        if problem is not None:
+            msg = f"The report {ledger_id} cannot become {new_state}: {problem}."
+            raise LedgerError(msg)
+        values: dict[str, object] = {"state": new_state, "updated_at": self.now}
+        if note:
+            sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, note.encode())
+            values.update(note_nonce=sealed.nonce, note_ct=sealed.ct)
+        result = self.connection.execute(
+            update(report)
+            .where(report.c.ledger_id == ledger_id)
+            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            msg = f"The report {ledger_id} was changed by another run; look at it again."
+            raise LedgerError(msg)
+        return self.entry(ledger_id)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.connection.execute(select(report.c.state)):
+            counts[row.state] = counts.get(row.state, 0) + 1
+        return counts
+
+    def practice_key(self) -> str:
+        """The data key of the notices (they belong to no patient); made on first use."""
+        row = self.connection.execute(
+            select(data_key.c.dek_id)
+            .where(data_key.c.owner == "practice")
+            .where(data_key.c.wrapped.is_not(None))
+            .order_by(data_key.c.created_at, data_key.c.dek_id)
+            .limit(1)
+        ).one_or_none()
+        return row.dek_id if row is not None else self.keys.create_data_key("practice")
+
+
+def _entry(row: Row[Any]) -> Entry:
+    return Entry(
+        ledger_id=row.ledger_id,
+        mapping_id=row.mapping_id,
+        kind=row.kind,
+        doctor_btm=row.doctor_btm,
+        report_date=row.report_date,
+        made_on=row.made_on,
+        rule=row.rule,
+        origin=row.origin,
+        superseded=row.superseded,
+        state=row.state,
+        dek_id=row.dek_id,
+        payload_digest=row.payload_digest,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sealed_payload=(row.payload_nonce, row.payload_ct),
+    )

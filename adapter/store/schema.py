@@ -1,0 +1,202 @@
+"""The tables of the store: one logical schema for SQLite and PostgreSQL (PRIVACY.md).
+
+Nothing here holds a name, a birth date, an EHR id or a patient code in clear:
+identities are HMAC blind indexes (`patient_index`), secrets are AES-GCM ciphertexts
+under a per-row data key (`data_key`), and everything else is our own random ids,
+dates, kinds and states. The Alembic migrations in `migrations/versions/` create
+exactly these tables; `tests/store/test_migrations.py` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+# Stable constraint names, so that migrations can refer to them on both databases.
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+UUID_LEN = 36
+KEY_ID_LEN = 64
+
+key_registry = Table(
+    "key_registry",
+    metadata,
+    Column("key_id", String(KEY_ID_LEN), primary_key=True),  # purpose-vN-fingerprint
+    Column("purpose", String(16), nullable=False),  # index, wrap, audit
+    Column("version", Integer, nullable=False),
+    Column("algorithm", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # active, decrypt-only, retired, destroyed
+    Column("public_key", LargeBinary, nullable=True),  # audit keys: Ed25519 public key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+data_key = Table(
+    "data_key",
+    metadata,
+    Column("dek_id", String(UUID_LEN), primary_key=True),
+    Column("kek_id", String(KEY_ID_LEN), ForeignKey("key_registry.key_id"), nullable=False),
+    Column("wrapped", LargeBinary, nullable=True),  # NULL once destroyed (crypto-shredding)
+    Column("owner", String(16), nullable=False),  # patient, practice
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("destroyed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_data_key_kek_id", "kek_id"),
+)
+
+patient_mapping = Table(
+    "patient_mapping",
+    metadata,
+    Column("mapping_id", String(UUID_LEN), primary_key=True),  # random, never from identity
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("subject_nonce", LargeBinary, nullable=True),
+    Column("subject_ct", LargeBinary, nullable=True),  # the canonical EHR reference
+    Column("codes_nonce", LargeBinary, nullable=True),
+    Column("codes_ct", LargeBinary, nullable=True),  # every code reported, latest last
+    Column("status", String(16), nullable=False),  # active, closed, shredded
+    Column("first_use", Date, nullable=True),
+    Column("last_use", Date, nullable=True),
+    Column("closed_on", Date, nullable=True),
+    Column("row_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+patient_index = Table(
+    "patient_index",
+    metadata,
+    Column("subject_idx", LargeBinary(32), nullable=False),  # HMAC(K_idx[v], reference)
+    Column("idx_ver", Integer, nullable=False),
+    Column(
+        "mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), nullable=False
+    ),
+    # UNIQUE(subject_idx, idx_ver): one mapping per person, even under parallel syncs.
+    PrimaryKeyConstraint("subject_idx", "idx_ver"),
+    Index("ix_patient_index_mapping_id", "mapping_id"),
+)
+
+report = Table(
+    "report",
+    metadata,
+    Column("ledger_id", String(UUID_LEN), primary_key=True),
+    # kind|mapping_id|btm|date: the database makes each report exactly once.
+    Column("slot_key", String(160), nullable=False, unique=True),
+    Column("mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), nullable=True),
+    Column("kind", String(24), nullable=False),
+    Column("doctor_btm", String(7), nullable=False),
+    Column("report_date", Date, nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),  # derived, correction, waived
+    Column("superseded", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("payload_nonce", LargeBinary, nullable=False),
+    Column("payload_ct", LargeBinary, nullable=False),  # the exact report JSON
+    Column("payload_digest", LargeBinary(32), nullable=False),  # SHA-256 of the ciphertext
+    Column("note_nonce", LargeBinary, nullable=True),
+    Column("note_ct", LargeBinary, nullable=True),  # a person's reason (may name anyone)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_report_mapping_id", "mapping_id"),
+    Index("ix_report_state", "state"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("mapping_id", String(UUID_LEN), nullable=True),  # no FK: outlives shredding
+    Column("ledger_id", String(UUID_LEN), nullable=True),
+    Column("purpose", Text, nullable=True),
+    Column("ticket", String(64), nullable=True),
+    Column("details", Text, nullable=False),  # canonical JSON, counts and ids only
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("entry_hash", LargeBinary(32), nullable=False),
+)
+
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("entry_hash", LargeBinary(32), nullable=False),
+    Column("key_id", String(KEY_ID_LEN), ForeignKey("key_registry.key_id"), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# -- revision 0002: what incremental sync keeps ---------------------------------------
+
+patient_state = Table(
+    "patient_state",
+    metadata,
+    Column(
+        "mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), primary_key=True
+    ),
+    Column("format", Integer, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ct", LargeBinary, nullable=False),  # facts in use and the walk's checkpoint
+    Column("walked_to", Date, nullable=True),
+    Column("live", Boolean, nullable=False),  # must be walked on every sync
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_patient_state_live", "live"),
+)
+
+patient_archive = Table(
+    "patient_archive",
+    metadata,
+    Column(
+        "mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), nullable=False
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("format", Integer, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ct", LargeBinary, nullable=False),  # one batch of the patient's records
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("mapping_id", "seq"),
+)
+
+practice_state = Table(
+    "practice_state",
+    metadata,
+    Column("state_id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("format", Integer, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ct", LargeBinary, nullable=False),  # doctors, organisations, medications …
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+resource_seen = Table(
+    "resource_seen",
+    metadata,
+    Column("resource_idx", LargeBinary(32), nullable=False),  # HMAC of Type/id
+    Column("idx_ver", Integer, nullable=False),
+    Column("mapping_id", String(UUID_LEN), nullable=True),  # owner; NULL: practice-wide
+    Column("digest", LargeBinary(32), nullable=False),  # HMAC of the record as read
+    PrimaryKeyConstraint("resource_idx", "idx_ver"),
+)

@@ -1,0 +1,108 @@
+"""One unit of work on the store: a transaction with the keys, tables and audit log bound.
+
+Every stateful command runs as `store.run(actor, work)`: one transaction that takes
+the writer's lock (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), opens
+the keys (fail closed), does the work, signs the audit head and commits. A race the
+database refuses (a UNIQUE constraint, an optimistic-lock miss, a serialisation
+failure) rolls everything back and the work runs again from the start, so two
+parallel syncs never record a report twice and never half-record one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import stamina
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from adapter.crypto import Keyring
+from adapter.store.audit import Actor, AuditLog
+from adapter.store.database import require_current
+from adapter.store.keys import KeyStore
+from adapter.store.ledger import Ledger
+from adapter.store.mappings import ConcurrentUpdateError, PatientMappings
+
+T = TypeVar("T")
+_WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
+
+
+@dataclass(slots=True)
+class Workspace:
+    connection: Connection
+    keys: KeyStore
+    mappings: PatientMappings
+    ledger: Ledger
+    audit: AuditLog
+    actor: Actor
+    now: datetime
+
+
+class Store:
+    """The database and the keyring of one installation, and a clock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Callable[[], Keyring],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        serialize_writers: bool = True,
+    ) -> None:
+        self.engine = engine
+        self._keyring = keyring
+        self.clock = clock
+        self.serialize_writers = serialize_writers
+
+    def run(self, actor: Actor, work: Callable[[Workspace], T]) -> T:
+        """Run `work` in one transaction; again from the start when a race is refused."""
+        require_current(self.engine)
+        keyring = self._keyring()  # before any transaction: a missing keyring stops here
+        for attempt in stamina.retry_context(
+            on=(IntegrityError, ConcurrentUpdateError, _SerializationFailure),
+            attempts=5,
+            wait_initial=0.05,
+            wait_max=1.0,
+        ):
+            with attempt:
+                return self._once(actor, work, keyring)
+        raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    def _once(self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring) -> T:
+        now = self.clock()
+        try:
+            with self.engine.begin() as connection:
+                self._lock(connection)
+                keys = KeyStore(connection, keyring, now)
+                space = Workspace(
+                    connection=connection,
+                    keys=keys,
+                    mappings=PatientMappings(connection, keys, now),
+                    ledger=Ledger(connection, keys, now),
+                    audit=AuditLog(connection, now),
+                    actor=actor,
+                    now=now,
+                )
+                result = work(space)
+                space.audit.checkpoint(keys)
+                return result
+        except OperationalError as exc:
+            if _is_serialization_failure(exc):
+                raise _SerializationFailure(str(exc)) from exc
+            raise
+
+    def _lock(self, connection: Connection) -> None:
+        if self.serialize_writers and connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+
+class _SerializationFailure(Exception):
+    """PostgreSQL refused a transaction as not serialisable, or SQLite was busy."""
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
