@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 AS_OF ?= 2025-12-31
 SCENARIOS := ../shared/scenarios
 
-.PHONY: run test lint typecheck unit scenarios bench clean
+.PHONY: run test lint typecheck unit scenarios bench bench-sync clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The embedded default: a SQLite file and a keyring under .run/ (never a default key).
+RUN_ENV := SUBSTREG_HOME=$(CURDIR)/.run/home SUBSTREG_DATABASE_URL=sqlite:///$(CURDIR)/.run/substreg.db
+
 run: $(STAMP)
-	@echo "Deriving the register reports of the bundled demo practice (demo/) as of $(AS_OF):"
+	@echo "== 1. The register reports of the bundled demo practice (demo/), derived as of $(AS_OF):"
 	$(BIN)/substreg derive demo/ --as-of $(AS_OF) --config demo/practice.toml --format table
 	@echo
-	@echo "Where to look: the table above lists every report due by $(AS_OF) and the findings."
-	@echo "  JSON (REPORTS.md):  $(BIN)/substreg derive demo/ --as-of $(AS_OF) --config demo/practice.toml"
-	@echo "  Your own export:    $(BIN)/substreg derive PATH... --as-of YYYY-MM-DD [--config practice.toml]"
+	@echo "== 2. The same data synced into the embedded database (.run/): ledger, pseudonyms, audit"
+	$(RUN_ENV) $(BIN)/substreg init
+	$(RUN_ENV) $(BIN)/substreg sync demo/ --as-of $(AS_OF) --config demo/practice.toml
+	$(RUN_ENV) $(BIN)/substreg audit verify
+	@echo
+	@echo "Where to look:"
+	@echo "  the ledger:        $(RUN_ENV) $(BIN)/substreg reports list"
+	@echo "  one report:        $(RUN_ENV) $(BIN)/substreg reports show LEDGER_ID"
+	@echo "  JSON (REPORTS.md): $(BIN)/substreg derive demo/ --as-of $(AS_OF) --config demo/practice.toml"
+	@echo "  your own export:   $(BIN)/substreg sync PATH... [--as-of YYYY-MM-DD] [--config practice.toml]"
+	@echo "  (running make run again adds nothing: sync records each report once)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,5 +55,8 @@ test: lint typecheck unit scenarios
 bench: $(STAMP)
 	$(BIN)/python benchmarks/derive.py
 
+bench-sync: $(STAMP)
+	$(BIN)/python benchmarks/sync.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

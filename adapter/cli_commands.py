@@ -9,12 +9,14 @@ import argparse
 import getpass
 import os
 import sys
+import unicodedata
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapter import cli_output as out
 from adapter.config import PracticeConfig, load_config
-from adapter.crypto import CryptoError, load_keyring
+from adapter.crypto import MIN_PASSPHRASE_LENGTH, CryptoError, load_keyring
 from adapter.export import write_export
 from adapter.mappings import load_mappings
 from adapter.services import lookup as lookup_service
@@ -118,11 +120,24 @@ def _reports_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable_file(path: Path, what: str) -> None:
+    """Refuse a file that cannot be written before anything is read or audited."""
+    parent = path.parent
+    if not parent.is_dir():
+        problem = f"{parent} is no directory"
+    elif path.is_dir():
+        problem = "it is a directory"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"{parent} is not writable"
+    else:
+        return
+    msg = f"Cannot write the {what} {path}: {problem}"
+    raise setup.SetupError(msg)
+
+
 def _ledger_export(args: argparse.Namespace) -> int:
     settings, actor, _ = _context()
-    if not args.out.parent.is_dir():  # before the audited read: a failed write is no export
-        msg = f"Cannot write the export {args.out}: {args.out.parent} is no directory"
-        raise setup.SetupError(msg)
+    _writable_file(args.out, "export")  # before the audited read: a failed write is no export
     rows = report_service.export_period(
         setup.store_for(settings),
         actor,
@@ -170,7 +185,7 @@ def _keys_status(args: argparse.Namespace) -> int:
 def _passphrase(confirm: bool) -> str:
     given = os.environ.get(PASSPHRASE_ENV)
     if given:
-        return given
+        return _long_enough(given)
     if not sys.stdin.isatty():
         msg = f"give the backup passphrase in {PASSPHRASE_ENV}, or run this at a terminal"
         raise setup.SetupError(msg)
@@ -178,11 +193,21 @@ def _passphrase(confirm: bool) -> str:
     if confirm and getpass.getpass("Again: ") != first:
         msg = "the two passphrases differ"
         raise setup.SetupError(msg)
-    return first
+    return _long_enough(first)
+
+
+def _long_enough(passphrase: str) -> str:
+    # adapter.crypto treats a short passphrase as the caller's mistake (ValueError, a
+    # traceback here); it is the person's, so it is refused in one line, counted as there.
+    if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_LENGTH:
+        msg = f"the backup passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters"
+        raise setup.SetupError(msg)
+    return passphrase
 
 
 def _keys_backup(args: argparse.Namespace) -> int:
     settings, actor, now = _context()
+    _writable_file(args.out, "keyring backup")
     path = setup.backup(settings, actor, now, args.out, _passphrase(confirm=True))
     sys.stdout.write(out.backup_text(path))
     return 0

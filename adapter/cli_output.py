@@ -194,7 +194,12 @@ def rotation_text(result: RotationResult) -> str:
         lines.append(f"{result.rewrapped} data key(s) wrapped again; ciphertexts unchanged.")
     if result.reindexed:
         lines.append(f"{result.reindexed} mapping row(s) re-indexed.")
-    if result.retired:
+    if result.retired and result.purpose == "audit":
+        lines.append(
+            "Retired: " + ", ".join(result.retired) + " signs nothing new; its public key "
+            "stays in the key registry, so the checkpoints it signed still verify."
+        )
+    elif result.retired:
         lines.append("Retired (no row uses them): " + ", ".join(result.retired) + ".")
     lines.append("Back the keyring up again (`substreg keys backup --out FILE`).")
     return "\n".join(lines) + "\n"
@@ -223,15 +228,19 @@ def matches_text(matches: list[Match]) -> str:
         reference = m.reference.split("|")
         lines.append(
             f"  {reference[-1] and 'Patient/' + reference[-1]} at {reference[1]}: mapping "
-            f"{m.mapping_id}, {m.status}, first use {m.first_use or '–'}, "
-            f"last use {m.last_use or '–'}, {len(m.reports)} report(s)"
+            f"{m.mapping_id}, {'in treatment' if m.status == 'active' else m.status}, "
+            f"first reported start {m.first_use or '–'}, last reported end "
+            f"{m.last_use or '–'}, {len(m.reports)} report(s)"
         )
     return "\n".join(lines) + "\n"
 
 
 def retention_text(result: RetentionResult) -> str:
     verb = "would be shredded" if result.dry_run else "shredded"
-    lines = [f"Treatments ended before {result.cutoff.isoformat()}: {len(result.shredded)} {verb}."]
+    lines = [
+        f"Patients whose treatment or records ended before {result.cutoff.isoformat()}: "
+        f"{len(result.shredded)} {verb} (mapping ids: {', '.join(result.shredded) or '–'})."
+    ]
     if result.kept_open:
         lines.append(
             f"{len(result.kept_open)} kept: the register still holds their registration open "

@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from adapter.domain.ledger import STATES
+
 DEFAULT_RETENTION_YEARS = 10  # adapter.services.retention.DEFAULT_YEARS; checked by a test
 
 
@@ -60,7 +62,7 @@ def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:
 
 def _add_reports(reports: _Actions[Any], day: Callable[[str], date]) -> None:
     listing = reports.add_parser("list", help="reports with their states (no codes)")
-    listing.add_argument("--state")
+    listing.add_argument("--state", choices=STATES)  # a misspelt state would list nothing
     listing.add_argument("--from", dest="since", type=day, metavar="YYYY-MM-DD")
     listing.add_argument("--to", dest="until", type=day, metavar="YYYY-MM-DD")
     listing.add_argument("--format", choices=("json", "table"), default="table")

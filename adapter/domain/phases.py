@@ -11,6 +11,7 @@ day") and costs a few hundred steps per patient-year.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -144,6 +145,10 @@ class _Walk:
         self.spans: list[OpenSpan] = []
         self.phase: _Phase | None = None
         self._left: set[str | None] = set()  # doctors whose phase R-CHG-6 closed
+        # Days on which a name starts: only they can be a name change (R-CHG-1).
+        self._name_starts = {n.start for n in history.patient.names if n.start is not None}
+        # … and on which a consulting doctor starts: only they can change one (R-CHG-3).
+        self._consultant_starts = {c.start for c in history.consultants if c.start is not None}
 
     def run(self, resume: WalkState | None = None) -> None:
         if resume is not None:
@@ -155,13 +160,17 @@ class _Walk:
             day = min(self.by_day)
         else:
             return
+        covered = sorted(self.by_day)
         while day <= self.as_of:
-            covers = self.by_day.get(day, [])
             if self.phase is None:
-                if covers:
-                    self._open(day, covers)
+                # Without an open phase only a covered day matters: go straight to it.
+                following = bisect_left(covered, day)
+                if following == len(covered):
+                    break
+                day = covered[following]
+                self._open(day, self.by_day[day])
             else:
-                self._step(self.phase, day, covers)
+                self._step(self.phase, day, self.by_day.get(day, []))
             day += ONE_DAY
         if self.phase is not None:
             self.spans.append(self._span(self.phase, self.as_of))
@@ -285,7 +294,7 @@ class _Walk:
     def _changed(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
         # The phase's first day never reaches here (_open handles it); a change pair's
         # Anmeldung day D + 1 does, so a change on D + 1 is seen (R-CHG-1 … 3).
-        if renamed_on(self.patient, day):
+        if day in self._name_starts and renamed_on(self.patient, day):
             new_code = self.facts.code(day)
             if new_code is not None and phase.code is not None and new_code != phase.code:
                 self._split(phase, day, "R-CHG-1", code=new_code)
@@ -300,7 +309,7 @@ class _Walk:
         return self._consultant_changed(phase, day)
 
     def _consultant_changed(self, phase: _Phase, day: date) -> bool:
-        if self.facts.qualified(phase.doctor, day):
+        if day not in self._consultant_starts or self.facts.qualified(phase.doctor, day):
             return False  # a qualified doctor's consulting doctor is not reported
         spell = consultant_in_force(self.history.consultants, day)
         if spell is None or spell.start != day or spell.doctor == phase.consultant:

@@ -104,6 +104,7 @@ class Plan:
     record: list[Planned] = field(default_factory=list)
     supersede: list[str] = field(default_factory=list)  # ledger ids
     findings: list[Finding] = field(default_factory=list)
+    contradicted: set[str] = field(default_factory=set)  # subjects left unresolved
 
 
 def reconcile(
@@ -166,7 +167,9 @@ class _Pair:
             return
         corrections = self._corrections()
         self.plan.findings.append(self._contradiction(stale, corrections, accept_corrections))
-        if accept_corrections:
+        if not accept_corrections:
+            self.plan.contradicted.add(self.subject)
+        else:
             self.plan.supersede.extend(r.ledger_id for r in stale)
             for correction in corrections:
                 self._plan(correction, "correction")

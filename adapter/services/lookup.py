@@ -40,7 +40,8 @@ def lookup(store: Store, actor: Actor, code: str, purpose: str, ticket: str | No
     # Upper case, but "ß" stays "ß" (R-CODE-5): str.upper() would make it "SS".
     code = "".join(ch if ch == "ß" else ch.upper() for ch in code.strip())
     if not _CODE.fullmatch(code):
-        msg = f"'{code}' is not a patient code (four letters, F or M, three digits)"
+        # Never echoed: a mistyped code is still a code (PRIVACY.md T2, logs).
+        msg = "the given --code is not a patient code (four letters, F or M, three digits)"
         raise LookupRefused(msg)
     if len(purpose.strip()) < MIN_PURPOSE:
         msg = (

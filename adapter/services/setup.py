@@ -24,7 +24,13 @@ from adapter.crypto import (
 )
 from adapter.settings import Settings
 from adapter.store.audit import Actor
-from adapter.store.database import head_revision, open_engine, upgrade
+from adapter.store.database import (
+    current_revision,
+    head_revision,
+    open_engine,
+    sqlite_path,
+    upgrade,
+)
 from adapter.store.schema import data_key, key_registry, patient_index
 from adapter.store.workspace import Store, Workspace
 
@@ -54,6 +60,7 @@ class InitResult:
 def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
     """Create (or upgrade) the schema and, unless one exists, the keyring (mode 600)."""
     created = False
+    store = store_for(settings, clock=lambda: now)
     if not settings.keyring_path.exists():
         if settings.keyring_from_env:
             msg = (
@@ -61,11 +68,12 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
                 "mount the keyring there, or unset it to create one in SUBSTREG_HOME"
             )
             raise SetupError(msg)
+        _refuse_new_keys_for_used_database(store, settings.keyring_path)
         save_keyring(generate_keyring(now.isoformat()), settings.keyring_path)
         created = True
     keyring = load_keyring(settings.keyring_path)
-    store = store_for(settings, clock=lambda: now)
     upgrade(store.engine)
+    restrict_database_file(settings.database_url)
 
     def record(space: Workspace) -> tuple[str, ...]:
         space.ledger.practice_key()
@@ -77,6 +85,32 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
 
     ids = store.run(actor, record)
     return InitResult(settings.keyring_path, created, head_revision(), ids)
+
+
+def _refuse_new_keys_for_used_database(store: Store, keyring_path: Path) -> None:
+    """A database that holds keys already needs its own keyring back, never a new one:
+    data under the lost keys would be unreadable and new data under new ones confusing."""
+    if current_revision(store.engine) is None:
+        return
+    with store.engine.connect() as connection:
+        used = connection.execute(select(func.count()).select_from(key_registry)).scalar_one()
+    if used:
+        msg = (
+            f"the database already holds data under {used} key(s) and the keyring "
+            f"{keyring_path} is missing: restore it (`substreg keys restore FILE`); "
+            "init does not make new keys for a database in use"
+        )
+        raise SetupError(msg)
+
+
+def restrict_database_file(url: str) -> None:
+    """A SQLite file holds only ciphertexts and blind indexes, yet is nobody else's to read."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            candidate.chmod(0o600)
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,7 @@ class _Run:
         self.findings: list[Finding] = list(batch.findings)
         self._live: list[tuple[Patient, bool]] = []  # walked patients: open after the run?
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
+        self._superseded: list[str] = []  # ledger ids marked superseded by this run
 
     def run(self) -> SyncResult:
         latest = self.facts.latest_walk()
@@ -248,6 +249,8 @@ class _Run:
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuild),
         )
         self.findings += plan.findings
+        for patient in walked:
+            patient.unresolved = patient.mapping.mapping_id in plan.contradicted
         by_subject = {p.mapping.mapping_id: p for p in walked}
         practice_key = self.space.ledger.practice_key() if plan.record else ""
         keys = [
@@ -260,10 +263,11 @@ class _Run:
             if ledger_id is None:
                 continue  # a parallel run recorded this slot first
             recorded.append(Recorded(ledger_id, planned.report, planned.origin))
-            patient = by_subject.get(planned.subject)
-            if patient is not None and planned.origin != "waived":
-                patient.note_reported(ledger_id, planned.report)
+            owner = by_subject.get(planned.subject)
+            if owner is not None and planned.origin != "waived":
+                owner.note_reported(ledger_id, planned.report)
         self.space.ledger.supersede(plan.supersede)
+        self._superseded = list(plan.supersede)
         return recorded, len(plan.supersede)
 
     # -- keep ----------------------------------------------------------------------------
@@ -346,6 +350,7 @@ class _Run:
             pending=undue(list(patient.events()), self.as_of),
             findings=tuple(unique_findings([*findings, *outcome.findings, *patient.new_findings])),
             engine=self.engine,
+            unresolved=patient.unresolved,
         )
 
     def _audit(
@@ -363,6 +368,8 @@ class _Run:
                 ledger_id=item.ledger_id,
                 details={"kind": item.report.kind, "rule": item.report.rule, "origin": item.origin},
             )
+        for ledger_id in self._superseded:
+            audit.append(actor, "report.supersede", ledger_id=ledger_id)
         severities = [f.severity for f in self.findings]
         audit.append(
             actor,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from adapter.config import PracticeConfig
+from adapter.crypto import blind_index
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Finding, PatientHistory, Report
 from adapter.domain.phases import PhaseOutcome
@@ -54,6 +55,7 @@ class Changes:
     digests: dict[str, bytes]  # key → keyed digest of its record
     version: int  # of the index key both are made with
     owner_keys: dict[str, str | None]  # key → patient key in this batch
+    rekeyed: dict[str, str | None]  # unchanged, found under an old index version → owner
 
     def remember(self, facts: Facts, mapping_ids: dict[str, str]) -> None:
         """Keep (index, owner, digest) of the changed resources for the next run."""
@@ -62,29 +64,44 @@ class Changes:
             patient = self.owner_keys.get(key)
             owner = mapping_ids.get(patient) if patient is not None else None
             rows.append((self.indexes[key], owner, self.digests[key]))
+        rows += [(self.indexes[k], owner, self.digests[k]) for k, owner in self.rekeyed.items()]
         facts.remember(rows, self.version)
 
 
 def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
-    """Compare each record of the batch with the digest kept from the last time it was read."""
-    version, _ = space.keys.active_index()
-    digests = record_digests(batch)
-    indexes = {k: space.keys.active_blind(f"resource|{base_url}|{k}")[1] for k in digests}
-    keyed = {
-        k: space.keys.active_blind("record|" + hashlib.sha256(v).hexdigest())[1]
-        for k, v in digests.items()
-    }
-    known = Facts(space.connection, space.keys, space.now).seen(list(indexes.values()), version)
+    """Compare each record of the batch with the digest kept from the last time it was read.
+
+    During an index-key rotation the digests kept under the old version count too (dual
+    lookup, as for patients); what is found there unchanged is kept again under the new one.
+    """
+    digests = {k: hashlib.sha256(v).hexdigest() for k, v in record_digests(batch).items()}
+    facts = Facts(space.connection, space.keys, space.now)
+    versions = space.keys.index_versions()  # newest (active) first
+    version = versions[0][0]
+    indexes: dict[str, bytes] = {}
+    keyed: dict[str, bytes] = {}
+    unseen = set(digests)
     keys: set[str] = set()
     moved_from: dict[str, str | None] = {}
-    for key, idx in indexes.items():
-        before = known.get(idx)
-        if before is not None and before[1] == keyed[key]:
-            continue  # sent again unchanged
-        keys.add(key)
-        if before is not None:
-            moved_from[key] = before[0]
-    return Changes(keys, moved_from, indexes, keyed, version, dict(batch.owners))
+    rekeyed: dict[str, str | None] = {}
+    for number, (ver, key) in enumerate(versions):
+        idx = {k: blind_index(key, f"resource|{base_url}|{k}") for k in unseen}
+        dig = {k: blind_index(key, "record|" + digests[k]) for k in unseen}
+        if number == 0:
+            indexes, keyed = idx, dig
+        known = facts.seen(list(idx.values()), ver)
+        for k in list(unseen):
+            before = known.get(idx[k])
+            if before is None:
+                continue
+            unseen.discard(k)
+            if before[1] != dig[k]:
+                keys.add(k)
+                moved_from[k] = before[0]
+            elif number > 0:
+                rekeyed[k] = before[0]  # unchanged: kept again under the active version
+    keys |= unseen  # read for the first time
+    return Changes(keys, moved_from, indexes, keyed, version, dict(batch.owners), rekeyed)
 
 
 @dataclass(slots=True)
@@ -104,6 +121,7 @@ class Patient:
     new_findings: list[Finding] = field(default_factory=list)
     recorded_ids: set[str] = field(default_factory=set)
     reported: list[Report] = field(default_factory=list)
+    unresolved: bool = False  # the data contradicts what was reported (R-EP-5)
 
     @property
     def known(self) -> PatientState:
@@ -184,6 +202,12 @@ def gather(
     }
     known = space.mappings.find_many(list(touched.values()))
     for key, reference in touched.items():
+        if reference not in known and batch.patients[key].resource_keys() <= {key}:
+            # A Patient with nothing else, never seen with events: the EHR's other
+            # patients. Nothing is kept of them (data minimisation), and their digest is
+            # not remembered, so the resource counts as new when it comes with events.
+            changes.keys.discard(key)
+            continue
         mapping, created = space.mappings.find_or_create(
             reference, known=known.get(reference), looked_up=True
         )
@@ -228,7 +252,7 @@ def _restricted(records: PatientRecords, keys: set[str]) -> PatientRecords:
 
 def _needs_rebuild(patient: Patient, changes: Changes, engine: str) -> bool:
     state, delta = patient.state, patient.delta
-    if state is None or state.engine != engine or patient.removed:
+    if state is None or state.engine != engine or patient.removed or state.unresolved:
         return True
     if delta is None:
         return False  # a live patient with nothing new: the walk goes on

@@ -41,13 +41,17 @@ class PatientState:
     pending: tuple[RegisterEvent, ...]  # events not yet due (R-DATE-3)
     findings: tuple[Finding, ...]
     engine: str
+    # The data contradicts reports made (R-EP-5): derived afresh on every sync, so the
+    # finding stays until the data is corrected or the corrections are accepted.
+    unresolved: bool = False
 
     @property
     def live(self) -> bool:
-        """Walked on every sync: a phase is open, something is due later, or a detox
-        episode is in the history (its outcome changes with the day, R-NOT-1)."""
+        """Walked on every sync: a phase is open, something is due later, a contradiction
+        waits, or a detox episode is in the history (its outcome changes with the day)."""
         detox = any(e.kind == "detox" for e in self.profile.episodes.values())
-        return self.walk.phase is not None or bool(self.pending or self.carry) or detox
+        busy = self.walk.phase is not None or bool(self.pending or self.carry)
+        return busy or detox or self.unresolved
 
 
 @dataclass(frozen=True, slots=True)

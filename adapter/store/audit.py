@@ -91,7 +91,7 @@ class AuditLog:
         self._pending.append(
             {
                 **entry,
-                "at": self.now,
+                "at": _utc(self.now),  # SQLite keeps the wall-clock time only: write UTC
                 "details": _canonical(entry["details"]).decode(),
                 "prev_hash": prev,
                 "entry_hash": digest,
@@ -125,7 +125,7 @@ class AuditLog:
                 entry_hash=head.entry_hash,
                 key_id=signer.key_id,
                 signature=signer.sign(_checkpoint_message(head.seq, head.entry_hash)),
-                at=self.now,
+                at=_utc(self.now),
             )
         )
         self._appended = 0
@@ -139,7 +139,7 @@ class AuditLog:
                 .select_from(audit_log)
                 .where(audit_log.c.action == action)
                 .where(audit_log.c.actor == actor.name)
-                .where(audit_log.c.at >= since)
+                .where(audit_log.c.at >= _utc(since))
             ).scalar_one()
         )
 
@@ -210,8 +210,13 @@ def verify(connection: Connection, public_keys: Mapping[str, bytes]) -> Verifica
     )
 
 
+def _utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive one is taken as UTC already."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC)
+
+
 def _utc_text(moment: datetime) -> str:
     """One spelling of a moment on both databases: SQLite hands back naive datetimes (all
     written in UTC), PostgreSQL aware ones in the session's time zone."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return _utc(moment).isoformat(timespec="microseconds")

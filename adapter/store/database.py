@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -98,7 +99,19 @@ def _alembic_config_without_connection() -> Config:
     return config
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL and in-memory databases)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision, or None; a SQLite file that is not there is not made by asking."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None and not path.exists():
+        return None
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
@@ -146,4 +159,6 @@ def insert_unless_present(connection: Connection, table: Table, **values: object
     """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return bool(connection.execute(statement).rowcount)
+    # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg gives -1 otherwise).
+    result = connection.execute(statement.execution_options(preserve_rowcount=True))
+    return result.rowcount == 1

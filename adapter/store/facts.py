@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.store.database import insert_unless_present
@@ -161,7 +161,7 @@ class Facts:
             heads.update({row[0]: row[1] for row in rows})
         values = []
         for mapping_id, dek_id, fmt, data in items:
-            seq = heads.get(mapping_id, 0) + 1
+            seq = heads[mapping_id] = heads.get(mapping_id, 0) + 1  # two batches: 1, 2
             sealed = self.keys.seal(dek_id, mapping_id, f"archive/{seq}", data)
             values.append(
                 {
@@ -207,8 +207,20 @@ class Facts:
         """Insert or replace (index, owner, digest) of resources read in this run."""
         if not rows:
             return
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(resource_seen)
+        if self.connection.dialect.name == "postgresql":
+            # One statement over arrays: a nightly export re-reads thousands of resources,
+            # and row-by-row upserts cost a round of the server each.
+            self.connection.execute(
+                _UPSERT_SEEN_POSTGRESQL,
+                {
+                    "idx": [idx for idx, _, _ in rows],
+                    "ver": [version] * len(rows),
+                    "owner": [owner for _, owner, _ in rows],
+                    "digest": [digest for _, _, digest in rows],
+                },
+            )
+            return
+        statement = sqlite.insert(resource_seen)
         self.connection.execute(
             statement.on_conflict_do_update(
                 index_elements=["resource_idx", "idx_ver"],
@@ -222,3 +234,12 @@ class Facts:
                 for idx, owner, digest in rows
             ],
         )
+
+
+_UPSERT_SEEN_POSTGRESQL = text(
+    "INSERT INTO resource_seen (resource_idx, idx_ver, mapping_id, digest) "
+    "SELECT * FROM unnest(CAST(:idx AS bytea[]), CAST(:ver AS integer[]), "
+    "CAST(:owner AS varchar[]), CAST(:digest AS bytea[])) "
+    "ON CONFLICT (resource_idx, idx_ver) "
+    "DO UPDATE SET mapping_id = excluded.mapping_id, digest = excluded.digest"
+)

@@ -10,6 +10,7 @@ stops the program with the fix, never a fall-back to clear text).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -270,10 +271,29 @@ class KeyStore:
         return Signer(key_id(master), lambda message: sign(private, message))
 
     def public_keys(self) -> dict[str, bytes]:
-        """Every audit public key the registry ever held, by key id (old ones are kept)."""
+        """The audit public keys that checkpoints are verified with, by key id.
+
+        A key the keyring holds gives its public key from the keyring, not from the
+        registry: a key written into the database behind the program's back (or a
+        public key replaced there) must not make a rewritten log verify. Only for a key
+        the keyring holds as destroyed (its secret is gone) is the registry's copy used,
+        when the registry has exactly one row of that version; old checkpoints stay
+        verifiable, and the newest is always signed by a key the keyring holds.
+        """
+        audit_keys = [k for k in self.keyring.keys if k.purpose == "audit"]
+        trusted: dict[str, bytes] = {}
+        for master in audit_keys:
+            public = self._public_key(master) if master.state != "destroyed" else None
+            if public is not None:
+                trusted[key_id(master)] = public
+        destroyed = {k.version for k in audit_keys if k.state == "destroyed"}
         rows = self.connection.execute(
-            select(key_registry.c.key_id, key_registry.c.public_key).where(
-                key_registry.c.purpose == "audit"
-            )
-        )
-        return {row.key_id: row.public_key for row in rows if row.public_key is not None}
+            select(key_registry.c.key_id, key_registry.c.version, key_registry.c.public_key)
+            .where(key_registry.c.purpose == "audit")
+            .where(key_registry.c.version.in_(destroyed))
+        ).all()
+        per_version = Counter(row.version for row in rows)
+        for row in rows:
+            if row.public_key is not None and per_version[row.version] == 1:
+                trusted.setdefault(row.key_id, row.public_key)
+        return trusted

@@ -88,9 +88,9 @@ class PatientMappings:
         if not hits:
             return None
         mapping_id = hits[0].mapping_id
-        active_version, active_idx = indexes[0]
+        active_version, _ = self.keys.active_index()
         if all(hit.idx_ver != active_version for hit in hits):
-            self._reindex(mapping_id, active_version, active_idx)
+            self._reindex(mapping_id, reference)
         return self.get(mapping_id)
 
     def find_many(self, references: list[str]) -> dict[str, MappingRow]:
@@ -113,7 +113,7 @@ class PatientMappings:
         active_version, _ = self.keys.active_index()
         for ref, found in hits.items():
             if all(ver != active_version for _, ver in found):
-                self._reindex(found[0][0], *self.keys.active_blind(ref))
+                self._reindex(found[0][0], ref)
         rows_by_id = self.get_many([found[0][0] for found in hits.values()])
         return {ref: rows_by_id[found[0][0]] for ref, found in hits.items()}
 
@@ -219,6 +219,7 @@ class PatientMappings:
             )
         ).one()
         if row.codes_ct is None:
+            self.keys.data_key(mapping.dek_id)  # a shredded row has no codes to give: fail closed
             return []
         plain = self.keys.open(
             mapping.dek_id, mapping.mapping_id, _CODES, row.codes_nonce, row.codes_ct
@@ -326,15 +327,27 @@ class PatientMappings:
 
     # -- index-key rotation -------------------------------------------------------------
 
-    def _reindex(self, mapping_id: str, version: int, idx: bytes) -> None:
+    def _reindex(self, mapping_id: str, reference: str) -> None:
+        """Index `reference` under the active version and drop its own old-version rows;
+        the row's other references (aliases) keep theirs until they are looked up."""
+        version, idx = self.keys.active_blind(reference)
         insert_unless_present(
             self.connection, patient_index, subject_idx=idx, idx_ver=version, mapping_id=mapping_id
         )
-        self.connection.execute(
-            delete(patient_index)
-            .where(patient_index.c.mapping_id == mapping_id)
-            .where(patient_index.c.idx_ver != version)
-        )
+        stale = [(ver, old) for ver, old in self.keys.blind(reference) if ver != version]
+        if stale:
+            self.connection.execute(
+                delete(patient_index)
+                .where(patient_index.c.mapping_id == mapping_id)
+                .where(
+                    or_(
+                        *(
+                            and_(patient_index.c.subject_idx == old, patient_index.c.idx_ver == ver)
+                            for ver, old in stale
+                        )
+                    )
+                )
+            )
 
     def migrate_index(self) -> int:
         """Batch migration: re-index every row still indexed under an old version.
@@ -350,8 +363,7 @@ class PatientMappings:
             mapping = self.get(row.mapping_id)
             if mapping.status == "shredded":
                 continue
-            _, idx = self.keys.active_blind(self.reference_of(mapping))
-            self._reindex(mapping.mapping_id, version, idx)
+            self._reindex(mapping.mapping_id, self.reference_of(mapping))
         self.connection.execute(delete(resource_seen).where(resource_seen.c.idx_ver != version))
         return len(stale)
 

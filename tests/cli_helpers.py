@@ -1,0 +1,225 @@
+"""Driving the stateful `substreg` commands as a person would, and reading what they left.
+
+`Cli` runs `adapter.cli.main(argv)` in this process with the installation's environment
+variables set (SUBSTREG_HOME, SUBSTREG_DATABASE_URL, SUBSTREG_ACTOR) and reads the
+database raw afterwards; `substreg()` runs the installed command `python -m adapter.cli`
+in a child process. The demo practice (demo/README.md) is the data throughout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from adapter.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo"
+CONFIG = DEMO / "practice.toml"
+AS_OF = "2025-12-31"
+SYNC = ("sync", str(DEMO), "--config", str(CONFIG), "--as-of", AS_OF)
+PURPOSE = "Duplicate notice of the register, letter of the fifth of January"
+PASSPHRASE = "correct horse battery staple"
+REUTER = "THREM249"  # Thomas Reuter, Patient/1001, open on 2025-12-31 (demo/README.md)
+_ENV = (
+    "SUBSTREG_HOME",
+    "SUBSTREG_DATABASE_URL",
+    "SUBSTREG_KEYRING_FILE",
+    "SUBSTREG_ACTOR",
+    "SUBSTREG_BACKUP_PASSPHRASE",
+)
+
+Tables = dict[str, list[tuple[Any, ...]]]
+
+
+def one_line(err: str) -> str:
+    """The single line of a refusal; fails on a traceback or on several lines."""
+    assert "Traceback" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("substreg: "), err
+    return lines[0]
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+class Cli:
+    """One installation (home, keyring, database) and the commands run against it."""
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        url: str,
+    ) -> None:
+        self.tmp = tmp_path
+        self.home = tmp_path / "home"
+        self.url = url
+        self.stderr: list[str] = []  # everything the commands printed there, in order
+        self._capsys = capsys
+        self._monkeypatch = monkeypatch
+        monkeypatch.chdir(tmp_path)  # a default ./substreg.db would land here, not in the repo
+        for name in _ENV:
+            monkeypatch.delenv(name, raising=False)
+        self.env = {
+            "SUBSTREG_HOME": str(self.home),
+            "SUBSTREG_DATABASE_URL": url,
+            "SUBSTREG_ACTOR": "tester",
+        }
+        for name, value in self.env.items():
+            monkeypatch.setenv(name, value)
+
+    @property
+    def keyring(self) -> Path:
+        return self.home / "keyring.json"
+
+    def setenv(self, name: str, value: str) -> None:
+        self.env[name] = value
+        self._monkeypatch.setenv(name, value)
+
+    def run(self, *argv: str) -> Run:
+        try:
+            status = main(list(argv))
+        except SystemExit as exc:  # argparse exits for usage errors
+            status = exc.code if isinstance(exc.code, int) else 2
+        out, err = self._capsys.readouterr()
+        self.stderr.append(err)
+        return Run(status, out, err)
+
+    def ok(self, *argv: str) -> str:
+        """Standard output of a command that must succeed silently on stderr."""
+        result = self.run(*argv)
+        assert result.status == 0, result.err
+        assert result.err == ""
+        return result.out
+
+    def refused(self, *argv: str) -> str:
+        """The one stderr line of a command that must exit 2 and print nothing else."""
+        result = self.run(*argv)
+        assert result.status == 2, (result.out, result.err)
+        assert result.out == ""
+        return one_line(result.err)
+
+    def json(self, *argv: str) -> Any:
+        return json.loads(self.ok(*argv))
+
+    def synced(self) -> Cli:
+        """`init`, then the demo synced as of 2025-12-31."""
+        self.ok("init")
+        self.ok(*SYNC)
+        return self
+
+    def ledger_ids(self) -> list[str]:
+        return [r["ledger_id"] for r in self.json("reports", "list", "--format", "json")["reports"]]
+
+    def ledger_by_code(self) -> dict[str, list[str]]:
+        """Ledger ids by patient code, read with `reports show` (audited, as for a person)."""
+        by_code: dict[str, list[str]] = {}
+        for ledger_id in self.ledger_ids():
+            payload = self.json("reports", "show", ledger_id)["payload"]
+            if payload is not None and payload["patient_code"]:
+                by_code.setdefault(payload["patient_code"], []).append(ledger_id)
+        return by_code
+
+    # -- the database, read raw -----------------------------------------------------------
+
+    def tables(self) -> Tables:
+        """Every row of every table, as the driver hands it back."""
+        if self.url.startswith("sqlite:///") and not Path(self.url[10:]).exists():
+            return {}
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                names = inspect(connection).get_table_names()
+                return {
+                    name: sorted(
+                        (tuple(r) for r in connection.execute(text(f'SELECT * FROM "{name}"'))),
+                        key=repr,
+                    )
+                    for name in names
+                }
+        finally:
+            engine.dispose()
+
+    def columns(self, table: str) -> list[str]:
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return [c["name"] for c in inspect(connection).get_columns(table)]
+        finally:
+            engine.dispose()
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.tables().items()}
+
+    def audit(self, action: str | None = None) -> list[Mapping[str, Any]]:
+        """The audit log's rows (of one action), in order."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(text("SELECT * FROM audit_log ORDER BY seq")).mappings()
+                return [dict(r) for r in rows if action is None or r["action"] == action]
+        finally:
+            engine.dispose()
+
+    def execute(self, sql: str, **params: object) -> None:
+        """Change the database behind substreg's back (a tamperer with SQL access)."""
+        engine = create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(sql), params)
+        finally:
+            engine.dispose()
+
+
+def substreg(
+    argv: list[str], env: Mapping[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The installed command in a child process, without a terminal on standard input."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SUBSTREG_")}
+    return subprocess.run(
+        [sys.executable, "-m", "adapter.cli", *argv],
+        env={**inherited, **env},
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@functools.cache
+def demo_codes() -> tuple[str, ...]:
+    """Every patient code the demo reports, as `substreg derive` gives them."""
+    result = substreg(
+        ["derive", "demo/", "--as-of", AS_OF, "--config", "demo/practice.toml"], {}, ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    reports = json.loads(result.stdout)["reports"]
+    return tuple(sorted({r["patient_code"] for r in reports if r.get("patient_code")}))
+
+
+@functools.cache
+def demo_patients() -> tuple[dict[str, Any], ...]:
+    """The demo's Patient resources, as the EHR exported them."""
+    bundle = json.loads((DEMO / "patients.json").read_text(encoding="utf-8"))
+    return tuple(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )

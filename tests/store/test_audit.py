@@ -1,0 +1,345 @@
+"""The audit log: a hash chain with signed checkpoints, and what tampering it detects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Table
+
+from adapter.crypto import Keyring, KeyringError, public_key_bytes, sign
+from adapter.store.audit import Actor, Verification, _checkpoint_message, _utc_text, entry_hash
+from adapter.store.audit import verify as verify_chain
+from adapter.store.schema import audit_checkpoint, audit_log, key_registry
+from adapter.store.workspace import Store, Workspace
+from tests.storage import ACTOR, NOW, Database, make_store
+from tests.store.helpers import (
+    CODE,
+    change,
+    holds,
+    planned,
+    raw_rows,
+    reference,
+    tampering,
+)
+
+LATER = "2027-01-01T00:00:00+00:00"
+ATTACKER_KEY = "audit-v7-0123456789ab"
+_HASHED = ("seq", "actor", "role", "action", "mapping_id", "ledger_id", "purpose", "ticket")
+
+
+def _append(store: Store, *actions: str) -> None:
+    """One run that appends an entry per action and signs the head when it commits."""
+
+    def work(space: Workspace) -> None:
+        for number, action in enumerate(actions):
+            space.audit.append(ACTOR, action, details={"patients": number})
+
+    store.run(ACTOR, work)
+
+
+def _two_runs(store: Store) -> None:
+    """Entries 1–2 signed at 2, entries 3–4 signed at 4."""
+    _append(store, "sync", "derive")
+    _append(store, "lookup", "lookup.match")
+
+
+def _verify(store: Store, keyring: Keyring | None = None) -> Verification:
+    """verify() as `substreg audit verify` runs it, with the store's keyring or `keyring`."""
+    checker = store if keyring is None else Store(store.engine, lambda: keyring)
+    return checker.run(ACTOR, lambda s: verify_chain(s.connection, s.keys.public_keys()))
+
+
+def _delete(url: str, table: Table, *seqs: int) -> None:
+    with tampering(url) as connection:
+        connection.execute(table.delete().where(table.c.seq.in_(seqs)))
+
+
+def _hashed(row: Mapping[str, Any], **changes: object) -> dict[str, object]:
+    """The entry of a raw audit_log row as its hash covers it, with `changes`."""
+    entry: dict[str, object] = {name: row[name] for name in _HASHED}
+    entry.update(at=_utc_text(row["at"]), details=orjson.loads(row["details"]))
+    entry.update(changes)
+    return entry
+
+
+def _forge(url: str, seq: int, details: dict[str, object], signer: Ed25519PrivateKey) -> None:
+    """Rewrite entry `seq` (the last one) with a recomputed hash and sign a checkpoint
+    of it with `signer`, under the key id ATTACKER_KEY."""
+    with tampering(url) as connection:
+        row = connection.execute(audit_log.select().where(audit_log.c.seq == seq)).one()
+        digest = entry_hash(row.prev_hash, _hashed(row._mapping, details=details))
+        connection.execute(
+            audit_log.update()
+            .where(audit_log.c.seq == seq)
+            .values(details=orjson.dumps(details).decode(), entry_hash=digest)
+        )
+        connection.execute(
+            audit_checkpoint.update()
+            .where(audit_checkpoint.c.seq == seq)
+            .values(
+                entry_hash=digest,
+                key_id=ATTACKER_KEY,
+                signature=sign(signer, _checkpoint_message(seq, digest)),
+            )
+        )
+
+
+# -- the chain as written ----------------------------------------------------------------
+
+
+def test_appended_entries_with_their_checkpoints_verify(database: Database) -> None:
+    """Two runs, each signing its head: the chain and both checkpoints verify."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    result = _verify(store)
+    assert result.problems == ()
+    assert (result.entries, result.checkpoints, result.head_seq) == (4, 2, 4)
+    assert [r["seq"] for r in raw_rows(store, audit_checkpoint)] == [2, 4]
+
+
+def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(database: Database) -> None:
+    """Entries written at a Berlin wall-clock time verify on both databases (stored as UTC)."""
+    berlin = NOW.astimezone(ZoneInfo("Europe/Berlin"))
+    store, _ = make_store(database.url, clock=lambda: berlin)
+    _two_runs(store)
+    assert _verify(store).problems == ()
+
+
+# -- tampering ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("details", '{"patients":7}'),
+        ("actor", "intruder"),
+        ("role", "admin"),
+        ("action", "sync"),
+        ("at", NOW - timedelta(days=1)),
+        ("purpose", "curiosity"),
+        ("mapping_id", "00000000-0000-4000-8000-000000000000"),
+    ],
+    ids=["details", "actor", "role", "action", "time", "purpose", "mapping id"],
+)
+def test_a_changed_column_is_detected(database: Database, column: str, value: object) -> None:
+    """Changing any hashed column of entry 2 is reported as a change of entry 2."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    change(database.url, audit_log, {"seq": 2}, **{column: value})
+    assert _verify(store).problems == ("entry 2 was changed after it was written",)
+
+
+def test_a_deleted_middle_entry_is_detected(database: Database) -> None:
+    """Deleting entry 2 leaves a gap and breaks the link of entry 3."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    _delete(database.url, audit_log, 2)
+    problems = _verify(store).problems
+    assert "entry 2 is missing (the next entry is 3)" in problems
+    assert "entry 3 does not follow the entry before it" in problems
+    assert "the checkpoint at entry 2 does not match the log" in problems
+
+
+def test_a_deleted_last_entry_is_detected_by_its_checkpoint(database: Database) -> None:
+    """Deleting the head entry but not its checkpoint: the checkpoint outlives the log."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    _delete(database.url, audit_log, 4)
+    assert _verify(store).problems == (
+        "the checkpoint at entry 4 does not match the log",
+        "entries 4–4 were deleted from the end",
+    )
+
+
+def test_a_deleted_last_entry_and_its_checkpoint_are_detected(database: Database) -> None:
+    """Deleting the head entry with its checkpoint leaves entry 3 unsigned after checkpoint 2.
+
+    The limit of a chain kept in the database: deleting every entry after a checkpoint
+    together with the last checkpoint (here entries 3 and 4 and checkpoint 4) leaves a
+    shorter chain that is valid in itself, so verify cannot tell it from the database
+    alone; only a copy of the last head kept elsewhere (Verification.head_seq and
+    head_hash) exposes it.
+    """
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    _delete(database.url, audit_log, 4)
+    _delete(database.url, audit_checkpoint, 4)
+    assert _verify(store).problems == (
+        "entries 3–3 follow the last signed checkpoint "
+        "(written outside substreg, or the log was extended)",
+    )
+
+
+def test_a_truncation_to_the_previous_checkpoint_changes_the_reported_head(
+    database: Database,
+) -> None:
+    """Truncating back to checkpoint 2 moves the head verify reports (a kept copy shows it)."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    head = _verify(store)
+    _delete(database.url, audit_log, 3, 4)
+    _delete(database.url, audit_checkpoint, 4)
+    after = _verify(store)
+    assert (after.head_seq, after.head_hash) != (head.head_seq, head.head_hash)
+
+
+def test_entries_appended_behind_the_program_are_detected(database: Database) -> None:
+    """An entry inserted after the last checkpoint (even with a correct hash) is unsigned."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    (last,) = [r for r in raw_rows(store, audit_log) if r["seq"] == 4]
+    digest = entry_hash(bytes(last["entry_hash"]), _hashed(last, seq=5, details={}))
+    appended = {**last, "seq": 5, "details": "{}", "prev_hash": last["entry_hash"]}
+    with tampering(database.url) as connection:
+        connection.execute(audit_log.insert().values({**appended, "entry_hash": digest}))
+    assert _verify(store).problems == (
+        "entries 5–5 follow the last signed checkpoint "
+        "(written outside substreg, or the log was extended)",
+    )
+
+
+def test_two_swapped_entries_are_detected(database: Database) -> None:
+    """Exchanging entries 2 and 3 (reordering the log) breaks both and the link after."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    rows = {r["seq"]: r for r in raw_rows(store, audit_log)}
+    for seq, other in ((2, 3), (3, 2)):
+        moved = {k: v for k, v in rows[other].items() if k != "seq"}
+        change(database.url, audit_log, {"seq": seq}, **moved)
+    problems = _verify(store).problems
+    for seq in (2, 3):
+        assert f"entry {seq} was changed after it was written" in problems
+    assert "entry 2 does not follow the entry before it" in problems
+    assert "entry 4 does not follow the entry before it" in problems
+
+
+def test_a_forged_checkpoint_signature_is_detected(database: Database) -> None:
+    """A checkpoint whose signature was altered names its entry."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    (cp,) = [r for r in raw_rows(store, audit_checkpoint) if r["seq"] == 2]
+    forged = bytes([cp["signature"][0] ^ 1]) + bytes(cp["signature"][1:])
+    change(database.url, audit_checkpoint, {"seq": 2}, signature=forged)
+    assert _verify(store).problems == ("the checkpoint at entry 2 has no valid signature",)
+
+
+def test_a_checkpoint_by_a_key_not_in_the_registry_is_detected(database: Database) -> None:
+    """A rewritten entry signed with a key the registry does not know does not verify."""
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    _forge(database.url, 4, {"patients": 0}, Ed25519PrivateKey.generate())
+    assert _verify(store).problems == ("the checkpoint at entry 4 has no valid signature",)
+
+
+@pytest.mark.parametrize("state", ["active", "retired"])
+def test_a_key_smuggled_into_the_registry_does_not_vouch_for_a_rewritten_log(
+    database: Database, state: str
+) -> None:
+    """A key inserted into key_registry is refused (active) or not trusted (retired) by verify."""
+    # Only keys the keyring holds vouch for checkpoints, not public keys in the database.
+    store, _ = make_store(database.url)
+    _two_runs(store)
+    attacker = Ed25519PrivateKey.generate()
+    with tampering(database.url) as connection:
+        connection.execute(
+            key_registry.insert().values(
+                key_id=ATTACKER_KEY,
+                purpose="audit",
+                version=7,
+                algorithm="Ed25519",
+                state=state,
+                public_key=public_key_bytes(attacker),
+                created_at=NOW,
+                changed_at=NOW,
+            )
+        )
+    _forge(database.url, 4, {"patients": 0}, attacker)
+    if state == "active":
+        with pytest.raises(KeyringError, match=f"does not hold the key {ATTACKER_KEY}"):
+            _verify(store)
+    else:
+        assert _verify(store).problems == ("the checkpoint at entry 4 has no valid signature",)
+
+
+# -- audit-key rotation ------------------------------------------------------------------
+
+
+def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> None:
+    """Checkpoints of audit-v1 verify after rotation, and after v1 is destroyed (registry copy)."""
+    store, keyring = make_store(database.url)
+    _append(store, "sync")
+    rotated = keyring.rotated("audit", LATER)
+    _append(Store(store.engine, lambda: rotated), "sync")
+    signers = [r["key_id"] for r in raw_rows(store, audit_checkpoint)]
+    assert [re.sub(r"-[0-9a-f]{12}$", "", k) for k in signers] == ["audit-v1", "audit-v2"]
+    assert _verify(store, rotated).problems == ()
+    retired = rotated.with_state("audit", 1, "retired")
+    assert _verify(store, retired).problems == ()
+    destroyed = retired.with_state("audit", 1, "destroyed")
+    assert _verify(store, destroyed).problems == ()
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def test_count_counts_by_action_actor_and_time(database: Database) -> None:
+    """count() takes only entries of that action, by that actor, from `since` on."""
+    moments = iter([NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2)])
+    store, keyring = make_store(database.url, clock=lambda: next(moments))
+    other = Actor("someone-else", "operator")
+
+    def lookups(actor: Actor) -> None:
+        store.run(actor, lambda space: space.audit.append(actor, "lookup"))
+
+    lookups(ACTOR)
+    lookups(other)
+    lookups(ACTOR)
+
+    def count(action: str, actor: Actor, since: datetime) -> int:
+        reader = Store(store.engine, lambda: keyring, clock=lambda: NOW)
+        return reader.run(ACTOR, lambda space: space.audit.count(action, actor, since))
+
+    assert count("lookup", ACTOR, NOW) == 2
+    assert count("lookup", other, NOW) == 1
+    assert count("lookup", ACTOR, NOW + timedelta(minutes=1)) == 1
+    assert count("lookup", ACTOR, NOW.astimezone(ZoneInfo("Europe/Berlin"))) == 2
+    assert count("sync", ACTOR, NOW) == 0
+
+
+def test_details_are_stored_as_exactly_the_canonical_json_given(database: Database) -> None:
+    """Counts in, the same counts out: the details column is the sorted JSON, nothing more."""
+    store, _ = make_store(database.url)
+    store.run(ACTOR, lambda s: s.audit.append(ACTOR, "sync", details={"reports": 2, "patients": 3}))
+    (row,) = raw_rows(store, audit_log)
+    assert row["details"] == '{"patients":3,"reports":2}'
+
+
+def test_entries_of_a_sync_hold_no_personal_data(database: Database) -> None:
+    """What a sync writes to the log holds our ids and counts, no reference and no code."""
+    store, _ = make_store(database.url)
+
+    def sync(space: Workspace) -> None:
+        row, _ = space.mappings.find_or_create(reference("pat-81723"))
+        ledger_id = space.ledger.record(planned(row.mapping_id), row.dek_id)
+        space.audit.append(ACTOR, "report.recorded", mapping_id=row.mapping_id, ledger_id=ledger_id)
+        space.audit.append(ACTOR, "sync", details={"patients": 1, "reports": 1})
+
+    store.run(ACTOR, sync)
+    rows = raw_rows(store, audit_log) + raw_rows(store, audit_checkpoint)
+    for needle in ("pat-81723", "ehr.example.org", CODE, "Muster"):
+        assert not holds(rows, needle), needle
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    recorded = raw_rows(store, audit_log)[0]
+    assert uuid.fullmatch(recorded["mapping_id"])
+    assert uuid.fullmatch(recorded["ledger_id"])
+    assert [orjson.loads(r["details"]) for r in raw_rows(store, audit_log)] == [
+        {},
+        {"patients": 1, "reports": 1},
+    ]

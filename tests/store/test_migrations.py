@@ -1,0 +1,220 @@
+"""The Alembic migrations and schema.py describe one schema, and upgrades keep the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import (
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    String,
+    UniqueConstraint,
+    func,
+    inspect,
+    select,
+)
+
+from adapter.crypto import generate_keyring
+from adapter.store.audit import AuditLog, verify
+from adapter.store.database import (
+    DatabaseError,
+    current_revision,
+    head_revision,
+    open_engine,
+    require_current,
+    upgrade,
+)
+from adapter.store.keys import KeyStore
+from adapter.store.ledger import Ledger
+from adapter.store.mappings import PatientMappings
+from adapter.store.schema import (
+    audit_checkpoint,
+    audit_log,
+    data_key,
+    key_registry,
+    metadata,
+    patient_index,
+    patient_mapping,
+    report,
+)
+from adapter.store.workspace import Store, Workspace
+from tests.storage import ACTOR, NOW, Database, make_store
+from tests.store.helpers import CODE, make_report, planned, reference
+
+PREVIOUS = "0001"
+TABLES_OF_0001 = (
+    key_registry,
+    data_key,
+    patient_mapping,
+    patient_index,
+    report,
+    audit_log,
+    audit_checkpoint,
+)
+
+
+def _differences(url: str, target: MetaData) -> list[object]:
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, target))
+    finally:
+        engine.dispose()
+
+
+def _copy() -> MetaData:
+    copied = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(copied)
+    return copied
+
+
+def _longer_kind(m: MetaData) -> None:
+    m.tables["report"].c.kind.type = String(99)
+
+
+def _nullable_kind(m: MetaData) -> None:
+    m.tables["report"].c.kind.nullable = True
+
+
+def _index_on_kind(m: MetaData) -> None:
+    Index("ix_report_kind", m.tables["report"].c.kind)
+
+
+def _unique_digest(m: MetaData) -> None:
+    m.tables["report"].append_constraint(UniqueConstraint("payload_digest"))
+
+
+def _audit_foreign_key(m: MetaData) -> None:
+    m.tables["audit_log"].append_constraint(
+        ForeignKeyConstraint(["mapping_id"], ["patient_mapping.mapping_id"])
+    )
+
+
+# -- from empty to head ------------------------------------------------------------------
+
+
+def test_upgrade_from_empty_creates_exactly_the_tables_of_the_schema(database: Database) -> None:
+    """An empty database upgraded to head has the tables of schema.py and Alembic's own."""
+    store, _ = make_store(database.url)
+    tables = set(inspect(store.engine).get_table_names())
+    assert tables == {*metadata.tables, "alembic_version"}
+    assert current_revision(store.engine) == head_revision()
+
+
+def test_migrations_at_head_match_the_schema_exactly(database: Database) -> None:
+    """Autogenerate finds no difference of types, nullability, indexes, uniques or keys."""
+    make_store(database.url)
+    assert _differences(database.url, metadata) == []
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [_longer_kind, _nullable_kind, _index_on_kind, _unique_digest, _audit_foreign_key],
+    ids=["type", "nullability", "index", "unique constraint", "foreign key"],
+)
+def test_the_comparison_notices_a_schema_that_differs_from_the_migrations(
+    database: Database, alter: Callable[[MetaData], None]
+) -> None:
+    """The check above can fail: each kind of difference is reported on this backend."""
+    make_store(database.url)
+    changed = _copy()
+    alter(changed)
+    assert len(_differences(database.url, changed)) == 1
+
+
+# -- from the previous revision ----------------------------------------------------------
+
+
+def test_rows_written_at_the_previous_revision_survive_the_upgrade(database: Database) -> None:
+    """Upgrading 0001 to head keeps every row of the 0001 tables, and all stay readable."""
+    keyring = generate_keyring(NOW.isoformat())
+    engine = open_engine(database.url)
+    upgrade(engine, PREVIOUS)
+    assert set(inspect(engine).get_table_names()) == {t.name for t in TABLES_OF_0001} | {
+        "alembic_version"
+    }
+    with engine.begin() as connection:
+        keys = KeyStore(connection, keyring, NOW)
+        mappings = PatientMappings(connection, keys, NOW)
+        row, _ = mappings.find_or_create(reference())
+        row = mappings.record_use(row, codes=(CODE,))
+        ledger_id = Ledger(connection, keys, NOW).record(planned(row.mapping_id), row.dek_id)
+        audit = AuditLog(connection, NOW)
+        audit.append(ACTOR, "sync", details={"patients": 1})
+        audit.checkpoint(keys)
+    with engine.connect() as connection:
+        before = {t.name: connection.execute(select(t)).all() for t in TABLES_OF_0001}
+
+    upgrade(engine)
+
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        after = {t.name: connection.execute(select(t)).all() for t in TABLES_OF_0001}
+    assert after == before
+    assert all(before.values())
+
+    def read(space: Workspace) -> None:
+        found = space.mappings.find(reference())
+        assert found == row
+        assert space.mappings.codes_of(found) == [CODE]
+        assert space.mappings.reference_of(found) == reference()
+        assert space.ledger.payload(space.ledger.entry(str(ledger_id))) == make_report()
+        assert verify(space.connection, space.keys.public_keys()).ok
+
+    Store(engine, lambda: keyring, clock=lambda: NOW).run(ACTOR, read)
+
+
+# -- refusing a database -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("revision", "reason"),
+    [(None, "has no substreg schema"), (PREVIOUS, f"is at schema revision {PREVIOUS}")],
+    ids=["no schema", "previous revision"],
+)
+def test_a_database_not_at_head_is_refused_with_the_fix(
+    database: Database, revision: str | None, reason: str
+) -> None:
+    """Without schema or at 0001 the program refuses to run, says why and names `substreg init`."""
+    engine = open_engine(database.url)
+    if revision is not None:
+        upgrade(engine, revision)
+    with pytest.raises(DatabaseError, match=reason) as refused:
+        require_current(engine)
+    assert "run `substreg init`" in str(refused.value)
+    with pytest.raises(DatabaseError, match="substreg init"):
+        Store(engine, lambda: pytest.fail("the keyring was read")).run(ACTOR, lambda _: None)
+
+
+def test_a_database_at_head_is_accepted(database: Database) -> None:
+    """After the upgrade require_current lets the program run and a unit of work commits."""
+    engine = open_engine(database.url)
+    upgrade(engine)
+    require_current(engine)
+    keyring = generate_keyring(NOW.isoformat())
+    Store(engine, lambda: keyring).run(ACTOR, lambda space: space.audit.append(ACTOR, "init"))
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(audit_checkpoint)).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    ("garble", "message"),
+    [
+        (lambda url: url.split("://", 1)[1], "is not a database URL"),
+        (lambda url: "mysql://" + url.split("://", 1)[1], "only sqlite:/// and postgresql://"),
+    ],
+    ids=["no scheme", "unsupported backend"],
+)
+def test_open_engine_refuses_what_is_not_a_supported_database(
+    database: Database, garble: Callable[[str], str], message: str
+) -> None:
+    """A URL without a scheme, or of another database, is a DatabaseError naming the setting."""
+    with pytest.raises(DatabaseError, match=message) as refused:
+        open_engine(garble(database.url))
+    assert "SUBSTREG_DATABASE_URL" in str(refused.value)
