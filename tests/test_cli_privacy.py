@@ -225,13 +225,6 @@ def test_retention_shreds_the_ended_treatments_and_nothing_else(cli: Cli) -> Non
     assert "OK: the chain is whole" in cli.ok("audit", "verify")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: adapter/store/mappings.py PatientMappings.shred() deletes the patient's "
-    "patient_index and resource_seen rows and leaves no tombstone, so the next sync of an "
-    "export that still holds the patient makes a new mapping and records the shredded "
-    "Anmeldungen and Abmeldungen again as pending",
-)
 def test_a_sync_after_retention_does_not_report_the_shredded_treatments_again(cli: Cli) -> None:
     """The same export synced again after shredding records nothing: those reports were made."""
     cli.synced()

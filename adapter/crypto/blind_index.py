@@ -29,4 +29,4 @@ def blind_index(key: bytes, value: str) -> bytes:
         # Not echoed: the value is a patient reference.
         msg = "The value to index is not valid Unicode text (it holds a lone surrogate)."
         raise ValueError(msg) from None
-    return hmac.new(key, data, hashlib.sha256).digest()
+    return hmac.digest(key, data, hashlib.sha256)  # the one-shot C path: no HMAC object

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -154,13 +155,19 @@ class _Resolver:
         )
 
     def administration(self, a: rec.Administration) -> rec.Administration:
-        return replace(
-            a,
-            patient=self(a.patient),
-            med_ref=self(a.med_ref),
-            request=self(a.request),
-            performer=self(a.performer),
-            episode=self(a.episode),
+        # Built anew, not with dataclasses.replace: a batch holds thousands of these.
+        return rec.Administration(
+            a.key,
+            self(a.patient),
+            a.med,
+            self(a.med_ref),
+            a.start,
+            a.end,
+            self(a.request),
+            self(a.performer),
+            self(a.episode),
+            a.dependence,
+            a.effect_days,
         )
 
     def dispense(self, d: rec.Dispense) -> rec.Dispense:
@@ -307,3 +314,25 @@ def record_digests(batch: Batch) -> dict[str, bytes]:
             for key, value in getattr(records, name).items():
                 result[key] = dump(value)
     return result
+
+
+def drop_before(batch: Batch, cutoff: date) -> Batch:
+    """The batch without events that ended before `cutoff` (the retention mark): they belong
+    to treatments shredded after the retention period, reported long ago. They are taken
+    out of `owners` too, so that they are neither remembered nor mistaken for removals."""
+    dropped: set[str] = set()
+    patients = {}
+    for key, records in batch.patients.items():
+        old = {k for k, a in records.administrations.items() if a.end < cutoff}
+        old |= {k for k, d in records.dispenses.items() if d.day + timedelta(days=d.days) <= cutoff}
+        old |= {
+            k
+            for k, r in records.requests.items()
+            if (start := r.supply_start or r.authored) is not None
+            and start + timedelta(days=r.supply_days or 1) <= cutoff
+        }
+        old |= {k for k, c in records.encounters.items() if c.days and max(c.days) < cutoff}
+        dropped |= old
+        patients[key] = without(records, old) if old else records
+    owners = {k: v for k, v in batch.owners.items() if k not in dropped}
+    return Batch(batch.practice, patients, owners, batch.findings)

@@ -7,6 +7,8 @@ reference, the stored facts and the payloads of the patient's reports become
 unreadable at once, in every backup too, while the ledger keeps its clear columns
 (kind, dates, state) as the record that reports were made. A patient whose
 registration the register still holds open is never shredded (R-EP-5, PRIVACY.md G2).
+The cutoff is kept (`retention_mark`): an export that still holds the shredded patients'
+old events does not make them new patients with new reports at the next sync.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.store.audit import Actor
+from adapter.store.facts import Facts
 from adapter.store.workspace import Store, Workspace
 
 DEFAULT_YEARS = 10
@@ -55,6 +58,9 @@ def apply_retention(
                     mapping_id=mapping.mapping_id,
                     details={"cutoff": cutoff.isoformat()},
                 )
+        if not dry_run:
+            # An export that sends those old events again must not report them anew.
+            Facts(space.connection, space.keys, space.now).mark_retention(cutoff)
         space.audit.append(
             actor,
             "retention.apply",

@@ -31,7 +31,16 @@ from adapter.domain.reports import build_reports, caseload_findings, shared_code
 from adapter.fhir.assemble import histories
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
-from adapter.fhir.partition import Batch, PracticeRecords, dump, join, load, merge_practice, split
+from adapter.fhir.partition import (
+    Batch,
+    PracticeRecords,
+    drop_before,
+    dump,
+    join,
+    load,
+    merge_practice,
+    split,
+)
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.derive import unique_findings
@@ -117,6 +126,9 @@ class _Run:
                 "what was due until then"
             )
             raise SyncError(msg)
+        cutoff = self.facts.retention_cutoff()
+        if cutoff is not None:
+            self.batch = drop_before(self.batch, cutoff)
         old = self._practice()
         changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
         practice = merge_practice(old.records, self.batch.practice, changes.keys)

@@ -59,13 +59,16 @@ class Changes:
 
     def remember(self, facts: Facts, mapping_ids: dict[str, str]) -> None:
         """Keep (index, owner, digest) of the changed resources for the next run."""
-        rows = []
+        known: list[tuple[bytes, str | None, bytes]] = []
+        new: list[tuple[bytes, str | None, bytes]] = []
         for key in sorted(self.keys):
             patient = self.owner_keys.get(key)
             owner = mapping_ids.get(patient) if patient is not None else None
-            rows.append((self.indexes[key], owner, self.digests[key]))
-        rows += [(self.indexes[k], owner, self.digests[k]) for k, owner in self.rekeyed.items()]
-        facts.remember(rows, self.version)
+            row = (self.indexes[key], owner, self.digests[key])
+            (known if key in self.moved_from else new).append(row)
+        new += [(self.indexes[k], owner, self.digests[k]) for k, owner in self.rekeyed.items()]
+        facts.remember(known, self.version)
+        facts.remember(new, self.version, new=True)
 
 
 def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:

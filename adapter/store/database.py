@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(_alembic_config(connection), revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Step the schema back to `revision` (for an operator undoing an upgrade)."""
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+@cache
 def head_revision() -> str:
+    """The newest revision the package ships (read once: parsing the scripts costs)."""
     script = ScriptDirectory.from_config(_alembic_config_without_connection())
     head = script.get_current_head()
     assert head is not None  # the package ships its migrations

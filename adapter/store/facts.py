@@ -24,6 +24,7 @@ from adapter.store.schema import (
     patient_state,
     practice_state,
     resource_seen,
+    retention_mark,
 )
 
 _PRACTICE_ROW = 1
@@ -126,6 +127,27 @@ class Facts:
             statement.on_conflict_do_update(index_elements=["mapping_id"], set_=changed), rows
         )
 
+    def retention_cutoff(self) -> date | None:
+        """The latest cutoff up to which retention shredded patients, if it ever ran."""
+        cutoff: date | None = self.connection.execute(
+            select(retention_mark.c.cutoff).where(retention_mark.c.mark_id == 1)
+        ).scalar_one_or_none()
+        return cutoff
+
+    def mark_retention(self, cutoff: date) -> None:
+        """Move the retention mark forward to `cutoff` (never back)."""
+        current = self.retention_cutoff()
+        if current is None:
+            self.connection.execute(
+                retention_mark.insert().values(mark_id=1, cutoff=cutoff, applied_at=self.now)
+            )
+        elif cutoff > current:
+            self.connection.execute(
+                update(retention_mark)
+                .where(retention_mark.c.mark_id == 1)
+                .values(cutoff=cutoff, applied_at=self.now)
+            )
+
     def latest_walk(self) -> date | None:
         latest: date | None = self.connection.execute(
             select(func.max(patient_state.c.walked_to))
@@ -192,32 +214,49 @@ class Facts:
     def seen(self, indexes: list[bytes], version: int) -> dict[bytes, tuple[str | None, bytes]]:
         """Resource index → (owner mapping id, digest) for the resources read before."""
         found: dict[bytes, tuple[str | None, bytes]] = {}
+        if self.connection.dialect.name == "postgresql" and indexes:
+            # One array parameter instead of hundreds of bound values.
+            rows = self.connection.execute(_SEEN_POSTGRESQL, {"ver": version, "idx": list(indexes)})
+            return {row.resource_idx: (row.mapping_id, row.digest) for row in rows}
         for start in range(0, len(indexes), 500):
             chunk = indexes[start : start + 500]
-            rows = self.connection.execute(
-                select(resource_seen)
-                .where(resource_seen.c.idx_ver == version)
-                .where(resource_seen.c.resource_idx.in_(chunk))
+            marks = ", ".join("?" * len(chunk))
+            rows = self.connection.exec_driver_sql(
+                "SELECT resource_idx, mapping_id, digest FROM resource_seen "
+                f"WHERE idx_ver = ? AND resource_idx IN ({marks})",
+                (version, *chunk),
             )
-            for row in rows:
-                found[row.resource_idx] = (row.mapping_id, row.digest)
+            for idx, owner, digest in rows:
+                found[bytes(idx)] = (owner, bytes(digest))
         return found
 
-    def remember(self, rows: list[tuple[bytes, str | None, bytes]], version: int) -> None:
-        """Insert or replace (index, owner, digest) of resources read in this run."""
+    def remember(
+        self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool = False
+    ) -> None:
+        """Insert or replace (index, owner, digest) of resources read in this run; `new`:
+        none of them was kept before, so a plain insert does (and costs less)."""
         if not rows:
             return
         if self.connection.dialect.name == "postgresql":
-            # One statement over arrays: a nightly export re-reads thousands of resources,
-            # and row-by-row upserts cost a round of the server each.
+            # One statement over arrays: a batch brings thousands of resources, and one
+            # row at a time would cost a round of the server each.
             self.connection.execute(
-                _UPSERT_SEEN_POSTGRESQL,
+                _INSERT_SEEN_POSTGRESQL if new else _UPSERT_SEEN_POSTGRESQL,
                 {
                     "idx": [idx for idx, _, _ in rows],
                     "ver": [version] * len(rows),
                     "owner": [owner for _, owner, _ in rows],
                     "digest": [digest for _, _, digest in rows],
                 },
+            )
+            return
+        if new:
+            # Straight to the driver: thousands of rows of four plain values need none of
+            # SQLAlchemy's per-row parameter processing.
+            self.connection.exec_driver_sql(
+                "INSERT INTO resource_seen (resource_idx, idx_ver, mapping_id, digest) "
+                "VALUES (?, ?, ?, ?)",
+                [(i, version, o, d) for i, o, d in rows],
             )
             return
         statement = sqlite.insert(resource_seen)
@@ -236,10 +275,17 @@ class Facts:
         )
 
 
-_UPSERT_SEEN_POSTGRESQL = text(
+_SEEN_POSTGRESQL = text(
+    "SELECT resource_idx, mapping_id, digest FROM resource_seen "
+    "WHERE idx_ver = :ver AND resource_idx = ANY(CAST(:idx AS bytea[]))"
+)
+_SEEN_FROM_ARRAYS = (
     "INSERT INTO resource_seen (resource_idx, idx_ver, mapping_id, digest) "
     "SELECT * FROM unnest(CAST(:idx AS bytea[]), CAST(:ver AS integer[]), "
-    "CAST(:owner AS varchar[]), CAST(:digest AS bytea[])) "
-    "ON CONFLICT (resource_idx, idx_ver) "
+    "CAST(:owner AS varchar[]), CAST(:digest AS bytea[]))"
+)
+_INSERT_SEEN_POSTGRESQL = text(_SEEN_FROM_ARRAYS)
+_UPSERT_SEEN_POSTGRESQL = text(
+    _SEEN_FROM_ARRAYS + " ON CONFLICT (resource_idx, idx_ver) "
     "DO UPDATE SET mapping_id = excluded.mapping_id, digest = excluded.digest"
 )

@@ -200,3 +200,15 @@ resource_seen = Table(
     Column("digest", LargeBinary(32), nullable=False),  # HMAC of the record as read
     PrimaryKeyConstraint("resource_idx", "idx_ver"),
 )
+
+# -- revision 0003: what retention has shredded ------------------------------------------
+
+retention_mark = Table(
+    "retention_mark",
+    metadata,
+    # One row: events dated before `cutoff` belong to treatments shredded after the
+    # retention period; sync ignores them when an export sends them again.
+    Column("mark_id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("cutoff", Date, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from adapter.store.database import open_engine
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from adapter.store.database import current_revision, downgrade, head_revision, open_engine, upgrade
 from adapter.store.workspace import Store
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.sync import fhir
@@ -54,3 +57,31 @@ def test_after_a_wrap_key_rotation_the_abmeldung_still_carries_the_stored_code(
     assert [r.report.kind for r in closing.recorded] == ["abmeldung"]
     codes = {h.report.patient_code for h in ledger(final)}
     assert len(codes) == 1
+
+
+def test_a_synced_database_upgraded_from_the_previous_revision_syncs_on(
+    database: Database, tmp_path: Path
+) -> None:
+    """Data synced, the schema taken back one revision and upgraded again: nothing is lost,
+    and the next sync still closes the phase under the stored code."""
+    store, keyring = make_store(database.url)
+    data = _data(tmp_path)
+    run_sync(store, [data], D(2025, 3, 21))
+    before = ledger(store)
+    engine = open_engine(database.url)
+    previous = ScriptDirectory.from_config(_script_config()).get_revision(head_revision())
+    downgrade(engine, previous.down_revision)
+    assert current_revision(engine) == previous.down_revision
+    upgrade(engine)
+    again = Store(engine, lambda: keyring, clock=lambda: NOW)
+    assert ledger(again) == before
+    closing = run_sync(again, [data], D(2025, 4, 5))
+    assert [(r.report.kind, r.report.patient_code) for r in closing.recorded] == [
+        ("abmeldung", before[0].report.patient_code)
+    ]
+
+
+def _script_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "adapter.store:migrations")
+    return config
