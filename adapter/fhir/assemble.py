@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -33,7 +34,6 @@ _WARN_UNTIED = frozenset({"Methadon", "Levomethadon"})  # INPUT.md: warn when un
 @dataclass(slots=True)
 class _Builder:
     collection: Collection
-    covers: dict[str, list[Cover]] = field(default_factory=lambda: defaultdict(list))
     untied: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     uncertain_depots: list[str] = field(default_factory=list)
     responsible: dict[str, str] = field(default_factory=dict)
@@ -84,12 +84,13 @@ class _Builder:
             return True
         return med.substance == DIAMORPHIN
 
-    def add(self, patient_ref: str | None, cover: Cover, tied: bool) -> None:
-        patient = self.resolve(patient_ref) or "Patient/?"
+    def keep(self, patient_ref: str | None, cover: Cover, tied: bool) -> list[Cover]:
+        """The cover when tied to substitution; an untied methadone event is noted."""
         if tied:
-            self.covers[patient].append(cover)
-        elif cover.substance in _WARN_UNTIED:
-            self.untied[patient].append(cover.source)
+            return [cover]
+        if cover.substance in _WARN_UNTIED:
+            self.untied[self.resolve(patient_ref) or "Patient/?"].append(cover.source)
+        return []
 
 
 def histories(
@@ -106,86 +107,184 @@ def histories(
     covers, `dispensed_before` names requests whose dispenses were stored earlier, and
     `every_patient` gives a history even to a patient without a new cover.
     """
-    builder = _Builder(collection, responsible=responsible_doctors(collection))
-    dispensed = _administrations_and_dispenses(builder) | dispensed_before
-    _prescriptions(builder, dispensed, covering_requests)
-    findings = list(collection.findings) + _untied_findings(builder) + _depot_findings(builder)
-    episodes: dict[str | None, list[Episode]] = defaultdict(list)
-    for patient_ref, episode in collection.episodes.values():
-        manager = practitioner_key(collection, episode.care_manager)
-        episodes[builder.resolve(patient_ref)].append(replace(episode, care_manager=manager))
-    contacts: dict[str | None, set[date]] = defaultdict(set)
-    for contact in collection.encounters.values():
-        contacts[builder.resolve(contact.patient)].update(contact.days)
-    result = []
-    keys = set(builder.covers) | (set(collection.patients) if every_patient else set())
-    for patient_key in sorted(keys):
-        facts = collection.patients.get(patient_key)
-        if facts is None:
-            findings.append(_unknown_patient(patient_key, builder.covers[patient_key]))
-            continue
-        result.append(
-            PatientHistory(
+    assembly = Assembly(
+        collection,
+        covering_requests=covering_requests,
+        dispensed_before=dispensed_before,
+        every_patient=every_patient,
+    )
+    return list(assembly), assembly.findings
+
+
+@dataclass(slots=True)
+class _Events:
+    """One patient's medication records, before they become covers."""
+
+    administrations: list[rec.Administration] = field(default_factory=list)
+    dispenses: list[rec.Dispense] = field(default_factory=list)
+    requests: list[rec.Request] = field(default_factory=list)
+
+
+class Assembly:
+    """Patient histories one at a time, in the order of their keys.
+
+    `derive` walks each history before the next is built, so a practice's covers are never
+    all in memory at once; with `consume` the events of a patient are dropped from the
+    collection as soon as they are covers (peak memory of a large export). `findings` is
+    complete once the iteration is.
+    """
+
+    def __init__(
+        self,
+        collection: Collection,
+        *,
+        covering_requests: set[str] | None = None,
+        dispensed_before: frozenset[str] = frozenset(),
+        every_patient: bool = False,
+        consume: bool = False,
+    ) -> None:
+        self.collection = collection
+        self.covering_requests = covering_requests
+        self.dispensed_before = dispensed_before
+        self.every_patient = every_patient
+        self.consume = consume
+        self.findings: list[Finding] = []
+
+    def __iter__(self) -> Iterator[PatientHistory]:
+        collection = self.collection
+        builder = _Builder(collection, responsible=responsible_doctors(collection))
+        dispensed = self.dispensed_before | {
+            r.key
+            for d in collection.dispenses.values()
+            if (r := builder.request(d.prescription)) is not None
+        }
+        events = self._by_patient(builder)
+        episodes, contacts = _episodes(builder), _contacts(builder)
+        unknown: list[Finding] = []
+        keys = set(events) | (set(collection.patients) if self.every_patient else set())
+        for key in sorted(keys):
+            mine = events.pop(key, None)
+            covers = _covers(builder, mine, dispensed, self.covering_requests) if mine else []
+            facts = collection.patients.get(key)
+            if facts is None:
+                if covers:
+                    unknown.append(_unknown_patient(key, covers))
+                continue
+            yield PatientHistory(
                 patient=facts,
-                covers=tuple(builder.covers.get(patient_key, ())),
-                contacts=frozenset(contacts.get(patient_key, ())),
-                episodes=tuple(episodes.get(patient_key, ())),
-                consultants=_consultants(builder, patient_key),
+                covers=tuple(covers),
+                contacts=frozenset(contacts.get(key, ())),
+                episodes=tuple(episodes.get(key, ())),
+                consultants=_consultants(builder, key),
             )
-        )
-    return result, findings
+        self.findings = [
+            *collection.findings,
+            *_untied_findings(builder),
+            *_depot_findings(builder),
+            *unknown,
+        ]
+
+    def _by_patient(self, builder: _Builder) -> dict[str, _Events]:
+        events: dict[str, _Events] = defaultdict(_Events)
+
+        def owner(ref: str | None) -> str:
+            return builder.resolve(ref) or "Patient/?"
+
+        collection = self.collection
+        for admin in collection.administrations.values():
+            events[owner(admin.patient)].administrations.append(admin)
+        for dispense in collection.dispenses.values():
+            events[owner(dispense.patient)].dispenses.append(dispense)
+        for request in collection.requests.values():
+            if self.covering_requests is None or request.key in self.covering_requests:
+                events[owner(request.patient)].requests.append(request)
+        if self.consume:  # the groups hold them now; each goes with its patient
+            collection.administrations.clear()
+            collection.dispenses.clear()
+        return events
 
 
-def _administrations_and_dispenses(builder: _Builder) -> set[str]:
-    for admin in builder.collection.administrations.values():
-        med = builder.med(admin.med, admin.med_ref)
-        if med.substance is None:
-            continue
-        request = builder.request(admin.request)
-        episode = builder.episode([admin.episode, *(request.episodes if request else ())])
-        doctor = builder.request_doctor(request) or practitioner_key(
-            builder.collection, admin.performer
-        )
-        end = _effect_end(builder, admin, med)
-        cover = Cover(admin.start, end, doctor, med.substance, admin.key, _key(episode))
-        builder.add(admin.patient, cover, builder.tie(med, request, episode, admin.dependence))
-    dispensed = set()
-    for dispense in builder.collection.dispenses.values():
-        med = builder.med(dispense.med, dispense.med_ref)
-        request = builder.request(dispense.prescription)
-        if request is not None:
-            dispensed.add(request.key)
-        if med.substance is None:
-            continue
-        episode = builder.episode([dispense.episode, *(request.episodes if request else ())])
-        doctor = builder.request_doctor(request)
-        end = dispense.day + timedelta(days=dispense.days - 1)
-        cover = Cover(dispense.day, end, doctor, med.substance, dispense.key, _key(episode))
-        builder.add(dispense.patient, cover, builder.tie(med, request, episode, False))
-    return dispensed
+def _episodes(builder: _Builder) -> dict[str | None, list[Episode]]:
+    episodes: dict[str | None, list[Episode]] = defaultdict(list)
+    for patient_ref, episode in builder.collection.episodes.values():
+        manager = practitioner_key(builder.collection, episode.care_manager)
+        episodes[builder.resolve(patient_ref)].append(replace(episode, care_manager=manager))
+    return episodes
 
 
-def _prescriptions(
-    builder: _Builder, dispensed: frozenset[str] | set[str], only: set[str] | None
-) -> None:
+def _contacts(builder: _Builder) -> dict[str | None, set[date]]:
+    contacts: dict[str | None, set[date]] = defaultdict(set)
+    for contact in builder.collection.encounters.values():
+        contacts[builder.resolve(contact.patient)].update(contact.days)
+    return contacts
+
+
+def _covers(
+    builder: _Builder,
+    events: _Events,
+    dispensed: frozenset[str] | set[str],
+    only: set[str] | None,
+) -> list[Cover]:
+    """One patient's covers: administrations, dispenses, then prescriptions' own reach."""
+    covers: list[Cover] = []
+    for admin in events.administrations:
+        covers += _administration_cover(builder, admin)
+    for dispense in events.dispenses:
+        covers += _dispense_cover(builder, dispense)
+    for request in events.requests:
+        covers += _prescription_cover(builder, request, dispensed, only)
+    return covers
+
+
+def _administration_cover(builder: _Builder, admin: rec.Administration) -> list[Cover]:
+    med = builder.med(admin.med, admin.med_ref)
+    if med.substance is None:
+        return []
+    request = builder.request(admin.request)
+    episode = builder.episode([admin.episode, *(request.episodes if request else ())])
+    doctor = builder.request_doctor(request) or practitioner_key(
+        builder.collection, admin.performer
+    )
+    end = _effect_end(builder, admin, med)
+    cover = Cover(admin.start, end, doctor, med.substance, admin.key, _key(episode))
+    return builder.keep(admin.patient, cover, builder.tie(med, request, episode, admin.dependence))
+
+
+def _dispense_cover(builder: _Builder, dispense: rec.Dispense) -> list[Cover]:
+    med = builder.med(dispense.med, dispense.med_ref)
+    if med.substance is None:
+        return []
+    request = builder.request(dispense.prescription)
+    episode = builder.episode([dispense.episode, *(request.episodes if request else ())])
+    doctor = builder.request_doctor(request)
+    end = dispense.day + timedelta(days=dispense.days - 1)
+    cover = Cover(dispense.day, end, doctor, med.substance, dispense.key, _key(episode))
+    return builder.keep(dispense.patient, cover, builder.tie(med, request, episode, False))
+
+
+def _prescription_cover(
+    builder: _Builder,
+    request: rec.Request,
+    dispensed: frozenset[str] | set[str],
+    only: set[str] | None,
+) -> list[Cover]:
     """An S/ST prescription without dispenses covers its reach (INPUT.md edge case 2)."""
-    for request in builder.collection.requests.values():
-        if only is not None and request.key not in only:
-            continue
-        if request.marker not in _MARKED or request.key in dispensed:
-            continue
-        if request.status in _VOID_REQUEST:
-            continue
-        med = builder.med(request.med, request.med_ref)
-        start = request.supply_start or request.authored
-        if med.substance is None or start is None:
-            continue
-        end = start + timedelta(days=(request.supply_days or 1) - 1)
-        episode = builder.episode(list(request.episodes))
-        cover = Cover(
-            start, end, builder.request_doctor(request), med.substance, request.key, _key(episode)
-        )
-        builder.add(request.patient, cover, True)
+    if only is not None and request.key not in only:
+        return []
+    if request.marker not in _MARKED or request.key in dispensed:
+        return []
+    if request.status in _VOID_REQUEST:
+        return []
+    med = builder.med(request.med, request.med_ref)
+    start = request.supply_start or request.authored
+    if med.substance is None or start is None:
+        return []
+    end = start + timedelta(days=(request.supply_days or 1) - 1)
+    episode = builder.episode(list(request.episodes))
+    cover = Cover(
+        start, end, builder.request_doctor(request), med.substance, request.key, _key(episode)
+    )
+    return builder.keep(request.patient, cover, True)
 
 
 def _effect_end(builder: _Builder, admin: rec.Administration, med: MedInfo) -> date:

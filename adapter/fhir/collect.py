@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+import orjson
+
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.medication import (
@@ -80,10 +82,13 @@ class Collection:
 
 
 class Collector:
-    def __init__(self, mappings: Mappings) -> None:
+    def __init__(self, mappings: Mappings, *, track_seen: bool = False) -> None:
+        """`track_seen`: remember every resource key read (sync needs it to tell a
+        resource that now yields nothing; derive, reading everything once, does not)."""
         self.mappings = mappings
+        self.track_seen = track_seen
         self.result = Collection()
-        self._med_cache: dict[str, MedInfo] = {}
+        self._med_cache: dict[bytes, MedInfo] = {}
         self._readers: dict[str, Callable[[str, JsonObject], None]] = {
             "Patient": self._patient,
             "Practitioner": self._practitioner,
@@ -109,7 +114,8 @@ class Collector:
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
-        self.result.seen.add(key)
+        if self.track_seen:
+            self.result.seen.add(key)
         try:
             reader(key, resource)
         except ResourceProblem as exc:
@@ -189,7 +195,7 @@ class Collector:
 
     def _concept_info(self, concept: JsonObject) -> MedInfo:
         # Practice data repeats the same few concepts thousands of times.
-        cache_key = repr(concept)
+        cache_key = orjson.dumps(concept)  # exact, and several times faster than repr
         info = self._med_cache.get(cache_key)
         if info is None:
             info = medication_info(concept, [], self.mappings)

@@ -8,7 +8,9 @@ names the resource. Dates become Europe/Berlin calendar days (INPUT.md).
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,9 +72,14 @@ def number(resource: JsonObject, key: str) -> float | None:
 
 
 def reference(resource: JsonObject, key: str) -> str | None:
-    """The `reference` string of a Reference field."""
+    """The `reference` string of a Reference field.
+
+    Interned: a practice-year repeats each patient's, request's and doctor's reference in
+    thousands of records, and one string each keeps the records small (derive's memory).
+    """
     ref = obj(resource, key)
-    return text(ref, "reference") if ref is not None else None
+    value = text(ref, "reference") if ref is not None else None
+    return sys.intern(value) if value is not None else None
 
 
 def references(resource: JsonObject, key: str) -> list[str]:
@@ -80,7 +87,7 @@ def references(resource: JsonObject, key: str) -> list[str]:
     for ref in objs(resource, key):
         value = text(ref, "reference")
         if value:
-            refs.append(value)
+            refs.append(sys.intern(value))
     return refs
 
 
@@ -88,6 +95,20 @@ def day_of(value: str | None, key: str) -> date | None:
     """The Europe/Berlin calendar day of a FHIR date or dateTime (a date is that day)."""
     if value is None:
         return None
+    known = _DAYS.get(value)
+    if known is not None:
+        return known  # practice data repeats the same few times of day all year
+    day = _day_of(value, key)
+    if len(_DAYS) < _DAYS_KEPT:
+        _DAYS[value] = day
+    return day
+
+
+_DAYS: dict[str, date] = {}
+_DAYS_KEPT = 100_000
+
+
+def _day_of(value: str, key: str) -> date:
     if len(value) == 10 and _DATE.match(value):
         return _iso_date(value, key)
     if len(value) <= 7 and _PARTIAL.match(value):
@@ -98,17 +119,23 @@ def day_of(value: str | None, key: str) -> date | None:
     except ValueError:
         msg = f"{key} '{value}' is not a FHIR dateTime"
         raise ResourceProblem(msg) from None
-    if moment.tzinfo is None:
-        return moment.date()  # FHIR requires an offset with a time; a local time is taken as is
-    return moment.astimezone(BERLIN).date()
+    # FHIR requires an offset with a time; a local time is taken as is.
+    day = moment.date() if moment.tzinfo is None else moment.astimezone(BERLIN).date()
+    return _parsed_day(day.isoformat())
 
 
 def _iso_date(value: str, key: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return _parsed_day(value)
     except ValueError:
         msg = f"{key} '{value}' is not a valid date"
         raise ResourceProblem(msg) from None
+
+
+@lru_cache(maxsize=4096)
+def _parsed_day(value: str) -> date:
+    """One date object per day: records of a year share a few hundred of them."""
+    return date.fromisoformat(value)
 
 
 def period(resource: JsonObject, key: str) -> tuple[date | None, date | None]:

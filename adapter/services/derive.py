@@ -16,7 +16,7 @@ from adapter.domain.reports import (
     shared_code_findings,
     sort_reports,
 )
-from adapter.fhir.assemble import histories
+from adapter.fhir.assemble import Assembly
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.source import read_paths
@@ -48,14 +48,16 @@ def derive(
         collector.add(item)
     collection = collector.result
     doctors = build_doctors(collection, config or PracticeConfig())
-    patient_histories, findings = histories(collection)
+    # One patient at a time: its covers are walked, then dropped (memory of a large export).
+    assembly = Assembly(collection, consume=True)
     rules = collector.mappings.names
-    events, spans = [], []
-    for history in patient_histories:
+    events, spans, findings = [], [], []
+    for history in assembly:
         outcome = derive_phases(history, doctors, rules, as_of=as_of)
         events.extend(outcome.events)
         spans.extend(outcome.spans)
         findings.extend(outcome.findings)
+    findings += assembly.findings
     reports, report_findings, owners = build_reports(events, doctors, as_of=as_of)
     findings += report_findings + shared_code_findings(reports, owners)
     findings += caseload_findings(spans, doctors)

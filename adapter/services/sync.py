@@ -94,7 +94,7 @@ class SyncResult:
 
 
 def read_batch(paths: list[Path], mappings: Mappings) -> Batch:
-    collector = Collector(mappings)
+    collector = Collector(mappings, track_seen=True)
     for item in read_paths(paths):
         collector.add(item)
     return split(collector.result)
