@@ -14,14 +14,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
+
 from adapter import cli_output as out
 from adapter.config import PracticeConfig, load_config
 from adapter.crypto import MIN_PASSPHRASE_LENGTH, CryptoError, load_keyring
 from adapter.export import write_export
+from adapter.fhir.partition import StoredRecordsError
 from adapter.mappings import load_mappings
 from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
 from adapter.services import setup
+from adapter.services.audit_log import list_entries
 from adapter.services.lookup import LookupRefused
 from adapter.services.retention import RetentionError, apply_retention
 from adapter.services.setup import SetupError
@@ -29,8 +33,10 @@ from adapter.services.sync import SyncError, SyncOptions, read_batch, sync
 from adapter.settings import Settings
 from adapter.store.audit import Actor, verify
 from adapter.store.database import DatabaseError, open_engine, require_current
-from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.facts import StoredFormatError
+from adapter.store.keys import DamagedDataError, KeyStore, ShreddedError
 from adapter.store.ledger import LedgerError
+from adapter.store.mappings import ConcurrentUpdateError
 
 PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
 _BERLIN = ZoneInfo("Europe/Berlin")
@@ -43,6 +49,9 @@ def today_in_berlin() -> date:
 
 _USER_ERRORS = (
     CryptoError,
+    DamagedDataError,
+    StoredRecordsError,
+    StoredFormatError,
     DatabaseError,
     LedgerError,
     LookupRefused,
@@ -61,7 +70,22 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
     except _USER_ERRORS as exc:
         print(f"substreg: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except DBAPIError as exc:
+        # The driver's own text only: the engine hides parameters, and the statement is ours.
+        print(f"substreg: the database refused the work ({_driver_reason(exc)})", file=sys.stderr)
+        return 2
+    except ConcurrentUpdateError:
+        print(
+            "substreg: other runs changed the same rows again and again; run the command again",
+            file=sys.stderr,
+        )
+        return 2
     return status
+
+
+def _driver_reason(exc: DBAPIError) -> str:
+    first = str(exc.orig).strip().splitlines()[:1]
+    return first[0] if first else type(exc.orig).__name__
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -161,6 +185,13 @@ def _audit_verify(args: argparse.Namespace) -> int:
         connection.rollback()  # verification writes nothing
     sys.stdout.write(out.verification_text(result))
     return 0 if result.ok else 1
+
+
+def _audit_list(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    entries = list_entries(setup.store_for(settings), actor, action=args.action)
+    out.write(out.audit_json(entries) if args.format == "json" else out.audit_text(entries))
+    return 0
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import orjson
 
 from adapter.output import finding_json
 from adapter.payload import report_json
+from adapter.services.audit_log import AuditEntry
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
 from adapter.services.retention import RetentionResult
@@ -186,6 +187,41 @@ def verification_text(result: Verification) -> str:
     else:
         lines += [f"PROBLEM: {p}" for p in result.problems]
     return "\n".join(lines) + "\n"
+
+
+def _audit_entry_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "role": entry.role,
+        "action": entry.action,
+        "mapping_id": entry.mapping_id,
+        "ledger_id": entry.ledger_id,
+        "purpose": entry.purpose,
+        "ticket": entry.ticket,
+        "details": entry.details,
+    }
+
+
+def audit_json(entries: list[AuditEntry]) -> bytes:
+    return _json({"entries": [_audit_entry_json(e) for e in entries]})
+
+
+def audit_text(entries: list[AuditEntry]) -> str:
+    rows = [
+        (
+            str(e.seq),
+            e.at.strftime("%Y-%m-%d %H:%M"),
+            e.actor,
+            e.action,
+            e.ledger_id or e.mapping_id or "–",
+            e.purpose or "",
+        )
+        for e in entries
+    ]
+    header = ("seq", "at (UTC)", "actor", "action", "ledger / mapping id", "purpose")
+    return "\n".join([f"{len(rows)} entries", *_table(header, rows)]) + "\n"
 
 
 def rotation_text(result: RotationResult) -> str:

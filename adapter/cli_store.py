@@ -39,6 +39,10 @@ def add_commands(
     audit.add_parser("verify", help="check the hash chain and signed checkpoints").set_defaults(
         handler="audit_verify"
     )
+    listing = audit.add_parser("list", help="the entries, purposes opened (audited)")
+    listing.add_argument("--action")
+    listing.add_argument("--format", choices=("json", "table"), default="table")
+    listing.set_defaults(handler="audit_list")
     _add_keys(actions(commands.add_parser("keys", help="rotate, migrate, status, backup, restore")))
     _add_privacy(commands, actions, day)
 

@@ -9,17 +9,15 @@ columns; its payload columns say so.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from adapter.export_pdf import PDF_COLUMNS, pdf_bytes
+from adapter.files import write_private
 from adapter.services.setup import SetupError
 
 if TYPE_CHECKING:
@@ -133,28 +131,10 @@ def _now() -> datetime:
 
 
 def _write_private(out: Path, data: bytes) -> None:
-    # A temporary file in the same directory, then os.replace: a reader sees no half
-    # export, a failure leaves any older file intact, and the file is 0600 from the start.
     try:
-        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        write_private(out, data)
     except OSError as exc:
         raise _cannot_write(out, exc) from None
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise _cannot_write(out, exc) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
 
 
 def _cannot_write(out: Path, exc: OSError) -> SetupError:

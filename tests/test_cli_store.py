@@ -227,7 +227,9 @@ def test_ledger_export_writes_the_codes_and_is_audited_with_its_purpose(cli: Cli
     assert [code for code in demo_codes() if code not in content] == []
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     [entry] = cli.audit("ledger.export")
-    assert entry["purpose"] == PURPOSE
+    assert PURPOSE not in repr(entry) and entry["purpose"].startswith("sealed:v1:")
+    listed = cli.json("audit", "list", "--action", "ledger.export", "--format", "json")
+    assert [e["purpose"] for e in listed["entries"]] == [PURPOSE]
     assert json.loads(entry["details"])["reports"] == 16
 
 

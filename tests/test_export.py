@@ -80,6 +80,7 @@ def row(ledger_id: str, payload: Report | None, **clear: object) -> ExportRow:
         "state": "sent",
         "dek_id": "dek-1",
         "payload_digest": DIGEST,
+        "slot_key": f"{ledger_id}-slot",
         "created_at": STAMP,
         "updated_at": STAMP,
     }

@@ -14,11 +14,9 @@ world-writable. The key model itself lives in master_keys.py and is re-exported 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,6 +35,7 @@ from adapter.crypto.master_keys import (
     _keyring_problem,
     generate_keyring,
 )
+from adapter.files import write_private
 
 __all__ = [
     "KEYRING_FORMAT",
@@ -117,7 +116,7 @@ def save_keyring(keyring: Keyring, path: Path) -> None:
     try:
         if not path.parent.exists():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write_atomically(path, keyring_to_json(keyring))
+        write_private(path, keyring_to_json(keyring))
     except OSError as exc:
         msg = (
             f"Cannot write the keyring {path} ({exc.strerror}); "
@@ -153,31 +152,6 @@ def _read_keyring_file(path: Path) -> bytes:
             "let the adapter's user read it (mode 0600, or 0444 as a docker secret)."
         )
         raise KeyringError(msg) from None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A temporary file in the same directory, then os.replace: a reader sees the old
-    # keyring or the new one, never half of one, and a crash leaves the old one intact.
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    # Make the rename itself durable; some file systems refuse to fsync a directory.
-    with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def _key_from_json(entry: Any, number: int, source: str, fix: str) -> MasterKey:

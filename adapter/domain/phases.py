@@ -153,7 +153,7 @@ class _Walk:
     def run(self, resume: WalkState | None = None) -> None:
         if resume is not None:
             day = resume.next_day
-            self.phase = _Phase(*_fields_of(resume.phase)) if resume.phase else None
+            self.phase = _Phase(**_fields_of(resume.phase)) if resume.phase else None
             self._left = set(resume.left)
             self.facts.refused = resume.refused
         elif self.by_day:
@@ -176,7 +176,7 @@ class _Walk:
             self.spans.append(self._span(self.phase, self.as_of))
 
     def state(self) -> WalkState:
-        phase = PhaseSnapshot(*_fields_of(self.phase)) if self.phase is not None else None
+        phase = PhaseSnapshot(**_fields_of(self.phase)) if self.phase is not None else None
         left = tuple(sorted(d for d in self._left if d is not None))
         return WalkState(self.as_of + ONE_DAY, phase, left, self.facts.refused)
 
@@ -422,9 +422,10 @@ class _Walk:
         )
 
 
-def _fields_of(phase: _Phase | PhaseSnapshot) -> list[Any]:
-    """The walk's state field by field, in declaration order (both classes share it)."""
-    return [getattr(phase, name) for name in _PHASE_FIELDS]
+def _fields_of(phase: _Phase | PhaseSnapshot) -> dict[str, Any]:
+    """The walk's state by field name (the two classes have the same fields, checked by
+    tests/domain/test_phases_resume.py; by name, their order cannot mix values up)."""
+    return {name: getattr(phase, name) for name in _PHASE_FIELDS}
 
 
 def _covers_by_day(covers: tuple[Cover, ...], as_of: date) -> dict[date, list[Cover]]:

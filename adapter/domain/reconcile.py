@@ -24,6 +24,7 @@ Per pair of subject and doctor:
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ PRACTICE = "practice"  # the subject of notices (Mitteilungen)
 Origin = Literal["derived", "correction", "waived"]
 _KIND_RANK = {"abmeldung": 0, "anmeldung": 1, "mitteilung": 2}
 _SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
+_NOT_YET_SENT = frozenset({"pending", "approved"})
 _ONE_DAY = timedelta(days=1)
 _CONTINUED = "Korrektur: Behandlung nach der gemeldeten Abmeldung fortgesetzt."
 _ENDED = "Korrektur: Behandlung beendet; die gemeldete Anmeldung war noch offen."
@@ -44,6 +46,16 @@ _ENDED = "Korrektur: Behandlung beendet; die gemeldete Anmeldung war noch offen.
 def slot_key(kind: str, subject: str, doctor: str, day: date) -> str:
     """The ledger's uniqueness key: our own ids and a date only, nothing personal."""
     return f"{kind}|{subject}|{doctor}|{day.isoformat()}"
+
+
+def report_slot(subject: str, report: Report) -> str:
+    """The slot of a report. A notice's slot also holds a digest of what it says, so that a
+    second change of the same day, learned later, is a notice of its own (R-CHG-4)."""
+    slot = slot_key(report.kind, subject, report.doctor.btm_number or "", report.date)
+    if report.kind != "mitteilung":
+        return slot
+    said = hashlib.sha256("\n".join(report.remarks).encode()).hexdigest()[:16]
+    return f"{slot}|{said}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +72,11 @@ class Reported:
     origin: Origin = "derived"
     superseded: bool = False
     report: Report | None = None  # the payload as recorded, when it could be decrypted
+    stored_slot: str | None = None  # the slot as the ledger holds it
 
     @property
     def slot(self) -> str:
-        return slot_key(self.kind, self.subject, self.doctor, self.date)
+        return self.stored_slot or slot_key(self.kind, self.subject, self.doctor, self.date)
 
     @property
     def at_register(self) -> bool:
@@ -81,8 +94,7 @@ class Desired:
 
     @property
     def slot(self) -> str:
-        r = self.report
-        return slot_key(r.kind, self.subject, r.doctor.btm_number or "", r.date)
+        return report_slot(self.subject, self.report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +107,7 @@ class Planned:
 
     @property
     def slot(self) -> str:
-        r = self.report
-        return slot_key(r.kind, self.subject, r.doctor.btm_number or "", r.date)
+        return report_slot(self.subject, self.report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +116,7 @@ class Plan:
     supersede: list[str] = field(default_factory=list)  # ledger ids
     findings: list[Finding] = field(default_factory=list)
     contradicted: set[str] = field(default_factory=set)  # subjects left unresolved
+    withdraw: list[str] = field(default_factory=list)  # ledger ids not yet sent, now void
 
 
 def reconcile(
@@ -162,6 +174,10 @@ class _Pair:
             and r.kind != "mitteilung"
             and r.slot not in desired_slots
         ]
+        unsent = [r for r in stale if r.state in _NOT_YET_SENT]
+        if unsent:
+            self._withdraw(unsent)
+            stale = [r for r in stale if r.state not in _NOT_YET_SENT]
         if not stale:
             self._record_new(waive_conflicts=False)
             return
@@ -175,15 +191,39 @@ class _Pair:
                 self._plan(correction, "correction")
             self._record_new(waive_conflicts=True)
 
+    def _withdraw(self, unsent: list[Reported]) -> None:
+        """Reports the data no longer calls for and the register has not had yet are
+        withdrawn (rejected) instead of corrected: sending them would be the mistake."""
+        ids = {r.ledger_id for r in unsent}
+        self.plan.withdraw.extend(sorted(ids))
+        self.register = _RegisterView(
+            [r for r in self.reported if r.at_register and r.ledger_id not in ids]
+        )
+        held = "; ".join(f"{r.kind} dated {r.date.isoformat()} ({r.state})" for r in unsent)
+        self.plan.findings.append(
+            Finding(
+                "warning",
+                "R-EP-5",
+                f"Later data for {self.patient} no longer calls for reports recorded but not "
+                f"yet sent ({held}): they are withdrawn (rejected) before they reach the "
+                "register, and what the data calls for now is recorded instead.",
+                (self.patient, *(f"ledger {r.ledger_id}" for r in unsent)),
+            )
+        )
+
     def _code_findings(self) -> None:
-        """R-CODE-8: the data now spells a registered patient's code differently."""
+        """R-CODE-8: the data now spells a registered patient's code differently; and what
+        else a registration told the register that the data now says otherwise."""
         held = {r.slot: r for r in self.reported if r.kind == "anmeldung" and r.at_register}
         for item in self.desired:
             entry = held.get(item.slot)
-            code = item.report.patient_code
-            if entry is None or entry.code is None or code is None or code == entry.code:
+            if entry is None:
                 continue
-            self.plan.findings.append(_code_differs(item, entry, self.as_of))
+            code = item.report.patient_code
+            if entry.code is not None and code is not None and code != entry.code:
+                self.plan.findings.append(_code_differs(item, entry, self.as_of))
+            if entry.report is not None and _told(entry.report) != _told(item.report):
+                self.plan.findings.append(_content_differs(item, entry))
 
     # -- the normal path ---------------------------------------------------------------
 
@@ -242,7 +282,10 @@ class _Pair:
         after = (self.register.closed_on or date.min) + _ONE_DAY
         if latest.report.kind == "anmeldung":
             day = max(latest.report.date, after)
-            return [self._corrected(latest, "anmeldung", day, _CONTINUED)]
+            # Not before the day after the reported end has come (R-DATE-3).
+            return (
+                [self._corrected(latest, "anmeldung", day, _CONTINUED)] if day <= self.as_of else []
+            )
         if latest.report.date < after:
             return []  # both ended, the data no later than the register: history
         opening = max(
@@ -335,6 +378,11 @@ class _RegisterView:
         if report.kind == "abmeldung":
             if self.open_since is None:
                 return "the register holds no open Anmeldung it could end (R-EP-4)"
+            if self.last_code is None:
+                return (
+                    "the code the register holds for this registration cannot be read (its "
+                    "data key is gone), and a recomputed one might not be its spelling (R-CODE-8)"
+                )
             if report.date < self.open_since:
                 return (
                     f"its date lies before the Anmeldung the register holds "
@@ -365,6 +413,30 @@ def _code_differs(item: Desired, entry: Reported, as_of: date) -> Finding:
         f"the Anmeldung was wrong, the correction is an Abmeldung under the reported code "
         f"dated {as_of.isoformat()} and an Anmeldung under the new code dated "
         f"{nxt.isoformat()}; nothing is sent without a person's decision.",
+        (item.patient, f"ledger {entry.ledger_id}"),
+    )
+
+
+def _told(report: Report) -> tuple[str | None, str | None]:
+    """What an Anmeldung tells the register besides code and date."""
+    consultant = report.consultant.btm_number if report.consultant else None
+    return report.substance, consultant
+
+
+def _content_differs(item: Desired, entry: Reported) -> Finding:
+    assert entry.report is not None  # compared only when the payload was read
+    (held_substance, held_consultant), (substance, consultant) = (
+        _told(entry.report),
+        _told(item.report),
+    )
+    return Finding(
+        "warning",
+        "R-EP-5",
+        f"The Anmeldung of {item.patient} dated {entry.date.isoformat()} told the register "
+        f"substance {held_substance} and consulting doctor {held_consultant or '–'}; the data "
+        f"now says {substance} and {consultant or '–'}. The register keeps what it was told: "
+        "if it was wrong, tell the Bundesopiumstelle (a Diamorphin change is an Ab- and "
+        "Anmeldung, R-CHG-2).",
         (item.patient, f"ledger {entry.ledger_id}"),
     )
 

@@ -132,6 +132,11 @@ class Collector:
 
     def _patient(self, key: str, resource: JsonObject) -> None:
         self.result.patients[key] = patient_facts(key, resource)
+        for link in objs(resource, "link"):
+            successor = reference(link, "other")
+            if text(link, "type") == "replaced-by" and successor:
+                # A merge in the EHR: this record's events belong to the survivor.
+                self.result.refs.note_replaced(key, successor)
 
     def _practitioner(self, key: str, resource: JsonObject) -> None:
         doctor = practitioner(key, resource)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from adapter.domain.model import Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
@@ -80,6 +80,7 @@ class Batch:
     patients: dict[str, PatientRecords]
     owners: dict[str, str | None]  # every resource key read → its patient (None: practice)
     findings: list[Finding]
+    merges: dict[str, str] = field(default_factory=dict)  # merged Patient → its survivor
 
 
 def split(collection: Collection) -> Batch:
@@ -129,7 +130,12 @@ def split(collection: Collection) -> Batch:
     }
     for key, facts_of_patient in facts.items():
         by_patient.setdefault(key, PatientRecords(key=key, patient=facts_of_patient))
-    return Batch(r.practice(), by_patient, owners, findings)
+    merges = {
+        key: survivor
+        for key in collection.refs.replaced_by
+        if (survivor := r(key)) is not None and survivor != key
+    }
+    return Batch(r.practice(), by_patient, owners, findings, merges)
 
 
 class _Resolver:
@@ -270,6 +276,25 @@ def without(records: PatientRecords, keys: set[str]) -> PatientRecords:
     return PatientRecords(key=records.key, patient=patient, **values)
 
 
+def rekey(records: PatientRecords, key: str) -> PatientRecords:
+    """A merged patient's records under the key of the patient that replaced it (the
+    survivor's own Patient resource comes with the batch)."""
+    return PatientRecords(
+        key=key,
+        patient=None,
+        requests={k: replace(r, patient=key) for k, r in records.requests.items()},
+        administrations={k: replace(a, patient=key) for k, a in records.administrations.items()},
+        dispenses={k: replace(d, patient=key) for k, d in records.dispenses.items()},
+        episodes=dict(records.episodes),
+        care_teams={k: replace(t, patient=key) for k, t in records.care_teams.items()},
+        encounters={k: replace(c, patient=key) for k, c in records.encounters.items()},
+        encounter_episodes={
+            k: replace(e, patient=key) for k, e in records.encounter_episodes.items()
+        },
+        compositions={k: replace(c, subject=key) for k, c in records.compositions.items()},
+    )
+
+
 def merge_practice(old: PracticeRecords, new: PracticeRecords, seen: set[str]) -> PracticeRecords:
     values: dict[str, Any] = {
         name: {k: v for k, v in getattr(old, name).items() if k not in seen} | getattr(new, name)
@@ -296,8 +321,22 @@ def dump(value: object) -> bytes:
     return _adapter(type(value)).dump_json(value)
 
 
+class StoredRecordsError(Exception):
+    """Stored records cannot be read back; the message names no value (they are secret)."""
+
+
 def load(kind: type[T], data: bytes) -> T:
-    return _adapter(kind).validate_json(data)
+    try:
+        return _adapter(kind).validate_json(data)
+    except ValidationError as exc:
+        # Never the input in the message or the traceback: it is decrypted patient data.
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"]) if exc.errors() else "?"
+        msg = (
+            f"stored {kind.__name__} cannot be read ({exc.error_count()} problem(s), first at "
+            f"{where}): it was written by another version or is damaged; sync a full export "
+            "again with --rebuild"
+        )
+        raise StoredRecordsError(msg) from None
 
 
 def record_digests(batch: Batch) -> dict[str, bytes]:
@@ -332,7 +371,12 @@ def drop_before(batch: Batch, cutoff: date) -> Batch:
             and start + timedelta(days=r.supply_days or 1) <= cutoff
         }
         old |= {k for k, c in records.encounters.items() if c.days and max(c.days) < cutoff}
+        left = without(records, old) if old else records
+        if old and not (left.requests or left.administrations or left.dispenses or left.encounters):
+            # Only events of a shredded past: nothing of the patient is kept again.
+            dropped |= records.resource_keys() | {key}
+            continue
         dropped |= old
-        patients[key] = without(records, old) if old else records
+        patients[key] = left
     owners = {k: v for k, v in batch.owners.items() if k not in dropped}
-    return Batch(batch.practice, patients, owners, batch.findings)
+    return Batch(batch.practice, patients, owners, batch.findings, batch.merges)

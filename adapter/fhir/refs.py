@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 class References:
     aliases: dict[str, str] = field(default_factory=dict)
     team_patients: dict[str, str | None] = field(default_factory=dict)
+    # Patient.link type replaced-by: a merged record's references lead to the survivor.
+    replaced_by: dict[str, str] = field(default_factory=dict)
     _anonymous: int = 0
 
     def register(self, kind: str, resource_id: object, full_url: str | None) -> str:
@@ -30,7 +32,16 @@ class References:
         return key
 
     def resolve(self, ref: str | None) -> str | None:
-        """The key a reference points to, or None when it cannot point anywhere."""
+        """The key a reference points to, or None when it cannot point anywhere; a merged
+        Patient's references lead to the Patient that replaced it."""
+        key = self._key(ref)
+        seen: set[str] = set()
+        while key is not None and key in self.replaced_by and key not in seen:
+            seen.add(key)  # a cycle of links ends where it began
+            key = self._key(self.replaced_by[key]) or key
+        return key
+
+    def _key(self, ref: str | None) -> str | None:
         if not ref:
             return None
         known = self.aliases.get(ref)
@@ -44,6 +55,10 @@ class References:
         if len(parts) >= 2:
             return f"{parts[-2]}/{parts[-1]}"
         return None
+
+    def note_replaced(self, key: str, successor_ref: str) -> None:
+        """Patient `key` was merged into the Patient `successor_ref` names."""
+        self.replaced_by[key] = successor_ref
 
     def note_team(self, team_ref: str, patient_ref: str | None) -> None:
         """An EpisodeOfCare.team: its CareTeam belongs to the episode's patient."""

@@ -26,6 +26,20 @@ class LookupRefused(Exception):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
 
 
+MAX_PURPOSE = 500
+MAX_TICKET = 64
+
+
+def check_purpose(purpose: str, ticket: str | None) -> None:
+    """A purpose and ticket the audit log can hold (one line each, bounded)."""
+    if len(purpose) > MAX_PURPOSE or "\n" in purpose:
+        msg = f"--purpose must be one line of at most {MAX_PURPOSE} characters"
+        raise LookupRefused(msg)
+    if ticket is not None and (len(ticket) > MAX_TICKET or not ticket.strip()):
+        msg = f"--ticket must be at most {MAX_TICKET} characters"
+        raise LookupRefused(msg)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     mapping_id: str
@@ -43,6 +57,7 @@ def lookup(store: Store, actor: Actor, code: str, purpose: str, ticket: str | No
         # Never echoed: a mistyped code is still a code (PRIVACY.md T2, logs).
         msg = "the given --code is not a patient code (four letters, F or M, three digits)"
         raise LookupRefused(msg)
+    check_purpose(purpose, ticket)
     if len(purpose.strip()) < MIN_PURPOSE:
         msg = (
             "a lookup needs --purpose: why this person must be found, e.g. the register's "

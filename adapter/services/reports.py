@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.model import Report
+from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
 from adapter.store.keys import ShreddedError
 from adapter.store.ledger import Entry
@@ -86,6 +87,7 @@ def export_period(
     store: Store, actor: Actor, *, since: date, until: date, purpose: str, fmt: str
 ) -> list[ExportRow]:
     """The reports made in a period, with their payloads (codes in clear): audited."""
+    check_purpose(purpose, None)
 
     def read(space: Workspace) -> list[ExportRow]:
         rows = []

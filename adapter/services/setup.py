@@ -22,6 +22,7 @@ from adapter.crypto import (
     load_keyring,
     save_keyring,
 )
+from adapter.files import write_private
 from adapter.settings import Settings
 from adapter.store.audit import Actor
 from adapter.store.database import (
@@ -60,19 +61,19 @@ class InitResult:
 def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
     """Create (or upgrade) the schema and, unless one exists, the keyring (mode 600)."""
     created = False
+    if settings.keyring_from_env and not settings.keyring_path.exists():
+        msg = (
+            f"SUBSTREG_KEYRING_FILE names {settings.keyring_path}, which does not exist: "
+            "mount the keyring there, or unset it to create one in SUBSTREG_HOME"
+        )
+        raise SetupError(msg)
     store = store_for(settings, clock=lambda: now)
+    upgrade(store.engine)  # before the keyring: a database that cannot be made leaves none
     if not settings.keyring_path.exists():
-        if settings.keyring_from_env:
-            msg = (
-                f"SUBSTREG_KEYRING_FILE names {settings.keyring_path}, which does not exist: "
-                "mount the keyring there, or unset it to create one in SUBSTREG_HOME"
-            )
-            raise SetupError(msg)
         _refuse_new_keys_for_used_database(store, settings.keyring_path)
         save_keyring(generate_keyring(now.isoformat()), settings.keyring_path)
         created = True
     keyring = load_keyring(settings.keyring_path)
-    upgrade(store.engine)
     restrict_database_file(settings.database_url)
 
     def record(space: Workspace) -> tuple[str, ...]:
@@ -257,8 +258,11 @@ def backup(settings: Settings, actor: Actor, now: datetime, out: Path, passphras
     if out.exists():
         msg = f"{out} exists already; choose a new file for the backup"
         raise SetupError(msg)
-    out.touch(mode=0o600)
-    out.write_bytes(blob)
+    try:
+        write_private(out, blob)
+    except OSError as exc:
+        msg = f"Cannot write the backup {out} ({exc.strerror or type(exc).__name__})"
+        raise SetupError(msg) from None
     store_for(settings, clock=lambda: now).run(
         actor, lambda space: space.audit.append(actor, "keys.backup", details={})
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from adapter.domain.events import OpenSpan
 from adapter.domain.model import Doctor, Finding, Report
@@ -60,12 +61,24 @@ from adapter.services.sync_state import (
     PracticeState,
     dangling_requests,
     engine_fingerprint,
+    last_referenced,
+    merged_findings,
     profile_of,
     undue,
 )
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts, StoredState
 from adapter.store.workspace import Store, Workspace
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_MAPPINGS_CHANGED = Finding(
+    "warning",
+    "INPUT",
+    "The mapping files (mappings/*.json) changed since the last sync: resources read from now "
+    "on use them, those read before keep the substances and depots found then. To apply the "
+    "new mappings to everything, sync a full export again with --rebuild.",
+)
+_WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
 
 __all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
 
@@ -79,6 +92,7 @@ class Recorded:
     ledger_id: str
     report: Report
     origin: str
+    subject: str  # mapping id, or PRACTICE for a notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +125,22 @@ class _Run:
         self.options = options
         self.as_of = options.as_of
         self.facts = Facts(space.connection, space.keys, space.now)
-        self.engine = engine_fingerprint(options.mappings.fingerprint, options.config)
+        self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
         self._live: list[tuple[Patient, bool]] = []  # walked patients: open after the run?
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
         self._superseded: list[str] = []  # ledger ids marked superseded by this run
+        self._withdrawn: list[str] = []  # ledger ids rejected by this run, not yet sent
 
     def run(self) -> SyncResult:
+        today = self.space.now.astimezone(BERLIN).date()
+        if self.as_of > today:
+            msg = (
+                f"--as-of {self.as_of.isoformat()} lies in the future (today is "
+                f"{today.isoformat()} in Berlin): no report may be dated after the day it is "
+                "made (R-DATE-3)"
+            )
+            raise SyncError(msg)
         latest = self.facts.latest_walk()
         if latest is not None and self.as_of < latest - timedelta(days=1):
             msg = (
@@ -130,12 +153,22 @@ class _Run:
         if cutoff is not None:
             self.batch = drop_before(self.batch, cutoff)
         old = self._practice()
+        if old.mappings and old.mappings != self.options.mappings.fingerprint:
+            self.findings.append(_MAPPINGS_CHANGED)
+        base = self.options.config.ehr_base_url
+        if old.ehr_base_url and old.ehr_base_url != base:
+            msg = (
+                f"ehr_base_url is {base!r} in the configuration, but this database holds the "
+                f"patients of {old.ehr_base_url!r}: one installation serves one EHR (D-23); "
+                "set it back, or use a database of its own for the other EHR"
+            )
+            raise SyncError(msg)
         changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
         practice = merge_practice(old.records, self.batch.practice, changes.keys)
         rebuild_all = (
             self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
         )
-        patients = gather(
+        patients, merge_findings = gather(
             self.space,
             self.facts,
             self.batch,
@@ -144,6 +177,7 @@ class _Run:
             rebuild_all=rebuild_all,
             base_url=self.options.config.ehr_base_url,
         )
+        self.findings += merge_findings
         doctors = build_doctors(join(practice, []), self.options.config)
         self._derive(practice, doctors, patients)
         recorded, superseded = self._record(doctors, patients)
@@ -224,7 +258,10 @@ class _Run:
                 as_of=self.as_of,
                 resume=state.walk,
             )
-        self._file_findings(findings, [p for p in ready if not p.rebuild])
+        # A patient sent back for a fresh derivation gets its findings from that one.
+        abandoned = {p.key for p in ready if p.rebuild}
+        kept = [f for f in findings if not (f.sources and f.sources[0] in abandoned)]
+        self._file_findings(kept, [p for p in ready if not p.rebuild])
 
     def _file_findings(self, findings: list[Finding], patients: list[Patient]) -> None:
         """A patient's findings stay with the patient (repeated while it is walked)."""
@@ -274,12 +311,15 @@ class _Run:
         for planned, ledger_id in zip(plan.record, ids, strict=True):
             if ledger_id is None:
                 continue  # a parallel run recorded this slot first
-            recorded.append(Recorded(ledger_id, planned.report, planned.origin))
+            recorded.append(Recorded(ledger_id, planned.report, planned.origin, planned.subject))
             owner = by_subject.get(planned.subject)
             if owner is not None and planned.origin != "waived":
-                owner.note_reported(ledger_id, planned.report)
+                owner.note_reported(planned.report)
         self.space.ledger.supersede(plan.supersede)
         self._superseded = list(plan.supersede)
+        for ledger_id in plan.withdraw:
+            self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
+        self._withdrawn = list(plan.withdraw)
         return recorded, len(plan.supersede)
 
     # -- keep ----------------------------------------------------------------------------
@@ -287,7 +327,14 @@ class _Run:
     def _keep(self, practice: PracticeRecords, patients: list[Patient], changes: Changes) -> None:
         self.facts.save_practice(
             PRACTICE_FORMAT,
-            dump(PracticeState(practice, self.engine)),
+            dump(
+                PracticeState(
+                    practice,
+                    self.engine,
+                    self.options.config.ehr_base_url,
+                    self.options.mappings.fingerprint,
+                )
+            ),
             self.space.ledger.practice_key(),
         )
         appended: list[tuple[str, str, int, bytes]] = []
@@ -339,6 +386,7 @@ class _Run:
             records = patient.records
             dispensed = {d.prescription for d in records.dispenses.values() if d.prescription}
             dangling = dangling_requests(records)
+            referenced = last_referenced(records, {})
             spans: tuple[OpenSpan, ...] = ()
             findings: tuple[Finding, ...] = ()
         else:
@@ -349,10 +397,16 @@ class _Run:
                 d.prescription for d in delta_dispenses if d.prescription
             }
             dangling = set(known.dangling)
+            referenced = (
+                last_referenced(patient.delta, known.referenced)
+                if patient.delta
+                else known.referenced
+            )
             spans, findings = known.spans, known.findings
         return PatientState(
             key=patient.key,
-            profile=profile_of(records, self.as_of),
+            profile=profile_of(records, self.as_of, referenced),
+            referenced=referenced,
             dispensed=tuple(sorted(dispensed)),
             dangling=tuple(sorted(dangling)),
             walk=walk,
@@ -360,7 +414,11 @@ class _Run:
             contacts=tuple(sorted(d for d in history.contacts if d >= walk.next_day)),
             spans=spans + tuple(outcome.closed_spans),
             pending=undue(list(patient.events()), self.as_of),
-            findings=tuple(unique_findings([*findings, *outcome.findings, *patient.new_findings])),
+            findings=tuple(
+                unique_findings(
+                    list(merged_findings(findings, [*outcome.findings, *patient.new_findings]))
+                )
+            ),
             engine=self.engine,
             unresolved=patient.unresolved,
         )
@@ -376,12 +434,14 @@ class _Run:
             audit.append(
                 actor,
                 "report.record",
-                mapping_id=_mapping_of(patients, item),
+                mapping_id=item.subject if item.subject != PRACTICE else None,
                 ledger_id=item.ledger_id,
                 details={"kind": item.report.kind, "rule": item.report.rule, "origin": item.origin},
             )
         for ledger_id in self._superseded:
             audit.append(actor, "report.supersede", ledger_id=ledger_id)
+        for ledger_id in self._withdrawn:
+            audit.append(actor, "report.withdraw", ledger_id=ledger_id)
         severities = [f.severity for f in self.findings]
         audit.append(
             actor,
@@ -398,10 +458,3 @@ class _Run:
                 "warnings": severities.count("warning"),
             },
         )
-
-
-def _mapping_of(patients: list[Patient], item: Recorded) -> str | None:
-    for patient in patients:
-        if item.ledger_id in patient.recorded_ids:
-            return patient.mapping.mapping_id
-    return None

@@ -19,16 +19,18 @@ from adapter.crypto import blind_index
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Finding, PatientHistory, Report
 from adapter.domain.phases import PhaseOutcome
+from adapter.fhir import records as rec
 from adapter.fhir.partition import (
     Batch,
     PatientRecords,
     load,
     merge_patient,
     record_digests,
+    rekey,
     without,
 )
 from adapter.mappings import Mappings
-from adapter.services.sync_state import STATE_FORMAT, PatientState
+from adapter.services.sync_state import ARCHIVE_FORMAT, PatientState, load_state
 from adapter.store.facts import Facts
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Workspace
@@ -55,7 +57,8 @@ class Changes:
     digests: dict[str, bytes]  # key → keyed digest of its record
     version: int  # of the index key both are made with
     owner_keys: dict[str, str | None]  # key → patient key in this batch
-    rekeyed: dict[str, str | None]  # unchanged, found under an old index version → owner
+    # unchanged, found under an old index version → (owner, that version, its index there)
+    rekeyed: dict[str, tuple[str | None, int, bytes]]
 
     def remember(self, facts: Facts, mapping_ids: dict[str, str]) -> None:
         """Keep (index, owner, digest) of the changed resources for the next run."""
@@ -66,9 +69,12 @@ class Changes:
             owner = mapping_ids.get(patient) if patient is not None else None
             row = (self.indexes[key], owner, self.digests[key])
             (known if key in self.moved_from else new).append(row)
-        new += [(self.indexes[k], owner, self.digests[k]) for k, owner in self.rekeyed.items()]
+        new += [
+            (self.indexes[k], owner, self.digests[k]) for k, (owner, _, _) in self.rekeyed.items()
+        ]
         facts.remember(known, self.version)
         facts.remember(new, self.version, new=True)
+        facts.forget([(ver, idx) for _, ver, idx in self.rekeyed.values()])
 
 
 def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
@@ -86,7 +92,7 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
     unseen = set(digests)
     keys: set[str] = set()
     moved_from: dict[str, str | None] = {}
-    rekeyed: dict[str, str | None] = {}
+    rekeyed: dict[str, tuple[str | None, int, bytes]] = {}
     for number, (ver, key) in enumerate(versions):
         idx = {k: blind_index(key, f"resource|{base_url}|{k}") for k in unseen}
         dig = {k: blind_index(key, "record|" + digests[k]) for k in unseen}
@@ -102,7 +108,7 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
                 keys.add(k)
                 moved_from[k] = before[0]
             elif number > 0:
-                rekeyed[k] = before[0]  # unchanged: kept again under the active version
+                rekeyed[k] = (before[0], ver, idx[k])  # unchanged: kept again under the active one
     keys |= unseen  # read for the first time
     return Changes(keys, moved_from, indexes, keyed, version, dict(batch.owners), rekeyed)
 
@@ -122,9 +128,9 @@ class Patient:
     history: PatientHistory | None = None
     outcome: PhaseOutcome | None = None
     new_findings: list[Finding] = field(default_factory=list)
-    recorded_ids: set[str] = field(default_factory=set)
     reported: list[Report] = field(default_factory=list)
     unresolved: bool = False  # the data contradicts what was reported (R-EP-5)
+    continues: str | None = None  # goes on under this merged patient's mapping row
 
     @property
     def known(self) -> PatientState:
@@ -147,8 +153,10 @@ class Patient:
     def full_records(self, facts: Facts) -> PatientRecords:
         """Every record of the patient: the archive, what moved away taken out, the batch in."""
         records = PatientRecords(key=self.key)
-        for blob in facts.archive(self.mapping.mapping_id, self.mapping.dek_id):
+        for blob in facts.archive(self.mapping.mapping_id, self.mapping.dek_id, ARCHIVE_FORMAT):
             stored = load(PatientRecords, blob)
+            if stored.key != self.key:  # the archive of the patient merged into this one
+                stored = rekey(stored, self.key)
             records = merge_patient(records, stored, stored.resource_keys())
         if self.removed:
             records = without(records, self.removed)
@@ -156,9 +164,8 @@ class Patient:
         # changed, so records read again unchanged stay as they were.
         return with_delta(records, self.delta)
 
-    def note_reported(self, ledger_id: str, report: Report) -> None:
+    def note_reported(self, report: Report) -> None:
         """A recorded report, for the mapping row's codes and use dates (kept later)."""
-        self.recorded_ids.add(ledger_id)
         self.reported.append(report)
 
     def mapping_changes(self, space: Workspace, *, live: bool, as_of: date) -> dict[str, object]:
@@ -194,33 +201,17 @@ def gather(
     engine: str,
     rebuild_all: bool,
     base_url: str,
-) -> list[Patient]:
+) -> tuple[list[Patient], list[Finding]]:
     """The patients to walk: those the batch changes, every live one, and (when
-    everything is derived afresh) every one with a state."""
-    patients: dict[str, Patient] = {}
-    touched = {
-        key: canonical_reference(base_url, key.split("/", 1)[1])
-        for key, records in batch.patients.items()
-        if changes.keys & (records.resource_keys() | {key})
-    }
-    known = space.mappings.find_many(list(touched.values()))
-    for key, reference in touched.items():
-        if reference not in known and batch.patients[key].resource_keys() <= {key}:
-            # A Patient with nothing else, never seen with events: the EHR's other
-            # patients. Nothing is kept of them (data minimisation), and their digest is
-            # not remembered, so the resource counts as new when it comes with events.
-            changes.keys.discard(key)
-            continue
-        mapping, created = space.mappings.find_or_create(
-            reference, known=known.get(reference), looked_up=True
-        )
-        patient = patients[key] = Patient(key, mapping, created)
-        patient.delta = _restricted(batch.patients[key], changes.keys)
+    everything is derived afresh) every one with a state; and findings about merges."""
+    findings: list[Finding] = []
+    continued = _merges(space, batch, base_url, findings)
+    patients = _touched(space, batch, changes, base_url, continued)
     by_mapping = {p.mapping.mapping_id: p for p in patients.values()}
     before = {owner for owner in changes.moved_from.values() if owner is not None}
     rows = facts.states([*by_mapping, *before], with_live=True, every=rebuild_all)
     for row in rows:
-        state = load(PatientState, row.data) if row.format == STATE_FORMAT else None
+        state = load_state(row.format, row.data)
         found = by_mapping.get(row.mapping_id)
         if found is None and state is not None:
             found = Patient(state.key, space.mappings.get(row.mapping_id))
@@ -233,18 +224,84 @@ def gather(
             patients[unwalked.key] = by_mapping[mapping_id] = unwalked
     for key, owner in changes.moved_from.items():
         old = by_mapping.get(owner or "")
-        if old is not None and changes.owner_keys.get(key) != old.key:
+        if old is not None and changes.owner_keys.get(key) != old.key and old.continues is None:
             old.removed.add(key)
     for patient in patients.values():
         patient.rebuild = rebuild_all or _needs_rebuild(patient, changes, engine)
-    return sorted(patients.values(), key=lambda p: p.key)
+    return sorted(patients.values(), key=lambda p: p.key), findings
+
+
+def _touched(
+    space: Workspace, batch: Batch, changes: Changes, base_url: str, continued: dict[str, str]
+) -> dict[str, Patient]:
+    """The batch's patients with something new, each with its mapping row."""
+    touched = {
+        key: canonical_reference(base_url, key.split("/", 1)[1])
+        for key, records in batch.patients.items()
+        if changes.keys & (records.resource_keys() | {key}) and key not in continued.values()
+    }
+    known = space.mappings.find_many(list(touched.values()))
+    patients: dict[str, Patient] = {}
+    for key, reference in touched.items():
+        if reference not in known and not _worth_keeping(batch.patients[key]):
+            # The EHR's other patients (a Patient, an Encounter, nothing tied to a drug):
+            # nothing is kept of them (data minimisation), and their digests are not
+            # remembered, so their resources count as new when they come with events.
+            changes.keys -= batch.patients[key].resource_keys() | {key}
+            continue
+        mapping, created = space.mappings.find_or_create(
+            reference, known=known.get(reference), looked_up=True
+        )
+        patient = patients[key] = Patient(key, mapping, created, continues=continued.get(key))
+        patient.delta = _restricted(batch.patients[key], changes.keys)
+    return patients
+
+
+def _worth_keeping(records: PatientRecords) -> bool:
+    """Whether a patient new to us has anything the register could ever be told of."""
+    events: list[rec.Request | rec.Administration | rec.Dispense] = [
+        *records.requests.values(),
+        *records.administrations.values(),
+        *records.dispenses.values(),
+    ]
+    drug = any((e.med is not None and e.med.substance is not None) or e.med_ref for e in events)
+    return drug or bool(records.episodes)
+
+
+def _merges(
+    space: Workspace, batch: Batch, base_url: str, findings: list[Finding]
+) -> dict[str, str]:
+    """Patients merged in the EHR (Patient.link replaced-by). A survivor new to us goes on
+    under the merged patient's mapping row, so its registration goes on under the code
+    already reported (R-CODE-8); survivor key → merged key."""
+    continued: dict[str, str] = {}
+    for merged, survivor in batch.merges.items():
+        old, new = (canonical_reference(base_url, k.split("/", 1)[1]) for k in (merged, survivor))
+        found = space.mappings.find_many([old, new])
+        if old in found and new not in found:
+            space.mappings.add_alias(found[old], new)
+            continued[survivor] = merged
+        elif old in found and found[old] != found[new]:
+            findings.append(_merge_of_two_registered(merged, survivor))
+    return continued
+
+
+def _merge_of_two_registered(merged: str, survivor: str) -> Finding:
+    return Finding(
+        "error",
+        "R-EP-4",
+        f"{merged} was merged into {survivor} in the EHR, and both were reported already: the "
+        "register may see a double treatment. End the merged patient's registration under "
+        "its code (its reports stay as they are) and check the survivor's.",
+        (merged, survivor),
+    )
 
 
 def _from_archive(space: Workspace, facts: Facts, mapping_id: str) -> Patient | None:
     mapping = space.mappings.get(mapping_id)
     if mapping.status == "shredded":
         return None
-    blobs = facts.archive(mapping_id, mapping.dek_id)
+    blobs = facts.archive(mapping_id, mapping.dek_id, ARCHIVE_FORMAT)
     return Patient(load(PatientRecords, blobs[0]).key, mapping) if blobs else None
 
 
@@ -257,6 +314,10 @@ def _needs_rebuild(patient: Patient, changes: Changes, engine: str) -> bool:
     state, delta = patient.state, patient.delta
     if state is None or state.engine != engine or patient.removed or state.unresolved:
         return True
+    if patient.continues is not None or state.key != patient.key:
+        return True  # a merged patient's records, taken over
+    if any(e.kind == "detox" for e in state.profile.episodes.values()):
+        return True  # a detox's outcome depends on the day, new data or not (R-NOT-1, R-NOT-5)
     if delta is None:
         return False  # a live patient with nothing new: the walk goes on
     return _reaches_back(state, delta, changes)
@@ -277,7 +338,6 @@ def _reaches_back(state: PatientState, delta: PatientRecords, changes: Changes) 
         any(key in changes.moved_from for key in delta.resource_keys())  # changed, not new
         or delta.patient is not None
         or any(getattr(delta, name) for name in _NOT_INCREMENTAL)
-        or any(e.kind == "detox" for e in state.profile.episodes.values())  # R-NOT-1/5
         or bool(set(delta.requests) & set(state.dangling))  # ties events read earlier
         or bool(void_reach)
         or any(

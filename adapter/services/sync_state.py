@@ -11,14 +11,14 @@ derived under is named by `engine`; when that changes, the patient is derived af
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from adapter.config import PracticeConfig
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Cover, Finding
 from adapter.domain.phases import WalkState
-from adapter.fhir.partition import PatientRecords, PracticeRecords, dump
+from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
 
 STATE_FORMAT = 1
 ARCHIVE_FORMAT = 1
@@ -41,6 +41,9 @@ class PatientState:
     pending: tuple[RegisterEvent, ...]  # events not yet due (R-DATE-3)
     findings: tuple[Finding, ...]
     engine: str
+    # Request → the last day an administration or dispense named it: a standing order
+    # stays in the profile while it is in use, however long ago it was written.
+    referenced: dict[str, date] = field(default_factory=dict)
     # The data contradicts reports made (R-EP-5): derived afresh on every sync, so the
     # finding stays until the data is corrected or the corrections are accepted.
     unresolved: bool = False
@@ -58,25 +61,56 @@ class PatientState:
 class PracticeState:
     records: PracticeRecords
     engine: str
+    # Whose Patient ids the mapping rows were made for (D-23): another base would make
+    # every patient new, so a changed `ehr_base_url` is refused, not followed.
+    ehr_base_url: str = ""
+    mappings: str = ""  # fingerprint of the mapping files the records were read with
 
 
-def engine_fingerprint(mappings_fingerprint: str, config: PracticeConfig) -> str:
-    """What derived results depend on besides the records: code, mapping files, config."""
+def engine_fingerprint(config: PracticeConfig) -> str:
+    """What derived results depend on besides the records: the engine and the practice's
+    configuration. (The mapping files are read when a resource is collected: what they
+    decided is in the records, so a change of them is a finding, not a re-derivation.)"""
     digest = hashlib.sha256(ENGINE_VERSION.encode())
-    digest.update(mappings_fingerprint.encode())
     digest.update(dump(config))
     return digest.hexdigest()
 
 
-def profile_of(records: PatientRecords, as_of: date) -> PatientRecords:
-    """The records a later event may refer to; events themselves stay in the archive."""
+def profile_of(records: PatientRecords, as_of: date, referenced: dict[str, date]) -> PatientRecords:
+    """The records a later event may refer to; events themselves stay in the archive.
+
+    A request stays while it was written or used within the horizon; an event naming one
+    that dropped out makes the patient derived afresh from the archive (sync_plan).
+    """
     horizon = as_of - _REQUEST_HORIZON
     requests = {
         key: r
         for key, r in records.requests.items()
-        if (r.supply_start or r.authored or date.max) >= horizon
+        if max(r.supply_start or r.authored or date.max, referenced.get(key, date.min)) >= horizon
     }
     return replace(records, requests=requests, administrations={}, dispenses={}, encounters={})
+
+
+def last_referenced(records: PatientRecords, before: dict[str, date]) -> dict[str, date]:
+    """`before` with the days on which the records' events named their requests."""
+    days = dict(before)
+    named = [(a.request, a.end) for a in records.administrations.values()]
+    named += [(d.prescription, d.day) for d in records.dispenses.values()]
+    for request, day in named:
+        if request is not None and day > days.get(request, date.min):
+            days[request] = day
+    return days
+
+
+def merged_findings(kept: tuple[Finding, ...], new: list[Finding]) -> tuple[Finding, ...]:
+    """A patient's findings: a new one replaces the kept one of the same kind about the
+    same resource (an R-SUB-5 count that grew), the others stay."""
+
+    def kind(f: Finding) -> tuple[str, str, str]:
+        return (f.severity, f.rule, f.sources[0] if f.sources else "")
+
+    renewed = {kind(f) for f in new}
+    return (*(f for f in kept if kind(f) not in renewed), *new)
 
 
 def dangling_requests(records: PatientRecords) -> set[str]:
@@ -89,3 +123,8 @@ def dangling_requests(records: PatientRecords) -> set[str]:
 
 def undue(events: list[RegisterEvent], as_of: date) -> tuple[RegisterEvent, ...]:
     return tuple(e for e in events if e.made_on > as_of or e.date > as_of)
+
+
+def load_state(fmt: int, data: bytes) -> PatientState | None:
+    """A stored state, or None when it is of an older format (then derived afresh)."""
+    return load(PatientState, data) if fmt == STATE_FORMAT else None

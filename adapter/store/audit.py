@@ -11,7 +11,7 @@ checkpoint. Entries carry our own ids, counts and kinds, never personal data.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,9 +49,17 @@ class AuditLog:
     """Appends entries within one transaction (that holds the writer lock): the chain is
     computed here and the rows are written in one go when the run signs its checkpoint."""
 
-    def __init__(self, connection: Connection, now: datetime) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        now: datetime,
+        seal: Callable[[int, str, str], str] | None = None,
+    ) -> None:
+        """`seal(seq, field, text)`: how a person's free text (purpose, ticket) is kept; it
+        may name anyone, so the workspace seals it (`adapter.store.workspace`)."""
         self.connection = connection
         self.now = now
+        self._seal = seal
         self._head: tuple[int, bytes] | None = None
         self._pending: list[dict[str, object]] = []
         self._appended = 0
@@ -75,6 +83,9 @@ class AuditLog:
             ).one_or_none()
             self._head = (row.seq, row.entry_hash) if row is not None else (0, GENESIS)
         seq, prev = self._head[0] + 1, self._head[1]
+        if self._seal is not None:
+            purpose = self._seal(seq, "purpose", purpose) if purpose else purpose
+            ticket = self._seal(seq, "ticket", ticket) if ticket else ticket
         entry = {
             "seq": seq,
             "at": _utc_text(self.now),

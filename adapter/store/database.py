@@ -9,8 +9,7 @@ command ever writes into a schema it does not know.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,13 +48,14 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_pragmas(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
         msg = f"{DATABASE_URL_ENV}: only sqlite:/// and postgresql:// are supported"
         raise DatabaseError(msg)
-    return create_engine(parsed, pool_pre_ping=True)
+    # hide_parameters: a refused statement's error never shows the values it carried.
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -83,8 +83,12 @@ def _alembic_config(connection: Connection) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema (Alembic), in one transaction."""
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), revision)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), revision)
+    except OperationalError as exc:
+        msg = f"the database {_redacted(str(engine.url))} cannot be created ({exc.orig})"
+        raise DatabaseError(msg) from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -144,12 +148,6 @@ def require_current(engine: Engine) -> None:
             "run `substreg init` to upgrade it"
         )
         raise DatabaseError(msg)
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.begin() as connection:
-        yield connection
 
 
 def _redacted(url: str) -> str:

@@ -31,6 +31,10 @@ _PRACTICE_ROW = 1
 _PRACTICE = "practice"
 
 
+class StoredFormatError(Exception):
+    """Stored rows of a format this version does not read."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredState:
     mapping_id: str
@@ -156,12 +160,20 @@ class Facts:
 
     # -- archive ------------------------------------------------------------------------
 
-    def archive(self, mapping_id: str, dek_id: str) -> list[bytes]:
+    def archive(self, mapping_id: str, dek_id: str, fmt: int | None = None) -> list[bytes]:
+        """A patient's archived batches in order; StoredFormatError for rows of another
+        `fmt` (written by another version: a full export synced with --rebuild renews them)."""
         rows = self.connection.execute(
             select(patient_archive)
             .where(patient_archive.c.mapping_id == mapping_id)
             .order_by(patient_archive.c.seq)
         ).all()
+        if fmt is not None and any(row.format != fmt for row in rows):
+            msg = (
+                f"the stored records of mapping {mapping_id} are of another format than "
+                f"{fmt}: sync a full export again with --rebuild"
+            )
+            raise StoredFormatError(msg)
         return [
             self.keys.open(dek_id, mapping_id, f"archive/{row.seq}", row.nonce, row.ct)
             for row in rows
@@ -229,6 +241,15 @@ class Facts:
             for idx, owner, digest in rows:
                 found[bytes(idx)] = (owner, bytes(digest))
         return found
+
+    def forget(self, rows: list[tuple[int, bytes]]) -> None:
+        """Drop (version, index) rows kept again under the active index version."""
+        for version, idx in rows:
+            self.connection.execute(
+                delete(resource_seen)
+                .where(resource_seen.c.idx_ver == version)
+                .where(resource_seen.c.resource_idx == idx)
+            )
 
     def remember(
         self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool = False

@@ -43,6 +43,10 @@ _ALGORITHMS = {"index": "HMAC-SHA256", "wrap": "AES-256-GCM-KW", "audit": "Ed255
 _IN_USE = ("active", "decrypt-only")
 
 
+class DamagedDataError(Exception):
+    """Rows refer to a data key the database does not hold: never read as 'shredded'."""
+
+
 class ShreddedError(Exception):
     """The data key of a row was destroyed (retention): what it sealed is gone for good."""
 
@@ -186,7 +190,13 @@ class KeyStore:
         row = self.connection.execute(
             select(data_key.c.kek_id, data_key.c.wrapped).where(data_key.c.dek_id == dek_id)
         ).one_or_none()
-        if row is None or row.wrapped is None:
+        if row is None:
+            msg = (
+                f"The data key {dek_id} that rows refer to is not in the database: it was "
+                "deleted behind substreg's back or the database is damaged; restore a backup."
+            )
+            raise DamagedDataError(msg)
+        if row.wrapped is None:
             msg = f"The data key {dek_id} was destroyed (retention): its rows cannot be read."
             raise ShreddedError(msg)
         dek = unwrap_data_key(self._kek(row.kek_id), row.kek_id, row.wrapped)

@@ -47,6 +47,7 @@ class Entry:
     state: str
     dek_id: str
     payload_digest: bytes
+    slot_key: str
     created_at: datetime
     updated_at: datetime
     sealed_payload: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
@@ -174,6 +175,7 @@ class Ledger:
                     origin=entry.origin,  # type: ignore[arg-type]
                     superseded=entry.superseded,
                     report=payload,
+                    stored_slot=entry.slot_key,
                 )
             )
         return result
@@ -222,12 +224,6 @@ class Ledger:
             raise LedgerError(msg)
         return self.entry(ledger_id)
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in self.connection.execute(select(report.c.state)):
-            counts[row.state] = counts.get(row.state, 0) + 1
-        return counts
-
     def practice_key(self) -> str:
         """The data key of the notices (they belong to no patient); made on first use."""
         row = self.connection.execute(
@@ -254,6 +250,7 @@ def _entry(row: Row[Any]) -> Entry:
         state=row.state,
         dek_id=row.dek_id,
         payload_digest=row.payload_digest,
+        slot_key=row.slot_key,
         created_at=row.created_at,
         updated_at=row.updated_at,
         sealed_payload=(row.payload_nonce, row.payload_ct),

@@ -307,9 +307,6 @@ class PatientMappings:
             ):
                 raise ConcurrentUpdateError(group[0][0].mapping_id)
 
-    def set_status(self, mapping: MappingRow, status: str, closed_on: date | None) -> MappingRow:
-        return self.record_use(mapping, status=status, closed_on=closed_on)
-
     def _update(self, mapping: MappingRow, values: dict[str, object]) -> MappingRow:
         if not values:
             return mapping
@@ -364,7 +361,8 @@ class PatientMappings:
             if mapping.status == "shredded":
                 continue
             self._reindex(mapping.mapping_id, self.reference_of(mapping))
-        self.connection.execute(delete(resource_seen).where(resource_seen.c.idx_ver != version))
+        # resource_seen is keyed by resources, whose ids are not kept: its old-version rows
+        # move as the resources are read again (sync), and the old key stays until then.
         return len(stale)
 
     def rows_indexed_under(self, version: int) -> int:

@@ -10,6 +10,7 @@ parallel syncs never record a report twice and never half-record one.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,12 +78,13 @@ class Store:
             with self.engine.begin() as connection:
                 self._lock(connection)
                 keys = KeyStore(connection, keyring, now)
+                ledger = Ledger(connection, keys, now)
                 space = Workspace(
                     connection=connection,
                     keys=keys,
                     mappings=PatientMappings(connection, keys, now),
-                    ledger=Ledger(connection, keys, now),
-                    audit=AuditLog(connection, now),
+                    ledger=ledger,
+                    audit=AuditLog(connection, now, seal=AuditText(keys, ledger).seal),
                     actor=actor,
                     now=now,
                 )
@@ -97,6 +99,37 @@ class Store:
     def _lock(self, connection: Connection) -> None:
         if self.serialize_writers and connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+
+class AuditText:
+    """A person's free text in the audit log (a purpose, a ticket), sealed under the
+    practice's data key and bound to its entry: `sealed:v1:<data key>:<nonce>:<ct>`."""
+
+    PREFIX = "sealed:v1:"
+
+    def __init__(self, keys: KeyStore, ledger: Ledger) -> None:
+        self.keys = keys
+        self.ledger = ledger
+
+    def seal(self, seq: int, field: str, text: str) -> str:
+        dek_id = self.ledger.practice_key()
+        sealed = self.keys.seal(dek_id, f"audit/{seq}", field, text.encode())
+        return f"{self.PREFIX}{dek_id}:{_b64(sealed.nonce)}:{_b64(sealed.ct)}"
+
+    def open(self, seq: int, field: str, stored: str | None) -> str | None:
+        if stored is None or not stored.startswith(self.PREFIX):
+            return stored
+        dek_id, nonce, ct = stored[len(self.PREFIX) :].split(":")
+        plain = self.keys.open(dek_id, f"audit/{seq}", field, _unb64(nonce), _unb64(ct))
+        return plain.decode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.encode())
 
 
 class _SerializationFailure(Exception):

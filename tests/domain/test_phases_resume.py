@@ -169,3 +169,12 @@ def test_a_substitute_run_started_before_the_cut_re_registers_with_its_sources()
     assert events == whole.events
     assert whole.events[-1].rule == "R-ABS-2"
     assert whole.events[-1].sources == ("MedicationAdministration/2025-03-06-2025-03-06",)
+
+
+def test_the_walk_state_and_its_snapshot_have_the_same_fields() -> None:
+    """Resuming copies the open phase field by field: both classes must name the same ones."""
+    from dataclasses import fields
+
+    from adapter.domain.phases import PhaseSnapshot, _Phase
+
+    assert [f.name for f in fields(_Phase)] == [f.name for f in fields(PhaseSnapshot)]

@@ -13,7 +13,7 @@ from adapter.services import derive
 from adapter.services.sync import SyncError
 from tests.storage import NOW, Database, make_store
 from tests.sync import fhir
-from tests.sync.helpers import ledger, run_sync
+from tests.sync.helpers import ledger, mark_sent, run_sync
 
 D = date
 
@@ -82,6 +82,7 @@ def test_a_late_administration_after_an_abmeldung_is_a_finding_not_a_silent_chan
     store, _ = make_store(database.url)
     early, late = _late_data(tmp_path)
     run_sync(store, [early], D(2025, 3, 25))
+    mark_sent(store)
     before = _kinds(ledger(store))
     assert [k[:2] for k in before] == [("anmeldung", D(2025, 3, 1)), ("abmeldung", D(2025, 3, 10))]
     result = run_sync(store, [late], D(2025, 4, 1))
@@ -101,6 +102,7 @@ def test_accepting_corrections_records_them_and_later_syncs_go_on_normally(
     store, _ = make_store(database.url)
     early, late = _late_data(tmp_path)
     run_sync(store, [early], D(2025, 3, 25))
+    mark_sent(store)
     run_sync(store, [late], D(2025, 4, 1))
     accepted = run_sync(store, [late], D(2025, 4, 1), accept_corrections=True)
     assert [(r.report.kind, r.report.date, r.origin) for r in accepted.recorded] == [
@@ -149,6 +151,7 @@ def test_administrations_entered_in_error_after_the_anmeldung_are_a_contradictio
         [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
         D(2025, 3, 21),
     )
+    mark_sent(store)
     withdrawn = [
         {**r, "status": "entered-in-error"} if _event_day(r) < "2025-03-06" else r for r in events
     ]
@@ -174,6 +177,7 @@ def test_a_phase_withdrawn_entirely_is_ended_by_the_correction(
         [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
         D(2025, 3, 6),
     )
+    mark_sent(store)
     gone = [{**r, "status": "entered-in-error"} for r in events]
     accepted = run_sync(
         store,
@@ -183,6 +187,27 @@ def test_a_phase_withdrawn_entirely_is_ended_by_the_correction(
     )
     assert [(r.report.kind, r.report.date, r.origin) for r in accepted.recorded] == [
         ("abmeldung", D(2025, 3, 1), "correction")
+    ]
+
+
+def test_a_report_not_yet_sent_that_the_data_no_longer_calls_for_is_withdrawn(
+    database: Database, tmp_path: Path
+) -> None:
+    """Still pending: the wrong Abmeldung is rejected before it is sent, not corrected."""
+    store, _ = make_store(database.url)
+    early, late = _late_data(tmp_path)
+    run_sync(store, [early], D(2025, 3, 25))
+    result = run_sync(store, [late], D(2025, 4, 1))
+    [finding] = [f for f in result.findings if f.rule == "R-EP-5"]
+    assert finding.severity == "warning" and "withdrawn" in finding.message
+    held = {(h.report.kind, h.report.date): h.state for h in ledger(store)}
+    assert held == {
+        ("anmeldung", D(2025, 3, 1)): "pending",
+        ("abmeldung", D(2025, 3, 10)): "rejected",
+    }
+    closing = run_sync(store, [late], D(2025, 4, 20))
+    assert [(r.report.kind, r.report.date) for r in closing.recorded] == [
+        ("abmeldung", D(2025, 3, 30))
     ]
 
 

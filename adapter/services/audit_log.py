@@ -1,0 +1,56 @@
+"""Reading the audit log: entries with their purposes and tickets opened (audited itself,
+since a purpose a person typed may name anyone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from adapter.store.audit import Actor
+from adapter.store.schema import audit_log
+from adapter.store.workspace import AuditText, Store, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    mapping_id: str | None
+    ledger_id: str | None
+    purpose: str | None
+    ticket: str | None
+    details: dict[str, Any]
+
+
+def list_entries(store: Store, actor: Actor, *, action: str | None = None) -> list[AuditEntry]:
+    def read(space: Workspace) -> list[AuditEntry]:
+        query = select(audit_log).order_by(audit_log.c.seq)
+        if action is not None:
+            query = query.where(audit_log.c.action == action)
+        text = AuditText(space.keys, space.ledger)
+        entries = [
+            AuditEntry(
+                row.seq,
+                row.at,
+                row.actor,
+                row.role,
+                row.action,
+                row.mapping_id,
+                row.ledger_id,
+                text.open(row.seq, "purpose", row.purpose),
+                text.open(row.seq, "ticket", row.ticket),
+                orjson.loads(row.details),
+            )
+            for row in space.connection.execute(query)
+        ]
+        space.audit.append(actor, "audit.list", details={"entries": len(entries)})
+        return entries
+
+    return store.run(actor, read)
