@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
+from adapter.domain import reconcile_findings as texts
 from adapter.domain.model import Finding, Report
+from adapter.domain.register_view import RegisterView
 
 PRACTICE = "practice"  # the subject of notices (Mitteilungen)
 Origin = Literal["derived", "correction", "waived"]
@@ -159,7 +161,7 @@ class _Pair:
         self.known_slots = {r.slot for r in reported}
         self.subject = (desired or reported)[0].subject if (desired or reported) else PRACTICE
         self.patient = desired[0].patient if desired else f"mapping {self.subject}"
-        self.register = _RegisterView([r for r in self.reported if r.at_register])
+        self.register = _view(self.reported)
 
     def settle(self, accept_corrections: bool, *, complete: bool = True) -> None:
         desired_slots = {d.slot for d in self.desired}
@@ -182,7 +184,9 @@ class _Pair:
             self._record_new(waive_conflicts=False)
             return
         corrections = self._corrections()
-        self.plan.findings.append(self._contradiction(stale, corrections, accept_corrections))
+        self.plan.findings.append(
+            texts.contradiction(self.patient, stale, corrections, accept_corrections)
+        )
         if not accept_corrections:
             self.plan.contradicted.add(self.subject)
         else:
@@ -196,20 +200,8 @@ class _Pair:
         withdrawn (rejected) instead of corrected: sending them would be the mistake."""
         ids = {r.ledger_id for r in unsent}
         self.plan.withdraw.extend(sorted(ids))
-        self.register = _RegisterView(
-            [r for r in self.reported if r.at_register and r.ledger_id not in ids]
-        )
-        held = "; ".join(f"{r.kind} dated {r.date.isoformat()} ({r.state})" for r in unsent)
-        self.plan.findings.append(
-            Finding(
-                "warning",
-                "R-EP-5",
-                f"Later data for {self.patient} no longer calls for reports recorded but not "
-                f"yet sent ({held}): they are withdrawn (rejected) before they reach the "
-                "register, and what the data calls for now is recorded instead.",
-                (self.patient, *(f"ledger {r.ledger_id}" for r in unsent)),
-            )
-        )
+        self.register = _view([r for r in self.reported if r.ledger_id not in ids])
+        self.plan.findings.append(texts.withdrawn(self.patient, unsent))
 
     def _code_findings(self) -> None:
         """R-CODE-8: the data now spells a registered patient's code differently; and what
@@ -221,9 +213,9 @@ class _Pair:
                 continue
             code = item.report.patient_code
             if entry.code is not None and code is not None and code != entry.code:
-                self.plan.findings.append(_code_differs(item, entry, self.as_of))
-            if entry.report is not None and _told(entry.report) != _told(item.report):
-                self.plan.findings.append(_content_differs(item, entry))
+                self.plan.findings.append(texts.code_differs(item, entry, self.as_of))
+            if entry.report is not None and texts.told(entry.report) != texts.told(item.report):
+                self.plan.findings.append(texts.content_differs(item, entry))
 
     # -- the normal path ---------------------------------------------------------------
 
@@ -238,7 +230,7 @@ class _Pair:
             elif waive_conflicts:
                 self._plan(Desired(item.subject, item.patient, report), "waived")
             else:
-                self.plan.findings.append(_refused(item, problem))
+                self.plan.findings.append(texts.refused(item, problem))
 
     def _with_register_code(self, report: Report) -> Report:
         """R-CODE-8: an Abmeldung, and the Anmeldung of a split that keeps the code, carry
@@ -319,139 +311,12 @@ class _Pair:
         )
         return replace(item, report=report)
 
-    def _contradiction(
-        self, stale: Sequence[Reported], corrections: Sequence[Desired], accepted: bool
-    ) -> Finding:
-        patient = self.patient
-        held = "; ".join(f"{r.kind} dated {r.date.isoformat()} ({r.state})" for r in stale)
-        if corrections:
-            fix = "the correction is " + " and ".join(
-                f"an {c.report.kind} dated {c.report.date.isoformat()}" for c in corrections
-            )
-        else:
-            fix = (
-                "no report can change dates the register already holds; tell the "
-                "Bundesopiumstelle if they matter"
-            )
-        then = (
-            "Accepted: the contradicted reports are marked superseded."
-            if accepted
-            else "Nothing is recorded for this patient and doctor until the data is corrected "
-            "or `substreg sync --accept-corrections` is run."
-        )
-        return Finding(
-            "error",
-            "R-EP-5",
-            f"Later data for {patient} contradicts reports already made to the register "
-            f"({held}): {fix}. {then}",
-            (patient, *(f"ledger {r.ledger_id}" for r in stale)),
-        )
-
-
-class _RegisterView:
-    """What the register holds for one pair: open since a day (with which code) or not."""
-
-    def __init__(self, entries: list[Reported]) -> None:
-        self.open_since: date | None = None
-        self.open_report: Report | None = None
-        self.closed_on: date | None = None
-        self.last_code: str | None = None
-        for entry in entries:
-            self.apply(entry.kind, entry.date, entry.code, entry.report)
-
-    def apply(self, kind: str, day: date, code: str | None, report: Report | None) -> None:
-        if kind == "anmeldung":
-            self.open_since, self.open_report, self.last_code = day, report, code
-        elif kind == "abmeldung":
-            self.open_since, self.open_report, self.closed_on = None, None, day
-
-    def open_code(self) -> str | None:
-        return self.last_code if self.open_since is not None else None
-
-    def refuses(self, report: Report) -> str | None:
-        """Why the register cannot take this report now (R-EP-4), or None."""
-        if report.kind == "anmeldung" and self.open_since is not None:
-            return (
-                f"the register still holds a registration since {self.open_since.isoformat()} "
-                "without Abmeldung (R-EP-4: a second Anmeldung would fake a double treatment)"
-            )
-        if report.kind == "abmeldung":
-            if self.open_since is None:
-                return "the register holds no open Anmeldung it could end (R-EP-4)"
-            if self.last_code is None:
-                return (
-                    "the code the register holds for this registration cannot be read (its "
-                    "data key is gone), and a recomputed one might not be its spelling (R-CODE-8)"
-                )
-            if report.date < self.open_since:
-                return (
-                    f"its date lies before the Anmeldung the register holds "
-                    f"({self.open_since.isoformat()})"
-                )
-        return None
-
-
-def _code_differs(item: Desired, entry: Reported, as_of: date) -> Finding:
-    """A changed spelling keeps the reported code; changed sex or birth digits need a
-    person's decision, and the reports that would correct the register."""
-    new, old = item.report.patient_code or "", entry.code or ""
-    if new[4:] == old[4:]:
-        return Finding(
-            "info",
-            "R-CODE-8",
-            f"The name of {item.patient} is now spelled so that the code would differ from the "
-            f"one reported on {entry.date.isoformat()}: the reported code is kept for this "
-            "registration (R-CODE-8); record a name change with a period if the name changed.",
-            (item.patient, f"ledger {entry.ledger_id}"),
-        )
-    nxt = as_of + _ONE_DAY
-    return Finding(
-        "warning",
-        "R-CODE-8",
-        f"The sex or birth date of {item.patient} now gives another code than the one "
-        f"reported on {entry.date.isoformat()}; the reported code is kept. If the data at "
-        f"the Anmeldung was wrong, the correction is an Abmeldung under the reported code "
-        f"dated {as_of.isoformat()} and an Anmeldung under the new code dated "
-        f"{nxt.isoformat()}; nothing is sent without a person's decision.",
-        (item.patient, f"ledger {entry.ledger_id}"),
-    )
-
-
-def _told(report: Report) -> tuple[str | None, str | None]:
-    """What an Anmeldung tells the register besides code and date."""
-    consultant = report.consultant.btm_number if report.consultant else None
-    return report.substance, consultant
-
-
-def _content_differs(item: Desired, entry: Reported) -> Finding:
-    assert entry.report is not None  # compared only when the payload was read
-    (held_substance, held_consultant), (substance, consultant) = (
-        _told(entry.report),
-        _told(item.report),
-    )
-    return Finding(
-        "warning",
-        "R-EP-5",
-        f"The Anmeldung of {item.patient} dated {entry.date.isoformat()} told the register "
-        f"substance {held_substance} and consulting doctor {held_consultant or '–'}; the data "
-        f"now says {substance} and {consultant or '–'}. The register keeps what it was told: "
-        "if it was wrong, tell the Bundesopiumstelle (a Diamorphin change is an Ab- and "
-        "Anmeldung, R-CHG-2).",
-        (item.patient, f"ledger {entry.ledger_id}"),
-    )
-
 
 def _desired_order(item: Desired) -> tuple[date, date, int]:
     r = item.report
     return (r.made_on, r.date, _KIND_RANK.get(r.kind, 9))
 
 
-def _refused(item: Desired, problem: str) -> Finding:
-    r = item.report
-    return Finding(
-        "error",
-        "R-EP-4",
-        f"The {r.kind} of {item.patient} dated {r.date.isoformat()} is not recorded: {problem}. "
-        "Check the rejected or missing reports of this patient (`substreg reports list`).",
-        (item.patient, *r.sources[:2]),
-    )
+def _view(entries: list[Reported]) -> RegisterView:
+    """The register's state from the entries sent or going to be."""
+    return RegisterView((r.kind, r.date, r.code, r.report) for r in entries if r.at_register)

@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from adapter.domain.register_view import RegisterView
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
+from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
 
 DEFAULT_YEARS = 10
@@ -77,17 +79,17 @@ def apply_retention(
 
 
 def _open_at_register(space: Workspace, mapping_id: str) -> bool:
-    """Whether the ledger ends with an Anmeldung of this patient not followed by an Abmeldung."""
-    open_doctors: set[str] = set()
-    entries = space.ledger.entries(mapping_ids=[mapping_id])
-    for entry in sorted(entries, key=lambda e: (e.report_date, e.kind != "abmeldung")):
-        if entry.state == "rejected" or entry.origin == "waived":
-            continue
-        if entry.kind == "anmeldung":
-            open_doctors.add(entry.doctor_btm)
-        elif entry.kind == "abmeldung":
-            open_doctors.discard(entry.doctor_btm)
-    return bool(open_doctors)
+    """Whether the register still holds a registration of this patient with any doctor."""
+    by_doctor: dict[str, list[Entry]] = {}
+    for entry in space.ledger.entries(mapping_ids=[mapping_id]):
+        if entry.state != "rejected" and entry.origin != "waived":
+            by_doctor.setdefault(entry.doctor_btm, []).append(entry)
+    for entries in by_doctor.values():
+        entries.sort(key=lambda e: (e.report_date, e.kind != "abmeldung"))
+        view = RegisterView((e.kind, e.report_date, None, None) for e in entries)
+        if view.open_since is not None:
+            return True
+    return False
 
 
 def _years_before(day: date, years: int) -> date:

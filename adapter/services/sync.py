@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from adapter.domain.events import OpenSpan
 from adapter.domain.model import Doctor, Finding, Report
 from adapter.domain.notices import doctor_notices
 from adapter.domain.phases import derive_phases
@@ -45,6 +44,7 @@ from adapter.fhir.partition import (
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.derive import unique_findings
+from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import (
     Changes,
     Patient,
@@ -54,20 +54,12 @@ from adapter.services.sync_plan import (
     with_delta,
 )
 from adapter.services.sync_state import (
-    ARCHIVE_FORMAT,
     PRACTICE_FORMAT,
-    STATE_FORMAT,
-    PatientState,
     PracticeState,
-    dangling_requests,
     engine_fingerprint,
-    last_referenced,
-    merged_findings,
-    profile_of,
-    undue,
 )
 from adapter.store.audit import Actor
-from adapter.store.facts import Facts, StoredState
+from adapter.store.facts import Facts
 from adapter.store.workspace import Store, Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -127,7 +119,6 @@ class _Run:
         self.facts = Facts(space.connection, space.keys, space.now)
         self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
-        self._live: list[tuple[Patient, bool]] = []  # walked patients: open after the run?
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
         self._superseded: list[str] = []  # ledger ids marked superseded by this run
         self._withdrawn: list[str] = []  # ledger ids rejected by this run, not yet sent
@@ -337,91 +328,9 @@ class _Run:
             ),
             self.space.ledger.practice_key(),
         )
-        appended: list[tuple[str, str, int, bytes]] = []
-        states: list[tuple[StoredState, str]] = []
-        for patient in patients:
-            self._keep_patient(patient, appended, states)
-        self.facts.append_archives(appended)
-        self.facts.save_states(states)
-        self.space.mappings.update_many(
-            [
-                (p.mapping, p.mapping_changes(self.space, live=live, as_of=self.as_of))
-                for p, live in self._live
-            ]
-        )
+        keeper = Keeper(self.space, self.facts, as_of=self.as_of, engine=self.engine)
+        self._patient_findings = keeper.keep(patients)
         changes.remember(self.facts, {p.key: p.mapping.mapping_id for p in patients})
-
-    def _keep_patient(
-        self,
-        patient: Patient,
-        appended: list[tuple[str, str, int, bytes]],
-        states: list[tuple[StoredState, str]],
-    ) -> None:
-        mapping = patient.mapping
-        records = patient.records
-        if patient.rebuild and records is not None:
-            self.facts.replace_archive(
-                mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(records)
-            )
-        elif patient.delta is not None:
-            appended.append(
-                (mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(patient.delta))
-            )
-        if patient.outcome is None or patient.history is None or patient.outcome.state is None:
-            self._patient_findings += patient.new_findings
-            return
-        state = self._new_state(patient)
-        self._patient_findings += state.findings
-        stored = StoredState(
-            mapping.mapping_id, STATE_FORMAT, dump(state), state.walk.next_day, state.live
-        )
-        states.append((stored, mapping.dek_id))
-        self._live.append((patient, state.live))
-
-    def _new_state(self, patient: Patient) -> PatientState:
-        outcome, history = patient.outcome, patient.history
-        assert outcome is not None and history is not None and outcome.state is not None
-        walk = outcome.state
-        if patient.rebuild and patient.records is not None:
-            records = patient.records
-            dispensed = {d.prescription for d in records.dispenses.values() if d.prescription}
-            dangling = dangling_requests(records)
-            referenced = last_referenced(records, {})
-            spans: tuple[OpenSpan, ...] = ()
-            findings: tuple[Finding, ...] = ()
-        else:
-            known = patient.known
-            records = with_delta(known.profile, patient.delta)
-            delta_dispenses = patient.delta.dispenses.values() if patient.delta else ()
-            dispensed = set(known.dispensed) | {
-                d.prescription for d in delta_dispenses if d.prescription
-            }
-            dangling = set(known.dangling)
-            referenced = (
-                last_referenced(patient.delta, known.referenced)
-                if patient.delta
-                else known.referenced
-            )
-            spans, findings = known.spans, known.findings
-        return PatientState(
-            key=patient.key,
-            profile=profile_of(records, self.as_of, referenced),
-            referenced=referenced,
-            dispensed=tuple(sorted(dispensed)),
-            dangling=tuple(sorted(dangling)),
-            walk=walk,
-            carry=tuple(c for c in history.covers if c.end >= walk.next_day),
-            contacts=tuple(sorted(d for d in history.contacts if d >= walk.next_day)),
-            spans=spans + tuple(outcome.closed_spans),
-            pending=undue(list(patient.events()), self.as_of),
-            findings=tuple(
-                unique_findings(
-                    list(merged_findings(findings, [*outcome.findings, *patient.new_findings]))
-                )
-            ),
-            engine=self.engine,
-            unresolved=patient.unresolved,
-        )
 
     def _audit(
         self, recorded: list[Recorded], superseded: int, changed: int, patients: list[Patient]

@@ -1,0 +1,57 @@
+"""What the register holds for one patient and doctor, from the reports made (R-EP-4).
+
+Reports can only be added: the register's state is the last Anmeldung not followed by an
+Abmeldung. The reconciler asks it whether a report can be taken now; retention asks it
+whether a registration is still open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from adapter.domain.model import Report
+
+
+class RegisterView:
+    """What the register holds for one pair: open since a day (with which code) or not."""
+
+    def __init__(self, entries: Iterable[tuple[str, date, str | None, Report | None]]) -> None:
+        """`entries`: (kind, date, code, report) of what was sent or will be, by date."""
+        self.open_since: date | None = None
+        self.open_report: Report | None = None
+        self.closed_on: date | None = None
+        self.last_code: str | None = None
+        for kind, day, code, report in entries:
+            self.apply(kind, day, code, report)
+
+    def apply(self, kind: str, day: date, code: str | None, report: Report | None) -> None:
+        if kind == "anmeldung":
+            self.open_since, self.open_report, self.last_code = day, report, code
+        elif kind == "abmeldung":
+            self.open_since, self.open_report, self.closed_on = None, None, day
+
+    def open_code(self) -> str | None:
+        return self.last_code if self.open_since is not None else None
+
+    def refuses(self, report: Report) -> str | None:
+        """Why the register cannot take this report now (R-EP-4), or None."""
+        if report.kind == "anmeldung" and self.open_since is not None:
+            return (
+                f"the register still holds a registration since {self.open_since.isoformat()} "
+                "without Abmeldung (R-EP-4: a second Anmeldung would fake a double treatment)"
+            )
+        if report.kind == "abmeldung":
+            if self.open_since is None:
+                return "the register holds no open Anmeldung it could end (R-EP-4)"
+            if self.last_code is None:
+                return (
+                    "the code the register holds for this registration cannot be read (its "
+                    "data key is gone), and a recomputed one might not be its spelling (R-CODE-8)"
+                )
+            if report.date < self.open_since:
+                return (
+                    f"its date lies before the Anmeldung the register holds "
+                    f"({self.open_since.isoformat()})"
+                )
+        return None

@@ -1,0 +1,112 @@
+"""What a sync keeps of each patient it walked: the archive, the next state, the mapping
+row's codes and dates (the last step of `adapter.services.sync`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from adapter.domain.events import OpenSpan
+from adapter.domain.model import Finding
+from adapter.fhir.partition import dump
+from adapter.services.derive import unique_findings
+from adapter.services.sync_plan import Patient, with_delta
+from adapter.services.sync_state import (
+    ARCHIVE_FORMAT,
+    STATE_FORMAT,
+    PatientState,
+    dangling_requests,
+    last_referenced,
+    merged_findings,
+    profile_of,
+    undue,
+)
+from adapter.store.facts import Facts, StoredState
+from adapter.store.workspace import Workspace
+
+
+class Keeper:
+    def __init__(self, space: Workspace, facts: Facts, *, as_of: date, engine: str) -> None:
+        self.space = space
+        self.facts = facts
+        self.as_of = as_of
+        self.engine = engine
+
+    def keep(self, patients: list[Patient]) -> list[Finding]:
+        """Archives, states and mapping rows of the walked patients; their findings."""
+        appended: list[tuple[str, str, int, bytes]] = []
+        states: list[tuple[StoredState, str]] = []
+        live: list[tuple[Patient, bool]] = []
+        findings: list[Finding] = []
+        for patient in patients:
+            self._archive(patient, appended)
+            if patient.outcome is None or patient.history is None or patient.outcome.state is None:
+                findings += patient.new_findings
+                continue
+            state = next_state(patient, as_of=self.as_of, engine=self.engine)
+            findings += state.findings
+            mapping = patient.mapping
+            data = dump(state)
+            stored = StoredState(
+                mapping.mapping_id, STATE_FORMAT, data, state.walk.next_day, state.live
+            )
+            states.append((stored, mapping.dek_id))
+            live.append((patient, state.live))
+        self.facts.append_archives(appended)
+        self.facts.save_states(states)
+        self.space.mappings.update_many(
+            [
+                (p.mapping, p.mapping_changes(self.space, live=open_, as_of=self.as_of))
+                for p, open_ in live
+            ]
+        )
+        return findings
+
+    def _archive(self, patient: Patient, appended: list[tuple[str, str, int, bytes]]) -> None:
+        """A patient derived afresh: one compacted archive row; resumed: the batch added."""
+        mapping, records = patient.mapping, patient.records
+        if patient.rebuild and records is not None:
+            self.facts.replace_archive(
+                mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(records)
+            )
+        elif patient.delta is not None:
+            appended.append(
+                (mapping.mapping_id, mapping.dek_id, ARCHIVE_FORMAT, dump(patient.delta))
+            )
+
+
+def next_state(patient: Patient, *, as_of: date, engine: str) -> PatientState:
+    """The state the next sync resumes from (sync_state.PatientState)."""
+    outcome, history = patient.outcome, patient.history
+    assert outcome is not None and history is not None and outcome.state is not None
+    walk = outcome.state
+    if patient.rebuild and patient.records is not None:
+        records = patient.records
+        dispensed = {d.prescription for d in records.dispenses.values() if d.prescription}
+        dangling = dangling_requests(records)
+        referenced = last_referenced(records, {})
+        spans: tuple[OpenSpan, ...] = ()
+        kept: tuple[Finding, ...] = ()
+    else:
+        known, delta = patient.known, patient.delta
+        records = with_delta(known.profile, delta)
+        new_dispenses = delta.dispenses.values() if delta else ()
+        dispensed = set(known.dispensed) | {d.prescription for d in new_dispenses if d.prescription}
+        dangling = set(known.dangling)
+        referenced = last_referenced(delta, known.referenced) if delta else known.referenced
+        spans, kept = known.spans, known.findings
+    findings = merged_findings(kept, [*outcome.findings, *patient.new_findings])
+    return PatientState(
+        key=patient.key,
+        profile=profile_of(records, as_of, referenced),
+        referenced=referenced,
+        dispensed=tuple(sorted(dispensed)),
+        dangling=tuple(sorted(dangling)),
+        walk=walk,
+        carry=tuple(c for c in history.covers if c.end >= walk.next_day),
+        contacts=tuple(sorted(d for d in history.contacts if d >= walk.next_day)),
+        spans=spans + tuple(outcome.closed_spans),
+        pending=undue(list(patient.events()), as_of),
+        findings=tuple(unique_findings(list(findings))),
+        engine=engine,
+        unresolved=patient.unresolved,
+    )
