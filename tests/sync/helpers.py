@@ -137,3 +137,13 @@ def mark_sent(store: Store) -> None:
                 space.ledger.move(entry.ledger_id, state)
 
     store.run(ACTOR, send)
+
+
+def sync_practice(
+    store: Store, path: Path, events: list[dict[str, Any]], as_of: date, **options: Any
+) -> SyncResult:
+    """Sync the test practice (its doctor and patient p1) with `events`, written to `path`."""
+    from tests.sync import fhir
+
+    bundle = fhir.write_bundle(path, [fhir.doctor(), fhir.patient(), *events])
+    return run_sync(store, [bundle], as_of, **options)

@@ -13,7 +13,7 @@ from adapter.services import derive
 from adapter.services.sync import SyncError
 from tests.storage import NOW, Database, make_store
 from tests.sync import fhir
-from tests.sync.helpers import ledger, mark_sent, run_sync
+from tests.sync.helpers import ledger, mark_sent, run_sync, sync_practice
 
 D = date
 
@@ -125,11 +125,7 @@ def test_a_corrected_birth_date_keeps_the_reported_code_and_names_the_correction
     """R-CODE-8: new birth digits give a warning with the correction reports; nothing sent."""
     store, _ = make_store(database.url)
     events = fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 20))
-    run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
-        D(2025, 3, 20),
-    )
+    sync_practice(store, tmp_path / "a.json", events, D(2025, 3, 20))
     corrected = [fhir.doctor(), fhir.patient(birth_date="1980-05-15"), *events]
     result = run_sync(store, [fhir.write_bundle(tmp_path / "b.json", corrected)], D(2025, 3, 22))
     assert result.recorded == []
@@ -146,20 +142,12 @@ def test_administrations_entered_in_error_after_the_anmeldung_are_a_contradictio
     """Events withdrawn later move the first-use date: the register's cannot move (R-EP-5)."""
     store, _ = make_store(database.url)
     events = fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 20))
-    run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
-        D(2025, 3, 21),
-    )
+    sync_practice(store, tmp_path / "a.json", events, D(2025, 3, 21))
     mark_sent(store)
     withdrawn = [
         {**r, "status": "entered-in-error"} if _event_day(r) < "2025-03-06" else r for r in events
     ]
-    result = run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "b.json", [fhir.doctor(), fhir.patient(), *withdrawn])],
-        D(2025, 3, 22),
-    )
+    result = sync_practice(store, tmp_path / "b.json", withdrawn, D(2025, 3, 22))
     [finding] = [f for f in result.findings if f.rule == "R-EP-5"]
     assert "anmeldung dated 2025-03-01" in finding.message
     assert "no report can change dates" in finding.message
@@ -172,18 +160,11 @@ def test_a_phase_withdrawn_entirely_is_ended_by_the_correction(
     """R-EP-5: nothing may stay registered by mistake: the correction is an Abmeldung."""
     store, _ = make_store(database.url)
     events = fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 5))
-    run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
-        D(2025, 3, 6),
-    )
+    sync_practice(store, tmp_path / "a.json", events, D(2025, 3, 6))
     mark_sent(store)
     gone = [{**r, "status": "entered-in-error"} for r in events]
-    accepted = run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "b.json", [fhir.doctor(), fhir.patient(), *gone])],
-        D(2025, 3, 7),
-        accept_corrections=True,
+    accepted = sync_practice(
+        store, tmp_path / "b.json", gone, D(2025, 3, 7), accept_corrections=True
     )
     assert [(r.report.kind, r.report.date, r.origin) for r in accepted.recorded] == [
         ("abmeldung", D(2025, 3, 1), "correction")
@@ -217,11 +198,7 @@ def test_a_doctors_phone_change_sent_later_yields_a_notice(
     """R-CHG-4: a Practitioner sent again with a new phone from a day of an open phase."""
     store, _ = make_store(database.url)
     events = fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 20))
-    run_sync(
-        store,
-        [fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *events])],
-        D(2025, 3, 20),
-    )
+    sync_practice(store, tmp_path / "a.json", events, D(2025, 3, 20))
     moved = fhir.doctor()
     moved["telecom"] = [
         {"system": "phone", "value": "0231 123456", "use": "work", "period": {"end": "2025-03-09"}},
