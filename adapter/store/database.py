@@ -74,10 +74,12 @@ def _sqlite_pragmas(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _alembic_config(connection: Connection) -> Config:
+def _alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration: the packaged migrations, run on `connection` (env.py)."""
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
@@ -100,16 +102,10 @@ def downgrade(engine: Engine, revision: str) -> None:
 @cache
 def head_revision() -> str:
     """The newest revision the package ships (read once: parsing the scripts costs)."""
-    script = ScriptDirectory.from_config(_alembic_config_without_connection())
+    script = ScriptDirectory.from_config(_alembic_config())
     head = script.get_current_head()
     assert head is not None  # the package ships its migrations
     return head
-
-
-def _alembic_config_without_connection() -> Config:
-    config = Config()
-    config.set_main_option("script_location", _MIGRATIONS)
-    return config
 
 
 def sqlite_path(url: str) -> Path | None:

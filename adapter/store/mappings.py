@@ -12,6 +12,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -227,22 +228,9 @@ class PatientMappings:
         codes: list[str] = orjson.loads(plain)
         return codes
 
-    def record_use(
-        self,
-        mapping: MappingRow,
-        *,
-        codes: tuple[str, ...] = (),
-        first: date | None = None,
-        last: date | None = None,
-        status: str | None = None,
-        closed_on: date | None = None,
-    ) -> MappingRow:
-        """After a run: the codes reported (each kept once, latest last), the use dates,
-        and whether the patient's treatment is open; one update of the row."""
-        values = self.use_values(
-            mapping, codes=codes, first=first, last=last, status=status, closed_on=closed_on
-        )
-        return self._update(mapping, values)
+    def record_use(self, mapping: MappingRow, **use: Any) -> MappingRow:
+        """`use_values` applied to one row at once (sync gathers many: `update_many`)."""
+        return self._update(mapping, self.use_values(mapping, **use))
 
     def use_values(
         self,
@@ -254,7 +242,8 @@ class PatientMappings:
         status: str | None = None,
         closed_on: date | None = None,
     ) -> dict[str, object]:
-        """The columns `record_use` would change (for `update_many`)."""
+        """The columns a run changes: the codes reported (each kept once, latest last), the
+        use dates, and whether the patient's treatment is open."""
         values: dict[str, object] = {}
         if codes:
             held = self.codes_of(mapping)
