@@ -15,8 +15,9 @@ def settle_detox(
 ) -> tuple[tuple[Cover, ...], list[Finding]]:
     """Drop the covers of short detox episodes; keep those that turned into substitution.
 
-    A detox followed within a day by a substitution EpisodeOfCare is reported from
-    its first covered day, but only once the substitution is known (R-NOT-5).
+    A detox followed within a day by a substitution EpisodeOfCare is reported from its
+    first covered day, with the substance the substitution is carried out with (004
+    §13.1 example B), once the first substitution drug shows it (R-NOT-5, D-4).
     """
     detoxes = {e.key: e for e in episodes if e.kind == "detox"}
     if not detoxes:
@@ -29,9 +30,9 @@ def settle_detox(
         if detox is None:
             kept.append(cover)
             continue
-        follower = _following_substitution(detox, substitutions, as_of)
-        if follower is not None:
-            kept.append(replace(cover, reportable_from=follower))
+        turned = _substitution_drug(detox, substitutions, covers, detoxes, as_of)
+        if turned is not None:
+            kept.append(replace(cover, substance=turned.substance, reportable_from=turned.start))
         elif _length(detox, cover, as_of) > _DETOX_LIMIT_DAYS:
             kept.append(cover)
         else:
@@ -48,10 +49,31 @@ def settle_detox(
     return tuple(kept), findings
 
 
+def _substitution_drug(
+    detox: Episode,
+    substitutions: list[Episode],
+    covers: tuple[Cover, ...],
+    detoxes: dict[str, Episode],
+    as_of: date,
+) -> Cover | None:
+    """The first cover of the substitution that follows the detox, when one has begun."""
+    follower = _following_substitution(detox, substitutions, as_of)
+    if follower is None:
+        return None
+    assert follower.start is not None  # filtered by the caller
+    candidates = [
+        c
+        for c in covers
+        if c.start <= as_of
+        and (c.episode == follower.key or (c.episode not in detoxes and c.start >= follower.start))
+    ]
+    return min(candidates, key=lambda c: (c.start, c.source), default=None)
+
+
 def _following_substitution(
     detox: Episode, substitutions: list[Episode], as_of: date
-) -> date | None:
-    """The start of a substitution episode beginning at most a day after the detox."""
+) -> Episode | None:
+    """The substitution episode beginning at most a day after the detox."""
     if detox.end is None:
         return None
     for episode in substitutions:
@@ -60,7 +82,7 @@ def _following_substitution(
         if detox.start is not None and start < detox.start:
             continue
         if start <= detox.end + timedelta(days=1) and start <= as_of:
-            return start
+            return episode
     return None
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
 from adapter.domain.events import OpenSpan, RegisterEvent
-from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
+from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Episode, Finding, PatientHistory
 from adapter.domain.names import renamed_on
 from adapter.domain.phase_facts import PhaseFacts, absence_covers, consultant_in_force
 
@@ -50,6 +50,14 @@ class _Phase:
     run_doctor: str | None = None
     run_substance: str = ""
     run_sources: tuple[str, ...] = ()  # the run's first day, for the R-ABS-2 Anmeldung
+    # Days after the last covered day on which a name or consulting doctor starts: a
+    # change only if a covered day follows inside the phase (R-CHG-1/3, D-32).
+    held: tuple[date, ...] = ()
+    # R-CHG-2 while the old substance still covers: the first day with the new one, until
+    # a later event confirms the switch or an event of the old substance cancels it (D-33).
+    switch_day: date | None = None
+    switch_substance: str = ""
+    switch_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,10 @@ class PhaseSnapshot:
     run_doctor: str | None
     run_substance: str
     run_sources: tuple[str, ...]
+    held: tuple[date, ...]
+    switch_day: date | None
+    switch_substance: str
+    switch_sources: tuple[str, ...]
 
 
 _PHASE_FIELDS = tuple(f.name for f in fields(PhaseSnapshot))
@@ -233,17 +245,21 @@ class _Walk:
         day: date,
         rule: str,
         remarks: tuple[str, ...] = (),
+        *,
         code: str | None = None,
+        known_on: date | None = None,
     ) -> None:
-        """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3).
+        """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3),
+        or on `known_on` when the change was only known to lie inside the phase later.
 
         The Anmeldung carries what is in force on its own date: a consulting doctor who
         starts on D + 1 is on it, with the remark of R-CHG-3 (D-15).
         """
         nxt = day + ONE_DAY
-        self._deregister(phase, nxt, day, rule, phase.last_sources)
+        made_on = max(nxt, known_on or nxt)
+        self._deregister(phase, made_on, day, rule, phase.last_sources)
         phase.start = nxt
-        phase.announced = max(nxt, phase.announced)
+        phase.announced = max(made_on, phase.announced)
         if code is not None:
             phase.code = code
         before, phase.consultant = phase.consultant, self.facts.consultant(phase.doctor, nxt, [])
@@ -258,7 +274,15 @@ class _Walk:
             if covers:
                 self._open(day, covers)  # the successor's own Anmeldung (R-CHG-6)
             return
-        self._changed(phase, day, covers)
+        if covers and self._episode_handed_over(phase, day, covers):
+            self._close(phase, day, phase.last, "R-EP-2")
+            self._open(day, covers)  # the next EpisodeOfCare's own Anmeldung
+            return
+        if covers:
+            self._changes_held(phase, day)
+            self._changed(phase, day, covers)
+        elif day in self._name_starts or day in self._consultant_starts:
+            phase.held = (*phase.held, day)
         self._account(phase, day, covers)
         if covers:
             self._check_substitute_run(phase, day)
@@ -291,31 +315,82 @@ class _Walk:
         elif not self.facts.absent(day):
             phase.gap += 1
 
-    def _changed(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
+    def _changes_held(self, phase: _Phase, day: date) -> None:
+        """Changes on days without a drug become changes once a covered day follows.
+
+        A phase ends at its last covered day (INPUT.md): a new name or consulting doctor
+        after it lies inside the phase only if the patient has a drug again before the
+        phase ends. They are then paired as on their own day, made today (D-32).
+        """
+        held, phase.held = phase.held, ()
+        for change_day in held:
+            self._name_changed(phase, change_day, known_on=day)
+            self._consultant_changed(phase, change_day, known_on=day)
+
+    def _changed(self, phase: _Phase, day: date, covers: list[Cover]) -> None:
         # The phase's first day never reaches here (_open handles it); a change pair's
         # Anmeldung day D + 1 does, so a change on D + 1 is seen (R-CHG-1 … 3).
+        if self._name_changed(phase, day):
+            return
+        if self._substance_switched(phase, day, covers):
+            return
+        self._consultant_changed(phase, day)
+
+    def _name_changed(self, phase: _Phase, day: date, known_on: date | None = None) -> bool:
         if day in self._name_starts and renamed_on(self.patient, day):
             new_code = self.facts.code(day)
             if new_code is not None and phase.code is not None and new_code != phase.code:
-                self._split(phase, day, "R-CHG-1", code=new_code)
+                self._split(phase, day, "R-CHG-1", code=new_code, known_on=known_on)
                 return True
+        return False
+
+    def _substance_switched(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
+        """R-CHG-2: only a switch to or from Diamorphin is reported (R-SUB-3).
+
+        D is the first covered day with the new substance (INPUT.md), even while an
+        earlier event of the old one still covers (a depot, a take-home, a dose given the
+        same morning). Such a day is held until a later event shows which substance the
+        treatment goes on with: events of only the new one confirm it, an event of the
+        old one cancels it (both given daily is no switch). D-33.
+        """
         own = [c for c in covers if c.doctor in (None, phase.doctor)]
-        if own and all((c.substance == DIAMORPHIN) != (phase.substance == DIAMORPHIN) for c in own):
-            # R-CHG-2: only a switch to or from Diamorphin is reported (R-SUB-3).
+        if not own:
+            return False
+        old_kind = phase.substance == DIAMORPHIN
+        new = [c for c in own if (c.substance == DIAMORPHIN) != old_kind]
+        starting = [c for c in own if c.start == day]
+        if phase.switch_day is not None and day > phase.switch_day:
+            if any((c.substance == DIAMORPHIN) == old_kind for c in starting):
+                phase.switch_day = None  # the old substance goes on: no switch
+                return False
+            if len(new) == len(own) or (starting and all(c in new for c in starting)):
+                switch_day = phase.switch_day
+                phase.substance = phase.switch_substance
+                phase.last_sources = phase.switch_sources
+                phase.switch_day = None
+                self._split(phase, switch_day, "R-CHG-2", known_on=day)
+                return True
+            return False
+        if new and len(new) == len(own):
             phase.substance = own[0].substance
             phase.last_sources = tuple(c.source for c in own)
+            phase.switch_day = None
             self._split(phase, day, "R-CHG-2")
             return True
-        return self._consultant_changed(phase, day)
+        if phase.switch_day is None and (first := [c for c in starting if c in new]):
+            phase.switch_day = day
+            phase.switch_substance = first[0].substance
+            phase.switch_sources = tuple(c.source for c in first)
+        return False
 
-    def _consultant_changed(self, phase: _Phase, day: date) -> bool:
+    def _consultant_changed(self, phase: _Phase, day: date, known_on: date | None = None) -> bool:
         if day not in self._consultant_starts or self.facts.qualified(phase.doctor, day):
             return False  # a qualified doctor's consulting doctor is not reported
         spell = consultant_in_force(self.history.consultants, day)
         if spell is None or spell.start != day or spell.doctor == phase.consultant:
             return False
         # _split puts the new consulting doctor on the Anmeldung dated D + 1.
-        self._split(phase, day, "R-CHG-3", (CONSULTANT_CHANGE,))
+        self._split(phase, day, "R-CHG-3", (CONSULTANT_CHANGE,), known_on=known_on)
         return True
 
     def _check_substitute_run(self, phase: _Phase, day: date) -> None:
@@ -346,6 +421,25 @@ class _Walk:
                 )
                 return True
         return False
+
+    def _episode_handed_over(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
+        """A covered day after the phase's finished EpisodeOfCare begins a new phase.
+
+        The phase ended at its last covered day (INPUT.md 'Treatment phases'); events
+        after its end belong to the next episode, whose care manager registers anew,
+        not to a substitute (R-EP-1, R-EP-2, 004 §5.5). Events of the finished episode
+        itself, or handed out before its end (a take-home reaching past it), continue it.
+        """
+        episode = self._finished_episode(phase)
+        if episode is None or episode.end is None or day <= episode.end:
+            return False
+        return not any(c.episode == episode.key or c.start <= episode.end for c in covers)
+
+    def _finished_episode(self, phase: _Phase) -> Episode | None:
+        for episode in self.facts.substitutions:
+            if episode.key == phase.episode and episode.status == "finished":
+                return episode
+        return None
 
     def _episode_finished(self, phase: _Phase, day: date) -> bool:
         for episode in self.facts.substitutions:

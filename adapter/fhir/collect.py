@@ -15,6 +15,7 @@ import orjson
 
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
+from adapter.fhir.contained import contained_patients, contained_resources
 from adapter.fhir.medication import (
     NO_MEDICATION,
     MedInfo,
@@ -114,12 +115,34 @@ class Collector:
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        if "contained" in resource:
+            self._contained(key, resource)
+        self._read(reader, key, resource)
+
+    def _read(
+        self, reader: Callable[[str, JsonObject], None], key: str, resource: JsonObject
+    ) -> None:
         if self.track_seen:
             self.result.seen.add(key)
         try:
             reader(key, resource)
         except ResourceProblem as exc:
             self._problem(key, str(exc))
+
+    def _contained(self, key: str, resource: JsonObject) -> None:
+        """Contained doctors, roles, organisations … are read as resources of their own,
+        under keys of their own (contained.py); a contained Patient is not."""
+        for local_id in contained_patients(resource):
+            self._problem(
+                key,
+                f"it contains a Patient (#{local_id}); send the Patient as a resource of its "
+                "own, so that it has an identity the register reports can keep",
+            )
+        for inner_id, inner in contained_resources(resource, key):
+            kind = inner["resourceType"]
+            reader = self._readers.get(kind)
+            if reader is not None:
+                self._read(reader, self.result.refs.register(kind, inner_id, None), inner)
 
     def _problem(self, where: str, problem: str) -> None:
         self.result.findings.append(

@@ -20,11 +20,11 @@ from adapter.domain.model import Cover, Finding
 from adapter.domain.phases import WalkState
 from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: the walk keeps held changes and a pending switch (D-32, D-33)
 ARCHIVE_FORMAT = 1
 PRACTICE_FORMAT = 1
 # Bump when the engine's results change for the same records: states re-derive.
-ENGINE_VERSION = "2026-12-01.1"
+ENGINE_VERSION = "2026-12-07.1"
 _REQUEST_HORIZON = timedelta(days=120)  # older requests drop out of the profile
 
 

@@ -171,17 +171,37 @@ def test_covers_outside_the_detox_are_kept_beside_dropped_ones() -> None:
     assert findings[0].sources[0] == DETOX
 
 
-def test_detox_follower_marks_covers_reportable_from_its_start() -> None:
-    """R-NOT-5: the kept detox events carry the day the substitution became known."""
-    covers = daily(date(2025, 3, 1), date(2025, 3, 2), episode=DETOX)
+def test_detox_follower_marks_covers_reportable_from_its_first_drug() -> None:
+    """R-NOT-5: the kept detox events carry the day the substitution's first drug was given,
+    and the substance the substitution is carried out with (004 §13.1 example B)."""
+    covers = (
+        *daily(date(2025, 3, 1), date(2025, 3, 2), episode=DETOX),
+        cover(date(2025, 3, 4), substance="Levomethadon", episode=SUBST),
+    )
     episodes = (
         episode(DETOX, kind="detox", start=None, end=date(2025, 3, 2)),
         episode(SUBST, start=date(2025, 3, 3)),
         episode("EpisodeOfCare/nostart", start=None),
     )
-    kept, findings = settle_detox(covers, episodes, as_of=date(2025, 3, 3))
-    assert [c.reportable_from for c in kept] == [date(2025, 3, 3), date(2025, 3, 3)]
+    kept, findings = settle_detox(covers, episodes, as_of=date(2025, 3, 4))
+    assert [(c.reportable_from, c.substance) for c in kept] == [
+        (date(2025, 3, 4), "Levomethadon"),
+        (date(2025, 3, 4), "Levomethadon"),
+        (None, "Levomethadon"),
+    ]
     assert findings == []
+
+
+def test_substitution_episode_without_a_drug_yet_does_not_turn_the_detox() -> None:
+    """R-NOT-1/5: until the substitution's first drug, a short detox stays unreported."""
+    covers = daily(date(2025, 3, 1), date(2025, 3, 2), episode=DETOX)
+    episodes = (
+        episode(DETOX, kind="detox", start=date(2025, 3, 1), end=date(2025, 3, 2)),
+        episode(SUBST, start=date(2025, 3, 3)),
+    )
+    kept, findings = settle_detox(covers, episodes, as_of=date(2025, 3, 5))
+    assert kept == ()
+    assert [(f.severity, f.rule) for f in findings] == [("info", "R-NOT-1")]
 
 
 def test_abmeldung_of_a_detox_phase_is_not_made_before_its_anmeldung() -> None:
