@@ -1,8 +1,10 @@
 """Treatment phases of one patient, walked day by day (R-EP, R-ABS, R-CHG).
 
 The walk starts at the first covered day and ends at `as_of`. Each day it asks, in
-this order: does a change split the phase (name R-CHG-1, Diamorphin R-CHG-2,
-consulting doctor R-CHG-3)? Is the day covered, a contact, or a justified absence?
+this order: has the phase's EpisodeOfCare finished and another begun (R-EP-2)? Does a
+change of an earlier day now split the phase, because this covered day shows it lay
+inside (name R-CHG-1, Diamorphin R-CHG-2, consulting doctor R-CHG-3)? Is the day
+covered, a contact, or a justified absence?
 Has a substitute run (R-ABS-1/2), an absence (R-ABS-3/4), ten empty days (R-EP-3), a
 finished EpisodeOfCare or a leaving doctor (R-CHG-6) ended the phase? A walk over
 days is easy to check against the rules' own wording ("on the 31st day", "the 11th
@@ -161,6 +163,7 @@ class _Walk:
         self._name_starts = {n.start for n in history.patient.names if n.start is not None}
         # … and on which a consulting doctor starts: only they can change one (R-CHG-3).
         self._consultant_starts = {c.start for c in history.consultants if c.start is not None}
+        self._change_starts = self._name_starts | self._consultant_starts
 
     def run(self, resume: WalkState | None = None) -> None:
         if resume is not None:
@@ -255,6 +258,7 @@ class _Walk:
         The Anmeldung carries what is in force on its own date: a consulting doctor who
         starts on D + 1 is on it, with the remark of R-CHG-3 (D-15).
         """
+        day = max(day, phase.start)  # a switch confirmed after a later pair (D-33)
         nxt = day + ONE_DAY
         made_on = max(nxt, known_on or nxt)
         self._deregister(phase, made_on, day, rule, phase.last_sources)
@@ -278,14 +282,15 @@ class _Walk:
             self._close(phase, day, phase.last, "R-EP-2")
             self._open(day, covers)  # the next EpisodeOfCare's own Anmeldung
             return
-        if covers:
-            self._changes_held(phase, day)
-            self._changed(phase, day, covers)
-        elif day in self._name_starts or day in self._consultant_starts:
-            phase.held = (*phase.held, day)
+        before = phase.last
         self._account(phase, day, covers)
         if covers:
+            # A re-registration first: changes of its days belong to the new registration.
             self._check_substitute_run(phase, day)
+            self._settle_changes(phase, day, covers, before)
+        if day in self._change_starts:
+            phase.held = (*phase.held, day)
+        if covers:
             return
         if self._absence_ends_phase(phase, day):
             return
@@ -315,83 +320,98 @@ class _Walk:
         elif not self.facts.absent(day):
             phase.gap += 1
 
-    def _changes_held(self, phase: _Phase, day: date) -> None:
-        """Changes on days without a drug become changes once a covered day follows.
+    # -- changes inside a phase (R-CHG-1 … 3) ------------------------------------
+
+    def _settle_changes(self, phase: _Phase, day: date, covers: list[Cover], before: date) -> None:
+        """Changes of earlier days become Ab-/Anmeldung pairs now that this covered day
+        shows they lay inside the phase (D-32). `before` is the previous covered day.
 
         A phase ends at its last covered day (INPUT.md): a new name or consulting doctor
-        after it lies inside the phase only if the patient has a drug again before the
-        phase ends. They are then paired as on their own day, made today (D-32).
+        on or after it is a change only if the patient has a drug again before the phase
+        ends; otherwise the Abmeldung alone ends the registration. A pair is dated D and
+        D + 1 and made today. Changes between two covered days make one pair, dated with
+        the last of them: two pairs would leave a registration without any day with a
+        drug (R-DATE-1). While a substitute runs (R-ABS-1), changes wait until it is known
+        whether the registered doctor goes on or the substitute re-registers (R-ABS-2).
         """
-        held, phase.held = phase.held, ()
-        for change_day in held:
-            self._name_changed(phase, change_day, known_on=day)
-            self._consultant_changed(phase, change_day, known_on=day)
-
-    def _changed(self, phase: _Phase, day: date, covers: list[Cover]) -> None:
-        # The phase's first day never reaches here (_open handles it); a change pair's
-        # Anmeldung day D + 1 does, so a change on D + 1 is seen (R-CHG-1 … 3).
-        if self._name_changed(phase, day):
-            return
-        if self._substance_switched(phase, day, covers):
-            return
-        self._consultant_changed(phase, day)
-
-    def _name_changed(self, phase: _Phase, day: date, known_on: date | None = None) -> bool:
-        if day in self._name_starts and renamed_on(self.patient, day):
-            new_code = self.facts.code(day)
-            if new_code is not None and phase.code is not None and new_code != phase.code:
-                self._split(phase, day, "R-CHG-1", code=new_code, known_on=known_on)
-                return True
-        return False
-
-    def _substance_switched(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
-        """R-CHG-2: only a switch to or from Diamorphin is reported (R-SUB-3).
-
-        D is the first covered day with the new substance (INPUT.md), even while an
-        earlier event of the old one still covers (a depot, a take-home, a dose given the
-        same morning). Such a day is held until a later event shows which substance the
-        treatment goes on with: events of only the new one confirm it, an event of the
-        old one cancels it (both given daily is no switch). D-33.
-        """
+        if phase.run_start is not None:
+            return  # whose registration the changes fall in is known when the run ends
         own = [c for c in covers if c.doctor in (None, phase.doctor)]
-        if not own:
-            return False
-        old_kind = phase.substance == DIAMORPHIN
-        new = [c for c in own if (c.substance == DIAMORPHIN) != old_kind]
-        starting = [c for c in own if c.start == day]
-        if phase.switch_day is not None and day > phase.switch_day:
-            if any((c.substance == DIAMORPHIN) == old_kind for c in starting):
-                phase.switch_day = None  # the old substance goes on: no switch
-                return False
-            if len(new) == len(own) or (starting and all(c in new for c in starting)):
-                switch_day = phase.switch_day
-                phase.substance = phase.switch_substance
-                phase.last_sources = phase.switch_sources
-                phase.switch_day = None
-                self._split(phase, switch_day, "R-CHG-2", known_on=day)
-                return True
-            return False
-        if new and len(new) == len(own):
-            phase.substance = own[0].substance
-            phase.last_sources = tuple(c.source for c in own)
-            phase.switch_day = None
-            self._split(phase, day, "R-CHG-2")
-            return True
-        if phase.switch_day is None and (first := [c for c in starting if c in new]):
-            phase.switch_day = day
-            phase.switch_substance = first[0].substance
-            phase.switch_sources = tuple(c.source for c in first)
-        return False
+        switched = self._settle_switch(phase, day, own)
+        held, phase.held = phase.held, ()
+        if switched is not None and (not held or switched < before):
+            self._pair(phase, (switched,), switched=True, known_on=day)
+            switched = None
+        if held:
+            self._pair(phase, held, switched=switched is not None, known_on=day)
+        self._note_switch(phase, day, own)
 
-    def _consultant_changed(self, phase: _Phase, day: date, known_on: date | None = None) -> bool:
+    def _pair(
+        self, phase: _Phase, days: tuple[date, ...], *, switched: bool, known_on: date
+    ) -> None:
+        """One pair for the changes of `days`, if any of them changes what was reported.
+
+        The Anmeldung dated D + 1 carries what is in force then (D-15).
+        """
+        last = max(days)
+        nxt = last + ONE_DAY
+        rule: str | None = None
+        code: str | None = None
+        remarks: tuple[str, ...] = ()
+        if any(d in self._name_starts and renamed_on(self.patient, d) for d in days):
+            new_code = self.facts.code(nxt)
+            if new_code is not None and phase.code is not None and new_code != phase.code:
+                rule, code = "R-CHG-1", new_code
+        if switched:
+            rule = rule or "R-CHG-2"
+            phase.substance = phase.switch_substance
+            phase.last_sources = phase.switch_sources
+        if any(self._consultant_starts_on(phase, d) for d in days):
+            spell = consultant_in_force(self.history.consultants, nxt)
+            if spell is not None and spell.doctor != phase.consultant:
+                rule, remarks = rule or "R-CHG-3", (CONSULTANT_CHANGE,)
+        if rule is not None:
+            self._split(phase, last, rule, remarks, code=code, known_on=known_on)
+
+    def _consultant_starts_on(self, phase: _Phase, day: date) -> bool:
+        """R-CHG-3: a consulting doctor's period starts on `day` for an unqualified doctor."""
         if day not in self._consultant_starts or self.facts.qualified(phase.doctor, day):
             return False  # a qualified doctor's consulting doctor is not reported
         spell = consultant_in_force(self.history.consultants, day)
-        if spell is None or spell.start != day or spell.doctor == phase.consultant:
-            return False
-        # _split puts the new consulting doctor on the Anmeldung dated D + 1.
-        self._split(phase, day, "R-CHG-3", (CONSULTANT_CHANGE,), known_on=known_on)
-        return True
+        return spell is not None and spell.start == day
+
+    def _settle_switch(self, phase: _Phase, day: date, own: list[Cover]) -> date | None:
+        """R-CHG-2: the day of a switch to or from Diamorphin, once confirmed (D-33).
+
+        D is the first covered day with the new substance (INPUT.md), even while an
+        earlier event of the old one still covers (a depot, a take-home, a dose the same
+        morning). A later event of only the new substance confirms it; an event of the
+        old one cancels it: both given daily is no switch (R-SUB-3).
+        """
+        switch_day = phase.switch_day
+        if switch_day is None or day <= switch_day or not own:
+            return None
+        old_kind = phase.substance == DIAMORPHIN
+        starting = [c for c in own if c.start == day]
+        if any((c.substance == DIAMORPHIN) == old_kind for c in starting):
+            phase.switch_day = None
+            return None
+        if starting or all((c.substance == DIAMORPHIN) != old_kind for c in own):
+            phase.switch_day = None
+            return switch_day
+        return None
+
+    def _note_switch(self, phase: _Phase, day: date, own: list[Cover]) -> None:
+        """A day on which the doctor's events show the other side of Diamorphin."""
+        if phase.switch_day is not None or not own:
+            return
+        old_kind = phase.substance == DIAMORPHIN
+        new = [c for c in own if (c.substance == DIAMORPHIN) != old_kind]
+        starting = [c for c in new if c.start == day]
+        if starting or (new and len(new) == len(own)):
+            phase.switch_day = day
+            phase.switch_substance = (starting or new)[0].substance
+            phase.switch_sources = tuple(c.source for c in starting or new)
 
     def _check_substitute_run(self, phase: _Phase, day: date) -> None:
         if phase.run_start is None or (day - phase.run_start).days + 1 <= SUBSTITUTE_LIMIT:
@@ -406,6 +426,7 @@ class _Walk:
         phase.consultant = self.facts.consultant(phase.doctor, run_start, [])
         phase.code = self.facts.code(run_start)
         phase.last_own, phase.run_start = day, None
+        phase.switch_day = None  # the new doctor's own events decide their substance
         self._emit_anmeldung(phase, phase.announced, (), "R-ABS-2", phase.run_sources)
 
     def _absence_ends_phase(self, phase: _Phase, day: date) -> bool:

@@ -148,16 +148,110 @@ def test_mixed_day_with_diamorphin_and_methadon_is_no_change() -> None:
     assert [e.kind for e in derive(hist, as_of=date(2025, 3, 20)).events] == ["anmeldung"]
 
 
-def test_abmeldung_after_a_split_is_never_dated_before_its_anmeldung() -> None:
-    """R-DATE-1/2: a phase's last-use date never lies before its first-use date."""
+def test_switch_on_the_last_day_of_treatment_is_no_pair() -> None:
+    """R-CHG-2, R-DATE-1 (D-32): no Anmeldung is dated on a day without a drug; the
+    Abmeldung dated with the last covered day ends the registration."""
     hist = history(
         *daily(date(2025, 3, 1), date(2025, 3, 9)),
         cover(date(2025, 3, 10), substance="Diamorphin"),  # last day of treatment
     )
     outcome = derive(hist, as_of=date(2025, 4, 30))
-    kinds = [e.kind for e in outcome.events]
-    assert kinds == ["anmeldung", "abmeldung", "anmeldung", "abmeldung"]
-    assert outcome.events[3].date >= outcome.events[2].date
+    assert timeline(outcome) == [
+        ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), DOC_A, "R-EP-1"),
+        ("abmeldung", date(2025, 3, 21), date(2025, 3, 10), DOC_A, "R-EP-3"),
+    ]
+
+
+def test_name_change_on_the_last_covered_day_is_no_pair() -> None:
+    """R-CHG-1, R-DATE-1 (D-32): the phase ends that day under the code it was reported with."""
+    facts = _renamed("Schmidt", date(2025, 3, 10))
+    hist = history(*daily(date(2025, 3, 1), date(2025, 3, 10)), facts=facts)
+    outcome = derive(hist, as_of=date(2025, 4, 30))
+    assert [(e.kind, e.date, e.code) for e in outcome.events] == [
+        ("anmeldung", date(2025, 3, 1), CODE),
+        ("abmeldung", date(2025, 3, 10), CODE),
+    ]
+
+
+def test_name_change_in_a_gap_inside_the_phase_is_paired_when_the_drug_resumes() -> None:
+    """R-CHG-1 (D-32): the pair keeps its dates D and D + 1, made on the next covered day."""
+    facts = _renamed("Schmidt", date(2025, 3, 12))
+    hist = history(
+        *daily(date(2025, 3, 1), date(2025, 3, 10)),
+        *daily(date(2025, 3, 14), date(2025, 3, 20)),
+        facts=facts,
+    )
+    outcome = derive(hist, as_of=date(2025, 3, 20))
+    assert [(e.kind, e.made_on, e.date, e.code) for e in outcome.events] == [
+        ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), CODE),
+        ("abmeldung", date(2025, 3, 14), date(2025, 3, 12), CODE),
+        ("anmeldung", date(2025, 3, 14), date(2025, 3, 13), "HASCF284"),
+    ]
+
+
+def test_name_change_in_the_tail_waits_across_an_as_of_and_resumes() -> None:
+    """D-32: before the drug resumes nothing is due; the pair comes with the next cover."""
+    facts = _renamed("Schmidt", date(2025, 3, 12))
+    hist = history(
+        *daily(date(2025, 3, 1), date(2025, 3, 10)),
+        *daily(date(2025, 3, 14), date(2025, 3, 20)),
+        facts=facts,
+    )
+    assert [e.kind for e in derive(hist, as_of=date(2025, 3, 13)).events] == ["anmeldung"]
+
+
+def test_name_and_diamorphin_change_on_one_day_make_one_pair() -> None:
+    """R-CHG-1, R-CHG-2: the Anmeldung dated D + 1 carries the new code and substance."""
+    facts = _renamed("Schmidt", date(2025, 3, 10))
+    hist = history(
+        *daily(date(2025, 3, 1), date(2025, 3, 9)),
+        *daily(date(2025, 3, 10), date(2025, 3, 20), substance="Diamorphin"),
+        facts=facts,
+    )
+    outcome = derive(hist, as_of=date(2025, 3, 20))
+    assert [(e.kind, e.date, e.code, e.substance, e.rule) for e in outcome.events] == [
+        ("anmeldung", date(2025, 3, 1), CODE, "Methadon", "R-EP-1"),
+        ("abmeldung", date(2025, 3, 10), CODE, None, "R-CHG-1"),
+        ("anmeldung", date(2025, 3, 11), "HASCF284", "Diamorphin", "R-CHG-1"),
+    ]
+
+
+def test_switch_to_diamorphin_while_a_depot_covers_is_dated_with_the_first_diamorphin_day() -> None:
+    """R-CHG-2 (D-33): D is the first covered day with Diamorphin, not the depot's end."""
+    hist = history(
+        cover(date(2025, 3, 1), date(2025, 3, 28), substance="Buprenorphin"),  # monthly depot
+        *daily(date(2025, 3, 20), date(2025, 4, 10), substance="Diamorphin"),
+    )
+    outcome = derive(hist, as_of=date(2025, 4, 10))
+    assert [(e.kind, e.made_on, e.date, e.substance) for e in outcome.events] == [
+        ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), "Buprenorphin"),
+        ("abmeldung", date(2025, 3, 21), date(2025, 3, 20), None),
+        ("anmeldung", date(2025, 3, 21), date(2025, 3, 21), "Diamorphin"),
+    ]
+
+
+def test_single_diamorphin_dose_under_a_take_home_then_the_old_substance_is_no_switch() -> None:
+    """R-CHG-2, R-SUB-3 (D-33): an event of the old substance after D cancels the switch."""
+    hist = history(
+        cover(date(2025, 3, 1), date(2025, 3, 7)),  # methadone take-home
+        cover(date(2025, 3, 5), substance="Diamorphin"),
+        cover(date(2025, 3, 8), date(2025, 3, 14)),
+    )
+    assert [e.kind for e in derive(hist, as_of=date(2025, 3, 14)).events] == ["anmeldung"]
+
+
+def test_switch_from_diamorphin_the_same_day_is_dated_that_day() -> None:
+    """R-CHG-2 (D-33): the last Diaphin in the morning, the oral drug from the evening."""
+    hist = history(
+        *daily(date(2025, 3, 1), date(2025, 3, 10), substance="Diamorphin"),
+        *daily(date(2025, 3, 10), date(2025, 3, 20), substance="Levomethadon"),
+    )
+    outcome = derive(hist, as_of=date(2025, 3, 20))
+    assert [(e.kind, e.made_on, e.date, e.substance) for e in outcome.events] == [
+        ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), "Diamorphin"),
+        ("abmeldung", date(2025, 3, 11), date(2025, 3, 10), None),
+        ("anmeldung", date(2025, 3, 11), date(2025, 3, 11), "Levomethadon"),
+    ]
 
 
 # -- R-CHG-3: new consulting doctor -------------------------------------------------------

@@ -14,6 +14,7 @@ from adapter.domain.phases import PhaseOutcome
 from adapter.domain.reports import build_reports
 
 from .builders import DOC_A, DOC_B, DOCTORS, absence, cover, derive, episode, history
+from .test_phases_resume import histories as rich_histories
 
 START = date(2025, 1, 1)
 HORIZON = 150  # days of history the strategies draw from
@@ -171,3 +172,30 @@ def test_derivation_is_deterministic(case: tuple[PatientHistory, date]) -> None:
     assert first == again
     ids = [r.id for r in build_reports(first.events, DOCTORS, as_of=as_of)[0]]
     assert ids == [r.id for r in build_reports(again.events, DOCTORS, as_of=as_of)[0]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rich_histories(), st.integers(0, HORIZON + 40))
+def test_every_registration_holds_a_day_with_a_drug(
+    hist: PatientHistory, as_of_offset: int
+) -> None:
+    """R-DATE-1/2 (D-32, D-33): from each Anmeldung's date to its Abmeldung's date (or as_of)
+    the patient had a drug on some day; an Abmeldung is never dated before its Anmeldung."""
+    as_of = _day(as_of_offset)
+    covered = {
+        c.start + timedelta(days=n)
+        for c in hist.covers
+        for n in range((c.end - c.start).days + 1)
+        if c.start + timedelta(days=n) <= as_of
+    }
+    open_since: date | None = None
+    for event in derive(hist, as_of=as_of).events:
+        if event.kind == "anmeldung":
+            open_since = event.date
+            continue
+        assert open_since is not None
+        assert event.date >= open_since
+        assert any(open_since <= day <= event.date for day in covered)
+        open_since = None
+    if open_since is not None:
+        assert any(open_since <= day <= as_of for day in covered)

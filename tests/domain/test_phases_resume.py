@@ -32,6 +32,7 @@ from .builders import (
 
 START = date(2025, 1, 1)
 HORIZON = 160
+FIRST, SECOND = "EpisodeOfCare/e1", "EpisodeOfCare/e2"
 
 
 def _day(offset: int) -> date:
@@ -40,11 +41,14 @@ def _day(offset: int) -> date:
 
 @st.composite
 def histories(draw: st.DrawFn) -> PatientHistory:
-    """Covers by two doctors (take-homes, Diamorphin), contacts, absences, a name change,
-    consulting doctors: everything a resumed walk must carry across the cut."""
+    """Covers by two doctors (take-homes, depots, Diamorphin), contacts, absences, a name
+    change, consulting doctors, a finished EpisodeOfCare handed over to the next one:
+    everything a resumed walk must carry across the cut (held changes, pending switches)."""
+    handover = draw(st.one_of(st.none(), st.integers(5, HORIZON)))
     covers = []
     for n, start in enumerate(sorted(draw(st.sets(st.integers(0, HORIZON), max_size=70)))):
         length = draw(st.sampled_from([1, 1, 1, 2, 7, 28]))
+        in_first = handover is None or start <= handover
         covers.append(
             cover(
                 _day(start),
@@ -52,6 +56,7 @@ def histories(draw: st.DrawFn) -> PatientHistory:
                 doctor=draw(st.sampled_from([DOC_A, DOC_A, DOC_A, DOC_B])),
                 substance=draw(st.sampled_from(["Methadon", "Methadon", "Diamorphin"])),
                 source=f"MedicationAdministration/m{n}",
+                episode=FIRST if in_first else SECOND,
             )
         )
     contacts = {_day(o) for o in draw(st.sets(st.integers(0, HORIZON), max_size=10))}
@@ -74,11 +79,24 @@ def histories(draw: st.DrawFn) -> PatientHistory:
             )
         )
     ]
+    episodes = [episode(FIRST, start=START, absences=absences)] if absences else []
+    if handover is not None:
+        episodes = [
+            episode(
+                FIRST,
+                status="finished",
+                start=START,
+                end=_day(handover),
+                care_manager=DOC_A,
+                absences=absences,
+            ),
+            episode(SECOND, start=_day(handover + 1), care_manager=DOC_B),
+        ]
     return history(
         *covers,
         facts=patient("Patient/p1", *names, sex=draw(st.sampled_from(["F", "F", None]))),
         contacts=contacts,
-        episodes=[episode(start=START, absences=absences)] if absences else [],
+        episodes=episodes,
         consultants=spells,
     )
 
