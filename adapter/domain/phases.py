@@ -207,7 +207,7 @@ class _Walk:
         phase = _Phase(
             doctor=doctor,
             code=self.facts.code(day),
-            substance=own[0].substance,
+            substance=_first_substance(own),
             consultant=self.facts.consultant(doctor, day, own),
             start=day,
             began=day,
@@ -535,6 +535,14 @@ class _Walk:
                 sources=sources,
             )
         )
+
+
+def _first_substance(covers: list[Cover]) -> str:
+    """The substance of a registration's first day: Diamorphin when it is given that day,
+    even beside an oral drug (R-DIA: a diamorphine treatment is registered as such)."""
+    if any(c.substance == DIAMORPHIN for c in covers):
+        return DIAMORPHIN
+    return covers[0].substance
 
 
 def _fields_of(phase: _Phase | PhaseSnapshot) -> dict[str, Any]:
