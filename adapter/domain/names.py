@@ -38,7 +38,27 @@ def code_on(patient: PatientFacts, day: date, rules: NameRules) -> PatientCode |
             problem=f"{patient.key} has no name in force on {day.isoformat()}",
             fix="record an official name (use 'official', period covering the day) on the Patient",
         )
-    return patient_code(spell.parts, patient.sex, patient.birth_date, rules)
+    outcome = patient_code(spell.parts, patient.sex, patient.birth_date, rules)
+    if isinstance(outcome, CodeRefusal) and outcome.rule == "R-CODE-3" and _no_gender(patient):
+        return _GENDER_MISSING
+    return outcome
+
+
+# INPUT.md edge case 18: KBV Patients carry no gender at all. That is a gap in the export,
+# not a person of another sex: the fix is the EHR's gender, the override only when needed.
+_GENDER_MISSING = CodeRefusal(
+    rule="R-CODE-3",
+    problem="gender missing: the Patient carries no gender",
+    fix=(
+        "send the EHR's Patient with gender (female or male); only for a person recorded as "
+        "other or unknown, record F or M in the extension "
+        "https://fhir.substreg.dev/StructureDefinition/register-sex"
+    ),
+)
+
+
+def _no_gender(patient: PatientFacts) -> bool:
+    return patient.sex is None and not (patient.gender or "").strip()
 
 
 def renamed_on(patient: PatientFacts, day: date) -> bool:

@@ -24,6 +24,7 @@ from adapter.domain.model import (
 from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
 from adapter.fhir.doctors import practitioner_key, responsible_doctors
+from adapter.fhir.identifiers import system_of
 from adapter.fhir.medication import NO_MEDICATION, MedInfo
 
 _MARKED = frozenset({"S", "ST"})
@@ -89,7 +90,9 @@ class _Builder:
         if tied:
             return [cover]
         if cover.substance in _WARN_UNTIED:
-            self.untied[self.resolve(patient_ref) or "Patient/?"].append(cover.source)
+            self.untied[self.resolve(patient_ref) or unresolved_patient(patient_ref)].append(
+                cover.source
+            )
         return []
 
 
@@ -188,7 +191,7 @@ class Assembly:
         events: dict[str, _Events] = defaultdict(_Events)
 
         def owner(ref: str | None) -> str:
-            return builder.resolve(ref) or "Patient/?"
+            return builder.resolve(ref) or unresolved_patient(ref)
 
         collection = self.collection
         for admin in collection.administrations.values():
@@ -358,11 +361,26 @@ def _depot_findings(builder: _Builder) -> list[Finding]:
     ]
 
 
+def unresolved_patient(ref: str | None) -> str:
+    """How findings name a patient reference that resolves to nothing: by its key, or by
+    the system of the identifier it names (never the identifier's value, edge case 16)."""
+    system = system_of(ref or "")
+    if system is not None:
+        return f"Patient/?identifier={system or '(no system)'}"
+    return "Patient/?"
+
+
 def _unknown_patient(patient_key: str, covers: list[Cover]) -> Finding:
-    return Finding(
-        "error",
-        "INPUT",
-        f"Substitution events refer to {patient_key}, which is not in the input: send the "
-        "Patient resource with the events.",
-        (patient_key, *(c.source for c in covers[:3])),
-    )
+    if patient_key.startswith("Patient/?identifier="):
+        system = patient_key.split("=", 1)[1]
+        message = (
+            f"Substitution events refer to a Patient by an identifier of system {system} that "
+            "no single Patient in the input carries: send the Patient resource (with that "
+            "identifier) with the events, or resolve the duplicate record."
+        )
+    else:
+        message = (
+            f"Substitution events refer to {patient_key}, which is not in the input: send the "
+            "Patient resource with the events."
+        )
+    return Finding("error", "INPUT", message, (patient_key, *(c.source for c in covers[:3])))

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.contained import contained_patients, contained_resources
+from adapter.fhir.identifiers import identifier_refs
 from adapter.fhir.medication import (
     NO_MEDICATION,
     MedInfo,
@@ -47,6 +48,7 @@ from adapter.fhir.values import (
     references,
     text,
 )
+from adapter.fhir.versions import Version, is_older, version_of
 from adapter.mappings import Mappings
 
 SR = "https://fhir.substreg.dev"
@@ -80,6 +82,8 @@ class Collection:
     # Every resource key a reader was given, whether it yielded a record or not: a later
     # version of a resource that now yields nothing (entered-in-error) replaces the old.
     seen: set[str] = field(default_factory=set)
+    # Practitioner key → the key of its doctor, for so many practitioners (doctors.py).
+    doctor_keys: tuple[int, dict[str, str]] | None = None
 
 
 class Collector:
@@ -90,6 +94,23 @@ class Collector:
         self.track_seen = track_seen
         self.result = Collection()
         self._med_cache: dict[bytes, MedInfo] = {}
+        self._versions: dict[str, Version] = {}  # only of resources that carry a version
+        r = self.result
+        # Where each resource type's records live, to forget an earlier version's.
+        self._records_of: dict[str, tuple[dict[str, Any], ...]] = {
+            "Patient": (r.patients,),
+            "Practitioner": (r.practitioners,),
+            "PractitionerRole": (r.roles,),
+            "Organization": (r.organizations,),
+            "Medication": (r.medications,),
+            "MedicationRequest": (r.requests,),
+            "MedicationAdministration": (r.administrations,),
+            "MedicationDispense": (r.dispenses,),
+            "EpisodeOfCare": (r.episodes,),
+            "CareTeam": (r.care_teams,),
+            "Encounter": (r.encounters, r.encounter_episodes),
+            "Composition": (r.compositions,),
+        }
         self._readers: dict[str, Callable[[str, JsonObject], None]] = {
             "Patient": self._patient,
             "Practitioner": self._practitioner,
@@ -115,9 +136,32 @@ class Collector:
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        if not self._latest(kind, key, resource):
+            return  # an earlier version than one read already (INPUT.md edge case 21)
+        if kind == "Patient":
+            self.result.refs.replaced_by.pop(key, None)  # the latest version links anew
         if "contained" in resource:
             self._contained(key, resource)
         self._read(reader, key, resource)
+
+    def _latest(self, kind: str, key: str, resource: JsonObject) -> bool:
+        """Whether this is the latest version of `key` so far; if so, what an earlier version
+        said is forgotten, so that one that now yields nothing (entered-in-error) removes it."""
+        version = version_of(resource)
+        known = self._versions.get(key)
+        if is_older(version, known):
+            return False
+        if version is not None:
+            self._versions[key] = version
+        elif known is not None:
+            del self._versions[key]
+        forgot = False
+        for records in self._records_of[kind]:
+            forgot = records.pop(key, None) is not None or forgot
+        if forgot or known is not None:
+            findings = self.result.findings
+            findings[:] = [f for f in findings if f.sources[:1] != (key,)]
+        return True
 
     def _read(
         self, reader: Callable[[str, JsonObject], None], key: str, resource: JsonObject
@@ -155,6 +199,7 @@ class Collector:
 
     def _patient(self, key: str, resource: JsonObject) -> None:
         self.result.patients[key] = patient_facts(key, resource)
+        self.result.refs.note_identifiers(key, identifier_refs(resource))
         for link in objs(resource, "link"):
             successor = reference(link, "other")
             if text(link, "type") == "replaced-by" and successor:
@@ -164,6 +209,7 @@ class Collector:
     def _practitioner(self, key: str, resource: JsonObject) -> None:
         doctor = practitioner(key, resource)
         self.result.practitioners[key] = doctor
+        self.result.refs.note_identifiers(key, identifier_refs(resource))
         if doctor.malformed_btm:
             self.result.findings.append(
                 Finding(

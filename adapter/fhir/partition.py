@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from adapter.domain.model import Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
+from adapter.fhir.identifiers import system_of
 from adapter.fhir.medication import MedInfo
 from adapter.fhir.people import PractitionerRec
 
@@ -90,22 +91,24 @@ def split(collection: Collection) -> Batch:
     owners: dict[str, str | None] = dict.fromkeys(collection.seen)
     findings = list(collection.findings)
 
-    def file(kind: str, key: str, patient: str | None, record: object) -> None:
+    def file(
+        kind: str, key: str, patient: str | None, record: object, raw: str | None = None
+    ) -> None:
         if patient is None:
-            findings.append(_no_patient(key))
+            findings.append(_no_patient(key, raw))
             return
         patients[patient][kind][key] = record
         owners[key] = patient
 
     for key, request in collection.requests.items():
         resolved_request = r.request(request)
-        file("requests", key, resolved_request.patient, resolved_request)
+        file("requests", key, resolved_request.patient, resolved_request, request.patient)
     for key, admin in collection.administrations.items():
         resolved_admin = r.administration(admin)
-        file("administrations", key, resolved_admin.patient, resolved_admin)
+        file("administrations", key, resolved_admin.patient, resolved_admin, admin.patient)
     for key, dispense in collection.dispenses.items():
         resolved_dispense = r.dispense(dispense)
-        file("dispenses", key, resolved_dispense.patient, resolved_dispense)
+        file("dispenses", key, resolved_dispense.patient, resolved_dispense, dispense.patient)
     for key, (patient_ref, episode) in collection.episodes.items():
         manager = r(episode.care_manager)
         file("episodes", key, r(patient_ref), replace(episode, care_manager=manager))
@@ -221,12 +224,19 @@ class _Resolver:
         )
 
 
-def _no_patient(key: str) -> Finding:
+def _no_patient(key: str, raw: str | None = None) -> Finding:
+    system = system_of(raw or "")
+    if system is not None:
+        problem = (
+            f"{key} names its patient by an identifier of system {system or '(no system)'} "
+            "that no single Patient in this batch carries"
+        )
+    else:
+        problem = f"{key} names no patient that can be resolved (subject or patient)"
     return Finding(
         "error",
         "INPUT",
-        f"{key} names no patient that can be resolved (subject or patient): it cannot be "
-        "filed and is left out; send it with a Patient reference.",
+        f"{problem}: it cannot be filed and is left out; send it with its Patient.",
         (key,),
     )
 

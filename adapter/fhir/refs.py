@@ -1,13 +1,18 @@
 """Resolve FHIR references to resource keys `Type/id` (INPUT.md 'Accepted containers').
 
 References come as `Type/id`, absolute URLs, `urn:uuid:` fullUrls and contained `#id`
-(contained ones are resolved where they occur). Every resource is known by `Type/id`;
-its Bundle fullUrl is an alias of that key.
+(contained ones get keys of their own, contained.py), and by identifier (identifiers.py).
+Every resource is known by `Type/id`; its Bundle fullUrl and its identifiers are aliases
+of that key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from adapter.fhir.identifiers import PREFIX
+
+AMBIGUOUS = "?ambiguous"  # an identifier alias that two resources carry
 
 
 @dataclass(slots=True)
@@ -46,8 +51,8 @@ class References:
             return None
         known = self.aliases.get(ref)
         if known is not None:
-            return known
-        if ref.startswith("urn:"):
+            return known if known != AMBIGUOUS else None
+        if ref.startswith(("urn:", PREFIX)):
             return None
         parts = ref.split("/")
         if "_history" in parts:
@@ -55,6 +60,13 @@ class References:
         if len(parts) >= 2:
             return f"{parts[-2]}/{parts[-1]}"
         return None
+
+    def note_identifiers(self, key: str, refs: list[str]) -> None:
+        """`key` carries these identifiers (identifiers.py); one that two resources carry
+        names neither: a reference by it is a finding, not a guess."""
+        for ref in refs:
+            known = self.aliases.get(ref)
+            self.aliases[ref] = key if known in (None, key) else AMBIGUOUS
 
     def note_replaced(self, key: str, successor_ref: str) -> None:
         """Patient `key` was merged into the Patient `successor_ref` names."""

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from adapter.fhir.identifiers import conditional_reference, logical_reference
+
 BERLIN = ZoneInfo("Europe/Berlin")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL = re.compile(r"^\d{4}(-\d{2})?$")
@@ -78,17 +80,25 @@ def reference(resource: JsonObject, key: str) -> str | None:
     thousands of records, and one string each keeps the records small (derive's memory).
     """
     ref = obj(resource, key)
-    value = text(ref, "reference") if ref is not None else None
-    return sys.intern(value) if value is not None else None
+    return _reference_string(ref) if ref is not None else None
 
 
 def references(resource: JsonObject, key: str) -> list[str]:
     refs = []
     for ref in objs(resource, key):
-        value = text(ref, "reference")
+        value = _reference_string(ref)
         if value:
-            refs.append(sys.intern(value))
+            refs.append(value)
     return refs
+
+
+def _reference_string(ref: JsonObject) -> str | None:
+    """`reference`, a conditional one as an identifier reference, else the `identifier`
+    of a logical reference (INPUT.md edge case 16)."""
+    value = text(ref, "reference")
+    if value is not None:
+        return conditional_reference(value) or sys.intern(value)
+    return logical_reference(ref)
 
 
 def day_of(value: str | None, key: str) -> date | None:
