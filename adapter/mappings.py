@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from adapter.code_tables import CodeTableError, CodeTables, code_tables
 from adapter.domain.codes import NameRules
 from adapter.domain.model import SUBSTANCES, Depot
 from adapter.name_rules import MAPPINGS_DIR_ENV, name_rules_from
@@ -62,8 +63,9 @@ class Mappings:
     snomed_system: str
     snomed: dict[str, str]
     ask_system: str
-    ask: dict[str, str]
+    ask: dict[str, str]  # ASK number → substance (codes.json)
     pzn_system: str
+    pzn: dict[str, str]  # PZN → substance (codes.json)
     text_words: tuple[tuple[re.Pattern[str], str], ...]
     products: tuple[Product, ...]
     names: NameRules
@@ -90,16 +92,19 @@ class Mappings:
                 return product
         return None
 
-    def depot_for(self, pzn: str | None, text: str | None) -> Depot | None:
-        """Duration of effect of a depot product found by PZN, else by name and strength."""
+    def depot_for(
+        self, pzn: str | None, text: str | None, strength_mg: float | None = None
+    ) -> Depot | None:
+        """Duration of effect of a depot product found by PZN, else by name and strength
+        (from the text, else `strength_mg`, the ingredient's)."""
         if pzn is not None:
             product = self.product_for_pzn(pzn)
             if product is not None:
-                return product.depot(product.pzn_strength[pzn])
+                return product.depot(product.pzn_strength[pzn] or strength_mg)
         if text:
             product = self.product_for_text(text)
             if product is not None:
-                return product.depot(strength_in(text))
+                return product.depot(strength_in(text) or strength_mg)
         return None
 
 
@@ -132,6 +137,7 @@ def load_mappings(directory: Path | None = None) -> Mappings:
 def _load_folder(folder: Path) -> Mappings:
     subs = _read_json(folder / "substances.json")
     prods = _read_json(folder / "products.json")
+    codes = _code_tables(folder / "codes.json")
     products = prods.get("products", [])
     if not isinstance(products, list):
         msg = f"{folder / 'products.json'}: 'products' must be a list of products."
@@ -141,13 +147,16 @@ def _load_folder(folder: Path) -> Mappings:
         atc=_atc_entries(subs, folder / "substances.json"),
         snomed_system=str(subs.get("snomed_system", "http://snomed.info/sct")),
         snomed=_substance_map(subs, "snomed", folder / "substances.json"),
-        ask_system=str(subs.get("ask_system", "http://fhir.de/CodeSystem/ask")),
-        ask=_substance_map(subs, "ask", folder / "substances.json"),
-        pzn_system=str(prods.get("pzn_system", "http://fhir.de/CodeSystem/ifa/pzn")),
+        ask_system=codes.ask_system,
+        ask=codes.ask,
+        pzn_system=str(prods.get("pzn_system", codes.pzn_system)),
+        pzn=codes.pzn,
         text_words=_text_words(subs, folder / "substances.json"),
         products=tuple(_product(p, folder / "products.json") for p in products),
         names=_name_rules(folder / "names.json"),
-        fingerprint=_fingerprint(folder, ("substances.json", "products.json", "names.json")),
+        fingerprint=_fingerprint(
+            folder, ("substances.json", "products.json", "names.json", "codes.json")
+        ),
     )
 
 
@@ -156,6 +165,13 @@ def _fingerprint(folder: Path, names: tuple[str, ...]) -> str:
     for name in names:
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _code_tables(path: Path) -> CodeTables:
+    try:
+        return code_tables(_read_json(path), path)
+    except CodeTableError as exc:
+        raise MappingError(str(exc)) from None
 
 
 def _name_rules(path: Path) -> NameRules:

@@ -115,7 +115,7 @@ def test_sync_of_the_demo_records_its_16_reports_as_pending(cli: Cli) -> None:
     out = cli.ok(*SYNC)
     assert "Recorded 16 report(s) as pending:" in out
     assert len(LEDGER_ROW.findall(out)) == 16
-    assert "Findings: 2" in out
+    assert "Findings: 4" in out
     assert not [code for code in demo_codes() if code in out]
 
 
@@ -147,7 +147,12 @@ def test_sync_json_is_the_documented_document(cli: Cli) -> None:
     assert {r["origin"] for r in recorded} == {"derived"}
     findings = {(f["severity"], f["rule"], tuple(f["sources"])) for f in document["findings"]}
     assert ("error", "R-CODE-3", ("Patient/1008",)) in findings
-    assert {(f[0], f[1]) for f in findings} == {("error", "R-CODE-3"), ("warning", "R-SUB-5")}
+    assert {(f[0], f[1]) for f in findings} == {
+        ("error", "R-CODE-3"),
+        ("warning", "R-SUB-5"),
+        ("info", "R-SUB-5"),
+        ("info", "R-NOT-3"),
+    }
 
 
 def test_the_same_sync_again_records_nothing(cli: Cli) -> None:

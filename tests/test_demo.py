@@ -74,14 +74,17 @@ def test_the_demo_gives_exactly_the_reports_of_its_readme(document: Json) -> Non
     assert [_row(r) for r in document["reports"]] == EXPECTED
 
 
-def test_the_demo_findings_are_the_sex_refusal_and_the_untied_emergency_dose(
+def test_the_demo_findings_are_the_sex_refusal_the_emergency_dose_and_the_patches(
     document: Json,
 ) -> None:
-    """Only R-CODE-3 for Patient/1008 (gender other) and R-SUB-5 for Patient/1011 (N dose)."""
+    """R-CODE-3 for Patient/1008 (gender other), R-SUB-5 and R-NOT-3 for Patient/1011 (the N
+    dose and its prescription), R-SUB-5 info for Patient/1010 (BtM patches for pain)."""
     findings = {(f["severity"], f["rule"], f["sources"][0]) for f in document["findings"]}
     assert findings == {
         ("error", "R-CODE-3", "Patient/1008"),
         ("warning", "R-SUB-5", "Patient/1011"),
+        ("info", "R-NOT-3", "Patient/1011"),
+        ("info", "R-SUB-5", "Patient/1010"),
     }
 
 
@@ -123,11 +126,11 @@ def test_every_demo_resource_is_valid_fhir_r4() -> None:
 
 
 def test_make_run_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """The command of `make run` exits 0 and prints the 16 reports and 2 findings."""
+    """The command of `make run` exits 0 and prints the 16 reports and 4 findings."""
     argv = ["derive", str(DEMO), "--as-of", AS_OF, "--config", str(DEMO / "practice.toml")]
     status = main([*argv, "--format", "table"])
     out, err = capsys.readouterr()
     assert (status, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"Reports due by {AS_OF}: {len(EXPECTED)}"
-    assert "Findings: 2" in lines
+    assert "Findings: 4" in lines

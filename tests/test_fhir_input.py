@@ -886,11 +886,21 @@ def test_dispense_covers_from_handover_for_days_supply(tmp_path: Path) -> None:
 
 
 def test_prescription_with_dispenses_covers_what_they_cover(tmp_path: Path) -> None:
-    """An ST prescription with dispenses covers what its dispenses cover (edge case 2)."""
+    """An ST prescription with dispenses covers what its dispenses cover (edge case 2),
+    from the first dispense's day, never less than its own reach (edge case 15)."""
     st = request("mr-st", "2025-03-03", marker=category("ST"), supply=("2025-03-03", 14, "d"))
-    resources = [patient(), doctor(), st, _dispense("md1", "2025-03-03", 3)]
+    resources = [patient(), doctor(), st, _dispense("md1", "2025-03-05", 3)]
     document = run(tmp_path, resources, "2025-03-31")
-    assert keys(document) == [anmeldung("2025-03-03"), abmeldung("2025-03-05")]
+    # Dispensed 03-05 for 3 days; the prescription reaches 03-03 + 14 - 1 = 03-16.
+    assert keys(document) == [anmeldung("2025-03-05"), abmeldung("2025-03-16")]
+
+
+def test_a_dispense_beyond_the_prescriptions_reach_covers_its_own_days(tmp_path: Path) -> None:
+    """Edge case 15: the dispense's daysSupply counts when it reaches further."""
+    st = request("mr-st", "2025-03-03", marker=category("ST"), supply=("2025-03-03", 7, "d"))
+    resources = [patient(), doctor(), st, _dispense("md1", "2025-03-05", 10)]
+    document = run(tmp_path, resources, "2025-03-31")
+    assert keys(document) == [anmeldung("2025-03-05"), abmeldung("2025-03-14")]
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,11 @@ from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
 from adapter.fhir.doctors import practitioner_key, responsible_doctors
 from adapter.fhir.identifiers import system_of
-from adapter.fhir.medication import NO_MEDICATION, MedInfo
+from adapter.fhir.medication import MISSING_MEDICATION, NO_MEDICATION, MedInfo
+from adapter.fhir.unreported import Unreported
 
 _MARKED = frozenset({"S", "ST"})
+_BTM_MARKERS = frozenset({"S", "ST", "N", "K", "A"})  # any BtM Sonderkennzeichen
 _VOID_REQUEST = frozenset({"entered-in-error", "cancelled", "draft"})
 _WARN_UNTIED = frozenset({"Methadon", "Levomethadon"})  # INPUT.md: warn when untied
 
@@ -36,16 +38,42 @@ _WARN_UNTIED = frozenset({"Methadon", "Levomethadon"})  # INPUT.md: warn when un
 class _Builder:
     collection: Collection
     untied: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    untied_other: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     uncertain_depots: list[str] = field(default_factory=list)
     responsible: dict[str, str] = field(default_factory=dict)
+    unreported: Unreported = field(default_factory=Unreported)
+    reach_taken: list[str] = field(default_factory=list)  # dispenses: prescription's reach
+    one_day: list[str] = field(default_factory=list)  # dispenses: neither, one day
 
     def resolve(self, ref: str | None) -> str | None:
         return self.collection.refs.resolve(ref)
 
+    def patient(self, ref: str | None) -> str:
+        return self.resolve(ref) or unresolved_patient(ref)
+
     def med(self, med: MedInfo | None, med_ref: str | None) -> MedInfo:
         if med is not None:
             return med
-        return self.collection.medications.get(self.resolve(med_ref) or "", NO_MEDICATION)
+        found = self.collection.medications.get(self.resolve(med_ref) or "")
+        if found is not None:
+            return found
+        return NO_MEDICATION if med_ref is None else MISSING_MEDICATION
+
+    def no_substance(
+        self, patient_ref: str | None, source: str, med: MedInfo, request: rec.Request | None
+    ) -> None:
+        """An event or prescription whose medication names none of the seven substances:
+        a finding when it looks like a narcotic (INPUT.md edge case 20), else nothing."""
+        marker = request.marker if request is not None else None
+        if not (med.btm or marker in _BTM_MARKERS):
+            return
+        if med.label == "missing":
+            reason = "missing"
+        elif med.other_substance:
+            reason = "marked-other" if marker in _MARKED else "other-btm"
+        else:
+            reason = "unidentified"
+        self.unreported.note(reason, self.patient(patient_ref), source, med.label)
 
     def request(self, ref: str | None) -> rec.Request | None:
         return self.collection.requests.get(self.resolve(ref) or "")
@@ -85,14 +113,19 @@ class _Builder:
             return True
         return med.substance == DIAMORPHIN
 
-    def keep(self, patient_ref: str | None, cover: Cover, tied: bool) -> list[Cover]:
-        """The cover when tied to substitution; an untied methadone event is noted."""
+    def keep(
+        self, patient_ref: str | None, cover: Cover, tied: bool, med: MedInfo, *, btm: bool
+    ) -> list[Cover]:
+        """The cover when tied to substitution; an untied one is noted (never silent)."""
         if tied:
             return [cover]
-        if cover.substance in _WARN_UNTIED:
-            self.untied[self.resolve(patient_ref) or unresolved_patient(patient_ref)].append(
-                cover.source
-            )
+        patient = self.patient(patient_ref)
+        if btm:  # every narcotic is named in its finding
+            self.unreported.note("untied-btm", patient, cover.source, _what(med))
+        elif cover.substance in _WARN_UNTIED:
+            self.untied[patient].append(cover.source)
+        else:
+            self.untied_other[patient].append(cover.source)
         return []
 
 
@@ -184,6 +217,8 @@ class Assembly:
             *collection.findings,
             *_untied_findings(builder),
             *_depot_findings(builder),
+            *_supply_findings(builder),
+            *builder.unreported.findings(),
             *unknown,
         ]
 
@@ -230,39 +265,130 @@ def _covers(
 ) -> list[Cover]:
     """One patient's covers: administrations, dispenses, then prescriptions' own reach."""
     covers: list[Cover] = []
+    used: set[str] = set()  # requests whose events gave covers
     for admin in events.administrations:
-        covers += _administration_cover(builder, admin)
+        found = _administration_cover(builder, admin)
+        covers += found
+        if found and (key := builder.resolve(admin.request)):
+            used.add(key)
     for dispense in events.dispenses:
-        covers += _dispense_cover(builder, dispense)
+        found = _dispense_cover(builder, dispense)
+        covers += found
+        if found and (key := builder.resolve(dispense.prescription)):
+            used.add(key)
     for request in events.requests:
-        covers += _prescription_cover(builder, request, dispensed, only)
+        found = _prescription_cover(builder, request, dispensed, only)
+        covers += found
+        if not found and request.key not in used:
+            _unused_request(builder, request, dispensed)
     return covers
+
+
+def _unused_request(
+    builder: _Builder, request: rec.Request, dispensed: frozenset[str] | set[str]
+) -> None:
+    """Why a prescription that looks like substitution gave no covered day (never silent).
+
+    Its events' own findings (unidentified medication, untied) have named it already when
+    they named the request's medication; here the prescription itself is accounted for.
+    """
+    med = builder.med(request.med, request.med_ref)
+    patient = builder.patient(request.patient)
+    if not (med.btm or request.marker in _BTM_MARKERS):
+        if med.substance is not None:
+            _unmarked_unused(builder, request, med, patient)
+        return
+    note = builder.unreported.note
+    if request.marker in _MARKED:
+        if request.status in _VOID_REQUEST:
+            note("void", patient, request.key, request.status or "")
+        elif request.key in dispensed:
+            note("dispenses-void", patient, request.key)
+        elif med.substance is None:
+            builder.no_substance(request.patient, request.key, med, request)
+        elif (request.supply_start or request.authored) is None:
+            note("undated", patient, request.key)
+    elif med.substance is None:
+        builder.no_substance(request.patient, request.key, med, request)
+    elif request.marker is not None:
+        note("emergency", patient, request.key, request.marker)
+    else:
+        note("untied-btm", patient, request.key, _what(med))
+
+
+def _unmarked_unused(builder: _Builder, request: rec.Request, med: MedInfo, patient: str) -> None:
+    """A prescription of a substitution substance without marker, administration or
+    dispense: untied (R-SUB-5), or tied but covering no day by itself (INPUT.md)."""
+    episode = builder.episode(list(request.episodes))
+    if not builder.tie(med, request, episode, request.dependence):
+        untied = builder.untied if med.substance in _WARN_UNTIED else builder.untied_other
+        untied[patient].append(request.key)
+    else:
+        builder.unreported.note("no-events", patient, request.key, med.substance or "")
 
 
 def _administration_cover(builder: _Builder, admin: rec.Administration) -> list[Cover]:
     med = builder.med(admin.med, admin.med_ref)
-    if med.substance is None:
-        return []
     request = builder.request(admin.request)
+    if med.substance is None:
+        builder.no_substance(admin.patient, admin.key, med, request)
+        return []
     episode = builder.episode([admin.episode, *(request.episodes if request else ())])
     doctor = builder.request_doctor(request) or practitioner_key(
         builder.collection, admin.performer
     )
     end = _effect_end(builder, admin, med)
     cover = Cover(admin.start, end, doctor, med.substance, admin.key, _key(episode))
-    return builder.keep(admin.patient, cover, builder.tie(med, request, episode, admin.dependence))
+    tied = builder.tie(med, request, episode, admin.dependence)
+    return builder.keep(admin.patient, cover, tied, med, btm=_looks_btm(med, request))
 
 
 def _dispense_cover(builder: _Builder, dispense: rec.Dispense) -> list[Cover]:
     med = builder.med(dispense.med, dispense.med_ref)
-    if med.substance is None:
-        return []
     request = builder.request(dispense.prescription)
+    if med.substance is None:
+        builder.no_substance(dispense.patient, dispense.key, med, request)
+        return []
     episode = builder.episode([dispense.episode, *(request.episodes if request else ())])
     doctor = builder.request_doctor(request)
-    end = dispense.day + timedelta(days=dispense.days - 1)
+    end = _dispense_end(builder, dispense, request)
     cover = Cover(dispense.day, end, doctor, med.substance, dispense.key, _key(episode))
-    return builder.keep(dispense.patient, cover, builder.tie(med, request, episode, False))
+    tied = builder.tie(med, request, episode, False)
+    return builder.keep(dispense.patient, cover, tied, med, btm=_looks_btm(med, request))
+
+
+def _dispense_end(builder: _Builder, dispense: rec.Dispense, request: rec.Request | None) -> date:
+    """The last day a dispense covers (INPUT.md edge case 15).
+
+    Its `daysSupply` from `whenHandedOver`; without one (gematik and ePA dispenses carry
+    none), the reach of its prescription (`expectedSupplyDuration`) from the same day, else
+    that day alone. A dispense never ends the cover before its prescription's own reach.
+    """
+    days = dispense.days
+    reach = request.supply_days if request is not None else None
+    if days is None:
+        if reach is not None:
+            builder.reach_taken.append(dispense.key)
+            days = reach
+        else:
+            builder.one_day.append(dispense.key)
+            days = 1
+    end = dispense.day + timedelta(days=days - 1)
+    start = (request.supply_start or request.authored) if request is not None else None
+    if reach is not None and start is not None:
+        end = max(end, start + timedelta(days=reach - 1))
+    return end
+
+
+def _what(med: MedInfo) -> str:
+    """A medication for a finding: its substance and what identified it."""
+    kind = ", a pain or cough code" if med.analgesic else ""
+    return f"{med.substance} by {med.label}{kind}"
+
+
+def _looks_btm(med: MedInfo, request: rec.Request | None) -> bool:
+    """A narcotic by its Medication's category or its prescription's BtM marker."""
+    return med.btm or (request is not None and request.marker in _BTM_MARKERS)
 
 
 def _prescription_cover(
@@ -281,13 +407,13 @@ def _prescription_cover(
     med = builder.med(request.med, request.med_ref)
     start = request.supply_start or request.authored
     if med.substance is None or start is None:
-        return []
+        return []  # _unused_request says why
     end = start + timedelta(days=(request.supply_days or 1) - 1)
     episode = builder.episode(list(request.episodes))
     cover = Cover(
         start, end, builder.request_doctor(request), med.substance, request.key, _key(episode)
     )
-    return builder.keep(request.patient, cover, True)
+    return builder.keep(request.patient, cover, True, med, btm=True)
 
 
 def _effect_end(builder: _Builder, admin: rec.Administration, med: MedInfo) -> date:
@@ -333,7 +459,9 @@ def _consultants(builder: _Builder, patient_key: str) -> tuple[ConsultantSpell, 
 
 
 def _untied_findings(builder: _Builder) -> list[Finding]:
-    return [
+    """D-8: one finding per patient; methadone and levomethadone are warned about, the
+    other substances (buprenorphine patches, morphine or codeine for pain) noted."""
+    warnings = [
         Finding(
             "warning",
             "R-SUB-5",
@@ -344,6 +472,45 @@ def _untied_findings(builder: _Builder) -> list[Finding]:
         )
         for patient, sources in sorted(builder.untied.items())
     ]
+    notes = [
+        Finding(
+            "info",
+            "R-SUB-5",
+            f"{len(sources)} event(s) of {patient} with a substitution substance are not tied "
+            "to a substitution (no S/ST marker, substitution EpisodeOfCare or ICD-10-GM F11.2 "
+            "reason; a pain or cough medication?) and are not reported.",
+            (patient, *sources[:5]),
+        )
+        for patient, sources in sorted(builder.untied_other.items())
+    ]
+    return warnings + notes
+
+
+def _supply_findings(builder: _Builder) -> list[Finding]:
+    """Dispenses without `daysSupply` (INPUT.md edge case 15)."""
+    found = []
+    if builder.reach_taken:
+        found.append(
+            Finding(
+                "info",
+                "R-DATE-2",
+                f"{len(builder.reach_taken)} dispense(s) carry no daysSupply: each covers its "
+                "prescription's expectedSupplyDuration from whenHandedOver.",
+                tuple(builder.reach_taken[:10]),
+            )
+        )
+    if builder.one_day:
+        found.append(
+            Finding(
+                "warning",
+                "R-DATE-2",
+                f"{len(builder.one_day)} dispense(s) carry no daysSupply, and their prescription "
+                "no expectedSupplyDuration: each covers one day. Send daysSupply, or the "
+                "prescription with its reach.",
+                tuple(builder.one_day[:10]),
+            )
+        )
+    return found
 
 
 def _depot_findings(builder: _Builder) -> list[Finding]:
@@ -383,4 +550,4 @@ def _unknown_patient(patient_key: str, covers: list[Cover]) -> Finding:
             f"Substitution events refer to {patient_key}, which is not in the input: send the "
             "Patient resource with the events."
         )
-    return Finding("error", "INPUT", message, (patient_key, *(c.source for c in covers[:3])))
+    return Finding("error", "INPUT", message, (patient_key, *(c.source for c in covers)))

@@ -351,7 +351,7 @@ class Collector:
             med=med,
             med_ref=med_ref,
             day=handed,
-            days=duration_days(obj(resource, "daysSupply"), "daysSupply") or 1,
+            days=duration_days(obj(resource, "daysSupply"), "daysSupply"),
             prescription=next(iter(references(resource, "authorizingPrescription")), None),
             performer=next((p for p in performers if p), None),
             episode=reference(resource, "context"),

@@ -373,7 +373,9 @@ def drop_before(batch: Batch, cutoff: date) -> Batch:
     patients = {}
     for key, records in batch.patients.items():
         old = {k for k, a in records.administrations.items() if a.end < cutoff}
-        old |= {k for k, d in records.dispenses.items() if d.day + timedelta(days=d.days) <= cutoff}
+        old |= {
+            k for k, d in records.dispenses.items() if d.day + timedelta(days=d.days or 1) <= cutoff
+        }
         old |= {
             k
             for k, r in records.requests.items()

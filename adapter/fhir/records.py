@@ -62,7 +62,7 @@ class Dispense:
     med: MedInfo | None
     med_ref: str | None
     day: date
-    days: int
+    days: int | None  # daysSupply; None when the dispense carries none (edge case 15)
     prescription: str | None
     performer: str | None
     episode: str | None
