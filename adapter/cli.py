@@ -1,4 +1,5 @@
-"""The `substreg` command line: a thin layer over `adapter.services`.
+"""The `substreg` command line: a thin layer over `adapter.services`. This module holds
+only the argument parser; `adapter.cli_run` runs the parsed command.
 
 Exit codes: 0 success (`derive`: findings included), 1 `validate` found invalid
 resources, 2 unusable input or usage (one line on standard error, never a traceback).
@@ -13,15 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
-import orjson
-
 from adapter.cli_store import add_commands
-from adapter.config import ConfigError, PracticeConfig, load_config
-from adapter.fhir.source import InputError
-from adapter.fhir.validate import validate_paths
-from adapter.mappings import MappingError
-from adapter.output import derivation_json, derivation_table, finding_json
-from adapter.services import derive
 
 EXIT_USAGE = 2
 
@@ -54,49 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check every resource against the FHIR R4 models (exit 1 if invalid)"
     )
     validate_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    derive_cmd.set_defaults(handler=_derive)
-    validate_cmd.set_defaults(handler=_validate)
+    derive_cmd.set_defaults(handler="derive")
+    validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if isinstance(args.handler, str):
-            # The store (SQLAlchemy, Alembic, fpdf2) loads only for the commands that need
-            # it: `derive` and `validate` start in a fraction of the time.
-            from adapter import cli_commands  # noqa: PLC0415
+    # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
+    # that; each command then loads what it uses (`derive`: neither the store nor the
+    # full FHIR models).
+    from adapter.cli_run import run  # noqa: PLC0415
 
-            return cli_commands.dispatch(args.handler, args)
-        status: int = args.handler(args)
-    except (InputError, ConfigError, MappingError) as exc:
-        print(f"substreg: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    return status
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
-
-
-def _derive(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else PracticeConfig()
-    derivation = derive(args.paths, as_of=args.as_of, config=config)
-    if args.format == "table":
-        sys.stdout.write(derivation_table(derivation))
-    else:
-        sys.stdout.buffer.write(derivation_json(derivation))
-    return 0
-
-
-def _validate(args: argparse.Namespace) -> int:
-    findings = list(validate_paths(args.paths))
-    sys.stdout.buffer.write(
-        orjson.dumps({"findings": [finding_json(f) for f in findings]}, option=orjson.OPT_INDENT_2)
-        + b"\n"
-    )
-    return 1 if findings else 0
+    return run(args.handler, args)
 
 
 if __name__ == "__main__":

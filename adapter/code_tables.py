@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from adapter.domain.model import SUBSTANCES
@@ -32,11 +32,11 @@ class CodeTables:
     version: str
 
 
-def code_tables(data: dict[str, Any], path: Path) -> CodeTables:
+def code_tables(data: dict[str, Any], path: Traversable) -> CodeTables:
     if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         msg = (
             f"{path}: 'format' must be {FORMAT!r} and 'format_version' {FORMAT_VERSION} "
-            "(see mappings/README.md)."
+            "(see mappings/README.md in the package, adapter/data/mappings)."
         )
         raise CodeTableError(msg)
     version = data.get("version")
@@ -61,7 +61,7 @@ def pzn_is_valid(code: str) -> bool:
     return check != 10 and check == int(code[7])
 
 
-def _text(data: dict[str, Any], key: str, path: Path) -> str:
+def _text(data: dict[str, Any], key: str, path: Traversable) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         msg = f"{path}: '{key}' must be the code system URL."
@@ -70,7 +70,7 @@ def _text(data: dict[str, Any], key: str, path: Path) -> str:
 
 
 def _codes(
-    data: dict[str, Any], key: str, path: Path, check: Callable[[str, Path], None]
+    data: dict[str, Any], key: str, path: Traversable, check: Callable[[str, Traversable], None]
 ) -> dict[str, str]:
     table = data.get(key, {})
     if not isinstance(table, dict):
@@ -83,13 +83,13 @@ def _codes(
     return result
 
 
-def _pzn(code: str, path: Path) -> None:
+def _pzn(code: str, path: Traversable) -> None:
     if not pzn_is_valid(code):
         msg = f"{path}: pzn.{code} is not a PZN of 8 digits with a valid check digit."
         raise CodeTableError(msg)
 
 
-def _ask(code: str, path: Path) -> None:
+def _ask(code: str, path: Traversable) -> None:
     if not (code.isascii() and code.isdigit()):
         msg = f"{path}: ask.{code} must be an ASK number (digits only)."
         raise CodeTableError(msg)

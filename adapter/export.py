@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from adapter.export_pdf import PDF_COLUMNS, pdf_bytes
 from adapter.files import write_private
 from adapter.services.setup import SetupError
 
@@ -60,6 +59,9 @@ def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, unt
     if fmt == "csv":
         data = csv_bytes(table)
     elif fmt == "pdf":
+        # fpdf2 takes longer to import than most commands take to run: loaded for a PDF only.
+        from adapter.export_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
+
         picked = [HEADERS.index(heading) for heading in PDF_COLUMNS]
         data = pdf_bytes(
             [[cells[i] for i in picked] for cells in table],

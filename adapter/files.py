@@ -1,4 +1,5 @@
-"""Writing a file only its owner may read, whole or not at all (keyring, exports, backups)."""
+"""Files and folders only their owner may read: a file written whole or not at all (keyring,
+exports, backups), and the folders the database and the keyring live in."""
 
 from __future__ import annotations
 
@@ -34,3 +35,26 @@ def write_private(path: Path, data: bytes) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and every missing folder above it, each with mode 0700.
+
+    Folders that exist are left as they are (their modes are the owner's choice). Unlike
+    `Path.mkdir(parents=True)`, which gives the parents the umask's default (often 0755),
+    every folder made here is its owner's only. OSError when one cannot be made.
+    """
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # made by a parallel run: theirs to set up
+            if not path.is_dir():
+                raise
+            continue
+        path.chmod(0o700)  # mkdir's mode passes through the umask, which may take bits off

@@ -3,6 +3,10 @@
 Mapping is data (STYLE rule 4): a new code or product is a line in a JSON file and a
 test, never a branch in Python. The files are read once, checked, and compiled into
 `Mappings`, which answers the questions the FHIR readers ask.
+
+The defaults ship inside the package (`adapter/data/mappings/`, package data read with
+`importlib.resources`), so an installed wheel needs no checkout beside it. A practice's
+own reviewed copy of the folder replaces them when SUBSTREG_MAPPINGS_DIR names it.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from adapter.code_tables import CodeTableError, CodeTables, code_tables
 from adapter.domain.codes import NameRules
 from adapter.domain.model import SUBSTANCES, Depot
-from adapter.name_rules import MAPPINGS_DIR_ENV, name_rules_from
+from adapter.name_rules import name_rules_from
 
+MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
+MAPPING_FILES = ("substances.json", "products.json", "names.json", "codes.json")
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg", re.IGNORECASE)
 
 
@@ -116,25 +124,37 @@ def strength_in(text: str) -> float | None:
     return float(match.group(1).replace(",", "."))
 
 
-def default_mappings_dir() -> Path:
-    """`mappings/` beside the package, or the directory in SUBSTREG_MAPPINGS_DIR."""
+def packaged_mappings() -> Traversable:
+    """The default mapping files shipped in the package (a folder in a wheel or checkout)."""
+    return files("adapter") / "data" / "mappings"
+
+
+def default_mappings_dir() -> Traversable:
+    """The directory in SUBSTREG_MAPPINGS_DIR, else the packaged defaults."""
     override = os.environ.get(MAPPINGS_DIR_ENV, "").strip()
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parent.parent / "mappings"
+    return Path(override) if override else packaged_mappings()
 
 
-def load_mappings(directory: Path | None = None) -> Mappings:
+def load_mappings(directory: Traversable | None = None) -> Mappings:
     """Read, validate and compile every mapping file of `directory` (cached per folder).
 
     Without `directory`, SUBSTREG_MAPPINGS_DIR is read on every call, so a folder set
     after an earlier call is honoured; only the compiled result is cached.
     """
-    return _load_folder((directory or default_mappings_dir()).resolve())
+    folder = directory or default_mappings_dir()
+    if isinstance(folder, Path):
+        return _load_folder(folder.resolve())
+    # The packaged files inside a zip archive (zipimport), which gives no Path to key the
+    # cache on: compiled on each call. A wheel installed by pip is a folder, a Path.
+    return _compile(folder)
 
 
 @lru_cache(maxsize=4)
 def _load_folder(folder: Path) -> Mappings:
+    return _compile(folder)
+
+
+def _compile(folder: Traversable) -> Mappings:
     subs = _read_json(folder / "substances.json")
     prods = _read_json(folder / "products.json")
     codes = _code_tables(folder / "codes.json")
@@ -154,27 +174,27 @@ def _load_folder(folder: Path) -> Mappings:
         text_words=_text_words(subs, folder / "substances.json"),
         products=tuple(_product(p, folder / "products.json") for p in products),
         names=_name_rules(folder / "names.json"),
-        fingerprint=_fingerprint(
-            folder, ("substances.json", "products.json", "names.json", "codes.json")
-        ),
+        fingerprint=_fingerprint(folder),
     )
 
 
-def _fingerprint(folder: Path, names: tuple[str, ...]) -> str:
+def _fingerprint(folder: Traversable) -> str:
+    """Over the files' names and bytes, not their place: moving the folder (or installing
+    the package elsewhere) changes nothing, editing a file does."""
     digest = hashlib.sha256()
-    for name in names:
+    for name in MAPPING_FILES:
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def _code_tables(path: Path) -> CodeTables:
+def _code_tables(path: Traversable) -> CodeTables:
     try:
         return code_tables(_read_json(path), path)
     except CodeTableError as exc:
         raise MappingError(str(exc)) from None
 
 
-def _name_rules(path: Path) -> NameRules:
+def _name_rules(path: Traversable) -> NameRules:
     try:
         return name_rules_from(path, _read_json(path))
     except MappingError:
@@ -183,11 +203,14 @@ def _name_rules(path: Path) -> NameRules:
         raise MappingError(str(exc)) from None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Traversable) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = f"Mapping file {path} is missing: copy it from the project's mappings/ folder."
+        msg = (
+            f"Mapping file {path} is missing: a folder named by {MAPPINGS_DIR_ENV} needs "
+            f"all of {', '.join(MAPPING_FILES)}; copy it from {packaged_mappings()}."
+        )
         raise MappingError(msg) from None
     except UnicodeDecodeError as exc:
         msg = f"Mapping file {path} is not UTF-8 text (offset {exc.start}): save it as UTF-8."
@@ -211,7 +234,7 @@ def _substance(value: object, where: str) -> str:
     return str(value)
 
 
-def _list_of_str(data: dict[str, Any], key: str, path: Path) -> list[str]:
+def _list_of_str(data: dict[str, Any], key: str, path: Traversable) -> list[str]:
     value = data.get(key)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         msg = f"{path}: '{key}' must be a list of strings."
@@ -219,7 +242,7 @@ def _list_of_str(data: dict[str, Any], key: str, path: Path) -> list[str]:
     return value
 
 
-def _atc_entries(data: dict[str, Any], path: Path) -> dict[str, AtcEntry]:
+def _atc_entries(data: dict[str, Any], path: Traversable) -> dict[str, AtcEntry]:
     entries = data.get("atc")
     if not isinstance(entries, dict):
         msg = f"{path}: 'atc' must be an object of ATC code → entry."
@@ -238,7 +261,7 @@ def _atc_entries(data: dict[str, Any], path: Path) -> dict[str, AtcEntry]:
     return result
 
 
-def _substance_map(data: dict[str, Any], key: str, path: Path) -> dict[str, str]:
+def _substance_map(data: dict[str, Any], key: str, path: Traversable) -> dict[str, str]:
     entries = data.get(key, {})
     if not isinstance(entries, dict):
         msg = f"{path}: '{key}' must be an object of code → substance."
@@ -246,7 +269,7 @@ def _substance_map(data: dict[str, Any], key: str, path: Path) -> dict[str, str]
     return {str(c): _substance(s, f"{path}: {key}.{c}") for c, s in entries.items()}
 
 
-def _text_words(data: dict[str, Any], path: Path) -> tuple[tuple[re.Pattern[str], str], ...]:
+def _text_words(data: dict[str, Any], path: Traversable) -> tuple[tuple[re.Pattern[str], str], ...]:
     entries = data.get("text")
     if not isinstance(entries, list):
         msg = f"{path}: 'text' must be a list of {{word, substance}}."
@@ -265,7 +288,7 @@ def _text_words(data: dict[str, Any], path: Path) -> tuple[tuple[re.Pattern[str]
     return tuple(words)
 
 
-def _product(entry: Any, path: Path) -> Product:
+def _product(entry: Any, path: Traversable) -> Product:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         msg = f"{path}: every product needs a 'name'."
         raise MappingError(msg)

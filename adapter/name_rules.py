@@ -8,29 +8,20 @@ test, never a branch in Python. Entries are checked and stored in the form
 from __future__ import annotations
 
 import json
-import os
 import string
 import unicodedata
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any
 
 from adapter.domain.codes import NameRules
 
-MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
 _LISTS = ("titles", "particles", "name_affixes")
 _KEYS = frozenset({*_LISTS, "transliteration", "source"})
 _TYPOGRAPHIC_APOSTROPHES = frozenset("’‘ʼ`´")
 
 
-def default_names_path() -> Path:
-    """`<repo root>/mappings/names.json`, or `names.json` in the directory SUBSTREG_MAPPINGS_DIR."""
-    override = os.environ.get(MAPPINGS_DIR_ENV, "").strip()
-    folder = Path(override) if override else Path(__file__).resolve().parent.parent / "mappings"
-    return folder / "names.json"
-
-
-def load_name_rules(path: Path) -> NameRules:
+def load_name_rules(path: Traversable) -> NameRules:
     """Read, check and canonicalise the name data; ValueError naming file and key if malformed.
 
     A missing or unreadable file raises OSError; `adapter.mappings` turns both into a
@@ -47,7 +38,7 @@ def load_name_rules(path: Path) -> NameRules:
     return name_rules_from(path, data)
 
 
-def name_rules_from(path: Path, data: object) -> NameRules:
+def name_rules_from(path: Traversable, data: object) -> NameRules:
     """Check and canonicalise the parsed content of names.json (`path` for the messages)."""
     if not isinstance(data, dict):
         msg = f"{path}: expected a JSON object with keys {', '.join(sorted(_KEYS))}"
@@ -66,7 +57,7 @@ def name_rules_from(path: Path, data: object) -> NameRules:
     )
 
 
-def _check_keys(path: Path, data: dict[str, Any]) -> None:
+def _check_keys(path: Traversable, data: dict[str, Any]) -> None:
     """All four keys present, lists of strings; no unknown key (a typo would silently drop data)."""
     for key in data:
         if key not in _KEYS and not key.startswith("_"):
@@ -82,7 +73,7 @@ def _check_keys(path: Path, data: dict[str, Any]) -> None:
         raise ValueError(msg)
 
 
-def _canonical(path: Path, key: str, entry: str) -> str:
+def _canonical(path: Traversable, key: str, entry: str) -> str:
     """NFC, single spaces, case-folded then upper case: the form `codes` compares words in."""
     if not entry.strip():
         msg = f"{path}: key {key!r} has an empty entry"
@@ -93,7 +84,7 @@ def _canonical(path: Path, key: str, entry: str) -> str:
     return " ".join(unicodedata.normalize("NFC", entry).split()).casefold().upper()
 
 
-def _check_single_words(path: Path, key: str, entries: list[str]) -> None:
+def _check_single_words(path: Traversable, key: str, entries: list[str]) -> None:
     """Titles and Namenszusätze are matched word by word ("Dr. med." is "Dr." and "med.")."""
     for entry in entries:
         if " " in entry:
@@ -101,7 +92,7 @@ def _check_single_words(path: Path, key: str, entries: list[str]) -> None:
             raise ValueError(msg)
 
 
-def _transliteration(path: Path, table: dict[str, Any]) -> dict[str, str]:
+def _transliteration(path: Traversable, table: dict[str, Any]) -> dict[str, str]:
     """One letter -> one or more of A–Z (upper-cased); `codes` looks a letter up as written
     and in lower case."""
     result: dict[str, str] = {}

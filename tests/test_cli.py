@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from adapter.cli import main
+from adapter.mappings import packaged_mappings
 
 CASES = Path(__file__).resolve().parent / "cases"
 SUBOXONE = CASES / "40-sub-suboxone-naloxone" / "input.json"  # FROTM128 from 2025-11-03
@@ -291,9 +292,8 @@ def _break(text: str, name: str) -> str:
 @pytest.mark.parametrize("name", ["substances.json", "products.json", "names.json"], ids=str)
 def test_broken_mappings_exit_2_without_traceback(tmp_path: Path, name: str) -> None:
     """A broken mapping file (SUBSTREG_MAPPINGS_DIR): exit 2, one line naming the file."""
-    source = Path(__file__).resolve().parents[1] / "mappings"
     folder = tmp_path / "mappings"
-    shutil.copytree(source, folder)
+    shutil.copytree(str(packaged_mappings()), folder)
     target = folder / name
     target.write_text(_break(target.read_text(encoding="utf-8"), name), encoding="utf-8")
     proc = subprocess.run(

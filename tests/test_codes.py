@@ -21,9 +21,10 @@ from adapter.domain.codes import (
     patient_code,
     sex_letter,
 )
-from adapter.name_rules import default_names_path, load_name_rules
+from adapter.mappings import packaged_mappings
+from adapter.name_rules import load_name_rules
 
-RULES = load_name_rules(default_names_path())
+RULES = load_name_rules(packaged_mappings() / "names.json")
 
 
 def code(
@@ -605,14 +606,6 @@ def test_invalid_json_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not valid JSON") as raised:
         load_name_rules(path)
     assert str(path) in str(raised.value)
-
-
-def test_mappings_dir_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """SUBSTREG_MAPPINGS_DIR points default_names_path at another directory."""
-    monkeypatch.setenv("SUBSTREG_MAPPINGS_DIR", str(tmp_path))
-    assert default_names_path() == tmp_path / "names.json"
-    monkeypatch.delenv("SUBSTREG_MAPPINGS_DIR")
-    assert default_names_path().parts[-2:] == ("mappings", "names.json")
 
 
 def test_all_is_honest() -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Callable
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from adapter.mappings import (
     Mappings,
     default_mappings_dir,
     load_mappings,
+    packaged_mappings,
     strength_in,
 )
 
@@ -31,7 +33,7 @@ Json = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def mappings() -> Mappings:
-    return load_mappings(default_mappings_dir())
+    return load_mappings(packaged_mappings())
 
 
 def substance_of(
@@ -236,7 +238,7 @@ def test_strength_is_read_from_the_product_text(text: str, mg: float | None) -> 
 
 def copy_mappings(tmp_path: Path) -> Path:
     folder = tmp_path / "mappings"
-    shutil.copytree(default_mappings_dir(), folder)
+    shutil.copytree(str(packaged_mappings()), folder)
     return folder
 
 
@@ -250,9 +252,11 @@ def edit(folder: Path, name: str, change: Callable[[Json], None]) -> None:
 def test_a_copy_of_the_mappings_loads(tmp_path: Path) -> None:
     """A copied mappings/ folder loads the same data as the original."""
     copy = load_mappings(copy_mappings(tmp_path))
-    original = load_mappings(default_mappings_dir())
+    original = load_mappings(packaged_mappings())
     assert copy.atc == original.atc
     assert copy.products == original.products
+    # The fingerprint sync compares is over the files, not their place: the same here.
+    assert copy.fingerprint == original.fingerprint
 
 
 def test_pzn_added_to_products_is_found(tmp_path: Path) -> None:
@@ -414,3 +418,37 @@ def test_mappings_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     edit(folder, "products.json", lambda d: d["products"][0].update(pzn={"19999992": 16}))
     monkeypatch.setenv("SUBSTREG_MAPPINGS_DIR", str(folder))
     assert load_mappings().product_for_pzn("19999992") is not None
+
+
+def test_defaults_are_package_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without SUBSTREG_MAPPINGS_DIR the files come from the package (importlib.resources)."""
+    monkeypatch.delenv("SUBSTREG_MAPPINGS_DIR", raising=False)
+    folder = default_mappings_dir()
+    assert folder == files("adapter") / "data" / "mappings"
+    assert sorted(entry.name for entry in folder.iterdir()) == [
+        "README.md",
+        "codes.json",
+        "names.json",
+        "products.json",
+        "substances.json",
+    ]
+    assert load_mappings() == load_mappings(folder)
+
+
+def test_an_edit_changes_the_fingerprint(tmp_path: Path) -> None:
+    """An edited mapping file gives another fingerprint (sync then warns, D-30)."""
+    edited = copy_mappings(tmp_path)
+    edit(edited, "names.json", lambda d: d["titles"].append("Mag."))
+    assert load_mappings(edited).fingerprint != load_mappings(packaged_mappings()).fingerprint
+
+
+def test_a_file_missing_from_the_override_names_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An override folder without products.json: MappingError naming it and the defaults."""
+    folder = copy_mappings(tmp_path)
+    (folder / "products.json").unlink()
+    monkeypatch.setenv("SUBSTREG_MAPPINGS_DIR", str(folder))
+    with pytest.raises(MappingError, match=r"products\.json is missing") as raised:
+        load_mappings()
+    assert str(packaged_mappings()) in str(raised.value)

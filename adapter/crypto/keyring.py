@@ -35,7 +35,7 @@ from adapter.crypto.master_keys import (
     _keyring_problem,
     generate_keyring,
 )
-from adapter.files import write_private
+from adapter.files import make_private_dirs, write_private
 
 __all__ = [
     "KEYRING_FORMAT",
@@ -112,10 +112,9 @@ def load_keyring(path: Path) -> Keyring:
 
 
 def save_keyring(keyring: Keyring, path: Path) -> None:
-    """Write the keyring atomically with mode 0600; create a missing parent with mode 0700."""
+    """Write the keyring atomically with mode 0600; create missing folders with mode 0700."""
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         write_private(path, keyring_to_json(keyring))
     except OSError as exc:
         msg = (

@@ -17,9 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapter.domain.model import Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
@@ -27,6 +25,9 @@ from adapter.fhir.collect import Collection
 from adapter.fhir.identifiers import system_of
 from adapter.fhir.medication import MedInfo
 from adapter.fhir.people import PractitionerRec
+
+if TYPE_CHECKING:  # pydantic itself loads with the first record stored or read (_adapter)
+    from pydantic import TypeAdapter
 
 T = TypeVar("T")
 OrgContact = tuple[tuple[Spell[Address], ...], tuple[Spell[str], ...]]
@@ -323,6 +324,10 @@ def _adapter(kind: type[T]) -> TypeAdapter[T]:
     """One TypeAdapter per type: building one compiles a validator, which is slow."""
     found = _ADAPTERS.get(kind)
     if found is None:
+        # Imported here: the stateful commands that store no records (reports, audit,
+        # keys …) start without pydantic.
+        from pydantic import TypeAdapter  # noqa: PLC0415
+
         found = _ADAPTERS[kind] = TypeAdapter(kind)
     return found
 
@@ -336,6 +341,8 @@ class StoredRecordsError(Exception):
 
 
 def load(kind: type[T], data: bytes) -> T:
+    from pydantic import ValidationError  # noqa: PLC0415 (loaded by _adapter anyway)
+
     try:
         return _adapter(kind).validate_json(data)
     except ValidationError as exc:

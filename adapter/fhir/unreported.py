@@ -21,7 +21,7 @@ _REASONS: dict[str, tuple[Severity, str, str]] = {
         "R-SUB-1",
         "{n} BtM prescription(s) or event(s) of {patient} name no substance the adapter can "
         "identify (they carry {details}): send the ATC code or the ingredient, or add the code "
-        "to mappings/codes.json (see mappings/README.md).",
+        "to mappings/codes.json (see mappings/README.md in the package, adapter/data/mappings).",
     ),
     "missing": (
         "error",

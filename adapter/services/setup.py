@@ -22,7 +22,7 @@ from adapter.crypto import (
     load_keyring,
     save_keyring,
 )
-from adapter.files import write_private
+from adapter.files import make_private_dirs, write_private
 from adapter.settings import Settings
 from adapter.store.audit import Actor
 from adapter.store.database import (
@@ -68,6 +68,7 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
         )
         raise SetupError(msg)
     store = store_for(settings, clock=lambda: now)
+    _make_database_folder(settings.database_url)
     upgrade(store.engine)  # before the keyring: a database that cannot be made leaves none
     if not settings.keyring_path.exists():
         _refuse_new_keys_for_used_database(store, settings.keyring_path)
@@ -86,6 +87,23 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
 
     ids = store.run(actor, record)
     return InitResult(settings.keyring_path, created, head_revision(), ids)
+
+
+def _make_database_folder(url: str) -> None:
+    """The folder of a SQLite file, made with mode 0700 when missing: `init` is the one
+    command that creates a database; every other command refuses a missing one."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        make_private_dirs(path.parent)
+    except OSError as exc:
+        msg = (
+            f"Cannot create the folder {path.parent} for the database "
+            f"({exc.strerror or type(exc).__name__}); create it, or choose another "
+            "SUBSTREG_DATABASE_URL"
+        )
+        raise SetupError(msg) from None
 
 
 def _refuse_new_keys_for_used_database(store: Store, keyring_path: Path) -> None:

@@ -28,9 +28,10 @@ from adapter.domain.model import (
     Spell,
 )
 from adapter.domain.phases import PhaseOutcome, derive_phases
-from adapter.name_rules import default_names_path, load_name_rules
+from adapter.mappings import packaged_mappings
+from adapter.name_rules import load_name_rules
 
-RULES = load_name_rules(default_names_path())
+RULES = load_name_rules(packaged_mappings() / "names.json")
 
 PATIENT = "Patient/p1"
 DOC_A = "Practitioner/a"

@@ -20,6 +20,9 @@ from tests.sync.helpers import batches_by_day, cuts_before, keys_of, ledger, run
 from tests.test_scenarios import OWN_CASES, SHARED_CASES
 
 CASES = [*SHARED_CASES, *OWN_CASES]
+# Cases whose expected reports are not empty: with or without ../shared beside the clone,
+# the first of them give the twice-run test something to record.
+REPORTING = [c for c in CASES if json.loads((c / "expected.json").read_text())["reports"]]
 
 
 def _name(case: Path) -> str:
@@ -83,7 +86,7 @@ def test_sync_in_batches_on_both_databases(path: Path, database: Database, tmp_p
     )
 
 
-@pytest.mark.parametrize("path", CASES[:6], ids=_name)
+@pytest.mark.parametrize("path", REPORTING[:6], ids=_name)
 def test_running_sync_twice_adds_nothing(path: Path, tmp_path: Path) -> None:
     """The same data on the same day twice: the second run records no report."""
     store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")

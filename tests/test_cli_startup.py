@@ -1,0 +1,64 @@
+"""Each command loads only the libraries it uses (benchmarks/startup.py has the timings):
+the full FHIR models only for `validate`, the store only for the stateful commands, the
+PDF library only for a PDF export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "fhir_profiles" / "examples"  # one Anmeldung (fhir_profiles/README.md)
+HEAVY = ("fhir.resources", "fhir_core", "pydantic", "sqlalchemy", "alembic", "fpdf")
+
+# Runs `substreg ARGS` through main() as the installed script does, then prints which of
+# the HEAVY libraries were imported as the last line of standard error.
+PROBE = """
+import json, sys
+from adapter.cli import main
+try:
+    status = main(sys.argv[2:])
+except SystemExit as exc:
+    status = exc.code
+heavy = json.loads(sys.argv[1])
+loaded = sorted(h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules))
+print(json.dumps({"status": status, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def loaded_by(argv: list[str], tmp_path: Path) -> tuple[int, list[str]]:
+    """Exit status of `substreg argv` in a fresh interpreter, and the HEAVY ones it loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(HEAVY), *argv],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    probe = json.loads(result.stderr.splitlines()[-1])
+    return probe["status"], probe["loaded"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "loaded"),
+    [
+        (["--help"], 0, []),
+        (["derive", str(TINY), "--as-of", "2025-06-30"], 0, []),
+        (["derive", str(TINY), "--as-of", "2025-06-30", "--format", "table"], 0, []),
+        (["validate", str(TINY)], 0, ["fhir.resources", "fhir_core", "pydantic"]),
+        (["reports", "list"], 2, ["alembic", "sqlalchemy"]),
+    ],
+    ids=["help", "derive", "derive-table", "validate", "reports-list"],
+)
+def test_a_command_loads_only_what_it_uses(
+    tmp_path: Path, argv: list[str], status: int, loaded: list[str]
+) -> None:
+    """derive and --help start without fhir.resources, pydantic or the store; validate
+    loads the full models; a stateful command the store but neither pydantic nor fpdf."""
+    assert loaded_by(argv, tmp_path) == (status, loaded)
