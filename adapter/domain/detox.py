@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from adapter.domain.model import Cover, Episode, Finding
 
 _DETOX_LIMIT_DAYS = 30  # R-NOT-1: a detox of at most 30 days is not reported
+_GAP_LIMIT_DAYS = 10  # R-EP-3: ten days without a drug end a phase
 
 
 def settle_detox(
@@ -34,7 +35,9 @@ def settle_detox(
         if turned is not None:
             kept.append(replace(cover, substance=turned.substance, reportable_from=turned.start))
         elif _length(detox, cover, as_of) > _DETOX_LIMIT_DAYS:
-            kept.append(cover)
+            # Known to be more than a detox on its 31st day, not before (D-4).
+            known = (detox.start or cover.start) + timedelta(days=_DETOX_LIMIT_DAYS)
+            kept.append(replace(cover, reportable_from=max(known, cover.start)))
         else:
             dropped.setdefault(detox.key, []).append(cover.source)
     findings = [
@@ -56,32 +59,40 @@ def _substitution_drug(
     detoxes: dict[str, Episode],
     as_of: date,
 ) -> Cover | None:
-    """The first cover of the substitution that follows the detox, when one has begun."""
+    """The first cover of the substitution that follows the detox, when one has begun
+    "unmittelbar anschließend" (004 §13.1): within the ten days after the detox's last day
+    with a drug, which would have ended a phase (R-EP-3). Later, the patient needed no
+    substitution drug after the detox, and the substitution is a treatment of its own."""
     follower = _following_substitution(detox, substitutions, as_of)
     if follower is None:
         return None
-    assert follower.start is not None  # filtered by the caller
-    candidates = [
-        c
-        for c in covers
-        if c.start <= as_of
-        and (c.episode == follower.key or (c.episode not in detoxes and c.start >= follower.start))
-    ]
+    follower_start = follower.start
+    assert follower_start is not None  # filtered by the caller
+    own = [c.end for c in covers if c.episode == detox.key]
+    if not own:
+        return None
+    latest = min(as_of, max(own) + timedelta(days=_GAP_LIMIT_DAYS))
+
+    def belongs(cover: Cover) -> bool:
+        if cover.episode == follower.key:
+            return True
+        return cover.episode not in detoxes and cover.start >= follower_start
+
+    candidates = [c for c in covers if c.start <= latest and belongs(c)]
     return min(candidates, key=lambda c: (c.start, c.source), default=None)
 
 
 def _following_substitution(
     detox: Episode, substitutions: list[Episode], as_of: date
 ) -> Episode | None:
-    """The substitution episode beginning at most a day after the detox."""
-    if detox.end is None:
-        return None
+    """The substitution episode beginning at most a day after the detox, or, for a detox
+    without an end, beginning while it runs (the substitution takes it over)."""
     for episode in substitutions:
         start = episode.start
         assert start is not None  # filtered by the caller
-        if detox.start is not None and start < detox.start:
+        if (detox.start is not None and start < detox.start) or start > as_of:
             continue
-        if start <= detox.end + timedelta(days=1) and start <= as_of:
+        if detox.end is None or start <= detox.end + timedelta(days=1):
             return episode
     return None
 

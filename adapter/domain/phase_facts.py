@@ -34,7 +34,9 @@ class PhaseFacts:
         self.doctors = doctors
         self.rules = rules
         self.substitutions = [e for e in history.episodes if e.kind == "substitution"]
+        self.episodes = {e.key: e for e in history.episodes}
         self.absences = [a for e in self.substitutions for a in e.absences]
+        self._warned_open_end: set[str] = set()
         self.findings: list[Finding] = []
         self.refused = False  # the code refusal is reported once per patient
 
@@ -69,8 +71,33 @@ class PhaseFacts:
         return None
 
     def episode_of(self, day: date, covers: list[Cover]) -> str | None:
+        """The EpisodeOfCare a registration belongs to: its events' (a substitution, or a
+        detox that turned into one, R-NOT-5), else the substitution episode of the day."""
+        for cover in covers:
+            if cover.episode in self.episodes:
+                return cover.episode
         episode = self._episode_covering(day, covers)
         return episode.key if episode is not None else None
+
+    def finished(self, key: str | None) -> Episode | None:
+        """The episode `key` when it is finished (R-EP-2). One finished without period.end
+        is said once in a finding: its end is then its last covered day."""
+        episode = self.episodes.get(key or "")
+        if episode is None or episode.status != "finished":
+            return None
+        if episode.end is None and episode.key not in self._warned_open_end:
+            self._warned_open_end.add(episode.key)
+            self.findings.append(
+                Finding(
+                    "warning",
+                    "R-EP-2",
+                    f"{episode.key} is finished but has no period.end: its phase ends at its "
+                    "last covered day when the next treatment begins, else by the 10-day rule "
+                    "(R-EP-3). Send period.end with a finished EpisodeOfCare.",
+                    (self.patient.key, episode.key),
+                )
+            )
+        return episode
 
     def qualified(self, doctor: str | None, day: date) -> bool:
         facts = self.doctors.get(doctor or "")

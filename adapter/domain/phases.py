@@ -22,7 +22,7 @@ from typing import Any
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
 from adapter.domain.events import OpenSpan, RegisterEvent
-from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Episode, Finding, PatientHistory
+from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
 from adapter.domain.names import renamed_on
 from adapter.domain.phase_facts import PhaseFacts, absence_covers, consultant_in_force
 
@@ -30,6 +30,7 @@ ONE_DAY = timedelta(days=1)
 EMPTY_DAYS_LIMIT = 10  # R-EP-3
 SUBSTITUTE_LIMIT = 30  # R-ABS-1/2, R-ABS-3/4: the 31st day re-registers
 CONSULTANT_CHANGE = "Konsiliararztwechsel"  # R-CHG-3: the remark the register asks for
+SWITCH_DAYS = 7  # D-33: a week without the old substance (or the new one) decides a switch
 
 
 @dataclass(slots=True)
@@ -60,6 +61,8 @@ class _Phase:
     switch_day: date | None = None
     switch_substance: str = ""
     switch_sources: tuple[str, ...] = ()
+    switch_next: date | None = None  # the first covered day after `switch_day`
+    dia_last: date | None = None  # in a Diamorphin registration: the last day one was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,8 @@ class PhaseSnapshot:
     switch_day: date | None
     switch_substance: str
     switch_sources: tuple[str, ...]
+    switch_next: date | None
+    dia_last: date | None
 
 
 _PHASE_FIELDS = tuple(f.name for f in fields(PhaseSnapshot))
@@ -100,6 +105,7 @@ class WalkState:
     phase: PhaseSnapshot | None
     left: tuple[str, ...]  # doctors whose phase R-CHG-6 closed (D-16)
     refused: bool  # the code refusal was reported already
+    spent: tuple[str, ...] = ()  # events of a phase handed over (D-34), still covering
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,7 @@ class _Walk:
         self.spans: list[OpenSpan] = []
         self.phase: _Phase | None = None
         self._left: set[str | None] = set()  # doctors whose phase R-CHG-6 closed
+        self._spent: set[str] = set()  # events of a phase handed over (D-34)
         # Days on which a name starts: only they can be a name change (R-CHG-1).
         self._name_starts = {n.start for n in history.patient.names if n.start is not None}
         # … and on which a consulting doctor starts: only they can change one (R-CHG-3).
@@ -170,6 +177,7 @@ class _Walk:
             day = resume.next_day
             self.phase = _Phase(**_fields_of(resume.phase)) if resume.phase else None
             self._left = set(resume.left)
+            self._spent = set(resume.spent)
             self.facts.refused = resume.refused
         elif self.by_day:
             day = min(self.by_day)
@@ -193,7 +201,8 @@ class _Walk:
     def state(self) -> WalkState:
         phase = PhaseSnapshot(**_fields_of(self.phase)) if self.phase is not None else None
         left = tuple(sorted(d for d in self._left if d is not None))
-        return WalkState(self.as_of + ONE_DAY, phase, left, self.facts.refused)
+        spent = tuple(sorted(self._spent))
+        return WalkState(self.as_of + ONE_DAY, phase, left, self.facts.refused, spent)
 
     # -- opening and closing -------------------------------------------------
 
@@ -217,6 +226,8 @@ class _Walk:
             last_own=day,
             last_sources=tuple(c.source for c in own),
         )
+        if phase.substance == DIAMORPHIN:
+            phase.dia_last = day
         self.phase = phase
         self._emit_anmeldung(phase, made_on, (), "R-EP-1", tuple(c.source for c in own))
 
@@ -246,27 +257,29 @@ class _Walk:
         self,
         phase: _Phase,
         day: date,
+        announced: date,
         rule: str,
         remarks: tuple[str, ...] = (),
         *,
         code: str | None = None,
-        known_on: date | None = None,
+        known_on: date,
     ) -> None:
-        """Abmeldung dated `day`, Anmeldung dated the next day, both made then (R-CHG-1 … 3),
-        or on `known_on` when the change was only known to lie inside the phase later.
+        """Abmeldung dated `day`, Anmeldung dated `announced` (R-CHG-1 … 3: the next day),
+        both made on `known_on`, when the change was known to lie inside the phase.
 
         The Anmeldung carries what is in force on its own date: a consulting doctor who
         starts on D + 1 is on it, with the remark of R-CHG-3 (D-15).
         """
-        day = max(day, phase.start)  # a switch confirmed after a later pair (D-33)
-        nxt = day + ONE_DAY
-        made_on = max(nxt, known_on or nxt)
+        day = max(day, phase.start)
+        announced = max(announced, day + ONE_DAY)
+        made_on = max(announced, known_on)
         self._deregister(phase, made_on, day, rule, phase.last_sources)
-        phase.start = nxt
+        phase.start = announced
         phase.announced = max(made_on, phase.announced)
         if code is not None:
             phase.code = code
-        before, phase.consultant = phase.consultant, self.facts.consultant(phase.doctor, nxt, [])
+        before = phase.consultant
+        phase.consultant = self.facts.consultant(phase.doctor, announced, [])
         if phase.consultant not in (None, before) and CONSULTANT_CHANGE not in remarks:
             remarks = (*remarks, CONSULTANT_CHANGE)
         self._emit_anmeldung(phase, phase.announced, remarks, rule, phase.last_sources)
@@ -278,9 +291,7 @@ class _Walk:
             if covers:
                 self._open(day, covers)  # the successor's own Anmeldung (R-CHG-6)
             return
-        if covers and self._episode_handed_over(phase, day, covers):
-            self._close(phase, day, phase.last, "R-EP-2")
-            self._open(day, covers)  # the next EpisodeOfCare's own Anmeldung
+        if covers and self._handed_over(phase, day, covers):
             return
         before = phase.last
         self._account(phase, day, covers)
@@ -305,7 +316,7 @@ class _Walk:
         if covers:
             phase.gap = 0
             phase.last = day
-            own = [c for c in covers if c.doctor in (None, phase.doctor)]
+            own = [c for c in covers if c.doctor in (None, phase.doctor) and not self._gone(c)]
             if own:
                 phase.last_own = day
                 phase.last_sources = tuple(c.source for c in own)
@@ -320,6 +331,41 @@ class _Walk:
         elif not self.facts.absent(day):
             phase.gap += 1
 
+    # -- a finished EpisodeOfCare (R-EP-2, D-34) -------------------------------------
+
+    def _handed_over(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
+        """Events of the next treatment after a finished EpisodeOfCare begin a new phase.
+
+        The phase ended at its last covered day (INPUT.md 'Treatment phases'). Events of
+        another EpisodeOfCare, or without one after the finished episode's end, belong to
+        the next treatment: its care manager (or prescriber) registers from its first
+        covered day, not as a substitute (R-EP-1, R-EP-2, 004 §5.5, §13.1 example B). The
+        same doctor going on without a day's break is one treatment (004 §8.3 re-registers
+        only after a break or a change of doctor). Events of the finished episode still
+        covering (a take-home) end its phase with their last day.
+        """
+        episode = self.facts.finished(phase.episode)
+        if episode is None:
+            return False
+        end = episode.end or phase.last  # finished without period.end: its last covered day
+        nxt = [c for c in covers if _next_treatment(c, episode.key, end) and not self._gone(c)]
+        if not nxt:
+            return False
+        old = [c for c in covers if c not in nxt]
+        if self.facts.registered_doctor(day, nxt) == phase.doctor:
+            # One treatment goes on: an open phase means no day's break (a finished
+            # substitution episode closes its phase on the first day without a drug), or a
+            # detox that turned into this substitution (R-NOT-5).
+            phase.episode = self.facts.episode_of(day, nxt)
+            return False
+        # Its own events still covering end it with their last day, though it lies after
+        # the day (R-DATE-2): the Abmeldung then waits until that day has passed (R-DATE-3).
+        dated = max([phase.last, *(c.end for c in old)])
+        self._spent.update(c.source for c in old)
+        self._close(phase, max(day, dated + ONE_DAY), dated, "R-EP-2")
+        self._open(day, nxt)
+        return True
+
     # -- changes inside a phase (R-CHG-1 … 3) ------------------------------------
 
     def _settle_changes(self, phase: _Phase, day: date, covers: list[Cover], before: date) -> None:
@@ -327,51 +373,61 @@ class _Walk:
         shows they lay inside the phase (D-32). `before` is the previous covered day.
 
         A phase ends at its last covered day (INPUT.md): a new name or consulting doctor
-        on or after it is a change only if the patient has a drug again before the phase
-        ends; otherwise the Abmeldung alone ends the registration. A pair is dated D and
-        D + 1 and made today. Changes between two covered days make one pair, dated with
-        the last of them: two pairs would leave a registration without any day with a
-        drug (R-DATE-1). While a substitute runs (R-ABS-1), changes wait until it is known
-        whether the registered doctor goes on or the substitute re-registers (R-ABS-2).
+        after it is no change; before, the registration runs across days without a drug
+        (a gap under ten days, an absence) and the pair keeps the rule's dates: Abmeldung
+        on the day of the change, Anmeldung the next day. Changes before one covered day
+        make one pair, from the first change to the day after the last: two pairs would
+        register the days between without any day with a drug. Changes wait while a
+        substitute runs (R-ABS-1/2) and while a switch of substance is not yet confirmed.
         """
         if phase.run_start is not None:
             return  # whose registration the changes fall in is known when the run ends
-        own = [c for c in covers if c.doctor in (None, phase.doctor)]
-        switched = self._settle_switch(phase, day, own)
+        own = [c for c in covers if c.doctor in (None, phase.doctor) and not self._gone(c)]
+        switched = self._track_switch(phase, day, own, before)
+        if phase.switch_day is not None:
+            return
         held, phase.held = phase.held, ()
-        if switched is not None and (not held or switched < before):
-            self._pair(phase, (switched,), switched=True, known_on=day)
+        if switched is None and not held:
+            return
+        if switched is not None and held and switched[0] < min(held) and switched[1] <= min(held):
+            self._pair(phase, (), switched, known_on=day)
             switched = None
-        if held:
-            self._pair(phase, held, switched=switched is not None, known_on=day)
-        self._note_switch(phase, day, own)
+        self._pair(phase, held, switched, known_on=day)
 
     def _pair(
-        self, phase: _Phase, days: tuple[date, ...], *, switched: bool, known_on: date
+        self,
+        phase: _Phase,
+        held: tuple[date, ...],
+        switched: tuple[date, date] | None,
+        *,
+        known_on: date,
     ) -> None:
-        """One pair for the changes of `days`, if any of them changes what was reported.
-
-        The Anmeldung dated D + 1 carries what is in force then (D-15).
-        """
-        last = max(days)
-        nxt = last + ONE_DAY
+        """One pair for the changes of `held` days and a confirmed switch, if any of them
+        changes what was reported. The Anmeldung carries what is in force on its day."""
+        days = [*held, *(switched[:1] if switched else ())]
+        if not days:
+            return
+        first = min(days)
+        announced = max([d + ONE_DAY for d in held] + ([switched[1]] if switched else []))
         rule: str | None = None
         code: str | None = None
         remarks: tuple[str, ...] = ()
-        if any(d in self._name_starts and renamed_on(self.patient, d) for d in days):
-            new_code = self.facts.code(nxt)
+        if any(d in self._name_starts and renamed_on(self.patient, d) for d in held):
+            new_code = self.facts.code(announced)
             if new_code is not None and phase.code is not None and new_code != phase.code:
                 rule, code = "R-CHG-1", new_code
-        if switched:
+        if switched is not None:
             rule = rule or "R-CHG-2"
             phase.substance = phase.switch_substance
             phase.last_sources = phase.switch_sources
-        if any(self._consultant_starts_on(phase, d) for d in days):
-            spell = consultant_in_force(self.history.consultants, nxt)
+        if any(self._consultant_starts_on(phase, d) for d in held) and not self.facts.qualified(
+            phase.doctor, announced
+        ):
+            spell = consultant_in_force(self.history.consultants, announced)
             if spell is not None and spell.doctor != phase.consultant:
                 rule, remarks = rule or "R-CHG-3", (CONSULTANT_CHANGE,)
         if rule is not None:
-            self._split(phase, last, rule, remarks, code=code, known_on=known_on)
+            self._split(phase, first, announced, rule, remarks, code=code, known_on=known_on)
 
     def _consultant_starts_on(self, phase: _Phase, day: date) -> bool:
         """R-CHG-3: a consulting doctor's period starts on `day` for an unqualified doctor."""
@@ -380,38 +436,76 @@ class _Walk:
         spell = consultant_in_force(self.history.consultants, day)
         return spell is not None and spell.start == day
 
-    def _settle_switch(self, phase: _Phase, day: date, own: list[Cover]) -> date | None:
-        """R-CHG-2: the day of a switch to or from Diamorphin, once confirmed (D-33).
+    def _track_switch(
+        self, phase: _Phase, day: date, own: list[Cover], before: date
+    ) -> tuple[date, date] | None:
+        """R-CHG-2: a switch to or from Diamorphin, as (D, first covered day after D) once
+        it is confirmed (D-33).
 
-        D is the first covered day with the new substance (INPUT.md), even while an
-        earlier event of the old one still covers (a depot, a take-home, a dose the same
-        morning). A later event of only the new substance confirms it; an event of the
-        old one cancels it: both given daily is no switch (R-SUB-3).
+        D is the first covered day with the new substance (INPUT.md), even while a depot,
+        a take-home or the morning's dose of the old one still covers. To Diamorphin: a
+        second day with Diamorphin confirms it; a week without one cancels it (a single
+        dose, said in a finding). From Diamorphin: a week without any Diamorphin confirms
+        it, another Diamorphin dose cancels it; so an oral drug for nights and weekends
+        beside a diamorphine treatment is no switch (R-SUB-3).
         """
-        switch_day = phase.switch_day
-        if switch_day is None or day <= switch_day or not own:
+        if phase.switch_day is not None and phase.switch_next is None and day > phase.switch_day:
+            phase.switch_next = day
+        if not own:
             return None
-        old_kind = phase.substance == DIAMORPHIN
         starting = [c for c in own if c.start == day]
-        if any((c.substance == DIAMORPHIN) == old_kind for c in starting):
-            phase.switch_day = None
-            return None
-        if starting or all((c.substance == DIAMORPHIN) != old_kind for c in own):
-            phase.switch_day = None
-            return switch_day
+        if phase.substance == DIAMORPHIN:
+            return self._from_diamorphin(phase, day, own, starting)
+        return self._to_diamorphin(phase, day, own, starting)
+
+    def _from_diamorphin(
+        self, phase: _Phase, day: date, own: list[Cover], starting: list[Cover]
+    ) -> tuple[date, date] | None:
+        if any(c.substance == DIAMORPHIN for c in starting):
+            phase.dia_last, phase.switch_day, phase.switch_next = day, None, None
+        others = [c for c in starting if c.substance != DIAMORPHIN] or [
+            c for c in own if c.substance != DIAMORPHIN
+        ]
+        if (
+            phase.switch_day is None
+            and others
+            and (len(others) == len(own) or any(c.start == day for c in others))
+        ):
+            self._hold_switch(phase, day, others)
+        last = phase.dia_last or phase.start
+        if phase.switch_day is not None and (day - last).days >= SWITCH_DAYS:
+            return self._confirm_switch(phase)
         return None
 
-    def _note_switch(self, phase: _Phase, day: date, own: list[Cover]) -> None:
-        """A day on which the doctor's events show the other side of Diamorphin."""
-        if phase.switch_day is not None or not own:
-            return
-        old_kind = phase.substance == DIAMORPHIN
-        new = [c for c in own if (c.substance == DIAMORPHIN) != old_kind]
-        starting = [c for c in new if c.start == day]
-        if starting or (new and len(new) == len(own)):
-            phase.switch_day = day
-            phase.switch_substance = (starting or new)[0].substance
-            phase.switch_sources = tuple(c.source for c in starting or new)
+    def _to_diamorphin(
+        self, phase: _Phase, day: date, own: list[Cover], starting: list[Cover]
+    ) -> tuple[date, date] | None:
+        given = [c for c in starting if c.substance == DIAMORPHIN] or (
+            own if all(c.substance == DIAMORPHIN for c in own) else []
+        )
+        switch_day = phase.switch_day
+        if switch_day is not None:
+            if day > switch_day and given:
+                phase.dia_last = day
+                return self._confirm_switch(phase)
+            if (day - switch_day).days >= SWITCH_DAYS:
+                self.findings.append(_single_diamorphin(self.patient.key, switch_day, phase))
+                phase.switch_day = None
+        if phase.switch_day is None and given:
+            self._hold_switch(phase, day, given)
+        return None
+
+    def _hold_switch(self, phase: _Phase, day: date, covers: list[Cover]) -> None:
+        phase.switch_day, phase.switch_next = day, None
+        phase.switch_substance = covers[0].substance
+        phase.switch_sources = tuple(c.source for c in covers)
+
+    def _confirm_switch(self, phase: _Phase) -> tuple[date, date] | None:
+        switch_day, following = phase.switch_day, phase.switch_next
+        phase.switch_day = phase.switch_next = None
+        if switch_day is None or following is None:
+            return None
+        return switch_day, following
 
     def _check_substitute_run(self, phase: _Phase, day: date) -> None:
         if phase.run_start is None or (day - phase.run_start).days + 1 <= SUBSTITUTE_LIMIT:
@@ -426,7 +520,8 @@ class _Walk:
         phase.consultant = self.facts.consultant(phase.doctor, run_start, [])
         phase.code = self.facts.code(run_start)
         phase.last_own, phase.run_start = day, None
-        phase.switch_day = None  # the new doctor's own events decide their substance
+        phase.switch_day = phase.switch_next = None  # the new doctor's events decide
+        phase.dia_last = day if phase.substance == DIAMORPHIN else None
         self._emit_anmeldung(phase, phase.announced, (), "R-ABS-2", phase.run_sources)
 
     def _absence_ends_phase(self, phase: _Phase, day: date) -> bool:
@@ -443,32 +538,14 @@ class _Walk:
                 return True
         return False
 
-    def _episode_handed_over(self, phase: _Phase, day: date, covers: list[Cover]) -> bool:
-        """A covered day after the phase's finished EpisodeOfCare begins a new phase.
-
-        The phase ended at its last covered day (INPUT.md 'Treatment phases'); events
-        after its end belong to the next episode, whose care manager registers anew,
-        not to a substitute (R-EP-1, R-EP-2, 004 §5.5). Events of the finished episode
-        itself, or handed out before its end (a take-home reaching past it), continue it.
-        """
-        episode = self._finished_episode(phase)
-        if episode is None or episode.end is None or day <= episode.end:
-            return False
-        return not any(c.episode == episode.key or c.start <= episode.end for c in covers)
-
-    def _finished_episode(self, phase: _Phase) -> Episode | None:
-        for episode in self.facts.substitutions:
-            if episode.key == phase.episode and episode.status == "finished":
-                return episode
-        return None
-
     def _episode_finished(self, phase: _Phase, day: date) -> bool:
-        for episode in self.facts.substitutions:
-            if episode.key != phase.episode or episode.status != "finished":
-                continue
-            if episode.end is not None and episode.end < day:
-                return True
-        return False
+        """R-EP-2: the phase's finished EpisodeOfCare has ended (INPUT.md item 10: made on
+        the day after the later of its last covered day and its period.end). Without a
+        period.end the ten days of R-EP-3 end it (PhaseFacts.finished says so)."""
+        episode = self.facts.finished(phase.episode)
+        if episode is None or episode.kind == "detox":
+            return False  # a detox that turned into substitution goes on (R-NOT-5)
+        return episode.end is not None and episode.end < day
 
     def _doctor_left(self, phase: _Phase, day: date) -> bool:
         """R-CHG-6: a doctor who left on H deregisters on H + 1, dated with their last day."""
@@ -481,7 +558,7 @@ class _Walk:
 
     def _gone(self, cover: Cover) -> bool:
         """A cover by a doctor whose phase R-CHG-6 closed: it registers nobody (D-16)."""
-        return cover.doctor in self._left  # never None: has_left(None) is False
+        return cover.doctor in self._left or cover.source in self._spent
 
     # -- output ----------------------------------------------------------------
 
@@ -535,6 +612,25 @@ class _Walk:
                 sources=sources,
             )
         )
+
+
+def _next_treatment(cover: Cover, finished: str, end: date) -> bool:
+    """An event of the treatment after the finished EpisodeOfCare `finished` (D-34): of
+    another episode, or of none and begun after the finished one's end."""
+    if cover.episode is not None:
+        return cover.episode != finished
+    return cover.start > end
+
+
+def _single_diamorphin(patient: str, day: date, phase: _Phase) -> Finding:
+    return Finding(
+        "info",
+        "R-CHG-2",
+        f"Diamorphin given to {patient} on {day.isoformat()} in a registration with "
+        f"{phase.substance}, and not again within {SWITCH_DAYS} days: no change of substance is "
+        "reported (D-33). If the treatment went on with Diamorphin, send those administrations.",
+        (patient, *phase.switch_sources),
+    )
 
 
 def _first_substance(covers: list[Cover]) -> str:

@@ -369,10 +369,13 @@ class Collector:
         else:
             return
         start, end = period(resource, "period")
+        status = text(resource, "status") or "active"
+        if status == "finished" and end is None:
+            end = self._finished_since(resource)
         episode = Episode(
             key=key,
             kind=kind,
-            status=text(resource, "status") or "active",
+            status=status,
             start=start,
             end=end,
             care_manager=reference(resource, "careManager"),
@@ -381,6 +384,18 @@ class Collector:
         self.result.episodes[key] = (reference(resource, "patient"), episode)
         for team in references(resource, "team"):
             self.result.refs.note_team(team, reference(resource, "patient"))
+
+    def _finished_since(self, resource: JsonObject) -> date | None:
+        """A finished episode without period.end: the end its statusHistory tells, if it
+        does: the start of its `finished` entry, else the end of its last other entry."""
+        ends = []
+        for entry in objs(resource, "statusHistory"):
+            start, end = period(entry, "period")
+            if text(entry, "status") == "finished" and start is not None:
+                return start
+            if end is not None:
+                ends.append(end)
+        return max(ends, default=None)
 
     def _absences(self, resource: JsonObject) -> list[Absence]:
         absences = []

@@ -50,14 +50,15 @@ def test_short_detox_is_not_reported() -> None:
 
 
 def test_detox_of_31_days_is_reported() -> None:
-    """R-NOT-1: a detox longer than 30 days is a substitution and is reported."""
+    """R-NOT-1: a detox longer than 30 days is a substitution and is reported, made on its
+    31st day, when that is known (D-4)."""
     hist = history(
         *daily(date(2025, 3, 1), date(2025, 3, 31), episode=DETOX),
         episodes=[_detox(date(2025, 3, 1), date(2025, 3, 31))],
     )
     outcome = derive(hist, as_of=date(2025, 6, 30))
     assert timeline(outcome) == [
-        ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), DOC_A, "R-EP-1"),
+        ("anmeldung", date(2025, 3, 31), date(2025, 3, 1), DOC_A, "R-EP-1"),
         ("abmeldung", date(2025, 4, 11), date(2025, 3, 31), DOC_A, "R-EP-3"),
     ]
     assert outcome.findings == []
@@ -204,8 +205,9 @@ def test_substitution_episode_without_a_drug_yet_does_not_turn_the_detox() -> No
     assert [(f.severity, f.rule) for f in findings] == [("info", "R-NOT-1")]
 
 
-def test_abmeldung_of_a_detox_phase_is_not_made_before_its_anmeldung() -> None:
-    """R-EP-4, R-NOT-5: an Abmeldung is never made before the Anmeldung it follows."""
+def test_substitution_long_after_the_detox_does_not_turn_it() -> None:
+    """R-NOT-1, R-NOT-5 (004 §13.1 "unmittelbar anschließend"): a first substitution drug
+    more than ten days after the detox's last drug starts a registration of its own."""
     hist = history(
         *daily(date(2025, 3, 1), date(2025, 3, 3), episode=DETOX),
         *daily(date(2025, 3, 26), date(2025, 3, 30), episode=SUBST),
@@ -215,9 +217,10 @@ def test_abmeldung_of_a_detox_phase_is_not_made_before_its_anmeldung() -> None:
         ],
     )
     outcome = derive(hist, as_of=date(2025, 3, 30))
-    first_anmeldung, first_abmeldung = outcome.events[0], outcome.events[1]
-    assert first_abmeldung.kind == "abmeldung"
-    assert first_abmeldung.made_on >= first_anmeldung.made_on
+    assert timeline(outcome) == [
+        ("anmeldung", date(2025, 3, 26), date(2025, 3, 26), DOC_A, "R-EP-1"),
+    ]
+    assert [(f.severity, f.rule) for f in outcome.findings] == [("info", "R-NOT-1")]
 
 
 def test_change_pair_inside_a_detox_turned_substitution_waits_for_the_substitution() -> None:

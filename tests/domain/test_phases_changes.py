@@ -107,16 +107,19 @@ def test_name_change_to_an_uncodable_name_does_not_split() -> None:
     ids=["to-diamorphin", "from-diamorphin"],
 )
 def test_change_to_or_from_diamorphin_splits_the_phase(before: str, after: str) -> None:
-    """R-CHG-2: Abmeldung on the first day with the new substance, Anmeldung the next day."""
+    """R-CHG-2: Abmeldung on the first day with the new substance, Anmeldung the next day;
+    made when the switch is sure (D-33): to Diamorphin on its second day, from Diamorphin
+    after a week without it."""
     hist = history(
         *daily(date(2025, 3, 1), date(2025, 3, 9), substance=before),
         *daily(date(2025, 3, 10), date(2025, 3, 20), substance=after),
     )
     outcome = derive(hist, as_of=date(2025, 3, 20))
+    made = date(2025, 3, 11) if after == "Diamorphin" else date(2025, 3, 16)
     assert [(e.kind, e.made_on, e.date, e.substance, e.rule) for e in outcome.events] == [
         ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), before, "R-EP-1"),
-        ("abmeldung", date(2025, 3, 11), date(2025, 3, 10), None, "R-CHG-2"),
-        ("anmeldung", date(2025, 3, 11), date(2025, 3, 11), after, "R-CHG-2"),
+        ("abmeldung", made, date(2025, 3, 10), None, "R-CHG-2"),
+        ("anmeldung", made, date(2025, 3, 11), after, "R-CHG-2"),
     ]
     assert outcome.events[1].sources == ("MedicationAdministration/2025-03-10-2025-03-10",)
 
@@ -231,17 +234,41 @@ def test_switch_to_diamorphin_while_a_depot_covers_is_dated_with_the_first_diamo
 
 
 def test_single_diamorphin_dose_under_a_take_home_then_the_old_substance_is_no_switch() -> None:
-    """R-CHG-2, R-SUB-3 (D-33): an event of the old substance after D cancels the switch."""
+    """R-CHG-2, R-SUB-3 (D-33): no second Diamorphin day within a week: no switch, said in an
+    info finding."""
     hist = history(
         cover(date(2025, 3, 1), date(2025, 3, 7)),  # methadone take-home
-        cover(date(2025, 3, 5), substance="Diamorphin"),
+        cover(date(2025, 3, 5), substance="Diamorphin", source="MedicationAdministration/dia"),
         cover(date(2025, 3, 8), date(2025, 3, 14)),
     )
-    assert [e.kind for e in derive(hist, as_of=date(2025, 3, 14)).events] == ["anmeldung"]
+    outcome = derive(hist, as_of=date(2025, 3, 14))
+    assert [e.kind for e in outcome.events] == ["anmeldung"]
+    assert [(f.severity, f.rule, f.sources) for f in outcome.findings] == [
+        ("info", "R-CHG-2", (PATIENT, "MedicationAdministration/dia"))
+    ]
+
+
+def test_diamorphin_on_weekdays_and_an_oral_weekend_take_home_is_no_switch() -> None:
+    """R-SUB-3 (D-33): the clinic closed at weekends, an oral bridge: one registration."""
+    covers = []
+    for week in range(6):
+        monday = date(2025, 3, 3) + timedelta(days=7 * week)
+        covers += daily(monday, monday + timedelta(days=4), substance="Diamorphin")
+        covers.append(
+            cover(
+                monday + timedelta(days=4),
+                monday + timedelta(days=6),
+                substance="Levomethadon",
+                source=f"MedicationDispense/weekend-{week}",
+            )
+        )
+    outcome = derive(history(*covers), as_of=date(2025, 4, 13))
+    assert [(e.kind, e.substance) for e in outcome.events] == [("anmeldung", "Diamorphin")]
 
 
 def test_switch_from_diamorphin_the_same_day_is_dated_that_day() -> None:
-    """R-CHG-2 (D-33): the last Diaphin in the morning, the oral drug from the evening."""
+    """R-CHG-2 (D-33): the last Diaphin in the morning, the oral drug from the evening; made
+    once a week has passed without Diamorphin."""
     hist = history(
         *daily(date(2025, 3, 1), date(2025, 3, 10), substance="Diamorphin"),
         *daily(date(2025, 3, 10), date(2025, 3, 20), substance="Levomethadon"),
@@ -249,8 +276,8 @@ def test_switch_from_diamorphin_the_same_day_is_dated_that_day() -> None:
     outcome = derive(hist, as_of=date(2025, 3, 20))
     assert [(e.kind, e.made_on, e.date, e.substance) for e in outcome.events] == [
         ("anmeldung", date(2025, 3, 1), date(2025, 3, 1), "Diamorphin"),
-        ("abmeldung", date(2025, 3, 11), date(2025, 3, 10), None),
-        ("anmeldung", date(2025, 3, 11), date(2025, 3, 11), "Levomethadon"),
+        ("abmeldung", date(2025, 3, 17), date(2025, 3, 10), None),
+        ("anmeldung", date(2025, 3, 17), date(2025, 3, 11), "Levomethadon"),
     ]
 
 
