@@ -1,7 +1,9 @@
 """The `substreg` command line: a thin layer over `adapter.services`.
 
-Exit codes: 0 success (`derive`: findings included), 1 `validate` found invalid
-resources, 2 unusable input or usage (one line on standard error, never a traceback).
+Exit codes: 0 success (`derive`: findings included, unless `--fail-on`); 1 `validate`
+found an error, or `derive --fail-on error|warning` found a finding of that severity
+or worse (the document is printed all the same); 2 unusable input or usage (one line
+on standard error, never a traceback).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import orjson
 from adapter.cli_store import add_commands
 from adapter.config import ConfigError, PracticeConfig, load_config
 from adapter.fhir.source import InputError
-from adapter.fhir.validate import validate_paths
 from adapter.mappings import MappingError
 from adapter.output import derivation_json, derivation_table, finding_json
 from adapter.services import derive
 
+EXIT_FOUND = 1
 EXIT_USAGE = 2
+# `--fail-on S` fails on findings of severity S or worse.
+_FAIL_ON = {"error": {"error"}, "warning": {"error", "warning"}}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,10 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument("--as-of", required=True, type=_day, metavar="YYYY-MM-DD")
     derive_cmd.add_argument("--config", type=Path, metavar="practice.toml")
     derive_cmd.add_argument("--format", choices=("json", "table"), default="json")
+    derive_cmd.add_argument(
+        "--fail-on",
+        choices=tuple(_FAIL_ON),
+        help="exit 1 when a finding of this severity or worse is present (for pipelines)",
+    )
     validate_cmd = commands.add_parser(
-        "validate", help="check every resource against the FHIR R4 models (exit 1 if invalid)"
+        "validate",
+        help="check each resource's structure and datatypes against the FHIR R4B models of "
+        "fhir.resources, not profiles or invariants (exit 1 on an error)",
     )
     validate_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate_cmd.add_argument(
+        "--format", choices=("findings", "operationoutcome"), default="findings"
+    )
     derive_cmd.set_defaults(handler=_derive)
     validate_cmd.set_defaults(handler=_validate)
     add_commands(commands, _day, _Parser)
@@ -87,16 +101,21 @@ def _derive(args: argparse.Namespace) -> int:
         sys.stdout.write(derivation_table(derivation))
     else:
         sys.stdout.buffer.write(derivation_json(derivation))
-    return 0
+    failing = _FAIL_ON.get(args.fail_on or "", set())
+    return EXIT_FOUND if any(f.severity in failing for f in derivation.findings) else 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    findings = list(validate_paths(args.paths))
-    sys.stdout.buffer.write(
-        orjson.dumps({"findings": [finding_json(f) for f in findings]}, option=orjson.OPT_INDENT_2)
-        + b"\n"
-    )
-    return 1 if findings else 0
+    # fhir.resources loads only here: `derive` on JSON starts without it.
+    from adapter.fhir.validate import check, operation_outcome  # noqa: PLC0415
+
+    validation = check(args.paths)
+    if args.format == "operationoutcome":
+        document = operation_outcome(validation)
+    else:
+        document = {"findings": [finding_json(i.finding()) for i in validation.issues]}
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    return EXIT_FOUND if any(i.severity == "error" for i in validation.issues) else 0
 
 
 if __name__ == "__main__":
