@@ -180,3 +180,17 @@ def test_help_says_r4b_models_not_full_r4() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "full FHIR R4" not in readme
     assert "R4B" in readme
+
+
+def test_a_resource_type_r4_lacks_is_not_supported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`resourceType` unknown to R4 (an R5 resource): a `not-supported` error naming it."""
+    path = tmp_path / "r5.json"
+    path.write_bytes(orjson.dumps({"resourceType": "InventoryItem", "id": "i1"}))
+    status, outcome = run([str(path), "--format", "operationoutcome"], capsys)
+    [issue] = outcome["issue"]
+    assert status == 1
+    assert (issue["code"], issue["location"]) == ("not-supported", ["r5.json", "InventoryItem/i1"])
+    assert "'InventoryItem' is not a FHIR R4 resource type" in issue["diagnostics"]
+    assert "expression" not in issue

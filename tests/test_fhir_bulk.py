@@ -202,3 +202,40 @@ def test_a_manifest_json_that_is_neither_manifest_nor_fhir_exits_2(
     assert (status, out) == (2, "")
     [line] = err.splitlines()
     assert "manifest.json" in line
+
+
+def test_a_malformed_manifest_list_is_a_finding_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output entry without url, an `error` that is no list: error findings naming the
+    place in the manifest; the files it does list are read."""
+    folder = export(tmp_path / "export", practice(), error={"url": "errors.ndjson"})
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    manifest["output"].append({"type": "Encounter"})
+    (folder / "manifest.json").write_bytes(orjson.dumps(manifest))
+    document = derive_doc([folder], capsys)
+    assert keys(document) == [anmeldung("2025-03-03")]
+    assert sorted(s for f in findings(document, "error") for s in f["sources"]) == [
+        "manifest.json error",
+        "manifest.json output 4",
+    ]
+
+
+def test_an_error_file_without_issues_still_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An OperationOutcome without issues is a warning too; another resource in an error
+    file is read as input (the export put it there)."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    resources = practice()
+    ndjson(folder / "errors.ndjson", [{"resourceType": "OperationOutcome"}, resources[0]])
+    export(
+        folder,
+        resources[1:],
+        error=[{"type": "OperationOutcome", "url": f"{BASE}/errors.ndjson"}],
+    )
+    document = derive_doc([folder], capsys)
+    assert keys(document) == [anmeldung("2025-03-03")]
+    [warning] = findings(document, "warning")
+    assert warning["message"] == "errors.ndjson line 1: the export reported a problem: (no text)"

@@ -238,10 +238,12 @@ def test_numbers_are_read_as_json_reads_them(tmp_path: Path) -> None:
 
 def test_unknown_and_doubled_elements_are_kept_for_the_readers_to_judge(tmp_path: Path) -> None:
     """An element R4 lacks is kept as JSON would carry it; a single element given twice
-    stays a list, so that the readers report it rather than one copy being dropped."""
+    stays a list, and a value on a complex element stays, so that the readers and
+    `validate` report them rather than anything being dropped."""
     xml = """<MedicationRequest xmlns="http://hl7.org/fhir">
       <status value="active"/>
       <status value="stopped"/>
+      <medicationCodeableConcept value="Methadon"/>
       <renderedDosageInstruction value="1-0-0"/>
       <futureThing><part value="a"/><part value="b"/></futureThing>
     </MedicationRequest>"""
@@ -249,6 +251,7 @@ def test_unknown_and_doubled_elements_are_kept_for_the_readers_to_judge(tmp_path
     assert data == {
         "resourceType": "MedicationRequest",
         "status": ["active", "stopped"],
+        "medicationCodeableConcept": {"value": "Methadon"},
         "renderedDosageInstruction": "1-0-0",
         "futureThing": {"part": ["a", "b"]},
     }

@@ -39,6 +39,9 @@ from adapter.fhir.r4b import Element, elements
 FHIR_NAMESPACE = "http://hl7.org/fhir"
 _NUMBERS = frozenset({"integer", "unsignedInt", "positiveInt", "integer64", "decimal"})
 _BOOLEANS = {"true": True, "false": False}
+# The attributes of a complex element that are JSON properties: `id`, an extension's
+# `url`, and a `value` sent by mistake (kept, so that `validate` names it, not dropped).
+_COMPLEX_ATTRIBUTES = ("id", "url", "value")
 
 Json = dict[str, Any]
 
@@ -85,12 +88,14 @@ def _resource(node: Any) -> Json:
     return {"resourceType": kind, **_complex(node, kind)}
 
 
-def _complex(node: Any, kind: str | None) -> Json:
+def _complex(
+    node: Any, kind: str | None, attributes: tuple[str, ...] = _COMPLEX_ATTRIBUTES
+) -> Json:
     """An element of a complex type (or a resource's content), by the type's definition."""
     known = elements(kind) if kind else {}
     out: Json = {}
     if node.attrib:
-        for attribute in ("id", "url"):
+        for attribute in attributes:
             value = node.get(attribute)
             if value is not None:
                 out[attribute] = value
@@ -142,7 +147,7 @@ def _primitive(node: Any, kind: str) -> tuple[Any, Json | None]:
     value = None if raw is None else _typed(raw, kind)
     if len(node) == 0 and node.get("id") is None:
         return value, None  # the common case: a bare value
-    extra = _complex(node, "Element")  # its id attribute and extensions
+    extra = _complex(node, "Element", ("id",))  # its id attribute and extensions
     return value, (extra or None)
 
 
