@@ -1,8 +1,10 @@
 """The `substreg` command line: a thin layer over `adapter.services`. This module holds
 only the argument parser; `adapter.cli_run` runs the parsed command.
 
-Exit codes: 0 success (`derive`: findings included), 1 `validate` found invalid
-resources, 2 unusable input or usage (one line on standard error, never a traceback).
+Exit codes: 0 success (`derive`: findings included, unless `--fail-on`); 1 `validate`
+found an error, or `derive --fail-on error|warning` found a finding of that severity
+or worse (the document is printed all the same); 2 unusable input or usage (one line
+on standard error, never a traceback).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import NoReturn
 
 from adapter.cli_store import add_commands
 
+EXIT_FOUND = 1
 EXIT_USAGE = 2
+FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,10 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.add_argument("--as-of", required=True, type=_day, metavar="YYYY-MM-DD")
     derive_cmd.add_argument("--config", type=Path, metavar="practice.toml")
     derive_cmd.add_argument("--format", choices=("json", "table"), default="json")
+    derive_cmd.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a finding of this severity or worse is present (for pipelines)",
+    )
     validate_cmd = commands.add_parser(
-        "validate", help="check every resource against the FHIR R4 models (exit 1 if invalid)"
+        "validate",
+        help="check each resource's structure and datatypes against the FHIR R4B models of "
+        "fhir.resources, not profiles or invariants (exit 1 on an error)",
     )
     validate_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate_cmd.add_argument(
+        "--format", choices=("findings", "operationoutcome"), default="findings"
+    )
     derive_cmd.set_defaults(handler="derive")
     validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)

@@ -13,7 +13,7 @@ import sys
 
 import orjson
 
-from adapter.cli import EXIT_USAGE
+from adapter.cli import EXIT_FOUND, EXIT_USAGE
 from adapter.config import ConfigError, PracticeConfig, load_config
 from adapter.fhir.source import InputError
 from adapter.mappings import MappingError
@@ -43,17 +43,25 @@ def _derive(args: argparse.Namespace) -> int:
         sys.stdout.write(derivation_table(derivation))
     else:
         sys.stdout.buffer.write(derivation_json(derivation))
-    return 0
+    return (
+        EXIT_FOUND if any(f.severity in _failing(args.fail_on) for f in derivation.findings) else 0
+    )
+
+
+def _failing(fail_on: str | None) -> set[str]:
+    """`--fail-on S`: the severities that fail, S and those worse than it."""
+    return {"error": {"error"}, "warning": {"error", "warning"}}.get(fail_on or "", set())
 
 
 def _validate(args: argparse.Namespace) -> int:
     # The full FHIR models (fhir.resources, pydantic) take longer to import than a small
     # derive takes to run: only the command that needs them loads them.
-    from adapter.fhir.validate import validate_paths  # noqa: PLC0415
+    from adapter.fhir.validate import check, operation_outcome  # noqa: PLC0415
 
-    findings = list(validate_paths(args.paths))
-    sys.stdout.buffer.write(
-        orjson.dumps({"findings": [finding_json(f) for f in findings]}, option=orjson.OPT_INDENT_2)
-        + b"\n"
-    )
-    return 1 if findings else 0
+    validation = check(args.paths)
+    if args.format == "operationoutcome":
+        document = operation_outcome(validation)
+    else:
+        document = {"findings": [finding_json(i.finding()) for i in validation.issues]}
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    return EXIT_FOUND if any(i.severity == "error" for i in validation.issues) else 0

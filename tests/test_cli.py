@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from adapter.cli import main
+from adapter.fhir.source import read_paths
 from adapter.mappings import packaged_mappings
 
 CASES = Path(__file__).resolve().parent / "cases"
@@ -370,6 +371,19 @@ def test_a_directory_of_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str
     ]
 
 
+def test_a_link_back_up_the_folder_tree_is_read_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A symbolic link to a folder above does not make the reading go round forever."""
+    folder = tmp_path / "export"
+    (folder / "sub").mkdir(parents=True)
+    write_ndjson(folder / "all.ndjson", minimal_resources())
+    (folder / "sub" / "loop").symlink_to(folder, target_is_directory=True)
+    assert len(list(read_paths([folder]))) == len(minimal_resources())
+    document = derive_doc([str(folder), "--as-of", "2025-03-10"], capsys)
+    assert [r["patient_code"] for r in document["reports"]] == ["ANBEF530"]
+
+
 def test_several_paths_are_one_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """PATH [PATH ...]: resources in separate files refer to each other (REPORTS.md)."""
     resources = minimal_resources()
@@ -529,3 +543,49 @@ def test_findings_never_carry_names_or_birth_dates(capsys: pytest.CaptureFixture
     text = json.dumps(findings, ensure_ascii=False)
     for personal in ("Kim", "Berg", "1995-03-08", "08.03.1995"):
         assert personal not in text
+
+
+# -- --fail-on for pipelines ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "fail_on", "status"),
+    [
+        ("40-sub-suboxone-naloxone", "warning", 0),
+        ("33-not-detox-21-days", "warning", 0),
+        ("56-sub-untied-levomethadone-and-f11-event", "error", 0),
+        ("56-sub-untied-levomethadone-and-f11-event", "warning", 1),
+        ("36-code-sex-other-refused", "error", 1),
+        ("36-code-sex-other-refused", "warning", 1),
+        ("36-code-sex-other-refused", None, 0),
+    ],
+    ids=[
+        "no-findings",
+        "info-is-never-a-failure",
+        "warning-under-fail-on-error",
+        "warning-under-fail-on-warning",
+        "error-under-fail-on-error",
+        "error-under-fail-on-warning",
+        "error-without-fail-on",
+    ],
+)
+def test_fail_on_exits_1_for_findings_of_that_severity_or_worse(
+    capsys: pytest.CaptureFixture[str], case: str, fail_on: str | None, status: int
+) -> None:
+    """--fail-on error|warning: exit 1 when such a finding is present; the document is
+    printed all the same (README, cli.py)."""
+    expected = json.loads((CASES / case / "expected.json").read_text(encoding="utf-8"))
+    argv = ["derive", str(CASES / case / "input.json"), "--as-of", expected["as_of"]]
+    if fail_on:
+        argv += ["--fail-on", fail_on]
+    found, out, err = run(argv, capsys)
+    assert (found, err) == (status, "")
+    assert len(json.loads(out)["reports"]) == len(expected["reports"])
+
+
+def test_fail_on_takes_only_error_or_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """--fail-on info is a usage error: exit 2, one line."""
+    argv = ["derive", str(SUBOXONE), "--as-of", SUBOXONE_AS_OF, "--fail-on", "info"]
+    status, out, err = run(argv, capsys)
+    assert (status, out) == (2, "")
+    assert "--fail-on" in one_line(err)

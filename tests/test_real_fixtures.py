@@ -1,8 +1,10 @@
-"""Real German FHIR examples (KBV eRezept, ISiK, MII) are read cleanly (REAL-DATA.md).
+"""Real German FHIR examples (KBV eRezept, gematik E-Rezept workflow, ePA, ISiK, MII, in
+JSON and XML) are read cleanly (REAL-DATA.md, INPUT.md 15–23).
 
 None of them is a substitution treatment, so each must be read without an error finding
-and give no report. `../shared/fixtures/real/` is used when it is beside the clone; three
-small files are shipped in `tests/fixtures/real/` so that a clone alone tests this too.
+and give no report. `../shared/fixtures/real/` and `../shared/fixtures/real-more/` are
+used when they are beside the clone; a few files are shipped in `tests/fixtures/real/`
+(SOURCES.md there) so that a clone alone tests this too.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from typing import Any
 import orjson
 import pytest
 
+from adapter.cli import main
 from adapter.output import derivation_json
 from adapter.services import derive
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+SHARED_MORE = SHARED.parent / "real-more"
 OWN = Path(__file__).resolve().parent / "fixtures" / "real"
 AS_OF = date(2026, 12, 31)  # after every date in the examples
+SUFFIXES = (".json", ".ndjson", ".xml")
+
+
+def _inputs(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
 
 
 def _files(root: Path, label: str) -> list[Any]:
@@ -28,11 +37,11 @@ def _files(root: Path, label: str) -> list[Any]:
         return []
     return [
         pytest.param(path, id=f"{label}/{path.relative_to(root).as_posix()}")
-        for path in sorted(root.rglob("*.json"))
+        for path in _inputs(root)
     ]
 
 
-FILES = _files(SHARED, "shared") + _files(OWN, "own")
+FILES = _files(SHARED, "shared") + _files(SHARED_MORE, "shared-more") + _files(OWN, "own")
 
 
 def derive_json(paths: list[Path]) -> dict[str, Any]:
@@ -41,9 +50,16 @@ def derive_json(paths: list[Path]) -> dict[str, Any]:
 
 
 def test_the_shipped_fixtures_are_there() -> None:
-    """tests/fixtures/real holds three real examples and their SOURCES note."""
+    """tests/fixtures/real holds three examples, nine more under more/, and SOURCES.md."""
     assert len(list(OWN.glob("*.json"))) == 3
+    assert len(_inputs(OWN / "more")) == 9
+    assert len([p for p in _inputs(OWN) if p.suffix == ".xml"]) == 4
     assert (OWN / "SOURCES.md").is_file()
+
+
+def test_xml_files_are_among_the_real_examples() -> None:
+    """The XML examples are tested too, not only the JSON ones (INPUT.md 23)."""
+    assert any(str(param.values[0]).endswith(".xml") for param in FILES)
 
 
 @pytest.mark.parametrize("path", FILES)
@@ -56,7 +72,11 @@ def test_real_example_is_read_without_error_and_reports_nothing(path: Path) -> N
 
 @pytest.mark.parametrize(
     "root",
-    [pytest.param(SHARED, id="shared"), pytest.param(OWN, id="own")],
+    [
+        pytest.param(SHARED, id="shared"),
+        pytest.param(SHARED_MORE, id="shared-more"),
+        pytest.param(OWN, id="own"),
+    ],
 )
 def test_a_whole_folder_of_real_examples(root: Path) -> None:
     """All examples of a folder read together: no error finding, no report."""
@@ -67,6 +87,15 @@ def test_a_whole_folder_of_real_examples(root: Path) -> None:
     assert document["reports"] == []
 
 
+def test_both_real_folders_through_the_command_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """`substreg derive` over every real folder at once: exit 0, no report, no error."""
+    roots = [str(root) for root in (SHARED, SHARED_MORE, OWN) if root.is_dir()]
+    status = main(["derive", *roots, "--as-of", AS_OF.isoformat(), "--fail-on", "error"])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert json.loads(out)["reports"] == []
+
+
 def test_every_shipped_file_is_a_byte_copy_named_in_sources() -> None:
     """Each shipped example is named in SOURCES.md and equals the shared original."""
     sources = (OWN / "SOURCES.md").read_text(encoding="utf-8")
@@ -74,6 +103,12 @@ def test_every_shipped_file_is_a_byte_copy_named_in_sources() -> None:
         assert f"`{path.name}`" in sources
         originals = list(SHARED.rglob(path.name)) if SHARED.is_dir() else []
         for original in originals:
+            assert original.read_bytes() == path.read_bytes()
+    for path in _inputs(OWN / "more"):
+        relative = path.relative_to(OWN).as_posix()
+        assert f"`{relative}`" in sources
+        original = SHARED_MORE / path.relative_to(OWN / "more")
+        if original.is_file():
             assert original.read_bytes() == path.read_bytes()
 
 

@@ -34,7 +34,7 @@ from adapter.fhir.people import (
     practitioner,
 )
 from adapter.fhir.refs import References
-from adapter.fhir.source import Entry, Unreadable
+from adapter.fhir.source import Item, Note, Unreadable
 from adapter.fhir.values import (
     JsonObject,
     ResourceProblem,
@@ -126,9 +126,12 @@ class Collector:
             "Composition": self._composition,
         }
 
-    def add(self, item: Entry | Unreadable) -> None:
+    def add(self, item: Item) -> None:
         if isinstance(item, Unreadable):
             self._problem(item.where, item.problem)
+            return
+        if isinstance(item, Note):
+            self.result.findings.append(item.finding())
             return
         resource = item.resource
         kind = resource["resourceType"]

@@ -1,44 +1,35 @@
-"""Stream FHIR resources out of files: JSON resources, Bundles, NDJSON, directories.
+"""Stream FHIR resources out of files: JSON and XML resources, Bundles, Parameters, NDJSON,
+directories and Bulk Data exports (INPUT.md "Accepted containers", 21–23).
 
 Resources are yielded one at a time so that a practice-year never sits in memory as
-JSON (an NDJSON file is read line by line). Problems that make an input unusable as a
-whole raise `InputError`; a single unreadable line or entry becomes an `Unreadable`.
+JSON (an NDJSON file is read line by line). A file that cannot be used as a whole (not
+JSON or XML, not FHIR), named directly or met in a directory, raises `InputError`: the
+export is broken, and deriving from the rest would report on part of it. A single
+unreadable line or entry becomes an `Unreadable`, facts about the input a `Note`.
+
+XML is read by xml_input.py, imported only when an XML file is met: reading JSON never
+loads lxml or fhir.resources.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from adapter.fhir import bulk
+from adapter.fhir.containers import unpack
+from adapter.fhir.items import SUFFIXES, Entry, InputError, Item, Note, Unreadable
 
-class InputError(Exception):
-    """The input cannot be used at all (missing file, not JSON, not FHIR)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    resource: dict[str, Any]
-    full_url: str | None
+__all__ = ["Entry", "InputError", "Item", "Note", "Unreadable", "read_file", "read_paths"]
 
 
-@dataclass(frozen=True, slots=True)
-class Unreadable:
-    where: str  # "file.ndjson line 7" or "file.json entry 3"
-    problem: str
-
-
-def read_paths(paths: list[Path]) -> Iterator[Entry | Unreadable]:
+def read_paths(paths: list[Path]) -> Iterator[Item]:
     for path in paths:
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in {".json", ".ndjson"}
-            )
-            for file in files:
-                yield from read_file(file)
+            yield from _read_folder(path, set())
         elif path.is_file():
             yield from read_file(path)
         else:
@@ -46,25 +37,69 @@ def read_paths(paths: list[Path]) -> Iterator[Entry | Unreadable]:
             raise InputError(msg)
 
 
-def read_file(path: Path) -> Iterator[Entry | Unreadable]:
+def _read_folder(folder: Path, seen: set[Path]) -> Iterator[Item]:
+    """Every *.json, *.ndjson and *.xml file in the folder and below, in name order; a
+    folder with a Bulk Data `manifest.json` is read as that export (bulk.py). `seen`: the
+    folders read so far, so that a symbolic link back up the tree is read once."""
+    real = folder.resolve()
+    if real in seen:
+        return
+    seen.add(real)
+    manifest = folder / bulk.MANIFEST
+    if manifest.is_file():
+        data = _load_json(manifest)
+        if bulk.is_manifest(data):
+            yield from _read_export(manifest, data)
+            return
+    for path in sorted(folder.iterdir()):
+        if path.is_dir():
+            yield from _read_folder(path, seen)
+        elif path.is_file() and path.suffix in SUFFIXES:
+            yield from read_file(path)
+
+
+def read_file(path: Path) -> Iterator[Item]:
     if path.suffix == ".ndjson":
         yield from _read_ndjson(path)
         return
+    if path.suffix == ".xml":
+        from adapter.fhir.xml_input import load_xml  # noqa: PLC0415 (lxml only for XML)
+
+        yield from unpack(load_xml(path), None, path.name)
+        return
+    data = _load_json(path)
+    if bulk.is_manifest(data):
+        yield from _read_export(path, data)
+        return
+    if not _is_resource(data):
+        msg = f"{path}: not a FHIR resource or Bundle (no resourceType)"
+        raise InputError(msg)
+    yield from unpack(data, None, path.name)
+
+
+def _load_json(path: Path) -> Any:
     try:
-        data = orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         msg = f"{path}: not JSON ({exc})"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot be read ({exc.strerror})"
         raise InputError(msg) from None
-    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-        msg = f"{path}: not a FHIR resource or Bundle (no resourceType)"
-        raise InputError(msg)
-    yield from _unpack(data, None, str(path.name))
 
 
-def _read_ndjson(path: Path) -> Iterator[Entry | Unreadable]:
+def _read_export(manifest: Path, data: dict[str, Any]) -> Iterator[Item]:
+    """The files a Bulk Data manifest lists; its error files become notes."""
+    export = bulk.plan(manifest, data)
+    yield from export.notes
+    for path in export.outputs:
+        yield from read_file(path)
+    for path in export.errors:
+        for item in read_file(path):
+            yield from bulk.reported_errors(item)
+
+
+def _read_ndjson(path: Path) -> Iterator[Item]:
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -80,29 +115,11 @@ def _read_ndjson(path: Path) -> Iterator[Entry | Unreadable]:
             except orjson.JSONDecodeError as exc:
                 yield Unreadable(where, f"not JSON ({exc})")
                 continue
-            if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            if not _is_resource(data):
                 yield Unreadable(where, "not a FHIR resource (no resourceType)")
                 continue
-            yield from _unpack(data, None, where)
+            yield from unpack(data, None, where)
 
 
-def _unpack(data: dict[str, Any], full_url: str | None, where: str) -> Iterator[Entry | Unreadable]:
-    """A resource, or the entries of a Bundle (nested Bundles too)."""
-    if data["resourceType"] != "Bundle":
-        yield Entry(data, full_url)
-        return
-    entries = data.get("entry") or []
-    if not isinstance(entries, list):
-        yield Unreadable(where, "Bundle.entry must be a list")
-        return
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is None and isinstance(entry, dict) and "request" in entry:
-            continue  # a DELETE in a transaction carries no resource
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            yield Unreadable(f"{where} entry {index}", "not a FHIR resource (no resourceType)")
-            continue
-        url = entry.get("fullUrl")
-        yield from _unpack(
-            resource, url if isinstance(url, str) else None, f"{where} entry {index}"
-        )
+def _is_resource(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("resourceType"), str)

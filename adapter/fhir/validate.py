@@ -1,50 +1,140 @@
-"""Full FHIR R4 validation with fhir.resources' R4B models (the `validate` path).
+"""`substreg validate`: each resource against the R4B models of fhir.resources.
+
+What that checks, and what not: the structure and datatypes of each resource as the
+FHIR R4 (4.3, R4B) models define them — known elements only, cardinality (lists,
+required elements), choice types, primitive formats (dates, ids, codes, numbers). Not
+profiles (KBV, ISiK, ours), invariants (FHIRPath constraints), terminology bindings or
+references. R4B differs from R4 4.0.1 in a few resources the adapter does not read.
 
 The bulk path (`derive`) reads only the fields it needs with strict readers of its own
-(values.py), because full models are several times slower than parsing the JSON. This
-module is the one import site of fhir.resources (STYLE rule 3: R4-family models only;
-the top-level models are R5 and drop R4 fields silently).
+(values.py), because full models are several times slower than parsing the JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from adapter.domain.model import Finding
-from adapter.fhir.source import Entry, Unreadable, read_paths
+from adapter.domain.model import Finding, Severity
+from adapter.fhir.r4b import model_class
+from adapter.fhir.source import Entry, Note, Unreadable, read_paths
+
+_FHIR_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
+CHECKS = (
+    "structure and datatypes against the FHIR R4B models of fhir.resources (elements, "
+    "cardinality, choice types, primitive formats); not profiles, invariants, "
+    "terminology or references"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    severity: Severity
+    code: str  # FHIR IssueType: structure, required, value, not-supported, informational
+    where: str  # file, line or entry
+    resource: str | None  # "Type/id"
+    element: str | None  # FHIRPath of the element: "MedicationRequest.category[0].coding"
+    message: str
+
+    def finding(self) -> Finding:
+        return Finding(self.severity, "INPUT", self.message, (self.resource or self.where,))
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    resources: int  # how many were checked
+    issues: list[Issue]
 
 
 def validate_paths(paths: list[Path]) -> Iterator[Finding]:
-    """One error finding per resource that is not valid FHIR R4, naming resource and field.
+    """One error finding per problem of a resource, naming resource, place and field.
 
     Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
     """
+    for issue in check(paths).issues:
+        yield issue.finding()
+
+
+def check(paths: list[Path]) -> Validation:
+    """Every issue of the input, and how many resources were checked.
+
+    Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
+    """
+    resources, found = 0, list[Issue]()
     for item in read_paths(paths):
-        if isinstance(item, Unreadable):
-            yield Finding("error", "INPUT", f"{item.where}: {item.problem}", (item.where,))
-            continue
-        yield from _validate(item)
+        if isinstance(item, Entry):
+            resources += 1
+            found.extend(_validate(item))
+        else:
+            found.append(_input_issue(item))
+    return Validation(resources, found)
 
 
-def _validate(entry: Entry) -> Iterator[Finding]:
+def _input_issue(item: Unreadable | Note) -> Issue:
+    if isinstance(item, Unreadable):
+        return Issue("error", "structure", item.where, None, None, f"{item.where}: {item.problem}")
+    return Issue(item.severity, "informational", item.where, None, None, item.message)
+
+
+def _validate(entry: Entry) -> Iterator[Issue]:
     resource = entry.resource
     kind = resource["resourceType"]
-    where = f"{kind}/{resource.get('id', '?')}"
-    try:
-        model = get_fhir_model_class(kind)
-    except ValueError:
-        yield Finding(
-            "error", "INPUT", f"{where}: '{kind}' is not a FHIR R4 resource type", (where,)
-        )
+    name = f"{kind}/{resource.get('id', '?')}"
+    place = f"{name} ({entry.where})" if entry.where else name
+    model = model_class(kind)
+    if model is None:
+        message = f"{place}: '{kind}' is not a FHIR R4 resource type"
+        yield Issue("error", "not-supported", entry.where, name, None, message)
         return
     try:
         model.model_validate(resource)
     except ValidationError as exc:
         for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "(resource)"
-            message = f"{where}: {field}: {error['msg']}"
-            yield Finding("error", "INPUT", message, (where,))
+            path = _fhirpath(kind, error["loc"])
+            field = path.partition(".")[2] or "(resource)"
+            message = f"{place}: {field}: {error['msg']}"
+            code = _code(error["type"], error["loc"])
+            yield Issue("error", code, entry.where, name, path, message)
+
+
+def _fhirpath(kind: str, loc: tuple[int | str, ...]) -> str:
+    path = kind
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _code(error_type: str, loc: tuple[int | str, ...]) -> str:
+    if "missing" in error_type:
+        return "required"
+    if error_type == "extra_forbidden" or not loc:
+        return "structure"  # an unknown element, or a rule across elements (choice types)
+    return "value"
+
+
+def operation_outcome(validation: Validation) -> dict[str, Any]:
+    """The issues as one FHIR OperationOutcome; without any, one `information` issue."""
+    found = validation.issues
+    if not found:
+        summary = f"{validation.resources} resources checked, no issues: {CHECKS}."
+        return {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "information", "code": "informational", "diagnostics": summary}],
+        }
+    return {"resourceType": "OperationOutcome", "issue": [_outcome_issue(i) for i in found]}
+
+
+def _outcome_issue(issue: Issue) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "severity": _FHIR_SEVERITY[issue.severity],
+        "code": issue.code,
+        "diagnostics": issue.message,
+        "location": [issue.where, *([issue.resource] if issue.resource else [])],
+    }
+    if issue.element:
+        entry["expression"] = [issue.element]
+    return entry

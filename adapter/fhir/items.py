@@ -1,0 +1,48 @@
+"""What reading the input yields: resources, unreadable parts and notes about the input.
+
+InputError        the input cannot be used at all: one line, exit 2 (raised)
+Entry             a resource, with its fullUrl and where it was found
+Unreadable        a line, entry or file that cannot be read: an `error` finding
+Note              something about the input itself (a Bulk Data export's errors, a
+                  file its manifest does not list): a finding of its own severity
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapter.domain.model import Finding, Severity
+
+# The files a directory is read for.
+SUFFIXES = frozenset({".json", ".ndjson", ".xml"})
+
+
+class InputError(Exception):
+    """The input cannot be used at all (missing file, not JSON or XML, not FHIR)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    resource: dict[str, Any]
+    full_url: str | None
+    where: str = ""  # "file.json entry 3", "file.ndjson line 7"; for messages only
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    where: str  # "file.ndjson line 7" or "file.json entry 3"
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    severity: Severity
+    where: str
+    message: str  # a sentence that names `where` itself
+
+    def finding(self) -> Finding:
+        return Finding(self.severity, "INPUT", self.message, (self.where,))
+
+
+Item = Entry | Unreadable | Note
