@@ -155,6 +155,27 @@ def test_json_that_is_not_fhir_exits_2(
     assert "resourceType" in one_line(err)
 
 
+def test_json_that_is_not_fhir_in_a_folder_is_a_warning_and_the_rest_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D-49: an export's own meta file beside the resources is named in a warning, not read;
+    the resources are (a damaged file would still stop the run)."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "meta_info.json").write_bytes(b'{"name": "E2E", "version": 3}')
+    (folder / "data.json").write_bytes(SUBOXONE.read_bytes())
+    status, out, err = run(["derive", str(folder), "--as-of", SUBOXONE_AS_OF], capsys)
+    document = orjson.loads(out)
+    assert (status, err) == (0, "")
+    assert len(document["reports"]) == 1
+    [warning] = [f for f in document["findings"] if f["sources"] == ["meta_info.json"]]
+    assert warning["severity"] == "warning"
+    (folder / "broken.json").write_bytes(b'{"resourceType": ')
+    status, _, err = run(["derive", str(folder), "--as-of", SUBOXONE_AS_OF], capsys)
+    assert status == 2
+    assert "broken.json" in one_line(err)
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [

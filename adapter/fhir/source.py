@@ -3,8 +3,9 @@ directories and Bulk Data exports (INPUT.md "Accepted containers", 21–23).
 
 Resources are yielded one at a time so that a practice-year never sits in memory as
 JSON (an NDJSON file is read line by line). A file that cannot be used as a whole (not
-JSON or XML, not FHIR), named directly or met in a directory, raises `InputError`: the
-export is broken, and deriving from the rest would report on part of it. A single
+JSON or XML), named directly or met in a directory, raises `InputError`: the export is
+broken, and deriving from the rest would report on part of it; so does a named file that
+is no FHIR resource (in a directory it is a warning: an export's own meta files). A single
 unreadable line or entry becomes an `Unreadable`, facts about the input a `Note`.
 
 XML is read by xml_input.py, imported only when an XML file is met: reading JSON never
@@ -55,10 +56,14 @@ def _read_folder(folder: Path, seen: set[Path]) -> Iterator[Item]:
         if path.is_dir():
             yield from _read_folder(path, seen)
         elif path.is_file() and path.suffix in SUFFIXES:
-            yield from read_file(path)
+            yield from read_file(path, in_folder=True)
 
 
-def read_file(path: Path) -> Iterator[Item]:
+def read_file(path: Path, *, in_folder: bool = False) -> Iterator[Item]:
+    """The items of one file. A JSON document that is no FHIR resource is an error when
+    the file was named, and a warning in a folder: exports carry their own index and meta
+    files beside the resources (gematik's `meta_info.json`, D-49). A file that is not
+    JSON or XML at all is damaged: an error either way."""
     if path.suffix == ".ndjson":
         yield from _read_ndjson(path)
         return
@@ -72,6 +77,14 @@ def read_file(path: Path) -> Iterator[Item]:
         yield from _read_export(path, data)
         return
     if not _is_resource(data):
+        if in_folder:
+            yield Note(
+                "warning",
+                path.name,
+                f"{path.name} is JSON but no FHIR resource (no resourceType): it is not read. "
+                "Move it out of the export folder if it should not be there.",
+            )
+            return
         msg = f"{path}: not a FHIR resource or Bundle (no resourceType)"
         raise InputError(msg)
     yield from unpack(data, None, path.name)
