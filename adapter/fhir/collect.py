@@ -16,7 +16,7 @@ import orjson
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.contained import contained_patients, contained_resources
-from adapter.fhir.identifiers import identifier_refs
+from adapter.fhir.identifiers import dispensed_prescription, identifier_refs, prescription_links
 from adapter.fhir.medication import (
     NO_MEDICATION,
     MedInfo,
@@ -146,6 +146,10 @@ class Collector:
         if "contained" in resource:
             self._contained(key, resource)
         self._read(reader, key, resource)
+        if kind == "MedicationRequest":
+            # A gematik or ePA dispense may name its prescription only by identifier.
+            links = prescription_links(resource, item.bundle_identifier)
+            self.result.refs.note_identifiers(key, links)
 
     def _latest(self, kind: str, key: str, resource: JsonObject) -> bool:
         """Whether this is the latest version of `key` so far; if so, what an earlier version
@@ -355,7 +359,8 @@ class Collector:
             med_ref=med_ref,
             day=handed,
             days=duration_days(obj(resource, "daysSupply"), "daysSupply"),
-            prescription=next(iter(references(resource, "authorizingPrescription")), None),
+            prescription=next(iter(references(resource, "authorizingPrescription")), None)
+            or dispensed_prescription(resource),
             performer=next((p for p in performers if p), None),
             episode=reference(resource, "context"),
         )

@@ -17,8 +17,9 @@ from typing import Any, TypeGuard
 
 from adapter.fhir.items import Entry, Item, Unreadable
 
-# On the stack: a resource (with its fullUrl) or a Parameters' parameter to open.
-_Work = tuple[str, dict[str, Any], str | None, str] | Unreadable
+# On the stack: a resource (with its fullUrl, place and enclosing Bundle's identifier) or a
+# Parameters' parameter to open.
+_Work = tuple[str, dict[str, Any], str | None, str, tuple[str, str] | None] | Unreadable
 
 
 def unpack(resource: dict[str, Any], full_url: str | None, where: str) -> Iterator[Item]:
@@ -26,13 +27,13 @@ def unpack(resource: dict[str, Any], full_url: str | None, where: str) -> Iterat
     if resource["resourceType"] not in ("Bundle", "Parameters"):
         yield Entry(resource, full_url, where)  # most NDJSON lines: no stack needed
         return
-    stack: list[_Work] = [("resource", resource, full_url, where)]
+    stack: list[_Work] = [("resource", resource, full_url, where, None)]
     while stack:
         work = stack.pop()
         if isinstance(work, Unreadable):
             yield work
             continue
-        kind, node, url, place = work
+        kind, node, url, place, bundle_id = work
         if kind == "parameter":
             inner = _parameter(node, place)
         elif node["resourceType"] == "Bundle":
@@ -40,7 +41,7 @@ def unpack(resource: dict[str, Any], full_url: str | None, where: str) -> Iterat
         elif node["resourceType"] == "Parameters":
             inner = _parameters(node, "parameter", place)
         else:
-            yield Entry(node, url, place)
+            yield Entry(node, url, place, bundle_id)
             continue
         stack.extend(reversed(inner))  # so that they come out in document order
 
@@ -50,6 +51,7 @@ def _entries(bundle: dict[str, Any], where: str) -> list[_Work]:
     if not isinstance(entries, list):
         return [Unreadable(where, "Bundle.entry must be a list")]
     found: list[_Work] = []
+    bundle_id = _identifier(bundle)
     for index, entry in enumerate(entries):
         place = f"{where} entry {index}"
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -59,10 +61,22 @@ def _entries(bundle: dict[str, Any], where: str) -> list[_Work]:
             found.append(Unreadable(place, "not a FHIR resource (no resourceType)"))
             continue
         url = entry.get("fullUrl")
-        found.append(("resource", resource, url if isinstance(url, str) else None, place))
+        found.append(
+            ("resource", resource, url if isinstance(url, str) else None, place, bundle_id)
+        )
     if bundle.get("type") == "history":
         found.reverse()  # newest first in the Bundle; oldest first for the reader
     return found
+
+
+def _identifier(bundle: dict[str, Any]) -> tuple[str, str] | None:
+    identifier = bundle.get("identifier")
+    if not isinstance(identifier, dict):
+        return None
+    system, value = identifier.get("system"), identifier.get("value")
+    if isinstance(system, str) and isinstance(value, str) and system and value:
+        return system, value
+    return None
 
 
 def _is_bare(entry: dict[str, Any]) -> bool:
@@ -78,7 +92,7 @@ def _parameters(node: dict[str, Any], key: str, where: str) -> list[_Work]:
     for index, item in enumerate(items):
         place = f"{where} {key} {index}"
         if isinstance(item, dict):
-            found.append(("parameter", item, None, place))
+            found.append(("parameter", item, None, place, None))
         else:
             found.append(Unreadable(place, f"{key} must be an object"))
     return found
@@ -90,7 +104,7 @@ def _parameter(parameter: dict[str, Any], where: str) -> list[_Work]:
     if "resource" in parameter:
         resource = parameter["resource"]
         if _is_resource(resource):
-            found.append(("resource", resource, None, where))
+            found.append(("resource", resource, None, where, None))
         else:
             found.append(Unreadable(where, "parameter.resource is not a FHIR resource"))
     return found + _parameters(parameter, "part", where)

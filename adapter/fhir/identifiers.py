@@ -75,3 +75,47 @@ def system_of(ref: str) -> str | None:
     if not ref.startswith(PREFIX):
         return None
     return ref[len(PREFIX) :].rsplit("|", 1)[0]
+
+
+# How an e-prescription's dispense names it when it has no authorizingPrescription
+# reference: gematik's PrescriptionId (on the KBV Bundle and the dispense), ePA's
+# prescription process identifier (on the request, and on the dispense as an extension).
+PRESCRIPTION_ID = "https://gematik.de/fhir/erp/NamingSystem/GEM_ERP_NS_PrescriptionId"
+EPA_PROCESS = "https://gematik.de/fhir/epa-medication/sid/rx-prescription-process-identifier"
+EPA_PROCESS_EXTENSION = (
+    "https://gematik.de/fhir/epa-medication/StructureDefinition/"
+    "rx-prescription-process-identifier-extension"
+)
+_PRESCRIPTION_SYSTEMS = frozenset({PRESCRIPTION_ID, EPA_PROCESS})
+
+
+def prescription_links(
+    resource: dict[str, Any], bundle_identifier: tuple[str, str] | None
+) -> list[str]:
+    """The identifier references by which a dispense may name this MedicationRequest."""
+    found = [r for r in _prescription_identifiers(resource)]
+    if bundle_identifier is not None and bundle_identifier[0] == PRESCRIPTION_ID:
+        found.append(identifier_ref(*bundle_identifier))
+    return found
+
+
+def dispensed_prescription(resource: dict[str, Any]) -> str | None:
+    """The prescription a dispense names by identifier, when it names none by reference."""
+    return next(iter(_prescription_identifiers(resource)), None)
+
+
+def _prescription_identifiers(resource: dict[str, Any]) -> list[str]:
+    found = []
+    identifiers = resource.get("identifier")
+    values = list(identifiers) if isinstance(identifiers, list) else []
+    extensions = resource.get("extension")
+    for extension in extensions if isinstance(extensions, list) else ():
+        if isinstance(extension, dict) and extension.get("url") == EPA_PROCESS_EXTENSION:
+            values.append(extension.get("valueIdentifier"))
+    for identifier in values:
+        if not isinstance(identifier, dict):
+            continue
+        system, value = identifier.get("system"), identifier.get("value")
+        if system in _PRESCRIPTION_SYSTEMS and isinstance(value, str) and value.strip():
+            found.append(identifier_ref(str(system), value))
+    return found

@@ -27,6 +27,9 @@ class Entry:
     resource: dict[str, Any]
     full_url: str | None
     where: str = ""  # "file.json entry 3", "file.ndjson line 7"; for messages only
+    # The (system, value) identifier of the Bundle the entry came in: a KBV prescription
+    # Bundle carries the e-prescription's PrescriptionId there, not on its MedicationRequest.
+    bundle_identifier: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
