@@ -1,7 +1,8 @@
 """The `substreg` command line: a thin layer over `adapter.services`.
 
 Exit codes: 0 success (`derive`: findings included), 1 `validate` found invalid
-resources, 2 unusable input or usage (one line on standard error, never a traceback).
+resources (an `error` finding), 2 unusable input or usage (one line on standard error,
+never a traceback).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from adapter.cli_store import add_commands
 from adapter.config import ConfigError, PracticeConfig, load_config
 from adapter.fhir.source import InputError
 from adapter.fhir.validate import validate_paths
+from adapter.fhir.values import USABLE_DAYS, usable_day
 from adapter.mappings import MappingError
 from adapter.output import derivation_json, derivation_table, finding_json
 from adapter.services import derive
@@ -34,10 +36,14 @@ class _Parser(argparse.ArgumentParser):
 
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         msg = f"'{value}' is not a day (YYYY-MM-DD)"
         raise argparse.ArgumentTypeError(msg) from None
+    if not usable_day(day):  # the engine counts days after it: never past the calendar
+        msg = f"'{value}' is not {USABLE_DAYS}"
+        raise argparse.ArgumentTypeError(msg)
+    return day
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +102,8 @@ def _validate(args: argparse.Namespace) -> int:
         orjson.dumps({"findings": [finding_json(f) for f in findings]}, option=orjson.OPT_INDENT_2)
         + b"\n"
     )
-    return 1 if findings else 0
+    # Exit 1 for what makes a resource unusable; an open end read as such is only noted.
+    return 1 if any(f.severity == "error" for f in findings) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ whole raise `InputError`; a single unreadable line or entry becomes an `Unreadab
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +35,35 @@ class Unreadable:
 def read_paths(paths: list[Path]) -> Iterator[Entry | Unreadable]:
     for path in paths:
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in {".json", ".ndjson"}
-            )
-            for file in files:
+            for file in _files_under(path):
                 yield from read_file(file)
         elif path.is_file():
             yield from read_file(path)
         else:
             msg = f"{path}: no such file or directory"
             raise InputError(msg)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """The JSON and NDJSON files under `folder`, sorted. A folder that cannot be listed
+    stops the run (InputError): part of an export left out silently would look like
+    treatments that ended (issue 9)."""
+
+    def refuse(exc: OSError) -> None:
+        where = exc.filename or folder
+        msg = (
+            f"{where}: cannot be read ({exc.strerror}); let this program's user read every "
+            "folder of the export, or name only the folders it may read"
+        )
+        raise InputError(msg)
+
+    found = [
+        Path(top) / name
+        for top, _, names in os.walk(folder, onerror=refuse)
+        for name in names
+        if Path(name).suffix in {".json", ".ndjson"}
+    ]
+    return sorted(p for p in found if p.is_file())
 
 
 def read_file(path: Path) -> Iterator[Entry | Unreadable]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from adapter.domain.register_view import RegisterView
+from adapter.domain.register_view import RegisterView, register_order
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
 from adapter.store.ledger import Entry
@@ -85,7 +85,7 @@ def _open_at_register(space: Workspace, mapping_id: str) -> bool:
         if entry.state != "rejected" and entry.origin != "waived":
             by_doctor.setdefault(entry.doctor_btm, []).append(entry)
     for entries in by_doctor.values():
-        entries.sort(key=lambda e: (e.report_date, e.kind != "abmeldung"))
+        entries.sort(key=lambda e: register_order(e.kind, e.report_date))
         view = RegisterView((e.kind, e.report_date, None, None) for e in entries)
         if view.open_since is not None:
             return True
