@@ -36,6 +36,7 @@ from adapter.store.database import DatabaseError, open_engine, require_current
 from adapter.store.facts import StoredFormatError
 from adapter.store.keys import DamagedDataError, KeyStore, ShreddedError
 from adapter.store.ledger import LedgerError
+from adapter.store.ledger_seal import LedgerIntegrityError, check_ledger
 from adapter.store.mappings import ConcurrentUpdateError
 
 PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
@@ -54,6 +55,7 @@ _USER_ERRORS = (
     StoredFormatError,
     DatabaseError,
     LedgerError,
+    LedgerIntegrityError,
     LookupRefused,
     RetentionError,
     SetupError,
@@ -144,8 +146,9 @@ def _reports_decide(args: argparse.Namespace) -> int:
     return 0
 
 
-def _writable_file(path: Path, what: str) -> None:
-    """Refuse a file that cannot be written before anything is read or audited."""
+def _writable_file(path: Path, what: str, *, replace: bool = True) -> None:
+    """Refuse a file that cannot be written before anything is read or audited; with
+    `replace` False, also one that exists (an earlier export is a record too)."""
     parent = path.parent
     if not parent.is_dir():
         problem = f"{parent} is no directory"
@@ -153,6 +156,8 @@ def _writable_file(path: Path, what: str) -> None:
         problem = "it is a directory"
     elif not os.access(parent, os.W_OK | os.X_OK):
         problem = f"{parent} is not writable"
+    elif path.exists() and not replace:
+        problem = "it exists already; choose another file, or give --force to replace it"
     else:
         return
     msg = f"Cannot write the {what} {path}: {problem}"
@@ -161,7 +166,8 @@ def _writable_file(path: Path, what: str) -> None:
 
 def _ledger_export(args: argparse.Namespace) -> int:
     settings, actor, _ = _context()
-    _writable_file(args.out, "export")  # before the audited read: a failed write is no export
+    # Before the audited read: a failed write is no export, an existing file stays.
+    _writable_file(args.out, "export", replace=args.force)
     rows = report_service.export_period(
         setup.store_for(settings),
         actor,
@@ -172,6 +178,15 @@ def _ledger_export(args: argparse.Namespace) -> int:
     )
     write_export(rows, args.out, fmt=args.format, since=args.since, until=args.until)
     sys.stdout.write(f"{len(rows)} report(s) written to {args.out} ({args.format}).\n")
+    failed = [r.entry.ledger_id for r in rows if r.problem is not None]
+    if failed:
+        print(
+            f"substreg: WARNING: {len(failed)} report(s) fail their integrity check and are "
+            f"marked VERÄNDERT in the export ({', '.join(failed[:5])}"
+            f"{' …' if len(failed) > 5 else ''}); run `substreg audit verify`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -182,9 +197,10 @@ def _audit_verify(args: argparse.Namespace) -> int:
     with engine.connect() as connection:
         keys = KeyStore(connection, load_keyring(settings.keyring_path), now)
         result = verify(connection, keys.public_keys())
+        ledger = check_ledger(connection, keys)  # the ledger against its seals and the log
         connection.rollback()  # verification writes nothing
-    sys.stdout.write(out.verification_text(result))
-    return 0 if result.ok else 1
+    sys.stdout.write(out.verification_text(result, ledger))
+    return 0 if result.ok and not ledger.problems else 1
 
 
 def _audit_list(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from adapter.services.sync import SyncResult
 from adapter.settings import Settings
 from adapter.store.audit import Verification
 from adapter.store.ledger import Entry
+from adapter.store.ledger_seal import LedgerCheck
 
 
 def write(data: str | bytes) -> None:
@@ -176,16 +177,20 @@ def shown_json(shown: ShownReport) -> bytes:
 # -- audit and keys -------------------------------------------------------------------------
 
 
-def verification_text(result: Verification) -> str:
+def verification_text(result: Verification, ledger: LedgerCheck) -> str:
     lines = [
         f"Audit log: {result.entries} entries, {result.checkpoints} signed checkpoints.",
         f"Head: entry {result.head_seq}, hash {result.head_hash} "
         "(keep this line elsewhere to detect a truncated log).",
+        f"Ledger: {ledger.rows} report(s) checked against their seals and the log.",
     ]
-    if result.ok:
-        lines.append("OK: the chain is whole and every checkpoint's signature is valid.")
-    else:
-        lines += [f"PROBLEM: {p}" for p in result.problems]
+    problems = [*result.problems, *ledger.problems]
+    if not problems:
+        lines.append(
+            "OK: the chain is whole, every checkpoint's signature is valid, and every "
+            "report is as the log recorded it."
+        )
+    lines += [f"PROBLEM: {p}" for p in problems]
     return "\n".join(lines) + "\n"
 
 

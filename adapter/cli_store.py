@@ -87,6 +87,7 @@ def _add_ledger(ledger: _Actions[Any], day: Callable[[str], date]) -> None:
     export.add_argument("--to", dest="until", type=day, required=True, metavar="YYYY-MM-DD")
     export.add_argument("--format", choices=("csv", "pdf"), default="csv")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--force", action="store_true", help="replace an existing --out file")
     export.add_argument("--purpose", required=True)
     export.set_defaults(handler="ledger_export")
 

@@ -50,6 +50,8 @@ KINDS: Final = {
     "pauschalabmeldung": "Pauschalabmeldung",
 }
 SHREDDED: Final = "gelöscht (Aufbewahrungsfrist abgelaufen)"
+# A row that fails its integrity check (D-44) is exported as stored, and marked.
+CHANGED: Final = "– VERÄNDERT (Prüfung fehlgeschlagen: substreg audit verify)"
 REMARK_SEPARATOR: Final = " | "
 _BERLIN: Final = ZoneInfo("Europe/Berlin")
 
@@ -79,7 +81,7 @@ def export_cells(row: ExportRow) -> tuple[str, ...]:
     code, substance, doctor_name, consultant_btm, remarks = _payload_cells(row.report)
     return (
         entry.ledger_id,
-        entry.state,
+        entry.state if row.problem is None else f"{entry.state} {CHANGED}",
         KINDS.get(entry.kind, entry.kind),
         _day(entry.made_on),
         _day(entry.report_date),

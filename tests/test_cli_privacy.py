@@ -25,7 +25,6 @@ from tests.cli_helpers import (
     one_line,
     substreg,
 )
-from tests.storage import Database
 
 LOOKUP = ("lookup", "--code", REUTER, "--purpose", PURPOSE)
 ENDED = ("KAWOF315", "OLMÜM522", "MAVOM407")  # Wolf, Münch, Vogt: ended in 2025
@@ -34,16 +33,6 @@ SHREDDED = re.compile(
     r"Patients whose treatment or records ended before 2026-12-31: (\d+) "
     r"(would be shredded|shredded)"
 )
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    database: Database,
-) -> Cli:
-    return Cli(monkeypatch, capsys, tmp_path, database.url)
 
 
 def _finds_reuter(cli: Cli) -> bool:

@@ -41,6 +41,9 @@ def list_reports(
 def show(store: Store, actor: Actor, ledger_id: str) -> ShownReport:
     def read(space: Workspace) -> ShownReport:
         entry = space.ledger.entry(ledger_id)
+        # The practice's legal record: a row changed outside substreg is not shown as if
+        # it were what was reported (LedgerIntegrityError names the row and the fix).
+        space.ledger.require_intact(entry, chained=True)
         try:
             report, note = space.ledger.payload(entry), space.ledger.note(entry)
         except ShreddedError:
@@ -81,6 +84,7 @@ def decide(
 class ExportRow:
     entry: Entry
     report: Report | None
+    problem: str | None = None  # the row fails its integrity check: flagged in the export
 
 
 def export_period(
@@ -93,11 +97,14 @@ def export_period(
         rows = []
         entries = space.ledger.entries(since=since, until=until)
         space.keys.preload([e.dek_id for e in entries])
+        problems = space.ledger.problems(entries)
         for entry in entries:
             try:
-                rows.append(ExportRow(entry, space.ledger.payload(entry)))
+                rows.append(
+                    ExportRow(entry, space.ledger.payload(entry), problems.get(entry.ledger_id))
+                )
             except ShreddedError:
-                rows.append(ExportRow(entry, None))
+                rows.append(ExportRow(entry, None, problems.get(entry.ledger_id)))
         space.audit.append(
             actor,
             "ledger.export",
@@ -107,6 +114,7 @@ def export_period(
                 "to": until.isoformat(),
                 "format": fmt,
                 "reports": len(rows),
+                **({"failed_check": len(problems)} if problems else {}),
             },
         )
         return rows

@@ -3,7 +3,9 @@
 A row's clear columns are our own ids, the kind, the doctor's BtM number, dates, the
 rule and the state; the payload (the report exactly as the register receives it, with
 the patient code and the resources it rests on) is sealed under the patient's data
-key, so that crypto-shredding a patient also shreds their reports' contents.
+key, so that crypto-shredding a patient also shreds their reports' contents. Every row
+carries a keyed seal over its columns, is checked against it before it is changed, and
+each version of it is chained into the audit log (`ledger_seal`, D-44).
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ from adapter.domain.ledger import transition_problem
 from adapter.domain.model import Report
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
 from adapter.payload import report_bytes, report_from_bytes
+from adapter.store.audit import Actor, AuditLog
 from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.ledger_seal import (
+    CHAIN_ACTION,
+    LedgerIntegrityError,
+    RowSeal,
+    chain_problem,
+    columns_of,
+    last_chained,
+    note_digest,
+)
 from adapter.store.schema import data_key, report
 
 _PAYLOAD, _NOTE = "payload", "note"
@@ -51,6 +63,34 @@ class Entry:
     created_at: datetime
     updated_at: datetime
     sealed_payload: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
+    # The row as stored, for its seal (D-44): its MAC, the key id, the note's digest.
+    row_mac: bytes | None = field(default=None, repr=False, compare=False)
+    mac_key: str | None = field(default=None, repr=False, compare=False)
+    note_digest: bytes | None = field(default=None, repr=False, compare=False)
+
+    def columns(self) -> dict[str, Any]:
+        """The stored columns the seal is made over."""
+        nonce, ct = self.sealed_payload or (b"", b"")
+        return {
+            "ledger_id": self.ledger_id,
+            "slot_key": self.slot_key,
+            "mapping_id": self.mapping_id,
+            "kind": self.kind,
+            "doctor_btm": self.doctor_btm,
+            "report_date": self.report_date,
+            "made_on": self.made_on,
+            "rule": self.rule,
+            "origin": self.origin,
+            "superseded": self.superseded,
+            "state": self.state,
+            "dek_id": self.dek_id,
+            "payload_digest": self.payload_digest,
+            "note_digest": self.note_digest,
+            "payload_nonce": nonce,
+            "payload_ct": ct,
+            "row_mac": self.row_mac,
+            "mac_key": self.mac_key,
+        }
 
 
 class Ledger:
@@ -58,6 +98,8 @@ class Ledger:
         self.connection = connection
         self.keys = keys
         self.now = now
+        self.seal = RowSeal(keys)
+        self._written: dict[str, dict[str, Any]] = {}  # ledger id → columns, to chain
 
     # -- recording ----------------------------------------------------------------------
 
@@ -74,13 +116,16 @@ class Ledger:
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(report).on_conflict_do_nothing().returning(report.c.ledger_id)
         inserted = set(self.connection.execute(statement, rows).scalars())
+        for row in rows:
+            if row["ledger_id"] in inserted:
+                self._written[str(row["ledger_id"])] = row
         return [str(r["ledger_id"]) if r["ledger_id"] in inserted else None for r in rows]
 
     def _row(self, planned: Planned, dek_id: str) -> dict[str, object]:
         ledger_id = str(uuid.uuid4())
         sealed = self.keys.seal(dek_id, ledger_id, _PAYLOAD, report_bytes(planned.report))
         r = planned.report
-        return {
+        row: dict[str, object] = {
             "ledger_id": ledger_id,
             "slot_key": planned.slot,
             "mapping_id": None if planned.subject == PRACTICE else planned.subject,
@@ -99,14 +144,97 @@ class Ledger:
             "created_at": self.now,
             "updated_at": self.now,
         }
+        return row | self.seal.seal({**row, "note_digest": None})
 
     def supersede(self, ledger_ids: list[str]) -> None:
-        if ledger_ids:
-            self.connection.execute(
-                update(report)
-                .where(report.c.ledger_id.in_(ledger_ids))
-                .values(superseded=True, updated_at=self.now)
+        for ledger_id in ledger_ids:
+            self.rewrite(self.entry(ledger_id), superseded=True)
+
+    def rewrite(self, entry: Entry, **values: object) -> Entry:
+        """Change columns of a row that still matches its seal, and seal it anew; a row
+        changed outside substreg is never sealed over (LedgerIntegrityError)."""
+        self.require_intact(entry)
+        columns = entry.columns() | values
+        if "note_ct" in values:
+            columns["note_digest"] = note_digest(columns["note_nonce"], columns["note_ct"])
+        sealed = self.seal.seal(columns)
+        result = self.connection.execute(
+            update(report)
+            .where(report.c.ledger_id == entry.ledger_id)
+            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
+            .where(report.c.row_mac == entry.row_mac)
+            .values(**values, **sealed, updated_at=self.now)
+        )
+        if result.rowcount != 1:
+            msg = f"The report {entry.ledger_id} was changed by another run; look at it again."
+            raise LedgerError(msg)
+        changed = self.entry(entry.ledger_id)
+        self._written[entry.ledger_id] = changed.columns()
+        return changed
+
+    # -- integrity ----------------------------------------------------------------------
+
+    def problem(self, entry: Entry, *, chained: bool = False) -> str | None:
+        """Why the row fails its check (its seal; with `chained`, also the audit log's
+        last record of it), or None."""
+        columns = entry.columns()
+        found = self.seal.problem(columns)
+        if found is None and chained:
+            found = chain_problem(
+                columns, last_chained(self.connection, entry.ledger_id).get(entry.ledger_id)
             )
+        return found
+
+    def problems(self, entries: list[Entry]) -> dict[str, str]:
+        """Ledger id → why the row fails its seal or the log's last record of it."""
+        chained = last_chained(self.connection)
+        found = {}
+        for entry in entries:
+            columns = entry.columns()
+            problem = self.seal.problem(columns) or chain_problem(
+                columns, chained.get(entry.ledger_id)
+            )
+            if problem is not None:
+                found[entry.ledger_id] = problem
+        return found
+
+    def require_intact(self, entry: Entry, *, chained: bool = False) -> None:
+        found = self.problem(entry, chained=chained)
+        if found is not None:
+            msg = (
+                f"The report {entry.ledger_id} fails its integrity check: {found}. It is "
+                "neither shown nor changed; run `substreg audit verify`, and see the README "
+                '("a damaged row").'
+            )
+            raise LedgerIntegrityError(msg)
+
+    def chain(self, audit: AuditLog, actor: Actor) -> None:
+        """Record each row written in this transaction, as written, in the audit log."""
+        for ledger_id, columns in self._written.items():
+            audit.append(
+                actor,
+                CHAIN_ACTION,
+                mapping_id=columns["mapping_id"],
+                ledger_id=ledger_id,
+                details={
+                    "state": columns["state"],
+                    "superseded": columns["superseded"],
+                    "seal": columns["row_mac"].hex(),
+                },
+            )
+        self._written = {}
+
+    def seal_unsealed(self) -> int:
+        """Seal the rows written before revision 0004 (by `substreg init`), once."""
+        rows = self.connection.execute(select(report).where(report.c.row_mac.is_(None))).all()
+        for row in rows:
+            columns = columns_of(row)
+            sealed = self.seal.seal(columns)
+            self.connection.execute(
+                update(report).where(report.c.ledger_id == row.ledger_id).values(**sealed)
+            )
+            self._written[row.ledger_id] = columns | sealed
+        return len(rows)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -209,20 +337,11 @@ class Ledger:
         if problem is not None:
             msg = f"The report {ledger_id} cannot become {new_state}: {problem}."
             raise LedgerError(msg)
-        values: dict[str, object] = {"state": new_state, "updated_at": self.now}
+        values: dict[str, object] = {"state": new_state}
         if note:
             sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, note.encode())
             values.update(note_nonce=sealed.nonce, note_ct=sealed.ct)
-        result = self.connection.execute(
-            update(report)
-            .where(report.c.ledger_id == ledger_id)
-            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            msg = f"The report {ledger_id} was changed by another run; look at it again."
-            raise LedgerError(msg)
-        return self.entry(ledger_id)
+        return self.rewrite(entry, **values)
 
     def practice_key(self) -> str:
         """The data key of the notices (they belong to no patient); made on first use."""
@@ -254,4 +373,7 @@ def _entry(row: Row[Any]) -> Entry:
         created_at=row.created_at,
         updated_at=row.updated_at,
         sealed_payload=(row.payload_nonce, row.payload_ct),
+        row_mac=row.row_mac,
+        mac_key=row.mac_key,
+        note_digest=note_digest(row.note_nonce, row.note_ct),
     )

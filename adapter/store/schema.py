@@ -118,6 +118,10 @@ report = Table(
     Column("note_ct", LargeBinary, nullable=True),  # a person's reason (may name anyone)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # revision 0004: HMAC over the row's columns under a key of the audit key (D-44), so
+    # that a change made in SQL is found; NULL only before `substreg init` sealed old rows.
+    Column("row_mac", LargeBinary(32), nullable=True),
+    Column("mac_key", String(KEY_ID_LEN), nullable=True),  # the audit key id it was made with
     Index("ix_report_mapping_id", "mapping_id"),
     Index("ix_report_state", "state"),
 )
@@ -133,7 +137,7 @@ audit_log = Table(
     Column("mapping_id", String(UUID_LEN), nullable=True),  # no FK: outlives shredding
     Column("ledger_id", String(UUID_LEN), nullable=True),
     Column("purpose", Text, nullable=True),
-    Column("ticket", String(64), nullable=True),
+    Column("ticket", Text, nullable=True),  # sealed (D-31): longer than the ticket itself
     Column("details", Text, nullable=False),  # canonical JSON, counts and ids only
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("entry_hash", LargeBinary(32), nullable=False),
