@@ -26,6 +26,7 @@ from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
 from adapter.services import setup
 from adapter.services.audit_log import list_entries
+from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.lookup import LookupRefused
 from adapter.services.retention import RetentionError, apply_retention
 from adapter.services.setup import SetupError
@@ -287,3 +288,11 @@ def _retention(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(out.retention_text(result))
     return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    settings, actor, _ = _context()
+    look = inspect_ledger if args.kind == "ledger" else inspect_mapping
+    found = look(setup.store_for(settings), actor, args.row_id)
+    sys.stdout.write(out.inspection_text(found))
+    return 1 if found.damaged else 0

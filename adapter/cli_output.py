@@ -16,6 +16,7 @@ import orjson
 from adapter.output import finding_json
 from adapter.payload import report_json
 from adapter.services.audit_log import AuditEntry
+from adapter.services.inspect import Inspection
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
 from adapter.services.retention import RetentionResult
@@ -287,4 +288,22 @@ def retention_text(result: RetentionResult) -> str:
             f"{len(result.kept_open)} kept: the register still holds their registration open "
             "(send the Abmeldung first)."
         )
+    return "\n".join(lines) + "\n"
+
+
+# -- inspect ----------------------------------------------------------------------------------
+
+
+def inspection_text(found: Inspection) -> str:
+    rows = [(c.part, c.verdict) for c in found.checks]
+    lines = [f"Inspection of {found.subject} (nothing it holds is shown):"]
+    lines += ["  " + line for line in _table(("part", "verdict"), rows)]
+    lines += [f"  {c.part}: {c.why}" for c in found.checks if c.failed and c.why]
+    if found.damaged:
+        lines.append(
+            "Damaged: restore the database from a backup taken before the damage (README: a "
+            "damaged row). Until then sync leaves this patient as it is."
+        )
+    else:
+        lines.append("Nothing damaged.")
     return "\n".join(lines) + "\n"

@@ -1,5 +1,5 @@
 """The stateful commands' arguments: init, sync, reports, ledger, audit, keys, lookup,
-retention. Only argparse here, so that `substreg derive` starts without loading the
+retention, inspect. Only argparse here, so that `substreg derive` starts without loading the
 store; each command's handler is named, and `adapter.cli_commands` runs it.
 """
 
@@ -45,6 +45,11 @@ def add_commands(
     listing.set_defaults(handler="audit_list")
     _add_keys(actions(commands.add_parser("keys", help="rotate, migrate, status, backup, restore")))
     _add_privacy(commands, actions, day)
+    inspect = actions(commands.add_parser("inspect", help="what of a row is damaged (audited)"))
+    for kind, helptext in (("ledger", "a report"), ("mapping", "a patient's mapping row")):
+        look = inspect.add_parser(kind, help=f"{helptext}: each sealed part ok or damaged")
+        look.add_argument("row_id", metavar="ID")
+        look.set_defaults(handler="inspect", kind=kind)
 
 
 def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from adapter.domain.model import Report
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
-from adapter.store.keys import ShreddedError
+from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
 
@@ -85,6 +85,7 @@ class ExportRow:
     entry: Entry
     report: Report | None
     problem: str | None = None  # the row fails its integrity check: flagged in the export
+    damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
 
 
 def export_period(
@@ -99,12 +100,13 @@ def export_period(
         space.keys.preload([e.dek_id for e in entries])
         problems = space.ledger.problems(entries)
         for entry in entries:
+            problem = problems.get(entry.ledger_id)
             try:
-                rows.append(
-                    ExportRow(entry, space.ledger.payload(entry), problems.get(entry.ledger_id))
-                )
+                rows.append(ExportRow(entry, space.ledger.payload(entry), problem))
             except ShreddedError:
-                rows.append(ExportRow(entry, None, problems.get(entry.ledger_id)))
+                rows.append(ExportRow(entry, None, problem))
+            except DamagedDataError as exc:  # one damaged row does not stop the record
+                rows.append(ExportRow(entry, None, problem or str(exc), damaged=True))
         space.audit.append(
             actor,
             "ledger.export",

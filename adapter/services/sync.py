@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from adapter.domain.model import Doctor, Finding, Report
 from adapter.domain.notices import doctor_notices
 from adapter.domain.phases import derive_phases
-from adapter.domain.reconcile import PRACTICE, Desired, reconcile
+from adapter.domain.reconcile import PRACTICE, Desired, Reported, reconcile
 from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
 from adapter.fhir.assemble import histories
 from adapter.fhir.collect import Collector
@@ -44,6 +44,7 @@ from adapter.fhir.partition import (
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.derive import unique_findings
+from adapter.services.sync_damage import UNREADABLE, Damage
 from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import (
     Changes,
@@ -71,6 +72,22 @@ _MAPPINGS_CHANGED = Finding(
     "new mappings to everything, sync a full export again with --rebuild.",
 )
 _WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
+_PRACTICE_REBUILT = Finding(
+    "warning",
+    "INPUT",
+    "The practice's stored records (doctors, organisations, medications) could not be "
+    "decrypted: they were taken from this export anew (--rebuild).",
+)
+
+
+def _state_rebuilt(mapping_id: str) -> Finding:
+    return Finding(
+        "warning",
+        "INPUT",
+        f"The stored state of mapping {mapping_id} could not be decrypted: the patient was "
+        "derived afresh from its stored records, and the state written anew.",
+    )
+
 
 __all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
 
@@ -119,6 +136,7 @@ class _Run:
         self.facts = Facts(space.connection, space.keys, space.now)
         self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
+        self.damage = Damage()  # patients whose stored data cannot be read (issue 9.6)
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
         self._superseded: list[str] = []  # ledger ids marked superseded by this run
         self._withdrawn: list[str] = []  # ledger ids rejected by this run, not yet sent
@@ -169,11 +187,15 @@ class _Run:
             base_url=self.options.config.ehr_base_url,
         )
         self.findings += merge_findings
+        patients = self.damage.readable(self.space, self.facts, patients, changes)
+        self.findings += [_state_rebuilt(m) for m in self.facts.unreadable if m not in self.damage]
         doctors = build_doctors(join(practice, []), self.options.config)
         self._derive(practice, doctors, patients)
         recorded, superseded = self._record(doctors, patients)
+        patients = self.damage.leave_out(patients, changes)
         self._keep(practice, patients, changes)
         self._audit(recorded, superseded, len(changes.keys), patients)
+        self.findings += self.damage.findings()
         return SyncResult(
             as_of=self.as_of,
             resources=len(self.batch.owners),
@@ -186,10 +208,21 @@ class _Run:
         )
 
     def _practice(self) -> PracticeState:
-        stored = self.facts.practice()
-        if stored is None or stored[0] != PRACTICE_FORMAT:
+        try:
+            stored = self.facts.practice()
+            practice = load(PracticeState, stored[1]) if stored is not None else None
+        except UNREADABLE as exc:
+            if not self.options.rebuild:
+                msg = (
+                    f"{exc} Nothing was synced: every patient's reports depend on them. Sync a "
+                    "full export with --rebuild, which takes them from the export anew."
+                )
+                raise SyncError(msg) from None
+            self.findings.append(_PRACTICE_REBUILT)
             return PracticeState(PracticeRecords(), engine="")
-        return load(PracticeState, stored[1])
+        if stored is None or stored[0] != PRACTICE_FORMAT or practice is None:
+            return PracticeState(PracticeRecords(), engine="")
+        return practice
 
     # -- derive ------------------------------------------------------------------------
 
@@ -207,14 +240,24 @@ class _Run:
         if not patients:
             return
         for patient in patients:
-            patient.records = patient.full_records(self.facts)
-        collection = join(practice, [p.records for p in patients if p.records is not None])
+            try:
+                patient.records = patient.full_records(self.facts)
+            except UNREADABLE as exc:
+                self.damage.note(patient.mapping.mapping_id, str(exc), patient.key)
+        collection = join(
+            practice,
+            [
+                p.records
+                for p in patients
+                if p.records is not None and p.mapping.mapping_id not in self.damage
+            ],
+        )
         found, findings = histories(collection, every_patient=True)
         self._file_findings(findings, patients)
         by_key = {h.patient.key: h for h in found}
         for patient in patients:
             patient.history = by_key.get(patient.key)
-            if patient.history is not None:
+            if patient.history is not None and patient.mapping.mapping_id not in self.damage:
                 patient.outcome = derive_phases(
                     patient.history, doctors, self.options.mappings.names, as_of=self.as_of
                 )
@@ -281,9 +324,11 @@ class _Run:
             Desired(by_key[owners[r.id]].mapping.mapping_id, owners[r.id], r) for r in reports
         ] + [Desired(PRACTICE, r.sources[0], r) for r in notices]
         subjects = [p.mapping.mapping_id for p in walked]
+        known = self._ledger(subjects, by_key)
+        walked = [p for p in walked if p.mapping.mapping_id not in self.damage]
         plan = reconcile(
-            desired,
-            self.space.ledger.reported(subjects, notices=True),
+            [d for d in desired if d.subject not in self.damage],
+            [r for r in known if r.subject not in self.damage],
             as_of=self.as_of,
             accept_corrections=self.options.accept_corrections,
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuild),
@@ -312,6 +357,15 @@ class _Run:
             self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
         self._withdrawn = list(plan.withdraw)
         return recorded, len(plan.supersede)
+
+    def _ledger(self, subjects: list[str], by_key: dict[str, Patient]) -> list[Reported]:
+        """What the ledger holds of the walked patients and the notices; the subjects of
+        rows that cannot be read or fail their seal are noted as damaged."""
+        known = self.space.ledger.reported(subjects, notices=True)
+        keys = {p.mapping.mapping_id: key for key, p in by_key.items()}
+        for subject, problem in self.space.ledger.unreadable.values():
+            self.damage.note(subject, problem, keys.get(subject))
+        return known
 
     # -- keep ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.store.database import insert_unless_present
+from adapter.store.errors import DamagedDataError
 from adapter.store.keys import KeyStore
 from adapter.store.schema import (
     patient_archive,
@@ -49,6 +50,9 @@ class Facts:
         self.connection = connection
         self.keys = keys
         self.now = now
+        # Patient states this transaction could not read (mapping id → why): left out of
+        # `states`, so that one damaged row does not stop every patient (issue 9.6).
+        self.unreadable: dict[str, str] = {}
 
     # -- practice -----------------------------------------------------------------------
 
@@ -95,16 +99,15 @@ class Facts:
             query = query.where(chosen | patient_state.c.live.is_(True) if with_live else chosen)
         rows = self.connection.execute(query).all()
         self.keys.preload([row.dek_id for row in rows])
-        return [
-            StoredState(
-                row.mapping_id,
-                row.format,
-                self.keys.open(row.dek_id, row.mapping_id, "state", row.nonce, row.ct),
-                row.walked_to,
-                row.live,
-            )
-            for row in rows
-        ]
+        states = []
+        for row in rows:
+            try:
+                data = self.keys.open(row.dek_id, row.mapping_id, "state", row.nonce, row.ct)
+            except DamagedDataError as exc:
+                self.unreadable[row.mapping_id] = str(exc)
+                continue
+            states.append(StoredState(row.mapping_id, row.format, data, row.walked_to, row.live))
+        return states
 
     def save_states(self, states: list[tuple[StoredState, str]]) -> None:
         """Insert or replace patient states (with their data keys), one statement."""

@@ -24,7 +24,8 @@ from adapter.domain.model import Report
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
 from adapter.payload import report_bytes, report_from_bytes
 from adapter.store.audit import Actor, AuditLog
-from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.errors import DamagedDataError, ShreddedError
+from adapter.store.keys import KeyStore
 from adapter.store.ledger_seal import (
     CHAIN_ACTION,
     LedgerIntegrityError,
@@ -100,6 +101,9 @@ class Ledger:
         self.now = now
         self.seal = RowSeal(keys)
         self._written: dict[str, dict[str, Any]] = {}  # ledger id → columns, to chain
+        # Rows `reported` could not use (ledger id → subject, why): damaged payloads and
+        # rows that fail their seal; the caller leaves their subjects alone (issue 9.6).
+        self.unreadable: dict[str, tuple[str, str]] = {}
 
     # -- recording ----------------------------------------------------------------------
 
@@ -290,7 +294,17 @@ class Ledger:
         self.keys.preload([e.dek_id for e in rows])
         result = []
         for entry in rows:
-            payload = self._readable_payload(entry)
+            subject = entry.mapping_id or PRACTICE
+            problem = self.seal.problem(entry.columns())
+            if problem is not None:
+                failed = f"report {entry.ledger_id} fails its integrity check: {problem}."
+                self.unreadable[entry.ledger_id] = (subject, failed)
+                continue
+            try:
+                payload = self._readable_payload(entry)
+            except DamagedDataError as exc:
+                self.unreadable[entry.ledger_id] = (subject, str(exc))
+                continue
             result.append(
                 Reported(
                     ledger_id=entry.ledger_id,
