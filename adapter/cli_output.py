@@ -19,7 +19,7 @@ from adapter.services.audit_log import AuditEntry
 from adapter.services.inspect import Inspection
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
-from adapter.services.retention import RetentionResult
+from adapter.services.retention import RetentionPlan, RetentionResult
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
 from adapter.services.sync import SyncResult
 from adapter.settings import Settings
@@ -273,6 +273,31 @@ def matches_text(matches: list[Match]) -> str:
             f"{m.mapping_id}, {'in treatment' if m.status == 'active' else m.status}, "
             f"first reported start {m.first_use or '–'}, last reported end "
             f"{m.last_use or '–'}, {len(m.reports)} report(s)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def retention_plan_text(plan: RetentionPlan) -> str:
+    """What retention destroys: our ids and the treatments' dates, nobody's identity."""
+    lines = [
+        f"Retention as of {plan.as_of.isoformat()} (today by this machine's clock: "
+        f"{plan.today.isoformat()}): treatments that ended before {plan.cutoff.isoformat()}.",
+        f"The data keys of {len(plan.shred)} patient(s) are destroyed, for good: their codes, "
+        "references, stored records and report payloads (the ledger keeps its clear columns).",
+    ]
+    lines += [
+        f"  mapping {t.mapping_id}  treatment {t.first_use or '?'} – {t.closed_on or '?'}"
+        for t in plan.shred
+    ]
+    if plan.kept_open:
+        lines.append(
+            f"{len(plan.kept_open)} kept: the register still holds their registration open."
+        )
+    if plan.clock_in_doubt and plan.last_sync is not None:
+        lines.append(
+            f"Note: the last sync was as of {plan.last_sync.isoformat()}, "
+            f"{(plan.today - plan.last_sync).days} days before this machine's today: check the "
+            "clock before you confirm."
         )
     return "\n".join(lines) + "\n"
 

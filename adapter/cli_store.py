@@ -136,5 +136,6 @@ def _add_privacy(
     )
     apply.add_argument("--years", type=int, default=DEFAULT_RETENTION_YEARS)
     apply.add_argument("--as-of", type=day, metavar="YYYY-MM-DD")
-    apply.add_argument("--dry-run", action="store_true")
+    apply.add_argument("--dry-run", action="store_true", help="show what would be destroyed")
+    apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     apply.set_defaults(handler="retention")

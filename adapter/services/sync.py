@@ -61,6 +61,7 @@ from adapter.services.sync_state import (
 )
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
+from adapter.store.retention_mark import RetentionMark
 from adapter.store.workspace import Store, Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -78,6 +79,17 @@ _PRACTICE_REBUILT = Finding(
     "The practice's stored records (doctors, organisations, medications) could not be "
     "decrypted: they were taken from this export anew (--rebuild).",
 )
+
+
+def _mark_repaired(old: date, new: date | None) -> Finding:
+    kept = f"{new.isoformat()}, the day after the last shredded treatment ended" if new else "none"
+    return Finding(
+        "warning",
+        "INPUT",
+        f"The retention mark lay in the future ({old.isoformat()}; a retention run under a wrong "
+        f"clock), and earlier syncs ignored the events before it. It is now {kept}; the "
+        "events it hid are read again from this sync on (send them with the export).",
+    )
 
 
 def _state_rebuilt(mapping_id: str) -> Finding:
@@ -158,7 +170,7 @@ class _Run:
                 "what was due until then"
             )
             raise SyncError(msg)
-        cutoff = self.facts.retention_cutoff()
+        cutoff = self._retention_cutoff(today)
         if cutoff is not None:
             self.batch = drop_before(self.batch, cutoff)
         old = self._practice()
@@ -206,6 +218,21 @@ class _Run:
             superseded=superseded,
             findings=unique_findings(self.findings + self._patient_findings),
         )
+
+    def _retention_cutoff(self, today: date) -> date | None:
+        """The retention mark; one in the future (a retention run under a wrong clock, by a
+        version without the guard) is taken back first, audited, with a warning."""
+        mark = RetentionMark(self.space.connection, self.space.now)
+        repaired = mark.repair(today)
+        if repaired is not None:
+            old, new = repaired
+            self.space.audit.append(
+                self.space.actor,
+                "retention.mark-repaired",
+                details={"from": old.isoformat(), "to": new.isoformat() if new else None},
+            )
+            self.findings.append(_mark_repaired(old, new))
+        return mark.cutoff()
 
     def _practice(self) -> PracticeState:
         try:

@@ -5,6 +5,7 @@
     └── DamagedRowError     a sealed field or a wrapped data key fails authentication:
                             changed or damaged outside substreg (also a DecryptionError)
     ShreddedError           a row's data key was destroyed by retention: gone for good
+    RetentionMarkError      a retention cutoff after today (it would hide all new data)
     LedgerIntegrityError    a ledger row does not match its seal (ledger_seal.py)
 
 Messages name the row (mapping, report, practice, audit entry, data key) and the field,
@@ -49,3 +50,7 @@ def sealed_field_name(row_id: str, field: str) -> str:
 
 class ShreddedError(Exception):
     """The data key of a row was destroyed (retention): what it sealed is gone for good."""
+
+
+class RetentionMarkError(Exception):
+    """A retention cutoff after today: it would hide every later event from sync."""

@@ -25,7 +25,6 @@ from adapter.store.schema import (
     patient_state,
     practice_state,
     resource_seen,
-    retention_mark,
 )
 
 _PRACTICE_ROW = 1
@@ -133,27 +132,6 @@ class Facts:
         self.connection.execute(
             statement.on_conflict_do_update(index_elements=["mapping_id"], set_=changed), rows
         )
-
-    def retention_cutoff(self) -> date | None:
-        """The latest cutoff up to which retention shredded patients, if it ever ran."""
-        cutoff: date | None = self.connection.execute(
-            select(retention_mark.c.cutoff).where(retention_mark.c.mark_id == 1)
-        ).scalar_one_or_none()
-        return cutoff
-
-    def mark_retention(self, cutoff: date) -> None:
-        """Move the retention mark forward to `cutoff` (never back)."""
-        current = self.retention_cutoff()
-        if current is None:
-            self.connection.execute(
-                retention_mark.insert().values(mark_id=1, cutoff=cutoff, applied_at=self.now)
-            )
-        elif cutoff > current:
-            self.connection.execute(
-                update(retention_mark)
-                .where(retention_mark.c.mark_id == 1)
-                .values(cutoff=cutoff, applied_at=self.now)
-            )
 
     def latest_walk(self) -> date | None:
         latest: date | None = self.connection.execute(
