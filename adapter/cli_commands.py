@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError
 
 from adapter import cli_output as out
+from adapter import cli_output_care as care
 from adapter.cli_context import NotConfirmed, context, store, today_in_berlin
 from adapter.cli_destructive import DESTRUCTIVE
 from adapter.config import PracticeConfig, load_config
@@ -32,6 +33,7 @@ from adapter.services.lookup import LookupRefused
 from adapter.services.retention import RetentionError
 from adapter.services.setup import SetupError
 from adapter.services.sync import SyncError, SyncOptions, read_batch, sync
+from adapter.services.sync_undo import UndoError, list_runs
 from adapter.store.audit import verify
 from adapter.store.database import DatabaseError, open_engine, require_current
 from adapter.store.errors import RetentionMarkError
@@ -60,6 +62,7 @@ _USER_ERRORS = (
     SetupError,
     ShreddedError,
     SyncError,
+    UndoError,
 )
 
 
@@ -110,6 +113,7 @@ def _sync(args: argparse.Namespace) -> int:
         mappings=mappings,
         accept_corrections=args.accept_corrections,
         rebuild=args.rebuild,
+        accept_mass_end=args.accept_mass_end,
     )
     result = sync(store(settings), actor, batch, options)
     out.write(out.sync_json(result) if args.format == "json" else out.sync_text(result))
@@ -272,5 +276,11 @@ def _inspect(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     look = inspect_ledger if args.kind == "ledger" else inspect_mapping
     found = look(store(settings), actor, args.row_id)
-    sys.stdout.write(out.inspection_text(found))
+    sys.stdout.write(care.inspection_text(found))
     return 1 if found.damaged else 0
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    sys.stdout.write(care.runs_text(list_runs(store(settings), actor)))
+    return 0

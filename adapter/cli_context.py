@@ -51,7 +51,7 @@ def confirm(what: str, question: str, *, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        msg = f"{what}; this cannot be undone: run it at a terminal to be asked, or give --yes"
+        msg = f"{what}: run it at a terminal to be asked, or give --yes"
         raise NotConfirmed(msg)
     sys.stdout.write(f"{question} Type yes to go on: ")
     sys.stdout.flush()

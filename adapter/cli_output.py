@@ -16,10 +16,8 @@ import orjson
 from adapter.output import finding_json
 from adapter.payload import report_json
 from adapter.services.audit_log import AuditEntry
-from adapter.services.inspect import Inspection
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
-from adapter.services.retention import RetentionPlan, RetentionResult
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
 from adapter.services.sync import SyncResult
 from adapter.settings import Settings
@@ -39,7 +37,7 @@ def _json(document: object) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     return [
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -90,6 +88,7 @@ def sync_json(result: SyncResult) -> bytes:
             ],
             "superseded": result.superseded,
             "findings": [finding_json(f) for f in result.findings],
+            "run_id": result.run_id,  # null: nothing of the run was kept (D-48)
         }
     )
 
@@ -117,10 +116,14 @@ def sync_text(result: SyncResult) -> str:
     if rows:
         lines += [
             "  " + line
-            for line in _table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
+            for line in table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
         ]
     lines.append(f"Findings: {len(result.findings)}")
     lines += [f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in result.findings]
+    if result.run_id is None:
+        lines.append("Nothing was kept of this run (see the error above).")
+    else:
+        lines.append(f"Run {result.run_id} (`substreg runs undo` takes it back while unsent).")
     lines.append("Next: `substreg reports list --state pending`, then approve or reject.")
     return "\n".join(lines) + "\n"
 
@@ -161,7 +164,7 @@ def entries_text(entries: list[Entry]) -> str:
         for e in entries
     ]
     header = ("ledger id", "state", "kind", "made on", "date", "doctor", "rule")
-    return "\n".join([f"{len(rows)} report(s)", *_table(header, rows)]) + "\n"
+    return "\n".join([f"{len(rows)} report(s)", *table(header, rows)]) + "\n"
 
 
 def shown_json(shown: ShownReport) -> bytes:
@@ -227,7 +230,7 @@ def audit_text(entries: list[AuditEntry]) -> str:
         for e in entries
     ]
     header = ("seq", "at (UTC)", "actor", "action", "ledger / mapping id", "purpose")
-    return "\n".join([f"{len(rows)} entries", *_table(header, rows)]) + "\n"
+    return "\n".join([f"{len(rows)} entries", *table(header, rows)]) + "\n"
 
 
 def rotation_text(result: RotationResult) -> str:
@@ -249,7 +252,7 @@ def rotation_text(result: RotationResult) -> str:
 
 def key_status_text(keys: list[KeyStatus]) -> str:
     rows = [(k.key_id, k.purpose, str(k.version), k.state, str(k.rows)) for k in keys]
-    return "\n".join(_table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
+    return "\n".join(table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
 
 
 def backup_text(path: object) -> str:
@@ -274,61 +277,4 @@ def matches_text(matches: list[Match]) -> str:
             f"first reported start {m.first_use or '–'}, last reported end "
             f"{m.last_use or '–'}, {len(m.reports)} report(s)"
         )
-    return "\n".join(lines) + "\n"
-
-
-def retention_plan_text(plan: RetentionPlan) -> str:
-    """What retention destroys: our ids and the treatments' dates, nobody's identity."""
-    lines = [
-        f"Retention as of {plan.as_of.isoformat()} (today by this machine's clock: "
-        f"{plan.today.isoformat()}): treatments that ended before {plan.cutoff.isoformat()}.",
-        f"The data keys of {len(plan.shred)} patient(s) are destroyed, for good: their codes, "
-        "references, stored records and report payloads (the ledger keeps its clear columns).",
-    ]
-    lines += [
-        f"  mapping {t.mapping_id}  treatment {t.first_use or '?'} – {t.closed_on or '?'}"
-        for t in plan.shred
-    ]
-    if plan.kept_open:
-        lines.append(
-            f"{len(plan.kept_open)} kept: the register still holds their registration open."
-        )
-    if plan.clock_in_doubt and plan.last_sync is not None:
-        lines.append(
-            f"Note: the last sync was as of {plan.last_sync.isoformat()}, "
-            f"{(plan.today - plan.last_sync).days} days before this machine's today: check the "
-            "clock before you confirm."
-        )
-    return "\n".join(lines) + "\n"
-
-
-def retention_text(result: RetentionResult) -> str:
-    verb = "would be shredded" if result.dry_run else "shredded"
-    lines = [
-        f"Patients whose treatment or records ended before {result.cutoff.isoformat()}: "
-        f"{len(result.shredded)} {verb} (mapping ids: {', '.join(result.shredded) or '–'})."
-    ]
-    if result.kept_open:
-        lines.append(
-            f"{len(result.kept_open)} kept: the register still holds their registration open "
-            "(send the Abmeldung first)."
-        )
-    return "\n".join(lines) + "\n"
-
-
-# -- inspect ----------------------------------------------------------------------------------
-
-
-def inspection_text(found: Inspection) -> str:
-    rows = [(c.part, c.verdict) for c in found.checks]
-    lines = [f"Inspection of {found.subject} (nothing it holds is shown):"]
-    lines += ["  " + line for line in _table(("part", "verdict"), rows)]
-    lines += [f"  {c.part}: {c.why}" for c in found.checks if c.failed and c.why]
-    if found.damaged:
-        lines.append(
-            "Damaged: restore the database from a backup taken before the damage (README: a "
-            "damaged row). Until then sync leaves this patient as it is."
-        )
-    else:
-        lines.append("Nothing damaged.")
     return "\n".join(lines) + "\n"

@@ -120,8 +120,10 @@ def test_sync_json_is_the_documented_document(cli: Cli) -> None:
         "recorded",
         "superseded",
         "findings",
+        "run_id",
     }
     assert document["as_of"] == AS_OF
+    assert document["run_id"] in cli.ok("runs", "list")
     assert document["changed"] == document["resources"] > 0
     assert document["patients_walked"] == document["patients_rederived"] == 11
     assert document["superseded"] == 0

@@ -46,6 +46,7 @@ class SyncOptions:
     mappings: Mappings
     accept_corrections: bool = False
     rebuild: bool = False
+    accept_mass_end: bool = False  # a stale export may end many treatments (D-48)
 
 
 @dataclass(slots=True)
@@ -223,6 +224,8 @@ def gather(
             patients[state.key] = by_mapping[row.mapping_id] = found
         if found is not None:
             found.state = state
+        elif row.live:
+            before.add(row.mapping_id)  # a live state of another format (or taken back)
     for mapping_id in before - set(by_mapping):
         unwalked = from_archive(space, facts, mapping_id)  # read before, never walked
         if unwalked is not None:

@@ -216,3 +216,31 @@ retention_mark = Table(
     Column("cutoff", Date, nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- revision 0005: sync runs, so that a run whose reports were not sent can be undone -------
+
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("run_id", String(UUID_LEN), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),  # the order the runs were made in
+    Column("as_of", Date, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("recorded", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # done, undone
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+)
+
+sync_run_change = Table(
+    "sync_run_change",
+    metadata,
+    # What a run changed, with the columns before it (ciphertexts stay ciphertexts), so that
+    # `runs undo` can take it back; kept for the newest runs only (adapter/store/runs.py).
+    Column("run_id", String(UUID_LEN), ForeignKey("sync_run.run_id"), nullable=False),
+    Column("item", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # recorded, report, mapping, state
+    Column("row_id", String(UUID_LEN), nullable=False),  # a ledger id or a mapping id
+    Column("before", Text, nullable=True),  # canonical JSON; NULL: the row is new
+    PrimaryKeyConstraint("run_id", "item"),
+)
