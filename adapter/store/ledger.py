@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.domain.ledger import transition_problem
@@ -26,6 +25,7 @@ from adapter.payload import report_bytes, report_from_bytes
 from adapter.store.audit import Actor, AuditLog
 from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.keys import KeyStore
+from adapter.store.ledger_entry import Entry, entry_of
 from adapter.store.ledger_seal import (
     CHAIN_ACTION,
     LedgerIntegrityError,
@@ -39,59 +39,11 @@ from adapter.store.schema import data_key, report
 
 _PAYLOAD, _NOTE = "payload", "note"
 
+__all__ = ["Entry", "Ledger", "LedgerError"]
+
 
 class LedgerError(Exception):
     """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A ledger row with its clear columns only."""
-
-    ledger_id: str
-    mapping_id: str | None
-    kind: str
-    doctor_btm: str
-    report_date: date
-    made_on: date
-    rule: str
-    origin: str
-    superseded: bool
-    state: str
-    dek_id: str
-    payload_digest: bytes
-    slot_key: str
-    created_at: datetime
-    updated_at: datetime
-    sealed_payload: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
-    # The row as stored, for its seal (D-44): its MAC, the key id, the note's digest.
-    row_mac: bytes | None = field(default=None, repr=False, compare=False)
-    mac_key: str | None = field(default=None, repr=False, compare=False)
-    note_digest: bytes | None = field(default=None, repr=False, compare=False)
-
-    def columns(self) -> dict[str, Any]:
-        """The stored columns the seal is made over."""
-        nonce, ct = self.sealed_payload or (b"", b"")
-        return {
-            "ledger_id": self.ledger_id,
-            "slot_key": self.slot_key,
-            "mapping_id": self.mapping_id,
-            "kind": self.kind,
-            "doctor_btm": self.doctor_btm,
-            "report_date": self.report_date,
-            "made_on": self.made_on,
-            "rule": self.rule,
-            "origin": self.origin,
-            "superseded": self.superseded,
-            "state": self.state,
-            "dek_id": self.dek_id,
-            "payload_digest": self.payload_digest,
-            "note_digest": self.note_digest,
-            "payload_nonce": nonce,
-            "payload_ct": ct,
-            "row_mac": self.row_mac,
-            "mac_key": self.mac_key,
-        }
 
 
 class Ledger:
@@ -259,7 +211,7 @@ class Ledger:
             query = query.where(report.c.made_on >= since)
         if until is not None:
             query = query.where(report.c.made_on <= until)
-        return [_entry(row) for row in self.connection.execute(query)]
+        return [entry_of(row) for row in self.connection.execute(query)]
 
     def entry(self, ledger_id: str) -> Entry:
         row = self.connection.execute(
@@ -268,7 +220,7 @@ class Ledger:
         if row is None:
             msg = f"There is no report {ledger_id} in the ledger (`substreg reports list`)."
             raise LedgerError(msg)
-        return _entry(row)
+        return entry_of(row)
 
     def payload(self, entry: Entry) -> Report:
         """The report as recorded; ShreddedError once its data key is gone."""
@@ -290,7 +242,7 @@ class Ledger:
             query = select(report).where(
                 report.c.mapping_id.in_(mapping_ids) | report.c.mapping_id.is_(None)
             )
-        rows = [_entry(row) for row in self.connection.execute(query)]
+        rows = [entry_of(row) for row in self.connection.execute(query)]
         self.keys.preload([e.dek_id for e in rows])
         result = []
         for entry in rows:
@@ -367,27 +319,3 @@ class Ledger:
             .limit(1)
         ).one_or_none()
         return row.dek_id if row is not None else self.keys.create_data_key("practice")
-
-
-def _entry(row: Row[Any]) -> Entry:
-    return Entry(
-        ledger_id=row.ledger_id,
-        mapping_id=row.mapping_id,
-        kind=row.kind,
-        doctor_btm=row.doctor_btm,
-        report_date=row.report_date,
-        made_on=row.made_on,
-        rule=row.rule,
-        origin=row.origin,
-        superseded=row.superseded,
-        state=row.state,
-        dek_id=row.dek_id,
-        payload_digest=row.payload_digest,
-        slot_key=row.slot_key,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        sealed_payload=(row.payload_nonce, row.payload_ct),
-        row_mac=row.row_mac,
-        mac_key=row.mac_key,
-        note_digest=note_digest(row.note_nonce, row.note_ct),
-    )
