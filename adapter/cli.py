@@ -30,11 +30,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _day(value: str) -> date:
+    from adapter.fhir.values import USABLE_DAYS, usable_day  # noqa: PLC0415 (argparse only)
+
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         msg = f"'{value}' is not a day (YYYY-MM-DD)"
         raise argparse.ArgumentTypeError(msg) from None
+    if not usable_day(day):  # the engine counts days after it: never past the calendar
+        msg = f"'{value}' is not {USABLE_DAYS}"
+        raise argparse.ArgumentTypeError(msg)
+    return day
 
 
 def build_parser() -> argparse.ArgumentParser:

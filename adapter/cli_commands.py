@@ -10,13 +10,15 @@ import getpass
 import os
 import sys
 import unicodedata
-from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 
 from adapter import cli_output as out
+from adapter import cli_output_care as care
+from adapter.cli_context import NotConfirmed, context, store, today_in_berlin
+from adapter.cli_destructive import DESTRUCTIVE
 from adapter.config import PracticeConfig, load_config
 from adapter.crypto import MIN_PASSPHRASE_LENGTH, CryptoError, load_keyring
 from adapter.export import write_export
@@ -26,25 +28,23 @@ from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
 from adapter.services import setup
 from adapter.services.audit_log import list_entries
+from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.lookup import LookupRefused
-from adapter.services.retention import RetentionError, apply_retention
+from adapter.services.retention import RetentionError
 from adapter.services.setup import SetupError
 from adapter.services.sync import SyncError, SyncOptions, read_batch, sync
-from adapter.settings import Settings
-from adapter.store.audit import Actor, verify
+from adapter.services.sync_undo import UndoError, list_runs
+from adapter.store.audit import verify
 from adapter.store.database import DatabaseError, open_engine, require_current
+from adapter.store.errors import RetentionMarkError
 from adapter.store.facts import StoredFormatError
 from adapter.store.keys import DamagedDataError, KeyStore, ShreddedError
 from adapter.store.ledger import LedgerError
+from adapter.store.ledger_seal import LedgerIntegrityError, check_ledger
 from adapter.store.mappings import ConcurrentUpdateError
 
 PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
 _BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def today_in_berlin() -> date:
-    """The register counts German days (INPUT.md): the default --as-of of sync."""
-    return datetime.now(_BERLIN).date()
 
 
 _USER_ERRORS = (
@@ -54,17 +54,21 @@ _USER_ERRORS = (
     StoredFormatError,
     DatabaseError,
     LedgerError,
+    LedgerIntegrityError,
     LookupRefused,
+    NotConfirmed,
     RetentionError,
+    RetentionMarkError,
     SetupError,
     ShreddedError,
     SyncError,
+    UndoError,
 )
 
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
     """Run the handler `name`; the store's errors become one line and exit 2."""
-    handler = globals()[f"_{name}"]
+    handler = DESTRUCTIVE.get(name) or globals()[f"_{name}"]
     try:
         status: int = handler(args)
     except _USER_ERRORS as exc:
@@ -91,20 +95,15 @@ def _driver_reason(exc: DBAPIError) -> str:
 # -- handlers -----------------------------------------------------------------------------
 
 
-def _context() -> tuple[Settings, Actor, datetime]:
-    settings = Settings.from_env()
-    return settings, Actor(settings.actor, "operator"), datetime.now(UTC)
-
-
 def _init(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     result = setup.init(settings, actor, now)
     sys.stdout.write(out.init_text(result, settings))
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
+    settings, actor, _ = context()
     config = load_config(args.config) if args.config else PracticeConfig()
     mappings = load_mappings()
     batch = read_batch(args.paths, mappings)  # bad input stops here: nothing is written
@@ -114,38 +113,40 @@ def _sync(args: argparse.Namespace) -> int:
         mappings=mappings,
         accept_corrections=args.accept_corrections,
         rebuild=args.rebuild,
+        accept_mass_end=args.accept_mass_end,
     )
-    result = sync(setup.store_for(settings), actor, batch, options)
+    result = sync(store(settings), actor, batch, options)
     out.write(out.sync_json(result) if args.format == "json" else out.sync_text(result))
     return 0
 
 
 def _reports_list(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
+    settings, actor, _ = context()
     entries = report_service.list_reports(
-        setup.store_for(settings), actor, state=args.state, since=args.since, until=args.until
+        store(settings), actor, state=args.state, since=args.since, until=args.until
     )
     out.write(out.entries_json(entries) if args.format == "json" else out.entries_text(entries))
     return 0
 
 
 def _reports_show(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
-    out.write(out.shown_json(report_service.show(setup.store_for(settings), actor, args.ledger_id)))
+    settings, actor, _ = context()
+    out.write(out.shown_json(report_service.show(store(settings), actor, args.ledger_id)))
     return 0
 
 
 def _reports_decide(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
+    settings, actor, _ = context()
     moved = report_service.decide(
-        setup.store_for(settings), actor, args.ledger_ids, args.decision, reason=args.reason
+        store(settings), actor, args.ledger_ids, args.decision, reason=args.reason
     )
     out.write(out.entries_text(moved))
     return 0
 
 
-def _writable_file(path: Path, what: str) -> None:
-    """Refuse a file that cannot be written before anything is read or audited."""
+def _writable_file(path: Path, what: str, *, replace: bool = True) -> None:
+    """Refuse a file that cannot be written before anything is read or audited; with
+    `replace` False, also one that exists (an earlier export is a record too)."""
     parent = path.parent
     if not parent.is_dir():
         problem = f"{parent} is no directory"
@@ -153,6 +154,8 @@ def _writable_file(path: Path, what: str) -> None:
         problem = "it is a directory"
     elif not os.access(parent, os.W_OK | os.X_OK):
         problem = f"{parent} is not writable"
+    elif path.exists() and not replace:
+        problem = "it exists already; choose another file, or give --force to replace it"
     else:
         return
     msg = f"Cannot write the {what} {path}: {problem}"
@@ -160,10 +163,11 @@ def _writable_file(path: Path, what: str) -> None:
 
 
 def _ledger_export(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
-    _writable_file(args.out, "export")  # before the audited read: a failed write is no export
+    settings, actor, _ = context()
+    # Before the audited read: a failed write is no export, an existing file stays.
+    _writable_file(args.out, "export", replace=args.force)
     rows = report_service.export_period(
-        setup.store_for(settings),
+        store(settings),
         actor,
         since=args.since,
         until=args.until,
@@ -172,43 +176,53 @@ def _ledger_export(args: argparse.Namespace) -> int:
     )
     write_export(rows, args.out, fmt=args.format, since=args.since, until=args.until)
     sys.stdout.write(f"{len(rows)} report(s) written to {args.out} ({args.format}).\n")
+    failed = [r.entry.ledger_id for r in rows if r.problem is not None]
+    if failed:
+        print(
+            f"substreg: WARNING: {len(failed)} report(s) fail their integrity check and are "
+            f"marked VERÄNDERT in the export ({', '.join(failed[:5])}"
+            f"{' …' if len(failed) > 5 else ''}); run `substreg audit verify`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    settings, _, now = _context()
+    settings, _, now = context()
     engine = open_engine(settings.database_url)
     require_current(engine)
     with engine.connect() as connection:
         keys = KeyStore(connection, load_keyring(settings.keyring_path), now)
         result = verify(connection, keys.public_keys())
+        ledger = check_ledger(connection, keys)  # the ledger against its seals and the log
         connection.rollback()  # verification writes nothing
-    sys.stdout.write(out.verification_text(result))
-    return 0 if result.ok else 1
+    sys.stdout.write(out.verification_text(result, ledger))
+    return 0 if result.ok and not ledger.problems else 1
 
 
 def _audit_list(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
-    entries = list_entries(setup.store_for(settings), actor, action=args.action)
+    settings, actor, _ = context()
+    entries = list_entries(store(settings), actor, action=args.action)
     out.write(out.audit_json(entries) if args.format == "json" else out.audit_text(entries))
     return 0
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     result = setup.rotate(settings, actor, now, args.purpose, migrate=not args.lazy)
     sys.stdout.write(out.rotation_text(result))
     return 0
 
 
 def _keys_migrate(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     sys.stdout.write(out.rotation_text(setup.migrate_index(settings, actor, now)))
     return 0
 
 
 def _keys_status(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     sys.stdout.write(out.key_status_text(setup.status(settings, actor, now)))
     return 0
 
@@ -237,7 +251,7 @@ def _long_enough(passphrase: str) -> str:
 
 
 def _keys_backup(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     _writable_file(args.out, "keyring backup")
     path = setup.backup(settings, actor, now, args.out, _passphrase(confirm=True))
     sys.stdout.write(out.backup_text(path))
@@ -245,29 +259,28 @@ def _keys_backup(args: argparse.Namespace) -> int:
 
 
 def _keys_restore(args: argparse.Namespace) -> int:
-    settings, actor, now = _context()
+    settings, actor, now = context()
     count = setup.restore(settings, actor, now, args.backup, _passphrase(confirm=False))
     sys.stdout.write(f"Restored {count} key(s) to {settings.keyring_path}.\n")
     return 0
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
-    matches = lookup_service.lookup(
-        setup.store_for(settings), actor, args.code, args.purpose, args.ticket
-    )
+    settings, actor, _ = context()
+    matches = lookup_service.lookup(store(settings), actor, args.code, args.purpose, args.ticket)
     sys.stdout.write(out.matches_text(matches))
     return 0
 
 
-def _retention(args: argparse.Namespace) -> int:
-    settings, actor, _ = _context()
-    result = apply_retention(
-        setup.store_for(settings),
-        actor,
-        as_of=args.as_of or today_in_berlin(),
-        years=args.years,
-        dry_run=args.dry_run,
-    )
-    sys.stdout.write(out.retention_text(result))
+def _inspect(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    look = inspect_ledger if args.kind == "ledger" else inspect_mapping
+    found = look(store(settings), actor, args.row_id)
+    sys.stdout.write(care.inspection_text(found))
+    return 1 if found.damaged else 0
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    sys.stdout.write(care.runs_text(list_runs(store(settings), actor)))
     return 0

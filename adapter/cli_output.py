@@ -18,12 +18,12 @@ from adapter.payload import report_json
 from adapter.services.audit_log import AuditEntry
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
-from adapter.services.retention import RetentionResult
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
 from adapter.services.sync import SyncResult
 from adapter.settings import Settings
 from adapter.store.audit import Verification
 from adapter.store.ledger import Entry
+from adapter.store.ledger_seal import LedgerCheck
 
 
 def write(data: str | bytes) -> None:
@@ -37,7 +37,7 @@ def _json(document: object) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     return [
         "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -88,6 +88,7 @@ def sync_json(result: SyncResult) -> bytes:
             ],
             "superseded": result.superseded,
             "findings": [finding_json(f) for f in result.findings],
+            "run_id": result.run_id,  # null: nothing of the run was kept (D-48)
         }
     )
 
@@ -115,10 +116,14 @@ def sync_text(result: SyncResult) -> str:
     if rows:
         lines += [
             "  " + line
-            for line in _table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
+            for line in table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
         ]
     lines.append(f"Findings: {len(result.findings)}")
     lines += [f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in result.findings]
+    if result.run_id is None:
+        lines.append("Nothing was kept of this run (see the error above).")
+    else:
+        lines.append(f"Run {result.run_id} (`substreg runs undo` takes it back while unsent).")
     lines.append("Next: `substreg reports list --state pending`, then approve or reject.")
     return "\n".join(lines) + "\n"
 
@@ -159,7 +164,7 @@ def entries_text(entries: list[Entry]) -> str:
         for e in entries
     ]
     header = ("ledger id", "state", "kind", "made on", "date", "doctor", "rule")
-    return "\n".join([f"{len(rows)} report(s)", *_table(header, rows)]) + "\n"
+    return "\n".join([f"{len(rows)} report(s)", *table(header, rows)]) + "\n"
 
 
 def shown_json(shown: ShownReport) -> bytes:
@@ -176,16 +181,20 @@ def shown_json(shown: ShownReport) -> bytes:
 # -- audit and keys -------------------------------------------------------------------------
 
 
-def verification_text(result: Verification) -> str:
+def verification_text(result: Verification, ledger: LedgerCheck) -> str:
     lines = [
         f"Audit log: {result.entries} entries, {result.checkpoints} signed checkpoints.",
         f"Head: entry {result.head_seq}, hash {result.head_hash} "
         "(keep this line elsewhere to detect a truncated log).",
+        f"Ledger: {ledger.rows} report(s) checked against their seals and the log.",
     ]
-    if result.ok:
-        lines.append("OK: the chain is whole and every checkpoint's signature is valid.")
-    else:
-        lines += [f"PROBLEM: {p}" for p in result.problems]
+    problems = [*result.problems, *ledger.problems]
+    if not problems:
+        lines.append(
+            "OK: the chain is whole, every checkpoint's signature is valid, and every "
+            "report is as the log recorded it."
+        )
+    lines += [f"PROBLEM: {p}" for p in problems]
     return "\n".join(lines) + "\n"
 
 
@@ -221,7 +230,7 @@ def audit_text(entries: list[AuditEntry]) -> str:
         for e in entries
     ]
     header = ("seq", "at (UTC)", "actor", "action", "ledger / mapping id", "purpose")
-    return "\n".join([f"{len(rows)} entries", *_table(header, rows)]) + "\n"
+    return "\n".join([f"{len(rows)} entries", *table(header, rows)]) + "\n"
 
 
 def rotation_text(result: RotationResult) -> str:
@@ -243,7 +252,7 @@ def rotation_text(result: RotationResult) -> str:
 
 def key_status_text(keys: list[KeyStatus]) -> str:
     rows = [(k.key_id, k.purpose, str(k.version), k.state, str(k.rows)) for k in keys]
-    return "\n".join(_table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
+    return "\n".join(table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
 
 
 def backup_text(path: object) -> str:
@@ -267,19 +276,5 @@ def matches_text(matches: list[Match]) -> str:
             f"{m.mapping_id}, {'in treatment' if m.status == 'active' else m.status}, "
             f"first reported start {m.first_use or '–'}, last reported end "
             f"{m.last_use or '–'}, {len(m.reports)} report(s)"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def retention_text(result: RetentionResult) -> str:
-    verb = "would be shredded" if result.dry_run else "shredded"
-    lines = [
-        f"Patients whose treatment or records ended before {result.cutoff.isoformat()}: "
-        f"{len(result.shredded)} {verb} (mapping ids: {', '.join(result.shredded) or '–'})."
-    ]
-    if result.kept_open:
-        lines.append(
-            f"{len(result.kept_open)} kept: the register still holds their registration open "
-            "(send the Abmeldung first)."
         )
     return "\n".join(lines) + "\n"

@@ -1,5 +1,5 @@
-"""The stateful commands' arguments: init, sync, reports, ledger, audit, keys, lookup,
-retention. Only argparse here, so that `substreg derive` starts without loading the
+"""The stateful commands' arguments: init, sync, runs, reports, ledger, audit, keys,
+lookup, retention, inspect. Only argparse here, so that `substreg derive` starts without loading the
 store; each command's handler is named, and `adapter.cli_commands` runs it.
 """
 
@@ -33,6 +33,12 @@ def add_commands(
         handler="init"
     )
     _add_sync(commands, day)
+    runs = actions(commands.add_parser("runs", help="the sync runs; undo one not yet sent"))
+    runs.add_parser("list", help="the newest sync runs").set_defaults(handler="runs_list")
+    take_back = runs.add_parser("undo", help="undo the newest run (or back to RUN), if unsent")
+    take_back.add_argument("run_id", nargs="?", metavar="RUN")
+    take_back.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    take_back.set_defaults(handler="runs_undo")
     _add_reports(actions(commands.add_parser("reports", help="the report ledger")), day)
     _add_ledger(actions(commands.add_parser("ledger", help="the practice's record")), day)
     audit = actions(commands.add_parser("audit", help="the audit log"))
@@ -45,6 +51,11 @@ def add_commands(
     listing.set_defaults(handler="audit_list")
     _add_keys(actions(commands.add_parser("keys", help="rotate, migrate, status, backup, restore")))
     _add_privacy(commands, actions, day)
+    inspect = actions(commands.add_parser("inspect", help="what of a row is damaged (audited)"))
+    for kind, helptext in (("ledger", "a report"), ("mapping", "a patient's mapping row")):
+        look = inspect.add_parser(kind, help=f"{helptext}: each sealed part ok or damaged")
+        look.add_argument("row_id", metavar="ID")
+        look.set_defaults(handler="inspect", kind=kind)
 
 
 def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:
@@ -59,6 +70,11 @@ def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:
     )
     run.add_argument(
         "--rebuild", action="store_true", help="derive every patient afresh from the stored records"
+    )
+    run.add_argument(
+        "--accept-mass-end",
+        action="store_true",
+        help="let an export without recent events end many treatments by the 10-day rule",
     )
     run.add_argument("--format", choices=("json", "table"), default="table")
     run.set_defaults(handler="sync")
@@ -87,6 +103,7 @@ def _add_ledger(ledger: _Actions[Any], day: Callable[[str], date]) -> None:
     export.add_argument("--to", dest="until", type=day, required=True, metavar="YYYY-MM-DD")
     export.add_argument("--format", choices=("csv", "pdf"), default="csv")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--force", action="store_true", help="replace an existing --out file")
     export.add_argument("--purpose", required=True)
     export.set_defaults(handler="ledger_export")
 
@@ -130,5 +147,6 @@ def _add_privacy(
     )
     apply.add_argument("--years", type=int, default=DEFAULT_RETENTION_YEARS)
     apply.add_argument("--as-of", type=day, metavar="YYYY-MM-DD")
-    apply.add_argument("--dry-run", action="store_true")
+    apply.add_argument("--dry-run", action="store_true", help="show what would be destroyed")
+    apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     apply.set_defaults(handler="retention")

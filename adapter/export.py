@@ -49,6 +49,9 @@ KINDS: Final = {
     "pauschalabmeldung": "Pauschalabmeldung",
 }
 SHREDDED: Final = "gelöscht (Aufbewahrungsfrist abgelaufen)"
+DAMAGED: Final = "nicht lesbar (beschädigt: substreg inspect ledger)"
+# A row that fails its integrity check (D-44) is exported as stored, and marked.
+CHANGED: Final = "– VERÄNDERT (Prüfung fehlgeschlagen: substreg audit verify)"
 REMARK_SEPARATOR: Final = " | "
 _BERLIN: Final = ZoneInfo("Europe/Berlin")
 
@@ -78,10 +81,12 @@ def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, unt
 def export_cells(row: ExportRow) -> tuple[str, ...]:
     """One report as the export's cells, in the order of HEADERS."""
     entry = row.entry
-    code, substance, doctor_name, consultant_btm, remarks = _payload_cells(row.report)
+    code, substance, doctor_name, consultant_btm, remarks = (
+        (DAMAGED, "", "", "", "") if row.damaged else _payload_cells(row.report)
+    )
     return (
         entry.ledger_id,
-        entry.state,
+        entry.state if row.problem is None else f"{entry.state} {CHANGED}",
         KINDS.get(entry.kind, entry.kind),
         _day(entry.made_on),
         _day(entry.report_date),

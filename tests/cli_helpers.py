@@ -15,12 +15,14 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from adapter import cli_context
 from adapter.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +90,11 @@ class Cli:
     @property
     def keyring(self) -> Path:
         return self.home / "keyring.json"
+
+    def set_clock(self, moment: datetime) -> None:
+        """Set this machine's clock, as the commands read it (a wrong clock is a fault the
+        commands must guard against, issue 9)."""
+        self._monkeypatch.setattr(cli_context, "clock", lambda: moment)
 
     def setenv(self, name: str, value: str) -> None:
         self.env[name] = value

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from tests.storage import database
+from pathlib import Path
 
-__all__ = ["database"]
+import pytest
+
+from tests.cli_helpers import Cli
+from tests.storage import Database, database
+
+__all__ = ["cli", "database"]
+
+
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    database: Database,
+) -> Cli:
+    """An installation driven through the CLI, on SQLite and on PostgreSQL."""
+    return Cli(monkeypatch, capsys, tmp_path, database.url)

@@ -158,7 +158,7 @@ def test_json_that_is_not_fhir_exits_2(
 def test_json_that_is_not_fhir_in_a_folder_is_a_warning_and_the_rest_is_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """D-49: an export's own meta file beside the resources is named in a warning, not read;
+    """D-51: an export's own meta file beside the resources is named in a warning, not read;
     the resources are (a damaged file would still stop the run)."""
     folder = tmp_path / "export"
     folder.mkdir()

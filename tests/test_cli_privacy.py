@@ -8,6 +8,7 @@ import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,25 +26,15 @@ from tests.cli_helpers import (
     one_line,
     substreg,
 )
-from tests.storage import Database
 
 LOOKUP = ("lookup", "--code", REUTER, "--purpose", PURPOSE)
 ENDED = ("KAWOF315", "OLMÜM522", "MAVOM407")  # Wolf, Münch, Vogt: ended in 2025
-RETENTION = ("retention", "apply", "--as-of", "2036-12-31")
+RETENTION = ("retention", "apply", "--as-of", "2036-12-31", "--yes")
+IN_2036 = datetime(2036, 12, 31, 9, 0, tzinfo=UTC)  # ten years on: the clock retention needs
 SHREDDED = re.compile(
     r"Patients whose treatment or records ended before 2026-12-31: (\d+) "
     r"(would be shredded|shredded)"
 )
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    database: Database,
-) -> Cli:
-    return Cli(monkeypatch, capsys, tmp_path, database.url)
 
 
 def _finds_reuter(cli: Cli) -> bool:
@@ -203,6 +194,7 @@ def _without_audit(tables: Tables) -> Tables:
 def test_a_retention_dry_run_reports_what_it_would_shred_and_changes_nothing(cli: Cli) -> None:
     """`--dry-run` names the count the real run shreds; only the audit log grows."""
     cli.synced()
+    cli.set_clock(IN_2036)
     before = cli.tables()
     dry = SHREDDED.search(cli.ok(*RETENTION, "--dry-run"))
     assert dry is not None
@@ -218,6 +210,7 @@ def test_retention_shreds_the_ended_treatments_and_nothing_else(cli: Cli) -> Non
     """After ten years: the reports of Wolf, Münch and Vogt are shredded, lookup no longer
     finds them, Reuter's stay readable, and the audit chain verifies."""
     cli.synced()
+    cli.set_clock(IN_2036)
     by_code = cli.ledger_by_code()
     cli.ok(*RETENTION)
     for code, ledger_ids in by_code.items():
@@ -235,6 +228,7 @@ def test_retention_shreds_the_ended_treatments_and_nothing_else(cli: Cli) -> Non
 def test_a_sync_after_retention_does_not_report_the_shredded_treatments_again(cli: Cli) -> None:
     """The same export synced again after shredding records nothing: those reports were made."""
     cli.synced()
+    cli.set_clock(IN_2036)
     cli.ok(*RETENTION)
     again = cli.json(*SYNC, "--format", "json")
     assert again["recorded"] == []
@@ -246,6 +240,7 @@ def test_a_sync_after_retention_does_not_report_the_shredded_treatments_again(cl
 def test_a_retention_period_under_a_year_is_refused(cli: Cli) -> None:
     """`--years 0`: exit 2, one line, nothing shredded or audited."""
     cli.synced()
+    cli.set_clock(IN_2036)
     before = cli.tables()
     assert "at least one year" in cli.refused(*RETENTION, "--years", "0")
     assert cli.tables() == before

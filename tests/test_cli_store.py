@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import stat
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,6 @@ from tests.cli_helpers import (
     demo_codes,
     substreg,
 )
-from tests.storage import Database
 
 # demo/README.md "Everything, in the order `derive` prints it": made on, kind, date,
 # doctor's BtM number, rule.
@@ -48,16 +46,6 @@ DEMO_REPORTS = [
 ]
 LEDGER_ROW = re.compile(r"^  [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}  ", re.M)
 EXPORT = ("ledger", "export", "--from", "2025-01-01", "--to", AS_OF)
-
-
-@pytest.fixture
-def cli(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    database: Database,
-) -> Cli:
-    return Cli(monkeypatch, capsys, tmp_path, database.url)
 
 
 # -- init ---------------------------------------------------------------------------------
@@ -132,8 +120,10 @@ def test_sync_json_is_the_documented_document(cli: Cli) -> None:
         "recorded",
         "superseded",
         "findings",
+        "run_id",
     }
     assert document["as_of"] == AS_OF
+    assert document["run_id"] in cli.ok("runs", "list")
     assert document["changed"] == document["resources"] > 0
     assert document["patients_walked"] == document["patients_rederived"] == 11
     assert document["superseded"] == 0

@@ -13,11 +13,12 @@ from adapter.crypto.backup import (
     export_backup,
     import_backup,
 )
-from adapter.crypto.blind_index import blind_index
+from adapter.crypto.blind_index import blind_index, mac, mac_matches
 from adapter.crypto.derive import (
     audit_signing_key,
     index_key,
     key_id,
+    ledger_mac_key,
     parse_key_id,
     resolve_key_id,
     wrap_key,
@@ -76,7 +77,10 @@ __all__ = [
     "key_id",
     "keyring_from_json",
     "keyring_to_json",
+    "ledger_mac_key",
     "load_keyring",
+    "mac",
+    "mac_matches",
     "new_data_key",
     "open_sealed",
     "parse_key_id",

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import unicodedata
 
-__all__ = ["blind_index"]
+__all__ = ["blind_index", "mac", "mac_matches"]
 
 _KEY_BYTES = 32
 
@@ -30,3 +30,16 @@ def blind_index(key: bytes, value: str) -> bytes:
         msg = "The value to index is not valid Unicode text (it holds a lone surrogate)."
         raise ValueError(msg) from None
     return hmac.digest(key, data, hashlib.sha256)  # the one-shot C path: no HMAC object
+
+
+def mac(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of `message` under `key` (32 bytes): a ledger row's seal."""
+    if len(key) != _KEY_BYTES:
+        msg = f"A MAC key has {_KEY_BYTES} bytes, not {len(key)}; use ledger_mac_key()."
+        raise ValueError(msg)
+    return hmac.digest(key, message, hashlib.sha256)
+
+
+def mac_matches(key: bytes, message: bytes, expected: bytes) -> bool:
+    """Whether `expected` is the MAC of `message` (compared in constant time)."""
+    return hmac.compare_digest(mac(key, message), expected)

@@ -1,8 +1,9 @@
 """Purpose keys derived from master keys with HKDF-SHA256, and the public id of a key.
 
 Each purpose has its own master secrets, and each derivation its own `info` label
-(`substreg/idx/v1`, `substreg/wrap/v1`, `substreg/audit/v1`), so no derived key
-serves two purposes or two versions (PRIVACY.md "Keys").
+(`substreg/idx/v1`, `substreg/wrap/v1`, `substreg/audit/v1`,
+`substreg/ledger-mac/v1`), so no derived key serves two purposes or two versions
+(PRIVACY.md "Keys").
 
 A key id (`wrap-v2-1a2b3c4d5e6f`) names a master key without revealing it: the
 fingerprint is a separate HKDF output of the secret. The database's key registry
@@ -25,6 +26,7 @@ __all__ = [
     "audit_signing_key",
     "index_key",
     "key_id",
+    "ledger_mac_key",
     "parse_key_id",
     "resolve_key_id",
     "wrap_key",
@@ -48,6 +50,12 @@ def audit_signing_key(master: MasterKey) -> Ed25519PrivateKey:
     """The Ed25519 key that signs audit checkpoints, from an audit master key."""
     seed = _hkdf(_secret_for(master, "audit"), b"substreg/audit/v%d" % master.version)
     return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def ledger_mac_key(master: MasterKey) -> bytes:
+    """The 32-byte HMAC key that seals the ledger's clear columns, from an audit master
+    key: like the checkpoint signature it vouches for the record, under its own label."""
+    return _hkdf(_secret_for(master, "audit"), b"substreg/ledger-mac/v%d" % master.version)
 
 
 def key_id(master: MasterKey) -> str:

@@ -8,7 +8,8 @@ The format `substreg-keyring/1`:
 
 A destroyed key is kept with an empty secret. The file is written with mode 0600;
 it may also be read-only (0444), as docker mounts its secrets, but never
-world-writable. The key model itself lives in master_keys.py and is re-exported here.
+world-writable, nor readable by others while writable (0644: a copy, D-43). The
+key model itself lives in master_keys.py and is re-exported here.
 """
 
 from __future__ import annotations
@@ -138,6 +139,13 @@ def _read_keyring_file(path: Path) -> bytes:
                     f"replace its keys; run `chmod 600 {path}`."
                 )
                 raise KeyringError(msg)
+            if _readable_by_others(mode):
+                msg = (
+                    f"The keyring {path} can be read by other users of this machine (mode "
+                    f"{stat.S_IMODE(mode):04o}), and with it every stored patient code; run "
+                    f"`chmod 600 {path}` (a read-only secret mount, 0444, is accepted)."
+                )
+                raise KeyringError(msg)
             return file.read()
     except FileNotFoundError:
         msg = (
@@ -151,6 +159,15 @@ def _read_keyring_file(path: Path) -> bytes:
             "let the adapter's user read it (mode 0600, or 0444 as a docker secret)."
         )
         raise KeyringError(msg) from None
+
+
+def _readable_by_others(mode: int) -> bool:
+    """Group or others may read a file that someone may still write: a copy made with the
+    usual umask (0644), not a secret mounted read-only (0444, docker's way), whose
+    boundary is the container."""
+    readable = mode & (stat.S_IRGRP | stat.S_IROTH)
+    writable = mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    return bool(readable and writable)
 
 
 def _key_from_json(entry: Any, number: int, source: str, fix: str) -> MasterKey:

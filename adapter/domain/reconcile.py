@@ -33,11 +33,10 @@ from typing import Literal
 
 from adapter.domain import reconcile_findings as texts
 from adapter.domain.model import Finding, Report
-from adapter.domain.register_view import RegisterView
+from adapter.domain.register_view import RegisterView, register_order
 
 PRACTICE = "practice"  # the subject of notices (Mitteilungen)
 Origin = Literal["derived", "correction", "waived"]
-_KIND_RANK = {"abmeldung": 0, "anmeldung": 1, "mitteilung": 2}
 _SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
 _NOT_YET_SENT = frozenset({"pending", "approved"})
 _ONE_DAY = timedelta(days=1)
@@ -155,7 +154,7 @@ class _Pair:
         self, desired: list[Desired], reported: list[Reported], as_of: date, plan: Plan
     ) -> None:
         self.desired = sorted(desired, key=_desired_order)
-        self.reported = sorted(reported, key=lambda r: (r.date, _KIND_RANK.get(r.kind, 9)))
+        self.reported = sorted(reported, key=lambda r: register_order(r.kind, r.date))
         self.as_of = as_of
         self.plan = plan
         self.known_slots = {r.slot for r in reported}
@@ -314,7 +313,7 @@ class _Pair:
 
 def _desired_order(item: Desired) -> tuple[date, date, int]:
     r = item.report
-    return (r.made_on, r.date, _KIND_RANK.get(r.kind, 9))
+    return (r.made_on, *register_order(r.kind, r.date))
 
 
 def _view(entries: list[Reported]) -> RegisterView:

@@ -12,6 +12,16 @@ from datetime import date
 
 from adapter.domain.model import Report
 
+# On one day the Anmeldung comes first: a registration of one day is opened and ended on
+# it, while an Abmeldung of an earlier registration is never dated the day the next one
+# starts (D-14). Ordered the other way, the one-day registration stayed open for good.
+_RANK = {"anmeldung": 0, "abmeldung": 1, "mitteilung": 2}
+
+
+def register_order(kind: str, day: date) -> tuple[date, int]:
+    """The order in which the register takes one patient's and doctor's reports."""
+    return day, _RANK.get(kind, 9)
+
 
 class RegisterView:
     """What the register holds for one pair: open since a day (with which code) or not."""

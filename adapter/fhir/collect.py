@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import orjson
-
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.contained import contained_patients, contained_resources
@@ -41,8 +39,10 @@ from adapter.fhir.values import (
     codings,
     day_of,
     duration_days,
+    json_bytes,
     obj,
     objs,
+    open_ends,
     period,
     reference,
     references,
@@ -84,6 +84,15 @@ class Collection:
     seen: set[str] = field(default_factory=set)
     # Practitioner key → the key of its doctor, for so many practitioners (doctors.py).
     doctor_keys: tuple[int, dict[str, str]] | None = None
+
+
+def open_end_finding(key: str, field: str) -> Finding:
+    return Finding(
+        "info",
+        "INPUT",
+        f"{key}: {field} lies in the far future and is read as an open end (no end).",
+        (key,),
+    )
 
 
 class Collector:
@@ -144,7 +153,11 @@ class Collector:
         if kind == "Patient":
             self.result.refs.replaced_by.pop(key, None)  # the latest version links anew
         if "contained" in resource:
-            self._contained(key, resource)
+            try:
+                self._contained(key, resource)
+            except ResourceProblem as exc:
+                self._problem(key, str(exc))
+                return
         self._read(reader, key, resource)
         if kind == "MedicationRequest":
             # A gematik or ePA dispense may name its prescription only by identifier.
@@ -176,9 +189,13 @@ class Collector:
         if self.track_seen:
             self.result.seen.add(key)
         try:
-            reader(key, resource)
+            with open_ends() as notes:
+                reader(key, resource)
         except ResourceProblem as exc:
             self._problem(key, str(exc))
+            return
+        for note in notes:
+            self.result.findings.append(open_end_finding(key, note))
 
     def _contained(self, key: str, resource: JsonObject) -> None:
         """Contained doctors, roles, organisations … are read as resources of their own,
@@ -276,7 +293,8 @@ class Collector:
 
     def _concept_info(self, concept: JsonObject) -> MedInfo:
         # Practice data repeats the same few concepts thousands of times.
-        cache_key = orjson.dumps(concept)  # exact, and several times faster than repr
+        # exact, and several times faster than repr
+        cache_key = json_bytes(concept, "medicationCodeableConcept")
         info = self._med_cache.get(cache_key)
         if info is None:
             info = medication_info(concept, [], self.mappings)
@@ -284,6 +302,10 @@ class Collector:
         return info
 
     def _request(self, key: str, resource: JsonObject) -> None:
+        if reference(resource, "subject") is None:
+            # Required in R4; without it the request belongs to nobody, in derive as in sync.
+            msg = "subject is required (the Patient the prescription is for)"
+            raise ResourceProblem(msg)
         med, med_ref = self._med(resource)
         dispense = obj(resource, "dispenseRequest") or {}
         self.result.requests[key] = rec.Request(

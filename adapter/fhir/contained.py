@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
+from adapter.fhir.values import json_bytes
 
 # Kept inside their container (Medication), or needing an identity of their own that a
 # contained copy cannot give (Patient: its pseudonym is keyed by its id).
@@ -71,7 +71,7 @@ def contained_patients(resource: dict[str, Any]) -> list[str]:
 
 
 def _digest(own: list[dict[str, Any]], container_key: str) -> str:
-    data = orjson.dumps(own, option=orjson.OPT_SORT_KEYS)
+    data = json_bytes(own, "contained", sort_keys=True)
     hasher = hashlib.sha256(data)
     if b'"#"' in data:
         # A reference back to the container: the same block in another container differs.

@@ -14,6 +14,7 @@ loads lxml or fhir.resources.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,17 +53,31 @@ def _read_folder(folder: Path, seen: set[Path]) -> Iterator[Item]:
         if bulk.is_manifest(data):
             yield from _read_export(manifest, data)
             return
-    for path in sorted(folder.iterdir()):
+    for path in _listing(folder):
         if path.is_dir():
             yield from _read_folder(path, seen)
         elif path.is_file() and path.suffix in SUFFIXES:
             yield from read_file(path, in_folder=True)
 
 
+def _listing(folder: Path) -> list[Path]:
+    """A folder's entries in name order. One that cannot be listed stops the run: part of
+    an export left out silently would look like treatments that ended (issue 9, D-41)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(folder / entry.name for entry in entries)
+    except OSError as exc:
+        msg = (
+            f"{exc.filename or folder}: cannot be read ({exc.strerror}); let this program's "
+            "user read every folder of the export, or name only the folders it may read"
+        )
+        raise InputError(msg) from None
+
+
 def read_file(path: Path, *, in_folder: bool = False) -> Iterator[Item]:
     """The items of one file. A JSON document that is no FHIR resource is an error when
     the file was named, and a warning in a folder: exports carry their own index and meta
-    files beside the resources (gematik's `meta_info.json`, D-49). A file that is not
+    files beside the resources (gematik's `meta_info.json`, D-51). A file that is not
     JSON or XML at all is damaged: an error either way."""
     if path.suffix == ".ndjson":
         yield from _read_ndjson(path)
@@ -77,7 +92,7 @@ def read_file(path: Path, *, in_folder: bool = False) -> Iterator[Item]:
         yield from _read_export(path, data)
         return
     if not _is_resource(data):
-        if in_folder:
+        if in_folder and path.name != bulk.MANIFEST:  # a broken manifest is no meta file
             yield Note(
                 "warning",
                 path.name,

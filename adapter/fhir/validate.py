@@ -20,8 +20,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from adapter.domain.model import Finding, Severity
+from adapter.fhir.collect import Collector
 from adapter.fhir.r4b import model_class
 from adapter.fhir.source import Entry, Note, Unreadable, read_paths
+from adapter.mappings import Mappings, load_mappings
+
+MAX_DEPTH = 100  # JSON levels; real resources have a dozen, 50 nested extensions are 100
 
 _FHIR_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
 CHECKS = (
@@ -59,19 +63,70 @@ def validate_paths(paths: list[Path]) -> Iterator[Finding]:
         yield issue.finding()
 
 
-def check(paths: list[Path]) -> Validation:
-    """Every issue of the input, and how many resources were checked.
+def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
+    """Every issue of the input, and how many resources were checked: what the R4B models
+    say, and what the adapter's own readers find in each resource (D-2, D-40: a date they
+    cannot use, a far-future end they read as open), so that `validate` and `derive` agree.
 
     Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
     """
+    readers = mappings or load_mappings()
     resources, found = 0, list[Issue]()
     for item in read_paths(paths):
-        if isinstance(item, Entry):
-            resources += 1
-            found.extend(_validate(item))
-        else:
+        if not isinstance(item, Entry):
             found.append(_input_issue(item))
+            continue
+        resources += 1
+        if nesting_depth(item.resource, MAX_DEPTH) > MAX_DEPTH:
+            found.append(_too_deep(item))
+            continue
+        model_issues = list(_validate(item))
+        found.extend(model_issues)
+        # What the readers add: a resource the models accept but derive cannot use (a date
+        # before 1900), or reads with a note (an open end); an invalid one is named once.
+        if not any(i.severity == "error" for i in model_issues):
+            found.extend(_read(item, readers))
     return Validation(resources, found)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply `value` nests objects and lists, counted up to `limit` + 1 (no recursion:
+    the point is to refuse what would exhaust the interpreter's stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _name(resource: dict[str, Any]) -> str:
+    return f"{resource['resourceType']}/{resource.get('id', '?')}"
+
+
+def _too_deep(entry: Entry) -> Issue:
+    name = _name(entry.resource)
+    message = (
+        f"{name}: nested more than {MAX_DEPTH} levels deep (extensions within extensions …): "
+        "it cannot be validated or read; send it without the nesting."
+    )
+    return Issue("error", "structure", entry.where, name, None, message)
+
+
+def _read(entry: Entry, mappings: Mappings) -> Iterator[Issue]:
+    """What the adapter's lean readers find in the resource (derive and sync read it so)."""
+    collector = Collector(mappings)
+    collector.add(entry)
+    name = _name(entry.resource)
+    for finding in collector.result.findings:
+        if finding.rule == "INPUT":
+            code = "value" if finding.severity == "error" else "informational"
+            yield Issue(finding.severity, code, entry.where, name, None, finding.message)
 
 
 def _input_issue(item: Unreadable | Note) -> Issue:
@@ -92,6 +147,8 @@ def _validate(entry: Entry) -> Iterator[Issue]:
         return
     try:
         model.model_validate(resource)
+    except RecursionError:  # pragma: no cover - MAX_DEPTH keeps it from happening
+        yield _too_deep(entry)
     except ValidationError as exc:
         for error in exc.errors():
             path = _fhirpath(kind, error["loc"])

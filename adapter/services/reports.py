@@ -13,7 +13,7 @@ from datetime import date
 from adapter.domain.model import Report
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
-from adapter.store.keys import ShreddedError
+from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
 
@@ -41,6 +41,9 @@ def list_reports(
 def show(store: Store, actor: Actor, ledger_id: str) -> ShownReport:
     def read(space: Workspace) -> ShownReport:
         entry = space.ledger.entry(ledger_id)
+        # The practice's legal record: a row changed outside substreg is not shown as if
+        # it were what was reported (LedgerIntegrityError names the row and the fix).
+        space.ledger.require_intact(entry, chained=True)
         try:
             report, note = space.ledger.payload(entry), space.ledger.note(entry)
         except ShreddedError:
@@ -81,6 +84,8 @@ def decide(
 class ExportRow:
     entry: Entry
     report: Report | None
+    problem: str | None = None  # the row fails its integrity check: flagged in the export
+    damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
 
 
 def export_period(
@@ -93,11 +98,15 @@ def export_period(
         rows = []
         entries = space.ledger.entries(since=since, until=until)
         space.keys.preload([e.dek_id for e in entries])
+        problems = space.ledger.problems(entries)
         for entry in entries:
+            problem = problems.get(entry.ledger_id)
             try:
-                rows.append(ExportRow(entry, space.ledger.payload(entry)))
+                rows.append(ExportRow(entry, space.ledger.payload(entry), problem))
             except ShreddedError:
-                rows.append(ExportRow(entry, None))
+                rows.append(ExportRow(entry, None, problem))
+            except DamagedDataError as exc:  # one damaged row does not stop the record
+                rows.append(ExportRow(entry, None, problem or str(exc), damaged=True))
         space.audit.append(
             actor,
             "ledger.export",
@@ -107,6 +116,7 @@ def export_period(
                 "to": until.isoformat(),
                 "format": fmt,
                 "reports": len(rows),
+                **({"failed_check": len(problems)} if problems else {}),
             },
         )
         return rows

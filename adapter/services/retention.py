@@ -9,24 +9,58 @@ unreadable at once, in every backup too, while the ledger keeps its clear column
 registration the register still holds open is never shredded (R-EP-5, PRIVACY.md G2).
 The cutoff is kept (`retention_mark`): an export that still holds the shredded patients'
 old events does not make them new patients with new reports at the next sync.
+
+A wrong clock or `--as-of` must not shred a treatment still inside the period (issue
+9.1, D-46): a day after today is refused, the command shows the plan (ids and treatment
+dates, no identity) and asks before it destroys, and only what it showed is destroyed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from adapter.domain.register_view import RegisterView
+from adapter.domain.register_view import RegisterView, register_order
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
 from adapter.store.ledger import Entry
+from adapter.store.mappings import MappingRow
+from adapter.store.retention_mark import RetentionMark
 from adapter.store.workspace import Store, Workspace
 
 DEFAULT_YEARS = 10
+CLOCK_DOUBT = timedelta(days=31)  # a last sync longer ago than this: the clock is shown
+_BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class RetentionError(ValueError):
-    """A retention period that cannot be meant (less than a year)."""
+    """Retention cannot run as asked (a period under a year, a day still to come)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A patient whose data key retention destroys: our id and the treatment's dates only."""
+
+    mapping_id: str
+    first_use: date | None
+    closed_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPlan:
+    as_of: date
+    today: date  # by this machine's clock, in Berlin
+    cutoff: date
+    shred: tuple[Treatment, ...]
+    kept_open: tuple[str, ...]  # closed in the data, but open at the register
+    last_sync: date | None  # the day the last sync was made as of
+
+    @property
+    def clock_in_doubt(self) -> bool:
+        """The last sync lies long before the clock's today: a wrong clock would shred
+        treatments still inside the period, so the operator is shown both days."""
+        return self.last_sync is not None and self.today - self.last_sync > CLOCK_DOUBT
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,47 +69,89 @@ class RetentionResult:
     shredded: tuple[str, ...]  # mapping ids
     kept_open: tuple[str, ...]  # closed in the data, but open at the register
     dry_run: bool
+    treatments: tuple[Treatment, ...] = ()
+
+
+def plan_retention(
+    store: Store, actor: Actor, *, as_of: date | None = None, years: int = DEFAULT_YEARS
+) -> RetentionPlan:
+    """What `apply_retention` would destroy, to show before it is asked to (not audited:
+    it reads our ids and dates only)."""
+    return store.run(actor, lambda space: _plan(space, as_of, years))
 
 
 def apply_retention(
-    store: Store, actor: Actor, *, as_of: date, years: int = DEFAULT_YEARS, dry_run: bool = False
+    store: Store,
+    actor: Actor,
+    *,
+    as_of: date | None = None,
+    years: int = DEFAULT_YEARS,
+    dry_run: bool = False,
+    confirmed: frozenset[str] | None = None,
 ) -> RetentionResult:
-    if years < 1:
-        msg = f"--years {years}: the retention period is at least one year"
-        raise RetentionError(msg)
-    cutoff = _years_before(as_of, years)
+    """Destroy the data keys of the treatments the plan names; with `confirmed`, only of
+    those a person was shown (one that qualifies since is left for the next run)."""
 
     def shred(space: Workspace) -> RetentionResult:
-        shredded, kept = [], []
-        for mapping in space.mappings.closed_before(cutoff):
-            if _open_at_register(space, mapping.mapping_id):
-                kept.append(mapping.mapping_id)
-                continue
-            shredded.append(mapping.mapping_id)
-            if not dry_run:
-                space.mappings.shred(mapping)
+        plan = _plan(space, as_of, years)
+        chosen = [t for t in plan.shred if confirmed is None or t.mapping_id in confirmed]
+        if not dry_run:
+            for treatment in chosen:
+                space.mappings.shred(space.mappings.get(treatment.mapping_id))
                 space.audit.append(
                     actor,
                     "retention.shred",
-                    mapping_id=mapping.mapping_id,
-                    details={"cutoff": cutoff.isoformat()},
+                    mapping_id=treatment.mapping_id,
+                    details={"cutoff": plan.cutoff.isoformat()},
                 )
-        if not dry_run:
             # An export that sends those old events again must not report them anew.
-            Facts(space.connection, space.keys, space.now).mark_retention(cutoff)
+            RetentionMark(space.connection, space.now).advance(plan.cutoff)
         space.audit.append(
             actor,
             "retention.apply",
             details={
-                "cutoff": cutoff.isoformat(),
-                "shredded": len(shredded),
-                "kept_open": len(kept),
+                "cutoff": plan.cutoff.isoformat(),
+                "shredded": len(chosen),
+                "kept_open": len(plan.kept_open),
                 "dry_run": dry_run,
             },
         )
-        return RetentionResult(cutoff, tuple(shredded), tuple(kept), dry_run)
+        shredded = tuple(t.mapping_id for t in chosen)
+        return RetentionResult(plan.cutoff, shredded, plan.kept_open, dry_run, tuple(chosen))
 
     return store.run(actor, shred)
+
+
+def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
+    if years < 1:
+        msg = f"--years {years}: the retention period is at least one year"
+        raise RetentionError(msg)
+    today = space.now.astimezone(_BERLIN).date()
+    day = as_of or today
+    if day > today:
+        msg = (
+            f"--as-of {day.isoformat()} lies after today ({today.isoformat()} in Berlin by this "
+            "machine's clock): retention destroys keys for good and only counts from a day "
+            "that has come"
+        )
+        raise RetentionError(msg)
+    cutoff = _years_before(day, years)
+    shred: list[MappingRow] = []
+    kept: list[str] = []
+    for mapping in space.mappings.closed_before(cutoff):
+        if _open_at_register(space, mapping.mapping_id):
+            kept.append(mapping.mapping_id)
+        else:
+            shred.append(mapping)
+    latest = Facts(space.connection, space.keys, space.now).latest_walk()
+    return RetentionPlan(
+        day,
+        today,
+        cutoff,
+        tuple(Treatment(m.mapping_id, m.first_use, m.closed_on) for m in shred),
+        tuple(kept),
+        latest - timedelta(days=1) if latest is not None else None,
+    )
 
 
 def _open_at_register(space: Workspace, mapping_id: str) -> bool:
@@ -85,7 +161,7 @@ def _open_at_register(space: Workspace, mapping_id: str) -> bool:
         if entry.state != "rejected" and entry.origin != "waived":
             by_doctor.setdefault(entry.doctor_btm, []).append(entry)
     for entries in by_doctor.values():
-        entries.sort(key=lambda e: (e.report_date, e.kind != "abmeldung"))
+        entries.sort(key=lambda e: register_order(e.kind, e.report_date))
         view = RegisterView((e.kind, e.report_date, None, None) for e in entries)
         if view.open_since is not None:
             return True

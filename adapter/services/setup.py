@@ -80,8 +80,16 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
     def record(space: Workspace) -> tuple[str, ...]:
         space.ledger.practice_key()
         ids = tuple(key_id(k) for k in keyring.keys if k.state != "destroyed")
+        # Rows written before revision 0004 get their seal now, once (D-44).
+        sealed = space.ledger.seal_unsealed()
         space.audit.append(
-            actor, "init", details={"schema": head_revision(), "keyring_created": created}
+            actor,
+            "init",
+            details={
+                "schema": head_revision(),
+                "keyring_created": created,
+                **({"ledger_rows_sealed": sealed} if sealed else {}),
+            },
         )
         return ids
 

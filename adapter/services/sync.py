@@ -3,80 +3,62 @@
 One run is one transaction (`Store.run`):
 1. the batch is read and its records filed under patients and the practice (before
    the transaction: bad input stops here and nothing is written);
-2. resources read before and sent again unchanged are skipped (their digests are
-   kept, keyed and blind);
-3. each patient with new data or an open phase is walked: resumed where the last sync
-   stopped when the batch only adds later days (the usual case, `sync_plan`), else
-   derived afresh from the archive; everyone is derived afresh when the practice's
-   records, the mapping files, the configuration or the engine changed;
-4. due events become reports through the derive engine's own functions, are
+2. the day is checked (`sync_prepare`: not in the future, not before the last sync) and
+   resources read before and sent again unchanged are skipped (their digests are kept,
+   keyed and blind);
+3. each patient with new data or an open phase is walked (`sync_walk`): resumed where
+   the last sync stopped when the batch only adds later days (the usual case,
+   `sync_plan`), else derived afresh from the archive; everyone is derived afresh when
+   the practice's records, the mapping files, the configuration or the engine changed;
+   a patient whose stored data cannot be read is left as it is (`sync_damage`);
+4. the day must be one the data can mean, and a stale or empty export may not end many
+   treatments at once (`sync_guard`);
+5. due events become reports through the derive engine's own functions, are
    reconciled with the ledger (`adapter.domain.reconcile`), and what is missing is
    recorded as `pending`, with the code the register holds (R-CODE-8);
-5. states, archives, digests and mapping rows are kept, and the run is audited.
+6. states, archives, digests and mapping rows are kept, the run is audited, and what it
+   changed is journaled, so that it can be undone while its reports are unsent
+   (`adapter.store.runs`, `sync_undo`).
 Running it twice adds nothing: a slot in the ledger is never made again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from adapter.domain.model import Doctor, Finding, Report
 from adapter.domain.notices import doctor_notices
-from adapter.domain.phases import derive_phases
-from adapter.domain.reconcile import PRACTICE, Desired, reconcile
+from adapter.domain.reconcile import PRACTICE, Desired, Plan, Reported, reconcile
 from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
-from adapter.fhir.assemble import histories
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
-from adapter.fhir.partition import (
-    Batch,
-    PracticeRecords,
-    drop_before,
-    dump,
-    join,
-    load,
-    merge_practice,
-    split,
-)
+from adapter.fhir.partition import Batch, dump, join, merge_practice, split
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.derive import unique_findings
+from adapter.services.sync_damage import Damage
+from adapter.services.sync_guard import (
+    SyncError,
+    check_as_of,
+    mass_end,
+    newest_day,
+    newest_event,
+)
 from adapter.services.sync_keep import Keeper
-from adapter.services.sync_plan import (
-    Changes,
-    Patient,
-    SyncOptions,
-    changed_keys,
-    gather,
-    with_delta,
-)
-from adapter.services.sync_state import (
-    PRACTICE_FORMAT,
-    PracticeState,
-    engine_fingerprint,
-)
+from adapter.services.sync_plan import Changes, Patient, SyncOptions, changed_keys, gather
+from adapter.services.sync_prepare import prepare
+from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
+from adapter.services.sync_walk import Walker
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
+from adapter.store.runs import RunJournal
 from adapter.store.workspace import Store, Workspace
 
-BERLIN = ZoneInfo("Europe/Berlin")
-_MAPPINGS_CHANGED = Finding(
-    "warning",
-    "INPUT",
-    "The mapping files (mappings/*.json) changed since the last sync: resources read from now "
-    "on use them, those read before keep the substances and depots found then. To apply the "
-    "new mappings to everything, sync a full export again with --rebuild.",
-)
 _WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
 
 __all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
-
-
-class SyncError(Exception):
-    """The sync cannot run as asked (a day before the last sync); nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +79,16 @@ class SyncResult:
     recorded: list[Recorded]
     superseded: int
     findings: list[Finding]
+    run_id: str | None = None  # None: nothing was kept (a refused mass end)
+
+
+class _MassEndRefused(Exception):
+    """The run would end many treatments on a stale or empty export (rolled back)."""
+
+    def __init__(self, result: SyncResult, details: dict[str, object]) -> None:
+        super().__init__("mass end refused")
+        self.result = result
+        self.details = details
 
 
 def read_batch(paths: list[Path], mappings: Mappings) -> Batch:
@@ -107,7 +99,13 @@ def read_batch(paths: list[Path], mappings: Mappings) -> Batch:
 
 
 def sync(store: Store, actor: Actor, batch: Batch, options: SyncOptions) -> SyncResult:
-    return store.run(actor, lambda space: _Run(space, batch, options).run())
+    try:
+        return store.run(actor, lambda space: _Run(space, batch, options).run())
+    except _MassEndRefused as refused:
+        # Nothing of the run was kept; that it was refused is (D-48).
+        details, result = refused.details, refused.result
+    store.run(actor, lambda space: space.audit.append(actor, "sync.refused", details=details))
+    return result
 
 
 class _Run:
@@ -119,41 +117,14 @@ class _Run:
         self.facts = Facts(space.connection, space.keys, space.now)
         self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
+        self.damage = Damage()  # patients whose stored data cannot be read (issue 9.6)
+        self.journal = RunJournal(space.connection, space.now)  # for `runs undo` (D-49)
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
         self._superseded: list[str] = []  # ledger ids marked superseded by this run
         self._withdrawn: list[str] = []  # ledger ids rejected by this run, not yet sent
 
     def run(self) -> SyncResult:
-        today = self.space.now.astimezone(BERLIN).date()
-        if self.as_of > today:
-            msg = (
-                f"--as-of {self.as_of.isoformat()} lies in the future (today is "
-                f"{today.isoformat()} in Berlin): no report may be dated after the day it is "
-                "made (R-DATE-3)"
-            )
-            raise SyncError(msg)
-        latest = self.facts.latest_walk()
-        if latest is not None and self.as_of < latest - timedelta(days=1):
-            msg = (
-                f"--as-of {self.as_of.isoformat()} lies before the last sync "
-                f"({(latest - timedelta(days=1)).isoformat()}): the ledger already holds "
-                "what was due until then"
-            )
-            raise SyncError(msg)
-        cutoff = self.facts.retention_cutoff()
-        if cutoff is not None:
-            self.batch = drop_before(self.batch, cutoff)
-        old = self._practice()
-        if old.mappings and old.mappings != self.options.mappings.fingerprint:
-            self.findings.append(_MAPPINGS_CHANGED)
-        base = self.options.config.ehr_base_url
-        if old.ehr_base_url and old.ehr_base_url != base:
-            msg = (
-                f"ehr_base_url is {base!r} in the configuration, but this database holds the "
-                f"patients of {old.ehr_base_url!r}: one installation serves one EHR (D-23); "
-                "set it back, or use a database of its own for the other EHR"
-            )
-            raise SyncError(msg)
+        self.batch, old = prepare(self.space, self.facts, self.batch, self.options, self.findings)
         changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
         practice = merge_practice(old.records, self.batch.practice, changes.keys)
         rebuild_all = (
@@ -169,100 +140,43 @@ class _Run:
             base_url=self.options.config.ehr_base_url,
         )
         self.findings += merge_findings
+        patients = self.damage.readable(self.space, self.facts, patients, changes)
+        self.findings += [_state_rebuilt(m) for m in self.facts.unreadable if m not in self.damage]
         doctors = build_doctors(join(practice, []), self.options.config)
-        self._derive(practice, doctors, patients)
+        walker = Walker(
+            self.facts,
+            self.options.mappings.names,
+            as_of=self.as_of,
+            damage=self.damage,
+            findings=self.findings,
+        )
+        walker.derive(practice, doctors, patients)
+        days = (old.newest_day, newest_day(self.batch, [p.history for p in patients], self.as_of))
+        newest = max((d for d in days if d is not None), default=None)
+        if any(p.outcome is not None for p in patients):  # a run that walks nobody changes nothing
+            check_as_of(self.as_of, newest)
         recorded, superseded = self._record(doctors, patients)
-        self._keep(practice, patients, changes)
+        patients = self.damage.leave_out(patients, changes)
+        self._keep(replace(old, records=practice, newest_day=newest), patients, changes)
         self._audit(recorded, superseded, len(changes.keys), patients)
+        self.journal.finish(self.as_of, self.space.actor.name, len(recorded))
+        self.findings += self.damage.findings()
+        return self._result(recorded, superseded, len(changes.keys), patients)
+
+    def _result(
+        self, recorded: list[Recorded], superseded: int, changed: int, patients: list[Patient]
+    ) -> SyncResult:
         return SyncResult(
             as_of=self.as_of,
             resources=len(self.batch.owners),
-            changed=len(changes.keys),
+            changed=changed,
             walked=sum(1 for p in patients if p.outcome is not None),
             rebuilt=sum(1 for p in patients if p.rebuild and p.outcome is not None),
             recorded=sorted(recorded, key=lambda r: (r.report.made_on, r.report.date)),
             superseded=superseded,
             findings=unique_findings(self.findings + self._patient_findings),
+            run_id=self.journal.run_id,
         )
-
-    def _practice(self) -> PracticeState:
-        stored = self.facts.practice()
-        if stored is None or stored[0] != PRACTICE_FORMAT:
-            return PracticeState(PracticeRecords(), engine="")
-        return load(PracticeState, stored[1])
-
-    # -- derive ------------------------------------------------------------------------
-
-    def _derive(
-        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
-    ) -> None:
-        self._resume(practice, doctors, [p for p in patients if not p.rebuild])
-        # Resumed patients whose new covers turn out to reach before the checkpoint were
-        # marked for a fresh derivation; so they are done afresh with the others.
-        self._afresh(practice, doctors, [p for p in patients if p.rebuild])
-
-    def _afresh(
-        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
-    ) -> None:
-        if not patients:
-            return
-        for patient in patients:
-            patient.records = patient.full_records(self.facts)
-        collection = join(practice, [p.records for p in patients if p.records is not None])
-        found, findings = histories(collection, every_patient=True)
-        self._file_findings(findings, patients)
-        by_key = {h.patient.key: h for h in found}
-        for patient in patients:
-            patient.history = by_key.get(patient.key)
-            if patient.history is not None:
-                patient.outcome = derive_phases(
-                    patient.history, doctors, self.options.mappings.names, as_of=self.as_of
-                )
-
-    def _resume(
-        self, practice: PracticeRecords, doctors: dict[str, Doctor], patients: list[Patient]
-    ) -> None:
-        ready = [p for p in patients if p.state is not None]
-        if not ready:
-            return
-        found, findings = histories(
-            join(practice, [with_delta(p.known.profile, p.delta) for p in ready]),
-            covering_requests={k for p in ready if p.delta for k in p.delta.requests},
-            dispensed_before=frozenset(d for p in ready for d in p.known.dispensed),
-            every_patient=True,
-        )
-        by_key = {h.patient.key: h for h in found}
-        for patient in ready:
-            state, history = patient.known, by_key.get(patient.key)
-            if history is None or any(c.start < state.walk.next_day for c in history.covers):
-                patient.rebuild = True  # late data after all: derived afresh
-                continue
-            patient.history = replace(
-                history,
-                covers=state.carry + history.covers,
-                contacts=history.contacts | frozenset(state.contacts),
-            )
-            patient.outcome = derive_phases(
-                patient.history,
-                doctors,
-                self.options.mappings.names,
-                as_of=self.as_of,
-                resume=state.walk,
-            )
-        # A patient sent back for a fresh derivation gets its findings from that one.
-        abandoned = {p.key for p in ready if p.rebuild}
-        kept = [f for f in findings if not (f.sources and f.sources[0] in abandoned)]
-        self._file_findings(kept, [p for p in ready if not p.rebuild])
-
-    def _file_findings(self, findings: list[Finding], patients: list[Patient]) -> None:
-        """A patient's findings stay with the patient (repeated while it is walked)."""
-        by_key = {p.key: p for p in patients}
-        for finding in findings:
-            owner = by_key.get(finding.sources[0]) if finding.sources else None
-            if owner is None:
-                self.findings.append(finding)
-            else:
-                owner.new_findings.append(finding)
 
     # -- reconcile and record ----------------------------------------------------------
 
@@ -280,18 +194,22 @@ class _Run:
         desired = [
             Desired(by_key[owners[r.id]].mapping.mapping_id, owners[r.id], r) for r in reports
         ] + [Desired(PRACTICE, r.sources[0], r) for r in notices]
-        subjects = [p.mapping.mapping_id for p in walked]
+        known = self._ledger([p.mapping.mapping_id for p in walked], by_key)
+        walked = [p for p in walked if p.mapping.mapping_id not in self.damage]
         plan = reconcile(
-            desired,
-            self.space.ledger.reported(subjects, notices=True),
+            [d for d in desired if d.subject not in self.damage],
+            [r for r in known if r.subject not in self.damage],
             as_of=self.as_of,
             accept_corrections=self.options.accept_corrections,
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuild),
         )
+        self._refuse_mass_end(plan, walked)
         self.findings += plan.findings
         for patient in walked:
             patient.unresolved = patient.mapping.mapping_id in plan.contradicted
-        by_subject = {p.mapping.mapping_id: p for p in walked}
+        return self._write(plan, {p.mapping.mapping_id: p for p in walked}), len(plan.supersede)
+
+    def _write(self, plan: Plan, by_subject: dict[str, Patient]) -> list[Recorded]:
         practice_key = self.space.ledger.practice_key() if plan.record else ""
         keys = [
             p.mapping.dek_id if (p := by_subject.get(planned.subject)) else practice_key
@@ -306,29 +224,68 @@ class _Run:
             owner = by_subject.get(planned.subject)
             if owner is not None and planned.origin != "waived":
                 owner.note_reported(planned.report)
+        self.journal.recorded([r.ledger_id for r in recorded])
+        self.journal.reports_before([*plan.supersede, *plan.withdraw])
         self.space.ledger.supersede(plan.supersede)
         self._superseded = list(plan.supersede)
         for ledger_id in plan.withdraw:
             self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
         self._withdrawn = list(plan.withdraw)
-        return recorded, len(plan.supersede)
+        return recorded
+
+    def _ledger(self, subjects: list[str], by_key: dict[str, Patient]) -> list[Reported]:
+        """What the ledger holds of the walked patients and the notices; the subjects of
+        rows that cannot be read or fail their seal are noted as damaged."""
+        known = self.space.ledger.reported(subjects, notices=True)
+        keys = {p.mapping.mapping_id: key for key, p in by_key.items()}
+        for subject, problem in self.space.ledger.unreadable.values():
+            self.damage.note(subject, problem, keys.get(subject))
+        return known
+
+    def _refuse_mass_end(self, plan: Plan, walked: list[Patient]) -> None:
+        """A stale or empty export that would end many treatments by R-EP-3 (D-48)."""
+        was_open = {p.mapping.mapping_id for p in walked if p.state and p.state.walk.phase}
+        opened = {p.subject for p in plan.record if p.report.kind == "anmeldung"}
+        batch_newest = newest_event(self.batch, self.as_of)
+        found = mass_end(plan.record, len(was_open | opened), batch_newest, self.as_of)
+        if found is None:
+            return
+        if self.options.accept_mass_end:
+            self.findings.append(_mass_end_accepted(len(found.ending)))
+            return
+        keys = {p.mapping.mapping_id: p.key for p in walked}
+        result = SyncResult(
+            self.as_of,
+            len(self.batch.owners),
+            0,
+            0,
+            0,
+            [],
+            0,
+            unique_findings([found.finding(self.as_of, keys), *self.findings]),
+        )
+        details: dict[str, object] = {
+            "as_of": self.as_of.isoformat(),
+            "reason": "mass-end",
+            "ending": len(found.ending),
+            "open": found.open_phases,
+            "newest_event": batch_newest.isoformat() if batch_newest else None,
+        }
+        raise _MassEndRefused(result, details)
 
     # -- keep ----------------------------------------------------------------------------
 
-    def _keep(self, practice: PracticeRecords, patients: list[Patient], changes: Changes) -> None:
-        self.facts.save_practice(
-            PRACTICE_FORMAT,
-            dump(
-                PracticeState(
-                    practice,
-                    self.engine,
-                    self.options.config.ehr_base_url,
-                    self.options.mappings.fingerprint,
-                )
-            ),
-            self.space.ledger.practice_key(),
+    def _keep(self, state: PracticeState, patients: list[Patient], changes: Changes) -> None:
+        kept = replace(
+            state,
+            engine=self.engine,
+            ehr_base_url=self.options.config.ehr_base_url,
+            mappings=self.options.mappings.fingerprint,
         )
-        keeper = Keeper(self.space, self.facts, as_of=self.as_of, engine=self.engine)
+        self.facts.save_practice(PRACTICE_FORMAT, dump(kept), self.space.ledger.practice_key())
+        keeper = Keeper(
+            self.space, self.facts, as_of=self.as_of, engine=self.engine, journal=self.journal
+        )
         self._patient_findings = keeper.keep(patients)
         changes.remember(self.facts, {p.key: p.mapping.mapping_id for p in patients})
 
@@ -356,6 +313,7 @@ class _Run:
             actor,
             "sync",
             details={
+                "run": self.journal.run_id,
                 "as_of": self.as_of.isoformat(),
                 "resources": len(self.batch.owners),
                 "changed": changed,
@@ -365,5 +323,24 @@ class _Run:
                 "superseded": superseded,
                 "errors": severities.count("error"),
                 "warnings": severities.count("warning"),
+                **({"damaged": len(self.damage.problems)} if self.damage.problems else {}),
             },
         )
+
+
+def _state_rebuilt(mapping_id: str) -> Finding:
+    return Finding(
+        "warning",
+        "INPUT",
+        f"The stored state of mapping {mapping_id} could not be decrypted: the patient was "
+        "derived afresh from its stored records, and the state written anew.",
+    )
+
+
+def _mass_end_accepted(count: int) -> Finding:
+    return Finding(
+        "warning",
+        "R-EP-3",
+        f"{count} registrations were ended by the 10-day rule on an export without recent "
+        "events, as --accept-mass-end asked (D-48).",
+    )

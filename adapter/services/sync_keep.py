@@ -21,15 +21,26 @@ from adapter.services.sync_state import (
     undue,
 )
 from adapter.store.facts import Facts, StoredState
+from adapter.store.runs import RunJournal
 from adapter.store.workspace import Workspace
 
 
 class Keeper:
-    def __init__(self, space: Workspace, facts: Facts, *, as_of: date, engine: str) -> None:
+    def __init__(
+        self,
+        space: Workspace,
+        facts: Facts,
+        *,
+        as_of: date,
+        engine: str,
+        journal: RunJournal | None = None,
+    ) -> None:
+        """`journal`: where the rows are noted as they were before (for `runs undo`)."""
         self.space = space
         self.facts = facts
         self.as_of = as_of
         self.engine = engine
+        self.journal = journal
 
     def keep(self, patients: list[Patient]) -> list[Finding]:
         """Archives, states and mapping rows of the walked patients; their findings."""
@@ -51,14 +62,16 @@ class Keeper:
             )
             states.append((stored, mapping.dek_id))
             live.append((patient, state.live))
+        updates = [
+            (p.mapping, p.mapping_changes(self.space, live=open_, as_of=self.as_of))
+            for p, open_ in live
+        ]
+        if self.journal is not None:
+            self.journal.states_before([state.mapping_id for state, _ in states])
+            self.journal.mappings_before([m.mapping_id for m, values in updates if values])
         self.facts.append_archives(appended)
         self.facts.save_states(states)
-        self.space.mappings.update_many(
-            [
-                (p.mapping, p.mapping_changes(self.space, live=open_, as_of=self.as_of))
-                for p, open_ in live
-            ]
-        )
+        self.space.mappings.update_many(updates)
         return findings
 
     def _archive(self, patient: Patient, appended: list[tuple[str, str, int, bytes]]) -> None:

@@ -23,6 +23,7 @@ from adapter.fhir import records as rec
 from adapter.fhir.partition import (
     Batch,
     PatientRecords,
+    StoredRecordsError,
     load,
     merge_patient,
     record_digests,
@@ -45,6 +46,7 @@ class SyncOptions:
     mappings: Mappings
     accept_corrections: bool = False
     rebuild: bool = False
+    accept_mass_end: bool = False  # a stale export may end many treatments (D-48)
 
 
 @dataclass(slots=True)
@@ -211,15 +213,21 @@ def gather(
     before = {owner for owner in changes.moved_from.values() if owner is not None}
     rows = facts.states([*by_mapping, *before], with_live=True, every=rebuild_all)
     for row in rows:
-        state = load_state(row.format, row.data)
+        try:
+            state = load_state(row.format, row.data)
+        except StoredRecordsError as exc:  # derived afresh from the archive (sync_damage)
+            facts.unreadable[row.mapping_id] = str(exc)
+            continue
         found = by_mapping.get(row.mapping_id)
         if found is None and state is not None:
             found = Patient(state.key, space.mappings.get(row.mapping_id))
             patients[state.key] = by_mapping[row.mapping_id] = found
         if found is not None:
             found.state = state
+        elif row.live:
+            before.add(row.mapping_id)  # a live state of another format (or taken back)
     for mapping_id in before - set(by_mapping):
-        unwalked = _from_archive(space, facts, mapping_id)  # read before, never walked
+        unwalked = from_archive(space, facts, mapping_id)  # read before, never walked
         if unwalked is not None:
             patients[unwalked.key] = by_mapping[mapping_id] = unwalked
     for key, owner in changes.moved_from.items():
@@ -297,7 +305,8 @@ def _merge_of_two_registered(merged: str, survivor: str) -> Finding:
     )
 
 
-def _from_archive(space: Workspace, facts: Facts, mapping_id: str) -> Patient | None:
+def from_archive(space: Workspace, facts: Facts, mapping_id: str) -> Patient | None:
+    """A patient known only from its archive (its key is in the first batch)."""
     mapping = space.mappings.get(mapping_id)
     if mapping.status == "shredded":
         return None

@@ -65,6 +65,9 @@ class PracticeState:
     # every patient new, so a changed `ehr_base_url` is refused, not followed.
     ehr_base_url: str = ""
     mappings: str = ""  # fingerprint of the mapping files the records were read with
+    # The newest day the data read so far speaks of: an event, an episode's or absence's
+    # day, the last day a take-home or depot covers (sync_guard, D-47).
+    newest_day: date | None = None
 
 
 def engine_fingerprint(config: PracticeConfig) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.store.database import insert_unless_present
+from adapter.store.errors import DamagedDataError
 from adapter.store.keys import KeyStore
 from adapter.store.schema import (
     patient_archive,
@@ -24,7 +25,6 @@ from adapter.store.schema import (
     patient_state,
     practice_state,
     resource_seen,
-    retention_mark,
 )
 
 _PRACTICE_ROW = 1
@@ -49,6 +49,9 @@ class Facts:
         self.connection = connection
         self.keys = keys
         self.now = now
+        # Patient states this transaction could not read (mapping id → why): left out of
+        # `states`, so that one damaged row does not stop every patient (issue 9.6).
+        self.unreadable: dict[str, str] = {}
 
     # -- practice -----------------------------------------------------------------------
 
@@ -95,16 +98,15 @@ class Facts:
             query = query.where(chosen | patient_state.c.live.is_(True) if with_live else chosen)
         rows = self.connection.execute(query).all()
         self.keys.preload([row.dek_id for row in rows])
-        return [
-            StoredState(
-                row.mapping_id,
-                row.format,
-                self.keys.open(row.dek_id, row.mapping_id, "state", row.nonce, row.ct),
-                row.walked_to,
-                row.live,
-            )
-            for row in rows
-        ]
+        states = []
+        for row in rows:
+            try:
+                data = self.keys.open(row.dek_id, row.mapping_id, "state", row.nonce, row.ct)
+            except DamagedDataError as exc:
+                self.unreadable[row.mapping_id] = str(exc)
+                continue
+            states.append(StoredState(row.mapping_id, row.format, data, row.walked_to, row.live))
+        return states
 
     def save_states(self, states: list[tuple[StoredState, str]]) -> None:
         """Insert or replace patient states (with their data keys), one statement."""
@@ -130,27 +132,6 @@ class Facts:
         self.connection.execute(
             statement.on_conflict_do_update(index_elements=["mapping_id"], set_=changed), rows
         )
-
-    def retention_cutoff(self) -> date | None:
-        """The latest cutoff up to which retention shredded patients, if it ever ran."""
-        cutoff: date | None = self.connection.execute(
-            select(retention_mark.c.cutoff).where(retention_mark.c.mark_id == 1)
-        ).scalar_one_or_none()
-        return cutoff
-
-    def mark_retention(self, cutoff: date) -> None:
-        """Move the retention mark forward to `cutoff` (never back)."""
-        current = self.retention_cutoff()
-        if current is None:
-            self.connection.execute(
-                retention_mark.insert().values(mark_id=1, cutoff=cutoff, applied_at=self.now)
-            )
-        elif cutoff > current:
-            self.connection.execute(
-                update(retention_mark)
-                .where(retention_mark.c.mark_id == 1)
-                .values(cutoff=cutoff, applied_at=self.now)
-            )
 
     def latest_walk(self) -> date | None:
         latest: date | None = self.connection.execute(

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from adapter.crypto import (
+    DecryptionError,
     Keyring,
     KeyringError,
     MasterKey,
@@ -36,19 +37,19 @@ from adapter.crypto import (
     wrap_data_key,
     wrap_key,
 )
+from adapter.store.errors import (
+    DamagedDataError,
+    DamagedRowError,
+    ShreddedError,
+    sealed_field_name,
+)
 from adapter.store.schema import data_key, key_registry
+
+__all__ = ["DamagedDataError", "DamagedRowError", "KeyStore", "ShreddedError", "Signer"]
 
 FIELD_SCHEMA = 1  # part of every sealed field's associated data
 _ALGORITHMS = {"index": "HMAC-SHA256", "wrap": "AES-256-GCM-KW", "audit": "Ed25519"}
 _IN_USE = ("active", "decrypt-only")
-
-
-class DamagedDataError(Exception):
-    """Rows refer to a data key the database does not hold: never read as 'shredded'."""
-
-
-class ShreddedError(Exception):
-    """The data key of a row was destroyed (retention): what it sealed is gone for good."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,14 @@ class KeyStore:
         if row.wrapped is None:
             msg = f"The data key {dek_id} was destroyed (retention): its rows cannot be read."
             raise ShreddedError(msg)
-        dek = unwrap_data_key(self._kek(row.kek_id), row.kek_id, row.wrapped)
+        try:
+            dek = unwrap_data_key(self._kek(row.kek_id), row.kek_id, row.wrapped)
+        except DecryptionError:
+            msg = (
+                f"The data key {dek_id} cannot be unwrapped: it was changed or damaged outside "
+                "substreg, and with it every row it seals; restore a backup."
+            )
+            raise DamagedRowError(msg, row_id=dek_id, field="data key") from None
         self._deks[dek_id] = dek
         return dek
 
@@ -215,7 +223,10 @@ class KeyStore:
             for row in rows:
                 if row.wrapped is not None:
                     kek = self._kek(row.kek_id)
-                    self._deks[row.dek_id] = unwrap_data_key(kek, row.kek_id, row.wrapped)
+                    try:
+                        self._deks[row.dek_id] = unwrap_data_key(kek, row.kek_id, row.wrapped)
+                    except DecryptionError:
+                        continue  # `data_key` names it when a row of it is read
 
     def destroy_data_key(self, dek_id: str) -> None:
         self.connection.execute(
@@ -271,7 +282,16 @@ class KeyStore:
         return Sealed(nonce, ct)
 
     def open(self, dek_id: str, row_id: str, field: str, nonce: bytes, ct: bytes) -> bytes:
-        return open_sealed(self.data_key(dek_id), nonce, ct, field_aad(row_id, field, FIELD_SCHEMA))
+        key = self.data_key(dek_id)
+        try:
+            return open_sealed(key, nonce, ct, field_aad(row_id, field, FIELD_SCHEMA))
+        except DecryptionError:
+            name = sealed_field_name(row_id, field)
+            msg = (
+                f"{name[0].upper()}{name[1:]} cannot be decrypted: it was changed or damaged "
+                "outside substreg."
+            )
+            raise DamagedRowError(msg, row_id=row_id, field=field) from None
 
     # -- audit signing -----------------------------------------------------------------
 

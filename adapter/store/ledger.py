@@ -3,54 +3,47 @@
 A row's clear columns are our own ids, the kind, the doctor's BtM number, dates, the
 rule and the state; the payload (the report exactly as the register receives it, with
 the patient code and the resources it rests on) is sealed under the patient's data
-key, so that crypto-shredding a patient also shreds their reports' contents.
+key, so that crypto-shredding a patient also shreds their reports' contents. Every row
+carries a keyed seal over its columns, is checked against it before it is changed, and
+each version of it is chained into the audit log (`ledger_seal`, D-44).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.domain.ledger import transition_problem
 from adapter.domain.model import Report
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
 from adapter.payload import report_bytes, report_from_bytes
-from adapter.store.keys import KeyStore, ShreddedError
+from adapter.store.audit import Actor, AuditLog
+from adapter.store.errors import DamagedDataError, ShreddedError
+from adapter.store.keys import KeyStore
+from adapter.store.ledger_entry import Entry, entry_of
+from adapter.store.ledger_seal import (
+    CHAIN_ACTION,
+    LedgerIntegrityError,
+    RowSeal,
+    chain_problem,
+    columns_of,
+    last_chained,
+    note_digest,
+)
 from adapter.store.schema import data_key, report
 
 _PAYLOAD, _NOTE = "payload", "note"
 
+__all__ = ["Entry", "Ledger", "LedgerError"]
+
 
 class LedgerError(Exception):
     """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A ledger row with its clear columns only."""
-
-    ledger_id: str
-    mapping_id: str | None
-    kind: str
-    doctor_btm: str
-    report_date: date
-    made_on: date
-    rule: str
-    origin: str
-    superseded: bool
-    state: str
-    dek_id: str
-    payload_digest: bytes
-    slot_key: str
-    created_at: datetime
-    updated_at: datetime
-    sealed_payload: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
 
 
 class Ledger:
@@ -58,6 +51,11 @@ class Ledger:
         self.connection = connection
         self.keys = keys
         self.now = now
+        self.seal = RowSeal(keys)
+        self._written: dict[str, dict[str, Any]] = {}  # ledger id → columns, to chain
+        # Rows `reported` could not use (ledger id → subject, why): damaged payloads and
+        # rows that fail their seal; the caller leaves their subjects alone (issue 9.6).
+        self.unreadable: dict[str, tuple[str, str]] = {}
 
     # -- recording ----------------------------------------------------------------------
 
@@ -74,13 +72,16 @@ class Ledger:
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(report).on_conflict_do_nothing().returning(report.c.ledger_id)
         inserted = set(self.connection.execute(statement, rows).scalars())
+        for row in rows:
+            if row["ledger_id"] in inserted:
+                self._written[str(row["ledger_id"])] = row
         return [str(r["ledger_id"]) if r["ledger_id"] in inserted else None for r in rows]
 
     def _row(self, planned: Planned, dek_id: str) -> dict[str, object]:
         ledger_id = str(uuid.uuid4())
         sealed = self.keys.seal(dek_id, ledger_id, _PAYLOAD, report_bytes(planned.report))
         r = planned.report
-        return {
+        row: dict[str, object] = {
             "ledger_id": ledger_id,
             "slot_key": planned.slot,
             "mapping_id": None if planned.subject == PRACTICE else planned.subject,
@@ -99,14 +100,97 @@ class Ledger:
             "created_at": self.now,
             "updated_at": self.now,
         }
+        return row | self.seal.seal({**row, "note_digest": None})
 
     def supersede(self, ledger_ids: list[str]) -> None:
-        if ledger_ids:
-            self.connection.execute(
-                update(report)
-                .where(report.c.ledger_id.in_(ledger_ids))
-                .values(superseded=True, updated_at=self.now)
+        for ledger_id in ledger_ids:
+            self.rewrite(self.entry(ledger_id), superseded=True)
+
+    def rewrite(self, entry: Entry, **values: object) -> Entry:
+        """Change columns of a row that still matches its seal, and seal it anew; a row
+        changed outside substreg is never sealed over (LedgerIntegrityError)."""
+        self.require_intact(entry)
+        columns = entry.columns() | values
+        if "note_ct" in values:
+            columns["note_digest"] = note_digest(columns["note_nonce"], columns["note_ct"])
+        sealed = self.seal.seal(columns)
+        result = self.connection.execute(
+            update(report)
+            .where(report.c.ledger_id == entry.ledger_id)
+            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
+            .where(report.c.row_mac == entry.row_mac)
+            .values(**values, **sealed, updated_at=self.now)
+        )
+        if result.rowcount != 1:
+            msg = f"The report {entry.ledger_id} was changed by another run; look at it again."
+            raise LedgerError(msg)
+        changed = self.entry(entry.ledger_id)
+        self._written[entry.ledger_id] = changed.columns()
+        return changed
+
+    # -- integrity ----------------------------------------------------------------------
+
+    def problem(self, entry: Entry, *, chained: bool = False) -> str | None:
+        """Why the row fails its check (its seal; with `chained`, also the audit log's
+        last record of it), or None."""
+        columns = entry.columns()
+        found = self.seal.problem(columns)
+        if found is None and chained:
+            found = chain_problem(
+                columns, last_chained(self.connection, entry.ledger_id).get(entry.ledger_id)
             )
+        return found
+
+    def problems(self, entries: list[Entry]) -> dict[str, str]:
+        """Ledger id → why the row fails its seal or the log's last record of it."""
+        chained = last_chained(self.connection)
+        found = {}
+        for entry in entries:
+            columns = entry.columns()
+            problem = self.seal.problem(columns) or chain_problem(
+                columns, chained.get(entry.ledger_id)
+            )
+            if problem is not None:
+                found[entry.ledger_id] = problem
+        return found
+
+    def require_intact(self, entry: Entry, *, chained: bool = False) -> None:
+        found = self.problem(entry, chained=chained)
+        if found is not None:
+            msg = (
+                f"The report {entry.ledger_id} fails its integrity check: {found}. It is "
+                "neither shown nor changed; run `substreg audit verify`, and see the README "
+                '("a damaged row").'
+            )
+            raise LedgerIntegrityError(msg)
+
+    def chain(self, audit: AuditLog, actor: Actor) -> None:
+        """Record each row written in this transaction, as written, in the audit log."""
+        for ledger_id, columns in self._written.items():
+            audit.append(
+                actor,
+                CHAIN_ACTION,
+                mapping_id=columns["mapping_id"],
+                ledger_id=ledger_id,
+                details={
+                    "state": columns["state"],
+                    "superseded": columns["superseded"],
+                    "seal": columns["row_mac"].hex(),
+                },
+            )
+        self._written = {}
+
+    def seal_unsealed(self) -> int:
+        """Seal the rows written before revision 0004 (by `substreg init`), once."""
+        rows = self.connection.execute(select(report).where(report.c.row_mac.is_(None))).all()
+        for row in rows:
+            columns = columns_of(row)
+            sealed = self.seal.seal(columns)
+            self.connection.execute(
+                update(report).where(report.c.ledger_id == row.ledger_id).values(**sealed)
+            )
+            self._written[row.ledger_id] = columns | sealed
+        return len(rows)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -127,7 +211,7 @@ class Ledger:
             query = query.where(report.c.made_on >= since)
         if until is not None:
             query = query.where(report.c.made_on <= until)
-        return [_entry(row) for row in self.connection.execute(query)]
+        return [entry_of(row) for row in self.connection.execute(query)]
 
     def entry(self, ledger_id: str) -> Entry:
         row = self.connection.execute(
@@ -136,7 +220,7 @@ class Ledger:
         if row is None:
             msg = f"There is no report {ledger_id} in the ledger (`substreg reports list`)."
             raise LedgerError(msg)
-        return _entry(row)
+        return entry_of(row)
 
     def payload(self, entry: Entry) -> Report:
         """The report as recorded; ShreddedError once its data key is gone."""
@@ -158,11 +242,21 @@ class Ledger:
             query = select(report).where(
                 report.c.mapping_id.in_(mapping_ids) | report.c.mapping_id.is_(None)
             )
-        rows = [_entry(row) for row in self.connection.execute(query)]
+        rows = [entry_of(row) for row in self.connection.execute(query)]
         self.keys.preload([e.dek_id for e in rows])
         result = []
         for entry in rows:
-            payload = self._readable_payload(entry)
+            subject = entry.mapping_id or PRACTICE
+            problem = self.seal.problem(entry.columns())
+            if problem is not None:
+                failed = f"report {entry.ledger_id} fails its integrity check: {problem}."
+                self.unreadable[entry.ledger_id] = (subject, failed)
+                continue
+            try:
+                payload = self._readable_payload(entry)
+            except DamagedDataError as exc:
+                self.unreadable[entry.ledger_id] = (subject, str(exc))
+                continue
             result.append(
                 Reported(
                     ledger_id=entry.ledger_id,
@@ -209,20 +303,11 @@ class Ledger:
         if problem is not None:
             msg = f"The report {ledger_id} cannot become {new_state}: {problem}."
             raise LedgerError(msg)
-        values: dict[str, object] = {"state": new_state, "updated_at": self.now}
+        values: dict[str, object] = {"state": new_state}
         if note:
             sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, note.encode())
             values.update(note_nonce=sealed.nonce, note_ct=sealed.ct)
-        result = self.connection.execute(
-            update(report)
-            .where(report.c.ledger_id == ledger_id)
-            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            msg = f"The report {ledger_id} was changed by another run; look at it again."
-            raise LedgerError(msg)
-        return self.entry(ledger_id)
+        return self.rewrite(entry, **values)
 
     def practice_key(self) -> str:
         """The data key of the notices (they belong to no patient); made on first use."""
@@ -234,24 +319,3 @@ class Ledger:
             .limit(1)
         ).one_or_none()
         return row.dek_id if row is not None else self.keys.create_data_key("practice")
-
-
-def _entry(row: Row[Any]) -> Entry:
-    return Entry(
-        ledger_id=row.ledger_id,
-        mapping_id=row.mapping_id,
-        kind=row.kind,
-        doctor_btm=row.doctor_btm,
-        report_date=row.report_date,
-        made_on=row.made_on,
-        rule=row.rule,
-        origin=row.origin,
-        superseded=row.superseded,
-        state=row.state,
-        dek_id=row.dek_id,
-        payload_digest=row.payload_digest,
-        slot_key=row.slot_key,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        sealed_payload=(row.payload_nonce, row.payload_ct),
-    )

@@ -118,6 +118,10 @@ report = Table(
     Column("note_ct", LargeBinary, nullable=True),  # a person's reason (may name anyone)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # revision 0004: HMAC over the row's columns under a key of the audit key (D-44), so
+    # that a change made in SQL is found; NULL only before `substreg init` sealed old rows.
+    Column("row_mac", LargeBinary(32), nullable=True),
+    Column("mac_key", String(KEY_ID_LEN), nullable=True),  # the audit key id it was made with
     Index("ix_report_mapping_id", "mapping_id"),
     Index("ix_report_state", "state"),
 )
@@ -133,7 +137,7 @@ audit_log = Table(
     Column("mapping_id", String(UUID_LEN), nullable=True),  # no FK: outlives shredding
     Column("ledger_id", String(UUID_LEN), nullable=True),
     Column("purpose", Text, nullable=True),
-    Column("ticket", String(64), nullable=True),
+    Column("ticket", Text, nullable=True),  # sealed (D-31): longer than the ticket itself
     Column("details", Text, nullable=False),  # canonical JSON, counts and ids only
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("entry_hash", LargeBinary(32), nullable=False),
@@ -211,4 +215,32 @@ retention_mark = Table(
     Column("mark_id", Integer, primary_key=True, autoincrement=False),  # always 1
     Column("cutoff", Date, nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- revision 0005: sync runs, so that a run whose reports were not sent can be undone -------
+
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("run_id", String(UUID_LEN), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),  # the order the runs were made in
+    Column("as_of", Date, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("recorded", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # done, undone
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+)
+
+sync_run_change = Table(
+    "sync_run_change",
+    metadata,
+    # What a run changed, with the columns before it (ciphertexts stay ciphertexts), so that
+    # `runs undo` can take it back; kept for the newest runs only (adapter/store/runs.py).
+    Column("run_id", String(UUID_LEN), ForeignKey("sync_run.run_id"), nullable=False),
+    Column("item", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # recorded, report, mapping, state
+    Column("row_id", String(UUID_LEN), nullable=False),  # a ledger id or a mapping id
+    Column("before", Text, nullable=True),  # canonical JSON; NULL: the row is new
+    PrimaryKeyConstraint("run_id", "item"),
 )

@@ -89,6 +89,7 @@ class Store:
                     now=now,
                 )
                 result = work(space)
+                ledger.chain(space.audit, actor)  # every ledger row written, as written (D-44)
                 space.audit.checkpoint(keys)
                 return result
         except OperationalError as exc:

@@ -163,6 +163,26 @@ def test_a_world_writable_file_is_refused(tmp_path: Path, keyring: Keyring) -> N
         load_keyring(path)
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o664], ids=oct)
+def test_a_file_others_may_read_is_refused(tmp_path: Path, keyring: Keyring, mode: int) -> None:
+    """A copy made with the usual umask (0644) gives every key to the machine's other
+    users: refused with the mode and the chmod that fixes it (issue 9.7, D-43)."""
+    path = tmp_path / "keyring.json"
+    save_keyring(keyring, path)
+    path.chmod(mode)
+    with pytest.raises(KeyringError, match=f"read by other users.*{mode:04o}.*chmod 600 {path}"):
+        load_keyring(path)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o440, 0o444], ids=oct)
+def test_a_private_or_read_only_file_loads(tmp_path: Path, keyring: Keyring, mode: int) -> None:
+    """Private files and secrets mounted read-only load as before."""
+    path = tmp_path / "keyring.json"
+    save_keyring(keyring, path)
+    path.chmod(mode)
+    assert load_keyring(path) == keyring
+
+
 def test_a_missing_file_is_refused_with_the_path(tmp_path: Path) -> None:
     """No keyring at the path: the message names it and says to generate or restore one."""
     path = tmp_path / "absent.json"

@@ -339,7 +339,8 @@ def test_entries_of_a_sync_hold_no_personal_data(database: Database) -> None:
     recorded = raw_rows(store, audit_log)[0]
     assert uuid.fullmatch(recorded["mapping_id"])
     assert uuid.fullmatch(recorded["ledger_id"])
-    assert [orjson.loads(r["details"]) for r in raw_rows(store, audit_log)] == [
-        {},
-        {"patients": 1, "reports": 1},
-    ]
+    details = [orjson.loads(r["details"]) for r in raw_rows(store, audit_log)]
+    assert details[:2] == [{}, {"patients": 1, "reports": 1}]
+    # The row as recorded, chained at the end of the run (D-44): its state and seal only.
+    assert set(details[2]) == {"state", "superseded", "seal"}
+    assert re.fullmatch(r"[0-9a-f]{64}", details[2]["seal"])

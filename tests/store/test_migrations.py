@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
+    Column,
+    Connection,
     ForeignKeyConstraint,
     Index,
     MetaData,
     String,
+    Table,
     UniqueConstraint,
     func,
     inspect,
@@ -30,6 +34,7 @@ from adapter.store.database import (
 )
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
+from adapter.store.ledger_seal import check_ledger
 from adapter.store.mappings import PatientMappings
 from adapter.store.schema import (
     audit_checkpoint,
@@ -128,46 +133,84 @@ def test_the_comparison_notices_a_schema_that_differs_from_the_migrations(
     assert len(_differences(database.url, changed)) == 1
 
 
-# -- from the previous revision ----------------------------------------------------------
+# -- from the previous revisions --------------------------------------------------------
+
+ADDED_SINCE = {"report": {"row_mac", "mac_key"}}  # columns later revisions add to old tables
 
 
-def test_rows_written_at_the_previous_revision_survive_the_upgrade(database: Database) -> None:
-    """Upgrading 0001 to head keeps every row of the 0001 tables, and all stay readable."""
+def _old_columns(table: Table) -> list[Column[Any]]:
+    return [c for c in table.c if c.name not in ADDED_SINCE.get(table.name, set())]
+
+
+def _unsealed_row(connection: Connection, keys: KeyStore, subject: str, dek_id: str) -> str:
+    """A ledger row as revisions before 0004 wrote it: no seal."""
+    row = Ledger(connection, keys, NOW)._row(planned(subject), dek_id)
+    old = {k: v for k, v in row.items() if k not in ADDED_SINCE["report"]}
+    connection.execute(report.insert().values(**old))
+    return str(row["ledger_id"])
+
+
+@pytest.mark.parametrize("previous", [PREVIOUS, "0003"])
+def test_rows_written_at_a_previous_revision_survive_the_upgrade(
+    database: Database, previous: str
+) -> None:
+    """Upgrading 0001 or 0003 to head keeps every row of the 0001 tables, all stay
+    readable, and `init` seals the old ledger rows so that the ledger checks out."""
     keyring = generate_keyring(NOW.isoformat())
     engine = open_engine(database.url)
-    upgrade(engine, PREVIOUS)
-    assert set(inspect(engine).get_table_names()) == {t.name for t in TABLES_OF_0001} | {
-        "alembic_version"
-    }
+    upgrade(engine, previous)
+    assert {t.name for t in TABLES_OF_0001} <= set(inspect(engine).get_table_names())
     with engine.begin() as connection:
         keys = KeyStore(connection, keyring, NOW)
         mappings = PatientMappings(connection, keys, NOW)
         row, _ = mappings.find_or_create(reference())
         row = mappings.record_use(row, codes=(CODE,))
-        ledger_id = Ledger(connection, keys, NOW).record(planned(row.mapping_id), row.dek_id)
+        ledger_id = _unsealed_row(connection, keys, row.mapping_id, row.dek_id)
         audit = AuditLog(connection, NOW)
         audit.append(ACTOR, "sync", details={"patients": 1})
         audit.checkpoint(keys)
     with engine.connect() as connection:
-        before = {t.name: connection.execute(select(t)).all() for t in TABLES_OF_0001}
+        before = {
+            t.name: connection.execute(select(*_old_columns(t))).all() for t in TABLES_OF_0001
+        }
 
     upgrade(engine)
 
     assert current_revision(engine) == head_revision()
     with engine.connect() as connection:
-        after = {t.name: connection.execute(select(t)).all() for t in TABLES_OF_0001}
+        after = {t.name: connection.execute(select(*_old_columns(t))).all() for t in TABLES_OF_0001}
     assert after == before
     assert all(before.values())
+    store = Store(engine, lambda: keyring, clock=lambda: NOW)
+
+    def unsealed(space: Workspace) -> str | None:
+        return space.ledger.problem(space.ledger.entry(ledger_id))
+
+    assert "carries no seal" in str(store.run(ACTOR, unsealed))
+    assert store.run(ACTOR, lambda space: space.ledger.seal_unsealed()) == 1  # as init does
 
     def read(space: Workspace) -> None:
         found = space.mappings.find(reference())
         assert found == row
         assert space.mappings.codes_of(found) == [CODE]
         assert space.mappings.reference_of(found) == reference()
-        assert space.ledger.payload(space.ledger.entry(str(ledger_id))) == make_report()
+        assert space.ledger.payload(space.ledger.entry(ledger_id)) == make_report()
         assert verify(space.connection, space.keys.public_keys()).ok
+        assert check_ledger(space.connection, space.keys).problems == ()
 
-    Store(engine, lambda: keyring, clock=lambda: NOW).run(ACTOR, read)
+    store.run(ACTOR, read)
+
+
+def test_a_sealed_ticket_longer_than_64_characters_is_kept(database: Database) -> None:
+    """A lookup's ticket is sealed (about 95 characters): revision 0004 made room for it
+    (PostgreSQL refused it in a 64-character column)."""
+    store, _ = make_store(database.url)
+    seq = store.run(
+        ACTOR, lambda space: space.audit.append(ACTOR, "lookup", ticket="T-2026-0042", purpose="p")
+    )
+    with store.engine.connect() as connection:
+        ticket = connection.execute(select(audit_log.c.ticket).where(audit_log.c.seq == seq))
+        assert len(ticket.scalar_one()) > 64
 
 
 # -- refusing a database -----------------------------------------------------------------

@@ -28,6 +28,7 @@ def run_sync(
     config: PracticeConfig | None = None,
     accept_corrections: bool = False,
     rebuild: bool = False,
+    accept_mass_end: bool = False,
 ) -> SyncResult:
     """What `substreg sync PATH … --as-of DAY` does, in this process."""
     mappings = load_mappings()
@@ -37,6 +38,7 @@ def run_sync(
         mappings=mappings,
         accept_corrections=accept_corrections,
         rebuild=rebuild,
+        accept_mass_end=accept_mass_end,
     )
     return sync(store, ACTOR, read_batch(paths, mappings), options)
 

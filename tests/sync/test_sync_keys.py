@@ -74,6 +74,7 @@ def test_a_synced_database_upgraded_from_the_previous_revision_syncs_on(
     assert current_revision(engine) == previous.down_revision
     upgrade(engine)
     again = Store(engine, lambda: keyring, clock=lambda: NOW)
+    again.run(ACTOR, lambda space: space.ledger.seal_unsealed())  # as `substreg init` does
     assert ledger(again) == before
     closing = run_sync(again, [data], D(2025, 4, 5))
     assert [(r.report.kind, r.report.patient_code) for r in closing.recorded] == [

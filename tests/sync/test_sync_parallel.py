@@ -44,6 +44,10 @@ def _practice(tmp_path: Path, patients: int = 4) -> Path:
             fhir.patient(f"p{n}", given=f"Anna{chr(65 + n)}", birth_date=f"198{n}-0{n + 1}-1{n}")
         )
         resources += fhir.daily(f"p{n}", D(2025, 3, 1), D(2025, 3, 10 + n))
+    # A patient who goes on keeps the export current: four ends at once on an export without
+    # recent events would be a mass end (D-48).
+    resources.append(fhir.patient("p9", given="Berta", birth_date="1979-09-19"))
+    resources += fhir.daily("p9", D(2025, 3, 1), D(2025, 3, 24))
     return fhir.write_bundle(tmp_path / "practice.json", resources)
 
 
@@ -61,7 +65,7 @@ def test_two_processes_syncing_the_same_data_record_each_report_once(
         "SUBSTREG_KEYRING_FILE": str(keyring_file),
         "SUBSTREG_HOME": str(tmp_path / "home"),
     }
-    argv = [sys.executable, "-m", "adapter.cli", "sync", str(data), "--as-of", "2025-04-30"]
+    argv = [sys.executable, "-m", "adapter.cli", "sync", str(data), "--as-of", "2025-03-24"]
     runs = [
         subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
@@ -70,7 +74,7 @@ def test_two_processes_syncing_the_same_data_record_each_report_once(
         _, err = run.communicate(timeout=120)
         assert run.returncode == 0, err.decode()
     counts = _slots(ledger(store))
-    assert len(counts) == 8  # four patients: an Anmeldung and an Abmeldung each
+    assert len(counts) == 9  # four patients with an Anmeldung and an Abmeldung, one going on
     assert set(counts.values()) == {1}
 
 
@@ -99,7 +103,7 @@ def test_without_the_writer_lock_the_unique_slot_still_decides(
 
     def sync_in_thread(index: int) -> None:
         try:
-            results.append(run_sync(stores[index], [data], D(2025, 4, 30)))
+            results.append(run_sync(stores[index], [data], D(2025, 3, 24)))
         except BaseException as exc:  # the assertion below shows it
             errors.append(exc)
 
@@ -111,5 +115,5 @@ def test_without_the_writer_lock_the_unique_slot_still_decides(
     assert errors == []
     assert sorted(len(r.recorded) for r in results) == [0, 4]
     with first.engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(report)).scalar_one() == 8
+        assert connection.execute(select(func.count()).select_from(report)).scalar_one() == 9
     assert set(_slots(ledger(first)).values()) == {1}

@@ -110,7 +110,9 @@ def test_a_stolen_database_and_its_logs_name_nobody(
     try:
         for case in cases:
             as_of = date.fromisoformat(json.loads((case / "expected.json").read_text())["as_of"])
-            result = run_sync(store, [case / "input.json"], as_of)
+            # The cases are separate practices in one database: when one case's data ends
+            # the phases of earlier ones, that is no stale export ending them (D-48).
+            result = run_sync(store, [case / "input.json"], as_of, accept_mass_end=True)
             assert result.recorded or case.name.startswith(("14", "18", "19"))
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

@@ -1,0 +1,60 @@
+"""What every stateful command starts from: the settings, who acts, the clock, and, for
+the commands that destroy or take back, a person's confirmation.
+
+The clock is one function (`clock`), read each time a command needs the day: the tests
+set it, and a wrong clock is a fault the commands guard against (issue 9), never one they
+hide. A destructive command shows what it will do and asks on a terminal; without one it
+needs `--yes`, else it refuses in one line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from adapter.services import setup
+from adapter.settings import Settings
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store
+
+_BERLIN = ZoneInfo("Europe/Berlin")
+_YES = frozenset({"yes", "ja", "y", "j"})
+
+
+class NotConfirmed(Exception):
+    """A destructive command was not confirmed; nothing was changed."""
+
+
+def clock() -> datetime:
+    """This machine's time (UTC)."""
+    return datetime.now(UTC)
+
+
+def today_in_berlin() -> date:
+    """The register counts German days (INPUT.md): the default --as-of of the commands."""
+    return clock().astimezone(_BERLIN).date()
+
+
+def context() -> tuple[Settings, Actor, datetime]:
+    settings = Settings.from_env()
+    return settings, Actor(settings.actor, "operator"), clock()
+
+
+def store(settings: Settings) -> Store:
+    return setup.store_for(settings, clock=clock)  # looked up now: the tests may set it
+
+
+def confirm(what: str, question: str, *, yes: bool) -> None:
+    """Go on when `--yes` was given or a person at the terminal answers yes; otherwise
+    NotConfirmed. `what` says in one line what would have been done."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        msg = f"{what}: run it at a terminal to be asked, or give --yes"
+        raise NotConfirmed(msg)
+    sys.stdout.write(f"{question} Type yes to go on: ")
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in _YES:
+        msg = "not confirmed: nothing was changed"
+        raise NotConfirmed(msg)

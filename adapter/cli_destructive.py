@@ -1,0 +1,64 @@
+"""The commands that destroy or take back: `retention apply` and `runs undo`. Each shows
+what it will do, then asks (adapter.cli_context.confirm)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from adapter import cli_output_care as care
+from adapter.cli_context import confirm, context, store, today_in_berlin
+from adapter.services.retention import apply_retention, plan_retention
+from adapter.services.sync_undo import plan_undo, undo
+
+
+def handle_retention(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    installation = store(settings)
+    as_of = args.as_of or today_in_berlin()
+    plan = plan_retention(installation, actor, as_of=as_of, years=args.years)
+    shown = care.retention_plan_text(plan)
+    if args.dry_run:
+        result = apply_retention(installation, actor, as_of=as_of, years=args.years, dry_run=True)
+        sys.stdout.write(shown + care.retention_text(result))
+        return 0
+    if plan.shred:
+        count = f"the data keys of {len(plan.shred)} patient(s)"
+        confirm(
+            f"retention would destroy {count} whose treatment ended before "
+            f"{plan.cutoff.isoformat()}, which cannot be undone",
+            f"{shown}Destroy {count}?",
+            yes=args.yes,
+        )
+    result = apply_retention(
+        installation,
+        actor,
+        as_of=as_of,
+        years=args.years,
+        confirmed=frozenset(t.mapping_id for t in plan.shred),
+    )
+    if not plan.shred or args.yes:
+        sys.stdout.write(shown)  # on a terminal it was shown with the question
+    sys.stdout.write(care.retention_text(result))
+    return 0
+
+
+def handle_runs_undo(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    installation = store(settings)
+    plan = plan_undo(installation, actor, args.run_id)
+    shown = care.undo_plan_text(plan)
+    confirm(
+        f"undoing would withdraw {len(plan.withdraw)} unsent report(s) of "
+        f"{len(plan.runs)} sync run(s)",
+        f"{shown}Undo {len(plan.runs)} sync run(s)?",
+        yes=args.yes,
+    )
+    undo(installation, actor, tuple(r.run_id for r in plan.runs))
+    if args.yes:
+        sys.stdout.write(shown)  # on a terminal it was shown with the question
+    sys.stdout.write("Undone. Sync again with the right day: `substreg sync PATH --as-of DAY`.\n")
+    return 0
+
+
+DESTRUCTIVE = {"retention": handle_retention, "runs_undo": handle_runs_undo}

@@ -1,0 +1,102 @@
+"""What the commands that look after the store print: retention's plan and result, the
+sync runs and an undo's plan, and an inspection. Ids, days and counts: nobody's identity."""
+
+from __future__ import annotations
+
+from adapter.cli_output import table
+from adapter.services.inspect import Inspection
+from adapter.services.retention import RetentionPlan, RetentionResult
+from adapter.services.sync_undo import UndoPlan
+from adapter.store.runs import Run
+
+
+def retention_plan_text(plan: RetentionPlan) -> str:
+    """What retention destroys: our ids and the treatments' dates, nobody's identity."""
+    lines = [
+        f"Retention as of {plan.as_of.isoformat()} (today by this machine's clock: "
+        f"{plan.today.isoformat()}): treatments that ended before {plan.cutoff.isoformat()}.",
+        f"The data keys of {len(plan.shred)} patient(s) are destroyed, for good: their codes, "
+        "references, stored records and report payloads (the ledger keeps its clear columns).",
+    ]
+    lines += [
+        f"  mapping {t.mapping_id}  treatment {t.first_use or '?'} – {t.closed_on or '?'}"
+        for t in plan.shred
+    ]
+    if plan.kept_open:
+        lines.append(
+            f"{len(plan.kept_open)} kept: the register still holds their registration open."
+        )
+    if plan.clock_in_doubt and plan.last_sync is not None:
+        lines.append(
+            f"Note: the last sync was as of {plan.last_sync.isoformat()}, "
+            f"{(plan.today - plan.last_sync).days} days before this machine's today: check the "
+            "clock before you confirm."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def retention_text(result: RetentionResult) -> str:
+    verb = "would be shredded" if result.dry_run else "shredded"
+    lines = [
+        f"Patients whose treatment or records ended before {result.cutoff.isoformat()}: "
+        f"{len(result.shredded)} {verb} (mapping ids: {', '.join(result.shredded) or '–'})."
+    ]
+    if result.kept_open:
+        lines.append(
+            f"{len(result.kept_open)} kept: the register still holds their registration open "
+            "(send the Abmeldung first)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def inspection_text(found: Inspection) -> str:
+    rows = [(c.part, c.verdict) for c in found.checks]
+    lines = [f"Inspection of {found.subject} (nothing it holds is shown):"]
+    lines += ["  " + line for line in table(("part", "verdict"), rows)]
+    lines += [f"  {c.part}: {c.why}" for c in found.checks if c.failed and c.why]
+    if found.damaged:
+        lines.append(
+            "Damaged: restore the database from a backup taken before the damage (README: a "
+            "damaged row). Until then sync leaves this patient as it is."
+        )
+    else:
+        lines.append("Nothing damaged.")
+    return "\n".join(lines) + "\n"
+
+
+def runs_text(found: list[Run]) -> str:
+    rows = [
+        (
+            r.run_id,
+            r.as_of.isoformat(),
+            r.made_at.strftime("%Y-%m-%d %H:%M"),
+            r.actor,
+            str(r.recorded),
+            r.state if r.state != "done" or r.undoable else "done (kept no longer)",
+        )
+        for r in found
+    ]
+    header = ("run", "as of", "made (UTC)", "by", "recorded", "state")
+    return "\n".join([f"{len(rows)} sync run(s), newest first", *table(header, rows)]) + "\n"
+
+
+def undo_plan_text(plan: UndoPlan) -> str:
+    lines = [f"Undo of {len(plan.runs)} sync run(s), newest first:"]
+    lines += [
+        f"  run {r.run_id}  as of {r.as_of.isoformat()}, made {r.made_at:%Y-%m-%d %H:%M} UTC "
+        f"by {r.actor}, {r.recorded} report(s) recorded"
+        for r in plan.runs
+    ]
+    lines.append(
+        f"Withdrawn, never sent ({len(plan.withdraw)}; kept as rejected, their slots freed):"
+    )
+    lines += [
+        f"  {e.ledger_id}  {e.kind:<10} dated {e.report_date.isoformat()}, made on "
+        f"{e.made_on.isoformat()}, {e.state}, {e.rule}"
+        for e in plan.withdraw
+    ]
+    lines.append(f"Reports put back as they were before: {plan.restore}.")
+    lines.append(f"Patients derived afresh at the next sync: {plan.patients}.")
+    last = plan.last_sync.isoformat() if plan.last_sync else "none"
+    lines.append(f"The last sync is then the one as of {last}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""Patients whose stored data cannot be read in this sync (issue 9.6).
+
+One damaged ciphertext (a mapping row's codes, a report's payload, a patient's stored
+records, a data key) used to stop every sync with an error that named no row. Now such a
+patient is left exactly as it is, with an `error` finding that names the mapping and the
+row, and every other patient is synced: nothing of the damaged one is derived, recorded,
+kept or remembered as read, so that once it is repaired the next sync takes it up as if
+the run had not been. A damaged stored *state* needs no repair: it is derived afresh from
+the patient's stored records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from adapter.domain.model import Finding
+from adapter.domain.reconcile import PRACTICE
+from adapter.fhir.partition import StoredRecordsError
+from adapter.services.sync_plan import Changes, Patient, from_archive
+from adapter.store.errors import DamagedDataError
+from adapter.store.facts import Facts
+from adapter.store.workspace import Workspace
+
+UNREADABLE = (DamagedDataError, StoredRecordsError)
+
+
+@dataclass(slots=True)
+class Damage:
+    problems: dict[str, str] = field(default_factory=dict)  # mapping id → what is damaged
+    patients: dict[str, str] = field(default_factory=dict)  # mapping id → Patient/… key
+
+    def note(self, mapping_id: str, problem: str, patient: str | None = None) -> None:
+        self.problems.setdefault(mapping_id, problem)
+        if patient is not None:
+            self.patients[mapping_id] = patient
+
+    def __contains__(self, mapping_id: object) -> bool:
+        return mapping_id in self.problems
+
+    def readable(
+        self, space: Workspace, facts: Facts, patients: list[Patient], changes: Changes
+    ) -> list[Patient]:
+        """The patients whose stored data can be read. One whose stored state could not be
+        (`facts.unreadable`) is derived afresh from its archive; other damage leaves the
+        patient out."""
+        walked = {p.mapping.mapping_id for p in patients}
+        for mapping_id in facts.unreadable:
+            if mapping_id in walked:
+                continue  # its state is None now: it is derived afresh
+            try:
+                patient = from_archive(space, facts, mapping_id)
+            except UNREADABLE as exc:
+                self.note(mapping_id, str(exc))
+                continue
+            if patient is not None:
+                patient.rebuild = True
+                patients.append(patient)
+        self.check(space, patients)
+        return self.leave_out(patients, changes)
+
+    def check(self, space: Workspace, patients: Iterable[Patient]) -> None:
+        """Note the walked patients whose data key or codes cannot be read: the codes are
+        kept at the end of the run, when a failure would stop everyone."""
+        for patient in patients:
+            if patient.mapping.mapping_id in self:
+                continue
+            try:
+                space.mappings.codes_of(patient.mapping)
+            except UNREADABLE as exc:
+                self.note(patient.mapping.mapping_id, str(exc), patient.key)
+
+    def leave_out(self, patients: list[Patient], changes: Changes) -> list[Patient]:
+        """The patients to keep; the damaged ones' resources are not remembered as read."""
+        damaged = {p.key for p in patients if p.mapping.mapping_id in self}
+        changes.keys -= {k for k in changes.keys if changes.owner_keys.get(k, k) in damaged}
+        for patient in patients:
+            if patient.mapping.mapping_id in self:
+                self.patients.setdefault(patient.mapping.mapping_id, patient.key)
+        return [p for p in patients if p.mapping.mapping_id not in self]
+
+    def findings(self) -> list[Finding]:
+        return [self._finding(m, problem) for m, problem in sorted(self.problems.items())]
+
+    def _finding(self, mapping_id: str, problem: str) -> Finding:
+        if mapping_id == PRACTICE:
+            return Finding(
+                "error",
+                "INPUT",
+                f"A notice of the practice cannot be read: {problem} No notice was recorded "
+                "in this sync. Restore the report from a backup (README: a damaged row).",
+            )
+        patient = self.patients.get(mapping_id)
+        who = f"{patient} (mapping {mapping_id})" if patient else f"mapping {mapping_id}"
+        return Finding(
+            "error",
+            "INPUT",
+            f"The stored data of {who} cannot be read: {problem} Nothing of this patient was "
+            "derived, recorded or changed by this sync; the other patients were. See what is "
+            f"damaged with `substreg inspect mapping {mapping_id}` and restore it from a "
+            "backup (README: a damaged row).",
+            (patient,) if patient else (),
+        )

@@ -1,0 +1,117 @@
+"""What a sync settles before it reads anyone: whether the day can be synced, the retention
+mark, and the practice's own stored records (doctors, organisations, medications)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from adapter.domain.model import Finding
+from adapter.fhir.partition import Batch, PracticeRecords, drop_before, load
+from adapter.services.sync_damage import UNREADABLE
+from adapter.services.sync_guard import SyncError
+from adapter.services.sync_plan import SyncOptions
+from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
+from adapter.store.facts import Facts
+from adapter.store.retention_mark import RetentionMark
+from adapter.store.workspace import Workspace
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_MAPPINGS_CHANGED = Finding(
+    "warning",
+    "INPUT",
+    "The mapping files (mappings/*.json) changed since the last sync: resources read from now "
+    "on use them, those read before keep the substances and depots found then. To apply the "
+    "new mappings to everything, sync a full export again with --rebuild.",
+)
+_PRACTICE_REBUILT = Finding(
+    "warning",
+    "INPUT",
+    "The practice's stored records (doctors, organisations, medications) could not be "
+    "decrypted: they were taken from this export anew (--rebuild).",
+)
+
+
+def prepare(
+    space: Workspace, facts: Facts, batch: Batch, options: SyncOptions, findings: list[Finding]
+) -> tuple[Batch, PracticeState]:
+    """The batch without what retention shredded, and the practice's stored state; a
+    SyncError when the day cannot be synced."""
+    today = space.now.astimezone(BERLIN).date()
+    _check_day(options.as_of, today, facts.latest_walk())
+    cutoff = _retention_cutoff(space, today, findings)
+    if cutoff is not None:
+        batch = drop_before(batch, cutoff)
+    old = _practice(facts, options, findings)
+    if old.mappings and old.mappings != options.mappings.fingerprint:
+        findings.append(_MAPPINGS_CHANGED)
+    base = options.config.ehr_base_url
+    if old.ehr_base_url and old.ehr_base_url != base:
+        msg = (
+            f"ehr_base_url is {base!r} in the configuration, but this database holds the "
+            f"patients of {old.ehr_base_url!r}: one installation serves one EHR (D-23); "
+            "set it back, or use a database of its own for the other EHR"
+        )
+        raise SyncError(msg)
+    return batch, old
+
+
+def _check_day(as_of: date, today: date, latest: date | None) -> None:
+    if as_of > today:
+        msg = (
+            f"--as-of {as_of.isoformat()} lies in the future (today is {today.isoformat()} in "
+            "Berlin): no report may be dated after the day it is made (R-DATE-3)"
+        )
+        raise SyncError(msg)
+    if latest is not None and as_of < latest - timedelta(days=1):
+        last = (latest - timedelta(days=1)).isoformat()
+        msg = (
+            f"--as-of {as_of.isoformat()} lies before the last sync ({last}): the ledger "
+            "already holds what was due until then. If that sync ran under a wrong clock and "
+            "its reports were not sent, take it back with `substreg runs undo` (README)"
+        )
+        raise SyncError(msg)
+
+
+def _retention_cutoff(space: Workspace, today: date, findings: list[Finding]) -> date | None:
+    """The retention mark; one in the future (a retention run under a wrong clock, by a
+    version without the guard) is taken back first, audited, with a warning (D-46)."""
+    mark = RetentionMark(space.connection, space.now)
+    repaired = mark.repair(today)
+    if repaired is not None:
+        old, new = repaired
+        space.audit.append(
+            space.actor,
+            "retention.mark-repaired",
+            details={"from": old.isoformat(), "to": new.isoformat() if new else None},
+        )
+        findings.append(_mark_repaired(old, new))
+    return mark.cutoff()
+
+
+def _mark_repaired(old: date, new: date | None) -> Finding:
+    kept = f"{new.isoformat()}, the day after the last shredded treatment ended" if new else "none"
+    return Finding(
+        "warning",
+        "INPUT",
+        f"The retention mark lay in the future ({old.isoformat()}; a retention run under a wrong "
+        f"clock), and earlier syncs ignored the events before it. It is now {kept}; the "
+        "events it hid are read again from this sync on (send them with the export).",
+    )
+
+
+def _practice(facts: Facts, options: SyncOptions, findings: list[Finding]) -> PracticeState:
+    try:
+        stored = facts.practice()
+        if stored is None or stored[0] != PRACTICE_FORMAT:
+            return PracticeState(PracticeRecords(), engine="")
+        return load(PracticeState, stored[1])
+    except UNREADABLE as exc:
+        if not options.rebuild:
+            msg = (
+                f"{exc} Nothing was synced: every patient's reports depend on them. Sync a "
+                "full export with --rebuild, which takes them from the export anew."
+            )
+            raise SyncError(msg) from None
+        findings.append(_PRACTICE_REBUILT)
+        return PracticeState(PracticeRecords(), engine="")

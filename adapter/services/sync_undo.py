@@ -1,0 +1,218 @@
+"""`substreg runs undo [RUN]`: take back sync runs whose reports were not sent (D-49).
+
+A sync under a wrong clock records Abmeldungen dated after the real day and walks every
+patient into the future, after which every later sync is refused ("lies before the last
+sync"). Undoing it, and every run after it (newest first):
+- its recorded reports that were never queued are withdrawn (rejected, with a note) and
+  their slots freed, so that the next sync can record what is really due, even the same
+  report on the same day;
+- reports it superseded or withdrew are put back as they were;
+- mapping rows get back their codes, dates and status;
+- each patient it walked is set to be derived afresh from its stored records, and its
+  walk back to where it stood, so the last sync's day is the one before the run.
+What the run read (the archived records, the digests of resources) stays: it is the
+EHR's data, not the run's conclusion. A run one of whose reports was ever queued or sent
+may have reached the register and cannot be undone: what it said is corrected with
+`sync --accept-corrections` (D-20). Every step is audited and chained (D-44).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+
+from adapter.store.audit import Actor
+from adapter.store.ledger import Entry
+from adapter.store.ledger_seal import CHAIN_ACTION
+from adapter.store.runs import Change, Run, changes, mark_undone, runs
+from adapter.store.schema import audit_log, patient_mapping, patient_state
+from adapter.store.workspace import Store, Workspace
+
+_SENT = frozenset({"queued", "sent", "acknowledged"})
+_UNSENT = frozenset({"pending", "approved"})
+
+
+class UndoError(Exception):
+    """The runs cannot be undone as asked; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class UndoPlan:
+    runs: tuple[Run, ...]  # newest first
+    withdraw: tuple[Entry, ...]  # the runs' reports, none ever sent
+    restore: int  # reports the runs superseded or withdrew, put back
+    patients: int  # patients whose walk is taken back
+    last_sync: date | None  # the last sync's day once undone
+
+
+def list_runs(store: Store, actor: Actor) -> list[Run]:
+    """The newest sync runs first (ids, days, counts: nothing personal)."""
+    return store.run(actor, lambda space: runs(space.connection))
+
+
+def plan_undo(store: Store, actor: Actor, run_id: str | None = None) -> UndoPlan:
+    """What `undo` would do: the newest run, or every run back to `run_id`."""
+    return store.run(actor, lambda space: _plan(space, run_id))
+
+
+def undo(store: Store, actor: Actor, run_ids: tuple[str, ...]) -> UndoPlan:
+    """Undo exactly the runs a person was shown (newest first), in one transaction."""
+
+    def take_back(space: Workspace) -> UndoPlan:
+        plan = _plan(space, run_ids[-1] if run_ids else None)
+        if tuple(r.run_id for r in plan.runs) != run_ids:
+            msg = "the sync runs changed since they were shown; run `substreg runs undo` again"
+            raise UndoError(msg)
+        for run in plan.runs:
+            for change in reversed(changes(space.connection, run.run_id)):
+                _take_back(space, run.run_id, change)
+            mark_undone(space.connection, run.run_id, space.now)
+            space.audit.append(
+                actor,
+                "sync.undo",
+                details={
+                    "run": run.run_id,
+                    "as_of": run.as_of.isoformat(),
+                    "recorded": run.recorded,
+                },
+            )
+        return plan
+
+    return store.run(actor, take_back)
+
+
+def _plan(space: Workspace, run_id: str | None) -> UndoPlan:
+    chosen = _chosen(space, run_id)
+    kept = [c for run in chosen for c in changes(space.connection, run.run_id)]
+    entries = [space.ledger.entry(c.row_id) for c in kept if c.kind == "recorded"]
+    _refuse_sent(space, entries)
+    walked = {c.row_id: c.before for c in kept if c.kind == "state"}  # the oldest run's last
+    return UndoPlan(
+        runs=tuple(chosen),
+        withdraw=tuple(entries),
+        restore=sum(1 for c in kept if c.kind == "report"),
+        patients=len(walked),
+        last_sync=_last_sync_after(space, walked),
+    )
+
+
+def _chosen(space: Workspace, run_id: str | None) -> list[Run]:
+    done = [r for r in runs(space.connection, limit=1000) if r.state == "done"]
+    if not done:
+        msg = "there is no sync run to undo (`substreg runs list`)"
+        raise UndoError(msg)
+    ids = [r.run_id for r in done]
+    if run_id is not None and run_id not in ids:
+        msg = f"there is no sync run {run_id} that can be undone (`substreg runs list`)"
+        raise UndoError(msg)
+    chosen = done[: ids.index(run_id) + 1] if run_id is not None else done[:1]
+    lost = [r.run_id for r in chosen if not r.undoable]
+    if lost:
+        msg = (
+            f"the sync run {lost[-1]} is older than the runs whose changes are kept: it cannot "
+            "be undone; correct what it recorded with `sync --accept-corrections`"
+        )
+        raise UndoError(msg)
+    return chosen
+
+
+def _refuse_sent(space: Workspace, entries: list[Entry]) -> None:
+    """A report that was ever queued or sent may have reached the register (D-49)."""
+    ids = [e.ledger_id for e in entries]
+    ever: dict[str, str] = {e.ledger_id: e.state for e in entries if e.state in _SENT}
+    for start in range(0, len(ids), 500):
+        rows = space.connection.execute(
+            select(audit_log.c.ledger_id, audit_log.c.details)
+            .where(audit_log.c.action == CHAIN_ACTION)
+            .where(audit_log.c.ledger_id.in_(ids[start : start + 500]))
+        )
+        for row in rows:
+            state = orjson.loads(row.details).get("state")
+            if state in _SENT:
+                ever.setdefault(row.ledger_id, state)
+    if ever:
+        named = ", ".join(f"{i} ({s})" for i, s in sorted(ever.items())[:5])
+        msg = (
+            f"{len(ever)} report(s) of the run(s) were queued or sent and may have reached the "
+            f"register: {named}. The run cannot be undone; correct what it said with "
+            "`substreg sync --accept-corrections` (D-20)"
+        )
+        raise UndoError(msg)
+
+
+def _last_sync_after(space: Workspace, walked: dict[str, dict[str, Any] | None]) -> date | None:
+    """The last sync's day once the walked patients are back where they stood."""
+    stood = [
+        date.fromisoformat(b["walked_to"]) for b in walked.values() if b and b.get("walked_to")
+    ]
+    others = space.connection.execute(
+        select(patient_state.c.walked_to).where(patient_state.c.mapping_id.not_in(list(walked)))
+    ).scalars()
+    latest = max([*stood, *(d for d in others if d is not None)], default=None)
+    return latest - timedelta(days=1) if latest is not None else None
+
+
+def _take_back(space: Workspace, run_id: str, change: Change) -> None:
+    before = change.before or {}
+    if change.kind == "recorded":
+        entry = space.ledger.entry(change.row_id)
+        _withdraw(space, run_id, entry)
+    elif change.kind == "report":
+        space.ledger.rewrite(
+            space.ledger.entry(change.row_id),
+            state=before["state"],
+            superseded=bool(before["superseded"]),
+            note_nonce=_bytes(before.get("note_nonce")),
+            note_ct=_bytes(before.get("note_ct")),
+        )
+    elif change.kind == "mapping":
+        space.connection.execute(
+            update(patient_mapping)
+            .where(patient_mapping.c.mapping_id == change.row_id)
+            .values(
+                status=before["status"],
+                first_use=_day(before.get("first_use")),
+                last_use=_day(before.get("last_use")),
+                closed_on=_day(before.get("closed_on")),
+                codes_nonce=_bytes(before.get("codes_nonce")),
+                codes_ct=_bytes(before.get("codes_ct")),
+                row_version=patient_mapping.c.row_version + 1,
+                updated_at=space.now,
+            )
+        )
+    elif change.kind == "state":
+        # Derived afresh at the next sync (a state of format 0 is read as none), walked
+        # from where it stood before the run.
+        space.connection.execute(
+            update(patient_state)
+            .where(patient_state.c.mapping_id == change.row_id)
+            .values(
+                format=0, live=True, walked_to=_day(before.get("walked_to")), updated_at=space.now
+            )
+        )
+
+
+def _withdraw(space: Workspace, run_id: str, entry: Entry) -> None:
+    """The report is kept as a record, rejected with a note, and its slot freed."""
+    slot = f"undone|{run_id}|{entry.ledger_id}"
+    note = f"withdrawn by `substreg runs undo` of the sync run {run_id}"
+    values: dict[str, object] = {"slot_key": slot}
+    if entry.state in _UNSENT:
+        sealed = space.keys.seal(entry.dek_id, entry.ledger_id, "note", note.encode())
+        values.update(state="rejected", note_nonce=sealed.nonce, note_ct=sealed.ct)
+    space.ledger.rewrite(entry, **values)
+
+
+def _bytes(value: str | None) -> bytes | None:
+    return bytes.fromhex(value) if value is not None else None
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value is not None else None
+
+
+__all__ = ["UndoError", "UndoPlan", "list_runs", "plan_undo", "undo"]

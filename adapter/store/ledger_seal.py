@@ -1,0 +1,170 @@
+"""The seal of a ledger row, and the ledger checked against the audit log (D-44).
+
+The ledger's clear columns (kind, dates, BtM number, rule, state, the payload's digest …)
+are the practice's legal record (R-CH-2), readable without keys. Each row therefore
+carries an HMAC over all of them, made with a key derived from the audit key
+(`ledger_mac_key`), so that a row changed in SQL no longer matches its seal; the
+payload's digest in it binds the sealed payload, the note's digest a person's note.
+Every row as written is chained into the audit log (`ledger.row` entries with the seal),
+so that `audit verify` also finds a deleted row, a row the log never saw, and a row set
+back to an older version of itself (whose old seal is valid, but not the last one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from adapter.crypto import CryptoError, key_id, ledger_mac_key, mac, mac_matches, resolve_key_id
+from adapter.store.keys import KeyStore
+from adapter.store.schema import audit_log, key_registry, report
+
+ROW_FORMAT = "substreg-ledger-row/1"
+CHAIN_ACTION = "ledger.row"
+SEALED = (
+    "ledger_id",
+    "slot_key",
+    "mapping_id",
+    "kind",
+    "doctor_btm",
+    "report_date",
+    "made_on",
+    "rule",
+    "origin",
+    "superseded",
+    "state",
+    "dek_id",
+    "payload_digest",
+    "note_digest",
+)
+
+
+class LedgerIntegrityError(Exception):
+    """A ledger row does not match its seal: it was changed outside substreg."""
+
+
+def note_digest(nonce: bytes | None, ct: bytes | None) -> bytes | None:
+    return hashlib.sha256(nonce + ct).digest() if nonce is not None and ct is not None else None
+
+
+def row_message(columns: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of a row's sealed columns."""
+    values: dict[str, object] = {"format": ROW_FORMAT}
+    for name in SEALED:
+        value = columns[name]
+        if isinstance(value, bytes):
+            value = value.hex()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        values[name] = value
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+
+
+class RowSeal:
+    """Makes and checks row seals with the keyring's audit keys (one transaction)."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+        self._mac_keys: dict[str, bytes] = {}
+
+    def seal(self, columns: Mapping[str, Any]) -> dict[str, object]:
+        master = self.keys.keyring.active("audit")
+        kid = key_id(master)
+        if kid not in self._mac_keys:
+            self._mac_keys[kid] = ledger_mac_key(master)
+        return {"row_mac": mac(self._mac_keys[kid], row_message(columns)), "mac_key": kid}
+
+    def problem(self, columns: Mapping[str, Any]) -> str | None:
+        """Why the row fails its check, or None when it is as substreg wrote it."""
+        nonce, ct = columns["payload_nonce"], columns["payload_ct"]
+        if hashlib.sha256(nonce + ct).digest() != columns["payload_digest"]:
+            return "its sealed payload is not the one recorded (changed outside substreg)"
+        if columns["row_mac"] is None or columns["mac_key"] is None:
+            return "it carries no seal (changed outside substreg, or written before 0004)"
+        try:
+            key = self._key(columns["mac_key"])
+        except CryptoError:
+            kid = columns["mac_key"]
+            return f"its seal was made with the audit key {kid}, which the keyring lacks"
+        if not mac_matches(key, row_message(columns), columns["row_mac"]):
+            return "its columns (kind, dates, doctor, state …) were changed outside substreg"
+        return None
+
+    def _key(self, kid: str) -> bytes:
+        if kid not in self._mac_keys:
+            self._mac_keys[kid] = ledger_mac_key(resolve_key_id(self.keys.keyring, kid))
+        return self._mac_keys[kid]
+
+
+def columns_of(row: Any) -> dict[str, Any]:
+    """A raw `report` row's columns as the seal reads them."""
+    values = dict(row._mapping)
+    values["note_digest"] = note_digest(values.get("note_nonce"), values.get("note_ct"))
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCheck:
+    rows: int
+    problems: tuple[str, ...]
+
+
+def last_chained(connection: Connection, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """What the audit log last recorded of each ledger row (of one, if given)."""
+    query = select(audit_log.c.ledger_id, audit_log.c.details).where(
+        audit_log.c.action == CHAIN_ACTION
+    )
+    if ledger_id is not None:
+        query = query.where(audit_log.c.ledger_id == ledger_id)
+    last: dict[str, dict[str, Any]] = {}
+    for row in connection.execute(query.order_by(audit_log.c.seq)):
+        last[row.ledger_id] = orjson.loads(row.details)
+    return last
+
+
+def chain_problem(columns: Mapping[str, Any], chained: Mapping[str, Any] | None) -> str | None:
+    """Why the row is not what the audit log last recorded of it, or None."""
+    if chained is None:
+        return "the audit log never recorded it (added outside substreg, or the log was cut)"
+    if chained.get("seal") != (columns["row_mac"] or b"").hex():
+        return (
+            f"it is not as the audit log last recorded it (then: {chained.get('state')}, "
+            f"now: {columns['state']}): changed behind substreg's back or set back"
+        )
+    return None
+
+
+def check_ledger(connection: Connection, keys: KeyStore) -> LedgerCheck:
+    """Every ledger row against its seal and against the audit log; the problems found."""
+    seal = RowSeal(keys)
+    chained = last_chained(connection)
+    problems: list[str] = []
+    rows = [
+        columns_of(row) for row in connection.execute(select(report).order_by(report.c.ledger_id))
+    ]
+    for columns in rows:
+        found = seal.problem(columns) or chain_problem(columns, chained.get(columns["ledger_id"]))
+        if found is not None:
+            problems.append(f"report {columns['ledger_id']}: {found}")
+    present = {columns["ledger_id"] for columns in rows}
+    for ledger_id, last in sorted(chained.items()):
+        if ledger_id not in present:
+            problems.append(
+                f"report {ledger_id} was deleted from the ledger (the audit log last "
+                f"recorded it as {last.get('state')})"
+            )
+    entries = connection.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    registered = connection.execute(select(func.count()).select_from(key_registry)).scalar_one()
+    if not entries and (rows or registered):
+        # `init` writes the first entry: a database in use never has an empty log.
+        problems.append(
+            f"the audit log is empty, but the database holds {len(rows)} report(s) and "
+            f"{registered} key(s): the log was deleted"
+        )
+    return LedgerCheck(len(rows), tuple(problems))

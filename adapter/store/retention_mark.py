@@ -1,0 +1,77 @@
+"""The retention mark: the latest cutoff up to which patients were crypto-shredded.
+
+Sync ignores events dated before it (an export that still holds the shredded patients'
+old events must not make them new patients). So the mark must never lie in the future:
+one there would hide every new event from sync (issue 9.1).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from adapter.store.errors import RetentionMarkError
+from adapter.store.schema import patient_mapping, retention_mark
+
+_BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class RetentionMark:
+    def __init__(self, connection: Connection, now: datetime) -> None:
+        self.connection = connection
+        self.now = now
+
+    def cutoff(self) -> date | None:
+        """The latest cutoff up to which retention shredded patients, if it ever ran."""
+        cutoff: date | None = self.connection.execute(
+            select(retention_mark.c.cutoff).where(retention_mark.c.mark_id == 1)
+        ).scalar_one_or_none()
+        return cutoff
+
+    def advance(self, cutoff: date) -> None:
+        """Move the retention mark forward to `cutoff` (never back, never past today:
+        sync ignores every event before the mark, so a mark in the future would hide all
+        new data, issue 9.1)."""
+        today = self.now.astimezone(_BERLIN).date()
+        if cutoff > today:
+            msg = (
+                f"A retention cutoff of {cutoff.isoformat()} lies after today "
+                f"({today.isoformat()}): it is not kept."
+            )
+            raise RetentionMarkError(msg)
+        current = self.cutoff()
+        if current is None:
+            self.connection.execute(
+                retention_mark.insert().values(mark_id=1, cutoff=cutoff, applied_at=self.now)
+            )
+        elif cutoff > current:
+            self.connection.execute(
+                update(retention_mark)
+                .where(retention_mark.c.mark_id == 1)
+                .values(cutoff=cutoff, applied_at=self.now)
+            )
+
+    def repair(self, today: date) -> tuple[date, date | None] | None:
+        """A mark after `today` (written by a version without the guard, under a wrong
+        clock) is taken back to what retention did shred: the day after the last shredded
+        treatment ended (no mark when none was). Returns (old, new) when it repaired."""
+        current = self.cutoff()
+        if current is None or current <= today:
+            return None
+        last = self.connection.execute(
+            select(func.max(patient_mapping.c.closed_on)).where(
+                patient_mapping.c.status == "shredded"
+            )
+        ).scalar_one()
+        new = min(current, last + timedelta(days=1)) if last is not None else None
+        if new is None:
+            self.connection.execute(delete(retention_mark).where(retention_mark.c.mark_id == 1))
+        else:
+            self.connection.execute(
+                update(retention_mark)
+                .where(retention_mark.c.mark_id == 1)
+                .values(cutoff=new, applied_at=self.now)
+            )
+        return current, new
