@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.model import Report
+from adapter.errors import DamagedDataError, ShreddedError
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
-from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from adapter.crypto import (
     Keyring,
-    KeyringError,
     Purpose,
     export_backup,
     generate_keyring,
@@ -22,8 +21,9 @@ from adapter.crypto import (
     load_keyring,
     save_keyring,
 )
-from adapter.files import make_private_dirs, write_private
-from adapter.settings import Settings
+from adapter.errors import KeyringError, SetupError
+from adapter.settings.environment import Settings
+from adapter.settings.files import make_private_dirs, write_private
 from adapter.store.audit import Actor
 from adapter.store.database import (
     current_revision,
@@ -34,10 +34,6 @@ from adapter.store.database import (
 )
 from adapter.store.schema import data_key, key_registry, patient_index
 from adapter.store.workspace import Store, Workspace
-
-
-class SetupError(Exception):
-    """A setup step cannot be done; the message says why and what to do."""
 
 
 def store_for(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:

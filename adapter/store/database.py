@@ -23,13 +23,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from adapter.errors import DatabaseError
+
 DATABASE_URL_ENV = "SUBSTREG_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
 _MIGRATIONS = "adapter.store:migrations"
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or is not at the schema this program needs."""
 
 
 def database_url(environ: Mapping[str, str] | None = None) -> str:

@@ -13,17 +13,14 @@ import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from adapter.errors import NotConfirmed
 from adapter.services import setup
-from adapter.settings import Settings
+from adapter.settings.environment import Settings
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 _YES = frozenset({"yes", "ja", "y", "j"})
-
-
-class NotConfirmed(Exception):
-    """A destructive command was not confirmed; nothing was changed."""
 
 
 def clock() -> datetime:

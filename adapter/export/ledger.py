@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from adapter.files import write_private
-from adapter.services.setup import SetupError
+from adapter.errors import SetupError
+from adapter.settings.files import write_private
 
 if TYPE_CHECKING:
     from adapter.domain.model import RegisterDoctor, Report
@@ -63,7 +63,7 @@ def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, unt
         data = csv_bytes(table)
     elif fmt == "pdf":
         # fpdf2 takes longer to import than most commands take to run: loaded for a PDF only.
-        from adapter.export_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
+        from adapter.export.ledger_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
 
         picked = [HEADERS.index(heading) for heading in PDF_COLUMNS]
         data = pdf_bytes(

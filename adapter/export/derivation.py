@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from adapter.domain.model import Finding
-from adapter.payload import report_json
+from adapter.domain.payload import report_json
 from adapter.services import Derivation
 
 
