@@ -16,9 +16,9 @@ import pytest
 from adapter.domain.model import Address, RegisterDoctor, Report
 from adapter.errors import SetupError
 from adapter.export import ledger_pdf as export_pdf
-from adapter.export.ledger import HEADERS, SHREDDED, write_export
-from adapter.export.ledger_pdf import FONT_ENV, PDF_COLUMNS, FontFiles, find_fonts, to_latin1
-from adapter.services.reports import ExportRow
+from adapter.export.ledger import HEADERS, SHREDDED, ExportRow, write_export
+from adapter.export.ledger_pdf import PDF_COLUMNS, FontFiles, find_fonts, to_latin1
+from adapter.settings.environment import FONT_ENV
 from adapter.store.ledger import Entry
 
 SINCE, UNTIL = date(2025, 3, 1), date(2025, 3, 31)

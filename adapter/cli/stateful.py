@@ -33,13 +33,13 @@ from adapter.services.audit_log import list_entries
 from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.sync import SyncOptions, read_batch, sync
 from adapter.services.sync_undo import list_runs
+from adapter.settings.environment import PASSPHRASE_ENV, backup_passphrase
 from adapter.settings.practice import PracticeConfig, load_config
 from adapter.store.audit import verify
 from adapter.store.database import open_engine, require_current
 from adapter.store.keys import KeyStore
 from adapter.store.ledger_seal import check_ledger
 
-PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
 _BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -197,7 +197,7 @@ def _keys_status(args: argparse.Namespace) -> int:
 
 
 def _passphrase(confirm: bool) -> str:
-    given = os.environ.get(PASSPHRASE_ENV)
+    given = backup_passphrase()
     if given:
         return _long_enough(given)
     if not sys.stdin.isatty():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -21,7 +22,18 @@ from adapter.settings.files import write_private
 
 if TYPE_CHECKING:
     from adapter.domain.model import RegisterDoctor, Report
-    from adapter.services.reports import ExportRow
+    from adapter.store.ledger_entry import Entry
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One ledger row as the export writes it."""
+
+    entry: Entry
+    report: Report | None
+    problem: str | None = None  # the row fails its integrity check: flagged in the export
+    damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
+
 
 FORMATS: Final = ("csv", "pdf")
 HEADERS: Final = (

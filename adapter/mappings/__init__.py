@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,8 +27,8 @@ from adapter.domain.model import SUBSTANCES, Depot
 from adapter.errors import CodeTableError, MappingError
 from adapter.mappings.codes import CodeTables, code_tables
 from adapter.mappings.names import name_rules_from
+from adapter.settings.environment import MAPPINGS_DIR_ENV, mappings_dir
 
-MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
 MAPPING_FILES = ("substances.json", "products.json", "names.json", "codes.json")
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg", re.IGNORECASE)
 
@@ -128,8 +127,7 @@ def packaged_mappings() -> Traversable:
 
 def default_mappings_dir() -> Traversable:
     """The directory in SUBSTREG_MAPPINGS_DIR, else the packaged defaults."""
-    override = os.environ.get(MAPPINGS_DIR_ENV, "").strip()
-    return Path(override) if override else packaged_mappings()
+    return mappings_dir() or packaged_mappings()
 
 
 def load_mappings(directory: Traversable | None = None) -> Mappings:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from adapter.domain.model import Finding, Report
+from adapter.domain.model import Derivation, Finding
 from adapter.domain.notices import doctor_notices
 from adapter.domain.phases import derive_phases
 from adapter.domain.reports import (
@@ -23,13 +22,6 @@ from adapter.mappings import Mappings, load_mappings
 from adapter.settings.practice import PracticeConfig
 
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class Derivation:
-    as_of: date
-    reports: list[Report]
-    findings: list[Finding]
 
 
 def derive(

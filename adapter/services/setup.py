@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -32,18 +32,14 @@ from adapter.store.database import (
     sqlite_path,
     upgrade,
 )
+from adapter.store.opening import open_store
 from adapter.store.schema import data_key, key_registry, patient_index
 from adapter.store.workspace import Store, Workspace
 
 
 def store_for(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:
-    """The store of an installation: its database, and its keyring read on each run."""
-    engine = open_engine(settings.database_url)
-    return Store(
-        engine,
-        lambda: load_keyring(settings.keyring_path),
-        clock=clock or (lambda: datetime.now(UTC)),
-    )
+    """The store of an installation (see adapter.composition, which the commands use)."""
+    return open_store(settings.database_url, settings.keyring_path, clock=clock)
 
 
 @dataclass(frozen=True, slots=True)

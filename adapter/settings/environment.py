@@ -1,9 +1,12 @@
-"""Where the stateful commands find their database and keys (fail fast, nothing at import).
+"""The one reader of the environment (fail fast, nothing at import).
 
-    SUBSTREG_DATABASE_URL   sqlite:///./substreg.db (default) or postgresql://…
-    SUBSTREG_HOME           ~/.local/share/substreg: the keyring file lives here
-    SUBSTREG_KEYRING_FILE   a path to the keyring instead (a docker secret, say)
-    SUBSTREG_ACTOR          who is acting, for the audit log (default: the OS user)
+    SUBSTREG_DATABASE_URL       sqlite:///./substreg.db (default) or postgresql://…
+    SUBSTREG_HOME               ~/.local/share/substreg: the keyring file lives here
+    SUBSTREG_KEYRING_FILE       a path to the keyring instead (a docker secret, say)
+    SUBSTREG_ACTOR              who is acting, for the audit log (default: the OS user)
+    SUBSTREG_MAPPINGS_DIR       a practice's own reviewed copy of the mapping files
+    SUBSTREG_BACKUP_PASSPHRASE  the passphrase of `keys backup` and `keys restore`
+    SUBSTREG_PDF_FONT           a Unicode TrueType font for the PDF ledger export
 
 There is never a default key: without a keyring file the commands stop.
 """
@@ -16,8 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapter.store.database import database_url
-
+DATABASE_URL_ENV = "SUBSTREG_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
+MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
+PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
+FONT_ENV = "SUBSTREG_PDF_FONT"
 HOME_ENV = "SUBSTREG_HOME"
 KEYRING_FILE_ENV = "SUBSTREG_KEYRING_FILE"
 ACTOR_ENV = "SUBSTREG_ACTOR"
@@ -44,6 +50,30 @@ class Settings:
             keyring_from_env=bool(keyring_file),
             actor=(env.get(ACTOR_ENV) or _os_user())[:64],
         )
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+
+
+def mappings_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """A practice's own copy of the mapping files, when one is set (read on every call, so
+    a folder set after an earlier call is honoured)."""
+    env = os.environ if environ is None else environ
+    given = env.get(MAPPINGS_DIR_ENV, "").strip()
+    return Path(given) if given else None
+
+
+def backup_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return env.get(PASSPHRASE_ENV)
+
+
+def pdf_font(environ: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    given = env.get(FONT_ENV)
+    return Path(given) if given else None
 
 
 def _os_user() -> str:
