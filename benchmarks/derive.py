@@ -7,7 +7,7 @@ each run in a fresh child process whose wall time and peak RSS (`os.wait4` rusag
 exactly that child) are taken:
 
 - parse:  a child that reads every NDJSON file line by line and `orjson.loads` each line;
-- derive: `python -m adapter.cli derive DIR --as-of 2026-01-31`, stdout to a file.
+- derive: `python -m adapter.cli.main derive DIR --as-of 2026-01-31`, stdout to a file.
 
 Each timing is the best of `--repeat` runs; peak RSS is the largest of them. Targets:
 derive throughput at least half the parse throughput (resources/s) at every scale, and
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
 def _bench(python: str, scales: list[float], work: Path, args: argparse.Namespace) -> int:
     print(f"python {sys.version.split()[0]} ({python}); as of {args.as_of}; ", end="")
     print(f"best of {args.repeat} runs; data in {work}")
-    # adapter.cli is the parser alone; cli_run holds what every derive imports.
+    # adapter.cli.main is the parser alone; cli_run holds what every derive imports.
     floor_import = measure(
-        [python, "-c", "import adapter.cli_run"], work / "floor.out", args.repeat
+        [python, "-c", "import adapter.cli.run"], work / "floor.out", args.repeat
     )
     floor_orjson = measure([python, "-c", "import orjson"], work / "floor.out", args.repeat)
     rows = []
@@ -177,7 +177,7 @@ def _bench(python: str, scales: list[float], work: Path, args: argparse.Namespac
         parse = measure(parse_cmd, work / f"parse-{scale:g}.out", args.repeat)
         out = work / f"derive-{scale:g}.json"
         derive = measure(
-            [python, "-m", "adapter.cli", "derive", str(data), "--as-of", args.as_of],
+            [python, "-m", "adapter.cli.main", "derive", str(data), "--as-of", args.as_of],
             out,
             args.repeat,
         )
@@ -189,7 +189,7 @@ def _bench(python: str, scales: list[float], work: Path, args: argparse.Namespac
     header += f"{'resources/s':>13}{'peak RSS MiB':>14}"
     print(header)
     print("-" * len(header))
-    floors = (("startup: orjson", floor_orjson), ("startup: adapter.cli_run", floor_import))
+    floors = (("startup: orjson", floor_orjson), ("startup: adapter.cli.run", floor_import))
     for name, m in floors:
         print(f"{'-':>6} {'-':>10} {'-':>6}  {name:<22}{m.best_seconds:>8.3f}", end="")
         print(f"{'-':>13}{m.peak_mb:>14.1f}")

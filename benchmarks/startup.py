@@ -47,7 +47,7 @@ class Command:
 def substreg_argv(python: str) -> list[str]:
     """The installed `substreg` script beside `python`, as a user runs it; else `-m`."""
     script = Path(python).parent / "substreg"
-    return [str(script)] if script.exists() else [python, "-m", "adapter.cli"]
+    return [str(script)] if script.exists() else [python, "-m", "adapter.cli.main"]
 
 
 def venv_python() -> str:

@@ -173,8 +173,8 @@ class Deriver:
     """`derive` of the whole data, warmed up once; one timed call per round."""
 
     def __init__(self, data: Split, as_of: date) -> None:
-        from adapter.config import PracticeConfig
         from adapter.services.derive import derive
+        from adapter.settings.practice import PracticeConfig
 
         self.paths = [data.base, data.new]
         self.as_of = as_of
@@ -239,12 +239,12 @@ DATABASES: dict[str, Callable[[Path], Any]] = {
 
 def one_round(database: str, folder: Path, data: Split, as_of: date) -> Round:
     """Empty database, base sync (timed), incremental sync (timed), ledger read back."""
-    from adapter.config import PracticeConfig
     from adapter.mappings import load_mappings
     from adapter.services import setup
     from adapter.services.reports import export_period
     from adapter.services.sync import SyncOptions, read_batch, sync
-    from adapter.settings import Settings
+    from adapter.settings.environment import Settings
+    from adapter.settings.practice import PracticeConfig
     from adapter.store.audit import Actor
 
     shutil.rmtree(folder, ignore_errors=True)

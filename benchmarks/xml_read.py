@@ -67,7 +67,7 @@ def read_all(paths: list[Path]) -> int:
 def derive_child(folder: Path) -> tuple[float, bytes]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "adapter.cli", "derive", str(folder), "--as-of", AS_OF],
+        [sys.executable, "-m", "adapter.cli.main", "derive", str(folder), "--as-of", AS_OF],
         check=True,
         capture_output=True,
         cwd=ROOT,

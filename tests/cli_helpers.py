@@ -2,7 +2,7 @@
 
 `Cli` runs `adapter.cli.main(argv)` in this process with the installation's environment
 variables set (SUBSTREG_HOME, SUBSTREG_DATABASE_URL, SUBSTREG_ACTOR) and reads the
-database raw afterwards; `substreg()` runs the installed command `python -m adapter.cli`
+database raw afterwards; `substreg()` runs the installed command `python -m adapter.cli.main`
 in a child process. The demo practice (demo/README.md) is the data throughout.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from adapter import cli_context
-from adapter.cli import main
+from adapter.cli import context as cli_context
+from adapter.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"

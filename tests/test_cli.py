@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.fhir.source import read_paths
 from adapter.mappings import packaged_mappings
 
@@ -319,7 +319,15 @@ def test_broken_mappings_exit_2_without_traceback(tmp_path: Path, name: str) -> 
     target = folder / name
     target.write_text(_break(target.read_text(encoding="utf-8"), name), encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "adapter.cli", "derive", str(SUBOXONE), "--as-of", SUBOXONE_AS_OF],
+        [
+            sys.executable,
+            "-m",
+            "adapter.cli",
+            "derive",
+            str(SUBOXONE),
+            "--as-of",
+            SUBOXONE_AS_OF,
+        ],
         check=False,
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.files import make_private_dirs
+from adapter.settings.files import make_private_dirs
 from tests.cli_helpers import one_line, substreg
 
 

@@ -19,7 +19,7 @@ HEAVY = ("fhir.resources", "fhir_core", "pydantic", "sqlalchemy", "alembic", "fp
 # the HEAVY libraries were imported as the last line of standard error.
 PROBE = """
 import json, sys
-from adapter.cli import main
+from adapter.cli.main import main
 try:
     status = main(sys.argv[2:])
 except SystemExit as exc:

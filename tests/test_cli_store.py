@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from adapter.cli_store import DEFAULT_RETENTION_YEARS
+from adapter.cli.stateful_arguments import DEFAULT_RETENTION_YEARS
 from adapter.crypto import generate_keyring, save_keyring
 from adapter.services.retention import DEFAULT_YEARS
 from tests.cli_helpers import (

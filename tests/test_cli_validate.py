@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.cli import build_parser, main
+from adapter.cli.main import build_parser, main
 from tests.test_fhir_input import collection, practice
 
 ROOT = Path(__file__).resolve().parents[1]

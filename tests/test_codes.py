@@ -22,7 +22,7 @@ from adapter.domain.codes import (
     sex_letter,
 )
 from adapter.mappings import packaged_mappings
-from adapter.name_rules import load_name_rules
+from adapter.mappings.names import load_name_rules
 
 RULES = load_name_rules(packaged_mappings() / "names.json")
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.config import ConfigError, DoctorConfig, PracticeConfig, load_config
+from adapter.errors import ConfigError
+from adapter.settings.practice import DoctorConfig, PracticeConfig, load_config
 
 GOOD = """
 time_zone = "Europe/Berlin"

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from adapter.cli import main
-from adapter.config import load_config
+from adapter.cli.main import main
+from adapter.export.derivation import derivation_json
 from adapter.fhir.validate import validate_paths
-from adapter.output import derivation_json
 from adapter.services import derive
+from adapter.settings.practice import load_config
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
 AS_OF = "2025-12-31"

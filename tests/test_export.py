@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from adapter import export_pdf
 from adapter.domain.model import Address, RegisterDoctor, Report
-from adapter.export import HEADERS, SHREDDED, write_export
-from adapter.export_pdf import FONT_ENV, PDF_COLUMNS, FontFiles, find_fonts, to_latin1
-from adapter.services.reports import ExportRow
-from adapter.services.setup import SetupError
+from adapter.errors import SetupError
+from adapter.export import ledger_pdf as export_pdf
+from adapter.export.ledger import HEADERS, SHREDDED, ExportRow, write_export
+from adapter.export.ledger_pdf import PDF_COLUMNS, FontFiles, find_fonts, to_latin1
+from adapter.settings.environment import FONT_ENV
 from adapter.store.ledger import Entry
 
 SINCE, UNTIL = date(2025, 3, 1), date(2025, 3, 31)

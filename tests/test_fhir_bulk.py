@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from tests.test_fhir_input import CODE, abmeldung, anmeldung, daily, keys, patient, practice
 
 MORE = Path(__file__).resolve().parent / "fixtures" / "real" / "more"

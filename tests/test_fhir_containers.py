@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
+from adapter.export.derivation import derivation_json
 from adapter.fhir.containers import unpack
 from adapter.fhir.source import Entry, Unreadable, read_paths
-from adapter.output import derivation_json
 from adapter.services import derive
 from tests.test_fhir_input import (
     CODE,

@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.config import DoctorConfig, PracticeConfig
-from adapter.output import derivation_json
+from adapter.export.derivation import derivation_json
 from adapter.services import derive
+from adapter.settings.practice import DoctorConfig, PracticeConfig
 
 SR = "https://fhir.substreg.dev"
 ATC = "http://fhir.de/CodeSystem/bfarm/atc"

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.fhir.source import Entry, read_paths
 from adapter.fhir.xml_input import load_xml
 
@@ -337,7 +337,7 @@ def _modules_loaded_by_derive(path: Path) -> str:
     """`derive PATH` in a fresh interpreter: its exit status and the modules of interest."""
     code = (
         "import sys\n"
-        "from adapter.cli import main\n"
+        "from adapter.cli.main import main\n"
         f"status = main(['derive', {str(path)!r}, '--as-of', '2025-11-17'])\n"
         "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'lxml', 'fhir', 'fhir_core'})\n"
         "print('LOADED', status, loaded, file=sys.stderr)\n"

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from adapter.domain.model import SUBSTANCES, Depot
+from adapter.errors import MappingError
 from adapter.fhir.assemble import depot_end
 from adapter.fhir.medication import medication_info
 from adapter.mappings import (
-    MappingError,
     Mappings,
     default_mappings_dir,
     load_mappings,

@@ -25,7 +25,7 @@ TINY = ROOT / "fhir_profiles" / "examples"  # one Anmeldung: JOWEM318, Levometha
 PROBE = """
 import json, sys
 import adapter
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.mappings import default_mappings_dir
 try:
     status = main(sys.argv[1:])

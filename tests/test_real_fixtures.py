@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.cli import main
-from adapter.output import derivation_json
+from adapter.cli.main import main
+from adapter.export.derivation import derivation_json
 from adapter.services import derive
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"

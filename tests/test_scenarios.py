@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
 OWN = Path(__file__).resolve().parent / "cases"
@@ -439,7 +439,7 @@ def _substreg_command() -> str:
     if installed.is_file():
         return str(installed)
     found = shutil.which("substreg")
-    return found if found else f"{sys.executable} -m adapter.cli"
+    return found if found else f"{sys.executable} -m adapter.cli.main"
 
 
 @pytest.mark.parametrize(

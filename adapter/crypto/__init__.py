@@ -2,7 +2,7 @@
 
 The only package of the adapter that imports `cryptography`. It takes bytes and
 plain values and gives bytes back: no database, no environment, no clock (times are
-passed in). The exception tree is drawn in errors.py.
+passed in). Its errors are in the tree of adapter/errors.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from adapter.crypto.derive import (
     resolve_key_id,
     wrap_key,
 )
-from adapter.crypto.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
 from adapter.crypto.keyring import (
     KEYRING_FORMAT,
     keyring_from_json,
@@ -51,6 +50,7 @@ from adapter.crypto.sealing import (
     wrap_data_key,
 )
 from adapter.crypto.signing import public_key_bytes, sign, verify
+from adapter.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
 
 __all__ = [
     "BACKUP_FORMAT",

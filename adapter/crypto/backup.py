@@ -25,9 +25,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from adapter.crypto.errors import KeyringError
 from adapter.crypto.keyring import keyring_from_json, keyring_to_json
 from adapter.crypto.master_keys import Keyring
+from adapter.errors import KeyringError
 
 __all__ = ["BACKUP_FORMAT", "MIN_PASSPHRASE_LENGTH", "export_backup", "import_backup"]
 

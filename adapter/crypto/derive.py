@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from adapter.crypto.errors import KeyringError, UnknownKeyError
 from adapter.crypto.master_keys import PURPOSES, Keyring, MasterKey, Purpose
+from adapter.errors import KeyringError, UnknownKeyError
 
 __all__ = [
     "audit_signing_key",

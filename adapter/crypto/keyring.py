@@ -21,7 +21,6 @@ import stat
 from pathlib import Path
 from typing import Any, Final
 
-from adapter.crypto.errors import KeyringError
 from adapter.crypto.master_keys import (
     KEY_STATES,
     PURPOSES,
@@ -36,7 +35,8 @@ from adapter.crypto.master_keys import (
     _keyring_problem,
     generate_keyring,
 )
-from adapter.files import make_private_dirs, write_private
+from adapter.errors import KeyringError
+from adapter.settings.files import make_private_dirs, write_private
 
 __all__ = [
     "KEYRING_FORMAT",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final, Literal, TypeAlias
 
-from adapter.crypto.errors import KeyringError, UnknownKeyError
+from adapter.errors import KeyringError, UnknownKeyError
 
 __all__ = [
     "KEY_STATES",

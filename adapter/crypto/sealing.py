@@ -32,7 +32,7 @@ import struct
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from adapter.crypto.errors import DecryptionError
+from adapter.errors import DecryptionError
 
 __all__ = [
     "field_aad",

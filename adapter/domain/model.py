@@ -190,3 +190,12 @@ class Finding:
     rule: str
     message: str
     sources: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """Every report the data calls for up to `as_of`, and the findings (REPORTS.md)."""
+
+    as_of: _Day
+    reports: list[Report]
+    findings: list[Finding]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from adapter.config import PracticeConfig
 from adapter.domain.model import Address, Doctor, Spell
 from adapter.fhir.collect import Collection
 from adapter.fhir.people import PractitionerRec
+from adapter.settings.practice import PracticeConfig
 
 
 def practitioner_key(collection: Collection, ref: str | None) -> str | None:

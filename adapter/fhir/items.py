@@ -18,10 +18,6 @@ from adapter.domain.model import Finding, Severity
 SUFFIXES = frozenset({".json", ".ndjson", ".xml"})
 
 
-class InputError(Exception):
-    """The input cannot be used at all (missing file, not JSON or XML, not FHIR)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Entry:
     resource: dict[str, Any]

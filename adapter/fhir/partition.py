@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapter.domain.model import Address, Episode, Finding, PatientFacts, Spell
+from adapter.errors import StoredRecordsError
 from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
 from adapter.fhir.identifiers import system_of
@@ -334,10 +335,6 @@ def _adapter(kind: type[T]) -> TypeAdapter[T]:
 
 def dump(value: object) -> bytes:
     return _adapter(type(value)).dump_json(value)
-
-
-class StoredRecordsError(Exception):
-    """Stored records cannot be read back; the message names no value (they are secret)."""
 
 
 def load(kind: type[T], data: bytes) -> T:

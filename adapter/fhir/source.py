@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
+from adapter.errors import InputError
 from adapter.fhir import bulk
 from adapter.fhir.containers import unpack
-from adapter.fhir.items import SUFFIXES, Entry, InputError, Item, Note, Unreadable
+from adapter.fhir.items import SUFFIXES, Entry, Item, Note, Unreadable
 
 __all__ = ["Entry", "InputError", "Item", "Note", "Unreadable", "read_file", "read_paths"]
 

@@ -57,7 +57,7 @@ class Validation:
 def validate_paths(paths: list[Path]) -> Iterator[Finding]:
     """One error finding per problem of a resource, naming resource, place and field.
 
-    Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
+    Raises `adapter.errors.InputError` when the input cannot be used at all.
     """
     for issue in check(paths).issues:
         yield issue.finding()
@@ -68,7 +68,7 @@ def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
     say, and what the adapter's own readers find in each resource (D-2, D-40: a date they
     cannot use, a far-future end they read as open), so that `validate` and `derive` agree.
 
-    Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
+    Raises `adapter.errors.InputError` when the input cannot be used at all.
     """
     readers = mappings or load_mappings()
     resources, found = 0, list[Issue]()

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from adapter.fhir.items import InputError
+from adapter.errors import InputError
 from adapter.fhir.r4b import Element, elements
 
 FHIR_NAMESPACE = "http://hl7.org/fhir"

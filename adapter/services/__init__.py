@@ -7,6 +7,7 @@ export), `lookup` (re-identification) and `retention` (crypto-shredding).
 
 from __future__ import annotations
 
-from adapter.services.derive import Derivation, derive
+from adapter.domain.model import Derivation
+from adapter.services.derive import derive
 
 __all__ = ["Derivation", "derive"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from adapter.config import PracticeConfig
-from adapter.domain.model import Finding, Report
+from adapter.domain.model import Derivation, Finding
 from adapter.domain.notices import doctor_notices
 from adapter.domain.phases import derive_phases
 from adapter.domain.reports import (
@@ -21,15 +19,9 @@ from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings, load_mappings
+from adapter.settings.practice import PracticeConfig
 
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class Derivation:
-    as_of: date
-    reports: list[Report]
-    findings: list[Finding]
 
 
 def derive(
@@ -41,7 +33,7 @@ def derive(
 ) -> Derivation:
     """Every report the data calls for up to `as_of` (REPORTS.md), with findings.
 
-    Raises `adapter.fhir.source.InputError` when the input cannot be used at all.
+    Raises `adapter.errors.InputError` when the input cannot be used at all.
     """
     collector = Collector(mappings or load_mappings())
     for item in read_paths(paths):

@@ -15,11 +15,11 @@ from functools import partial
 
 from sqlalchemy import Table, func, select
 
-from adapter.fhir.partition import PatientRecords, StoredRecordsError, load
+from adapter.errors import DamagedDataError, LedgerError, ShreddedError, StoredRecordsError
+from adapter.fhir.partition import PatientRecords, load
 from adapter.services.sync_state import load_state
 from adapter.store.audit import Actor
-from adapter.store.errors import DamagedDataError, ShreddedError
-from adapter.store.ledger import Entry, LedgerError
+from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import data_key, patient_archive, patient_index, patient_state
 from adapter.store.workspace import Store, Workspace

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from adapter.errors import LookupRefused
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
@@ -20,10 +21,6 @@ from adapter.store.workspace import Store, Workspace
 MIN_PURPOSE = 10  # characters: "duplicate" alone says too little
 MAX_PER_HOUR = 10
 _CODE = re.compile(r"[A-ZÄÖÜß]{4}[FM][0-9]{3}")
-
-
-class LookupRefused(Exception):
-    """A re-identification was refused (no purpose, a malformed code, too many)."""
 
 
 MAX_PURPOSE = 500

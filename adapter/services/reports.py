@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.model import Report
+from adapter.errors import DamagedDataError, ShreddedError
+from adapter.export.ledger import ExportRow
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
-from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.ledger import Entry
 from adapter.store.workspace import Store, Workspace
 
@@ -78,14 +79,6 @@ def decide(
         return moved
 
     return store.run(actor, move)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    entry: Entry
-    report: Report | None
-    problem: str | None = None  # the row fails its integrity check: flagged in the export
-    damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
 
 
 def export_period(

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from adapter.domain.register_view import RegisterView, register_order
+from adapter.errors import RetentionError
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
 from adapter.store.ledger import Entry
@@ -32,10 +33,6 @@ from adapter.store.workspace import Store, Workspace
 DEFAULT_YEARS = 10
 CLOCK_DOUBT = timedelta(days=31)  # a last sync longer ago than this: the clock is shown
 _BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class RetentionError(ValueError):
-    """Retention cannot run as asked (a period under a year, a day still to come)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from adapter.crypto import (
     Keyring,
-    KeyringError,
     Purpose,
     export_backup,
     generate_keyring,
@@ -22,8 +21,9 @@ from adapter.crypto import (
     load_keyring,
     save_keyring,
 )
-from adapter.files import make_private_dirs, write_private
-from adapter.settings import Settings
+from adapter.errors import KeyringError, SetupError
+from adapter.settings.environment import Settings
+from adapter.settings.files import make_private_dirs, write_private
 from adapter.store.audit import Actor
 from adapter.store.database import (
     current_revision,
@@ -32,22 +32,14 @@ from adapter.store.database import (
     sqlite_path,
     upgrade,
 )
+from adapter.store.opening import open_store
 from adapter.store.schema import data_key, key_registry, patient_index
 from adapter.store.workspace import Store, Workspace
 
 
-class SetupError(Exception):
-    """A setup step cannot be done; the message says why and what to do."""
-
-
 def store_for(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:
-    """The store of an installation: its database, and its keyring read on each run."""
-    engine = open_engine(settings.database_url)
-    return Store(
-        engine,
-        lambda: load_keyring(settings.keyring_path),
-        clock=clock or (lambda: datetime.now(UTC)),
-    )
+    """The store of an installation (see adapter.composition, which the commands use)."""
+    return open_store(settings.database_url, settings.keyring_path, clock=clock)
 
 
 @dataclass(frozen=True, slots=True)

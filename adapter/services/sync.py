@@ -32,6 +32,7 @@ from adapter.domain.model import Doctor, Finding, Report
 from adapter.domain.notices import doctor_notices
 from adapter.domain.reconcile import PRACTICE, Desired, Plan, Reported, reconcile
 from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
+from adapter.errors import SyncError
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.partition import Batch, dump, join, merge_practice, split
@@ -39,13 +40,7 @@ from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.derive import unique_findings
 from adapter.services.sync_damage import Damage
-from adapter.services.sync_guard import (
-    SyncError,
-    check_as_of,
-    mass_end,
-    newest_day,
-    newest_event,
-)
+from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newest_event
 from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import Changes, Patient, SyncOptions, changed_keys, gather
 from adapter.services.sync_prepare import prepare

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 from adapter.domain.model import Finding
 from adapter.domain.reconcile import PRACTICE
-from adapter.fhir.partition import StoredRecordsError
+from adapter.errors import DamagedDataError, StoredRecordsError
 from adapter.services.sync_plan import Changes, Patient, from_archive
-from adapter.store.errors import DamagedDataError
 from adapter.store.facts import Facts
 from adapter.store.workspace import Workspace
 

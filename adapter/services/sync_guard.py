@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from adapter.domain.model import Finding, PatientHistory
 from adapter.domain.phases import EMPTY_DAYS_LIMIT
 from adapter.domain.reconcile import Planned
+from adapter.errors import SyncError
 from adapter.fhir.partition import Batch
 
 # The longest wait the rules have after the last data: on the 31st day of an absence or a
@@ -29,11 +30,6 @@ TOLERANCE = timedelta(days=31)
 MASS_END_MIN = 2
 MASS_END_SHARE = 0.2
 _WINDOW = timedelta(days=EMPTY_DAYS_LIMIT)
-
-
-class SyncError(Exception):
-    """The sync cannot run as asked (a day before the last sync, or one the data cannot
-    mean); nothing was written."""
 
 
 def newest_event(batch: Batch, as_of: date) -> date | None:

@@ -14,16 +14,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from adapter.config import PracticeConfig
 from adapter.crypto import blind_index
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Finding, PatientHistory, Report
 from adapter.domain.phases import PhaseOutcome
+from adapter.errors import StoredRecordsError
 from adapter.fhir import records as rec
 from adapter.fhir.partition import (
     Batch,
     PatientRecords,
-    StoredRecordsError,
     load,
     merge_patient,
     record_digests,
@@ -32,6 +31,7 @@ from adapter.fhir.partition import (
 )
 from adapter.mappings import Mappings
 from adapter.services.sync_state import ARCHIVE_FORMAT, PatientState, load_state
+from adapter.settings.practice import PracticeConfig
 from adapter.store.facts import Facts
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Workspace

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from adapter.domain.model import Finding
+from adapter.errors import SyncError
 from adapter.fhir.partition import Batch, PracticeRecords, drop_before, load
 from adapter.services.sync_damage import UNREADABLE
-from adapter.services.sync_guard import SyncError
 from adapter.services.sync_plan import SyncOptions
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
 from adapter.store.facts import Facts

@@ -14,11 +14,11 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from adapter.config import PracticeConfig
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Cover, Finding
 from adapter.domain.phases import WalkState
 from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
+from adapter.settings.practice import PracticeConfig
 
 STATE_FORMAT = 2  # 2: the walk keeps held changes and a pending switch (D-32, D-33)
 ARCHIVE_FORMAT = 1

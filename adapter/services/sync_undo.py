@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select, update
 
+from adapter.errors import UndoError
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.ledger_seal import CHAIN_ACTION
@@ -34,10 +35,6 @@ from adapter.store.workspace import Store, Workspace
 
 _SENT = frozenset({"queued", "sent", "acknowledged"})
 _UNSENT = frozenset({"pending", "approved"})
-
-
-class UndoError(Exception):
-    """The runs cannot be undone as asked; nothing was changed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,6 @@ command ever writes into a schema it does not know.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,18 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-DATABASE_URL_ENV = "SUBSTREG_DATABASE_URL"
-DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
+from adapter.errors import DatabaseError
+from adapter.settings.environment import DATABASE_URL_ENV
+
 _MIGRATIONS = "adapter.store:migrations"
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or is not at the schema this program needs."""
-
-
-def database_url(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
 
 
 def open_engine(url: str) -> Engine:

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adapter.errors import DamagedDataError, StoredFormatError
 from adapter.store.database import insert_unless_present
-from adapter.store.errors import DamagedDataError
 from adapter.store.keys import KeyStore
 from adapter.store.schema import (
     patient_archive,
@@ -29,10 +29,6 @@ from adapter.store.schema import (
 
 _PRACTICE_ROW = 1
 _PRACTICE = "practice"
-
-
-class StoredFormatError(Exception):
-    """Stored rows of a format this version does not read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from adapter.crypto import (
-    DecryptionError,
     Keyring,
-    KeyringError,
     MasterKey,
-    UnknownKeyError,
     audit_signing_key,
     blind_index,
     field_aad,
@@ -37,12 +34,15 @@ from adapter.crypto import (
     wrap_data_key,
     wrap_key,
 )
-from adapter.store.errors import (
+from adapter.errors import (
     DamagedDataError,
     DamagedRowError,
+    DecryptionError,
+    KeyringError,
     ShreddedError,
-    sealed_field_name,
+    UnknownKeyError,
 )
+from adapter.store.field_names import sealed_field_name
 from adapter.store.schema import data_key, key_registry
 
 __all__ = ["DamagedDataError", "DamagedRowError", "KeyStore", "ShreddedError", "Signer"]

@@ -20,15 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.domain.ledger import transition_problem
 from adapter.domain.model import Report
+from adapter.domain.payload import report_bytes, report_from_bytes
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
-from adapter.payload import report_bytes, report_from_bytes
+from adapter.errors import DamagedDataError, LedgerError, LedgerIntegrityError, ShreddedError
 from adapter.store.audit import Actor, AuditLog
-from adapter.store.errors import DamagedDataError, ShreddedError
 from adapter.store.keys import KeyStore
 from adapter.store.ledger_entry import Entry, entry_of
 from adapter.store.ledger_seal import (
     CHAIN_ACTION,
-    LedgerIntegrityError,
     RowSeal,
     chain_problem,
     columns_of,
@@ -40,10 +39,6 @@ from adapter.store.schema import data_key, report
 _PAYLOAD, _NOTE = "payload", "note"
 
 __all__ = ["Entry", "Ledger", "LedgerError"]
-
-
-class LedgerError(Exception):
-    """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
 
 
 class Ledger:

@@ -21,7 +21,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from adapter.crypto import CryptoError, key_id, ledger_mac_key, mac, mac_matches, resolve_key_id
+from adapter.crypto import key_id, ledger_mac_key, mac, mac_matches, resolve_key_id
+from adapter.errors import CryptoError
 from adapter.store.keys import KeyStore
 from adapter.store.schema import audit_log, key_registry, report
 
@@ -43,10 +44,6 @@ SEALED = (
     "payload_digest",
     "note_digest",
 )
-
-
-class LedgerIntegrityError(Exception):
-    """A ledger row does not match its seal: it was changed outside substreg."""
 
 
 def note_digest(nonce: bytes | None, ct: bytes | None) -> bytes | None:

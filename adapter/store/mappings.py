@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
+from adapter.errors import ConcurrentUpdateError
 from adapter.store.database import insert_unless_present
 from adapter.store.keys import KeyStore
 from adapter.store.schema import (
@@ -36,10 +37,6 @@ _ROW_FIELDS = (
     "closed_on",
 )  # versioned by its prefix (PRIVACY.md)
 _SUBJECT, _CODES = "subject", "codes"
-
-
-class ConcurrentUpdateError(Exception):
-    """Another run changed the row first (optimistic locking); the command is retried."""
 
 
 def canonical_reference(base_url: str, patient_id: str) -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from adapter.store.errors import RetentionMarkError
+from adapter.errors import RetentionMarkError
 from adapter.store.schema import patient_mapping, retention_mark
 
 _BERLIN = ZoneInfo("Europe/Berlin")

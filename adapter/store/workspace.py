@@ -21,11 +21,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapter.crypto import Keyring
+from adapter.errors import ConcurrentUpdateError
 from adapter.store.audit import Actor, AuditLog
 from adapter.store.database import require_current
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
-from adapter.store.mappings import ConcurrentUpdateError, PatientMappings
+from adapter.store.mappings import PatientMappings
 
 T = TypeVar("T")
 _WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
@@ -62,14 +63,18 @@ class Store:
         """Run `work` in one transaction; again from the start when a race is refused."""
         require_current(self.engine)
         keyring = self._keyring()  # before any transaction: a missing keyring stops here
-        for attempt in stamina.retry_context(
-            on=(IntegrityError, ConcurrentUpdateError, _SerializationFailure),
-            attempts=5,
-            wait_initial=0.05,
-            wait_max=1.0,
-        ):
-            with attempt:
-                return self._once(actor, work, keyring)
+        try:
+            for attempt in stamina.retry_context(
+                on=(IntegrityError, ConcurrentUpdateError, _SerializationFailure),
+                attempts=5,
+                wait_initial=0.05,
+                wait_max=1.0,
+            ):
+                with attempt:
+                    return self._once(actor, work, keyring)
+        except (ConcurrentUpdateError, _SerializationFailure):
+            msg = "other runs changed the same rows again and again; run the command again"
+            raise ConcurrentUpdateError(msg) from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
     def _once(self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring) -> T:

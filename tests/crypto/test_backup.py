@@ -13,7 +13,6 @@ import adapter.crypto.backup
 from adapter.crypto import (
     BACKUP_FORMAT,
     Keyring,
-    KeyringError,
     export_backup,
     import_backup,
     key_id,
@@ -21,6 +20,7 @@ from adapter.crypto import (
     wrap_data_key,
     wrap_key,
 )
+from adapter.errors import KeyringError
 
 from .conftest import LATER
 

@@ -12,9 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapter.crypto import (
     Keyring,
-    KeyringError,
     MasterKey,
-    UnknownKeyError,
     audit_signing_key,
     index_key,
     key_id,
@@ -23,6 +21,7 @@ from adapter.crypto import (
     resolve_key_id,
     wrap_key,
 )
+from adapter.errors import KeyringError, UnknownKeyError
 
 from .conftest import CREATED, LATER
 

@@ -14,7 +14,6 @@ import pytest
 from adapter.crypto import (
     KEYRING_FORMAT,
     Keyring,
-    KeyringError,
     field_aad,
     key_id,
     keyring_from_json,
@@ -29,6 +28,7 @@ from adapter.crypto import (
     wrap_data_key,
     wrap_key,
 )
+from adapter.errors import KeyringError
 
 from .conftest import CREATED, LATER
 

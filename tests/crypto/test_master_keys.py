@@ -6,15 +6,8 @@ import base64
 
 import pytest
 
-from adapter.crypto import (
-    PURPOSES,
-    Keyring,
-    KeyringError,
-    MasterKey,
-    Purpose,
-    UnknownKeyError,
-    generate_keyring,
-)
+from adapter.crypto import PURPOSES, Keyring, MasterKey, Purpose, generate_keyring
+from adapter.errors import KeyringError, UnknownKeyError
 
 from .conftest import CREATED, LATER
 

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import adapter
 import adapter.crypto
-from adapter.crypto import CryptoError, DecryptionError, KeyringError, UnknownKeyError
+from adapter.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
 
 
 def _submodules() -> list[ModuleType]:

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.crypto import (
-    DecryptionError,
     Keyring,
     field_aad,
     key_id,
@@ -23,6 +22,7 @@ from adapter.crypto import (
     wrap_data_key,
     wrap_key,
 )
+from adapter.errors import DecryptionError
 
 from .conftest import LATER
 

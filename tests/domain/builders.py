@@ -29,7 +29,7 @@ from adapter.domain.model import (
 )
 from adapter.domain.phases import PhaseOutcome, derive_phases
 from adapter.mappings import packaged_mappings
-from adapter.name_rules import load_name_rules
+from adapter.mappings.names import load_name_rules
 
 RULES = load_name_rules(packaged_mappings() / "names.json")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.fhir.validate import validate_paths
 from adapter.services import derive
 from tests.cli_helpers import one_line

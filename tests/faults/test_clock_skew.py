@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.services.sync import SyncError
-from adapter.services.sync_undo import UndoError, plan_undo, undo
+from adapter.errors import SyncError, UndoError
+from adapter.services.sync_undo import plan_undo, undo
 from adapter.store.workspace import Store
 from tests.cli_helpers import CONFIG, DEMO, SYNC, Cli
 from tests.storage import ACTOR, Database, make_store

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Table
 
-from adapter.services.sync import SyncError
+from adapter.errors import SyncError
 from adapter.store.schema import data_key, patient_archive, patient_mapping, patient_state, report
 from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import AS_OF, PURPOSE, SYNC, Cli

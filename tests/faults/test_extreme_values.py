@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.domain.model import Finding
+from adapter.errors import SyncError
 from adapter.fhir.validate import validate_paths
 from adapter.services import derive
-from adapter.services.sync import SyncError
 from tests.faults.practice import SLOTS, Slot, practice, write
 from tests.storage import Database, make_store
 from tests.sync.helpers import run_sync

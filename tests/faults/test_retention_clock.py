@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from adapter.errors import RetentionMarkError
 from adapter.services.retention import apply_retention, plan_retention
-from adapter.store.errors import RetentionMarkError
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.schema import data_key, retention_mark
 from adapter.store.workspace import Workspace

@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Table
 
-from adapter.crypto import Keyring, KeyringError, public_key_bytes, sign
+from adapter.crypto import Keyring, public_key_bytes, sign
+from adapter.errors import KeyringError
 from adapter.store.audit import Actor, Verification, _checkpoint_message, _utc_text, entry_hash
 from adapter.store.audit import verify as verify_chain
 from adapter.store.schema import audit_checkpoint, audit_log, key_registry

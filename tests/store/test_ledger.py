@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 
 from adapter.domain.ledger import STATES, TRANSITIONS
+from adapter.domain.payload import report_bytes
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
-from adapter.payload import report_bytes
-from adapter.store.ledger import Entry, LedgerError
+from adapter.errors import LedgerError
+from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import report
 from adapter.store.workspace import Store, Workspace

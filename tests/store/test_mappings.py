@@ -6,17 +6,16 @@ from datetime import date
 
 import pytest
 
-from adapter.crypto import (
-    DecryptionError,
-    Keyring,
-    KeyringError,
-    UnknownKeyError,
-    generate_keyring,
-    index_key,
-)
+from adapter.crypto import Keyring, generate_keyring, index_key
 from adapter.crypto import blind_index as hmac_index
-from adapter.store.keys import ShreddedError
-from adapter.store.mappings import ConcurrentUpdateError, MappingRow
+from adapter.errors import (
+    ConcurrentUpdateError,
+    DecryptionError,
+    KeyringError,
+    ShreddedError,
+    UnknownKeyError,
+)
+from adapter.store.mappings import MappingRow
 from adapter.store.schema import data_key, key_registry, patient_index, patient_mapping, report
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store

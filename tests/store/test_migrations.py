@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 
 from adapter.crypto import generate_keyring
+from adapter.errors import DatabaseError
 from adapter.store.audit import AuditLog, verify
 from adapter.store.database import (
-    DatabaseError,
     current_revision,
     head_revision,
     open_engine,

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapter.config import PracticeConfig
 from adapter.domain.model import Report
 from adapter.mappings import load_mappings
 from adapter.services.sync import SyncOptions, SyncResult, read_batch, sync
+from adapter.settings.practice import PracticeConfig
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR
 

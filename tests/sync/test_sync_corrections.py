@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from adapter.crypto import KeyringError, generate_keyring
+from adapter.crypto import generate_keyring
 from adapter.domain.codes import NameParts, patient_code
+from adapter.errors import KeyringError, SyncError
 from adapter.services import derive
-from adapter.services.sync import SyncError
 from tests.storage import NOW, Database, make_store
 from tests.sync import fhir
 from tests.sync.helpers import ledger, mark_sent, run_sync, sync_practice

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from adapter.config import PracticeConfig
+from adapter.errors import SyncError
 from adapter.services import derive
 from adapter.services.retention import apply_retention
-from adapter.services.sync import SyncError
+from adapter.settings.practice import PracticeConfig
 from adapter.store.database import open_engine
 from adapter.store.facts import Facts, StoredState
 from adapter.store.schema import patient_mapping

@@ -1,5 +1,5 @@
-"""The handlers of the stateful commands (arguments: `adapter.cli_store`). Each calls
-one use case in `adapter.services` and prints the result (`adapter.cli_output`); an
+"""The handlers of the stateful commands (arguments: `adapter.cli.stateful_arguments`). Each calls
+one use case in `adapter.services` and prints the result (`adapter.cli.output`); an
 error a person can fix is one line on stderr and exit 2 (`dispatch`), never a traceback.
 """
 
@@ -15,75 +15,44 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
 
-from adapter import cli_output as out
-from adapter import cli_output_care as care
-from adapter.cli_context import NotConfirmed, context, store, today_in_berlin
-from adapter.cli_destructive import DESTRUCTIVE
-from adapter.config import PracticeConfig, load_config
-from adapter.crypto import MIN_PASSPHRASE_LENGTH, CryptoError, load_keyring
-from adapter.export import write_export
-from adapter.fhir.partition import StoredRecordsError
+from adapter.cli import output as out
+from adapter.cli import output_care as care
+from adapter.cli.context import context, store, today_in_berlin
+from adapter.cli.destructive import DESTRUCTIVE
+from adapter.crypto import MIN_PASSPHRASE_LENGTH, load_keyring
+from adapter.errors import (
+    DatabaseError,
+    SetupError,
+)
+from adapter.export.ledger import write_export
 from adapter.mappings import load_mappings
 from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
 from adapter.services import setup
 from adapter.services.audit_log import list_entries
 from adapter.services.inspect import inspect_ledger, inspect_mapping
-from adapter.services.lookup import LookupRefused
-from adapter.services.retention import RetentionError
-from adapter.services.setup import SetupError
-from adapter.services.sync import SyncError, SyncOptions, read_batch, sync
-from adapter.services.sync_undo import UndoError, list_runs
+from adapter.services.sync import SyncOptions, read_batch, sync
+from adapter.services.sync_undo import list_runs
+from adapter.settings.environment import PASSPHRASE_ENV, backup_passphrase
+from adapter.settings.practice import PracticeConfig, load_config
 from adapter.store.audit import verify
-from adapter.store.database import DatabaseError, open_engine, require_current
-from adapter.store.errors import RetentionMarkError
-from adapter.store.facts import StoredFormatError
-from adapter.store.keys import DamagedDataError, KeyStore, ShreddedError
-from adapter.store.ledger import LedgerError
-from adapter.store.ledger_seal import LedgerIntegrityError, check_ledger
-from adapter.store.mappings import ConcurrentUpdateError
+from adapter.store.database import open_engine, require_current
+from adapter.store.keys import KeyStore
+from adapter.store.ledger_seal import check_ledger
 
-PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
 _BERLIN = ZoneInfo("Europe/Berlin")
 
 
-_USER_ERRORS = (
-    CryptoError,
-    DamagedDataError,
-    StoredRecordsError,
-    StoredFormatError,
-    DatabaseError,
-    LedgerError,
-    LedgerIntegrityError,
-    LookupRefused,
-    NotConfirmed,
-    RetentionError,
-    RetentionMarkError,
-    SetupError,
-    ShreddedError,
-    SyncError,
-    UndoError,
-)
-
-
 def dispatch(name: str, args: argparse.Namespace) -> int:
-    """Run the handler `name`; the store's errors become one line and exit 2."""
+    """Run the handler `name`. Errors reach `adapter.cli.run`, the one place that turns a
+    `SubstregError` into one line and its exit status; what the database driver refuses
+    becomes one here, with the driver's own text (the engine hides parameters)."""
     handler = DESTRUCTIVE.get(name) or globals()[f"_{name}"]
     try:
         status: int = handler(args)
-    except _USER_ERRORS as exc:
-        print(f"substreg: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
     except DBAPIError as exc:
-        # The driver's own text only: the engine hides parameters, and the statement is ours.
-        print(f"substreg: the database refused the work ({_driver_reason(exc)})", file=sys.stderr)
-        return 2
-    except ConcurrentUpdateError:
-        print(
-            "substreg: other runs changed the same rows again and again; run the command again",
-            file=sys.stderr,
-        )
-        return 2
+        msg = f"the database refused the work ({_driver_reason(exc)})"
+        raise DatabaseError(msg) from None
     return status
 
 
@@ -159,7 +128,7 @@ def _writable_file(path: Path, what: str, *, replace: bool = True) -> None:
     else:
         return
     msg = f"Cannot write the {what} {path}: {problem}"
-    raise setup.SetupError(msg)
+    raise SetupError(msg)
 
 
 def _ledger_export(args: argparse.Namespace) -> int:
@@ -228,16 +197,16 @@ def _keys_status(args: argparse.Namespace) -> int:
 
 
 def _passphrase(confirm: bool) -> str:
-    given = os.environ.get(PASSPHRASE_ENV)
+    given = backup_passphrase()
     if given:
         return _long_enough(given)
     if not sys.stdin.isatty():
         msg = f"give the backup passphrase in {PASSPHRASE_ENV}, or run this at a terminal"
-        raise setup.SetupError(msg)
+        raise SetupError(msg)
     first = getpass.getpass("Backup passphrase: ")
     if confirm and getpass.getpass("Again: ") != first:
         msg = "the two passphrases differ"
-        raise setup.SetupError(msg)
+        raise SetupError(msg)
     return _long_enough(first)
 
 
@@ -246,7 +215,7 @@ def _long_enough(passphrase: str) -> str:
     # traceback here); it is the person's, so it is refused in one line, counted as there.
     if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_LENGTH:
         msg = f"the backup passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters"
-        raise setup.SetupError(msg)
+        raise SetupError(msg)
     return passphrase
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import orjson
 
-from adapter.domain.model import Finding
-from adapter.payload import report_json
-from adapter.services import Derivation
+from adapter.domain.model import Derivation, Finding
+from adapter.domain.payload import report_json
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The `substreg` command line: a thin layer over `adapter.services`. This module holds
-only the argument parser; `adapter.cli_run` runs the parsed command.
+only the argument parser; `adapter.cli.run` runs the parsed command.
 
 Exit codes: 0 success (`derive`: findings included, unless `--fail-on`); 1 `validate`
 found an error, or `derive --fail-on error|warning` found a finding of that severity
@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
-from adapter.cli_store import add_commands
+from adapter.cli.stateful_arguments import add_commands
 
 EXIT_FOUND = 1
 EXIT_USAGE = 2
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
     # that; each command then loads what it uses (`derive`: neither the store nor the
     # full FHIR models).
-    from adapter.cli_run import run  # noqa: PLC0415
+    from adapter.cli.run import run  # noqa: PLC0415
 
     return run(args.handler, args)
 

@@ -10,7 +10,6 @@ Latin-1 becomes a close ASCII form (a few known letters and dashes, then NFKD, t
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Final
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-FONT_ENV: Final = "SUBSTREG_PDF_FONT"
+from adapter.settings.environment import pdf_font
+
 SYSTEM_FONT: Final = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 TITLE: Final = "Meldungen an das Substitutionsregister"
 FOOTER: Final = "Enthält Patientencodes im Klartext – vertraulich behandeln."
@@ -75,9 +75,8 @@ class FontFiles:
 
 def find_fonts(environ: Mapping[str, str] | None = None) -> FontFiles | None:
     """The Unicode font files: SUBSTREG_PDF_FONT, else the system's DejaVu Sans, else None."""
-    env = os.environ if environ is None else environ
-    given = env.get(FONT_ENV)
-    for regular in [*([Path(given)] if given else []), SYSTEM_FONT]:
+    given = pdf_font(environ)
+    for regular in [*([given] if given else []), SYSTEM_FONT]:
         if regular.is_file():
             bold = regular.with_name(f"{regular.stem}-Bold{regular.suffix}")
             return FontFiles(regular, bold if bold.is_file() else None)

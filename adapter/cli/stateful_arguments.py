@@ -1,6 +1,6 @@
 """The stateful commands' arguments: init, sync, runs, reports, ledger, audit, keys,
 lookup, retention, inspect. Only argparse here, so that `substreg derive` starts without loading the
-store; each command's handler is named, and `adapter.cli_commands` runs it.
+store; each command's handler is named, and `adapter.cli.stateful` runs it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ sync runs and an undo's plan, and an inspection. Ids, days and counts: nobody's 
 
 from __future__ import annotations
 
-from adapter.cli_output import table
+from adapter.cli.output import table
 from adapter.services.inspect import Inspection
 from adapter.services.retention import RetentionPlan, RetentionResult
 from adapter.services.sync_undo import UndoPlan

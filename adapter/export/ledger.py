@@ -11,17 +11,29 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from adapter.files import write_private
-from adapter.services.setup import SetupError
+from adapter.errors import SetupError
+from adapter.settings.files import write_private
 
 if TYPE_CHECKING:
     from adapter.domain.model import RegisterDoctor, Report
-    from adapter.services.reports import ExportRow
+    from adapter.store.ledger_entry import Entry
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One ledger row as the export writes it."""
+
+    entry: Entry
+    report: Report | None
+    problem: str | None = None  # the row fails its integrity check: flagged in the export
+    damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
+
 
 FORMATS: Final = ("csv", "pdf")
 HEADERS: Final = (
@@ -63,7 +75,7 @@ def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, unt
         data = csv_bytes(table)
     elif fmt == "pdf":
         # fpdf2 takes longer to import than most commands take to run: loaded for a PDF only.
-        from adapter.export_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
+        from adapter.export.ledger_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
 
         picked = [HEADERS.index(heading) for heading in PDF_COLUMNS]
         data = pdf_bytes(

@@ -1,7 +1,7 @@
 """Running a parsed `substreg` command: `derive` and `validate` here, the stateful ones in
-`adapter.cli_commands` (loaded only for them: SQLAlchemy, Alembic, cryptography).
+`adapter.cli.stateful` (loaded only for them: SQLAlchemy, Alembic, cryptography).
 
-`adapter.cli` imports this module after parsing, so `substreg --help` and a usage error
+`adapter.cli.main` imports this module after parsing, so `substreg --help` and a usage error
 load nothing but argparse. An error a person can fix in the input, the practice
 configuration or the mapping files is one line on standard error and exit 2.
 """
@@ -13,12 +13,11 @@ import sys
 
 import orjson
 
-from adapter.cli import EXIT_FOUND, EXIT_USAGE
-from adapter.config import ConfigError, PracticeConfig, load_config
-from adapter.fhir.source import InputError
-from adapter.mappings import MappingError
-from adapter.output import derivation_json, derivation_table, finding_json
+from adapter.cli.main import EXIT_FOUND
+from adapter.errors import SubstregError
+from adapter.export.derivation import derivation_json, derivation_table, finding_json
 from adapter.services import derive
+from adapter.settings.practice import PracticeConfig, load_config
 
 
 def run(handler: str, args: argparse.Namespace) -> int:
@@ -28,12 +27,12 @@ def run(handler: str, args: argparse.Namespace) -> int:
             return _derive(args)
         if handler == "validate":
             return _validate(args)
-        from adapter import cli_commands  # noqa: PLC0415
+        from adapter.cli import stateful  # noqa: PLC0415
 
-        return cli_commands.dispatch(handler, args)
-    except (InputError, ConfigError, MappingError) as exc:
+        return stateful.dispatch(handler, args)
+    except SubstregError as exc:  # the one place an error becomes a line and a status
         print(f"substreg: {' '.join(str(exc).split())}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_status
 
 
 def _derive(args: argparse.Namespace) -> int:

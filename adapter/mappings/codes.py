@@ -15,12 +15,9 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from adapter.domain.model import SUBSTANCES
+from adapter.errors import CodeTableError
 
 FORMAT, FORMAT_VERSION = "substreg-codes", 1
-
-
-class CodeTableError(ValueError):
-    """codes.json is malformed; the message names the file and the key."""
 
 
 @dataclass(frozen=True, slots=True)

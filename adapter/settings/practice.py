@@ -23,6 +23,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from adapter.errors import ConfigError
+
 # R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
 # `$` anchor a trailing newline).
 _BTM = re.compile(r"[0-9]{7}")
@@ -31,10 +33,6 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 
 
 DEFAULT_EHR_BASE = "urn:substreg:ehr"
-
-
-class ConfigError(ValueError):
-    """The configuration file is missing or wrong; the message says where."""
 
 
 def is_btm_number(value: object) -> bool:

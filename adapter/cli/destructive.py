@@ -1,13 +1,13 @@
 """The commands that destroy or take back: `retention apply` and `runs undo`. Each shows
-what it will do, then asks (adapter.cli_context.confirm)."""
+what it will do, then asks (adapter.cli.context.confirm)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from adapter import cli_output_care as care
-from adapter.cli_context import confirm, context, store, today_in_berlin
+from adapter.cli import output_care as care
+from adapter.cli.context import confirm, context, store, today_in_berlin
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.services.sync_undo import plan_undo, undo
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import orjson
 
-from adapter.output import finding_json
-from adapter.payload import report_json
+from adapter.domain.payload import report_json
+from adapter.export.derivation import finding_json
 from adapter.services.audit_log import AuditEntry
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
 from adapter.services.sync import SyncResult
-from adapter.settings import Settings
+from adapter.settings.environment import Settings
 from adapter.store.audit import Verification
 from adapter.store.ledger import Entry
 from adapter.store.ledger_seal import LedgerCheck

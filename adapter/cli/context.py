@@ -13,17 +13,14 @@ import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from adapter.services import setup
-from adapter.settings import Settings
+from adapter import composition
+from adapter.errors import NotConfirmed
+from adapter.settings.environment import Settings
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 _YES = frozenset({"yes", "ja", "y", "j"})
-
-
-class NotConfirmed(Exception):
-    """A destructive command was not confirmed; nothing was changed."""
 
 
 def clock() -> datetime:
@@ -37,12 +34,12 @@ def today_in_berlin() -> date:
 
 
 def context() -> tuple[Settings, Actor, datetime]:
-    settings = Settings.from_env()
-    return settings, Actor(settings.actor, "operator"), clock()
+    settings = composition.settings()
+    return settings, composition.operator(settings), clock()
 
 
 def store(settings: Settings) -> Store:
-    return setup.store_for(settings, clock=clock)  # looked up now: the tests may set it
+    return composition.store(settings, clock)  # looked up now: the tests may set it
 
 
 def confirm(what: str, question: str, *, yes: bool) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,18 +22,15 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from adapter.code_tables import CodeTableError, CodeTables, code_tables
 from adapter.domain.codes import NameRules
 from adapter.domain.model import SUBSTANCES, Depot
-from adapter.name_rules import name_rules_from
+from adapter.errors import CodeTableError, MappingError
+from adapter.mappings.codes import CodeTables, code_tables
+from adapter.mappings.names import name_rules_from
+from adapter.settings.environment import MAPPINGS_DIR_ENV, mappings_dir
 
-MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
 MAPPING_FILES = ("substances.json", "products.json", "names.json", "codes.json")
 _STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*mg", re.IGNORECASE)
-
-
-class MappingError(ValueError):
-    """A mapping file is missing, unreadable or malformed; the message names file and key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +127,7 @@ def packaged_mappings() -> Traversable:
 
 def default_mappings_dir() -> Traversable:
     """The directory in SUBSTREG_MAPPINGS_DIR, else the packaged defaults."""
-    override = os.environ.get(MAPPINGS_DIR_ENV, "").strip()
-    return Path(override) if override else packaged_mappings()
+    return mappings_dir() or packaged_mappings()
 
 
 def load_mappings(directory: Traversable | None = None) -> Mappings:
@@ -199,7 +194,7 @@ def _name_rules(path: Traversable) -> NameRules:
         return name_rules_from(path, _read_json(path))
     except MappingError:
         raise
-    except ValueError as exc:  # adapter.name_rules names the file and the key
+    except ValueError as exc:  # adapter.mappings.names names the file and the key
         raise MappingError(str(exc)) from None
 
 

@@ -1,0 +1,14 @@
+"""The `substreg` command line: a thin edge over `adapter.services`.
+
+main.py              the parser and `main` (loads argparse only: `--help` costs nothing)
+run.py               runs `derive` and `validate`; the one place an error becomes a line
+stateful_arguments   the arguments of the stateful commands
+stateful.py          their handlers; context.py (settings, clock, confirmation),
+                     destructive.py (retention, runs undo), output*.py (what they print)
+"""
+
+from __future__ import annotations
+
+from adapter.cli.main import main
+
+__all__ = ["main"]

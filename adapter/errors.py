@@ -1,0 +1,205 @@
+"""Every error substreg raises on purpose, drawn as one tree.
+
+    SubstregError                   base: one line for a person, and an exit status
+    ├── UsageError                  the input, configuration or mapping data cannot be used
+    │   ├── InputError              a file or folder of FHIR input (missing, not JSON/XML)
+    │   ├── ConfigError             practice.toml
+    │   └── MappingError            a mapping file (substances, products, codes, names)
+    │       └── CodeTableError      codes.json (format, PZN check digit, ASK number)
+    ├── RefusedError                a command refuses to run as asked; nothing was changed
+    │   ├── SetupError              init, keys rotate / backup / restore
+    │   ├── SyncError               a day before the last sync, after the data's newest …
+    │   ├── RetentionError          a period under a year, a day still to come
+    │   ├── UndoError               runs that were sent, or are not the newest
+    │   ├── LookupRefused           a re-identification without purpose, rate-limited …
+    │   └── NotConfirmed            a destructive command a person did not confirm
+    ├── CryptoError                 what adapter.crypto refuses or cannot do
+    │   ├── KeyringError            the keyring file or backup is missing, unreadable, insecure
+    │   ├── UnknownKeyError         a key id or version the keyring does not hold
+    │   └── DecryptionError         authentication failed: wrong key, or altered data
+    └── StoreError                  the database and what it holds
+        ├── DatabaseError           cannot be opened, or not at this program's schema
+        ├── LedgerError             an unknown report, a state move not allowed
+        ├── LedgerIntegrityError    a ledger row does not match its seal
+        ├── ConcurrentUpdateError   other runs changed the same rows (retried, then said)
+        ├── ShreddedError           a row's data key was destroyed by retention
+        ├── RetentionMarkError      a retention cutoff after today
+        ├── StoredFormatError       stored rows of a format this version does not read
+        ├── StoredRecordsError      stored records that cannot be read back
+        └── DamagedDataError        rows refer to data the database does not hold
+            └── DamagedRowError     a sealed field fails authentication (also a DecryptionError)
+
+The command line catches `SubstregError` in one place and prints `substreg: <message>`
+on one line with the error's `exit_status` (2: a person can fix it; see adapter/cli).
+Messages are sentences that name the file, row or key and the fix; they never carry a
+secret, a plaintext, a patient id, a code or a name (PRIVACY.md T2). Outcomes that are
+expected (a resource that cannot be read, a report not yet due) are findings or return
+values, not exceptions; mistakes of the calling code stay ValueError / TypeError.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CodeTableError",
+    "ConcurrentUpdateError",
+    "ConfigError",
+    "CryptoError",
+    "DamagedDataError",
+    "DamagedRowError",
+    "DatabaseError",
+    "DecryptionError",
+    "InputError",
+    "KeyringError",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "LookupRefused",
+    "MappingError",
+    "NotConfirmed",
+    "RefusedError",
+    "RetentionError",
+    "RetentionMarkError",
+    "SetupError",
+    "ShreddedError",
+    "StoreError",
+    "StoredFormatError",
+    "StoredRecordsError",
+    "SubstregError",
+    "SyncError",
+    "UndoError",
+    "UnknownKeyError",
+    "UsageError",
+]
+
+
+class SubstregError(Exception):
+    """Base of every error substreg raises on purpose."""
+
+    exit_status = 2  # a person can fix it: the input, a setting, a key, a confirmation
+
+
+# -- the input, the configuration, the mapping data -----------------------------------
+
+
+class UsageError(SubstregError):
+    """What the command was given cannot be used."""
+
+
+class InputError(UsageError):
+    """The input cannot be used at all (missing file, not JSON or XML, not FHIR)."""
+
+
+class ConfigError(UsageError):
+    """The configuration file is missing or wrong; the message says where."""
+
+
+class MappingError(UsageError):
+    """A mapping file is missing, unreadable or malformed; the message names file and key."""
+
+
+class CodeTableError(MappingError):
+    """codes.json is malformed; the message names the file and the key."""
+
+
+# -- a command that refuses to run as asked ---------------------------------------------
+
+
+class RefusedError(SubstregError):
+    """A command refuses to run as asked; nothing was changed."""
+
+
+class SetupError(RefusedError):
+    """A setup step cannot be done; the message says why and what to do."""
+
+
+class SyncError(RefusedError):
+    """The sync cannot run as asked (a day before the last sync, or one the data cannot
+    mean); nothing was written."""
+
+
+class RetentionError(RefusedError):
+    """Retention cannot run as asked (a period under a year, a day still to come)."""
+
+
+class UndoError(RefusedError):
+    """The runs cannot be undone as asked; nothing was changed."""
+
+
+class LookupRefused(RefusedError):
+    """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+class NotConfirmed(RefusedError):
+    """A destructive command was not confirmed; nothing was changed."""
+
+
+# -- keys and encryption (adapter.crypto) ------------------------------------------------
+
+
+class CryptoError(SubstregError):
+    """Base of every error adapter.crypto raises on purpose."""
+
+
+class KeyringError(CryptoError):
+    """The keyring (file, backup or in memory) cannot be used; the message says why and the fix."""
+
+
+class UnknownKeyError(CryptoError):
+    """A key id or version is not in the keyring, or the key was destroyed."""
+
+
+class DecryptionError(CryptoError):
+    """Authentication failed: nothing was decrypted, not even in part."""
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+class StoreError(SubstregError):
+    """The database, or what it holds, cannot be used as asked."""
+
+
+class DatabaseError(StoreError):
+    """The database cannot be opened or is not at the schema this program needs."""
+
+
+class LedgerError(StoreError):
+    """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
+
+
+class LedgerIntegrityError(StoreError):
+    """A ledger row does not match its seal: it was changed outside substreg."""
+
+
+class ConcurrentUpdateError(StoreError):
+    """Another run changed the row first (optimistic locking); the command is retried."""
+
+
+class ShreddedError(StoreError):
+    """The data key of a row was destroyed (retention): what it sealed is gone for good."""
+
+
+class RetentionMarkError(StoreError):
+    """A retention cutoff after today: it would hide every later event from sync."""
+
+
+class StoredFormatError(StoreError):
+    """Stored rows of a format this version does not read."""
+
+
+class StoredRecordsError(StoreError):
+    """Stored records cannot be read back; the message names no value (they are secret)."""
+
+
+class DamagedDataError(StoreError):
+    """Rows refer to a data key the database does not hold: never read as 'shredded'."""
+
+
+class DamagedRowError(DamagedDataError, DecryptionError):
+    """A sealed field or a wrapped data key fails authentication: changed or damaged
+    outside substreg. The message names the row (mapping, report, practice, audit entry)
+    and the field, never a value."""
+
+    def __init__(self, message: str, *, row_id: str, field: str) -> None:
+        super().__init__(message)
+        self.row_id = row_id
+        self.field = field

@@ -1,0 +1,71 @@
+"""One exception tree (adapter/errors.py) and one place that turns an error into a line."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import adapter.cli.run
+from adapter import errors
+from adapter.cli.main import main
+
+ADAPTER = Path(errors.__file__).resolve().parent
+PUBLIC = [getattr(errors, name) for name in errors.__all__]
+# Exceptions that are outcomes turned into findings or internal retries, never shown as such.
+NOT_IN_THE_TREE = {
+    "ResourceProblem": "fhir/values.py: a field that cannot be read becomes a finding",
+}
+
+
+def test_every_public_error_is_a_substreg_error_with_an_exit_status() -> None:
+    """The CLI's one `except SubstregError` catches them all, each with a status to exit."""
+    for kind in PUBLIC:
+        assert issubclass(kind, errors.SubstregError), kind
+        assert kind.exit_status in (1, 2), kind
+
+
+def test_the_docstring_draws_every_error_of_the_tree() -> None:
+    """The tree in the module docstring names each class: it cannot drift from the code."""
+    doc = errors.__doc__ or ""
+    drawn = {line.split("──")[-1].split()[0] for line in doc.splitlines() if "──" in line}
+    assert drawn | {"SubstregError"} == set(errors.__all__)
+
+
+def test_no_module_defines_a_public_error_outside_the_tree() -> None:
+    """A new error class goes into adapter/errors.py, so that the CLI cannot miss it."""
+    found = []
+    for path in ADAPTER.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == ADAPTER:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+            if bases & {"Exception", "ValueError", "RuntimeError"}:
+                found.append(node.name)
+    assert set(found) == set(NOT_IN_THE_TREE)
+
+
+@pytest.mark.parametrize("kind", PUBLIC, ids=lambda k: k.__name__)
+def test_each_error_is_one_line_and_its_status_at_the_command_line(
+    kind: type[errors.SubstregError],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever a command raises from the tree: `substreg: <message>` on one line, no
+    traceback, and the error's exit status."""
+
+    def fail(_: object) -> int:
+        message = "first line\n  second line"
+        if issubclass(kind, errors.DamagedRowError):
+            raise kind(message, row_id="r1", field="codes")
+        raise kind(message)
+
+    monkeypatch.setattr(adapter.cli.run, "_derive", fail)
+    status = main(["derive", "whatever.json", "--as-of", "2025-01-01"])
+    out, err = capsys.readouterr()
+    assert status == kind.exit_status
+    assert out == ""
+    assert err == "substreg: first line second line\n"
