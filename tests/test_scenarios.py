@@ -420,6 +420,40 @@ MADE_ON: dict[str, dict[tuple[str, str | None, str], str]] = {
         ("anmeldung", "NIKAM157", "2025-02-03"): "2025-02-17",  # known once substitution starts
     },
     "53-note-address-change": {("mitteilung", None, "2025-10-20"): "2025-10-20"},
+    # The real-shape cases (INPUT.md 15–23): each Abmeldung on the 11th empty day, L + 11.
+    "81-real-kbv-st-fortnightly-gematik-dispenses-one-anmeldung": {
+        ("anmeldung", "KASCM444", "2025-03-03"): "2025-03-03",
+        ("abmeldung", "KASCM444", "2025-04-27"): "2025-05-08",
+    },
+    "82-real-gematik-dispense-without-any-reach-one-day": {
+        ("abmeldung", "KASCM444", "2025-03-18"): "2025-03-29",
+    },
+    "83-real-epa-dispenses-by-reference-and-process-identifier": {
+        ("abmeldung", "KASCM444", "2025-02-19"): "2025-03-02",
+    },
+    "85-real-gematik-dispense-unknown-kvnr-and-prescription": {
+        ("abmeldung", "KASCM444", "2025-03-16"): "2025-03-27",
+    },
+    "86-real-kbv-two-practitioner-ids-one-lanr-one-doctor": {
+        ("anmeldung", "LUKÖM265", "2025-02-03"): "2025-02-03",  # no re-registration on 03-19
+        ("abmeldung", "LUKÖM265", "2025-04-13"): "2025-04-24",
+    },
+    "88-real-kbv-patient-with-gender-added-reported": {
+        ("abmeldung", "PAPRF265", "2025-05-18"): "2025-05-29",
+    },
+    "89-real-kbv-freetext-d-l-methadon-is-methadon": {
+        ("abmeldung", "KASCM444", "2025-06-08"): "2025-06-19",
+    },
+    "90-real-kbv-compounding-d-l-methadon-is-methadon": {
+        ("abmeldung", "PEPAM892", "2025-06-08"): "2025-06-19",
+    },
+    "95-real-isik-administration-entered-in-error-version": {
+        ("anmeldung", "ERMUF284", "2025-05-06"): "2025-05-06",
+        ("abmeldung", "ERMUF284", "2025-05-15"): "2025-05-26",
+    },
+    "96-real-epa-requests-in-a-history-bundle": {
+        ("abmeldung", "KASCM444", "2025-01-28"): "2025-02-08",
+    },
 }
 
 
