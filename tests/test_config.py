@@ -1,4 +1,4 @@
-"""The practice configuration file `--config practice.toml` (adapter/config.py, REAL-DATA.md 3)."""
+"""The practice configuration `--config practice.toml` (settings/practice.py, REAL-DATA.md 3)."""
 
 from __future__ import annotations
 

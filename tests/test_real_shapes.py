@@ -28,7 +28,6 @@ from typing import Any
 import pytest
 
 from adapter.cli import main
-from adapter.config import PracticeConfig
 from adapter.domain.phases import derive_phases
 from adapter.domain.reports import build_reports
 from adapter.fhir.assemble import Assembly
@@ -39,6 +38,7 @@ from adapter.fhir.source import Entry, read_paths
 from adapter.fhir.versions import is_older, version_of
 from adapter.mappings import load_mappings
 from adapter.services import derive
+from adapter.settings.practice import PracticeConfig
 
 TESTS = Path(__file__).resolve().parent
 CASES = TESTS / "cases"
