@@ -34,7 +34,7 @@ from adapter.fhir.assemble import Assembly
 from adapter.fhir.collect import Collection, Collector
 from adapter.fhir.contained import contained_resources
 from adapter.fhir.doctors import build_doctors
-from adapter.fhir.source import Entry, read_paths
+from adapter.fhir.source import Deleted, Entry, read_paths
 from adapter.fhir.versions import is_older, version_of
 from adapter.mappings import load_mappings
 from adapter.services import derive
@@ -200,8 +200,7 @@ def test_e2e_xml_pair_as_published_names_only_the_identifier_system(
     errors = [
         f
         for f in findings(document, "error", "INPUT")
-        if "MedicationDispense/a7e1d25f-0b0a-40f7-b529-afda48e51b46" in f["sources"]
-        and f"Patient/?identifier={KVID}" in f["sources"]
+        if f["sources"] == ["MedicationDispense/a7e1d25f-0b0a-40f7-b529-afda48e51b46"]
     ]
     assert errors
     assert KVID in errors[0]["message"]
@@ -263,9 +262,11 @@ def test_epa_dispensation_covers_from_its_hand_over(capsys: pytest.CaptureFixtur
     document, _ = run(capsys, str(EPA_DISPENSATION), "--as-of", "2025-03-01")
     # KBV ST 14 days from 01-22 (PrescriptionId 160.153.303.257.459, the value of the
     # operation's prescriptionId part); dispensed 01-24: 01-24 + 14 - 1 = 02-06 (its
-    # prescription alone reaches 02-04); Abmeldung made 02-17 (02-06 + 11).
+    # prescription alone reaches 02-04); Abmeldung made 02-17 (02-06 + 11). The first day
+    # with a drug is the hand-over, 01-24 (R-DATE-1: a dispensed prescription covers what
+    # its dispenses cover, INPUT.md edge case 2; only its end is never shortened, 15).
     assert rows(document) == {
-        ("anmeldung", "KASCM444", "2025-01-22", "Methadon", "3741001"),
+        ("anmeldung", "KASCM444", "2025-01-24", "Methadon", "3741001"),
         ("abmeldung", "KASCM444", "2025-02-06", None, "3741001"),
     }
 
@@ -318,7 +319,7 @@ def test_conditional_reference_to_nobody_names_only_the_system(
     assert document["reports"] == []
     errors = [f for f in findings(document, "error", "INPUT") if KVID in f["message"]]
     assert errors
-    assert f"Patient/?identifier={KVID}" in errors[0]["sources"]
+    assert all(source.count("/") == 1 for f in errors for source in f["sources"])  # Type/id
     assert wrong not in printed
     assert ISIK_KVNR not in printed
 
@@ -609,6 +610,9 @@ def looks(paths: list[Path]) -> Looks:
     found = Looks({}, {}, {})
     latest: dict[str, Any] = {}
     for item in read_paths(paths):
+        if isinstance(item, Deleted):  # gone from the EHR: nothing to report or name
+            found.events.pop(item.ref, None)
+            continue
         if not isinstance(item, Entry):
             continue
         resource, kind = item.resource, item.resource["resourceType"]
@@ -636,6 +640,7 @@ class Outcome:
     covers: dict[str, list[tuple[str, date, date]]]  # source → (patient, first, last day)
     phases: dict[str, list[tuple[date, date]]]  # patient → reported phases
     named: set[str]  # every source of every finding
+    withheld: set[str]  # patients whose reports an error finding withholds (a code refused)
 
 
 def outcome(paths: list[Path], as_of: date) -> Outcome:
@@ -674,7 +679,8 @@ def outcome(paths: list[Path], as_of: date) -> Outcome:
             )
             phases[patient].append((report.date, end))
     named = {s for f in derivation.findings for s in f.sources}
-    return Outcome(collection, covers, phases, named)
+    withheld = {f.sources[0] for f in derivation.findings if f.severity == "error" and f.sources}
+    return Outcome(collection, covers, phases, named, withheld)
 
 
 def silent(paths: list[Path], as_of: date) -> list[str]:
@@ -699,7 +705,10 @@ def silent(paths: list[Path], as_of: date) -> list[str]:
         request = collection.requests.get(key)
         begins = request.supply_start or request.authored if request else None
         later = (days and min(c[1] for c in days) > as_of) or (begins and begins > as_of)
-        if not (reported or key in result.named or later):
+        # A patient whose code is refused: the error finding names the patient, and every
+        # event of that patient waits with it (D-1).
+        withheld = any(patient in result.withheld for patient, _, _ in days)
+        if not (reported or key in result.named or later or withheld):
             quiet.append(key)
     return quiet
 

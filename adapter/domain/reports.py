@@ -57,6 +57,7 @@ def build_reports(
     owners: dict[str, str] = {}
     findings: list[Finding] = []
     missing_btm: dict[str, list[str]] = defaultdict(list)
+    reported_by: dict[str, RegisterDoctor] = {}  # doctor key → as on their latest report
     for event in events:
         if event.made_on > as_of or event.date > as_of or event.code is None:
             continue  # not yet due (R-DATE-3), or withheld with a finding already
@@ -71,8 +72,37 @@ def build_reports(
         report = _report(event, doctor, consultant)
         reports.append(report)
         owners[report.id] = event.patient
+        reported_by[doctor.key] = report.doctor
     findings.extend(_missing_btm(key, sources) for key, sources in missing_btm.items())
+    findings.extend(_incomplete_doctors(reported_by))
     return reports, findings, owners
+
+
+def _incomplete_doctors(doctors: Mapping[str, RegisterDoctor]) -> list[Finding]:
+    """The register's fields a reporting doctor lacks (RULES.md §1): the reports are made,
+    and a warning says what to add (D-1 withholds only what the register cannot file at
+    all: no code, no doctor, no BtM number)."""
+    found = []
+    for key, doctor in sorted(doctors.items()):
+        missing = {
+            "name": not (doctor.family_name and doctor.given_name),
+            "birth date": doctor.birth_date is None,
+            "business address": doctor.address is None,
+            "phone": not doctor.phone,
+        }
+        fields = sorted(field for field, gone in missing.items() if gone)
+        if fields:
+            found.append(
+                Finding(
+                    "warning",
+                    "INPUT",
+                    f"The register needs the doctor's {', '.join(fields)}; the reports of "
+                    f"{key} go without: add it to the Practitioner (or its Organization), "
+                    "or to practice.toml.",
+                    (key,),
+                )
+            )
+    return found
 
 
 def _report(event: RegisterEvent, doctor: Doctor, consultant: Doctor | None) -> Report:
@@ -101,14 +131,19 @@ def report_id(kind: str, key: str) -> str:
 
 
 def _no_doctor(event: RegisterEvent) -> Finding:
-    return Finding(
-        "error",
-        "R-EP-1",
-        f"No substituting doctor for the {event.kind} of {event.patient} dated "
-        f"{event.date.isoformat()}: give the MedicationRequest a requester, or the "
-        "EpisodeOfCare a careManager (a Practitioner).",
-        (event.patient, *event.sources[:3]),
-    )
+    if event.doctor is not None:
+        problem = (
+            f"{event.doctor}, the substituting doctor of the {event.kind} of {event.patient} "
+            f"dated {event.date.isoformat()}, is not in the input: send the Practitioner "
+            "resource (with its BtM number, or configure it in practice.toml)."
+        )
+    else:
+        problem = (
+            f"No substituting doctor for the {event.kind} of {event.patient} dated "
+            f"{event.date.isoformat()}: give the MedicationRequest a requester, or the "
+            "EpisodeOfCare a careManager (a Practitioner)."
+        )
+    return Finding("error", "R-EP-1", problem, (event.patient, *event.sources[:3]))
 
 
 def _missing_btm(doctor_key: str, sources: list[str]) -> Finding:

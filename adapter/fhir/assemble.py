@@ -26,6 +26,7 @@ from adapter.fhir.collect import Collection
 from adapter.fhir.doctors import practitioner_key, responsible_doctors
 from adapter.fhir.identifiers import system_of
 from adapter.fhir.medication import MISSING_MEDICATION, NO_MEDICATION, MedInfo
+from adapter.fhir.orphans import orphan_finding, orphans
 from adapter.fhir.unreported import Unreported
 
 _MARKED = frozenset({"S", "ST"})
@@ -49,7 +50,7 @@ class _Builder:
         return self.collection.refs.resolve(ref)
 
     def patient(self, ref: str | None) -> str:
-        return self.resolve(ref) or unresolved_patient(ref)
+        return self.resolve(ref) or "Patient/?"  # grouped events always resolve
 
     def med(self, med: MedInfo | None, med_ref: str | None) -> MedInfo:
         if med is not None:
@@ -77,6 +78,31 @@ class _Builder:
 
     def request(self, ref: str | None) -> rec.Request | None:
         return self.collection.requests.get(self.resolve(ref) or "")
+
+    def prescription_of(
+        self, event: str, patient_ref: str | None, ref: str | None, med: MedInfo
+    ) -> rec.Request | None:
+        """The prescription an event names, if it is in the input and of the same patient.
+
+        One of another patient lends the event neither its marker nor its reach nor its
+        doctor (a false registration would follow); one that is not in the input leaves
+        them unknown. Both are said, for events that look like substitution.
+        """
+        request = self.request(ref)
+        looks = med.substance is not None or med.btm
+        if request is None:
+            if ref is not None and looks:
+                self.unreported.note(
+                    "prescription-missing", self.patient(patient_ref), event, _named(ref)
+                )
+            return None
+        if self.resolve(request.patient) != self.resolve(patient_ref):
+            if looks:
+                self.unreported.note(
+                    "prescription-foreign", self.patient(patient_ref), event, request.key
+                )
+            return None
+        return request
 
     def request_doctor(self, request: rec.Request | None) -> str | None:
         if request is None:
@@ -189,10 +215,12 @@ class Assembly:
     def __iter__(self) -> Iterator[PatientHistory]:
         collection = self.collection
         builder = _Builder(collection, responsible=responsible_doctors(collection))
+        lost = orphans(collection)
         dispensed = self.dispensed_before | {
             r.key
             for d in collection.dispenses.values()
             if (r := builder.request(d.prescription)) is not None
+            and builder.resolve(r.patient) == builder.resolve(d.patient)
         }
         events = self._by_patient(builder)
         episodes, contacts = _episodes(builder), _contacts(builder)
@@ -215,6 +243,7 @@ class Assembly:
             )
         self.findings = [
             *collection.findings,
+            *(orphan_finding(o) for o in lost),
             *_untied_findings(builder),
             *_depot_findings(builder),
             *_supply_findings(builder),
@@ -225,17 +254,20 @@ class Assembly:
     def _by_patient(self, builder: _Builder) -> dict[str, _Events]:
         events: dict[str, _Events] = defaultdict(_Events)
 
-        def owner(ref: str | None) -> str:
-            return builder.resolve(ref) or unresolved_patient(ref)
-
+        # Events whose patient does not resolve belong to no treatment: orphans.py says so.
         collection = self.collection
         for admin in collection.administrations.values():
-            events[owner(admin.patient)].administrations.append(admin)
+            if (owner := builder.resolve(admin.patient)) is not None:
+                events[owner].administrations.append(admin)
         for dispense in collection.dispenses.values():
-            events[owner(dispense.patient)].dispenses.append(dispense)
+            if (owner := builder.resolve(dispense.patient)) is not None:
+                events[owner].dispenses.append(dispense)
         for request in collection.requests.values():
-            if self.covering_requests is None or request.key in self.covering_requests:
-                events[owner(request.patient)].requests.append(request)
+            owner = builder.resolve(request.patient)
+            if owner is not None and (
+                self.covering_requests is None or request.key in self.covering_requests
+            ):
+                events[owner].requests.append(request)
         if self.consume:  # the groups hold them now; each goes with its patient
             collection.administrations.clear()
             collection.dispenses.clear()
@@ -329,7 +361,7 @@ def _unmarked_unused(builder: _Builder, request: rec.Request, med: MedInfo, pati
 
 def _administration_cover(builder: _Builder, admin: rec.Administration) -> list[Cover]:
     med = builder.med(admin.med, admin.med_ref)
-    request = builder.request(admin.request)
+    request = builder.prescription_of(admin.key, admin.patient, admin.request, med)
     if med.substance is None:
         builder.no_substance(admin.patient, admin.key, med, request)
         return []
@@ -345,7 +377,7 @@ def _administration_cover(builder: _Builder, admin: rec.Administration) -> list[
 
 def _dispense_cover(builder: _Builder, dispense: rec.Dispense) -> list[Cover]:
     med = builder.med(dispense.med, dispense.med_ref)
-    request = builder.request(dispense.prescription)
+    request = builder.prescription_of(dispense.key, dispense.patient, dispense.prescription, med)
     if med.substance is None:
         builder.no_substance(dispense.patient, dispense.key, med, request)
         return []
@@ -378,6 +410,14 @@ def _dispense_end(builder: _Builder, dispense: rec.Dispense, request: rec.Reques
     if reach is not None and start is not None:
         end = max(end, start + timedelta(days=reach - 1))
     return end
+
+
+def _named(ref: str) -> str:
+    """A prescription reference for a finding: by key, or by its identifier's system."""
+    system = system_of(ref)
+    if system is not None:
+        return f"a prescription with an identifier of system {system or '(no system)'}"
+    return ref
 
 
 def _what(med: MedInfo) -> str:
@@ -528,26 +568,9 @@ def _depot_findings(builder: _Builder) -> list[Finding]:
     ]
 
 
-def unresolved_patient(ref: str | None) -> str:
-    """How findings name a patient reference that resolves to nothing: by its key, or by
-    the system of the identifier it names (never the identifier's value, edge case 16)."""
-    system = system_of(ref or "")
-    if system is not None:
-        return f"Patient/?identifier={system or '(no system)'}"
-    return "Patient/?"
-
-
 def _unknown_patient(patient_key: str, covers: list[Cover]) -> Finding:
-    if patient_key.startswith("Patient/?identifier="):
-        system = patient_key.split("=", 1)[1]
-        message = (
-            f"Substitution events refer to a Patient by an identifier of system {system} that "
-            "no single Patient in the input carries: send the Patient resource (with that "
-            "identifier) with the events, or resolve the duplicate record."
-        )
-    else:
-        message = (
-            f"Substitution events refer to {patient_key}, which is not in the input: send the "
-            "Patient resource with the events."
-        )
+    message = (
+        f"Substitution events refer to {patient_key}, which is not in the input: send the "
+        "Patient resource with the events."
+    )
     return Finding("error", "INPUT", message, (patient_key, *(c.source for c in covers)))

@@ -7,7 +7,7 @@ read, which keeps memory near the size of the facts rather than of the input.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from adapter.fhir.people import (
     practitioner,
 )
 from adapter.fhir.refs import References
-from adapter.fhir.source import Item, Note, Unreadable
+from adapter.fhir.source import Deleted, Item, Note, Unreadable
 from adapter.fhir.values import (
     JsonObject,
     ResourceProblem,
@@ -142,6 +142,9 @@ class Collector:
         if isinstance(item, Note):
             self.result.findings.append(item.finding())
             return
+        if isinstance(item, Deleted):
+            self._delete(item.ref)
+            return
         resource = item.resource
         kind = resource["resourceType"]
         reader = self._readers.get(kind)
@@ -163,6 +166,27 @@ class Collector:
             # A gematik or ePA dispense may name its prescription only by identifier.
             links = prescription_links(resource, item.bundle_identifier)
             self.result.refs.note_identifiers(key, links)
+        elif kind == "MedicationDispense":
+            self._link_by_context(key, item.bundle_identifier)
+
+    def _link_by_context(self, key: str, context: tuple[str, str] | None) -> None:
+        """A dispense that names no prescription, carried beside the PrescriptionId of its
+        e-prescription (ePA `$provide-dispensation-erp`): linked by that."""
+        dispense = self.result.dispenses.get(key)
+        if dispense is not None and dispense.prescription is None and context is not None:
+            link = prescription_links({}, context)
+            if link:
+                self.result.dispenses[key] = replace(dispense, prescription=link[0])
+
+    def _delete(self, ref: str) -> None:
+        """A DELETE: what earlier versions of the resource said is forgotten; sync removes
+        what it stored of it (the key counts as read, and yields nothing)."""
+        kind = ref.split("/", 1)[0]
+        if kind not in self._records_of:
+            return
+        self._latest(kind, ref, {})
+        if self.track_seen:
+            self.result.seen.add(ref)
 
     def _latest(self, kind: str, key: str, resource: JsonObject) -> bool:
         """Whether this is the latest version of `key` so far; if so, what an earlier version

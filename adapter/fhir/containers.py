@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypeGuard
 
-from adapter.fhir.items import Entry, Item, Unreadable
+from adapter.fhir.items import Deleted, Entry, Item, Unreadable
 
 # On the stack: a resource (with its fullUrl, place and enclosing Bundle's identifier) or a
-# Parameters' parameter to open.
-_Work = tuple[str, dict[str, Any], str | None, str, tuple[str, str] | None] | Unreadable
+# Parameters' parameter to open; or what is yielded as it is.
+_Work = tuple[str, dict[str, Any], str | None, str, tuple[str, str] | None] | Unreadable | Deleted
 
 
 def unpack(resource: dict[str, Any], full_url: str | None, where: str) -> Iterator[Item]:
@@ -30,16 +30,16 @@ def unpack(resource: dict[str, Any], full_url: str | None, where: str) -> Iterat
     stack: list[_Work] = [("resource", resource, full_url, where, None)]
     while stack:
         work = stack.pop()
-        if isinstance(work, Unreadable):
+        if isinstance(work, Unreadable | Deleted):
             yield work
             continue
         kind, node, url, place, bundle_id = work
         if kind == "parameter":
-            inner = _parameter(node, place)
+            inner = _parameter(node, place, bundle_id)
         elif node["resourceType"] == "Bundle":
             inner = _entries(node, place)
         elif node["resourceType"] == "Parameters":
-            inner = _parameters(node, "parameter", place)
+            inner = _parameters(node, "parameter", place, None)
         else:
             yield Entry(node, url, place, bundle_id)
             continue
@@ -56,7 +56,9 @@ def _entries(bundle: dict[str, Any], where: str) -> list[_Work]:
         place = f"{where} entry {index}"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if resource is None and isinstance(entry, dict) and _is_bare(entry):
-            continue  # a DELETE, or a response without the resource, carries none
+            if (deleted := _deleted(entry, place)) is not None:
+                found.append(deleted)  # the resource is gone: an earlier version with it
+            continue  # a response without the resource carries none
         if not _is_resource(resource):
             found.append(Unreadable(place, "not a FHIR resource (no resourceType)"))
             continue
@@ -79,11 +81,27 @@ def _identifier(bundle: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def _deleted(entry: dict[str, Any], where: str) -> Deleted | None:
+    """A DELETE of one resource by `Type/id` (a conditional DELETE names none)."""
+    request = entry.get("request")
+    if not isinstance(request, dict) or request.get("method") != "DELETE":
+        return None
+    url = request.get("url")
+    if not isinstance(url, str) or "?" in url or url.count("/") < 1:
+        return None
+    parts = url.rstrip("/").split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return Deleted(f"{parts[-2]}/{parts[-1]}", where) if len(parts) >= 2 else None
+
+
 def _is_bare(entry: dict[str, Any]) -> bool:
     return "request" in entry or "response" in entry
 
 
-def _parameters(node: dict[str, Any], key: str, where: str) -> list[_Work]:
+def _parameters(
+    node: dict[str, Any], key: str, where: str, context: tuple[str, str] | None
+) -> list[_Work]:
     """`Parameters.parameter` or `parameter.part`: each a parameter to open."""
     items = node.get(key) or []
     if not isinstance(items, list):
@@ -92,22 +110,35 @@ def _parameters(node: dict[str, Any], key: str, where: str) -> list[_Work]:
     for index, item in enumerate(items):
         place = f"{where} {key} {index}"
         if isinstance(item, dict):
-            found.append(("parameter", item, None, place, None))
+            found.append(("parameter", item, None, place, context))
         else:
             found.append(Unreadable(place, f"{key} must be an object"))
     return found
 
 
-def _parameter(parameter: dict[str, Any], where: str) -> list[_Work]:
-    """A parameter's resource, if any, then its parts."""
+def _parameter(
+    parameter: dict[str, Any], where: str, context: tuple[str, str] | None
+) -> list[_Work]:
+    """A parameter's resource, if any, then its parts. The identifier a part names
+    `prescriptionId` (ePA `$provide-dispensation-erp`: the dispense's only link to its
+    prescription) goes with the resources of the parts beside it."""
+    context = _prescription_id(parameter) or context
     found: list[_Work] = []
     if "resource" in parameter:
         resource = parameter["resource"]
         if _is_resource(resource):
-            found.append(("resource", resource, None, where, None))
+            found.append(("resource", resource, None, where, context))
         else:
             found.append(Unreadable(where, "parameter.resource is not a FHIR resource"))
-    return found + _parameters(parameter, "part", where)
+    return found + _parameters(parameter, "part", where, context)
+
+
+def _prescription_id(parameter: dict[str, Any]) -> tuple[str, str] | None:
+    parts = parameter.get("part")
+    for part in parts if isinstance(parts, list) else ():
+        if isinstance(part, dict) and part.get("name") == "prescriptionId":
+            return _identifier({"identifier": part.get("valueIdentifier")})
+    return None
 
 
 def _is_resource(value: Any) -> TypeGuard[dict[str, Any]]:

@@ -5,6 +5,8 @@ Entry             a resource, with its fullUrl and where it was found
 Unreadable        a line, entry or file that cannot be read: an `error` finding
 Note              something about the input itself (a Bulk Data export's errors, a
                   file its manifest does not list): a finding of its own severity
+Deleted           a DELETE in a history or transaction Bundle, or in a Bulk Data export's
+                  `deleted` files: the resource is gone (INPUT.md 21, 22)
 """
 
 from __future__ import annotations
@@ -44,4 +46,10 @@ class Note:
         return Finding(self.severity, "INPUT", self.message, (self.where,))
 
 
-Item = Entry | Unreadable | Note
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    ref: str  # "MedicationRequest/x", as the DELETE's request.url names it
+    where: str
+
+
+Item = Entry | Unreadable | Note | Deleted

@@ -23,8 +23,8 @@ from adapter.domain.model import Address, Episode, Finding, PatientFacts, Spell
 from adapter.errors import StoredRecordsError
 from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
-from adapter.fhir.identifiers import system_of
 from adapter.fhir.medication import MedInfo
+from adapter.fhir.orphans import orphan_finding, orphans
 from adapter.fhir.people import PractitionerRec
 
 if TYPE_CHECKING:  # pydantic itself loads with the first record stored or read (_adapter)
@@ -93,12 +93,13 @@ def split(collection: Collection) -> Batch:
     owners: dict[str, str | None] = dict.fromkeys(collection.seen)
     findings = list(collection.findings)
 
+    findings += [orphan_finding(o) for o in orphans(collection)]
+
     def file(
         kind: str, key: str, patient: str | None, record: object, raw: str | None = None
     ) -> None:
         if patient is None:
-            findings.append(_no_patient(key, raw))
-            return
+            return  # it belongs to no patient: an orphan (orphans.py) or of no use
         patients[patient][kind][key] = record
         owners[key] = patient
 
@@ -224,23 +225,6 @@ class _Resolver:
         return PracticeRecords(
             dict(c.practitioners), roles, dict(c.organizations), dict(c.medications), custodians
         )
-
-
-def _no_patient(key: str, raw: str | None = None) -> Finding:
-    system = system_of(raw or "")
-    if system is not None:
-        problem = (
-            f"{key} names its patient by an identifier of system {system or '(no system)'} "
-            "that no single Patient in this batch carries"
-        )
-    else:
-        problem = f"{key} names no patient that can be resolved (subject or patient)"
-    return Finding(
-        "error",
-        "INPUT",
-        f"{problem}: it cannot be filed and is left out; send it with its Patient.",
-        (key,),
-    )
 
 
 # -- join and merge --------------------------------------------------------------------

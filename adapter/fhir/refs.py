@@ -8,11 +8,13 @@ of that key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from adapter.fhir.identifiers import PREFIX
 
 AMBIGUOUS = "?ambiguous"  # an identifier alias that two resources carry
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(slots=True)
@@ -34,6 +36,10 @@ class References:
             key = f"{kind}/#{self._anonymous}"
         if full_url:
             self.aliases[full_url] = key
+        elif isinstance(resource_id, str) and _UUID.fullmatch(resource_id):
+            # A resource carried without a fullUrl (a Parameters part: gematik `$close`,
+            # ePA `$provide-…`) is still named `urn:uuid:<its id>` by its siblings.
+            self.aliases.setdefault(f"urn:uuid:{resource_id.lower()}", key)
         return key
 
     def resolve(self, ref: str | None) -> str | None:
@@ -50,6 +56,8 @@ class References:
         if not ref:
             return None
         known = self.aliases.get(ref)
+        if known is None and ref[:9].lower() == "urn:uuid:":
+            known = self.aliases.get(ref.lower())
         if known is not None:
             return known if known != AMBIGUOUS else None
         if ref.startswith(("urn:", PREFIX)):

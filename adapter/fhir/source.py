@@ -24,9 +24,18 @@ import orjson
 from adapter.errors import InputError
 from adapter.fhir import bulk
 from adapter.fhir.containers import unpack
-from adapter.fhir.items import SUFFIXES, Entry, Item, Note, Unreadable
+from adapter.fhir.items import SUFFIXES, Deleted, Entry, Item, Note, Unreadable
 
-__all__ = ["Entry", "InputError", "Item", "Note", "Unreadable", "read_file", "read_paths"]
+__all__ = [
+    "Deleted",
+    "Entry",
+    "InputError",
+    "Item",
+    "Note",
+    "Unreadable",
+    "read_file",
+    "read_paths",
+]
 
 
 def read_paths(paths: list[Path]) -> Iterator[Item]:

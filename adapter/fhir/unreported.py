@@ -72,6 +72,19 @@ _REASONS: dict[str, tuple[Severity, str, str]] = {
         "S/ST marker and have no administration or dispense in the input: they cover no day "
         "(only an S/ST prescription covers days by itself, INPUT.md).",
     ),
+    "prescription-missing": (
+        "error",
+        "INPUT",
+        "{n} event(s) of {patient} name a prescription that is not in the input ({details}): "
+        "its BtM marker, reach and doctor are unknown, so the event may be reported wrongly "
+        "or not at all. Send the prescription with its dispenses and administrations.",
+    ),
+    "prescription-foreign": (
+        "error",
+        "INPUT",
+        "{n} event(s) of {patient} name the prescription of another patient ({details}): it "
+        "is not used for them. Correct the event's subject, or its prescription.",
+    ),
     "dispenses-void": (
         "warning",
         "INPUT",

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from adapter.domain.model import Finding, Severity
 from adapter.fhir.collect import Collector
 from adapter.fhir.r4b import model_class
-from adapter.fhir.source import Entry, Note, Unreadable, read_paths
+from adapter.fhir.source import Deleted, Entry, Note, Unreadable, read_paths
 from adapter.mappings import Mappings, load_mappings
 
 MAX_DEPTH = 100  # JSON levels; real resources have a dozen, 50 nested extensions are 100
@@ -73,6 +73,8 @@ def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
     readers = mappings or load_mappings()
     resources, found = 0, list[Issue]()
     for item in read_paths(paths):
+        if isinstance(item, Deleted):
+            continue  # a DELETE names a resource; there is nothing to check
         if not isinstance(item, Entry):
             found.append(_input_issue(item))
             continue
