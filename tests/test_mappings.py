@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from adapter.domain.coverage import depot_last_day
 from adapter.domain.model import SUBSTANCES, Depot
 from adapter.errors import MappingError
-from adapter.fhir.assemble import depot_end
 from adapter.fhir.medication import medication_info
 from adapter.mappings import (
     Mappings,
@@ -220,7 +220,9 @@ def test_non_depot_products_have_no_duration(mappings: Mappings, text: str) -> N
 )
 def test_six_calendar_months_end_the_day_before(start: str, last: str) -> None:
     """Six months from D end the day before the same day six months later (edge case 3)."""
-    assert depot_end(date.fromisoformat(start), Depot(None, 6, False)) == date.fromisoformat(last)
+    assert depot_last_day(date.fromisoformat(start), Depot(None, 6, False)) == date.fromisoformat(
+        last
+    )
 
 
 @pytest.mark.parametrize(

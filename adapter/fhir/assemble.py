@@ -6,21 +6,26 @@ Here references are resolved, each medication event is tied to substitution or n
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 
+from adapter.domain.coverage import (
+    Reach,
+    days_from,
+    depot_last_day,
+    dispense_last_day,
+    prescription_last_day,
+)
 from adapter.domain.model import (
-    DIAMORPHIN,
     ConsultantSpell,
     Cover,
-    Depot,
     Episode,
     Finding,
     PatientHistory,
 )
+from adapter.domain.ties import tied_to_substitution
 from adapter.fhir import records as rec
 from adapter.fhir.collect import Collection
 from adapter.fhir.doctors import practitioner_key, responsible_doctors
@@ -128,16 +133,15 @@ class _Builder:
     def tie(
         self, med: MedInfo, request: rec.Request | None, episode: Episode | None, dependence: bool
     ) -> bool:
-        """Tied to substitution by marker, episode, F11.2 or Diamorphin (INPUT.md, R-SUB-5)."""
-        if request is not None and request.marker in _MARKED:
-            return True
-        if med.analgesic:
-            return False  # patches, pain and cough codes count only with an S/ST marker
-        if episode is not None:
-            return True
-        if dependence or (request is not None and request.dependence):
-            return True
-        return med.substance == DIAMORPHIN
+        """Tied to substitution by marker, episode, F11.2 or Diamorphin (R-SUB-5)."""
+        assert med.substance is not None  # only events of the seven substances are tied
+        return tied_to_substitution(
+            marked=request is not None and request.marker in _MARKED,
+            analgesic=med.analgesic,
+            in_episode=episode is not None,
+            dependence=dependence or (request is not None and request.dependence),
+            substance=med.substance,
+        )
 
     def keep(
         self, patient_ref: str | None, cover: Cover, tied: bool, med: MedInfo, *, btm: bool
@@ -390,25 +394,15 @@ def _dispense_cover(builder: _Builder, dispense: rec.Dispense) -> list[Cover]:
 
 
 def _dispense_end(builder: _Builder, dispense: rec.Dispense, request: rec.Request | None) -> date:
-    """The last day a dispense covers (INPUT.md edge case 15).
-
-    Its `daysSupply` from `whenHandedOver`; without one (gematik and ePA dispenses carry
-    none), the reach of its prescription (`expectedSupplyDuration`) from the same day, else
-    that day alone. A dispense never ends the cover before its prescription's own reach.
-    """
-    days = dispense.days
-    reach = request.supply_days if request is not None else None
-    if days is None:
-        if reach is not None:
-            builder.reach_taken.append(dispense.key)
-            days = reach
-        else:
-            builder.one_day.append(dispense.key)
-            days = 1
-    end = dispense.day + timedelta(days=days - 1)
+    """The last day a dispense covers (INPUT.md edge case 15, `dispense_last_day`); a
+    finding says where its days came from when the dispense carries no daysSupply."""
     start = (request.supply_start or request.authored) if request is not None else None
-    if reach is not None and start is not None:
-        end = max(end, start + timedelta(days=reach - 1))
+    days = request.supply_days if request is not None else None
+    end, reach = dispense_last_day(dispense.day, dispense.days, days, start)
+    if reach is Reach.PRESCRIPTION:
+        builder.reach_taken.append(dispense.key)
+    elif reach is Reach.ONE_DAY:
+        builder.one_day.append(dispense.key)
     return end
 
 
@@ -448,7 +442,7 @@ def _prescription_cover(
     start = request.supply_start or request.authored
     if med.substance is None or start is None:
         return []  # _unused_request says why
-    end = start + timedelta(days=(request.supply_days or 1) - 1)
+    end = prescription_last_day(start, request.supply_days)
     episode = builder.episode(list(request.episodes))
     cover = Cover(
         start, end, builder.request_doctor(request), med.substance, request.key, _key(episode)
@@ -459,23 +453,13 @@ def _prescription_cover(
 def _effect_end(builder: _Builder, admin: rec.Administration, med: MedInfo) -> date:
     """A depot or implant covers its duration of effect (R-DATE-2, INPUT.md edge case 3)."""
     if admin.effect_days is not None:
-        return admin.start + timedelta(days=admin.effect_days - 1)
+        return days_from(admin.start, admin.effect_days)
     depot = med.depot
     if depot is None:
         return admin.end
     if depot.uncertain:
         builder.uncertain_depots.append(admin.key)
-    return depot_end(admin.start, depot)
-
-
-def depot_end(start: date, depot: Depot) -> date:
-    """Last day covered: N days, or the day before the same day N months later."""
-    if depot.months is not None:
-        month_index = start.month - 1 + depot.months
-        year, month = start.year + month_index // 12, month_index % 12 + 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        return date(year, month, day) - timedelta(days=1)
-    return start + timedelta(days=(depot.days or 1) - 1)
+    return depot_last_day(admin.start, depot)
 
 
 def _key(episode: Episode | None) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from adapter.domain.btm import is_btm_number
 from adapter.domain.codes import NameParts
 from adapter.domain.model import Address, NameSpell, PatientFacts, Spell
 from adapter.fhir.values import JsonObject, codings, obj, objs, period, text, texts
-from adapter.settings.practice import is_btm_number
 
 SR = "https://fhir.substreg.dev"
 OWN_NAME = "http://hl7.org/fhir/StructureDefinition/humanname-own-name"

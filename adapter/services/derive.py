@@ -5,23 +5,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from adapter.domain.model import Derivation, Finding
-from adapter.domain.notices import doctor_notices
+from adapter.domain.model import Derivation
 from adapter.domain.phases import derive_phases
-from adapter.domain.reports import (
-    build_reports,
-    caseload_findings,
-    shared_code_findings,
-    sort_reports,
-)
+from adapter.domain.pipeline import reports_due, unique_findings
+from adapter.domain.reports import sort_reports
 from adapter.fhir.assemble import Assembly
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings, load_mappings
 from adapter.settings.practice import PracticeConfig
-
-_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 def derive(
@@ -50,14 +43,6 @@ def derive(
         spans.extend(outcome.spans)
         findings.extend(outcome.findings)
     findings += assembly.findings
-    reports, report_findings, owners = build_reports(events, doctors, as_of=as_of)
-    findings += report_findings + shared_code_findings(reports, owners)
-    findings += caseload_findings(spans, doctors)
-    reports += doctor_notices(doctors, spans, as_of=as_of)
-    return Derivation(as_of, sort_reports(reports), unique_findings(findings))
-
-
-def unique_findings(findings: list[Finding]) -> list[Finding]:
-    """Findings once each, most severe first, in a stable order."""
-    seen = dict.fromkeys(findings)
-    return sorted(seen, key=lambda f: (_SEVERITY_RANK[f.severity], f.rule, f.sources, f.message))
+    due = reports_due(events, spans, doctors, as_of=as_of)
+    reports = sort_reports(due.reports + due.notices)
+    return Derivation(as_of, reports, unique_findings(findings + due.findings))

@@ -29,16 +29,14 @@ from datetime import date
 from pathlib import Path
 
 from adapter.domain.model import Doctor, Finding, Report
-from adapter.domain.notices import doctor_notices
+from adapter.domain.pipeline import reports_due, unique_findings
 from adapter.domain.reconcile import PRACTICE, Desired, Plan, Reported, reconcile
-from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
 from adapter.errors import SyncError
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.partition import Batch, dump, join, merge_practice, split
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
-from adapter.services.derive import unique_findings
 from adapter.services.sync_damage import Damage
 from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newest_event
 from adapter.services.sync_keep import Keeper
@@ -180,15 +178,14 @@ class _Run:
     ) -> tuple[list[Recorded], int]:
         walked = [p for p in patients if p.outcome is not None]
         events = [e for p in walked for e in p.events()]
-        reports, report_findings, owners = build_reports(events, doctors, as_of=self.as_of)
         spans = [s for p in walked for s in p.all_spans()]
-        notices = doctor_notices(doctors, spans, as_of=self.as_of)
+        due = reports_due(events, spans, doctors, as_of=self.as_of)  # the derive pipeline
         by_key = {p.key: p for p in walked}
-        self.findings += report_findings + caseload_findings(spans, doctors)
-        self.findings += shared_code_findings(reports, owners)
+        self.findings += due.findings
+        owners = due.owners
         desired = [
-            Desired(by_key[owners[r.id]].mapping.mapping_id, owners[r.id], r) for r in reports
-        ] + [Desired(PRACTICE, r.sources[0], r) for r in notices]
+            Desired(by_key[owners[r.id]].mapping.mapping_id, owners[r.id], r) for r in due.reports
+        ] + [Desired(PRACTICE, r.sources[0], r) for r in due.notices]
         known = self._ledger([p.mapping.mapping_id for p in walked], by_key)
         walked = [p for p in walked if p.mapping.mapping_id not in self.damage]
         plan = reconcile(

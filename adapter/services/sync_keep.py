@@ -7,8 +7,8 @@ from datetime import date
 
 from adapter.domain.events import OpenSpan
 from adapter.domain.model import Finding
+from adapter.domain.pipeline import unique_findings
 from adapter.fhir.partition import dump
-from adapter.services.derive import unique_findings
 from adapter.services.sync_plan import Patient, with_delta
 from adapter.services.sync_state import (
     ARCHIVE_FORMAT,

@@ -23,21 +23,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from adapter.domain.btm import is_btm_number
 from adapter.errors import ConfigError
 
 # R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
 # `$` anchor a trailing newline).
-_BTM = re.compile(r"[0-9]{7}")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 DEFAULT_EHR_BASE = "urn:substreg:ehr"
-
-
-def is_btm_number(value: object) -> bool:
-    """A BtM number as the register takes it: a string of exactly 7 digits 0-9 (R-DOC-1)."""
-    return isinstance(value, str) and _BTM.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
