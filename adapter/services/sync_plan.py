@@ -17,7 +17,7 @@ from datetime import date
 from adapter.crypto import blind_index
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Finding, PatientHistory, Report
-from adapter.domain.phases import PhaseOutcome
+from adapter.domain.walk_state import PhaseOutcome
 from adapter.errors import StoredRecordsError
 from adapter.fhir import records as rec
 from adapter.fhir.partition import (

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Cover, Finding
-from adapter.domain.phases import WalkState
+from adapter.domain.walk_state import WalkState
 from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
 from adapter.settings.practice import PracticeConfig
 

@@ -27,7 +27,8 @@ from adapter.domain.model import (
     ReportKind,
     Spell,
 )
-from adapter.domain.phases import PhaseOutcome, derive_phases
+from adapter.domain.phases import derive_phases
+from adapter.domain.walk_state import PhaseOutcome
 from adapter.mappings import packaged_mappings
 from adapter.mappings.names import load_name_rules
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapter.domain.model import PatientHistory
-from adapter.domain.phases import PhaseOutcome
 from adapter.domain.reports import build_reports
+from adapter.domain.walk_state import PhaseOutcome
 
 from .builders import DOC_A, DOC_B, DOCTORS, absence, cover, derive, episode, history
 from .test_phases_resume import histories as rich_histories

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapter.domain.model import Doctor, PatientHistory
-from adapter.domain.phases import PhaseOutcome, derive_phases
+from adapter.domain.phases import derive_phases
+from adapter.domain.walk_state import PhaseOutcome
 
 from .builders import (
     CONSULT_1,
@@ -193,6 +194,6 @@ def test_the_walk_state_and_its_snapshot_have_the_same_fields() -> None:
     """Resuming copies the open phase field by field: both classes must name the same ones."""
     from dataclasses import fields
 
-    from adapter.domain.phases import PhaseSnapshot, _Phase
+    from adapter.domain.walk_state import OpenPhase, PhaseSnapshot
 
-    assert [f.name for f in fields(_Phase)] == [f.name for f in fields(PhaseSnapshot)]
+    assert [f.name for f in fields(OpenPhase)] == [f.name for f in fields(PhaseSnapshot)]
