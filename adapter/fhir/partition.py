@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -291,7 +292,9 @@ def rekey(records: PatientRecords, key: str) -> PatientRecords:
     )
 
 
-def merge_practice(old: PracticeRecords, new: PracticeRecords, seen: set[str]) -> PracticeRecords:
+def merge_practice(
+    old: PracticeRecords, new: PracticeRecords, seen: AbstractSet[str]
+) -> PracticeRecords:
     values: dict[str, Any] = {
         name: {k: v for k, v in getattr(old, name).items() if k not in seen} | getattr(new, name)
         for name in _PRACTICE_KEYED

@@ -40,10 +40,10 @@ from adapter.mappings import Mappings
 from adapter.services.sync_damage import Damage
 from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newest_event
 from adapter.services.sync_keep import Keeper
-from adapter.services.sync_plan import Changes, Patient, SyncOptions, changed_keys, gather
+from adapter.services.sync_plan import Changes, SyncOptions, changed_keys, gather
 from adapter.services.sync_prepare import prepare
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
-from adapter.services.sync_walk import Walker
+from adapter.services.sync_walk import Walked, Walker
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
 from adapter.store.runs import RunJournal
@@ -113,8 +113,6 @@ class _Run:
         self.damage = Damage()  # patients whose stored data cannot be read (issue 9.6)
         self.journal = RunJournal(space.connection, space.now)  # for `runs undo` (D-49)
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
-        self._superseded: list[str] = []  # ledger ids marked superseded by this run
-        self._withdrawn: list[str] = []  # ledger ids rejected by this run, not yet sent
 
     def run(self) -> SyncResult:
         self.batch, old = prepare(self.space, self.facts, self.batch, self.options, self.findings)
@@ -123,7 +121,7 @@ class _Run:
         rebuild_all = (
             self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
         )
-        patients, merge_findings = gather(
+        planned, changes, merge_findings = gather(
             self.space,
             self.facts,
             self.batch,
@@ -133,49 +131,42 @@ class _Run:
             base_url=self.options.config.ehr_base_url,
         )
         self.findings += merge_findings
-        patients = self.damage.readable(self.space, self.facts, patients, changes)
+        planned, changes = self.damage.readable(self.space, self.facts, planned, changes)
         self.findings += [_state_rebuilt(m) for m in self.facts.unreadable if m not in self.damage]
         doctors = build_doctors(join(practice, []), self.options.config)
         walker = Walker(
-            self.facts,
-            self.options.mappings.names,
-            as_of=self.as_of,
-            damage=self.damage,
-            findings=self.findings,
+            self.facts, self.options.mappings.names, as_of=self.as_of, damage=self.damage
         )
-        walker.derive(practice, doctors, patients)
-        days = (old.newest_day, newest_day(self.batch, [p.history for p in patients], self.as_of))
+        walked, loose = walker.derive(practice, doctors, planned)
+        self.findings += loose
+        days = (old.newest_day, newest_day(self.batch, [w.history for w in walked], self.as_of))
         newest = max((d for d in days if d is not None), default=None)
-        if any(p.outcome is not None for p in patients):  # a run that walks nobody changes nothing
+        if any(w.outcome is not None for w in walked):  # a run that walks nobody changes nothing
             check_as_of(self.as_of, newest)
-        recorded, superseded = self._record(doctors, patients)
-        patients = self.damage.leave_out(patients, changes)
-        self._keep(replace(old, records=practice, newest_day=newest), patients, changes)
-        self._audit(recorded, superseded, len(changes.keys), patients)
-        self.journal.finish(self.as_of, self.space.actor.name, len(recorded))
+        recorded = self._record(doctors, walked)
+        walked, changes = self.damage.leave_out(walked, changes)
+        self._keep(replace(old, records=practice, newest_day=newest), walked, recorded, changes)
+        self._audit(recorded, len(changes.keys), walked)
+        self.journal.finish(self.as_of, self.space.actor.name, len(recorded.reports))
         self.findings += self.damage.findings()
-        return self._result(recorded, superseded, len(changes.keys), patients)
+        return self._result(recorded, len(changes.keys), walked)
 
-    def _result(
-        self, recorded: list[Recorded], superseded: int, changed: int, patients: list[Patient]
-    ) -> SyncResult:
+    def _result(self, recorded: _Recording, changed: int, walked: list[Walked]) -> SyncResult:
         return SyncResult(
             as_of=self.as_of,
             resources=len(self.batch.owners),
             changed=changed,
-            walked=sum(1 for p in patients if p.outcome is not None),
-            rebuilt=sum(1 for p in patients if p.rebuild and p.outcome is not None),
-            recorded=sorted(recorded, key=lambda r: (r.report.made_on, r.report.date)),
-            superseded=superseded,
+            walked=sum(1 for w in walked if w.outcome is not None),
+            rebuilt=sum(1 for w in walked if w.rebuilt and w.outcome is not None),
+            recorded=sorted(recorded.reports, key=lambda r: (r.report.made_on, r.report.date)),
+            superseded=len(recorded.superseded),
             findings=unique_findings(self.findings + self._patient_findings),
             run_id=self.journal.run_id,
         )
 
     # -- reconcile and record ----------------------------------------------------------
 
-    def _record(
-        self, doctors: dict[str, Doctor], patients: list[Patient]
-    ) -> tuple[list[Recorded], int]:
+    def _record(self, doctors: dict[str, Doctor], patients: list[Walked]) -> _Recording:
         walked = [p for p in patients if p.outcome is not None]
         events = [e for p in walked for e in p.events()]
         spans = [s for p in walked for s in p.all_spans()]
@@ -193,39 +184,36 @@ class _Run:
             [r for r in known if r.subject not in self.damage],
             as_of=self.as_of,
             accept_corrections=self.options.accept_corrections,
-            partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuild),
+            partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuilt),
         )
         self._refuse_mass_end(plan, walked)
         self.findings += plan.findings
-        for patient in walked:
-            patient.unresolved = patient.mapping.mapping_id in plan.contradicted
-        return self._write(plan, {p.mapping.mapping_id: p for p in walked}), len(plan.supersede)
+        subjects = {p.mapping.mapping_id: p.mapping.dek_id for p in walked}
+        return self._write(plan, subjects)
 
-    def _write(self, plan: Plan, by_subject: dict[str, Patient]) -> list[Recorded]:
+    def _write(self, plan: Plan, subjects: dict[str, str]) -> _Recording:
+        """Record the plan in the ledger; `subjects`: mapping id → its data key."""
         practice_key = self.space.ledger.practice_key() if plan.record else ""
-        keys = [
-            p.mapping.dek_id if (p := by_subject.get(planned.subject)) else practice_key
-            for planned in plan.record
-        ]
+        keys = [subjects.get(planned.subject, practice_key) for planned in plan.record]
         ids = self.space.ledger.record_many(list(zip(plan.record, keys, strict=True)))
-        recorded = []
-        for planned, ledger_id in zip(plan.record, ids, strict=True):
-            if ledger_id is None:
-                continue  # a parallel run recorded this slot first
-            recorded.append(Recorded(ledger_id, planned.report, planned.origin, planned.subject))
-            owner = by_subject.get(planned.subject)
-            if owner is not None and planned.origin != "waived":
-                owner.note_reported(planned.report)
+        recorded = [
+            Recorded(ledger_id, planned.report, planned.origin, planned.subject)
+            for planned, ledger_id in zip(plan.record, ids, strict=True)
+            if ledger_id is not None  # None: a parallel run recorded this slot first
+        ]
         self.journal.recorded([r.ledger_id for r in recorded])
         self.journal.reports_before([*plan.supersede, *plan.withdraw])
         self.space.ledger.supersede(plan.supersede)
-        self._superseded = list(plan.supersede)
         for ledger_id in plan.withdraw:
             self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
-        self._withdrawn = list(plan.withdraw)
-        return recorded
+        return _Recording(
+            recorded,
+            tuple(plan.supersede),
+            tuple(plan.withdraw),
+            frozenset(m for m in plan.contradicted if m in subjects),
+        )
 
-    def _ledger(self, subjects: list[str], by_key: dict[str, Patient]) -> list[Reported]:
+    def _ledger(self, subjects: list[str], by_key: dict[str, Walked]) -> list[Reported]:
         """What the ledger holds of the walked patients and the notices; the subjects of
         rows that cannot be read or fail their seal are noted as damaged."""
         known = self.space.ledger.reported(subjects, notices=True)
@@ -234,9 +222,11 @@ class _Run:
             self.damage.note(subject, problem, keys.get(subject))
         return known
 
-    def _refuse_mass_end(self, plan: Plan, walked: list[Patient]) -> None:
+    def _refuse_mass_end(self, plan: Plan, walked: list[Walked]) -> None:
         """A stale or empty export that would end many treatments by R-EP-3 (D-48)."""
-        was_open = {p.mapping.mapping_id for p in walked if p.state and p.state.walk.phase}
+        was_open = {
+            p.mapping.mapping_id for p in walked if p.patient.state and p.patient.state.walk.phase
+        }
         opened = {p.subject for p in plan.record if p.report.kind == "anmeldung"}
         batch_newest = newest_event(self.batch, self.as_of)
         found = mass_end(plan.record, len(was_open | opened), batch_newest, self.as_of)
@@ -267,7 +257,9 @@ class _Run:
 
     # -- keep ----------------------------------------------------------------------------
 
-    def _keep(self, state: PracticeState, patients: list[Patient], changes: Changes) -> None:
+    def _keep(
+        self, state: PracticeState, walked: list[Walked], recorded: _Recording, changes: Changes
+    ) -> None:
         kept = replace(
             state,
             engine=self.engine,
@@ -278,17 +270,15 @@ class _Run:
         keeper = Keeper(
             self.space, self.facts, as_of=self.as_of, engine=self.engine, journal=self.journal
         )
-        self._patient_findings = keeper.keep(patients)
-        changes.remember(self.facts, {p.key: p.mapping.mapping_id for p in patients})
+        self._patient_findings = keeper.keep(walked, recorded.by_subject(), recorded.unresolved)
+        changes.remember(self.facts, {p.key: p.mapping.mapping_id for p in walked})
 
-    def _audit(
-        self, recorded: list[Recorded], superseded: int, changed: int, patients: list[Patient]
-    ) -> None:
+    def _audit(self, recorded: _Recording, changed: int, walked: list[Walked]) -> None:
         audit, actor = self.space.audit, self.space.actor
-        for patient in patients:
-            if patient.created:
+        for patient in walked:
+            if patient.patient.created:
                 audit.append(actor, "mapping.create", mapping_id=patient.mapping.mapping_id)
-        for item in recorded:
+        for item in recorded.reports:
             audit.append(
                 actor,
                 "report.record",
@@ -296,9 +286,9 @@ class _Run:
                 ledger_id=item.ledger_id,
                 details={"kind": item.report.kind, "rule": item.report.rule, "origin": item.origin},
             )
-        for ledger_id in self._superseded:
+        for ledger_id in recorded.superseded:
             audit.append(actor, "report.supersede", ledger_id=ledger_id)
-        for ledger_id in self._withdrawn:
+        for ledger_id in recorded.withdrawn:
             audit.append(actor, "report.withdraw", ledger_id=ledger_id)
         severities = [f.severity for f in self.findings]
         audit.append(
@@ -309,15 +299,33 @@ class _Run:
                 "as_of": self.as_of.isoformat(),
                 "resources": len(self.batch.owners),
                 "changed": changed,
-                "walked": sum(1 for p in patients if p.outcome is not None),
-                "rebuilt": sum(1 for p in patients if p.rebuild and p.outcome is not None),
-                "recorded": len(recorded),
-                "superseded": superseded,
+                "walked": sum(1 for w in walked if w.outcome is not None),
+                "rebuilt": sum(1 for w in walked if w.rebuilt and w.outcome is not None),
+                "recorded": len(recorded.reports),
+                "superseded": len(recorded.superseded),
                 "errors": severities.count("error"),
                 "warnings": severities.count("warning"),
                 **({"damaged": len(self.damage.problems)} if self.damage.problems else {}),
             },
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Recording:
+    """What a run wrote into the ledger, and which patients' data contradicts it."""
+
+    reports: list[Recorded]
+    superseded: tuple[str, ...]  # ledger ids marked superseded
+    withdrawn: tuple[str, ...]  # ledger ids rejected, not yet sent
+    unresolved: frozenset[str]  # mapping ids whose data contradicts reports made (R-EP-5)
+
+    def by_subject(self) -> dict[str, list[Report]]:
+        """Mapping id → the reports recorded for it (a waived one was never sent)."""
+        reported: dict[str, list[Report]] = {}
+        for item in self.reports:
+            if item.subject != PRACTICE and item.origin != "waived":
+                reported.setdefault(item.subject, []).append(item.report)
+        return reported
 
 
 def _state_rebuilt(mapping_id: str) -> Finding:

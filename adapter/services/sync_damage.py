@@ -12,16 +12,28 @@ the patient's stored records.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeVar
 
 from adapter.domain.model import Finding
 from adapter.domain.reconcile import PRACTICE
 from adapter.errors import DamagedDataError, StoredRecordsError
 from adapter.services.sync_plan import Changes, Patient, from_archive
 from adapter.store.facts import Facts
+from adapter.store.mappings import MappingRow
 from adapter.store.workspace import Workspace
 
 UNREADABLE = (DamagedDataError, StoredRecordsError)
+
+
+class _OfAMapping(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def mapping(self) -> MappingRow: ...
+
+
+P = TypeVar("P", bound=_OfAMapping)
 
 
 @dataclass(slots=True)
@@ -39,11 +51,12 @@ class Damage:
 
     def readable(
         self, space: Workspace, facts: Facts, patients: list[Patient], changes: Changes
-    ) -> list[Patient]:
-        """The patients whose stored data can be read. One whose stored state could not be
-        (`facts.unreadable`) is derived afresh from its archive; other damage leaves the
-        patient out."""
+    ) -> tuple[list[Patient], Changes]:
+        """The patients whose stored data can be read, and the changes less the damaged
+        ones' resources. One whose stored state could not be read (`facts.unreadable`) is
+        derived afresh from its archive; other damage leaves the patient out."""
         walked = {p.mapping.mapping_id for p in patients}
+        patients = list(patients)
         for mapping_id in facts.unreadable:
             if mapping_id in walked:
                 continue  # its state is None now: it is derived afresh
@@ -53,8 +66,7 @@ class Damage:
                 self.note(mapping_id, str(exc))
                 continue
             if patient is not None:
-                patient.rebuild = True
-                patients.append(patient)
+                patients.append(replace(patient, rebuild=True))
         self.check(space, patients)
         return self.leave_out(patients, changes)
 
@@ -69,14 +81,17 @@ class Damage:
             except UNREADABLE as exc:
                 self.note(patient.mapping.mapping_id, str(exc), patient.key)
 
-    def leave_out(self, patients: list[Patient], changes: Changes) -> list[Patient]:
-        """The patients to keep; the damaged ones' resources are not remembered as read."""
+    def leave_out(self, patients: list[P], changes: Changes) -> tuple[list[P], Changes]:
+        """The patients to keep, and the changes less the damaged ones' resources (they
+        are not remembered as read, so the next sync reads them again)."""
         damaged = {p.key for p in patients if p.mapping.mapping_id in self}
-        changes.keys -= {k for k in changes.keys if changes.owner_keys.get(k, k) in damaged}
+        changes = changes.without(
+            {k for k in changes.keys if changes.owner_keys.get(k, k) in damaged}
+        )
         for patient in patients:
             if patient.mapping.mapping_id in self:
                 self.patients.setdefault(patient.mapping.mapping_id, patient.key)
-        return [p for p in patients if p.mapping.mapping_id not in self]
+        return [p for p in patients if p.mapping.mapping_id not in self], changes
 
     def findings(self) -> list[Finding]:
         return [self._finding(m, problem) for m, problem in sorted(self.problems.items())]

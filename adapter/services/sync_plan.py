@@ -11,13 +11,11 @@ patient from the archive. Both give the same result; resuming is only faster.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date
 
 from adapter.crypto import blind_index
-from adapter.domain.events import OpenSpan, RegisterEvent
-from adapter.domain.model import Finding, PatientHistory, Report
-from adapter.domain.walk_state import PhaseOutcome
+from adapter.domain.model import Finding
 from adapter.errors import StoredRecordsError
 from adapter.fhir import records as rec
 from adapter.fhir.partition import (
@@ -49,11 +47,11 @@ class SyncOptions:
     accept_mass_end: bool = False  # a stale export may end many treatments (D-48)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Changes:
     """The resources of a batch that are new or changed since they were last read."""
 
-    keys: set[str]
+    keys: frozenset[str]
     moved_from: dict[str, str | None]  # key read before → mapping id of its owner then
     indexes: dict[str, bytes]  # key → blind index
     digests: dict[str, bytes]  # key → keyed digest of its record
@@ -61,6 +59,10 @@ class Changes:
     owner_keys: dict[str, str | None]  # key → patient key in this batch
     # unchanged, found under an old index version → (owner, that version, its index there)
     rekeyed: dict[str, tuple[str | None, int, bytes]]
+
+    def without(self, keys: set[str]) -> Changes:
+        """These changes less `keys` (resources not to be remembered as read)."""
+        return replace(self, keys=self.keys - keys)
 
     def remember(self, facts: Facts, mapping_ids: dict[str, str]) -> None:
         """Keep (index, owner, digest) of the changed resources for the next run."""
@@ -112,26 +114,23 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
             elif number > 0:
                 rekeyed[k] = (before[0], ver, idx[k])  # unchanged: kept again under the active one
     keys |= unseen  # read for the first time
-    return Changes(keys, moved_from, indexes, keyed, version, dict(batch.owners), rekeyed)
+    owners = dict(batch.owners)
+    return Changes(frozenset(keys), moved_from, indexes, keyed, version, owners, rekeyed)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Patient:
-    """One patient during a run."""
+    """One patient as the run plans it: its mapping row, the state the last sync left,
+    what the batch adds and takes away, and whether it is derived afresh. Each step of
+    the run returns new values (sync_walk.Walked), none edits this one."""
 
     key: str
     mapping: MappingRow
     created: bool = False
     state: PatientState | None = None
     delta: PatientRecords | None = None
-    removed: set[str] = field(default_factory=set)
+    removed: frozenset[str] = frozenset()
     rebuild: bool = False
-    records: PatientRecords | None = None
-    history: PatientHistory | None = None
-    outcome: PhaseOutcome | None = None
-    new_findings: list[Finding] = field(default_factory=list)
-    reported: list[Report] = field(default_factory=list)
-    unresolved: bool = False  # the data contradicts what was reported (R-EP-5)
     continues: str | None = None  # goes on under this merged patient's mapping row
 
     @property
@@ -143,15 +142,6 @@ class Patient:
     def resumed(self) -> bool:
         return not self.rebuild and self.state is not None
 
-    def events(self) -> list[RegisterEvent]:
-        """Every event of this walk, and those an earlier walk left not yet due."""
-        earlier = list(self.known.pending) if self.resumed else []
-        return earlier + (self.outcome.events if self.outcome else [])
-
-    def all_spans(self) -> list[OpenSpan]:
-        earlier = list(self.known.spans) if self.resumed else []
-        return earlier + (self.outcome.spans if self.outcome else [])
-
     def full_records(self, facts: Facts) -> PatientRecords:
         """Every record of the patient: the archive, what moved away taken out, the batch in."""
         records = PatientRecords(key=self.key)
@@ -161,33 +151,10 @@ class Patient:
                 stored = rekey(stored, self.key)
             records = merge_patient(records, stored, stored.resource_keys())
         if self.removed:
-            records = without(records, self.removed)
+            records = without(records, set(self.removed))
         # What moved away or now yields nothing is in `removed`; the delta holds only what
         # changed, so records read again unchanged stay as they were.
         return with_delta(records, self.delta)
-
-    def note_reported(self, report: Report) -> None:
-        """A recorded report, for the mapping row's codes and use dates (kept later)."""
-        self.reported.append(report)
-
-    def mapping_changes(self, space: Workspace, *, live: bool, as_of: date) -> dict[str, object]:
-        """What the mapping row learns: codes, first and last use, open or closed."""
-        starts = [r for r in self.reported if r.kind == "anmeldung"]
-        ends = [r for r in self.reported if r.kind == "abmeldung"]
-        return space.mappings.use_values(
-            self.mapping,
-            codes=tuple(r.patient_code for r in starts if r.patient_code),
-            first=min((r.date for r in starts), default=None),
-            last=max((r.date for r in ends), default=None),
-            status="active" if live else "closed",
-            # Retention counts from the end of treatment: the last reported last-use date.
-            closed_on=None
-            if live
-            else max(
-                (r.date for r in ends),
-                default=self.mapping.closed_on or self.mapping.last_use or as_of,
-            ),
-        )
 
 
 def with_delta(profile: PatientRecords, delta: PatientRecords | None) -> PatientRecords:
@@ -203,13 +170,14 @@ def gather(
     engine: str,
     rebuild_all: bool,
     base_url: str,
-) -> tuple[list[Patient], list[Finding]]:
+) -> tuple[list[Patient], Changes, list[Finding]]:
     """The patients to walk: those the batch changes, every live one, and (when
-    everything is derived afresh) every one with a state; and findings about merges."""
+    everything is derived afresh) every one with a state; the changes less what is not
+    kept (the EHR's other patients); and findings about merges."""
     findings: list[Finding] = []
     continued = _merges(space, batch, base_url, findings)
-    patients = _touched(space, batch, changes, base_url, continued)
-    by_mapping = {p.mapping.mapping_id: p for p in patients.values()}
+    patients, changes = _touched(space, batch, changes, base_url, continued)
+    by_mapping = {p.mapping.mapping_id: p.key for p in patients.values()}
     before = {owner for owner in changes.moved_from.values() if owner is not None}
     rows = facts.states([*by_mapping, *before], with_live=True, every=rebuild_all)
     for row in rows:
@@ -218,31 +186,44 @@ def gather(
         except StoredRecordsError as exc:  # derived afresh from the archive (sync_damage)
             facts.unreadable[row.mapping_id] = str(exc)
             continue
-        found = by_mapping.get(row.mapping_id)
-        if found is None and state is not None:
-            found = Patient(state.key, space.mappings.get(row.mapping_id))
-            patients[state.key] = by_mapping[row.mapping_id] = found
-        if found is not None:
-            found.state = state
+        key = by_mapping.get(row.mapping_id)
+        if key is None and state is not None:
+            key = by_mapping[row.mapping_id] = state.key
+            patients[key] = Patient(key, space.mappings.get(row.mapping_id))
+        if key is not None:
+            patients[key] = replace(patients[key], state=state)
         elif row.live:
             before.add(row.mapping_id)  # a live state of another format (or taken back)
     for mapping_id in before - set(by_mapping):
         unwalked = from_archive(space, facts, mapping_id)  # read before, never walked
         if unwalked is not None:
-            patients[unwalked.key] = by_mapping[mapping_id] = unwalked
+            patients[unwalked.key] = unwalked
+            by_mapping[mapping_id] = unwalked.key
+    removed = _moved_away(patients, by_mapping, changes)
+    planned = [replace(p, removed=frozenset(removed.get(p.key, ()))) for p in patients.values()]
+    planned = [
+        replace(p, rebuild=rebuild_all or _needs_rebuild(p, changes, engine)) for p in planned
+    ]
+    return sorted(planned, key=lambda p: p.key), changes, findings
+
+
+def _moved_away(
+    patients: dict[str, Patient], by_mapping: dict[str, str], changes: Changes
+) -> dict[str, set[str]]:
+    """Patient key → the resources read under it before that belong elsewhere now."""
+    removed: dict[str, set[str]] = {}
     for key, owner in changes.moved_from.items():
-        old = by_mapping.get(owner or "")
+        old = patients.get(by_mapping.get(owner or "", ""))
         if old is not None and changes.owner_keys.get(key) != old.key and old.continues is None:
-            old.removed.add(key)
-    for patient in patients.values():
-        patient.rebuild = rebuild_all or _needs_rebuild(patient, changes, engine)
-    return sorted(patients.values(), key=lambda p: p.key), findings
+            removed.setdefault(old.key, set()).add(key)
+    return removed
 
 
 def _touched(
     space: Workspace, batch: Batch, changes: Changes, base_url: str, continued: dict[str, str]
-) -> dict[str, Patient]:
-    """The batch's patients with something new, each with its mapping row."""
+) -> tuple[dict[str, Patient], Changes]:
+    """The batch's patients with something new, each with its mapping row; the changes
+    less the resources of patients nothing is kept of."""
     touched = {
         key: canonical_reference(base_url, key.split("/", 1)[1])
         for key, records in batch.patients.items()
@@ -255,14 +236,19 @@ def _touched(
             # The EHR's other patients (a Patient, an Encounter, nothing tied to a drug):
             # nothing is kept of them (data minimisation), and their digests are not
             # remembered, so their resources count as new when they come with events.
-            changes.keys -= batch.patients[key].resource_keys() | {key}
+            changes = changes.without(batch.patients[key].resource_keys() | {key})
             continue
         mapping, created = space.mappings.find_or_create(
             reference, known=known.get(reference), looked_up=True
         )
-        patient = patients[key] = Patient(key, mapping, created, continues=continued.get(key))
-        patient.delta = _restricted(batch.patients[key], changes.keys)
-    return patients
+        patients[key] = Patient(
+            key,
+            mapping,
+            created,
+            delta=_restricted(batch.patients[key], set(changes.keys)),
+            continues=continued.get(key),
+        )
+    return patients, changes
 
 
 def _worth_keeping(records: PatientRecords) -> bool:

@@ -18,13 +18,12 @@ from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Cover, Finding
 from adapter.domain.walk_state import WalkState
 from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
+from adapter.services.engine_version import engine_version
 from adapter.settings.practice import PracticeConfig
 
 STATE_FORMAT = 2  # 2: the walk keeps held changes and a pending switch (D-32, D-33)
 ARCHIVE_FORMAT = 1
 PRACTICE_FORMAT = 1
-# Bump when the engine's results change for the same records: states re-derive.
-ENGINE_VERSION = "2026-12-07.1"
 _REQUEST_HORIZON = timedelta(days=120)  # older requests drop out of the profile
 
 
@@ -71,10 +70,11 @@ class PracticeState:
 
 
 def engine_fingerprint(config: PracticeConfig) -> str:
-    """What derived results depend on besides the records: the engine and the practice's
-    configuration. (The mapping files are read when a resource is collected: what they
-    decided is in the records, so a change of them is a finding, not a re-derivation.)"""
-    digest = hashlib.sha256(ENGINE_VERSION.encode())
+    """What derived results depend on besides the records: the engine (its version is
+    derived from its source, engine_version.py) and the practice's configuration. (The
+    mapping files are read when a resource is collected: what they decided is in the
+    records, so a change of them is a finding, not a re-derivation.)"""
+    digest = hashlib.sha256(engine_version().encode())
     digest.update(dump(config))
     return digest.hexdigest()
 
