@@ -18,6 +18,7 @@ from tests.cli_helpers import (
     DEMO,
     PURPOSE,
     REUTER,
+    ROOT,
     SYNC,
     Cli,
     demo_codes,
@@ -347,3 +348,41 @@ def test_a_sync_as_of_a_day_before_the_last_sync_is_refused(cli: Cli) -> None:
 def test_the_retention_default_of_the_command_is_the_services_default() -> None:
     """`retention apply` without --years uses the service's ten years (kept apart for speed)."""
     assert DEFAULT_RETENTION_YEARS == DEFAULT_YEARS
+
+
+# -- sync --fail-on for pipelines ------------------------------------------------------------
+
+_CASES = ROOT / "tests" / "cases"
+
+
+@pytest.mark.parametrize(
+    ("case", "fail_on", "status"),
+    [
+        ("56-sub-untied-levomethadone-and-f11-event", "error", 0),
+        ("56-sub-untied-levomethadone-and-f11-event", "warning", 1),
+        ("36-code-sex-other-refused", "error", 1),
+        ("36-code-sex-other-refused", None, 0),
+    ],
+    ids=["warning-under-error", "warning-under-warning", "error-under-error", "without"],
+)
+def test_sync_fail_on_exits_1_and_keeps_the_run_all_the_same(
+    cli: Cli, case: str, fail_on: str | None, status: int
+) -> None:
+    """`sync --fail-on error|warning` fails a pipeline on such a finding; what was due is
+    recorded and kept all the same (the run is not taken back)."""
+    expected = json.loads((_CASES / case / "expected.json").read_text(encoding="utf-8"))
+    cli.ok("init")
+    argv = ["sync", str(_CASES / case / "input.json"), "--as-of", expected["as_of"]]
+    argv += ["--format", "json", *(["--fail-on", fail_on] if fail_on else [])]
+    result = cli.run(*argv)
+    assert (result.status, result.err) == (status, "")
+    synced = json.loads(result.out)
+    assert synced["run_id"] is not None
+    assert len(synced["recorded"]) == len(expected["reports"])
+    assert len(cli.ledger_ids()) == len(expected["reports"])
+
+
+def test_sync_fail_on_info_is_a_usage_error(cli: Cli) -> None:
+    cli.ok("init")
+    message = cli.refused("sync", str(DEMO), "--fail-on", "info")
+    assert "--fail-on" in message

@@ -1,10 +1,11 @@
 """The `substreg` command line: a thin layer over `adapter.services`. This module holds
 only the argument parser; `adapter.cli.run` runs the parsed command.
 
-Exit codes: 0 success (`derive`: findings included, unless `--fail-on`); 1 `validate`
-found an error, or `derive --fail-on error|warning` found a finding of that severity
-or worse (the document is printed all the same); 2 unusable input or usage (one line
-on standard error, never a traceback).
+Exit codes (adapter/cli/exits.py): 0 success (findings included, unless `--fail-on`);
+1 `validate` found an error, `derive`/`sync --fail-on error|warning` found a finding of
+that severity or worse (the output is printed all the same), or a sync kept nothing (a
+refused mass end, D-48); 2 unusable input or usage (one line on standard error, never a
+traceback).
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from adapter.cli.exits import EXIT_USAGE, FAIL_ON
 from adapter.cli.stateful_arguments import add_commands
-
-EXIT_FOUND = 1
-EXIT_USAGE = 2
-FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
 
 
 class _Parser(argparse.ArgumentParser):

@@ -13,7 +13,7 @@ import sys
 
 import orjson
 
-from adapter.cli.main import EXIT_FOUND
+from adapter.cli.exits import EXIT_FOUND, fails_on
 from adapter.errors import SubstregError
 from adapter.export.derivation import derivation_json, derivation_table, finding_json
 from adapter.services import derive
@@ -42,14 +42,7 @@ def _derive(args: argparse.Namespace) -> int:
         sys.stdout.write(derivation_table(derivation))
     else:
         sys.stdout.buffer.write(derivation_json(derivation))
-    return (
-        EXIT_FOUND if any(f.severity in _failing(args.fail_on) for f in derivation.findings) else 0
-    )
-
-
-def _failing(fail_on: str | None) -> set[str]:
-    """`--fail-on S`: the severities that fail, S and those worse than it."""
-    return {"error": {"error"}, "warning": {"error", "warning"}}.get(fail_on or "", set())
+    return EXIT_FOUND if fails_on(args.fail_on, derivation.findings) else 0
 
 
 def _validate(args: argparse.Namespace) -> int:

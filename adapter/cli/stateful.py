@@ -19,6 +19,7 @@ from adapter.cli import output as out
 from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.destructive import DESTRUCTIVE
+from adapter.cli.exits import EXIT_FOUND, fails_on
 from adapter.crypto import MIN_PASSPHRASE_LENGTH, load_keyring
 from adapter.errors import (
     DatabaseError,
@@ -86,7 +87,8 @@ def _sync(args: argparse.Namespace) -> int:
     )
     result = sync(store(settings), actor, batch, options)
     out.write(out.sync_json(result) if args.format == "json" else out.sync_text(result))
-    return 0
+    kept_nothing = result.run_id is None  # a refused mass end (D-48): nothing was synced
+    return EXIT_FOUND if kept_nothing or fails_on(args.fail_on, result.findings) else 0
 
 
 def _reports_list(args: argparse.Namespace) -> int:

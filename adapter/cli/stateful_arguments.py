@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from adapter.cli.exits import FAIL_ON
 from adapter.domain.ledger import STATES
 
 DEFAULT_RETENTION_YEARS = 10  # adapter.services.retention.DEFAULT_YEARS; checked by a test
@@ -77,6 +78,11 @@ def _add_sync(commands: _Actions[Any], day: Callable[[str], date]) -> None:
         help="let an export without recent events end many treatments by the 10-day rule",
     )
     run.add_argument("--format", choices=("json", "table"), default="table")
+    run.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="exit 1 when a finding of this severity or worse is present (for pipelines)",
+    )
     run.set_defaults(handler="sync")
 
 

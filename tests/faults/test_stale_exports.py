@@ -9,6 +9,7 @@ day and the count, and nothing of the run is kept, until `--accept-mass-end` (D-
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,11 @@ def test_an_empty_folder_ends_no_treatment(cli: Cli) -> None:
     cli.synced()
     before = cli.ledger_ids()
     (cli.tmp / "empty").mkdir()
-    out = cli.ok("sync", str(cli.tmp / "empty"), "--config", str(CONFIG), "--as-of", "2026-01-14")
+    refused_run = cli.run(
+        "sync", str(cli.tmp / "empty"), "--config", str(CONFIG), "--as-of", "2026-01-14"
+    )
+    assert (refused_run.status, refused_run.err) == (1, "")  # a pipeline sees nothing synced
+    out = refused_run.out
     assert "Nothing was recorded: the input holds no events, yet 4 of 6 open registrations" in out
     assert "Nothing was kept of this run" in out
     assert cli.ledger_ids() == before
@@ -51,7 +56,10 @@ def test_the_same_export_three_weeks_on_ends_no_treatment(cli: Cli) -> None:
     its newest day; with --accept-mass-end the five Abmeldungen are recorded."""
     cli.synced()
     stale = [*SYNC[:-1], "2026-01-20", "--format", "json"]
-    result = cli.json(*stale)
+    refused = cli.run(*stale)
+    assert refused.status == 1
+    result = json.loads(refused.out)
+    assert result["run_id"] is None
     [error] = [f for f in result["findings"] if f["rule"] == "R-EP-3"]
     assert "newest event is from 2025-12-31 (20 days before 2026-01-20)" in error["message"]
     assert result["recorded"] == []

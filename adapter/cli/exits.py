@@ -1,0 +1,20 @@
+"""The exit statuses of `substreg`, and when findings fail a command (`--fail-on`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `substreg --help` loads argparse and this module only
+    from adapter.domain.model import Finding
+
+EXIT_FOUND = 1  # validate found an error; --fail-on found a finding; a sync kept nothing
+EXIT_USAGE = 2  # unusable input or usage: one line on standard error
+FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
+_FAILING = {"error": {"error"}, "warning": {"error", "warning"}}
+
+
+def fails_on(fail_on: str | None, findings: Iterable[Finding]) -> bool:
+    """Whether `--fail-on S` fails: a finding of severity S or worse is present."""
+    failing = _FAILING.get(fail_on or "", set())
+    return any(f.severity in failing for f in findings)
