@@ -14,6 +14,7 @@ from typing import Any, Literal
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.contained import contained_patients, contained_resources
+from adapter.fhir.depth import too_deep, too_deep_message
 from adapter.fhir.identifiers import dispensed_prescription, identifier_refs, prescription_links
 from adapter.fhir.medication import (
     NO_MEDICATION,
@@ -148,6 +149,9 @@ class Collector:
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        if too_deep(resource):  # as `validate` says it (D-41)
+            self.result.findings.append(Finding("error", "INPUT", too_deep_message(key), (key,)))
+            return
         if not self._latest(kind, key, resource):
             return  # an earlier version than one read already (INPUT.md edge case 21)
         if kind == "Patient":

@@ -220,7 +220,8 @@ class _Run:
             if owner is not None and planned.origin != "waived":
                 owner.note_reported(planned.report)
         self.journal.recorded([r.ledger_id for r in recorded])
-        self.journal.reports_before([*plan.supersede, *plan.withdraw])
+        self.journal.reports_before(plan.supersede, "supersede")
+        self.journal.reports_before(plan.withdraw, "withdraw")
         self.space.ledger.supersede(plan.supersede)
         self._superseded = list(plan.supersede)
         for ledger_id in plan.withdraw:

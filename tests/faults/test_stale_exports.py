@@ -9,6 +9,7 @@ day and the count, and nothing of the run is kept, until `--accept-mass-end` (D-
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,19 @@ def _practice(tmp_path: Path, name: str, ends: dict[str, date]) -> Path:
 
 def test_an_empty_folder_ends_no_treatment(cli: Cli) -> None:
     """The demo synced, then an empty folder two weeks later: one error naming that the
-    input holds no events and 4 of 6 registrations, nothing recorded, the refusal audited."""
+    input holds no events and 4 of 6 registrations, nothing recorded, the refusal audited,
+    exit 1 (nothing was kept: a nightly job must not pass it by), and no "Next:" line."""
     cli.synced()
     before = cli.ledger_ids()
     (cli.tmp / "empty").mkdir()
-    out = cli.ok("sync", str(cli.tmp / "empty"), "--config", str(CONFIG), "--as-of", "2026-01-14")
+    result = cli.run(
+        "sync", str(cli.tmp / "empty"), "--config", str(CONFIG), "--as-of", "2026-01-14"
+    )
+    assert (result.status, result.err) == (1, "")
+    out = result.out
     assert "Nothing was recorded: the input holds no events, yet 4 of 6 open registrations" in out
     assert "Nothing was kept of this run" in out
+    assert "Next:" not in out and "Run " not in out
     assert cli.ledger_ids() == before
     [refused] = cli.audit("sync.refused")
     assert '"ending":4' in refused["details"] and '"open":6' in refused["details"]
@@ -51,7 +58,10 @@ def test_the_same_export_three_weeks_on_ends_no_treatment(cli: Cli) -> None:
     its newest day; with --accept-mass-end the five Abmeldungen are recorded."""
     cli.synced()
     stale = [*SYNC[:-1], "2026-01-20", "--format", "json"]
-    result = cli.json(*stale)
+    refused = cli.run(*stale)
+    assert refused.status == 1
+    result = json.loads(refused.out)
+    assert result["run_id"] is None
     [error] = [f for f in result["findings"] if f["rule"] == "R-EP-3"]
     assert "newest event is from 2025-12-31 (20 days before 2026-01-20)" in error["message"]
     assert result["recorded"] == []
@@ -120,8 +130,6 @@ def test_the_threshold_is_two_or_a_fifth_of_the_open_registrations(
 
 
 def _resources(bundle: Path) -> list[dict[str, Any]]:
-    import json
-
     return [e["resource"] for e in json.loads(bundle.read_text(encoding="utf-8"))["entry"]]
 
 
