@@ -19,6 +19,7 @@
     │   └── DecryptionError         authentication failed: wrong key, or altered data
     └── StoreError                  the database and what it holds
         ├── DatabaseError           cannot be opened, or not at this program's schema
+        ├── AuditLogMissingError    the audit log is empty in a database that holds data
         ├── LedgerError             an unknown report, a state move not allowed
         ├── LedgerIntegrityError    a ledger row does not match its seal
         ├── ConcurrentUpdateError   other runs changed the same rows (retried, then said)
@@ -40,6 +41,7 @@ values, not exceptions; mistakes of the calling code stay ValueError / TypeError
 from __future__ import annotations
 
 __all__ = [
+    "AuditLogMissingError",
     "CodeTableError",
     "ConcurrentUpdateError",
     "ConfigError",
@@ -160,6 +162,11 @@ class StoreError(SubstregError):
 
 class DatabaseError(StoreError):
     """The database cannot be opened or is not at the schema this program needs."""
+
+
+class AuditLogMissingError(StoreError):
+    """The audit log is empty while the database holds keys, mappings, reports or runs: it
+    was deleted outside substreg, and nothing is read or written until it is restored."""
 
 
 class LedgerError(StoreError):

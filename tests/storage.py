@@ -86,9 +86,15 @@ def make_store(
     *,
     clock: Callable[[], datetime] = lambda: NOW,
     serialize_writers: bool = True,
+    initialised: bool = True,
 ) -> tuple[Store, Keyring]:
-    """A store at the newest schema with its keyring held in memory."""
+    """A store at the newest schema with its keyring held in memory; `initialised`: with
+    the audit log's first entry, as `substreg init` writes it (a store that holds data
+    but no audit entry is one whose log was deleted, and refuses to run, D-44)."""
     ring = keyring or generate_keyring(NOW.isoformat())
     engine = open_engine(url)
     upgrade(engine)
-    return Store(engine, lambda: ring, clock=clock, serialize_writers=serialize_writers), ring
+    store = Store(engine, lambda: ring, clock=clock, serialize_writers=serialize_writers)
+    if initialised:
+        store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
+    return store, ring

@@ -8,7 +8,7 @@ codes appear only where a person asked for them and it was audited (`reports sho
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -122,8 +122,8 @@ def sync_text(result: SyncResult) -> str:
     lines += [f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in result.findings]
     if result.run_id is None:
         lines.append("Nothing was kept of this run (see the error above).")
-    else:
-        lines.append(f"Run {result.run_id} (`substreg runs undo` takes it back while unsent).")
+        return "\n".join(lines) + "\n"
+    lines.append(f"Run {result.run_id} (`substreg runs undo` takes it back while unsent).")
     lines.append("Next: `substreg reports list --state pending`, then approve or reject.")
     return "\n".join(lines) + "\n"
 
@@ -131,7 +131,7 @@ def sync_text(result: SyncResult) -> str:
 # -- ledger ---------------------------------------------------------------------------------
 
 
-def _entry_json(entry: Entry) -> dict[str, Any]:
+def _entry_json(entry: Entry, problem: str | None = None) -> dict[str, Any]:
     return {
         "ledger_id": entry.ledger_id,
         "state": entry.state,
@@ -143,18 +143,29 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "origin": entry.origin,
         "superseded": entry.superseded,
         "mapping_id": entry.mapping_id,
+        "integrity": problem,  # null: as substreg wrote it and the audit log recorded it
     }
 
 
-def entries_json(entries: list[Entry]) -> bytes:
-    return _json({"reports": [_entry_json(e) for e in entries]})
+def entries_json(entries: list[Entry], problems: Mapping[str, str] | None = None) -> bytes:
+    found = problems or {}
+    return _json({"reports": [_entry_json(e, found.get(e.ledger_id)) for e in entries]})
 
 
-def entries_text(entries: list[Entry]) -> str:
+def entries_text(
+    entries: list[Entry],
+    problems: Mapping[str, str] | None = None,
+    deleted: Sequence[str] = (),
+) -> str:
+    """The rows as a table; one that fails its check is marked VERÄNDERT (D-44), and rows
+    the audit log recorded but the ledger lacks are named below it."""
+    found = problems or {}
     rows = [
         (
             e.ledger_id,
-            e.state + (" (superseded)" if e.superseded else ""),
+            e.state
+            + (" (superseded)" if e.superseded else "")
+            + (" VERÄNDERT" if e.ledger_id in found else ""),
             e.kind,
             e.made_on.isoformat(),
             e.report_date.isoformat(),
@@ -164,7 +175,18 @@ def entries_text(entries: list[Entry]) -> str:
         for e in entries
     ]
     header = ("ledger id", "state", "kind", "made on", "date", "doctor", "rule")
-    return "\n".join([f"{len(rows)} report(s)", *table(header, rows)]) + "\n"
+    lines = [f"{len(rows)} report(s)", *table(header, rows)]
+    if found:
+        lines.append(
+            f"VERÄNDERT: {len(found)} report(s) fail their integrity check (changed outside "
+            "substreg): run `substreg audit verify`."
+        )
+    if deleted:
+        lines.append(
+            f"Missing: {len(deleted)} report(s) the audit log recorded were deleted from the "
+            f"ledger ({', '.join(deleted[:5])}{' …' if len(deleted) > 5 else ''})."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def shown_json(shown: ShownReport) -> bytes:

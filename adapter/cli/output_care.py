@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from adapter.cli.output import table
 from adapter.services.inspect import Inspection
+from adapter.services.reports import LedgerExport
 from adapter.services.retention import RetentionPlan, RetentionResult
 from adapter.services.sync_undo import UndoPlan
 from adapter.store.runs import Run
@@ -95,8 +96,45 @@ def undo_plan_text(plan: UndoPlan) -> str:
         f"{e.made_on.isoformat()}, {e.state}, {e.rule}"
         for e in plan.withdraw
     ]
-    lines.append(f"Reports put back as they were before: {plan.restore}.")
+    lines.append(
+        f"Reports the runs superseded, no longer marked so: {plan.unmark} (a state they "
+        "reached since stays)."
+    )
+    lines.append(f"Reports the runs withdrew, put back as they were: {plan.unwithdraw}.")
     lines.append(f"Patients derived afresh at the next sync: {plan.patients}.")
-    last = plan.last_sync.isoformat() if plan.last_sync else "none"
-    lines.append(f"The last sync is then the one as of {last}.")
+    if plan.last_sync is not None:
+        lines.append(f"The last sync is then the one as of {plan.last_sync.isoformat()}.")
+    else:
+        lines.append("No earlier sync is left then: the next sync may be as of any day.")
     return "\n".join(lines) + "\n"
+
+
+def _ids(ids: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+
+
+def export_warnings(found: LedgerExport) -> list[str]:
+    """What the export's reader must not miss: rows changed outside substreg (marked
+    VERÄNDERT), rows that cannot be read (damaged, not changed: D-45), and rows the audit
+    log recorded that the ledger lacks. Each is one line; any of them makes exit 1."""
+    changed = [r.entry.ledger_id for r in found.rows if r.problem is not None]
+    damaged = [r.entry.ledger_id for r in found.rows if r.damaged]
+    warnings = []
+    if changed:
+        warnings.append(
+            f"{len(changed)} report(s) fail their integrity check and are marked VERÄNDERT in "
+            f"the export ({_ids(changed)}); run `substreg audit verify`"
+        )
+    if damaged:
+        warnings.append(
+            f"{len(damaged)} report(s) cannot be read (a damaged data key or payload) and are "
+            f"written as 'nicht lesbar (beschädigt)' ({_ids(damaged)}); see `substreg inspect "
+            "ledger ID`"
+        )
+    if found.deleted:
+        warnings.append(
+            f"{len(found.deleted)} report(s) the audit log recorded are missing from the ledger "
+            f"(deleted outside substreg: {_ids(found.deleted)}), so the export may lack them; "
+            "run `substreg audit verify`"
+        )
+    return warnings

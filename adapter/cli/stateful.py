@@ -69,6 +69,16 @@ def _init(args: argparse.Namespace) -> int:
     settings, actor, now = context()
     result = setup.init(settings, actor, now)
     sys.stdout.write(out.init_text(result, settings))
+    if result.not_sealed:
+        ids = ", ".join(result.not_sealed[:5]) + (" …" if len(result.not_sealed) > 5 else "")
+        print(
+            f"substreg: WARNING: {len(result.not_sealed)} report(s) carry no seal and are not "
+            f"as the audit log recorded them, or were never recorded by it ({ids}): changed "
+            "or added outside substreg, so init does not seal them. Run `substreg audit "
+            'verify` and see the README ("a damaged row").',
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -87,16 +97,21 @@ def _sync(args: argparse.Namespace) -> int:
     )
     result = sync(store(settings), actor, batch, options)
     out.write(out.sync_json(result) if args.format == "json" else out.sync_text(result))
-    kept_nothing = result.run_id is None  # a refused mass end (D-48): nothing was synced
+    # A run refused as a whole (a mass end on a stale export, D-48) kept nothing: exit 1
+    # (D-55), so that a nightly job does not pass it by; --fail-on as for derive (D-66).
+    kept_nothing = result.run_id is None
     return EXIT_FOUND if kept_nothing or fails_on(args.fail_on, result.findings) else 0
 
 
 def _reports_list(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
-    entries = report_service.list_reports(
+    listing = report_service.list_reports(
         store(settings), actor, state=args.state, since=args.since, until=args.until
     )
-    out.write(out.entries_json(entries) if args.format == "json" else out.entries_text(entries))
+    if args.format == "json":
+        out.write(out.entries_json(listing.entries, listing.problems))
+    else:
+        out.write(out.entries_text(listing.entries, listing.problems, listing.deleted))
     return 0
 
 
@@ -137,7 +152,7 @@ def _ledger_export(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     # Before the audited read: a failed write is no export, an existing file stays.
     _writable_file(args.out, "export", replace=args.force)
-    rows = report_service.export_period(
+    found = report_service.export_period(
         store(settings),
         actor,
         since=args.since,
@@ -145,18 +160,12 @@ def _ledger_export(args: argparse.Namespace) -> int:
         purpose=args.purpose,
         fmt=args.format,
     )
-    write_export(rows, args.out, fmt=args.format, since=args.since, until=args.until)
-    sys.stdout.write(f"{len(rows)} report(s) written to {args.out} ({args.format}).\n")
-    failed = [r.entry.ledger_id for r in rows if r.problem is not None]
-    if failed:
-        print(
-            f"substreg: WARNING: {len(failed)} report(s) fail their integrity check and are "
-            f"marked VERÄNDERT in the export ({', '.join(failed[:5])}"
-            f"{' …' if len(failed) > 5 else ''}); run `substreg audit verify`",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    write_export(found.rows, args.out, fmt=args.format, since=args.since, until=args.until)
+    sys.stdout.write(f"{len(found.rows)} report(s) written to {args.out} ({args.format}).\n")
+    warnings = care.export_warnings(found)
+    for warning in warnings:
+        print(f"substreg: WARNING: {warning}", file=sys.stderr)
+    return 1 if warnings else 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:

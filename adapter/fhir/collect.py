@@ -14,6 +14,7 @@ from typing import Any, Literal
 from adapter.domain.model import Absence, Address, Episode, Finding, PatientFacts, Spell
 from adapter.fhir import records as rec
 from adapter.fhir.contained import contained_patients, contained_resources
+from adapter.fhir.depth import too_deep, too_deep_message
 from adapter.fhir.identifiers import dispensed_prescription, identifier_refs, prescription_links
 from adapter.fhir.medication import (
     NO_MEDICATION,
@@ -32,7 +33,7 @@ from adapter.fhir.people import (
     practitioner,
 )
 from adapter.fhir.refs import References
-from adapter.fhir.source import Deleted, Item, Note, Unreadable
+from adapter.fhir.source import Deleted, Entry, Item, Note, Unreadable
 from adapter.fhir.values import (
     JsonObject,
     ResourceProblem,
@@ -138,19 +139,23 @@ class Collector:
     def add(self, item: Item) -> None:
         if isinstance(item, Unreadable):
             self._problem(item.where, item.problem)
-            return
-        if isinstance(item, Note):
+        elif isinstance(item, Note):
             self.result.findings.append(item.finding())
-            return
-        if isinstance(item, Deleted):
+        elif isinstance(item, Deleted):
             self._delete(item.ref)
-            return
+        else:
+            self._add_resource(item)
+
+    def _add_resource(self, item: Entry) -> None:
         resource = item.resource
         kind = resource["resourceType"]
         reader = self._readers.get(kind)
         if reader is None:
             return  # resources we do not use are skipped silently (INPUT.md)
         key = self.result.refs.register(kind, resource.get("id"), item.full_url)
+        if too_deep(resource):  # as `validate` says it (D-41)
+            self.result.findings.append(Finding("error", "INPUT", too_deep_message(key), (key,)))
+            return
         if not self._latest(kind, key, resource):
             return  # an earlier version than one read already (INPUT.md edge case 21)
         if kind == "Patient":

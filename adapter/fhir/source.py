@@ -39,31 +39,48 @@ __all__ = [
 
 
 def read_paths(paths: list[Path]) -> Iterator[Item]:
+    """The items of every path. Any file or folder the operating system will not let this
+    program look at (stat, list, open) stops the run with `InputError`, naming it: part of
+    an export left out silently would look like treatments that ended (issue 9, D-41)."""
     for path in paths:
-        if path.is_dir():
-            yield from _read_folder(path, set())
-        elif path.is_file():
-            yield from read_file(path)
-        else:
-            msg = f"{path}: no such file or directory"
-            raise InputError(msg)
+        try:
+            yield from _read_path(path)
+        except OSError as exc:
+            msg = (
+                f"{exc.filename or path}: cannot be read ({exc.strerror or type(exc).__name__}); "
+                "let this program's user read every folder of the export, or name only the "
+                "folders it may read"
+            )
+            raise InputError(msg) from None
+
+
+def _read_path(path: Path) -> Iterator[Item]:
+    if path.is_dir():
+        yield from _read_folder(path, set())
+    elif path.is_file():
+        yield from read_file(path)
+    else:
+        msg = f"{path}: no such file or directory"
+        raise InputError(msg)
 
 
 def _read_folder(folder: Path, seen: set[Path]) -> Iterator[Item]:
     """Every *.json, *.ndjson and *.xml file in the folder and below, in name order; a
     folder with a Bulk Data `manifest.json` is read as that export (bulk.py). `seen`: the
-    folders read so far, so that a symbolic link back up the tree is read once."""
+    folders read so far, so that a symbolic link back up the tree is read once. What
+    cannot be looked at raises OSError, which `read_paths` turns into one line."""
     real = folder.resolve()
     if real in seen:
         return
     seen.add(real)
+    listing = _listing(folder)  # first: a folder that cannot be listed is named itself
     manifest = folder / bulk.MANIFEST
-    if manifest.is_file():
+    if manifest in listing and manifest.is_file():
         data = _load_json(manifest)
         if bulk.is_manifest(data):
             yield from _read_export(manifest, data)
             return
-    for path in _listing(folder):
+    for path in listing:
         if path.is_dir():
             yield from _read_folder(path, seen)
         elif path.is_file() and path.suffix in SUFFIXES:
@@ -71,17 +88,9 @@ def _read_folder(folder: Path, seen: set[Path]) -> Iterator[Item]:
 
 
 def _listing(folder: Path) -> list[Path]:
-    """A folder's entries in name order. One that cannot be listed stops the run: part of
-    an export left out silently would look like treatments that ended (issue 9, D-41)."""
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(folder / entry.name for entry in entries)
-    except OSError as exc:
-        msg = (
-            f"{exc.filename or folder}: cannot be read ({exc.strerror}); let this program's "
-            "user read every folder of the export, or name only the folders it may read"
-        )
-        raise InputError(msg) from None
+    """A folder's entries in name order."""
+    with os.scandir(folder) as entries:
+        return sorted(folder / entry.name for entry in entries)
 
 
 def read_file(path: Path, *, in_folder: bool = False) -> Iterator[Item]:
@@ -119,7 +128,7 @@ def _load_json(path: Path) -> Any:
     try:
         return orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
-        msg = f"{path}: not JSON ({exc})"
+        msg = f"{path}: {_not_json(exc)}"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{path}: cannot be read ({exc.strerror})"
@@ -151,12 +160,23 @@ def _read_ndjson(path: Path) -> Iterator[Item]:
             try:
                 data = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                yield Unreadable(where, f"not JSON ({exc})")
+                yield Unreadable(where, _not_json(exc))
                 continue
             if not _is_resource(data):
                 yield Unreadable(where, "not a FHIR resource (no resourceType)")
                 continue
             yield from unpack(data, None, where)
+
+
+def _not_json(exc: orjson.JSONDecodeError) -> str:
+    """What is wrong with JSON that could not be parsed: orjson stops at 1,024 levels of
+    nesting, which is valid JSON nested too deeply (extensions within extensions …)."""
+    if exc.msg.startswith("depth limit exceeded"):
+        return (
+            "nested too deeply to be read (more than 1,024 levels: extensions within "
+            "extensions …); send it without the nesting"
+        )
+    return f"not JSON ({exc})"
 
 
 def _is_resource(data: Any) -> bool:

@@ -21,11 +21,10 @@ from pydantic import ValidationError
 
 from adapter.domain.model import Finding, Severity
 from adapter.fhir.collect import Collector
+from adapter.fhir.depth import MAX_DEPTH, nesting_depth, too_deep_message
 from adapter.fhir.r4b import model_class
 from adapter.fhir.source import Deleted, Entry, Note, Unreadable, read_paths
 from adapter.mappings import Mappings, load_mappings
-
-MAX_DEPTH = 100  # JSON levels; real resources have a dozen, 50 nested extensions are 100
 
 _FHIR_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
 CHECKS = (
@@ -91,33 +90,13 @@ def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
     return Validation(resources, found)
 
 
-def nesting_depth(value: Any, limit: int) -> int:
-    """How deeply `value` nests objects and lists, counted up to `limit` + 1 (no recursion:
-    the point is to refuse what would exhaust the interpreter's stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def _name(resource: dict[str, Any]) -> str:
     return f"{resource['resourceType']}/{resource.get('id', '?')}"
 
 
 def _too_deep(entry: Entry) -> Issue:
     name = _name(entry.resource)
-    message = (
-        f"{name}: nested more than {MAX_DEPTH} levels deep (extensions within extensions …): "
-        "it cannot be validated or read; send it without the nesting."
-    )
-    return Issue("error", "structure", entry.where, name, None, message)
+    return Issue("error", "structure", entry.where, name, None, too_deep_message(name))
 
 
 def _read(entry: Entry, mappings: Mappings) -> Iterator[Issue]:

@@ -20,6 +20,7 @@ from adapter.fhir.partition import PatientRecords, load
 from adapter.services.sync_state import load_state
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
+from adapter.store.mapping_index import index_problem
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import data_key, patient_archive, patient_index, patient_state
 from adapter.store.workspace import Store, Workspace
@@ -77,6 +78,7 @@ def inspect_mapping(store: Store, actor: Actor, mapping_id: str) -> Inspection:
             _opened("reference", lambda: space.mappings.reference_of(mapping)),
             _opened("codes", lambda: space.mappings.codes_of(mapping)),
             Check("index rows", str(_count(space, patient_index, mapping_id))),
+            _index(space, mapping),
             *_stored(space, mapping),
             *_reports(space, mapping_id),
         ]
@@ -114,6 +116,17 @@ def _opened(part: str, read: Callable[[], object]) -> Check:
     except (DamagedDataError, StoredRecordsError) as exc:
         return Check(part, DAMAGED, str(exc))
     return Check(part, OK)
+
+
+def _index(space: Workspace, mapping: MappingRow) -> Check:
+    """Whether the patient index finds the row by its own (sealed) reference."""
+    if mapping.status == SHREDDED:
+        return Check("index", SHREDDED, "retention removed it with the data key")
+    try:
+        problem = index_problem(space.mappings, mapping)
+    except (DamagedDataError, ShreddedError, StoredRecordsError) as exc:
+        return Check("index", DAMAGED, f"its reference cannot be read to check it: {exc}")
+    return Check("index", OK) if problem is None else Check("index", DAMAGED, problem)
 
 
 def _data_key(space: Workspace, dek_id: str) -> Check:

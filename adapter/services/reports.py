@@ -20,6 +20,15 @@ from adapter.store.workspace import Store, Workspace
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """Ledger rows as listed, with the check of each (D-44): nothing they hold is opened."""
+
+    entries: list[Entry]
+    problems: dict[str, str]  # ledger id → why it fails its seal or the audit log's record
+    deleted: tuple[str, ...] = ()  # recorded by the audit log, missing from the ledger
+
+
+@dataclass(frozen=True, slots=True)
 class ShownReport:
     entry: Entry
     report: Report | None  # None once the patient's data key was shredded
@@ -33,10 +42,22 @@ def list_reports(
     state: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> list[Entry]:
-    return store.run(
-        actor, lambda space: space.ledger.entries(state=state, since=since, until=until)
-    )
+) -> Listing:
+    """The rows asked for, each checked against its seal and the audit log, so that a row
+    changed in SQL is marked where a person looks at the ledger."""
+
+    def read(space: Workspace) -> Listing:
+        entries = space.ledger.entries(state=state, since=since, until=until)
+        chained = space.ledger.chained()
+        return Listing(entries, space.ledger.problems(entries, chained), _deleted(space, chained))
+
+    return store.run(actor, read)
+
+
+def _deleted(space: Workspace, chained: dict[str, dict[str, object]]) -> tuple[str, ...]:
+    """Rows the audit log recorded that the ledger no longer holds (deleted in SQL)."""
+    present = set(space.ledger.ids())
+    return tuple(sorted(set(chained) - present))
 
 
 def show(store: Store, actor: Actor, ledger_id: str) -> ShownReport:
@@ -81,37 +102,56 @@ def decide(
     return store.run(actor, move)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerExport:
+    rows: list[ExportRow]
+    deleted: tuple[str, ...]  # recorded by the audit log, missing from the ledger (D-44)
+
+
 def export_period(
     store: Store, actor: Actor, *, since: date, until: date, purpose: str, fmt: str
-) -> list[ExportRow]:
-    """The reports made in a period, with their payloads (codes in clear): audited."""
+) -> LedgerExport:
+    """The reports made in a period, with their payloads (codes in clear): audited. A row
+    that fails its check is flagged (changed); one whose payload cannot be decrypted is
+    damaged, which is not the same (D-45)."""
     check_purpose(purpose, None)
 
-    def read(space: Workspace) -> list[ExportRow]:
-        rows = []
+    def read(space: Workspace) -> LedgerExport:
         entries = space.ledger.entries(since=since, until=until)
         space.keys.preload([e.dek_id for e in entries])
-        problems = space.ledger.problems(entries)
-        for entry in entries:
-            problem = problems.get(entry.ledger_id)
-            try:
-                rows.append(ExportRow(entry, space.ledger.payload(entry), problem))
-            except ShreddedError:
-                rows.append(ExportRow(entry, None, problem))
-            except DamagedDataError as exc:  # one damaged row does not stop the record
-                rows.append(ExportRow(entry, None, problem or str(exc), damaged=True))
+        chained = space.ledger.chained()
+        problems = space.ledger.problems(entries, chained)
+        found = LedgerExport(
+            [_export_row(space, e, problems.get(e.ledger_id)) for e in entries],
+            _deleted(space, chained),
+        )
+        details: dict[str, object] = {
+            "from": since.isoformat(),
+            "to": until.isoformat(),
+            "format": fmt,
+            "reports": len(found.rows),
+            "failed_check": len(problems),
+            "damaged": sum(r.damaged for r in found.rows),
+            "deleted": len(found.deleted),
+        }
         space.audit.append(
             actor,
             "ledger.export",
             purpose=purpose,
-            details={
-                "from": since.isoformat(),
-                "to": until.isoformat(),
-                "format": fmt,
-                "reports": len(rows),
-                **({"failed_check": len(problems)} if problems else {}),
-            },
+            details={k: v for k, v in details.items() if v or k not in _IF_ANY},
         )
-        return rows
+        return found
 
     return store.run(actor, read)
+
+
+_IF_ANY = frozenset({"failed_check", "damaged", "deleted"})  # audited only when there are
+
+
+def _export_row(space: Workspace, entry: Entry, problem: str | None) -> ExportRow:
+    try:
+        return ExportRow(entry, space.ledger.payload(entry), problem)
+    except ShreddedError:
+        return ExportRow(entry, None, problem)
+    except DamagedDataError:  # one damaged row does not stop the record
+        return ExportRow(entry, None, problem, damaged=True)

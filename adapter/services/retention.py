@@ -166,6 +166,13 @@ def _open_at_register(space: Workspace, mapping_id: str) -> bool:
 
 
 def _years_before(day: date, years: int) -> date:
+    if years >= day.year:
+        msg = (
+            f"--years {years} reaches back before the year 1 from {day.isoformat()}: give the "
+            f"retention period in years (at most {day.year - 1}; the law asks for "
+            f"{DEFAULT_YEARS})"
+        )
+        raise RetentionError(msg)
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February

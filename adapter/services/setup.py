@@ -48,6 +48,8 @@ class InitResult:
     keyring_created: bool
     revision: str
     key_ids: tuple[str, ...]
+    # Ledger rows without a seal that init did not seal: changed or added in SQL (D-44).
+    not_sealed: tuple[str, ...] = ()
 
 
 def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
@@ -69,11 +71,12 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
     keyring = load_keyring(settings.keyring_path)
     restrict_database_file(settings.database_url)
 
-    def record(space: Workspace) -> tuple[str, ...]:
+    def record(space: Workspace) -> tuple[tuple[str, ...], tuple[str, ...]]:
         space.ledger.practice_key()
         ids = tuple(key_id(k) for k in keyring.keys if k.state != "destroyed")
-        # Rows written before revision 0004 get their seal now, once (D-44).
-        sealed = space.ledger.seal_unsealed()
+        # Rows written before revision 0004 get their seal now, once; rows changed or
+        # added in SQL are not sealed over (D-44).
+        sealed, refused = space.ledger.seal_unsealed()
         space.audit.append(
             actor,
             "init",
@@ -81,12 +84,13 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
                 "schema": head_revision(),
                 "keyring_created": created,
                 **({"ledger_rows_sealed": sealed} if sealed else {}),
+                **({"ledger_rows_not_sealed": len(refused)} if refused else {}),
             },
         )
-        return ids
+        return ids, refused
 
-    ids = store.run(actor, record)
-    return InitResult(settings.keyring_path, created, head_revision(), ids)
+    ids, refused = store.run(actor, record)
+    return InitResult(settings.keyring_path, created, head_revision(), ids, refused)
 
 
 def _make_database_folder(url: str) -> None:

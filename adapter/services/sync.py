@@ -202,7 +202,8 @@ class _Run:
             if ledger_id is not None  # None: a parallel run recorded this slot first
         ]
         self.journal.recorded([r.ledger_id for r in recorded])
-        self.journal.reports_before([*plan.supersede, *plan.withdraw])
+        self.journal.reports_before(plan.supersede, "supersede")
+        self.journal.reports_before(plan.withdraw, "withdraw")
         self.space.ledger.supersede(plan.supersede)
         for ledger_id in plan.withdraw:
             self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)

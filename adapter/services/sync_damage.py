@@ -71,10 +71,14 @@ class Damage:
         return self.leave_out(patients, changes)
 
     def check(self, space: Workspace, patients: Iterable[Patient]) -> None:
-        """Note the walked patients whose data key or codes cannot be read: the codes are
-        kept at the end of the run, when a failure would stop everyone."""
+        """Note the walked patients whose data key or codes cannot be read (the codes are
+        kept at the end of the run, when a failure would stop everyone), and those whose
+        index row is damaged."""
         for patient in patients:
             if patient.mapping.mapping_id in self:
+                continue
+            if patient.damaged is not None:  # its index row (sync_plan)
+                self.note(patient.mapping.mapping_id, patient.damaged, patient.key)
                 continue
             try:
                 space.mappings.codes_of(patient.mapping)

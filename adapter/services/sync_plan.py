@@ -31,6 +31,7 @@ from adapter.mappings import Mappings
 from adapter.services.sync_state import ARCHIVE_FORMAT, PatientState, load_state
 from adapter.settings.practice import PracticeConfig
 from adapter.store.facts import Facts
+from adapter.store.mapping_index import LOST, lost_index
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Workspace
 
@@ -132,6 +133,7 @@ class Patient:
     removed: frozenset[str] = frozenset()
     rebuild: bool = False
     continues: str | None = None  # goes on under this merged patient's mapping row
+    damaged: str | None = None  # found only by its sealed reference: its index is damaged
 
     @property
     def known(self) -> PatientState:
@@ -230,8 +232,14 @@ def _touched(
         if changes.keys & (records.resource_keys() | {key}) and key not in continued.values()
     }
     known = space.mappings.find_many(list(touched.values()))
+    # A patient the index does not find may be one whose index row is damaged: never a
+    # second mapping for them (issue 9 review); they are left as they are (sync_damage).
+    lost = lost_index(space.mappings, [r for r in touched.values() if r not in known])
     patients: dict[str, Patient] = {}
     for key, reference in touched.items():
+        if reference in lost:
+            patients[key] = Patient(key, lost[reference], damaged=LOST)
+            continue
         if reference not in known and not _worth_keeping(batch.patients[key]):
             # The EHR's other patients (a Patient, an Encounter, nothing tied to a drug):
             # nothing is kept of them (data minimisation), and their digests are not

@@ -90,13 +90,21 @@ def _retention_cutoff(space: Workspace, today: date, findings: list[Finding]) ->
 
 
 def _mark_repaired(old: date, new: date | None) -> Finding:
-    kept = f"{new.isoformat()}, the day after the last shredded treatment ended" if new else "none"
+    if new is None:
+        now = "It is taken away (no treatment was shredded): from this sync on no event is ignored"
+    else:
+        now = (
+            f"It is now {new.isoformat()} (the day after the last shredded treatment ended, "
+            f"today at the latest): events dated from {new.isoformat()} on are read again from "
+            f"this sync on, those before {new.isoformat()} stay ignored"
+        )
     return Finding(
         "warning",
         "INPUT",
         f"The retention mark lay in the future ({old.isoformat()}; a retention run under a wrong "
-        f"clock), and earlier syncs ignored the events before it. It is now {kept}; the "
-        "events it hid are read again from this sync on (send them with the export).",
+        f"clock), and earlier syncs ignored every event before it. {now}. Send the events it "
+        "hid with the export; a treatment that retention shredded under the wrong clock is "
+        "gone for good (D-46).",
     )
 
 

@@ -6,14 +6,17 @@ sync"). Undoing it, and every run after it (newest first):
 - its recorded reports that were never queued are withdrawn (rejected, with a note) and
   their slots freed, so that the next sync can record what is really due, even the same
   report on the same day;
-- reports it superseded or withdrew are put back as they were;
+- of the reports it superseded, the mark is taken back, and a state they reached since
+  (sent, acknowledged) stays; reports it withdrew are unsent and final (rejected), and
+  get back the state and note they had;
 - mapping rows get back their codes, dates and status;
 - each patient it walked is set to be derived afresh from its stored records, and its
   walk back to where it stood, so the last sync's day is the one before the run.
 What the run read (the archived records, the digests of resources) stays: it is the
 EHR's data, not the run's conclusion. A run one of whose reports was ever queued or sent
 may have reached the register and cannot be undone: what it said is corrected with
-`sync --accept-corrections` (D-20). Every step is audited and chained (D-44).
+`sync --accept-corrections` (D-20); nor can a run whose patient retention shredded
+since. Every step is audited and chained (D-44).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ _UNSENT = frozenset({"pending", "approved"})
 class UndoPlan:
     runs: tuple[Run, ...]  # newest first
     withdraw: tuple[Entry, ...]  # the runs' reports, none ever sent
-    restore: int  # reports the runs superseded or withdrew, put back
+    unmark: int  # reports the runs superseded: the mark taken back, their state kept
+    unwithdraw: int  # reports the runs withdrew: their state before put back
     patients: int  # patients whose walk is taken back
     last_sync: date | None  # the last sync's day once undone
 
@@ -87,11 +91,14 @@ def _plan(space: Workspace, run_id: str | None) -> UndoPlan:
     kept = [c for run in chosen for c in changes(space.connection, run.run_id)]
     entries = [space.ledger.entry(c.row_id) for c in kept if c.kind == "recorded"]
     _refuse_sent(space, entries)
+    _refuse_shredded(space, chosen, kept, entries)
+    actions = [_report_action(space, c) for c in kept if c.kind == "report"]
     walked = {c.row_id: c.before for c in kept if c.kind == "state"}  # the oldest run's last
     return UndoPlan(
         runs=tuple(chosen),
         withdraw=tuple(entries),
-        restore=sum(1 for c in kept if c.kind == "report"),
+        unmark=actions.count("supersede"),
+        unwithdraw=actions.count("withdraw"),
         patients=len(walked),
         last_sync=_last_sync_after(space, walked),
     )
@@ -141,6 +148,55 @@ def _refuse_sent(space: Workspace, entries: list[Entry]) -> None:
         raise UndoError(msg)
 
 
+def _refuse_shredded(
+    space: Workspace, chosen: list[Run], kept: list[Change], entries: list[Entry]
+) -> None:
+    """A run whose patient retention shredded since cannot be taken back: the codes and
+    notes it would put back or seal are under a key destroyed for good (D-46, D-49)."""
+    touched = {c.row_id for c in kept if c.kind in ("mapping", "state")}
+    touched |= {e.mapping_id for e in entries if e.mapping_id is not None}
+    if not touched:
+        return
+    shredded = sorted(
+        space.connection.execute(
+            select(patient_mapping.c.mapping_id)
+            .where(patient_mapping.c.mapping_id.in_(sorted(touched)))
+            .where(patient_mapping.c.status == "shredded")
+        ).scalars()
+    )
+    if shredded:
+        runs = ", ".join(r.run_id for r in chosen)
+        msg = (
+            f"the sync run(s) {runs} changed the treatment of mapping {shredded[0]}"
+            f"{f' and {len(shredded) - 1} more' if len(shredded) > 1 else ''}, whose data key "
+            "`substreg retention apply` destroyed since: its codes, notes and stored state "
+            "cannot be put back, so the run(s) cannot be undone (D-49). Reject the reports of "
+            "the run(s) that must not be sent (`substreg reports reject`), and sync as of "
+            "the right day"
+        )
+        raise UndoError(msg)
+
+
+def _report_action(space: Workspace, change: Change) -> str:
+    """What the run did to a ledger row: `supersede` or `withdraw` (a journal of the first
+    version of issue 9 does not say: told from the row). A withdrawn row is final
+    (rejected); one that is not was changed since, and is not set back (D-49)."""
+    before = change.before or {}
+    entry = space.ledger.entry(change.row_id)
+    action = before.get("by")
+    if action is None:
+        marked = entry.superseded and not before.get("superseded")
+        action = "supersede" if marked else "withdraw"
+    if action == "withdraw" and entry.state != "rejected":
+        msg = (
+            f"the report {change.row_id} that a run withdrew is {entry.state} now, not "
+            "rejected: it was changed since, and undoing the run would set it back "
+            "against the ledger's states. Nothing was changed; run `substreg audit verify`"
+        )
+        raise UndoError(msg)
+    return str(action)
+
+
 def _last_sync_after(space: Workspace, walked: dict[str, dict[str, Any] | None]) -> date | None:
     """The last sync's day once the walked patients are back where they stood."""
     stood = [
@@ -159,13 +215,7 @@ def _take_back(space: Workspace, run_id: str, change: Change) -> None:
         entry = space.ledger.entry(change.row_id)
         _withdraw(space, run_id, entry)
     elif change.kind == "report":
-        space.ledger.rewrite(
-            space.ledger.entry(change.row_id),
-            state=before["state"],
-            superseded=bool(before["superseded"]),
-            note_nonce=_bytes(before.get("note_nonce")),
-            note_ct=_bytes(before.get("note_ct")),
-        )
+        _put_back(space, change)
     elif change.kind == "mapping":
         space.connection.execute(
             update(patient_mapping)
@@ -191,6 +241,24 @@ def _take_back(space: Workspace, run_id: str, change: Change) -> None:
                 format=0, live=True, walked_to=_day(before.get("walked_to")), updated_at=space.now
             )
         )
+
+
+def _put_back(space: Workspace, change: Change) -> None:
+    """Take back only what the run did to the row: its superseded mark (the state the row
+    reached since stays: it may have been sent and acknowledged), or its withdrawal (the
+    row is still rejected, as the run left it: `_report_action`)."""
+    before = change.before or {}
+    entry = space.ledger.entry(change.row_id)
+    if _report_action(space, change) == "supersede":
+        if entry.superseded:
+            space.ledger.rewrite(entry, superseded=False)
+        return
+    space.ledger.rewrite(
+        entry,
+        state=before["state"],
+        note_nonce=_bytes(before.get("note_nonce")),
+        note_ct=_bytes(before.get("note_ct")),
+    )
 
 
 def _withdraw(space: Workspace, run_id: str, entry: Entry) -> None:

@@ -20,7 +20,14 @@ from sqlalchemy import Connection, func, select
 
 from adapter.crypto import verify as verify_signature
 from adapter.store.keys import KeyStore
-from adapter.store.schema import audit_checkpoint, audit_log
+from adapter.store.schema import (
+    audit_checkpoint,
+    audit_log,
+    key_registry,
+    patient_mapping,
+    report,
+    sync_run,
+)
 
 GENESIS = bytes(32)
 _CHECKPOINT_LABEL = b"substreg-audit-checkpoint|"
@@ -153,6 +160,30 @@ class AuditLog:
                 .where(audit_log.c.at >= _utc(since))
             ).scalar_one()
         )
+
+
+def wiped_log(connection: Connection) -> str | None:
+    """What the database holds although its audit log is empty (`init` writes the first
+    entry, and every command that writes data audits it, so a database in use never has
+    an empty log: it was deleted); None when the log has entries or nothing is held."""
+    if connection.execute(select(audit_log.c.seq).limit(1)).first() is not None:
+        return None
+    held = {
+        name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+        for name, table in (
+            ("report(s)", report),
+            ("key(s)", key_registry),
+            ("patient mapping(s)", patient_mapping),
+            ("sync run(s)", sync_run),
+        )
+    }
+    if not any(held.values()):
+        return None
+    counts = [f"{count} {name}" for name, count in held.items()]
+    return (
+        f"the audit log is empty, but the database holds {', '.join(counts[:-1])} and "
+        f"{counts[-1]}: the log was deleted"
+    )
 
 
 def entry_hash(prev: bytes, entry: Mapping[str, object]) -> bytes:

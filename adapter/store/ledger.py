@@ -4,8 +4,9 @@ A row's clear columns are our own ids, the kind, the doctor's BtM number, dates,
 rule and the state; the payload (the report exactly as the register receives it, with
 the patient code and the resources it rests on) is sealed under the patient's data
 key, so that crypto-shredding a patient also shreds their reports' contents. Every row
-carries a keyed seal over its columns, is checked against it before it is changed, and
-each version of it is chained into the audit log (`ledger_seal`, D-44).
+carries a keyed seal over its columns, is checked against it and against the audit log's
+last record of it before it is changed or used, and each version of it is chained into
+the audit log (`ledger_integrity`, `ledger_seal`, D-44).
 """
 
 from __future__ import annotations
@@ -22,18 +23,11 @@ from adapter.domain.ledger import transition_problem
 from adapter.domain.model import Report
 from adapter.domain.payload import report_bytes, report_from_bytes
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
-from adapter.errors import DamagedDataError, LedgerError, LedgerIntegrityError, ShreddedError
-from adapter.store.audit import Actor, AuditLog
+from adapter.errors import DamagedDataError, LedgerError, ShreddedError
 from adapter.store.keys import KeyStore
 from adapter.store.ledger_entry import Entry, entry_of
-from adapter.store.ledger_seal import (
-    CHAIN_ACTION,
-    RowSeal,
-    chain_problem,
-    columns_of,
-    last_chained,
-    note_digest,
-)
+from adapter.store.ledger_integrity import SealedRows
+from adapter.store.ledger_seal import deleted_problem, note_digest
 from adapter.store.schema import data_key, report
 
 _PAYLOAD, _NOTE = "payload", "note"
@@ -41,15 +35,13 @@ _PAYLOAD, _NOTE = "payload", "note"
 __all__ = ["Entry", "Ledger", "LedgerError"]
 
 
-class Ledger:
+class Ledger(SealedRows):
     def __init__(self, connection: Connection, keys: KeyStore, now: datetime) -> None:
-        self.connection = connection
-        self.keys = keys
+        super().__init__(connection, keys)
         self.now = now
-        self.seal = RowSeal(keys)
-        self._written: dict[str, dict[str, Any]] = {}  # ledger id → columns, to chain
-        # Rows `reported` could not use (ledger id → subject, why): damaged payloads and
-        # rows that fail their seal; the caller leaves their subjects alone (issue 9.6).
+        # Rows `reported` could not use (ledger id → subject, why): damaged payloads, rows
+        # that fail their seal or the audit log's last record of them, rows the log recorded
+        # and the ledger lacks; the caller leaves their subjects alone (issue 9.6, D-44).
         self.unreadable: dict[str, tuple[str, str]] = {}
 
     # -- recording ----------------------------------------------------------------------
@@ -69,7 +61,7 @@ class Ledger:
         inserted = set(self.connection.execute(statement, rows).scalars())
         for row in rows:
             if row["ledger_id"] in inserted:
-                self._written[str(row["ledger_id"])] = row
+                self.wrote(row)
         return [str(r["ledger_id"]) if r["ledger_id"] in inserted else None for r in rows]
 
     def _row(self, planned: Planned, dek_id: str) -> dict[str, object]:
@@ -102,9 +94,10 @@ class Ledger:
             self.rewrite(self.entry(ledger_id), superseded=True)
 
     def rewrite(self, entry: Entry, **values: object) -> Entry:
-        """Change columns of a row that still matches its seal, and seal it anew; a row
-        changed outside substreg is never sealed over (LedgerIntegrityError)."""
-        self.require_intact(entry)
+        """Change columns of a row that still matches its seal and the audit log's last
+        record of it, and seal it anew; a row changed or set back outside substreg is never
+        sealed over (LedgerIntegrityError)."""
+        self.require_intact(entry, chained=True)
         columns = entry.columns() | values
         if "note_ct" in values:
             columns["note_digest"] = note_digest(columns["note_nonce"], columns["note_ct"])
@@ -120,72 +113,8 @@ class Ledger:
             msg = f"The report {entry.ledger_id} was changed by another run; look at it again."
             raise LedgerError(msg)
         changed = self.entry(entry.ledger_id)
-        self._written[entry.ledger_id] = changed.columns()
+        self.wrote(changed.columns())
         return changed
-
-    # -- integrity ----------------------------------------------------------------------
-
-    def problem(self, entry: Entry, *, chained: bool = False) -> str | None:
-        """Why the row fails its check (its seal; with `chained`, also the audit log's
-        last record of it), or None."""
-        columns = entry.columns()
-        found = self.seal.problem(columns)
-        if found is None and chained:
-            found = chain_problem(
-                columns, last_chained(self.connection, entry.ledger_id).get(entry.ledger_id)
-            )
-        return found
-
-    def problems(self, entries: list[Entry]) -> dict[str, str]:
-        """Ledger id → why the row fails its seal or the log's last record of it."""
-        chained = last_chained(self.connection)
-        found = {}
-        for entry in entries:
-            columns = entry.columns()
-            problem = self.seal.problem(columns) or chain_problem(
-                columns, chained.get(entry.ledger_id)
-            )
-            if problem is not None:
-                found[entry.ledger_id] = problem
-        return found
-
-    def require_intact(self, entry: Entry, *, chained: bool = False) -> None:
-        found = self.problem(entry, chained=chained)
-        if found is not None:
-            msg = (
-                f"The report {entry.ledger_id} fails its integrity check: {found}. It is "
-                "neither shown nor changed; run `substreg audit verify`, and see the README "
-                '("a damaged row").'
-            )
-            raise LedgerIntegrityError(msg)
-
-    def chain(self, audit: AuditLog, actor: Actor) -> None:
-        """Record each row written in this transaction, as written, in the audit log."""
-        for ledger_id, columns in self._written.items():
-            audit.append(
-                actor,
-                CHAIN_ACTION,
-                mapping_id=columns["mapping_id"],
-                ledger_id=ledger_id,
-                details={
-                    "state": columns["state"],
-                    "superseded": columns["superseded"],
-                    "seal": columns["row_mac"].hex(),
-                },
-            )
-        self._written = {}
-
-    def seal_unsealed(self) -> int:
-        """Seal the rows written before revision 0004 (by `substreg init`), once."""
-        rows = self.connection.execute(select(report).where(report.c.row_mac.is_(None))).all()
-        for row in rows:
-            columns = columns_of(row)
-            sealed = self.seal.seal(columns)
-            self.connection.execute(
-                update(report).where(report.c.ledger_id == row.ledger_id).values(**sealed)
-            )
-            self._written[row.ledger_id] = columns | sealed
-        return len(rows)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -207,6 +136,10 @@ class Ledger:
         if until is not None:
             query = query.where(report.c.made_on <= until)
         return [entry_of(row) for row in self.connection.execute(query)]
+
+    def ids(self) -> list[str]:
+        """Every ledger id the ledger holds."""
+        return list(self.connection.execute(select(report.c.ledger_id)).scalars())
 
     def entry(self, ledger_id: str) -> Entry:
         row = self.connection.execute(
@@ -231,43 +164,49 @@ class Ledger:
         return row.payload_nonce, row.payload_ct
 
     def reported(self, mapping_ids: list[str], *, notices: bool = False) -> list[Reported]:
-        """The ledger as the reconciler sees it, for some patients (and the notices)."""
+        """The ledger as the reconciler sees it, for some patients (and the notices). A
+        row that fails its seal or is not what the audit log last recorded of it (set
+        back to an older version), a row the log recorded but the ledger lacks, and a
+        payload that cannot be read are not used: their subjects are in `unreadable`."""
         query = select(report).where(report.c.mapping_id.in_(mapping_ids))
         if notices:
             query = select(report).where(
                 report.c.mapping_id.in_(mapping_ids) | report.c.mapping_id.is_(None)
             )
         rows = [entry_of(row) for row in self.connection.execute(query)]
+        chained = self.chained()
+        problems = self.problems(rows, chained)
+        self._note_deleted(chained, {e.ledger_id for e in rows}, set(mapping_ids), notices)
         self.keys.preload([e.dek_id for e in rows])
         result = []
         for entry in rows:
             subject = entry.mapping_id or PRACTICE
-            problem = self.seal.problem(entry.columns())
-            if problem is not None:
-                failed = f"report {entry.ledger_id} fails its integrity check: {problem}."
-                self.unreadable[entry.ledger_id] = (subject, failed)
+            if entry.ledger_id in problems:
+                failed = f"report {entry.ledger_id} fails its integrity check: "
+                self.unreadable[entry.ledger_id] = (subject, failed + problems[entry.ledger_id])
                 continue
             try:
                 payload = self._readable_payload(entry)
             except DamagedDataError as exc:
                 self.unreadable[entry.ledger_id] = (subject, str(exc))
                 continue
-            result.append(
-                Reported(
-                    ledger_id=entry.ledger_id,
-                    subject=entry.mapping_id or PRACTICE,
-                    kind=entry.kind,
-                    doctor=entry.doctor_btm,
-                    date=entry.report_date,
-                    code=payload.patient_code if payload else None,
-                    state=entry.state,
-                    origin=entry.origin,  # type: ignore[arg-type]
-                    superseded=entry.superseded,
-                    report=payload,
-                    stored_slot=entry.slot_key,
-                )
-            )
+            result.append(_reported(entry, payload))
         return result
+
+    def _note_deleted(
+        self,
+        chained: dict[str, dict[str, Any]],
+        present: set[str],
+        subjects: set[str],
+        notices: bool,
+    ) -> None:
+        """Rows of these subjects that the audit log recorded and the ledger lacks."""
+        for ledger_id, last in chained.items():
+            subject = last.get("mapping_id")
+            wanted = subject in subjects if subject is not None else notices
+            if wanted and ledger_id not in present:
+                problem = deleted_problem(ledger_id, last) + "."
+                self.unreadable[ledger_id] = (subject or PRACTICE, problem)
 
     def _readable_payload(self, entry: Entry) -> Report | None:
         if entry.kind == "mitteilung":
@@ -314,3 +253,19 @@ class Ledger:
             .limit(1)
         ).one_or_none()
         return row.dek_id if row is not None else self.keys.create_data_key("practice")
+
+
+def _reported(entry: Entry, payload: Report | None) -> Reported:
+    return Reported(
+        ledger_id=entry.ledger_id,
+        subject=entry.mapping_id or PRACTICE,
+        kind=entry.kind,
+        doctor=entry.doctor_btm,
+        date=entry.report_date,
+        code=payload.patient_code if payload else None,
+        state=entry.state,
+        origin=entry.origin,  # type: ignore[arg-type]
+        superseded=entry.superseded,
+        report=payload,
+        stored_slot=entry.slot_key,
+    )

@@ -19,12 +19,13 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from adapter.crypto import key_id, ledger_mac_key, mac, mac_matches, resolve_key_id
 from adapter.errors import CryptoError
+from adapter.store.audit import wiped_log
 from adapter.store.keys import KeyStore
-from adapter.store.schema import audit_log, key_registry, report
+from adapter.store.schema import audit_log, report
 
 ROW_FORMAT = "substreg-ledger-row/1"
 CHAIN_ACTION = "ledger.row"
@@ -98,6 +99,16 @@ class RowSeal:
             self._mac_keys[kid] = ledger_mac_key(resolve_key_id(self.keys.keyring, kid))
         return self._mac_keys[kid]
 
+    def is_recorded(self, columns: Mapping[str, Any], seal: str) -> bool:
+        """Whether `seal` (as the audit log recorded it) is the seal of exactly these
+        columns under one of the keyring's audit keys: a row whose own seal was lost (a
+        schema taken back and upgraded again) but that is as the log last saw it."""
+        message = row_message(columns)
+        expected = bytes.fromhex(seal)
+        keys = [k for k in self.keys.keyring.keys if k.purpose == "audit"]
+        kept = [key_id(k) for k in keys if k.state != "destroyed"]
+        return any(mac_matches(self._key(kid), message, expected) for kid in kept)
+
 
 def columns_of(row: Any) -> dict[str, Any]:
     """A raw `report` row's columns as the seal reads them."""
@@ -112,17 +123,34 @@ class LedgerCheck:
     problems: tuple[str, ...]
 
 
+def chain_record(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """What the audit log records of a version of a row (`ledger.row` details)."""
+    return {
+        "state": columns["state"],
+        "superseded": columns["superseded"],
+        "seal": columns["row_mac"].hex(),
+    }
+
+
 def last_chained(connection: Connection, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """What the audit log last recorded of each ledger row (of one, if given)."""
-    query = select(audit_log.c.ledger_id, audit_log.c.details).where(
+    """What the audit log last recorded of each ledger row (of one, if given), with the
+    mapping the entry names (`mapping_id`, None for a notice)."""
+    query = select(audit_log.c.ledger_id, audit_log.c.mapping_id, audit_log.c.details).where(
         audit_log.c.action == CHAIN_ACTION
     )
     if ledger_id is not None:
         query = query.where(audit_log.c.ledger_id == ledger_id)
     last: dict[str, dict[str, Any]] = {}
     for row in connection.execute(query.order_by(audit_log.c.seq)):
-        last[row.ledger_id] = orjson.loads(row.details)
+        last[row.ledger_id] = {**orjson.loads(row.details), "mapping_id": row.mapping_id}
     return last
+
+
+def deleted_problem(ledger_id: str, last: Mapping[str, Any]) -> str:
+    return (
+        f"report {ledger_id} was deleted from the ledger (the audit log last recorded it as "
+        f"{last.get('state')})"
+    )
 
 
 def chain_problem(columns: Mapping[str, Any], chained: Mapping[str, Any] | None) -> str | None:
@@ -152,16 +180,8 @@ def check_ledger(connection: Connection, keys: KeyStore) -> LedgerCheck:
     present = {columns["ledger_id"] for columns in rows}
     for ledger_id, last in sorted(chained.items()):
         if ledger_id not in present:
-            problems.append(
-                f"report {ledger_id} was deleted from the ledger (the audit log last "
-                f"recorded it as {last.get('state')})"
-            )
-    entries = connection.execute(select(func.count()).select_from(audit_log)).scalar_one()
-    registered = connection.execute(select(func.count()).select_from(key_registry)).scalar_one()
-    if not entries and (rows or registered):
-        # `init` writes the first entry: a database in use never has an empty log.
-        problems.append(
-            f"the audit log is empty, but the database holds {len(rows)} report(s) and "
-            f"{registered} key(s): the log was deleted"
-        )
+            problems.append(deleted_problem(ledger_id, last))
+    wiped = wiped_log(connection)
+    if wiped is not None:
+        problems.append(wiped)
     return LedgerCheck(len(rows), tuple(problems))

@@ -36,7 +36,7 @@ _ROW_FIELDS = (
     "last_use",
     "closed_on",
 )  # versioned by its prefix (PRIVACY.md)
-_SUBJECT, _CODES = "subject", "codes"
+SUBJECT, _CODES = "subject", "codes"
 
 
 def canonical_reference(base_url: str, patient_id: str) -> str:
@@ -59,6 +59,19 @@ class MappingRow:
     last_use: date | None
     closed_on: date | None
     row_version: int
+
+
+def mapping_row(row: Any) -> MappingRow:
+    """A `patient_mapping` row's clear columns."""
+    return MappingRow(
+        row.mapping_id,
+        row.dek_id,
+        row.status,
+        row.first_use,
+        row.last_use,
+        row.closed_on,
+        row.row_version,
+    )
 
 
 class PatientMappings:
@@ -127,15 +140,7 @@ class PatientMappings:
                 )
             )
             for row in rows:
-                found[row.mapping_id] = MappingRow(
-                    row.mapping_id,
-                    row.dek_id,
-                    row.status,
-                    row.first_use,
-                    row.last_use,
-                    row.closed_on,
-                    row.row_version,
-                )
+                found[row.mapping_id] = mapping_row(row)
         missing = set(mapping_ids) - set(found)
         if missing:
             msg = f"no mapping row {sorted(missing)[0]}"
@@ -152,7 +157,7 @@ class PatientMappings:
             return found, False
         mapping_id = str(uuid.uuid4())
         dek_id = self.keys.create_data_key("patient")
-        subject = self.keys.seal(dek_id, mapping_id, _SUBJECT, reference.encode())
+        subject = self.keys.seal(dek_id, mapping_id, SUBJECT, reference.encode())
         self.connection.execute(
             patient_mapping.insert().values(
                 mapping_id=mapping_id,
@@ -205,7 +210,7 @@ class PatientMappings:
             )
         ).one()
         plain = self.keys.open(
-            mapping.dek_id, mapping.mapping_id, _SUBJECT, row.subject_nonce, row.subject_ct
+            mapping.dek_id, mapping.mapping_id, SUBJECT, row.subject_nonce, row.subject_ct
         )
         return plain.decode()
 

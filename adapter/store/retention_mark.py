@@ -56,7 +56,8 @@ class RetentionMark:
     def repair(self, today: date) -> tuple[date, date | None] | None:
         """A mark after `today` (written by a version without the guard, under a wrong
         clock) is taken back to what retention did shred: the day after the last shredded
-        treatment ended (no mark when none was). Returns (old, new) when it repaired."""
+        treatment ended (no mark when none was), and never later than `today`, where
+        `advance` would have kept it. Returns (old, new) when it repaired."""
         current = self.cutoff()
         if current is None or current <= today:
             return None
@@ -65,7 +66,7 @@ class RetentionMark:
                 patient_mapping.c.status == "shredded"
             )
         ).scalar_one()
-        new = min(current, last + timedelta(days=1)) if last is not None else None
+        new = min(current, last + timedelta(days=1), today) if last is not None else None
         if new is None:
             self.connection.execute(delete(retention_mark).where(retention_mark.c.mark_id == 1))
         else:

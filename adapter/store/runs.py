@@ -41,7 +41,7 @@ class Run:
 class Change:
     kind: str  # recorded, report, mapping, state
     row_id: str
-    before: dict[str, Any] | None
+    before: dict[str, Any] | None  # a report's also says `by`: supersede or withdraw
 
 
 def _json(values: dict[str, Any]) -> str:
@@ -72,8 +72,10 @@ class RunJournal:
     def recorded(self, ledger_ids: list[str]) -> None:
         self._changes += [("recorded", i, None) for i in ledger_ids]
 
-    def reports_before(self, ledger_ids: list[str]) -> None:
-        self._before("report", report, report.c.ledger_id, ledger_ids, _REPORT)
+    def reports_before(self, ledger_ids: list[str], action: str) -> None:
+        """Ledger rows the run is about to supersede or withdraw (`action`), as they were:
+        an undo takes back only that (the mark, the withdrawal), never a later state."""
+        self._before("report", report, report.c.ledger_id, ledger_ids, _REPORT, by=action)
 
     def mappings_before(self, mapping_ids: list[str]) -> None:
         self._before(
@@ -89,7 +91,13 @@ class RunJournal:
             self._note("state", mapping_id, _json({"missing": True}))
 
     def _before(
-        self, kind: str, table: Any, key: Any, ids: list[str], columns: tuple[str, ...]
+        self,
+        kind: str,
+        table: Any,
+        key: Any,
+        ids: list[str],
+        columns: tuple[str, ...],
+        **extra: str,
     ) -> set[str]:
         wanted = [i for i in dict.fromkeys(ids) if (kind, i) not in self._seen]
         found: set[str] = set()
@@ -103,7 +111,7 @@ class RunJournal:
                 values = row._asdict()
                 row_id = str(values.pop(key.name))
                 found.add(row_id)
-                self._note(kind, row_id, _json(values))
+                self._note(kind, row_id, _json(values | extra))
         return found
 
     def _note(self, kind: str, row_id: str, before: str | None) -> None:

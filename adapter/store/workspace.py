@@ -21,8 +21,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapter.crypto import Keyring
-from adapter.errors import ConcurrentUpdateError
-from adapter.store.audit import Actor, AuditLog
+from adapter.errors import AuditLogMissingError, ConcurrentUpdateError
+from adapter.store.audit import Actor, AuditLog, wiped_log
 from adapter.store.database import require_current
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
@@ -82,6 +82,7 @@ class Store:
         try:
             with self.engine.begin() as connection:
                 self._lock(connection)
+                _require_audit_log(connection)
                 keys = KeyStore(connection, keyring, now)
                 ledger = Ledger(connection, keys, now)
                 space = Workspace(
@@ -105,6 +106,20 @@ class Store:
     def _lock(self, connection: Connection) -> None:
         if self.serialize_writers and connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+
+def _require_audit_log(connection: Connection) -> None:
+    """Refuse a database whose audit log was deleted (D-53): writing on would start a new
+    log, and the reports and runs deleted with the old one could no longer be told."""
+    wiped = wiped_log(connection)
+    if wiped is not None:
+        msg = (
+            f"{wiped[0].upper()}{wiped[1:]} outside substreg, and with it the record of what "
+            "was reported and changed. Nothing was read or written. Restore the database from "
+            "the backup taken before (with the keyring it belongs to); `substreg audit "
+            'verify` says the same (README: "The audit log was deleted").'
+        )
+        raise AuditLogMissingError(msg)
 
 
 class AuditText:

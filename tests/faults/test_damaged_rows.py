@@ -18,41 +18,29 @@ import pytest
 from sqlalchemy import Table
 
 from adapter.errors import SyncError
-from adapter.store.schema import data_key, patient_archive, patient_mapping, patient_state, report
-from adapter.store.workspace import Store, Workspace
+from adapter.store.schema import (
+    data_key,
+    patient_archive,
+    patient_index,
+    patient_mapping,
+    patient_state,
+    report,
+)
+from adapter.store.workspace import Store
 from tests.cli_helpers import AS_OF, PURPOSE, SYNC, Cli
-from tests.storage import ACTOR, Database, make_store
+from tests.storage import Database, make_store
 from tests.store.helpers import change, raw_rows
 from tests.sync import fhir
-from tests.sync.helpers import ledger, run_sync
+from tests.sync.helpers import ledger, mapping_of, run_sync
 
 FIRST, SECOND = date(2026, 3, 12), date(2026, 3, 31)
+EXPORT = ("ledger", "export", "--from", "2025-01-01", "--to", AS_OF, "--purpose", PURPOSE)
 
 
 def _practice(tmp_path: Path) -> Path:
     """p1 takes its drug until 10 March, p2 until 12 March: both end by R-EP-3 in March."""
-    return fhir.write_bundle(
-        tmp_path / "export.json",
-        [
-            fhir.doctor(),
-            fhir.patient("p1"),
-            fhir.patient("p2", given="Paul", family="Meier", gender="male"),
-            *fhir.daily("p1", date(2026, 3, 2), date(2026, 3, 10)),
-            *fhir.daily("p2", date(2026, 3, 2), date(2026, 3, 12)),
-        ],
-    )
-
-
-def _mapping_of(store: Store, patient: str) -> str:
-    """The mapping id of `Patient/<patient>` (looked up as sync does)."""
-    from adapter.store.mappings import canonical_reference
-
-    def find(space: Workspace) -> str:
-        found = space.mappings.find(canonical_reference("urn:substreg:ehr", patient))
-        assert found is not None
-        return found.mapping_id
-
-    return store.run(ACTOR, find)
+    start = date(2026, 3, 2)
+    return fhir.two_patients(tmp_path / "export.json", start, date(2026, 3, 10), date(2026, 3, 12))
 
 
 def _flip(url: str, store: Store, table: Table, column: str, **where: Any) -> Callable[[], None]:
@@ -94,13 +82,13 @@ def test_one_damaged_patient_leaves_the_others_synced(
     store, _ = make_store(database.url)
     bundle = _practice(tmp_path)
     run_sync(store, [bundle], FIRST)
-    p1 = _mapping_of(store, "p1")
+    p1 = mapping_of(store, "p1")
     restore = DAMAGE[what](database.url, store, p1)
     # The archive is read when a patient is derived afresh: everyone is, with --rebuild.
     damaged = run_sync(store, [bundle], SECOND, rebuild=what == "stored records")
 
     assert [(r.report.kind, r.subject) for r in damaged.recorded] == [
-        ("abmeldung", _mapping_of(store, "p2"))
+        ("abmeldung", mapping_of(store, "p2"))
     ]
     [error] = [f for f in damaged.findings if p1 in f.message]
     assert error.severity == "error"
@@ -119,7 +107,7 @@ def test_a_damaged_stored_state_is_derived_afresh(database: Database, tmp_path: 
     store, _ = make_store(database.url)
     bundle = _practice(tmp_path)
     run_sync(store, [bundle], FIRST)
-    _flip(database.url, store, patient_state, "ct", mapping_id=_mapping_of(store, "p1"))
+    _flip(database.url, store, patient_state, "ct", mapping_id=mapping_of(store, "p1"))
     result = run_sync(store, [bundle], SECOND)
     assert sorted(r.report.kind for r in result.recorded) == ["abmeldung", "abmeldung"]
     assert [f.severity for f in result.findings if "stored state of mapping" in f.message] == [
@@ -235,3 +223,95 @@ def test_sync_through_the_command_reports_the_damage_and_exits_0(cli: Cli) -> No
     _, mapping_id = _damaged_demo(cli)
     out = cli.ok(*SYNC[:-1], "2026-01-02")
     assert f"mapping {mapping_id}" in out and "Nothing of this patient" in out
+
+
+# -- damaged is not changed; a damaged index -------------------------------------------------
+
+
+def test_the_export_writes_rows_of_a_damaged_data_key_as_unreadable_not_as_changed(
+    cli: Cli,
+) -> None:
+    """One bit of a patient's wrapped data key flipped: its reports cannot be read, which is
+    damage, not tampering (D-45): the export writes them as "nicht lesbar (beschädigt)",
+    never "VERÄNDERT", warns that they cannot be read, and exits 1."""
+    cli.synced()
+    columns = cli.columns("report")
+    rows = [dict(zip(columns, r, strict=True)) for r in cli.tables()["report"]]
+    mapping_id = next(r["mapping_id"] for r in rows if r["mapping_id"] is not None)
+    mapping_columns = cli.columns("patient_mapping")
+    dek_id = next(
+        dict(zip(mapping_columns, r, strict=True))["dek_id"]
+        for r in cli.tables()["patient_mapping"]
+        if r[0] == mapping_id
+    )
+    store, _ = make_store(cli.url, initialised=False)
+    _flip(cli.url, store, data_key, "wrapped", dek_id=dek_id)
+    out = cli.tmp / "export.csv"
+    result = cli.run(*EXPORT, "--out", str(out))
+    assert result.status == 1
+    assert "cannot be read (a damaged data key or payload)" in result.err
+    assert "VERÄNDERT" not in result.err
+    text = out.read_text(encoding="utf-8-sig")
+    assert "VERÄNDERT" not in text
+    ours = [r["ledger_id"] for r in rows if r["mapping_id"] == mapping_id]
+    for line in text.splitlines():
+        if line.split(";")[0] in ours:
+            assert "nicht lesbar (beschädigt" in line
+
+
+def _index_of(store: Store, mapping_id: str) -> dict[str, Any]:
+    [row] = [r for r in raw_rows(store, patient_index) if r["mapping_id"] == mapping_id]
+    return row
+
+
+def test_a_flipped_bit_in_the_patient_index_ends_no_treatment_and_makes_no_second_mapping(
+    database: Database, tmp_path: Path
+) -> None:
+    """p1's index row damaged while p1 comes on every day: sync neither makes p1 a second
+    mapping (with a new Anmeldung) nor ends its treatment by the 10-day rule; it names the
+    mapping in an error and records nothing for p1. Restored, the next sync goes on."""
+    store, _ = make_store(database.url)
+    first = fhir.two_patients(
+        tmp_path / "first.json", date(2026, 3, 2), date(2026, 3, 10), date(2026, 3, 25)
+    )
+    run_sync(store, [first], date(2026, 3, 10))
+    p1 = mapping_of(store, "p1")
+    index = _index_of(store, p1)
+    damaged = bytearray(index["subject_idx"])
+    damaged[len(damaged) // 2] ^= 1
+    where = {"mapping_id": p1}
+    change(database.url, patient_index, where, subject_idx=bytes(damaged))
+    later = fhir.write_bundle(
+        tmp_path / "later.json",
+        [
+            fhir.doctor(),
+            fhir.patient("p1"),
+            *fhir.daily("p1", date(2026, 3, 11), date(2026, 3, 25)),
+        ],
+    )
+
+    result = run_sync(store, [first, later], date(2026, 3, 25))
+
+    assert result.recorded == []
+    assert len(raw_rows(store, patient_mapping)) == 2
+    [error] = [f for f in result.findings if f"mapping {p1}" in f.message]
+    assert error.severity == "error" and "Patient/p1" in error.message
+    assert "no row of the patient index finds its reference" in error.message
+    assert [r["kind"] for r in raw_rows(store, report) if r["mapping_id"] == p1] == ["anmeldung"]
+
+    change(database.url, patient_index, where, subject_idx=bytes(index["subject_idx"]))
+    repaired = run_sync(store, [first, later], date(2026, 3, 25))
+    assert repaired.recorded == [] and not [f for f in repaired.findings if p1 in f.message]
+
+
+def test_inspect_mapping_names_a_damaged_index_row(cli: Cli) -> None:
+    """`inspect mapping` checks that the index finds the row by its own reference."""
+    cli.synced()
+    row = cli.json("reports", "list", "--format", "json")["reports"][0]
+    cli.execute(
+        "UPDATE patient_index SET idx_ver = idx_ver + 7 WHERE mapping_id = :id",
+        id=row["mapping_id"],
+    )
+    found = cli.run("inspect", "mapping", row["mapping_id"])
+    assert found.status == 1
+    assert "no row of the patient index finds its reference" in found.out

@@ -21,7 +21,7 @@ from adapter.services.retention import apply_retention, plan_retention
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.schema import data_key, retention_mark
 from adapter.store.workspace import Workspace
-from tests.cli_helpers import Cli
+from tests.cli_helpers import SYNC, Cli
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.store.helpers import raw_rows
 from tests.sync import fhir
@@ -149,3 +149,37 @@ def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
     assert [f.severity for f in result.findings if "retention mark lay" in f.message] == ["warning"]
     assert raw_rows(store, retention_mark) == []
     assert raw_rows(store, data_key)  # nothing was destroyed by the repair
+
+
+def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_read(
+    cli: Cli,
+) -> None:
+    """Retention under a clock ten years ahead shredded treatments that ended up to the
+    last day of the data, and left the mark in the future. The repair took it back only to
+    the day after the last of them ended, still after today, so every sync repeated the
+    warning; now it lies no later than today, the warning says which events stay ignored,
+    and the next sync is quiet."""
+    cli.synced()
+    cli.set_clock(datetime(2036, 1, 10, 10, 0, tzinfo=UTC))
+    cli.ok("retention", "apply", "--yes")
+    cli.set_clock(datetime(2025, 12, 31, 11, 30, tzinfo=UTC))
+    first = cli.json(*SYNC, "--format", "json")
+    [warning] = [f for f in first["findings"] if "retention mark lay" in f["message"]]
+    assert "It is now 2025-12-31" in warning["message"]
+    assert "events dated from 2025-12-31 on are read again" in warning["message"]
+    assert "those before 2025-12-31 stay ignored" in warning["message"]
+    columns = cli.columns("retention_mark")
+    [mark] = [dict(zip(columns, r, strict=True)) for r in cli.tables()["retention_mark"]]
+    assert str(mark["cutoff"]) <= "2025-12-31"  # SQLite hands the day back as text
+    again = cli.json(*SYNC, "--format", "json")
+    assert not [f for f in again["findings"] if "retention mark" in f["message"]]
+
+
+@pytest.mark.parametrize("years", ["2025", "1000000"], ids=["the-year-itself", "a-million"])
+def test_a_retention_period_reaching_before_the_year_one_is_refused_in_one_line(
+    cli: Cli, years: str
+) -> None:
+    """`--years 2025 --as-of 2025-12-31` gave `ValueError: year 0 is out of range`."""
+    cli.synced()
+    line = cli.refused("retention", "apply", "--years", years, "--as-of", "2025-12-31", "--dry-run")
+    assert f"--years {years} reaches back before the year 1 from 2025-12-31" in line

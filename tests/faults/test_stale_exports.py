@@ -35,17 +35,19 @@ def _practice(tmp_path: Path, name: str, ends: dict[str, date]) -> Path:
 
 def test_an_empty_folder_ends_no_treatment(cli: Cli) -> None:
     """The demo synced, then an empty folder two weeks later: one error naming that the
-    input holds no events and 4 of 6 registrations, nothing recorded, the refusal audited."""
+    input holds no events and 4 of 6 registrations, nothing recorded, the refusal audited,
+    exit 1 (nothing was kept: a nightly job must not pass it by), and no "Next:" line."""
     cli.synced()
     before = cli.ledger_ids()
     (cli.tmp / "empty").mkdir()
-    refused_run = cli.run(
+    result = cli.run(
         "sync", str(cli.tmp / "empty"), "--config", str(CONFIG), "--as-of", "2026-01-14"
     )
-    assert (refused_run.status, refused_run.err) == (1, "")  # a pipeline sees nothing synced
-    out = refused_run.out
+    assert (result.status, result.err) == (1, "")
+    out = result.out
     assert "Nothing was recorded: the input holds no events, yet 4 of 6 open registrations" in out
     assert "Nothing was kept of this run" in out
+    assert "Next:" not in out and "Run " not in out
     assert cli.ledger_ids() == before
     [refused] = cli.audit("sync.refused")
     assert '"ending":4' in refused["details"] and '"open":6' in refused["details"]
@@ -128,8 +130,6 @@ def test_the_threshold_is_two_or_a_fifth_of_the_open_registrations(
 
 
 def _resources(bundle: Path) -> list[dict[str, Any]]:
-    import json
-
     return [e["resource"] for e in json.loads(bundle.read_text(encoding="utf-8"))["entry"]]
 
 

@@ -97,7 +97,7 @@ def _forge(url: str, seq: int, details: dict[str, object], signer: Ed25519Privat
 
 def test_appended_entries_with_their_checkpoints_verify(database: Database) -> None:
     """Two runs, each signing its head: the chain and both checkpoints verify."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     result = _verify(store)
     assert result.problems == ()
@@ -108,7 +108,7 @@ def test_appended_entries_with_their_checkpoints_verify(database: Database) -> N
 def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(database: Database) -> None:
     """Entries written at a Berlin wall-clock time verify on both databases (stored as UTC)."""
     berlin = NOW.astimezone(ZoneInfo("Europe/Berlin"))
-    store, _ = make_store(database.url, clock=lambda: berlin)
+    store, _ = make_store(database.url, initialised=False, clock=lambda: berlin)
     _two_runs(store)
     assert _verify(store).problems == ()
 
@@ -131,7 +131,7 @@ def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(database: Datab
 )
 def test_a_changed_column_is_detected(database: Database, column: str, value: object) -> None:
     """Changing any hashed column of entry 2 is reported as a change of entry 2."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     change(database.url, audit_log, {"seq": 2}, **{column: value})
     assert _verify(store).problems == ("entry 2 was changed after it was written",)
@@ -139,7 +139,7 @@ def test_a_changed_column_is_detected(database: Database, column: str, value: ob
 
 def test_a_deleted_middle_entry_is_detected(database: Database) -> None:
     """Deleting entry 2 leaves a gap and breaks the link of entry 3."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     _delete(database.url, audit_log, 2)
     problems = _verify(store).problems
@@ -150,7 +150,7 @@ def test_a_deleted_middle_entry_is_detected(database: Database) -> None:
 
 def test_a_deleted_last_entry_is_detected_by_its_checkpoint(database: Database) -> None:
     """Deleting the head entry but not its checkpoint: the checkpoint outlives the log."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     _delete(database.url, audit_log, 4)
     assert _verify(store).problems == (
@@ -168,7 +168,7 @@ def test_a_deleted_last_entry_and_its_checkpoint_are_detected(database: Database
     alone; only a copy of the last head kept elsewhere (Verification.head_seq and
     head_hash) exposes it.
     """
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     _delete(database.url, audit_log, 4)
     _delete(database.url, audit_checkpoint, 4)
@@ -182,7 +182,7 @@ def test_a_truncation_to_the_previous_checkpoint_changes_the_reported_head(
     database: Database,
 ) -> None:
     """Truncating back to checkpoint 2 moves the head verify reports (a kept copy shows it)."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     head = _verify(store)
     _delete(database.url, audit_log, 3, 4)
@@ -193,7 +193,7 @@ def test_a_truncation_to_the_previous_checkpoint_changes_the_reported_head(
 
 def test_entries_appended_behind_the_program_are_detected(database: Database) -> None:
     """An entry inserted after the last checkpoint (even with a correct hash) is unsigned."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     (last,) = [r for r in raw_rows(store, audit_log) if r["seq"] == 4]
     digest = entry_hash(bytes(last["entry_hash"]), _hashed(last, seq=5, details={}))
@@ -208,7 +208,7 @@ def test_entries_appended_behind_the_program_are_detected(database: Database) ->
 
 def test_two_swapped_entries_are_detected(database: Database) -> None:
     """Exchanging entries 2 and 3 (reordering the log) breaks both and the link after."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     rows = {r["seq"]: r for r in raw_rows(store, audit_log)}
     for seq, other in ((2, 3), (3, 2)):
@@ -223,7 +223,7 @@ def test_two_swapped_entries_are_detected(database: Database) -> None:
 
 def test_a_forged_checkpoint_signature_is_detected(database: Database) -> None:
     """A checkpoint whose signature was altered names its entry."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     (cp,) = [r for r in raw_rows(store, audit_checkpoint) if r["seq"] == 2]
     forged = bytes([cp["signature"][0] ^ 1]) + bytes(cp["signature"][1:])
@@ -233,7 +233,7 @@ def test_a_forged_checkpoint_signature_is_detected(database: Database) -> None:
 
 def test_a_checkpoint_by_a_key_not_in_the_registry_is_detected(database: Database) -> None:
     """A rewritten entry signed with a key the registry does not know does not verify."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     _forge(database.url, 4, {"patients": 0}, Ed25519PrivateKey.generate())
     assert _verify(store).problems == ("the checkpoint at entry 4 has no valid signature",)
@@ -245,7 +245,7 @@ def test_a_key_smuggled_into_the_registry_does_not_vouch_for_a_rewritten_log(
 ) -> None:
     """A key inserted into key_registry is refused (active) or not trusted (retired) by verify."""
     # Only keys the keyring holds vouch for checkpoints, not public keys in the database.
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     _two_runs(store)
     attacker = Ed25519PrivateKey.generate()
     with tampering(database.url) as connection:
@@ -274,7 +274,7 @@ def test_a_key_smuggled_into_the_registry_does_not_vouch_for_a_rewritten_log(
 
 def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> None:
     """Checkpoints of audit-v1 verify after rotation, and after v1 is destroyed (registry copy)."""
-    store, keyring = make_store(database.url)
+    store, keyring = make_store(database.url, initialised=False)
     _append(store, "sync")
     rotated = keyring.rotated("audit", LATER)
     _append(Store(store.engine, lambda: rotated), "sync")
@@ -293,7 +293,7 @@ def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> 
 def test_count_counts_by_action_actor_and_time(database: Database) -> None:
     """count() takes only entries of that action, by that actor, from `since` on."""
     moments = iter([NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2)])
-    store, keyring = make_store(database.url, clock=lambda: next(moments))
+    store, keyring = make_store(database.url, initialised=False, clock=lambda: next(moments))
     other = Actor("someone-else", "operator")
 
     def lookups(actor: Actor) -> None:
@@ -316,7 +316,7 @@ def test_count_counts_by_action_actor_and_time(database: Database) -> None:
 
 def test_details_are_stored_as_exactly_the_canonical_json_given(database: Database) -> None:
     """Counts in, the same counts out: the details column is the sorted JSON, nothing more."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
     store.run(ACTOR, lambda s: s.audit.append(ACTOR, "sync", details={"reports": 2, "patients": 3}))
     (row,) = raw_rows(store, audit_log)
     assert row["details"] == '{"patients":3,"reports":2}'
@@ -324,7 +324,7 @@ def test_details_are_stored_as_exactly_the_canonical_json_given(database: Databa
 
 def test_entries_of_a_sync_hold_no_personal_data(database: Database) -> None:
     """What a sync writes to the log holds our ids and counts, no reference and no code."""
-    store, _ = make_store(database.url)
+    store, _ = make_store(database.url, initialised=False)
 
     def sync(space: Workspace) -> None:
         row, _ = space.mappings.find_or_create(reference("pat-81723"))

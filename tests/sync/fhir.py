@@ -103,3 +103,18 @@ def write_bundle(path: Path, resources: list[dict[str, Any]]) -> Path:
     }
     path.write_text(json.dumps(bundle), encoding="utf-8")
     return path
+
+
+def two_patients(path: Path, start: date, p1_last: date, p2_last: date) -> Path:
+    """The practice with p1 (Silvia Hartmann) and p2 (Paul Meier) taking their drug daily
+    from `start` to their last days, as one Bundle at `path`."""
+    return write_bundle(
+        path,
+        [
+            doctor(),
+            patient("p1"),
+            patient("p2", given="Paul", family="Meier", gender="male"),
+            *daily("p1", start, p1_last),
+            *daily("p2", start, p2_last),
+        ],
+    )

@@ -13,6 +13,7 @@ from adapter.domain.model import Report
 from adapter.mappings import load_mappings
 from adapter.services.sync import SyncOptions, SyncResult, read_batch, sync
 from adapter.settings.practice import PracticeConfig
+from adapter.store.mappings import canonical_reference
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR
 
@@ -62,6 +63,17 @@ def ledger(store: Store) -> list[Held]:
         ]
 
     return store.run(ACTOR, read)
+
+
+def mapping_of(store: Store, patient: str, base_url: str = "urn:substreg:ehr") -> str:
+    """The mapping id of `Patient/<patient>` (looked up as sync does)."""
+
+    def find(space: Workspace) -> str:
+        found = space.mappings.find(canonical_reference(base_url, patient))
+        assert found is not None
+        return found.mapping_id
+
+    return store.run(ACTOR, find)
 
 
 def report_key(report: Report) -> tuple[str, date, str | None, str | None, str | None]:

@@ -256,7 +256,7 @@ def test_another_installations_keyring_writes_nothing(tmp_path: Path) -> None:
     )
     run_sync(store, [data], D(2025, 3, 6))
     held = ledger(store)
-    stranger, _ = make_store(url, generate_keyring(NOW.isoformat()))
+    stranger, _ = make_store(url, generate_keyring(NOW.isoformat()), initialised=False)
     later = fhir.write_bundle(tmp_path / "b.json", fhir.daily("p1", D(2025, 3, 6), D(2025, 3, 9)))
     with pytest.raises(KeyringError, match="does not hold the key"):
         run_sync(stranger, [later], D(2025, 3, 30))
