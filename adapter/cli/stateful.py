@@ -30,16 +30,12 @@ from adapter.mappings import load_mappings
 from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
 from adapter.services import setup
-from adapter.services.audit_log import list_entries
+from adapter.services.audit_log import list_entries, verify_log
 from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.sync import SyncOptions, read_batch, sync
 from adapter.services.sync_undo import list_runs
 from adapter.settings.environment import PASSPHRASE_ENV, backup_passphrase
 from adapter.settings.practice import PracticeConfig, load_config
-from adapter.store.audit import verify
-from adapter.store.database import open_engine, require_current
-from adapter.store.keys import KeyStore
-from adapter.store.ledger_seal import check_ledger
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -169,16 +165,10 @@ def _ledger_export(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    settings, _, now = context()
-    engine = open_engine(settings.database_url)
-    require_current(engine)
-    with engine.connect() as connection:
-        keys = KeyStore(connection, load_keyring(settings.keyring_path), now)
-        result = verify(connection, keys.public_keys())
-        ledger = check_ledger(connection, keys)  # the ledger against its seals and the log
-        connection.rollback()  # verification writes nothing
-    sys.stdout.write(out.verification_text(result, ledger))
-    return 0 if result.ok and not ledger.problems else 1
+    settings, _, _ = context()
+    found = verify_log(store(settings), load_keyring(settings.keyring_path))
+    sys.stdout.write(out.verification_text(found.log, found.ledger))
+    return 0 if found.ok else 1
 
 
 def _audit_list(args: argparse.Namespace) -> int:

@@ -10,7 +10,9 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from adapter.store.audit import Actor
+from adapter.crypto import Keyring
+from adapter.store.audit import Actor, Verification, verify
+from adapter.store.ledger_seal import LedgerCheck, check_ledger
 from adapter.store.schema import audit_log
 from adapter.store.workspace import AuditText, Store, Workspace
 
@@ -54,3 +56,26 @@ def list_entries(store: Store, actor: Actor, *, action: str | None = None) -> li
         return entries
 
     return store.run(actor, read)
+
+
+@dataclass(frozen=True, slots=True)
+class LogCheck:
+    """`audit verify`: the log's chain and checkpoints, and the ledger against both."""
+
+    log: Verification
+    ledger: LedgerCheck
+
+    @property
+    def ok(self) -> bool:
+        return self.log.ok and not self.ledger.problems
+
+
+def verify_log(store: Store, keyring: Keyring) -> LogCheck:
+    """Check the audit log and the ledger without writing anything (not even an entry:
+    verification must work on a copy that nobody may change)."""
+
+    def check(space: Workspace) -> LogCheck:
+        log = verify(space.connection, space.keys.public_keys())
+        return LogCheck(log, check_ledger(space.connection, space.keys))
+
+    return store.read(check, keyring=keyring)

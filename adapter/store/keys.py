@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
-
 from adapter.crypto import (
     Keyring,
     MasterKey,
@@ -43,7 +41,7 @@ from adapter.errors import (
     UnknownKeyError,
 )
 from adapter.store.field_names import sealed_field_name
-from adapter.store.schema import data_key, key_registry
+from adapter.store.rows import KeyRows, RegisteredKey
 
 __all__ = ["DamagedDataError", "DamagedRowError", "KeyStore", "ShreddedError", "Signer"]
 
@@ -69,28 +67,24 @@ class Sealed:
 class KeyStore:
     """Keys for one transaction: blind indexes, data keys (cached), sealing, signing."""
 
-    def __init__(self, connection: Connection, keyring: Keyring, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, rows: KeyRows, keyring: Keyring, now: datetime) -> None:
+        self.rows = rows
         self.keyring = keyring
         self.now = now
         self._deks: dict[str, bytes] = {}
         self._index_keys: list[tuple[int, bytes]] | None = None
         self._active_index: tuple[int, bytes] | None = None
         self._wrap_keys: dict[str, bytes] = {}
-        self._check_registry()
-        self._register_new_keys()
+        registered = self.rows.registered()
+        self._check_registry(registered)
+        self._register_new_keys(registered)
 
     # -- registry ----------------------------------------------------------------------
 
-    def _check_registry(self) -> None:
-        rows = self.connection.execute(
-            select(key_registry.c.key_id, key_registry.c.purpose, key_registry.c.version).where(
-                key_registry.c.state.in_(_IN_USE)
-            )
-        ).all()
+    def _check_registry(self, registered: list[RegisteredKey]) -> None:
         mine = {key_id(k) for k in self.keyring.keys if k.state != "destroyed"}
-        for row in rows:
-            if row.key_id not in mine:
+        for row in registered:
+            if row.state in _IN_USE and row.key_id not in mine:
                 msg = (
                     f"The keyring does not hold the key {row.key_id} that this database uses: "
                     "it is the wrong keyring or an old copy. Restore the keyring backup "
@@ -98,45 +92,25 @@ class KeyStore:
                 )
                 raise KeyringError(msg)
 
-    def _register_new_keys(self) -> None:
+    def _register_new_keys(self, registered: list[RegisteredKey]) -> None:
         """Record keys the registry has not seen, and mirror the keyring's states."""
-        known = {
-            row.key_id: row.state
-            for row in self.connection.execute(select(key_registry.c.key_id, key_registry.c.state))
-        }
+        known = {row.key_id: row.state for row in registered}
         for master in self.keyring.keys:
             kid = key_id(master) if master.state != "destroyed" else None
             if kid is None:
-                self._mark_destroyed(master)
+                self.rows.mark_destroyed(master.purpose, master.version, self.now)
                 continue
             if kid not in known:
-                self.connection.execute(
-                    key_registry.insert().values(
-                        key_id=kid,
-                        purpose=master.purpose,
-                        version=master.version,
-                        algorithm=_ALGORITHMS[master.purpose],
-                        state=master.state,
-                        public_key=self._public_key(master),
-                        created_at=self.now,
-                        changed_at=self.now,
-                    )
+                key = RegisteredKey(
+                    kid, master.purpose, master.version, master.state, self._public_key(master)
                 )
+                self.rows.register(key, _ALGORITHMS[master.purpose], self.now)
             elif known[kid] != master.state:
-                self.connection.execute(
-                    update(key_registry)
-                    .where(key_registry.c.key_id == kid)
-                    .values(state=master.state, changed_at=self.now)
-                )
+                self.rows.set_state(kid, master.state, self.now)
 
-    def _mark_destroyed(self, master: MasterKey) -> None:
-        self.connection.execute(
-            update(key_registry)
-            .where(key_registry.c.purpose == master.purpose)
-            .where(key_registry.c.version == master.version)
-            .where(key_registry.c.state != "destroyed")
-            .values(state="destroyed", changed_at=self.now)
-        )
+    def registered(self) -> list[RegisteredKey]:
+        """The key registry, by purpose and version (ids and states: nothing secret)."""
+        return sorted(self.rows.registered(), key=lambda k: (k.purpose, k.version, k.key_id))
 
     @staticmethod
     def _public_key(master: MasterKey) -> bytes | None:
@@ -172,15 +146,8 @@ class KeyStore:
         master = self.keyring.active("wrap")
         kek_id = key_id(master)
         dek, dek_id = new_data_key(), str(uuid.uuid4())
-        self.connection.execute(
-            data_key.insert().values(
-                dek_id=dek_id,
-                kek_id=kek_id,
-                wrapped=wrap_data_key(wrap_key(master), kek_id, dek),
-                owner=owner,
-                created_at=self.now,
-            )
-        )
+        wrapped = wrap_data_key(wrap_key(master), kek_id, dek)
+        self.rows.add_data_key(dek_id, kek_id, wrapped, owner, self.now)
         self._deks[dek_id] = dek
         return dek_id
 
@@ -188,9 +155,7 @@ class KeyStore:
         cached = self._deks.get(dek_id)
         if cached is not None:
             return cached
-        row = self.connection.execute(
-            select(data_key.c.kek_id, data_key.c.wrapped).where(data_key.c.dek_id == dek_id)
-        ).one_or_none()
+        row = self.rows.data_keys([dek_id]).get(dek_id)
         if row is None:
             msg = (
                 f"The data key {dek_id} that rows refer to is not in the database: it was "
@@ -211,30 +176,37 @@ class KeyStore:
         self._deks[dek_id] = dek
         return dek
 
+    def has_data_key(self, dek_id: str) -> bool:
+        """Whether the row of the data key is there (destroyed or not)."""
+        return dek_id in self.rows.data_keys([dek_id])
+
     def preload(self, dek_ids: list[str]) -> None:
         """Unwrap many data keys with one query (a sync touches every live patient)."""
         missing = [d for d in set(dek_ids) if d not in self._deks]
-        for start in range(0, len(missing), 500):
-            rows = self.connection.execute(
-                select(data_key.c.dek_id, data_key.c.kek_id, data_key.c.wrapped).where(
-                    data_key.c.dek_id.in_(missing[start : start + 500])
-                )
-            )
-            for row in rows:
-                if row.wrapped is not None:
-                    kek = self._kek(row.kek_id)
-                    try:
-                        self._deks[row.dek_id] = unwrap_data_key(kek, row.kek_id, row.wrapped)
-                    except DecryptionError:
-                        continue  # `data_key` names it when a row of it is read
+        for row in self.rows.data_keys(missing).values():
+            if row.wrapped is not None:
+                kek = self._kek(row.kek_id)
+                try:
+                    self._deks[row.dek_id] = unwrap_data_key(kek, row.kek_id, row.wrapped)
+                except DecryptionError:
+                    continue  # `data_key` names it when a row of it is read
 
     def destroy_data_key(self, dek_id: str) -> None:
-        self.connection.execute(
-            update(data_key)
-            .where(data_key.c.dek_id == dek_id)
-            .values(wrapped=None, destroyed_at=self.now)
-        )
+        self.rows.destroy_data_key(dek_id, self.now)
         self._deks.pop(dek_id, None)
+
+    def first_data_key_of(self, owner: str) -> str | None:
+        """The oldest live data key of an owner (`practice`: the notices' key)."""
+        return self.rows.first_live_key_of(owner)
+
+    def rows_under(self, purpose: str, version: int, kid: str, index_rows: int) -> int:
+        """How many rows still use a key (`keys status`): index rows (counted by the
+        caller, which knows the index), live data keys under a wrapping key."""
+        if purpose == "index":
+            return index_rows
+        if purpose == "wrap":
+            return self.rows.count_wrapped_under(kid)
+        return 0  # an old audit key signs nothing new; its public key stays registered
 
     def _kek(self, kek_id: str) -> bytes:
         """The wrapping key of `kek_id`, derived once per transaction."""
@@ -261,18 +233,11 @@ class KeyStore:
         """Wrap every live data key under the active wrapping key; ciphertexts stay."""
         target = self.keyring.active("wrap")
         target_id, target_key = key_id(target), wrap_key(target)
-        rows = self.connection.execute(
-            select(data_key.c.dek_id, data_key.c.kek_id, data_key.c.wrapped)
-            .where(data_key.c.wrapped.is_not(None))
-            .where(data_key.c.kek_id != target_id)
-        ).all()
+        rows = self.rows.live_data_keys_not_under(target_id)
         for row in rows:
+            assert row.wrapped is not None  # live
             dek = unwrap_data_key(self._kek(row.kek_id), row.kek_id, row.wrapped)
-            self.connection.execute(
-                update(data_key)
-                .where(data_key.c.dek_id == row.dek_id)
-                .values(kek_id=target_id, wrapped=wrap_data_key(target_key, target_id, dek))
-            )
+            self.rows.rewrap(row.dek_id, target_id, wrap_data_key(target_key, target_id, dek))
         return len(rows)
 
     # -- sealed fields -----------------------------------------------------------------
@@ -317,11 +282,11 @@ class KeyStore:
             if public is not None:
                 trusted[key_id(master)] = public
         destroyed = {k.version for k in audit_keys if k.state == "destroyed"}
-        rows = self.connection.execute(
-            select(key_registry.c.key_id, key_registry.c.version, key_registry.c.public_key)
-            .where(key_registry.c.purpose == "audit")
-            .where(key_registry.c.version.in_(destroyed))
-        ).all()
+        rows = [
+            row
+            for row in self.rows.registered()
+            if row.purpose == "audit" and row.version in destroyed
+        ]
         per_version = Counter(row.version for row in rows)
         for row in rows:
             if row.public_key is not None and per_version[row.version] == 1:

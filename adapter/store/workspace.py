@@ -12,29 +12,40 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import stamina
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine
 
 from adapter.crypto import Keyring
 from adapter.errors import AuditLogMissingError, ConcurrentUpdateError
 from adapter.store.audit import Actor, AuditLog, wiped_log
-from adapter.store.database import require_current
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.sql.backend import SqlDatabase
 
 T = TypeVar("T")
-_WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
+
+
+class Database(Protocol):
+    """Where the rows live: `SqlDatabase` (SQLite, PostgreSQL) or `MemoryDatabase`."""
+
+    races: tuple[type[Exception], ...]  # refusals that mean "a parallel run was first"
+
+    def require_ready(self) -> None: ...
+    def create(self) -> None: ...
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Any]: ...
 
 
 @dataclass(slots=True)
 class Workspace:
-    connection: Connection
+    """The unit of work a use case receives: the parts of the store on one transaction."""
+
+    connection: Any  # transitional: parts not yet on row stores (None on the twin)
     keys: KeyStore
     mappings: PatientMappings
     ledger: Ledger
@@ -48,64 +59,76 @@ class Store:
 
     def __init__(
         self,
-        engine: Engine,
+        database: Database | Engine,
         keyring: Callable[[], Keyring],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         serialize_writers: bool = True,
     ) -> None:
-        self.engine = engine
+        if isinstance(database, Engine):
+            database = SqlDatabase(database, serialize_writers=serialize_writers)
+        self.database = database
         self._keyring = keyring
         self.clock = clock
-        self.serialize_writers = serialize_writers
+
+    @property
+    def engine(self) -> Engine:
+        """The SQL engine (for migrations and operators' tools; the twin has none)."""
+        if not isinstance(self.database, SqlDatabase):
+            raise TypeError("the in-memory store has no SQL engine")
+        return self.database.engine
 
     def run(self, actor: Actor, work: Callable[[Workspace], T]) -> T:
         """Run `work` in one transaction; again from the start when a race is refused."""
-        require_current(self.engine)
+        self.database.require_ready()
         keyring = self._keyring()  # before any transaction: a missing keyring stops here
         try:
             for attempt in stamina.retry_context(
-                on=(IntegrityError, ConcurrentUpdateError, _SerializationFailure),
+                on=(ConcurrentUpdateError, *self.database.races),
                 attempts=5,
                 wait_initial=0.05,
                 wait_max=1.0,
             ):
                 with attempt:
                     return self._once(actor, work, keyring)
-        except (ConcurrentUpdateError, _SerializationFailure):
+        except ConcurrentUpdateError:
             msg = "other runs changed the same rows again and again; run the command again"
             raise ConcurrentUpdateError(msg) from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
+    def read(self, work: Callable[[Workspace], T], *, keyring: Keyring | None = None) -> T:
+        """Run `work` on a transaction that is rolled back: nothing is written, and the
+        audit log gets no entry (`audit verify` looks without touching)."""
+        self.database.require_ready()
+        ring = keyring if keyring is not None else self._keyring()
+        with self.database.transaction(write=False) as backend:
+            return work(workspace_on(backend, ring, Actor("reader", "system"), self.clock()))
+
     def _once(self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring) -> T:
         now = self.clock()
-        try:
-            with self.engine.begin() as connection:
-                self._lock(connection)
-                _require_audit_log(connection)
-                keys = KeyStore(connection, keyring, now)
-                ledger = Ledger(connection, keys, now)
-                space = Workspace(
-                    connection=connection,
-                    keys=keys,
-                    mappings=PatientMappings(connection, keys, now),
-                    ledger=ledger,
-                    audit=AuditLog(connection, now, seal=AuditText(keys, ledger).seal),
-                    actor=actor,
-                    now=now,
-                )
-                result = work(space)
-                ledger.chain(space.audit, actor)  # every ledger row written, as written (D-44)
-                space.audit.checkpoint(keys)
-                return result
-        except OperationalError as exc:
-            if _is_serialization_failure(exc):
-                raise _SerializationFailure(str(exc)) from exc
-            raise
+        with self.database.transaction() as backend:
+            _require_audit_log(backend.connection)
+            space = workspace_on(backend, keyring, actor, now)
+            result = work(space)
+            space.ledger.chain(space.audit, actor)  # every ledger row written (D-44)
+            space.audit.checkpoint(space.keys)
+            return result
 
-    def _lock(self, connection: Connection) -> None:
-        if self.serialize_writers and connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) -> Workspace:
+    """The parts of the store on the row stores of one transaction."""
+    connection = backend.connection
+    keys = KeyStore(backend.keys, keyring, now)
+    ledger = Ledger(connection, keys, now)
+    return Workspace(
+        connection=connection,
+        keys=keys,
+        mappings=PatientMappings(connection, keys, now),
+        ledger=ledger,
+        audit=AuditLog(connection, now, seal=AuditText(keys, ledger).seal),
+        actor=actor,
+        now=now,
+    )
 
 
 def _require_audit_log(connection: Connection) -> None:
@@ -151,12 +174,3 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text.encode())
-
-
-class _SerializationFailure(Exception):
-    """PostgreSQL refused a transaction as not serialisable, or SQLite was busy."""
-
-
-def _is_serialization_failure(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    return code in ("40001", "40P01") or "database is locked" in str(exc.orig)

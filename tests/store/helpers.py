@@ -13,11 +13,8 @@ from sqlalchemy import Connection, Table, create_engine, select, text
 from adapter.crypto import Keyring
 from adapter.domain.model import Address, RegisterDoctor, Report
 from adapter.domain.reconcile import PRACTICE, Origin, Planned
-from adapter.store.audit import AuditLog
-from adapter.store.keys import KeyStore
-from adapter.store.ledger import Ledger
-from adapter.store.mappings import MappingRow, PatientMappings, canonical_reference
-from adapter.store.workspace import Store, Workspace
+from adapter.store.mappings import MappingRow, canonical_reference
+from adapter.store.workspace import Store, Workspace, workspace_on
 from tests.storage import ACTOR, NOW
 
 T = TypeVar("T")
@@ -100,21 +97,8 @@ def new_patient(store: Store, patient_id: str = "p1", *codes: str) -> MappingRow
 def unit_of_work(store: Store, keyring: Keyring) -> Iterator[Workspace]:
     """A workspace on a transaction that is rolled back at the end, without Store.run's
     retries (which would run the work again after a refused race)."""
-    with store.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            keys = KeyStore(connection, keyring, NOW)
-            yield Workspace(
-                connection,
-                keys,
-                PatientMappings(connection, keys, NOW),
-                Ledger(connection, keys, NOW),
-                AuditLog(connection, NOW),
-                ACTOR,
-                NOW,
-            )
-        finally:
-            transaction.rollback()
+    with store.database.transaction(write=False) as backend:
+        yield workspace_on(backend, keyring, ACTOR, NOW)
 
 
 def race(store: Store, work: Callable[[Workspace], T], *, open_together: bool) -> list[T]:

@@ -46,6 +46,7 @@ from adapter.store.schema import (
     patient_mapping,
     report,
 )
+from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.store.helpers import CODE, make_report, planned, reference
@@ -161,7 +162,7 @@ def test_rows_written_at_a_previous_revision_survive_the_upgrade(
     upgrade(engine, previous)
     assert {t.name for t in TABLES_OF_0001} <= set(inspect(engine).get_table_names())
     with engine.begin() as connection:
-        keys = KeyStore(connection, keyring, NOW)
+        keys = KeyStore(SqlKeyRows(connection), keyring, NOW)
         mappings = PatientMappings(connection, keys, NOW)
         row, _ = mappings.find_or_create(reference())
         row = mappings.record_use(row, codes=(CODE,))

@@ -1,0 +1,218 @@
+"""The storage ports: what each part of the store needs of the rows beneath it.
+
+The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
+`RetentionMark`) hold the logic: blind indexes, sealing, seals and chains, optimistic
+locking. Beneath each is a row store of this module's shape, one on SQLAlchemy Core for
+SQLite and PostgreSQL (`adapter.store.sql`) and one in memory (`adapter.store.memory`),
+the twin that use-case tests run on in milliseconds. Both pass the same contract tests
+(tests/store/contract/). Values cross as plain Python: bytes, dates, strings, and row
+dicts keyed by the column names of `adapter.store.schema`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+Row = dict[str, Any]  # one row, by column name
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredKey:
+    key_id: str
+    purpose: str
+    version: int
+    state: str
+    public_key: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    dek_id: str
+    kek_id: str
+    wrapped: bytes | None  # None: destroyed (retention)
+
+
+class KeyRows(Protocol):
+    """`key_registry` and `data_key`."""
+
+    def registered(self) -> list[RegisteredKey]: ...
+    def register(self, key: RegisteredKey, algorithm: str, at: datetime) -> None: ...
+    def set_state(self, key_id: str, state: str, at: datetime) -> None: ...
+    def mark_destroyed(self, purpose: str, version: int, at: datetime) -> None: ...
+    def add_data_key(
+        self, dek_id: str, kek_id: str, wrapped: bytes, owner: str, at: datetime
+    ) -> None: ...
+    def data_keys(self, dek_ids: list[str]) -> dict[str, WrappedKey]: ...
+    def destroy_data_key(self, dek_id: str, at: datetime) -> None: ...
+    def live_data_keys_not_under(self, kek_id: str) -> list[WrappedKey]: ...
+    def rewrap(self, dek_id: str, kek_id: str, wrapped: bytes) -> None: ...
+    def first_live_key_of(self, owner: str) -> str | None: ...
+    def count_wrapped_under(self, kek_id: str) -> int: ...
+
+
+class MappingRows(Protocol):
+    """`patient_mapping` and `patient_index` (and, when a patient is shredded, the rows
+    that belong to it elsewhere)."""
+
+    def index_hits(self, pairs: list[tuple[int, bytes]]) -> list[tuple[str, int, bytes]]:
+        """(mapping id, version, index) of the index rows among (version, index) pairs."""
+        ...
+
+    def index_of(self, mapping_id: str) -> list[tuple[int, bytes]]: ...
+    def add_index(self, index: bytes, version: int, mapping_id: str) -> bool:
+        """Insert unless (index, version) is taken; True when inserted."""
+        ...
+
+    def drop_index(self, mapping_id: str, pairs: list[tuple[int, bytes]]) -> None: ...
+    def count_index(self, *, version: int | None = None, mapping_id: str | None = None) -> int: ...
+    def mapped_under_other_versions(self, version: int) -> list[str]: ...
+    def rows(self, mapping_ids: list[str]) -> dict[str, Row]: ...
+    def add(self, row: Row) -> None: ...
+    def remove(self, mapping_id: str) -> None: ...
+    def update_guarded(self, changes: list[tuple[str, int, Row]], at: datetime) -> int:
+        """Apply (mapping id, expected row version, values); the rows changed."""
+        ...
+
+    def ids_where(
+        self,
+        *,
+        status: str | None = None,
+        not_status: str | None = None,
+        closed_before: date | None = None,
+        among: list[str] | None = None,
+    ) -> list[str]: ...
+    def with_sealed_reference(self) -> list[Row]:
+        """Every row that is not shredded and holds its sealed reference."""
+        ...
+
+    def forget_patient(self, mapping_id: str) -> None:
+        """Delete the patient's index rows and everything sync kept of it."""
+        ...
+
+    def restore(self, mapping_id: str, values: Row, at: datetime) -> None:
+        """Put back columns as a run journal kept them (`runs undo`), version bumped."""
+        ...
+
+
+class LedgerRows(Protocol):
+    """`report`, and what the audit log chained of its rows."""
+
+    def insert_new(self, rows: list[Row]) -> set[str]:
+        """Insert rows whose slot is free; the ledger ids inserted (a taken slot is not
+        an error: a parallel run recorded it first)."""
+        ...
+
+    def update_guarded(
+        self, ledger_id: str, state: str, row_mac: bytes | None, values: Row, at: datetime
+    ) -> bool: ...
+    def set_columns(self, ledger_id: str, values: Row) -> None: ...
+    def rows(
+        self,
+        *,
+        state: str | None = None,
+        mapping_ids: list[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        notices: bool = False,
+        unsealed: bool = False,
+    ) -> list[Row]:
+        """Full rows in ledger order (made on, date, kind); `notices` adds the rows of no
+        patient to `mapping_ids`."""
+        ...
+
+    def row(self, ledger_id: str) -> Row | None: ...
+    def chained(self, ledger_id: str | None = None) -> dict[str, Row]:
+        """What the audit log last recorded of each row (`ledger.row` details and the
+        entry's mapping id)."""
+        ...
+
+    def chained_states(self, ledger_ids: list[str]) -> dict[str, list[str]]:
+        """Every state the audit log recorded of each row, in order."""
+        ...
+
+
+class FactRows(Protocol):
+    """`practice_state`, `patient_state`, `patient_archive`, `resource_seen`."""
+
+    def practice(self) -> Row | None: ...
+    def put_practice(self, values: Row) -> None: ...
+    def states(self, mapping_ids: list[str], *, with_live: bool, every: bool) -> list[Row]:
+        """State rows with the patient's `dek_id`."""
+        ...
+
+    def put_states(self, rows: list[Row]) -> None: ...
+    def latest_walk(self) -> date | None: ...
+    def walked_to_except(self, mapping_ids: list[str]) -> list[date]: ...
+    def reset_state(self, mapping_id: str, walked_to: date | None, at: datetime) -> None: ...
+    def archive(self, mapping_id: str) -> list[Row]: ...
+    def archive_heads(self, mapping_ids: list[str]) -> dict[str, int]: ...
+    def add_archives(self, rows: list[Row]) -> None: ...
+    def drop_archive(self, mapping_id: str) -> None: ...
+    def archived_patients(self) -> list[str]: ...
+    def seen(self, indexes: list[bytes], version: int) -> dict[bytes, tuple[str | None, bytes]]: ...
+    def forget(self, rows: list[tuple[int, bytes]]) -> None: ...
+    def remember(
+        self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool
+    ) -> None: ...
+
+
+class AuditRows(Protocol):
+    """`audit_log` and `audit_checkpoint`."""
+
+    def head(self) -> tuple[int, bytes] | None: ...
+    def add(self, entries: list[Row]) -> None: ...
+    def add_checkpoint(self, row: Row) -> None: ...
+    def count(self, action: str, actor: str, since: datetime) -> int: ...
+    def entries(self, action: str | None = None) -> list[Row]: ...
+    def checkpoints(self) -> list[Row]: ...
+    def held(self) -> dict[str, int] | None:
+        """None when the log has entries; else how many reports, keys, mappings and runs
+        the database holds (a database in use never has an empty log)."""
+        ...
+
+
+class RunRows(Protocol):
+    """`sync_run` and `sync_run_change`, and the columns a run is about to change."""
+
+    def before(self, kind: str, ids: list[str], columns: tuple[str, ...]) -> dict[str, Row]:
+        """The columns of `kind` rows (report, mapping, state) as they are, by id."""
+        ...
+
+    def add_run(self, row: Row, changes: list[Row], keep_from: int) -> int:
+        """Write a run (its seq is given back) and its changes; drop the changes of runs
+        before seq `keep_from` runs back."""
+        ...
+
+    def runs(self, limit: int) -> list[Row]: ...
+    def newest_seq(self) -> int: ...
+    def with_changes(self) -> set[str]: ...
+    def changes(self, run_id: str) -> list[Row]: ...
+    def mark_undone(self, run_id: str, at: datetime) -> None: ...
+
+
+class MarkRows(Protocol):
+    """`retention_mark`, and the last treatment retention shredded."""
+
+    def cutoff(self) -> date | None: ...
+    def put(self, cutoff: date, at: datetime) -> None: ...
+    def drop(self) -> None: ...
+    def last_shredded_closed_on(self) -> date | None: ...
+
+
+class Backend(Protocol):
+    """The row stores of one transaction."""
+
+    keys: KeyRows
+    mappings: MappingRows
+    ledger: LedgerRows
+    facts: FactRows
+    audit: AuditRows
+    runs: RunRows
+    marks: MarkRows
+
+
+def plain(values: Mapping[str, Any], columns: Iterable[str]) -> Row:
+    return {c: values[c] for c in columns}

@@ -1,0 +1,78 @@
+"""The SQL database of an installation (SQLite or PostgreSQL) as the store's port.
+
+`transaction()` is one database transaction with the writer's lock taken (BEGIN
+IMMEDIATE on SQLite, an advisory lock on PostgreSQL) and the row stores bound to it.
+A serialisation failure or a busy SQLite becomes a `ConcurrentUpdateError`, which the store runs
+again from the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from adapter.errors import ConcurrentUpdateError
+from adapter.store.database import require_current, upgrade
+from adapter.store.sql.keys import SqlKeyRows
+
+_WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
+
+
+@dataclass(slots=True)
+class SqlBackend:
+    """The row stores of one SQL transaction."""
+
+    connection: Connection
+    keys: SqlKeyRows = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = SqlKeyRows(self.connection)
+
+
+class SqlDatabase:
+    """A SQLite file or a PostgreSQL database at the newest schema."""
+
+    races: tuple[type[Exception], ...] = (IntegrityError,)  # a UNIQUE slot taken by a parallel run
+
+    def __init__(self, engine: Engine, *, serialize_writers: bool = True) -> None:
+        self.engine = engine
+        self.serialize_writers = serialize_writers
+
+    def require_ready(self) -> None:
+        require_current(self.engine)
+
+    def create(self) -> None:
+        upgrade(self.engine)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[SqlBackend]:
+        """A transaction that commits when the block ends without an exception; a
+        read-only one (`write=False`) is always rolled back."""
+        try:
+            if write:
+                with self.engine.begin() as connection:
+                    self._lock(connection)
+                    yield SqlBackend(connection)
+            else:
+                with self.engine.connect() as connection:
+                    try:
+                        yield SqlBackend(connection)
+                    finally:
+                        connection.rollback()
+        except OperationalError as exc:
+            if _is_serialization_failure(exc):
+                raise ConcurrentUpdateError(str(exc.orig)) from exc
+            raise
+
+    def _lock(self, connection: Connection) -> None:
+        if self.serialize_writers and connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
