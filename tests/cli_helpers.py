@@ -8,11 +8,15 @@ in a child process. The demo practice (demo/README.md) is the data throughout.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from adapter.cli import context as cli_context
 from adapter.cli.main import main
@@ -86,6 +91,7 @@ class Cli:
         }
         for name, value in self.env.items():
             monkeypatch.setenv(name, value)
+        self._initial_env = dict(self.env)
 
     @property
     def keyring(self) -> Path:
@@ -127,9 +133,25 @@ class Cli:
         return json.loads(self.ok(*argv))
 
     def synced(self) -> Cli:
-        """`init`, then the demo synced as of 2025-12-31."""
-        self.ok("init")
-        self.ok(*SYNC)
+        """`init`, then the demo synced as of 2025-12-31.
+
+        The first time per backend and session this runs the commands and keeps a copy of
+        the result (database and home); later calls restore that copy, which is what the
+        commands would have made again (same data, same as-of), only with other random
+        keys and ids. A test that changed the clock or the environment first runs the
+        commands itself."""
+        if cli_context.clock is not _REAL_CLOCK or self.env != self._initial_env:
+            self.ok("init")
+            self.ok(*SYNC)
+            return self
+        backend = "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        kept = _SYNCED.get(backend)
+        if kept is None:
+            self.ok("init")
+            self.ok(*SYNC)
+            _SYNCED[backend] = _SyncedDemo.keep(self.url, self.home, self.tmp / "kept")
+        else:
+            kept.restore(self.url, self.home)
         return self
 
     def ledger_ids(self) -> list[str]:
@@ -230,3 +252,95 @@ def demo_patients() -> tuple[dict[str, Any], ...]:
     return tuple(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
     )
+
+
+_REAL_CLOCK = cli_context.clock
+
+
+@dataclass(frozen=True)
+class _SyncedDemo:
+    """The demo practice synced once (`Cli.synced`): a copy of the database and of the
+    home (keyring), restored into later tests' own database and home."""
+
+    home: Path
+    sqlite_file: Path | None
+    postgresql_template: str | None
+
+    @classmethod
+    def keep(cls, url: str, home: Path, folder: Path) -> _SyncedDemo:
+        folder.mkdir(parents=True)
+        kept_home = folder / "home"
+        shutil.copytree(home, kept_home)  # copy2: the keyring keeps its 0600
+        if url.startswith("sqlite:///"):
+            kept = folder / "substreg.db"
+            _sqlite_copy(Path(url[len("sqlite:///") :]), kept)
+            return cls(kept_home, kept, None)
+        name = f"synced_{uuid.uuid4().hex[:12]}"
+        _pg_copy(url, make_url(url).database or "", name)
+        atexit.register(_pg_drop, url, name)  # the session's copy goes with the session
+        return cls(kept_home, None, name)
+
+    def restore(self, url: str, home: Path) -> None:
+        if home.exists():
+            shutil.rmtree(home)
+        shutil.copytree(self.home, home)
+        if self.sqlite_file is not None:
+            target = Path(url[len("sqlite:///") :])
+            for stale in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
+                stale.unlink(missing_ok=True)
+            _sqlite_copy(self.sqlite_file, target)
+            return
+        assert self.postgresql_template is not None
+        name = make_url(url).database or ""
+        admin = _admin_of(url)
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                connection.execute(
+                    text(f'CREATE DATABASE "{name}" TEMPLATE "{self.postgresql_template}"')
+                )
+        finally:
+            admin.dispose()
+
+
+_SYNCED: dict[str, _SyncedDemo] = {}
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, WAL included (the backup API)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _admin_of(url: str) -> Engine:
+    admin_url = make_url(url).set(database="postgres", query={})
+    return create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+
+def _pg_copy(url: str, source: str, target: str) -> None:
+    """CREATE DATABASE … TEMPLATE needs the source without sessions: end the ones the
+    commands' connection pools still hold (they reconnect: pool_pre_ping)."""
+    admin = _admin_of(url)
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": source},
+            )
+            connection.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+    finally:
+        admin.dispose()
+
+
+def _pg_drop(url: str, name: str) -> None:
+    admin = _admin_of(url)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

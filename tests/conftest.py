@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import Cli
-from tests.storage import Database, database
+from tests.storage import Database, _templates, database, empty_database
 
-__all__ = ["cli", "database"]
+__all__ = ["_templates", "cli", "cli_without_schema", "database", "empty_database"]
 
 
 @pytest.fixture
@@ -21,3 +21,14 @@ def cli(
 ) -> Cli:
     """An installation driven through the CLI, on SQLite and on PostgreSQL."""
     return Cli(monkeypatch, capsys, tmp_path, database.url)
+
+
+@pytest.fixture
+def cli_without_schema(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    empty_database: Database,
+) -> Cli:
+    """An installation whose database no `init` has touched (no schema at all)."""
+    return Cli(monkeypatch, capsys, tmp_path, empty_database.url)

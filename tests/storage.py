@@ -1,14 +1,16 @@
-"""Test databases: a SQLite file and a PostgreSQL schema of its own per test.
+"""Test databases: a SQLite file and a PostgreSQL database of its own per test.
 
-PostgreSQL is the server at SUBSTREG_TEST_POSTGRESQL_URL (default: the local server,
-database `test`). It is not skipped when it cannot be reached: such a test fails with
-the reason, unless SUBSTREG_TEST_SKIP_POSTGRESQL=1 says this machine has none (a clone
-without the service); CI never sets it.
+PostgreSQL is the server at SUBSTREG_TEST_POSTGRESQL_URL (default: the local server;
+each test gets a database of its own, copied from a template). It is not skipped when
+it cannot be reached: such a test fails with the reason, unless
+SUBSTREG_TEST_SKIP_POSTGRESQL=1 says this machine has none (a clone without the
+service); CI never sets it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from adapter.crypto import Keyring, generate_keyring
 from adapter.store.audit import Actor
-from adapter.store.database import open_engine, upgrade
+from adapter.store.database import current_revision, head_revision, open_engine, upgrade
 from adapter.store.workspace import Store
 
 PG_ENV = "SUBSTREG_TEST_POSTGRESQL_URL"
@@ -45,13 +47,16 @@ class Database:
     url: str
 
 
-def _postgresql_schema() -> Iterator[str]:
+def _admin() -> Engine:
+    """The PostgreSQL server, for creating and dropping test databases; a server that
+    cannot be reached fails the test with the reason (or skips it, PG_SKIP_ENV)."""
     base = postgresql_base_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
+    admin = create_engine(
+        make_url(base).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with admin.connect():
+            pass
     except OperationalError as exc:
         admin.dispose()
         if os.environ.get(PG_SKIP_ENV) == "1":
@@ -61,23 +66,107 @@ def _postgresql_schema() -> Iterator[str]:
             f"or set {PG_SKIP_ENV}=1 on a machine without it",
             pytrace=False,
         )
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return admin
+
+
+def _url_of(name: str) -> str:
+    url = make_url(postgresql_base_url()).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _execute(admin: Engine, statement: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(statement))
+
+
+class _Templates:
+    """Databases at the newest schema, migrated once per test session and copied for
+    each test (a SQLite file copy; PostgreSQL's CREATE DATABASE … TEMPLATE): Alembic's
+    migrations run once, not once per test. tests/store/test_migrations.py runs them on
+    empty databases (`empty_database`) and checks that they make exactly the schema."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._sqlite: Path | None = None
+        self._postgresql: str | None = None
+
+    def sqlite(self, target: Path) -> str:
+        if self._sqlite is None:
+            template = self.folder / "template.db"
+            engine = open_engine(f"sqlite:///{template}")
+            upgrade(engine)
+            engine.dispose()  # the last connection closes: the WAL is folded into the file
+            self._sqlite = template
+        shutil.copyfile(self._sqlite, target)
+        return f"sqlite:///{target}"
+
+    def postgresql(self) -> Iterator[str]:
+        admin = _admin()
+        try:
+            if self._postgresql is None:
+                name = f"substreg_template_{uuid.uuid4().hex[:12]}"
+                _execute(admin, f'CREATE DATABASE "{name}"')
+                engine = open_engine(_url_of(name))
+                upgrade(engine)
+                engine.dispose()  # CREATE … TEMPLATE needs the template without sessions
+                self._postgresql = name
+            copy = f"t_{uuid.uuid4().hex[:12]}"
+            _execute(admin, f'CREATE DATABASE "{copy}" TEMPLATE "{self._postgresql}"')
+            try:
+                yield _url_of(copy)
+            finally:
+                _execute(admin, f'DROP DATABASE "{copy}" WITH (FORCE)')
+        finally:
+            admin.dispose()
+
+    def drop(self) -> None:
+        if self._postgresql is not None:
+            admin = _admin()
+            _execute(admin, f'DROP DATABASE IF EXISTS "{self._postgresql}" WITH (FORCE)')
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+    templates = _Templates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.drop()
+
+
+def empty_postgresql() -> Iterator[str]:
+    """A new PostgreSQL database without any table (dropped afterwards)."""
+    admin = _admin()
+    name = f"t_{uuid.uuid4().hex[:12]}"
     try:
-        yield url.render_as_string(hide_password=False)
+        _execute(admin, f'CREATE DATABASE "{name}"')
+        try:
+            yield _url_of(name)
+        finally:
+            _execute(admin, f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database: each test runs once on SQLite and once on PostgreSQL."""
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, _templates: _Templates
+) -> Iterator[Database]:
+    """A database at the newest schema without data (what `substreg init` starts from):
+    each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield Database("sqlite", _templates.sqlite(tmp_path / "substreg.db"))
+    else:
+        yield from (Database("postgresql", url) for url in _templates.postgresql())
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database without any schema: for the migrations themselves, and for commands
+    on a database that was never set up."""
     if request.param == "sqlite":
         yield Database("sqlite", f"sqlite:///{tmp_path / 'substreg.db'}")
     else:
-        yield from (Database("postgresql", url) for url in _postgresql_schema())
+        yield from (Database("postgresql", url) for url in empty_postgresql())
 
 
 def make_store(
@@ -93,7 +182,8 @@ def make_store(
     but no audit entry is one whose log was deleted, and refuses to run, D-44)."""
     ring = keyring or generate_keyring(NOW.isoformat())
     engine = open_engine(url)
-    upgrade(engine)
+    if current_revision(engine) != head_revision():  # the fixtures give databases at head
+        upgrade(engine)
     store = Store(engine, lambda: ring, clock=clock, serialize_writers=serialize_writers)
     if initialised:
         store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))

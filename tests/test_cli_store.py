@@ -52,8 +52,9 @@ EXPORT = ("ledger", "export", "--from", "2025-01-01", "--to", AS_OF)
 # -- init ---------------------------------------------------------------------------------
 
 
-def test_init_creates_a_private_home_and_keyring_and_says_where(cli: Cli) -> None:
+def test_init_creates_a_private_home_and_keyring_and_says_where(cli_without_schema: Cli) -> None:
     """The installed `substreg init` makes SUBSTREG_HOME (0700) and keyring.json (0600)."""
+    cli = cli_without_schema
     result = substreg(["init"], cli.env, cli.tmp)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -73,8 +74,11 @@ def test_a_second_init_keeps_the_keyring_byte_for_byte(cli: Cli) -> None:
     assert "created" not in out
 
 
-def test_init_with_a_missing_mounted_keyring_stops_and_creates_nothing(cli: Cli) -> None:
+def test_init_with_a_missing_mounted_keyring_stops_and_creates_nothing(
+    cli_without_schema: Cli,
+) -> None:
     """SUBSTREG_KEYRING_FILE naming no file: exit 2, one line, no home, keyring or schema."""
+    cli = cli_without_schema
     secret = cli.tmp / "secrets" / "keyring.json"
     cli.setenv("SUBSTREG_KEYRING_FILE", str(secret))
     before = sorted(p.name for p in cli.tmp.iterdir())
@@ -313,8 +317,11 @@ def test_without_its_keyring_a_command_stops_and_writes_nothing(
      ["audit", "verify"], ["keys", "status"]],
     ids=["sync", "reports-list", "lookup", "audit-verify", "keys-status"],
 )  # fmt: skip
-def test_a_database_without_schema_asks_for_substreg_init(cli: Cli, argv: list[str]) -> None:
+def test_a_database_without_schema_asks_for_substreg_init(
+    cli_without_schema: Cli, argv: list[str]
+) -> None:
     """A database no `init` has prepared: exit 2, one line naming `substreg init`."""
+    cli = cli_without_schema
     save_keyring(generate_keyring("2025-01-01T00:00:00+00:00"), cli.keyring)
     line = cli.refused(*argv)
     assert "substreg init" in line

@@ -102,6 +102,12 @@ def _audit_foreign_key(m: MetaData) -> None:
     )
 
 
+@pytest.fixture
+def database(empty_database: Database) -> Database:
+    """Here every database starts without schema: these tests run the migrations."""
+    return empty_database
+
+
 # -- from empty to head ------------------------------------------------------------------
 
 

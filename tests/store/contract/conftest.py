@@ -12,13 +12,15 @@ from adapter.store.database import open_engine
 from adapter.store.memory.backend import MemoryDatabase
 from adapter.store.sql.backend import SqlDatabase
 from adapter.store.workspace import Database
-from tests.storage import _postgresql_schema
+from tests.storage import _Templates
 
 KINDS = ("memory", "sqlite", "postgresql")
 
 
 @pytest.fixture(params=KINDS)
-def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def backend_db(
+    request: pytest.FixtureRequest, tmp_path: Path, _templates: _Templates
+) -> Iterator[Database]:
     """An empty database at the newest schema, of each kind."""
     if request.param == "memory":
         memory = MemoryDatabase()
@@ -26,14 +28,11 @@ def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
         yield memory
         return
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'contract.db'}"
-        database = SqlDatabase(open_engine(url))
-        database.create()
+        database = SqlDatabase(open_engine(_templates.sqlite(tmp_path / "contract.db")))
         yield database
         database.engine.dispose()
         return
-    for url in _postgresql_schema():
+    for url in _templates.postgresql():
         database = SqlDatabase(open_engine(url))
-        database.create()
         yield database
         database.engine.dispose()
