@@ -8,12 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from adapter.crypto import Keyring
 from adapter.store.audit import Actor, Verification, verify
 from adapter.store.ledger_seal import LedgerCheck, check_ledger
-from adapter.store.schema import audit_log
 from adapter.store.workspace import AuditText, Store, Workspace
 
 
@@ -33,24 +31,21 @@ class AuditEntry:
 
 def list_entries(store: Store, actor: Actor, *, action: str | None = None) -> list[AuditEntry]:
     def read(space: Workspace) -> list[AuditEntry]:
-        query = select(audit_log).order_by(audit_log.c.seq)
-        if action is not None:
-            query = query.where(audit_log.c.action == action)
         text = AuditText(space.keys, space.ledger)
         entries = [
             AuditEntry(
-                row.seq,
-                row.at,
-                row.actor,
-                row.role,
-                row.action,
-                row.mapping_id,
-                row.ledger_id,
-                text.open(row.seq, "purpose", row.purpose),
-                text.open(row.seq, "ticket", row.ticket),
-                orjson.loads(row.details),
+                row["seq"],
+                row["at"],
+                row["actor"],
+                row["role"],
+                row["action"],
+                row["mapping_id"],
+                row["ledger_id"],
+                text.open(row["seq"], "purpose", row["purpose"]),
+                text.open(row["seq"], "ticket", row["ticket"]),
+                orjson.loads(row["details"]),
             )
-            for row in space.connection.execute(query)
+            for row in space.audit.entries(action=action)
         ]
         space.audit.append(actor, "audit.list", details={"entries": len(entries)})
         return entries
@@ -75,7 +70,7 @@ def verify_log(store: Store, keyring: Keyring) -> LogCheck:
     verification must work on a copy that nobody may change)."""
 
     def check(space: Workspace) -> LogCheck:
-        log = verify(space.connection, space.keys.public_keys())
+        log = verify(space.audit.rows, space.keys.public_keys())
         return LogCheck(log, check_ledger(space.connection, space.keys))
 
     return store.read(check, keyring=keyring)

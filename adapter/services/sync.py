@@ -46,7 +46,6 @@ from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_f
 from adapter.services.sync_walk import Walked, Walker
 from adapter.store.audit import Actor
 from adapter.store.facts import Facts
-from adapter.store.runs import RunJournal
 from adapter.store.workspace import Store, Workspace
 
 _WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
@@ -111,7 +110,7 @@ class _Run:
         self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
         self.damage = Damage()  # patients whose stored data cannot be read (issue 9.6)
-        self.journal = RunJournal(space.connection, space.now)  # for `runs undo` (D-49)
+        self.journal = space.journal  # for `runs undo` (D-49)
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
 
     def run(self) -> SyncResult:

@@ -26,14 +26,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
 
 from adapter.errors import UndoError
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.ledger_seal import CHAIN_ACTION
-from adapter.store.runs import Change, Run, changes, mark_undone, runs
-from adapter.store.schema import audit_log, patient_mapping, patient_state
+from adapter.store.runs import Change, Run
 from adapter.store.workspace import Store, Workspace
 
 _SENT = frozenset({"queued", "sent", "acknowledged"})
@@ -52,7 +50,7 @@ class UndoPlan:
 
 def list_runs(store: Store, actor: Actor) -> list[Run]:
     """The newest sync runs first (ids, days, counts: nothing personal)."""
-    return store.run(actor, lambda space: runs(space.connection))
+    return store.run(actor, lambda space: space.journal.runs())
 
 
 def plan_undo(store: Store, actor: Actor, run_id: str | None = None) -> UndoPlan:
@@ -69,9 +67,9 @@ def undo(store: Store, actor: Actor, run_ids: tuple[str, ...]) -> UndoPlan:
             msg = "the sync runs changed since they were shown; run `substreg runs undo` again"
             raise UndoError(msg)
         for run in plan.runs:
-            for change in reversed(changes(space.connection, run.run_id)):
+            for change in reversed(space.journal.changes(run.run_id)):
                 _take_back(space, run.run_id, change)
-            mark_undone(space.connection, run.run_id, space.now)
+            space.journal.mark_undone(run.run_id)
             space.audit.append(
                 actor,
                 "sync.undo",
@@ -88,7 +86,7 @@ def undo(store: Store, actor: Actor, run_ids: tuple[str, ...]) -> UndoPlan:
 
 def _plan(space: Workspace, run_id: str | None) -> UndoPlan:
     chosen = _chosen(space, run_id)
-    kept = [c for run in chosen for c in changes(space.connection, run.run_id)]
+    kept = [c for run in chosen for c in space.journal.changes(run.run_id)]
     entries = [space.ledger.entry(c.row_id) for c in kept if c.kind == "recorded"]
     _refuse_sent(space, entries)
     _refuse_shredded(space, chosen, kept, entries)
@@ -105,7 +103,7 @@ def _plan(space: Workspace, run_id: str | None) -> UndoPlan:
 
 
 def _chosen(space: Workspace, run_id: str | None) -> list[Run]:
-    done = [r for r in runs(space.connection, limit=1000) if r.state == "done"]
+    done = [r for r in space.journal.runs(limit=1000) if r.state == "done"]
     if not done:
         msg = "there is no sync run to undo (`substreg runs list`)"
         raise UndoError(msg)
@@ -128,16 +126,10 @@ def _refuse_sent(space: Workspace, entries: list[Entry]) -> None:
     """A report that was ever queued or sent may have reached the register (D-49)."""
     ids = [e.ledger_id for e in entries]
     ever: dict[str, str] = {e.ledger_id: e.state for e in entries if e.state in _SENT}
-    for start in range(0, len(ids), 500):
-        rows = space.connection.execute(
-            select(audit_log.c.ledger_id, audit_log.c.details)
-            .where(audit_log.c.action == CHAIN_ACTION)
-            .where(audit_log.c.ledger_id.in_(ids[start : start + 500]))
-        )
-        for row in rows:
-            state = orjson.loads(row.details).get("state")
-            if state in _SENT:
-                ever.setdefault(row.ledger_id, state)
+    for row in space.audit.entries(action=CHAIN_ACTION, ledger_ids=ids):
+        state = orjson.loads(row["details"]).get("state")
+        if state in _SENT:
+            ever.setdefault(row["ledger_id"], state)
     if ever:
         named = ", ".join(f"{i} ({s})" for i, s in sorted(ever.items())[:5])
         msg = (
@@ -157,13 +149,7 @@ def _refuse_shredded(
     touched |= {e.mapping_id for e in entries if e.mapping_id is not None}
     if not touched:
         return
-    shredded = sorted(
-        space.connection.execute(
-            select(patient_mapping.c.mapping_id)
-            .where(patient_mapping.c.mapping_id.in_(sorted(touched)))
-            .where(patient_mapping.c.status == "shredded")
-        ).scalars()
-    )
+    shredded = space.journal.shredded(sorted(touched))
     if shredded:
         runs = ", ".join(r.run_id for r in chosen)
         msg = (
@@ -202,10 +188,8 @@ def _last_sync_after(space: Workspace, walked: dict[str, dict[str, Any] | None])
     stood = [
         date.fromisoformat(b["walked_to"]) for b in walked.values() if b and b.get("walked_to")
     ]
-    others = space.connection.execute(
-        select(patient_state.c.walked_to).where(patient_state.c.mapping_id.not_in(list(walked)))
-    ).scalars()
-    latest = max([*stood, *(d for d in others if d is not None)], default=None)
+    others = space.journal.latest_walk_except(list(walked))
+    latest = max([d for d in (*stood, others) if d is not None], default=None)
     return latest - timedelta(days=1) if latest is not None else None
 
 
@@ -217,29 +201,25 @@ def _take_back(space: Workspace, run_id: str, change: Change) -> None:
     elif change.kind == "report":
         _put_back(space, change)
     elif change.kind == "mapping":
-        space.connection.execute(
-            update(patient_mapping)
-            .where(patient_mapping.c.mapping_id == change.row_id)
-            .values(
-                status=before["status"],
-                first_use=_day(before.get("first_use")),
-                last_use=_day(before.get("last_use")),
-                closed_on=_day(before.get("closed_on")),
-                codes_nonce=_bytes(before.get("codes_nonce")),
-                codes_ct=_bytes(before.get("codes_ct")),
-                row_version=patient_mapping.c.row_version + 1,
-                updated_at=space.now,
-            )
+        space.journal.restore(
+            "mapping",
+            change.row_id,
+            {
+                "status": before["status"],
+                "first_use": _day(before.get("first_use")),
+                "last_use": _day(before.get("last_use")),
+                "closed_on": _day(before.get("closed_on")),
+                "codes_nonce": _bytes(before.get("codes_nonce")),
+                "codes_ct": _bytes(before.get("codes_ct")),
+            },
         )
     elif change.kind == "state":
         # Derived afresh at the next sync (a state of format 0 is read as none), walked
         # from where it stood before the run.
-        space.connection.execute(
-            update(patient_state)
-            .where(patient_state.c.mapping_id == change.row_id)
-            .values(
-                format=0, live=True, walked_to=_day(before.get("walked_to")), updated_at=space.now
-            )
+        space.journal.restore(
+            "state",
+            change.row_id,
+            {"format": 0, "live": True, "walked_to": _day(before.get("walked_to"))},
         )
 
 

@@ -160,36 +160,86 @@ class FactRows(Protocol):
 
 
 class AuditRows(Protocol):
-    """`audit_log` and `audit_checkpoint`."""
+    """`audit_log` and `audit_checkpoint` (rows as stored: `details` is canonical JSON
+    text, `at` in UTC), and what the tables of a database in use hold."""
 
-    def head(self) -> tuple[int, bytes] | None: ...
-    def add(self, entries: list[Row]) -> None: ...
-    def add_checkpoint(self, row: Row) -> None: ...
-    def count(self, action: str, actor: str, since: datetime) -> int: ...
-    def entries(self, action: str | None = None) -> list[Row]: ...
+    def head(self) -> tuple[int, bytes] | None:
+        """(seq, entry hash) of the newest entry; None when the log is empty."""
+        ...
+
+    def add(self, entries: list[Row]) -> None:
+        """Insert entries at the seqs the chain gave them; a seq taken is refused (a
+        parallel writer appended first)."""
+        ...
+
+    def entries(
+        self, *, action: str | None = None, ledger_ids: list[str] | None = None
+    ) -> list[Row]:
+        """Full entries by seq, of one action and of some ledger rows if given."""
+        ...
+
+    def count(self, action: str, actor: str, since: datetime) -> int:
+        """Entries of an action by an actor at or after `since` (UTC)."""
+        ...
+
+    def add_checkpoint(self, row: Row) -> None:
+        """One signed head; a seq signed already is refused."""
+        ...
+
     def checkpoints(self) -> list[Row]: ...
-    def held(self) -> dict[str, int] | None:
-        """None when the log has entries; else how many reports, keys, mappings and runs
-        the database holds (a database in use never has an empty log)."""
+    def has_entries(self) -> bool: ...
+    def held(self) -> dict[str, int]:
+        """How many rows `report`, `key_registry`, `patient_mapping` and `sync_run` hold,
+        by table name (a database in use never has an empty log)."""
         ...
 
 
 class RunRows(Protocol):
-    """`sync_run` and `sync_run_change`, and the columns a run is about to change."""
+    """`sync_run` and `sync_run_change`, and the columns of the rows a run changes
+    (`report`, `patient_mapping`, `patient_state`): kept before it, put back on undo."""
 
-    def before(self, kind: str, ids: list[str], columns: tuple[str, ...]) -> dict[str, Row]:
-        """The columns of `kind` rows (report, mapping, state) as they are, by id."""
+    def columns(self, kind: str, ids: list[str], names: tuple[str, ...]) -> dict[str, Row]:
+        """The columns `names` of the `kind` rows (report, mapping, state) among `ids`, as
+        they are, by ledger or mapping id; ids without a row are left out."""
         ...
 
-    def add_run(self, row: Row, changes: list[Row], keep_from: int) -> int:
-        """Write a run (its seq is given back) and its changes; drop the changes of runs
-        before seq `keep_from` runs back."""
+    def restore(self, kind: str, row_id: str, values: Row, at: datetime) -> None:
+        """Put back columns of a mapping or state row (`runs undo`), `updated_at` set; a
+        mapping's row version is bumped (its optimistic lock)."""
         ...
 
-    def runs(self, limit: int) -> list[Row]: ...
-    def newest_seq(self) -> int: ...
-    def with_changes(self) -> set[str]: ...
-    def changes(self, run_id: str) -> list[Row]: ...
+    def latest_walk_except(self, mapping_ids: list[str]) -> date | None:
+        """The latest `walked_to` of the patient states other than `mapping_ids`."""
+        ...
+
+    def newest_seq(self) -> int:
+        """The seq of the newest run; 0 before the first."""
+        ...
+
+    def add_run(self, row: Row) -> None:
+        """Insert a run; a seq (or run id) taken is refused (a parallel sync was first)."""
+        ...
+
+    def add_changes(self, rows: list[Row]) -> None:
+        """Insert changes of runs written before; an (run id, item) taken is refused."""
+        ...
+
+    def drop_changes_through(self, seq: int) -> None:
+        """Drop the changes of the runs up to seq `seq` (the runs stay)."""
+        ...
+
+    def runs(self, limit: int) -> list[Row]:
+        """The newest `limit` runs, newest first."""
+        ...
+
+    def with_changes(self) -> set[str]:
+        """The ids of the runs whose changes are kept."""
+        ...
+
+    def changes(self, run_id: str) -> list[Row]:
+        """A run's changes in the order they were noted (by item)."""
+        ...
+
     def mark_undone(self, run_id: str, at: datetime) -> None: ...
 
 

@@ -16,9 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, update
 
-from adapter.store.schema import patient_mapping, patient_state, report, sync_run, sync_run_change
+from adapter.store.rows import Row, RunRows
 
 KEPT_RUNS = 30
 _REPORT = ("state", "superseded", "note_nonce", "note_ct")
@@ -58,10 +57,11 @@ def _json(values: dict[str, Any]) -> str:
 
 
 class RunJournal:
-    """One run's journal, written at its end (`finish`), and the runs kept."""
+    """One run's journal, written at its end (`finish`); and the runs kept, with what each
+    changed, taken back by `runs undo` (`runs`, `changes`, `restore`, `mark_undone`)."""
 
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, rows: RunRows, now: datetime) -> None:
+        self.rows = rows
         self.now = now
         self.run_id = str(uuid.uuid4())
         self._changes: list[tuple[str, str, str | None]] = []
@@ -75,44 +75,26 @@ class RunJournal:
     def reports_before(self, ledger_ids: list[str], action: str) -> None:
         """Ledger rows the run is about to supersede or withdraw (`action`), as they were:
         an undo takes back only that (the mark, the withdrawal), never a later state."""
-        self._before("report", report, report.c.ledger_id, ledger_ids, _REPORT, by=action)
+        self._before("report", ledger_ids, _REPORT, by=action)
 
     def mappings_before(self, mapping_ids: list[str]) -> None:
-        self._before(
-            "mapping", patient_mapping, patient_mapping.c.mapping_id, mapping_ids, _MAPPING
-        )
+        self._before("mapping", mapping_ids, _MAPPING)
 
     def states_before(self, mapping_ids: list[str]) -> None:
         """Where each patient's walk stood before (a patient new to the run: missing)."""
-        found = self._before(
-            "state", patient_state, patient_state.c.mapping_id, mapping_ids, ("walked_to", "live")
-        )
+        found = self._before("state", mapping_ids, ("walked_to", "live"))
         for mapping_id in set(mapping_ids) - found:
             self._note("state", mapping_id, _json({"missing": True}))
 
     def _before(
-        self,
-        kind: str,
-        table: Any,
-        key: Any,
-        ids: list[str],
-        columns: tuple[str, ...],
-        **extra: str,
+        self, kind: str, ids: list[str], columns: tuple[str, ...], **extra: str
     ) -> set[str]:
         wanted = [i for i in dict.fromkeys(ids) if (kind, i) not in self._seen]
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            rows = self.connection.execute(
-                select(key, *(table.c[c] for c in columns)).where(
-                    key.in_(wanted[start : start + 500])
-                )
-            )
-            for row in rows:
-                values = row._asdict()
-                row_id = str(values.pop(key.name))
-                found.add(row_id)
-                self._note(kind, row_id, _json(values | extra))
-        return found
+        found = self.rows.columns(kind, wanted, columns)
+        for row_id in wanted:
+            if row_id in found:
+                self._note(kind, row_id, _json(found[row_id] | extra))
+        return set(found)
 
     def _note(self, kind: str, row_id: str, before: str | None) -> None:
         if (kind, row_id) not in self._seen:  # the first state of a row in the run counts
@@ -123,65 +105,68 @@ class RunJournal:
 
     def finish(self, as_of: date, actor: str, recorded: int) -> str:
         """Write the run and its changes; drop the changes of runs older than KEPT_RUNS."""
-        seq = (
-            self.connection.execute(select(func.coalesce(func.max(sync_run.c.seq), 0))).scalar_one()
-            + 1
+        seq = self.rows.newest_seq() + 1
+        self.rows.add_run(
+            {
+                "run_id": self.run_id,
+                "seq": seq,
+                "as_of": as_of,
+                "made_at": self.now,
+                "actor": actor,
+                "recorded": recorded,
+                "state": "done",
+            }
         )
-        self.connection.execute(
-            sync_run.insert().values(
-                run_id=self.run_id,
-                seq=seq,
-                as_of=as_of,
-                made_at=self.now,
-                actor=actor,
-                recorded=recorded,
-                state="done",
-            )
+        self.rows.add_changes(
+            [
+                {"run_id": self.run_id, "item": n, "kind": k, "row_id": r, "before": b}
+                for n, (k, r, b) in enumerate(self._changes, start=1)
+            ]
         )
-        if self._changes:
-            self.connection.execute(
-                sync_run_change.insert(),
-                [
-                    {"run_id": self.run_id, "item": n, "kind": k, "row_id": r, "before": b}
-                    for n, (k, r, b) in enumerate(self._changes, start=1)
-                ],
-            )
-        old = select(sync_run.c.run_id).where(sync_run.c.seq <= seq - KEPT_RUNS)
-        self.connection.execute(delete(sync_run_change).where(sync_run_change.c.run_id.in_(old)))
+        self.rows.drop_changes_through(seq - KEPT_RUNS)
         return self.run_id
 
+    # -- the runs kept, and taking one back -----------------------------------------------
 
-def runs(connection: Connection, limit: int = 20) -> list[Run]:
-    """The newest runs first, with whether their changes are still kept."""
-    kept = select(sync_run_change.c.run_id).distinct()
-    newest = connection.execute(select(func.max(sync_run.c.seq))).scalar_one() or 0
-    rows = connection.execute(select(sync_run).order_by(sync_run.c.seq.desc()).limit(limit)).all()
-    with_changes = set(connection.execute(kept).scalars())
-    return [
-        Run(
-            r.run_id,
-            r.seq,
-            r.as_of,
-            r.made_at,
-            r.actor,
-            r.recorded,
-            r.state,
-            r.state == "done" and (r.run_id in with_changes or r.seq > newest - KEPT_RUNS),
-        )
-        for r in rows
-    ]
+    def runs(self, limit: int = 20) -> list[Run]:
+        """The newest runs first, with whether their changes are still kept."""
+        newest = self.rows.newest_seq()
+        rows = self.rows.runs(limit)
+        with_changes = self.rows.with_changes()
+        return [
+            Run(
+                r["run_id"],
+                r["seq"],
+                r["as_of"],
+                r["made_at"],
+                r["actor"],
+                r["recorded"],
+                r["state"],
+                r["state"] == "done"
+                and (r["run_id"] in with_changes or r["seq"] > newest - KEPT_RUNS),
+            )
+            for r in rows
+        ]
 
+    def changes(self, run_id: str) -> list[Change]:
+        return [
+            Change(r["kind"], r["row_id"], orjson.loads(r["before"]) if r["before"] else None)
+            for r in self.rows.changes(run_id)
+        ]
 
-def changes(connection: Connection, run_id: str) -> list[Change]:
-    rows = connection.execute(
-        select(sync_run_change)
-        .where(sync_run_change.c.run_id == run_id)
-        .order_by(sync_run_change.c.item)
-    )
-    return [Change(r.kind, r.row_id, orjson.loads(r.before) if r.before else None) for r in rows]
+    def restore(self, kind: str, row_id: str, values: Row) -> None:
+        """Put back columns of a mapping or a patient state as the journal kept them (a
+        report is put back by the ledger, which seals and chains it)."""
+        self.rows.restore(kind, row_id, values, self.now)
 
+    def mark_undone(self, run_id: str) -> None:
+        self.rows.mark_undone(run_id, self.now)
 
-def mark_undone(connection: Connection, run_id: str, now: datetime) -> None:
-    connection.execute(
-        update(sync_run).where(sync_run.c.run_id == run_id).values(state="undone", undone_at=now)
-    )
+    def shredded(self, mapping_ids: list[str]) -> list[str]:
+        """The mappings among `mapping_ids` that retention shredded, sorted."""
+        statuses = self.rows.columns("mapping", mapping_ids, ("status",))
+        return sorted(i for i, row in statuses.items() if row["status"] == "shredded")
+
+    def latest_walk_except(self, mapping_ids: list[str]) -> date | None:
+        """The furthest walk of the patients other than `mapping_ids`."""
+        return self.rows.latest_walk_except(mapping_ids)

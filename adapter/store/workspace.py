@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import stamina
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from adapter.crypto import Keyring
 from adapter.errors import AuditLogMissingError, ConcurrentUpdateError
@@ -26,6 +26,8 @@ from adapter.store.audit import Actor, AuditLog, wiped_log
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.rows import AuditRows
+from adapter.store.runs import RunJournal
 from adapter.store.sql.backend import SqlDatabase
 
 T = TypeVar("T")
@@ -50,6 +52,7 @@ class Workspace:
     mappings: PatientMappings
     ledger: Ledger
     audit: AuditLog
+    journal: RunJournal  # the sync runs: this one's changes, and those kept for `runs undo`
     actor: Actor
     now: datetime
 
@@ -107,7 +110,7 @@ class Store:
     def _once(self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring) -> T:
         now = self.clock()
         with self.database.transaction() as backend:
-            _require_audit_log(backend.connection)
+            _require_audit_log(backend.audit)
             space = workspace_on(backend, keyring, actor, now)
             result = work(space)
             space.ledger.chain(space.audit, actor)  # every ledger row written (D-44)
@@ -125,16 +128,17 @@ def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) ->
         keys=keys,
         mappings=PatientMappings(connection, keys, now),
         ledger=ledger,
-        audit=AuditLog(connection, now, seal=AuditText(keys, ledger).seal),
+        audit=AuditLog(backend.audit, now, seal=AuditText(keys, ledger).seal),
+        journal=RunJournal(backend.runs, now),
         actor=actor,
         now=now,
     )
 
 
-def _require_audit_log(connection: Connection) -> None:
+def _require_audit_log(rows: AuditRows) -> None:
     """Refuse a database whose audit log was deleted (D-53): writing on would start a new
     log, and the reports and runs deleted with the old one could no longer be told."""
-    wiped = wiped_log(connection)
+    wiped = wiped_log(rows)
     if wiped is not None:
         msg = (
             f"{wiped[0].upper()}{wiped[1:]} outside substreg, and with it the record of what "

@@ -54,7 +54,7 @@ def _two_runs(store: Store) -> None:
 def _verify(store: Store, keyring: Keyring | None = None) -> Verification:
     """verify() as `substreg audit verify` runs it, with the store's keyring or `keyring`."""
     checker = store if keyring is None else Store(store.engine, lambda: keyring)
-    return checker.run(ACTOR, lambda s: verify_chain(s.connection, s.keys.public_keys()))
+    return checker.run(ACTOR, lambda s: verify_chain(s.audit.rows, s.keys.public_keys()))
 
 
 def _delete(url: str, table: Table, *seqs: int) -> None:

@@ -46,6 +46,7 @@ from adapter.store.schema import (
     patient_mapping,
     report,
 )
+from adapter.store.sql.audit import SqlAuditRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store
@@ -173,7 +174,7 @@ def test_rows_written_at_a_previous_revision_survive_the_upgrade(
         row, _ = mappings.find_or_create(reference())
         row = mappings.record_use(row, codes=(CODE,))
         ledger_id = _unsealed_row(connection, keys, row.mapping_id, row.dek_id)
-        audit = AuditLog(connection, NOW)
+        audit = AuditLog(SqlAuditRows(connection), NOW)
         audit.append(ACTOR, "sync", details={"patients": 1})
         audit.checkpoint(keys)
     with engine.connect() as connection:
@@ -203,7 +204,7 @@ def test_rows_written_at_a_previous_revision_survive_the_upgrade(
         assert space.mappings.codes_of(found) == [CODE]
         assert space.mappings.reference_of(found) == reference()
         assert space.ledger.payload(space.ledger.entry(ledger_id)) == make_report()
-        assert verify(space.connection, space.keys.public_keys()).ok
+        assert verify(space.audit.rows, space.keys.public_keys()).ok
         assert check_ledger(space.connection, space.keys).problems == ()
 
     store.run(ACTOR, read)
