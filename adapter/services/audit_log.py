@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from adapter.crypto import Keyring
-from adapter.store.audit import Actor, Verification, verify
+from adapter.store.audit import Actor, Verification, verify, wiped_log
 from adapter.store.ledger_seal import LedgerCheck, check_ledger
 from adapter.store.workspace import AuditText, Store, Workspace
 
@@ -71,6 +71,7 @@ def verify_log(store: Store, keyring: Keyring) -> LogCheck:
 
     def check(space: Workspace) -> LogCheck:
         log = verify(space.audit.rows, space.keys.public_keys())
-        return LogCheck(log, check_ledger(space.connection, space.keys))
+        wiped = wiped_log(space.audit.rows)
+        return LogCheck(log, check_ledger(space.ledger.rows, space.keys, wiped=wiped))
 
     return store.read(check, keyring=keyring)

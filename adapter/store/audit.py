@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import Connection
 
 from adapter.crypto import verify as verify_signature
 from adapter.store.keys import KeyStore
 from adapter.store.rows import AuditRows, Row
-from adapter.store.sql.audit import SqlAuditRows
 
 GENESIS = bytes(32)
 _CHECKPOINT_LABEL = b"substreg-audit-checkpoint|"
@@ -156,15 +154,10 @@ _HELD = {
 }
 
 
-def wiped_log(rows: AuditRows | Connection) -> str | None:
+def wiped_log(rows: AuditRows) -> str | None:
     """What the database holds although its audit log is empty (`init` writes the first
     entry, and every command that writes data audits it, so a database in use never has
-    an empty log: it was deleted); None when the log has entries or nothing is held.
-
-    A `Connection` is taken while `ledger_seal.check_ledger` still passes one (the ledger
-    is not on its row store yet); it goes when that part is converted."""
-    if isinstance(rows, Connection):
-        rows = SqlAuditRows(rows)
+    an empty log: it was deleted); None when the log has entries or nothing is held."""
     if rows.has_entries():
         return None
     held = rows.held()

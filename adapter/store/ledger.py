@@ -16,9 +16,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
 from adapter.domain.ledger import transition_problem
 from adapter.domain.model import Report
 from adapter.domain.payload import report_bytes, report_from_bytes
@@ -28,7 +25,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.ledger_entry import Entry, entry_of
 from adapter.store.ledger_integrity import SealedRows
 from adapter.store.ledger_seal import deleted_problem, note_digest
-from adapter.store.schema import data_key, report
+from adapter.store.rows import LedgerRows, Row
 
 _PAYLOAD, _NOTE = "payload", "note"
 
@@ -36,8 +33,8 @@ __all__ = ["Entry", "Ledger", "LedgerError"]
 
 
 class Ledger(SealedRows):
-    def __init__(self, connection: Connection, keys: KeyStore, now: datetime) -> None:
-        super().__init__(connection, keys)
+    def __init__(self, rows: LedgerRows, keys: KeyStore, now: datetime) -> None:
+        super().__init__(rows, keys)
         self.now = now
         # Rows `reported` could not use (ledger id → subject, why): damaged payloads, rows
         # that fail their seal or the audit log's last record of them, rows the log recorded
@@ -56,9 +53,7 @@ class Ledger(SealedRows):
         rows = [self._row(planned, dek_id) for planned, dek_id in items]
         if not rows:
             return []
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(report).on_conflict_do_nothing().returning(report.c.ledger_id)
-        inserted = set(self.connection.execute(statement, rows).scalars())
+        inserted = self.rows.insert_new(rows)
         for row in rows:
             if row["ledger_id"] in inserted:
                 self.wrote(row)
@@ -102,14 +97,9 @@ class Ledger(SealedRows):
         if "note_ct" in values:
             columns["note_digest"] = note_digest(columns["note_nonce"], columns["note_ct"])
         sealed = self.seal.seal(columns)
-        result = self.connection.execute(
-            update(report)
-            .where(report.c.ledger_id == entry.ledger_id)
-            .where(report.c.state == entry.state)  # a parallel move wins, this one fails
-            .where(report.c.row_mac == entry.row_mac)
-            .values(**values, **sealed, updated_at=self.now)
-        )
-        if result.rowcount != 1:
+        # Guarded by the state and seal read: a parallel move wins, this one fails.
+        changes = {**values, **sealed, "updated_at": self.now}
+        if not self.rows.update_guarded(entry.ledger_id, entry.state, entry.row_mac, changes):
             msg = f"The report {entry.ledger_id} was changed by another run; look at it again."
             raise LedgerError(msg)
         changed = self.entry(entry.ledger_id)
@@ -126,29 +116,22 @@ class Ledger(SealedRows):
         since: date | None = None,
         until: date | None = None,
     ) -> list[Entry]:
-        query = select(report).order_by(report.c.made_on, report.c.report_date, report.c.kind)
-        if state is not None:
-            query = query.where(report.c.state == state)
-        if mapping_ids is not None:
-            query = query.where(report.c.mapping_id.in_(mapping_ids))
-        if since is not None:
-            query = query.where(report.c.made_on >= since)
-        if until is not None:
-            query = query.where(report.c.made_on <= until)
-        return [entry_of(row) for row in self.connection.execute(query)]
+        rows = self.rows.rows(state=state, mapping_ids=mapping_ids, since=since, until=until)
+        return [entry_of(row) for row in rows]
 
     def ids(self) -> list[str]:
         """Every ledger id the ledger holds."""
-        return list(self.connection.execute(select(report.c.ledger_id)).scalars())
+        return self.rows.ids()
 
     def entry(self, ledger_id: str) -> Entry:
-        row = self.connection.execute(
-            select(report).where(report.c.ledger_id == ledger_id)
-        ).one_or_none()
+        return entry_of(self._stored(ledger_id))
+
+    def _stored(self, ledger_id: str) -> Row:
+        row = self.rows.row(ledger_id)
         if row is None:
             msg = f"There is no report {ledger_id} in the ledger (`substreg reports list`)."
             raise LedgerError(msg)
-        return entry_of(row)
+        return row
 
     def payload(self, entry: Entry) -> Report:
         """The report as recorded; ShreddedError once its data key is gone."""
@@ -156,24 +139,15 @@ class Ledger(SealedRows):
         return report_from_bytes(self.keys.open(entry.dek_id, entry.ledger_id, _PAYLOAD, nonce, ct))
 
     def _sealed_payload(self, ledger_id: str) -> tuple[bytes, bytes]:
-        row = self.connection.execute(
-            select(report.c.payload_nonce, report.c.payload_ct).where(
-                report.c.ledger_id == ledger_id
-            )
-        ).one()
-        return row.payload_nonce, row.payload_ct
+        row = self._stored(ledger_id)
+        return row["payload_nonce"], row["payload_ct"]
 
     def reported(self, mapping_ids: list[str], *, notices: bool = False) -> list[Reported]:
         """The ledger as the reconciler sees it, for some patients (and the notices). A
         row that fails its seal or is not what the audit log last recorded of it (set
         back to an older version), a row the log recorded but the ledger lacks, and a
         payload that cannot be read are not used: their subjects are in `unreadable`."""
-        query = select(report).where(report.c.mapping_id.in_(mapping_ids))
-        if notices:
-            query = select(report).where(
-                report.c.mapping_id.in_(mapping_ids) | report.c.mapping_id.is_(None)
-            )
-        rows = [entry_of(row) for row in self.connection.execute(query)]
+        rows = [entry_of(row) for row in self.rows.rows(mapping_ids=mapping_ids, notices=notices)]
         chained = self.chained()
         problems = self.problems(rows, chained)
         self._note_deleted(chained, {e.ledger_id for e in rows}, set(mapping_ids), notices)
@@ -217,15 +191,11 @@ class Ledger(SealedRows):
             return None
 
     def note(self, entry: Entry) -> str | None:
-        row = self.connection.execute(
-            select(report.c.note_nonce, report.c.note_ct).where(
-                report.c.ledger_id == entry.ledger_id
-            )
-        ).one()
-        if row.note_ct is None:
+        row = self._stored(entry.ledger_id)
+        if row["note_ct"] is None:
             return None
         return self.keys.open(
-            entry.dek_id, entry.ledger_id, _NOTE, row.note_nonce, row.note_ct
+            entry.dek_id, entry.ledger_id, _NOTE, row["note_nonce"], row["note_ct"]
         ).decode()
 
     # -- state changes -----------------------------------------------------------------
@@ -245,14 +215,8 @@ class Ledger(SealedRows):
 
     def practice_key(self) -> str:
         """The data key of the notices (they belong to no patient); made on first use."""
-        row = self.connection.execute(
-            select(data_key.c.dek_id)
-            .where(data_key.c.owner == "practice")
-            .where(data_key.c.wrapped.is_not(None))
-            .order_by(data_key.c.created_at, data_key.c.dek_id)
-            .limit(1)
-        ).one_or_none()
-        return row.dek_id if row is not None else self.keys.create_data_key("practice")
+        dek_id = self.keys.first_data_key_of("practice")
+        return dek_id if dek_id is not None else self.keys.create_data_key("practice")
 
 
 def _reported(entry: Entry, payload: Report | None) -> Reported:

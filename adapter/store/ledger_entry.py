@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from adapter.store.ledger_seal import note_digest
+from adapter.store.rows import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,25 +60,26 @@ class Entry:
         }
 
 
-def entry_of(row: Row[Any]) -> Entry:
+def entry_of(row: Row) -> Entry:
+    """A `report` row as the row store gives it."""
     return Entry(
-        ledger_id=row.ledger_id,
-        mapping_id=row.mapping_id,
-        kind=row.kind,
-        doctor_btm=row.doctor_btm,
-        report_date=row.report_date,
-        made_on=row.made_on,
-        rule=row.rule,
-        origin=row.origin,
-        superseded=row.superseded,
-        state=row.state,
-        dek_id=row.dek_id,
-        payload_digest=row.payload_digest,
-        slot_key=row.slot_key,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        sealed_payload=(row.payload_nonce, row.payload_ct),
-        row_mac=row.row_mac,
-        mac_key=row.mac_key,
-        note_digest=note_digest(row.note_nonce, row.note_ct),
+        ledger_id=row["ledger_id"],
+        mapping_id=row["mapping_id"],
+        kind=row["kind"],
+        doctor_btm=row["doctor_btm"],
+        report_date=row["report_date"],
+        made_on=row["made_on"],
+        rule=row["rule"],
+        origin=row["origin"],
+        superseded=row["superseded"],
+        state=row["state"],
+        dek_id=row["dek_id"],
+        payload_digest=row["payload_digest"],
+        slot_key=row["slot_key"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        sealed_payload=(row["payload_nonce"], row["payload_ct"]),
+        row_mac=row["row_mac"],
+        mac_key=row["mac_key"],
+        note_digest=note_digest(row["note_nonce"], row["note_ct"]),
     )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
 from adapter.errors import LedgerIntegrityError
 from adapter.store.audit import Actor, AuditLog
 from adapter.store.keys import KeyStore
@@ -24,14 +22,14 @@ from adapter.store.ledger_seal import (
     columns_of,
     last_chained,
 )
-from adapter.store.schema import report
+from adapter.store.rows import LedgerRows
 
 
 class SealedRows:
     """The integrity half of the ledger: checking rows, chaining and sealing them."""
 
-    def __init__(self, connection: Connection, keys: KeyStore) -> None:
-        self.connection = connection
+    def __init__(self, rows: LedgerRows, keys: KeyStore) -> None:
+        self.rows = rows
         self.keys = keys
         self.seal = RowSeal(keys)
         self._written: dict[str, dict[str, Any]] = {}  # ledger id → its last version
@@ -49,7 +47,7 @@ class SealedRows:
         versions this transaction wrote, which are chained at its end. The log is read once
         a transaction (it holds the writer's lock: nobody else appends meanwhile)."""
         if self._chain is None:
-            self._chain = last_chained(self.connection)
+            self._chain = last_chained(self.rows)
         ids = list(self._written) if ledger_id is None else [ledger_id]
         found = dict(self._chain) if ledger_id is None else {}
         for written_id in ids:
@@ -109,20 +107,18 @@ class SealedRows:
     def seal_unsealed(self) -> tuple[int, tuple[str, ...]]:
         """Seal the rows written before revision 0004 (by `substreg init`), once: the
         number sealed, and the ids of unsealed rows that are not sealed (D-44)."""
-        rows = self.connection.execute(select(report).where(report.c.row_mac.is_(None))).all()
+        rows = self.rows.unsealed()
         if not rows:
             return 0, ()
-        chained = last_chained(self.connection)
+        chained = last_chained(self.rows)
         refused = []
         for row in rows:
             columns = columns_of(row)
             if not self._sealable(columns, chained):
-                refused.append(row.ledger_id)
+                refused.append(str(columns["ledger_id"]))
                 continue
             sealed = self.seal.seal(columns)
-            self.connection.execute(
-                update(report).where(report.c.ledger_id == row.ledger_id).values(**sealed)
-            )
+            self.rows.set_seal(columns["ledger_id"], sealed["row_mac"], sealed["mac_key"])
             self.wrote(columns | sealed)
         return len(rows) - len(refused), tuple(sorted(refused))
 

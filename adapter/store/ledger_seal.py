@@ -19,13 +19,11 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
 
 from adapter.crypto import key_id, ledger_mac_key, mac, mac_matches, resolve_key_id
 from adapter.errors import CryptoError
-from adapter.store.audit import wiped_log
 from adapter.store.keys import KeyStore
-from adapter.store.schema import audit_log, report
+from adapter.store.rows import LedgerRows
 
 ROW_FORMAT = "substreg-ledger-row/1"
 CHAIN_ACTION = "ledger.row"
@@ -71,7 +69,7 @@ class RowSeal:
         self.keys = keys
         self._mac_keys: dict[str, bytes] = {}
 
-    def seal(self, columns: Mapping[str, Any]) -> dict[str, object]:
+    def seal(self, columns: Mapping[str, Any]) -> dict[str, Any]:
         master = self.keys.keyring.active("audit")
         kid = key_id(master)
         if kid not in self._mac_keys:
@@ -110,9 +108,9 @@ class RowSeal:
         return any(mac_matches(self._key(kid), message, expected) for kid in kept)
 
 
-def columns_of(row: Any) -> dict[str, Any]:
+def columns_of(row: Mapping[str, Any]) -> dict[str, Any]:
     """A raw `report` row's columns as the seal reads them."""
-    values = dict(row._mapping)
+    values = dict(row)
     values["note_digest"] = note_digest(values.get("note_nonce"), values.get("note_ct"))
     return values
 
@@ -132,18 +130,13 @@ def chain_record(columns: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def last_chained(connection: Connection, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
+def last_chained(rows: LedgerRows, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
     """What the audit log last recorded of each ledger row (of one, if given), with the
     mapping the entry names (`mapping_id`, None for a notice)."""
-    query = select(audit_log.c.ledger_id, audit_log.c.mapping_id, audit_log.c.details).where(
-        audit_log.c.action == CHAIN_ACTION
-    )
-    if ledger_id is not None:
-        query = query.where(audit_log.c.ledger_id == ledger_id)
-    last: dict[str, dict[str, Any]] = {}
-    for row in connection.execute(query.order_by(audit_log.c.seq)):
-        last[row.ledger_id] = {**orjson.loads(row.details), "mapping_id": row.mapping_id}
-    return last
+    return {
+        chained_id: {**orjson.loads(entry["details"]), "mapping_id": entry["mapping_id"]}
+        for chained_id, entry in rows.chained(CHAIN_ACTION, ledger_id).items()
+    }
 
 
 def deleted_problem(ledger_id: str, last: Mapping[str, Any]) -> str:
@@ -165,23 +158,21 @@ def chain_problem(columns: Mapping[str, Any], chained: Mapping[str, Any] | None)
     return None
 
 
-def check_ledger(connection: Connection, keys: KeyStore) -> LedgerCheck:
-    """Every ledger row against its seal and against the audit log; the problems found."""
+def check_ledger(rows: LedgerRows, keys: KeyStore, *, wiped: str | None) -> LedgerCheck:
+    """Every ledger row against its seal and against the audit log; the problems found.
+    `wiped` is what `adapter.store.audit.wiped_log` found (a deleted log), or None."""
     seal = RowSeal(keys)
-    chained = last_chained(connection)
+    chained = last_chained(rows)
     problems: list[str] = []
-    rows = [
-        columns_of(row) for row in connection.execute(select(report).order_by(report.c.ledger_id))
-    ]
-    for columns in rows:
+    stored = sorted((columns_of(row) for row in rows.rows()), key=lambda c: str(c["ledger_id"]))
+    for columns in stored:
         found = seal.problem(columns) or chain_problem(columns, chained.get(columns["ledger_id"]))
         if found is not None:
             problems.append(f"report {columns['ledger_id']}: {found}")
-    present = {columns["ledger_id"] for columns in rows}
+    present = {columns["ledger_id"] for columns in stored}
     for ledger_id, last in sorted(chained.items()):
         if ledger_id not in present:
             problems.append(deleted_problem(ledger_id, last))
-    wiped = wiped_log(connection)
     if wiped is not None:
         problems.append(wiped)
-    return LedgerCheck(len(rows), tuple(problems))
+    return LedgerCheck(len(stored), tuple(problems))

@@ -98,17 +98,21 @@ class MappingRows(Protocol):
 
 
 class LedgerRows(Protocol):
-    """`report`, and what the audit log chained of its rows."""
+    """`report`, and the audit entries that chained its rows."""
 
     def insert_new(self, rows: list[Row]) -> set[str]:
-        """Insert rows whose slot is free; the ledger ids inserted (a taken slot is not
-        an error: a parallel run recorded it first)."""
+        """Insert the rows whose slot (and ledger id) is free; the ledger ids inserted (a
+        taken slot is not an error: a parallel run recorded it first)."""
         ...
 
     def update_guarded(
-        self, ledger_id: str, state: str, row_mac: bytes | None, values: Row, at: datetime
-    ) -> bool: ...
-    def set_columns(self, ledger_id: str, values: Row) -> None: ...
+        self, ledger_id: str, state: str, row_mac: bytes | None, values: Row
+    ) -> bool:
+        """Set columns of the row while it still has this state and seal; whether it did
+        (False: a parallel run moved it first)."""
+        ...
+
+    def set_seal(self, ledger_id: str, row_mac: bytes, mac_key: str) -> None: ...
     def rows(
         self,
         *,
@@ -117,20 +121,21 @@ class LedgerRows(Protocol):
         since: date | None = None,
         until: date | None = None,
         notices: bool = False,
-        unsealed: bool = False,
     ) -> list[Row]:
-        """Full rows in ledger order (made on, date, kind); `notices` adds the rows of no
-        patient to `mapping_ids`."""
+        """Full rows in ledger order (made on, date, kind), `since` and `until` bounding the
+        day made on; `notices` adds the rows of no patient to those of `mapping_ids`."""
         ...
 
     def row(self, ledger_id: str) -> Row | None: ...
-    def chained(self, ledger_id: str | None = None) -> dict[str, Row]:
-        """What the audit log last recorded of each row (`ledger.row` details and the
-        entry's mapping id)."""
+    def ids(self) -> list[str]: ...
+    def unsealed(self) -> list[Row]:
+        """Full rows without a seal (written before revision 0004), in no given order."""
         ...
 
-    def chained_states(self, ledger_ids: list[str]) -> dict[str, list[str]]:
-        """Every state the audit log recorded of each row, in order."""
+    def chained(self, action: str, ledger_id: str | None = None) -> dict[str, Row]:
+        """The last audit entry of `action` of each ledger id (of one, if given), keyed in
+        the order the log first names them: its `mapping_id` and its `details` (the JSON
+        text as stored)."""
         ...
 
 

@@ -122,7 +122,7 @@ def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) ->
     """The parts of the store on the row stores of one transaction."""
     connection = backend.connection
     keys = KeyStore(backend.keys, keyring, now)
-    ledger = Ledger(connection, keys, now)
+    ledger = Ledger(backend.ledger, keys, now)
     return Workspace(
         connection=connection,
         keys=keys,

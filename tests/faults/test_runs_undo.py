@@ -18,6 +18,7 @@ import pytest
 from adapter.errors import UndoError
 from adapter.services.retention import apply_retention
 from adapter.services.sync_undo import plan_undo, undo
+from adapter.store.audit import wiped_log
 from adapter.store.ledger_seal import check_ledger
 from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import SYNC, Cli
@@ -60,7 +61,9 @@ def _held(store: Store, kind: str) -> list[Held]:
 
 
 def _verifies(store: Store) -> bool:
-    return not store.run(ACTOR, lambda s: check_ledger(s.connection, s.keys).problems)
+    return not store.run(
+        ACTOR, lambda s: check_ledger(s.ledger.rows, s.keys, wiped=wiped_log(s.audit.rows)).problems
+    )
 
 
 def test_undo_keeps_the_state_a_superseded_report_reached_since(

@@ -17,6 +17,7 @@ from typing import Any
 from adapter.errors import DatabaseError
 from adapter.store.memory.audit import MemoryAuditRows
 from adapter.store.memory.keys import MemoryKeyRows
+from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
 
@@ -29,11 +30,13 @@ class MemoryBackend:
     connection: Any = None  # no SQL connection: the twin has none
     keys: MemoryKeyRows = field(init=False)
     audit: MemoryAuditRows = field(init=False)
+    ledger: MemoryLedgerRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
         self.audit = MemoryAuditRows(self.tables)
+        self.ledger = MemoryLedgerRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
 
 
