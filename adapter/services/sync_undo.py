@@ -33,7 +33,7 @@ from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.ledger_seal import CHAIN_ACTION
 from adapter.store.runs import Change, Run, changes, mark_undone, runs
-from adapter.store.schema import audit_log, patient_mapping, patient_state
+from adapter.store.schema import audit_log, patient_state
 from adapter.store.workspace import Store, Workspace
 
 _SENT = frozenset({"queued", "sent", "acknowledged"})
@@ -157,13 +157,7 @@ def _refuse_shredded(
     touched |= {e.mapping_id for e in entries if e.mapping_id is not None}
     if not touched:
         return
-    shredded = sorted(
-        space.connection.execute(
-            select(patient_mapping.c.mapping_id)
-            .where(patient_mapping.c.mapping_id.in_(sorted(touched)))
-            .where(patient_mapping.c.status == "shredded")
-        ).scalars()
-    )
+    shredded = space.mappings.shredded_among(sorted(touched))
     if shredded:
         runs = ", ".join(r.run_id for r in chosen)
         msg = (
@@ -217,19 +211,16 @@ def _take_back(space: Workspace, run_id: str, change: Change) -> None:
     elif change.kind == "report":
         _put_back(space, change)
     elif change.kind == "mapping":
-        space.connection.execute(
-            update(patient_mapping)
-            .where(patient_mapping.c.mapping_id == change.row_id)
-            .values(
-                status=before["status"],
-                first_use=_day(before.get("first_use")),
-                last_use=_day(before.get("last_use")),
-                closed_on=_day(before.get("closed_on")),
-                codes_nonce=_bytes(before.get("codes_nonce")),
-                codes_ct=_bytes(before.get("codes_ct")),
-                row_version=patient_mapping.c.row_version + 1,
-                updated_at=space.now,
-            )
+        space.mappings.restore(
+            change.row_id,
+            {
+                "status": before["status"],
+                "first_use": _day(before.get("first_use")),
+                "last_use": _day(before.get("last_use")),
+                "closed_on": _day(before.get("closed_on")),
+                "codes_nonce": _bytes(before.get("codes_nonce")),
+                "codes_ct": _bytes(before.get("codes_ct")),
+            },
         )
     elif change.kind == "state":
         # Derived afresh at the next sync (a state of format 0 is read as none), walked

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapter.errors import DatabaseError
 from adapter.store.memory.keys import MemoryKeyRows
+from adapter.store.memory.mappings import MemoryMappingRows
 from adapter.store.memory.tables import Tables
 
 
@@ -26,9 +27,11 @@ class MemoryBackend:
     tables: Tables
     connection: Any = None  # no SQL connection: the twin has none
     keys: MemoryKeyRows = field(init=False)
+    mappings: MemoryMappingRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
+        self.mappings = MemoryMappingRows(self.tables)
 
 
 class MemoryDatabase:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from adapter.errors import ConcurrentUpdateError
 from adapter.store.database import require_current, upgrade
 from adapter.store.sql.keys import SqlKeyRows
+from adapter.store.sql.mappings import SqlMappingRows
 
 _WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
 
@@ -28,9 +29,11 @@ class SqlBackend:
 
     connection: Connection
     keys: SqlKeyRows = field(init=False)
+    mappings: SqlMappingRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
+        self.mappings = SqlMappingRows(self.connection)
 
 
 class SqlDatabase:
