@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import select
 
 from adapter.errors import DamagedDataError, LedgerError, ShreddedError, StoredRecordsError
 from adapter.fhir.partition import PatientRecords, load
@@ -22,7 +22,7 @@ from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.mapping_index import index_problem
 from adapter.store.mappings import MappingRow
-from adapter.store.schema import data_key, patient_archive, patient_index, patient_state
+from adapter.store.schema import data_key, patient_archive, patient_state
 from adapter.store.workspace import Store, Workspace
 
 OK, DAMAGED, SHREDDED, MISSING = "ok", "damaged", "shredded", "missing"
@@ -77,7 +77,7 @@ def inspect_mapping(store: Store, actor: Actor, mapping_id: str) -> Inspection:
             _data_key(space, mapping.dek_id),
             _opened("reference", lambda: space.mappings.reference_of(mapping)),
             _opened("codes", lambda: space.mappings.codes_of(mapping)),
-            Check("index rows", str(_count(space, patient_index, mapping_id))),
+            Check("index rows", str(space.mappings.index_rows_of(mapping_id))),
             _index(space, mapping),
             *_stored(space, mapping),
             *_reports(space, mapping_id),
@@ -205,8 +205,3 @@ def _reports(space: Workspace, mapping_id: str) -> list[Check]:
             )
         )
     return checks
-
-
-def _count(space: Workspace, table: Table, mapping_id: str) -> int:
-    query = select(func.count()).select_from(table).where(table.c.mapping_id == mapping_id)
-    return int(space.connection.execute(query).scalar_one())

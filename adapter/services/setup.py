@@ -33,7 +33,7 @@ from adapter.store.database import (
     upgrade,
 )
 from adapter.store.opening import open_store
-from adapter.store.schema import data_key, key_registry, patient_index
+from adapter.store.schema import data_key, key_registry
 from adapter.store.workspace import Store, Workspace
 
 
@@ -227,12 +227,8 @@ def _retire_unused(
 
 def _rows_using(space: Workspace, purpose: Purpose, version: int, kid: str) -> int:
     if purpose == "index":
-        query = (
-            select(func.count())
-            .select_from(patient_index)
-            .where(patient_index.c.idx_ver == version)
-        )
-    elif purpose == "wrap":
+        return space.mappings.rows_indexed_under(version)
+    if purpose == "wrap":
         query = (
             select(func.count())
             .select_from(data_key)

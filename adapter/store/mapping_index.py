@@ -12,11 +12,8 @@ this module but the mapping rows.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from adapter.errors import DamagedDataError, ShreddedError
 from adapter.store.mappings import SUBJECT, MappingRow, PatientMappings, mapping_row
-from adapter.store.schema import patient_index, patient_mapping
 
 LOST = (
     "no row of the patient index finds its reference any more (the index was changed or "
@@ -30,12 +27,7 @@ def index_problem(mappings: PatientMappings, mapping: MappingRow) -> str | None:
     opening the reference raises (ShreddedError, DamagedRowError)."""
     reference = mappings.reference_of(mapping)
     wanted = set(mappings.keys.blind(reference))
-    rows = mappings.connection.execute(
-        select(patient_index.c.idx_ver, patient_index.c.subject_idx).where(
-            patient_index.c.mapping_id == mapping.mapping_id
-        )
-    )
-    if any((row.idx_ver, bytes(row.subject_idx)) in wanted for row in rows):
+    if any(pair in wanted for pair in mappings.rows.index_of(mapping.mapping_id)):
         return None
     return LOST
 
@@ -47,17 +39,13 @@ def lost_index(mappings: PatientMappings, references: list[str]) -> dict[str, Ma
     wanted = set(references)
     if not wanted:
         return {}
-    rows = mappings.connection.execute(
-        select(patient_mapping)
-        .where(patient_mapping.c.status != "shredded")
-        .where(patient_mapping.c.subject_ct.is_not(None))
-    ).all()
-    mappings.keys.preload([row.dek_id for row in rows])
+    rows = mappings.rows.with_sealed_reference()
+    mappings.keys.preload([row["dek_id"] for row in rows])
     found: dict[str, MappingRow] = {}
     for row in rows:
         try:
             plain = mappings.keys.open(
-                row.dek_id, row.mapping_id, SUBJECT, row.subject_nonce, row.subject_ct
+                row["dek_id"], row["mapping_id"], SUBJECT, row["subject_nonce"], row["subject_ct"]
             )
         except (DamagedDataError, ShreddedError):
             continue  # a damaged reference is named where the row is read

@@ -16,18 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from adapter.errors import ConcurrentUpdateError
-from adapter.store.database import insert_unless_present
 from adapter.store.keys import KeyStore
-from adapter.store.schema import (
-    patient_archive,
-    patient_index,
-    patient_mapping,
-    patient_state,
-    resource_seen,
-)
+from adapter.store.rows import MappingRows, Row
 
 REFERENCE_FORMAT = "fhir-patient"
 _ROW_FIELDS = (
@@ -61,22 +53,22 @@ class MappingRow:
     row_version: int
 
 
-def mapping_row(row: Any) -> MappingRow:
+def mapping_row(row: Row) -> MappingRow:
     """A `patient_mapping` row's clear columns."""
     return MappingRow(
-        row.mapping_id,
-        row.dek_id,
-        row.status,
-        row.first_use,
-        row.last_use,
-        row.closed_on,
-        row.row_version,
+        row["mapping_id"],
+        row["dek_id"],
+        row["status"],
+        row["first_use"],
+        row["last_use"],
+        row["closed_on"],
+        row["row_version"],
     )
 
 
 class PatientMappings:
-    def __init__(self, connection: Connection, keys: KeyStore, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, rows: MappingRows, keys: KeyStore, now: datetime) -> None:
+        self.rows = rows
         self.keys = keys
         self.now = now
 
@@ -85,22 +77,12 @@ class PatientMappings:
     def find(self, reference: str) -> MappingRow | None:
         """The row of a reference: one query over every usable index version; a hit under
         an old version is re-indexed under the active one in the same transaction."""
-        indexes = self.keys.blind(reference)
-        hits = self.connection.execute(
-            select(patient_index.c.mapping_id, patient_index.c.idx_ver).where(
-                or_(
-                    *(
-                        and_(patient_index.c.subject_idx == idx, patient_index.c.idx_ver == ver)
-                        for ver, idx in indexes
-                    )
-                )
-            )
-        ).all()
+        hits = self.rows.index_hits(self.keys.blind(reference))
         if not hits:
             return None
-        mapping_id = hits[0].mapping_id
+        mapping_id = hits[0][0]
         active_version, _ = self.keys.active_index()
-        if all(hit.idx_ver != active_version for hit in hits):
+        if all(version != active_version for _, version, _ in hits):
             self._reindex(mapping_id, reference)
         return self.get(mapping_id)
 
@@ -109,18 +91,8 @@ class PatientMappings:
         index, one for the rows; old-version hits are re-indexed as in `find`."""
         wanted = {(ver, idx): ref for ref in references for ver, idx in self.keys.blind(ref)}
         hits: dict[str, list[tuple[str, int]]] = {}
-        pairs = list(wanted)
-        for start in range(0, len(pairs), 300):
-            chunk = pairs[start : start + 300]
-            rows = self.connection.execute(
-                select(
-                    patient_index.c.subject_idx, patient_index.c.idx_ver, patient_index.c.mapping_id
-                ).where(patient_index.c.subject_idx.in_([idx for _, idx in chunk]))
-            )
-            for row in rows:
-                ref = wanted.get((row.idx_ver, row.subject_idx))
-                if ref is not None:
-                    hits.setdefault(ref, []).append((row.mapping_id, row.idx_ver))
+        for mapping_id, ver, idx in self.rows.index_hits(list(wanted)):
+            hits.setdefault(wanted[(ver, idx)], []).append((mapping_id, ver))
         active_version, _ = self.keys.active_index()
         for ref, found in hits.items():
             if all(ver != active_version for _, ver in found):
@@ -132,15 +104,7 @@ class PatientMappings:
         return self.get_many([mapping_id])[mapping_id]
 
     def get_many(self, mapping_ids: list[str]) -> dict[str, MappingRow]:
-        found: dict[str, MappingRow] = {}
-        for start in range(0, len(mapping_ids), 500):
-            rows = self.connection.execute(
-                select(patient_mapping).where(
-                    patient_mapping.c.mapping_id.in_(mapping_ids[start : start + 500])
-                )
-            )
-            for row in rows:
-                found[row.mapping_id] = mapping_row(row)
+        found = {i: mapping_row(row) for i, row in self.rows.rows(mapping_ids).items()}
         missing = set(mapping_ids) - set(found)
         if missing:
             msg = f"no mapping row {sorted(missing)[0]}"
@@ -158,31 +122,22 @@ class PatientMappings:
         mapping_id = str(uuid.uuid4())
         dek_id = self.keys.create_data_key("patient")
         subject = self.keys.seal(dek_id, mapping_id, SUBJECT, reference.encode())
-        self.connection.execute(
-            patient_mapping.insert().values(
-                mapping_id=mapping_id,
-                dek_id=dek_id,
-                subject_nonce=subject.nonce,
-                subject_ct=subject.ct,
-                status="active",
-                row_version=1,
-                created_at=self.now,
-                updated_at=self.now,
-            )
+        self.rows.add(
+            {
+                "mapping_id": mapping_id,
+                "dek_id": dek_id,
+                "subject_nonce": subject.nonce,
+                "subject_ct": subject.ct,
+                "status": "active",
+                "row_version": 1,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
         )
         version, idx = self.keys.active_blind(reference)
-        inserted = insert_unless_present(
-            self.connection,
-            patient_index,
-            subject_idx=idx,
-            idx_ver=version,
-            mapping_id=mapping_id,
-        )
-        if not inserted:
+        if not self.rows.add_index(idx, version, mapping_id):
             # A parallel run created this patient's row first: theirs is the one.
-            self.connection.execute(
-                delete(patient_mapping).where(patient_mapping.c.mapping_id == mapping_id)
-            )
+            self.rows.remove(mapping_id)
             self.keys.destroy_data_key(dek_id)
             found = self.find(reference)
             if found is None:
@@ -193,39 +148,32 @@ class PatientMappings:
     def add_alias(self, mapping: MappingRow, reference: str) -> None:
         """Another EHR reference of the same person (a merge) points to the same row."""
         version, idx = self.keys.active_blind(reference)
-        insert_unless_present(
-            self.connection,
-            patient_index,
-            subject_idx=idx,
-            idx_ver=version,
-            mapping_id=mapping.mapping_id,
-        )
+        self.rows.add_index(idx, version, mapping.mapping_id)
 
     # -- sealed fields ----------------------------------------------------------------
 
+    def _sealed(self, mapping: MappingRow) -> Row:
+        row = self.rows.rows([mapping.mapping_id]).get(mapping.mapping_id)
+        if row is None:
+            msg = f"no mapping row {mapping.mapping_id}"
+            raise KeyError(msg)
+        return row
+
     def reference_of(self, mapping: MappingRow) -> str:
-        row = self.connection.execute(
-            select(patient_mapping.c.subject_nonce, patient_mapping.c.subject_ct).where(
-                patient_mapping.c.mapping_id == mapping.mapping_id
-            )
-        ).one()
+        row = self._sealed(mapping)
         plain = self.keys.open(
-            mapping.dek_id, mapping.mapping_id, SUBJECT, row.subject_nonce, row.subject_ct
+            mapping.dek_id, mapping.mapping_id, SUBJECT, row["subject_nonce"], row["subject_ct"]
         )
         return plain.decode()
 
     def codes_of(self, mapping: MappingRow) -> list[str]:
         """Every code this patient was reported under, latest last (R-CODE-8, 004 §10)."""
-        row = self.connection.execute(
-            select(patient_mapping.c.codes_nonce, patient_mapping.c.codes_ct).where(
-                patient_mapping.c.mapping_id == mapping.mapping_id
-            )
-        ).one()
-        if row.codes_ct is None:
+        row = self._sealed(mapping)
+        if row["codes_ct"] is None:
             self.keys.data_key(mapping.dek_id)  # a shredded row has no codes to give: fail closed
             return []
         plain = self.keys.open(
-            mapping.dek_id, mapping.mapping_id, _CODES, row.codes_nonce, row.codes_ct
+            mapping.dek_id, mapping.mapping_id, _CODES, row["codes_nonce"], row["codes_ct"]
         )
         codes: list[str] = orjson.loads(plain)
         return codes
@@ -264,78 +212,32 @@ class PatientMappings:
         return values
 
     def update_many(self, changes: list[tuple[MappingRow, dict[str, object]]]) -> None:
-        """Apply many rows' changes in one statement per set of columns, each guarded by
-        its row version (optimistic locking, as `_update`)."""
-        by_columns: dict[tuple[str, ...], list[tuple[MappingRow, dict[str, object]]]] = {}
-        for mapping, values in changes:
-            if values:
-                by_columns.setdefault(tuple(sorted(values)), []).append((mapping, values))
-        for columns, group in by_columns.items():
-            statement = (
-                update(patient_mapping)
-                .where(patient_mapping.c.mapping_id == bindparam("b_id"))
-                .where(patient_mapping.c.row_version == bindparam("b_version"))
-                .values(
-                    {
-                        **{c: bindparam(f"b_{c}") for c in columns},
-                        "row_version": bindparam("b_next"),
-                        "updated_at": self.now,
-                    }
-                )
-            )
-            params = [
-                {
-                    "b_id": m.mapping_id,
-                    "b_version": m.row_version,
-                    "b_next": m.row_version + 1,
-                    **{f"b_{c}": v[c] for c in columns},
-                }
-                for m, v in group
-            ]
-            result = self.connection.execute(statement, params)
-            if self.connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(
-                group
-            ):
-                raise ConcurrentUpdateError(group[0][0].mapping_id)
+        """Apply many rows' changes at once, each guarded by its row version (optimistic
+        locking, as `_update`)."""
+        guarded = [(m.mapping_id, m.row_version, dict(v)) for m, v in changes if v]
+        if not guarded:
+            return
+        changed = self.rows.update_guarded(guarded, self.now)
+        if changed is not None and changed != len(guarded):
+            raise ConcurrentUpdateError(guarded[0][0])
 
     def _update(self, mapping: MappingRow, values: dict[str, object]) -> MappingRow:
         if not values:
             return mapping
-        version = mapping.row_version + 1
-        result = self.connection.execute(
-            update(patient_mapping)
-            .where(patient_mapping.c.mapping_id == mapping.mapping_id)
-            .where(patient_mapping.c.row_version == mapping.row_version)
-            .values(**values, row_version=version, updated_at=self.now)
-        )
-        if result.rowcount != 1:
+        guarded = [(mapping.mapping_id, mapping.row_version, dict(values))]
+        if self.rows.update_guarded(guarded, self.now) != 1:
             raise ConcurrentUpdateError(mapping.mapping_id)
+        version = mapping.row_version + 1
         kept = {k: v for k, v in values.items() if k in _ROW_FIELDS}
         return replace(mapping, row_version=version, **kept)  # type: ignore[arg-type]
-
-    # -- index-key rotation -------------------------------------------------------------
 
     def _reindex(self, mapping_id: str, reference: str) -> None:
         """Index `reference` under the active version and drop its own old-version rows;
         the row's other references (aliases) keep theirs until they are looked up."""
         version, idx = self.keys.active_blind(reference)
-        insert_unless_present(
-            self.connection, patient_index, subject_idx=idx, idx_ver=version, mapping_id=mapping_id
-        )
+        self.rows.add_index(idx, version, mapping_id)
         stale = [(ver, old) for ver, old in self.keys.blind(reference) if ver != version]
-        if stale:
-            self.connection.execute(
-                delete(patient_index)
-                .where(patient_index.c.mapping_id == mapping_id)
-                .where(
-                    or_(
-                        *(
-                            and_(patient_index.c.subject_idx == old, patient_index.c.idx_ver == ver)
-                            for ver, old in stale
-                        )
-                    )
-                )
-            )
+        self.rows.drop_index(mapping_id, stale)
 
     def migrate_index(self) -> int:
         """Batch migration: re-index every row still indexed under an old version.
@@ -344,11 +246,9 @@ class PatientMappings:
         keep working throughout (dual lookup), and nothing is lost on an interruption.
         """
         version, _ = self.keys.active_index()
-        stale = self.connection.execute(
-            select(patient_index.c.mapping_id).where(patient_index.c.idx_ver != version).distinct()
-        ).all()
-        for row in stale:
-            mapping = self.get(row.mapping_id)
+        stale = self.rows.mapped_under_other_versions(version)
+        for mapping_id in stale:
+            mapping = self.get(mapping_id)
             if mapping.status == "shredded":
                 continue
             self._reindex(mapping.mapping_id, self.reference_of(mapping))
@@ -357,27 +257,21 @@ class PatientMappings:
         return len(stale)
 
     def rows_indexed_under(self, version: int) -> int:
-        return len(
-            self.connection.execute(
-                select(patient_index.c.mapping_id).where(patient_index.c.idx_ver == version)
-            ).all()
-        )
+        return self.rows.count_index(version)
+
+    def index_rows_of(self, mapping_id: str) -> int:
+        """How many index rows point to the row (its references, under each version)."""
+        return len(self.rows.index_of(mapping_id))
 
     # -- retention ----------------------------------------------------------------------
 
     def closed_before(self, day: date) -> list[MappingRow]:
-        rows = self.connection.execute(
-            select(patient_mapping.c.mapping_id)
-            .where(patient_mapping.c.status == "closed")
-            .where(patient_mapping.c.closed_on < day)
-        ).all()
-        return [self.get(row.mapping_id) for row in rows]
+        return [self.get(mapping_id) for mapping_id in self.rows.closed_before(day)]
 
     def shred(self, mapping: MappingRow) -> None:
         """Crypto-shredding: the data key goes, so do the index rows and stored facts."""
         self.keys.destroy_data_key(mapping.dek_id)
-        for table in (patient_index, patient_state, patient_archive, resource_seen):
-            self.connection.execute(delete(table).where(table.c.mapping_id == mapping.mapping_id))
+        self.rows.forget_patient(mapping.mapping_id)
         self._update(
             mapping,
             {
@@ -390,7 +284,4 @@ class PatientMappings:
         )
 
     def readable(self) -> list[MappingRow]:
-        rows = self.connection.execute(
-            select(patient_mapping.c.mapping_id).where(patient_mapping.c.status != "shredded")
-        ).all()
-        return [self.get(row.mapping_id) for row in rows]
+        return [self.get(mapping_id) for mapping_id in self.rows.not_shredded()]

@@ -55,45 +55,53 @@ class KeyRows(Protocol):
 
 class MappingRows(Protocol):
     """`patient_mapping` and `patient_index` (and, when a patient is shredded, the rows
-    that belong to it elsewhere)."""
+    that belong to it elsewhere). An index pair is (version, index)."""
 
     def index_hits(self, pairs: list[tuple[int, bytes]]) -> list[tuple[str, int, bytes]]:
-        """(mapping id, version, index) of the index rows among (version, index) pairs."""
+        """(mapping id, version, index) of the index rows among the pairs."""
         ...
 
-    def index_of(self, mapping_id: str) -> list[tuple[int, bytes]]: ...
+    def index_of(self, mapping_id: str) -> list[tuple[int, bytes]]:
+        """The pairs of the index rows that point to the row."""
+        ...
+
     def add_index(self, index: bytes, version: int, mapping_id: str) -> bool:
         """Insert unless (index, version) is taken; True when inserted."""
         ...
 
-    def drop_index(self, mapping_id: str, pairs: list[tuple[int, bytes]]) -> None: ...
-    def count_index(self, *, version: int | None = None, mapping_id: str | None = None) -> int: ...
-    def mapped_under_other_versions(self, version: int) -> list[str]: ...
-    def rows(self, mapping_ids: list[str]) -> dict[str, Row]: ...
-    def add(self, row: Row) -> None: ...
-    def remove(self, mapping_id: str) -> None: ...
-    def update_guarded(self, changes: list[tuple[str, int, Row]], at: datetime) -> int:
-        """Apply (mapping id, expected row version, values); the rows changed."""
+    def drop_index(self, mapping_id: str, pairs: list[tuple[int, bytes]]) -> None:
+        """Delete the row's index rows among the pairs."""
         ...
 
-    def ids_where(
-        self,
-        *,
-        status: str | None = None,
-        not_status: str | None = None,
-        closed_before: date | None = None,
-        among: list[str] | None = None,
-    ) -> list[str]: ...
+    def count_index(self, version: int) -> int: ...
+    def mapped_under_other_versions(self, version: int) -> list[str]:
+        """The ids of the rows with an index row under another version, each once."""
+        ...
+
+    def rows(self, mapping_ids: list[str]) -> dict[str, Row]:
+        """Full rows by id (an id without a row is left out)."""
+        ...
+
+    def add(self, row: Row) -> None: ...
+    def remove(self, mapping_id: str) -> None: ...
+    def update_guarded(self, changes: list[tuple[str, int, Row]], at: datetime) -> int | None:
+        """Apply (mapping id, expected row version, values), each bumping the row version;
+        the rows changed (None: the database cannot count a batch)."""
+        ...
+
+    def closed_before(self, day: date) -> list[str]:
+        """The ids of the closed rows whose treatment ended before `day`."""
+        ...
+
+    def not_shredded(self) -> list[str]: ...
+
     def with_sealed_reference(self) -> list[Row]:
         """Every row that is not shredded and holds its sealed reference."""
         ...
 
     def forget_patient(self, mapping_id: str) -> None:
-        """Delete the patient's index rows and everything sync kept of it."""
-        ...
-
-    def restore(self, mapping_id: str, values: Row, at: datetime) -> None:
-        """Put back columns as a run journal kept them (`runs undo`), version bumped."""
+        """Delete the patient's index rows and everything sync kept of it (its state,
+        archive and the resources seen of it)."""
         ...
 
 

@@ -126,7 +126,7 @@ def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) ->
     return Workspace(
         connection=connection,
         keys=keys,
-        mappings=PatientMappings(connection, keys, now),
+        mappings=PatientMappings(backend.mappings, keys, now),
         ledger=ledger,
         audit=AuditLog(backend.audit, now, seal=AuditText(keys, ledger).seal),
         journal=RunJournal(backend.runs, now),

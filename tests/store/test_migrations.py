@@ -49,6 +49,7 @@ from adapter.store.schema import (
 from adapter.store.sql.audit import SqlAuditRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
+from adapter.store.sql.mappings import SqlMappingRows
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.store.helpers import CODE, make_report, planned, reference
@@ -171,7 +172,7 @@ def test_rows_written_at_a_previous_revision_survive_the_upgrade(
     assert {t.name for t in TABLES_OF_0001} <= set(inspect(engine).get_table_names())
     with engine.begin() as connection:
         keys = KeyStore(SqlKeyRows(connection), keyring, NOW)
-        mappings = PatientMappings(connection, keys, NOW)
+        mappings = PatientMappings(SqlMappingRows(connection), keys, NOW)
         row, _ = mappings.find_or_create(reference())
         row = mappings.record_use(row, codes=(CODE,))
         ledger_id = _unsealed_row(connection, keys, row.mapping_id, row.dek_id)

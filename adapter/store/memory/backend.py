@@ -18,6 +18,7 @@ from adapter.errors import DatabaseError
 from adapter.store.memory.audit import MemoryAuditRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
+from adapter.store.memory.mappings import MemoryMappingRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
 
@@ -31,12 +32,14 @@ class MemoryBackend:
     keys: MemoryKeyRows = field(init=False)
     audit: MemoryAuditRows = field(init=False)
     ledger: MemoryLedgerRows = field(init=False)
+    mappings: MemoryMappingRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
         self.audit = MemoryAuditRows(self.tables)
         self.ledger = MemoryLedgerRows(self.tables)
+        self.mappings = MemoryMappingRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
 
 

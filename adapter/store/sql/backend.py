@@ -20,6 +20,7 @@ from adapter.store.database import require_current, upgrade
 from adapter.store.sql.audit import SqlAuditRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
+from adapter.store.sql.mappings import SqlMappingRows
 from adapter.store.sql.runs import SqlRunRows
 
 _WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
@@ -33,12 +34,14 @@ class SqlBackend:
     keys: SqlKeyRows = field(init=False)
     audit: SqlAuditRows = field(init=False)
     ledger: SqlLedgerRows = field(init=False)
+    mappings: SqlMappingRows = field(init=False)
     runs: SqlRunRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
         self.audit = SqlAuditRows(self.connection)
         self.ledger = SqlLedgerRows(self.connection)
+        self.mappings = SqlMappingRows(self.connection)
         self.runs = SqlRunRows(self.connection)
 
 
