@@ -23,9 +23,11 @@ from sqlalchemy import Connection, Engine
 from adapter.crypto import Keyring
 from adapter.errors import AuditLogMissingError, ConcurrentUpdateError
 from adapter.store.audit import Actor, AuditLog, wiped_log
+from adapter.store.facts import Facts
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.retention_mark import RetentionMark
 from adapter.store.sql.backend import SqlDatabase
 
 T = TypeVar("T")
@@ -50,6 +52,8 @@ class Workspace:
     mappings: PatientMappings
     ledger: Ledger
     audit: AuditLog
+    facts: Facts
+    retention: RetentionMark
     actor: Actor
     now: datetime
 
@@ -126,6 +130,8 @@ def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) ->
         mappings=PatientMappings(connection, keys, now),
         ledger=ledger,
         audit=AuditLog(connection, now, seal=AuditText(keys, ledger).seal),
+        facts=Facts(backend.facts, keys, now),
+        retention=RetentionMark(backend.marks, now),
         actor=actor,
         now=now,
     )

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapter.errors import DatabaseError
+from adapter.store.memory.facts import MemoryFactRows
 from adapter.store.memory.keys import MemoryKeyRows
+from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.tables import Tables
 
 
@@ -26,9 +28,13 @@ class MemoryBackend:
     tables: Tables
     connection: Any = None  # no SQL connection: the twin has none
     keys: MemoryKeyRows = field(init=False)
+    facts: MemoryFactRows = field(init=False)
+    marks: MemoryMarkRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
+        self.facts = MemoryFactRows(self.tables)
+        self.marks = MemoryMarkRows(self.tables)
 
 
 class MemoryDatabase:

@@ -17,7 +17,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapter.errors import ConcurrentUpdateError
 from adapter.store.database import require_current, upgrade
+from adapter.store.sql.facts import SqlFactRows
 from adapter.store.sql.keys import SqlKeyRows
+from adapter.store.sql.retention_mark import SqlMarkRows
 
 _WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
 
@@ -28,9 +30,13 @@ class SqlBackend:
 
     connection: Connection
     keys: SqlKeyRows = field(init=False)
+    facts: SqlFactRows = field(init=False)
+    marks: SqlMarkRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
+        self.facts = SqlFactRows(self.connection)
+        self.marks = SqlMarkRows(self.connection)
 
 
 class SqlDatabase:
