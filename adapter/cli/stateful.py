@@ -13,8 +13,6 @@ import unicodedata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError
-
 from adapter.cli import output as out
 from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
@@ -22,7 +20,6 @@ from adapter.cli.destructive import DESTRUCTIVE
 from adapter.cli.exits import EXIT_FOUND, fails_on
 from adapter.crypto import MIN_PASSPHRASE_LENGTH, load_keyring
 from adapter.errors import (
-    DatabaseError,
     SetupError,
 )
 from adapter.export.ledger import write_export
@@ -42,20 +39,11 @@ _BERLIN = ZoneInfo("Europe/Berlin")
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
     """Run the handler `name`. Errors reach `adapter.cli.run`, the one place that turns a
-    `SubstregError` into one line and its exit status; what the database driver refuses
-    becomes one here, with the driver's own text (the engine hides parameters)."""
+    `SubstregError` into one line and its exit status (what the database driver refuses
+    the store has made one already)."""
     handler = DESTRUCTIVE.get(name) or globals()[f"_{name}"]
-    try:
-        status: int = handler(args)
-    except DBAPIError as exc:
-        msg = f"the database refused the work ({_driver_reason(exc)})"
-        raise DatabaseError(msg) from None
+    status: int = handler(args)
     return status
-
-
-def _driver_reason(exc: DBAPIError) -> str:
-    first = str(exc.orig).strip().splitlines()[:1]
-    return first[0] if first else type(exc.orig).__name__
 
 
 # -- handlers -----------------------------------------------------------------------------

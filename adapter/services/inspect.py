@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import select
-
 from adapter.errors import DamagedDataError, LedgerError, ShreddedError, StoredRecordsError
 from adapter.fhir.partition import PatientRecords, load
 from adapter.services.sync_state import load_state
@@ -22,7 +20,6 @@ from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.mapping_index import index_problem
 from adapter.store.mappings import MappingRow
-from adapter.store.schema import data_key, patient_archive, patient_state
 from adapter.store.workspace import Store, Workspace
 
 OK, DAMAGED, SHREDDED, MISSING = "ok", "damaged", "shredded", "missing"
@@ -130,10 +127,7 @@ def _index(space: Workspace, mapping: MappingRow) -> Check:
 
 
 def _data_key(space: Workspace, dek_id: str) -> Check:
-    row = space.connection.execute(
-        select(data_key.c.wrapped).where(data_key.c.dek_id == dek_id)
-    ).one_or_none()
-    if row is None:
+    if not space.keys.has_data_key(dek_id):
         return Check(f"data key {dek_id}", MISSING, "deleted behind substreg's back")
     return _opened(f"data key {dek_id}", lambda: space.keys.data_key(dek_id))
 
@@ -173,22 +167,16 @@ def _stored(space: Workspace, mapping: MappingRow) -> list[Check]:
         return lambda: parse(space.keys.open(mapping.dek_id, mapping.mapping_id, field, nonce, ct))
 
     checks = []
-    state = space.connection.execute(
-        select(patient_state.c.format, patient_state.c.nonce, patient_state.c.ct).where(
-            patient_state.c.mapping_id == mapping.mapping_id
-        )
-    ).one_or_none()
+    state, archive = space.facts.sealed_rows(mapping.mapping_id)
     if state is not None:
-        parse_state = partial(load_state, int(state.format))
-        checks.append(_opened("stored state", opener("state", state.nonce, state.ct, parse_state)))
-    rows = space.connection.execute(
-        select(patient_archive.c.seq, patient_archive.c.nonce, patient_archive.c.ct)
-        .where(patient_archive.c.mapping_id == mapping.mapping_id)
-        .order_by(patient_archive.c.seq)
-    ).all()
-    for row in rows:
-        read = opener(f"archive/{row.seq}", row.nonce, row.ct, partial(load, PatientRecords))
-        checks.append(_opened(f"stored records, batch {row.seq}", read))
+        parse_state = partial(load_state, int(state["format"]))
+        read_state = opener("state", state["nonce"], state["ct"], parse_state)
+        checks.append(_opened("stored state", read_state))
+    for row in archive:
+        read = opener(
+            f"archive/{row['seq']}", row["nonce"], row["ct"], partial(load, PatientRecords)
+        )
+        checks.append(_opened(f"stored records, batch {row['seq']}", read))
     return checks
 
 

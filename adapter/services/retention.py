@@ -24,10 +24,8 @@ from zoneinfo import ZoneInfo
 from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
 from adapter.store.audit import Actor
-from adapter.store.facts import Facts
 from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
-from adapter.store.retention_mark import RetentionMark
 from adapter.store.workspace import Store, Workspace
 
 DEFAULT_YEARS = 10
@@ -102,7 +100,7 @@ def apply_retention(
                     details={"cutoff": plan.cutoff.isoformat()},
                 )
             # An export that sends those old events again must not report them anew.
-            RetentionMark(space.connection, space.now).advance(plan.cutoff)
+            space.retention.advance(plan.cutoff)
         space.audit.append(
             actor,
             "retention.apply",
@@ -140,7 +138,7 @@ def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
             kept.append(mapping.mapping_id)
         else:
             shred.append(mapping)
-    latest = Facts(space.connection, space.keys, space.now).latest_walk()
+    latest = space.facts.latest_walk()
     return RetentionPlan(
         day,
         today,

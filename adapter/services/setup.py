@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from adapter.crypto import (
     Keyring,
     Purpose,
@@ -26,14 +24,10 @@ from adapter.settings.environment import Settings
 from adapter.settings.files import make_private_dirs, write_private
 from adapter.store.audit import Actor
 from adapter.store.database import (
-    current_revision,
     head_revision,
-    open_engine,
     sqlite_path,
-    upgrade,
 )
 from adapter.store.opening import open_store
-from adapter.store.schema import data_key, key_registry
 from adapter.store.workspace import Store, Workspace
 
 
@@ -63,7 +57,7 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
         raise SetupError(msg)
     store = store_for(settings, clock=lambda: now)
     _make_database_folder(settings.database_url)
-    upgrade(store.engine)  # before the keyring: a database that cannot be made leaves none
+    store.database.create()  # before the keyring: a database that cannot be made leaves none
     if not settings.keyring_path.exists():
         _refuse_new_keys_for_used_database(store, settings.keyring_path)
         save_keyring(generate_keyring(now.isoformat()), settings.keyring_path)
@@ -113,10 +107,10 @@ def _make_database_folder(url: str) -> None:
 def _refuse_new_keys_for_used_database(store: Store, keyring_path: Path) -> None:
     """A database that holds keys already needs its own keyring back, never a new one:
     data under the lost keys would be unreadable and new data under new ones confusing."""
-    if current_revision(store.engine) is None:
+    if not store.database.is_created():
         return
-    with store.engine.connect() as connection:
-        used = connection.execute(select(func.count()).select_from(key_registry)).scalar_one()
+    with store.database.transaction(write=False) as backend:
+        used = len(backend.keys.registered())
     if used:
         msg = (
             f"the database already holds data under {used} key(s) and the keyring "
@@ -225,19 +219,9 @@ def _retire_unused(
     return tuple(f"{purpose}-v{v}" for v in versions)
 
 
-def _rows_using(space: Workspace, purpose: Purpose, version: int, kid: str) -> int:
-    if purpose == "index":
-        return space.mappings.rows_indexed_under(version)
-    if purpose == "wrap":
-        query = (
-            select(func.count())
-            .select_from(data_key)
-            .where(data_key.c.kek_id == kid)
-            .where(data_key.c.wrapped.is_not(None))
-        )
-    else:
-        return 0  # an old audit key signs nothing new; its public key stays registered
-    return int(space.connection.execute(query).scalar_one())
+def _rows_using(space: Workspace, purpose: str, version: int, kid: str) -> int:
+    indexed = space.mappings.rows_indexed_under(version) if purpose == "index" else 0
+    return space.keys.rows_under(purpose, version, kid, indexed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,18 +237,15 @@ def status(settings: Settings, actor: Actor, now: datetime) -> list[KeyStatus]:
     store = store_for(settings, clock=lambda: now)
 
     def read(space: Workspace) -> list[KeyStatus]:
-        rows = space.connection.execute(
-            select(key_registry).order_by(key_registry.c.purpose, key_registry.c.version)
-        ).all()
         return [
             KeyStatus(
-                r.key_id,
-                r.purpose,
-                r.version,
-                r.state,
-                _rows_using(space, r.purpose, r.version, r.key_id),
+                k.key_id,
+                k.purpose,
+                k.version,
+                k.state,
+                _rows_using(space, k.purpose, k.version, k.key_id),
             )
-            for r in rows
+            for k in space.keys.registered()
         ]
 
     return store.run(actor, read)
@@ -296,7 +277,9 @@ def restore(settings: Settings, actor: Actor, now: datetime, source: Path, passp
         msg = f"{source}: cannot be read ({exc.strerror})"
         raise SetupError(msg) from None
     # First prove that the backup opens this database (every key it uses, same ids).
-    store = Store(open_engine(settings.database_url), lambda: keyring, clock=lambda: now)
+    store = open_store(
+        settings.database_url, settings.keyring_path, clock=lambda: now, keyring=keyring
+    )
     store.run(actor, lambda space: space.audit.append(actor, "keys.restore", details={}))
     if settings.keyring_path.exists() and not _same(load_keyring(settings.keyring_path), keyring):
         aside = settings.keyring_path.with_suffix(f".replaced-{now:%Y%m%dT%H%M%S}.json")

@@ -45,7 +45,6 @@ from adapter.services.sync_prepare import prepare
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
 from adapter.services.sync_walk import Walked, Walker
 from adapter.store.audit import Actor
-from adapter.store.facts import Facts
 from adapter.store.workspace import Store, Workspace
 
 _WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
@@ -106,7 +105,7 @@ class _Run:
         self.batch = batch
         self.options = options
         self.as_of = options.as_of
-        self.facts = Facts(space.connection, space.keys, space.now)
+        self.facts = space.facts
         self.engine = engine_fingerprint(options.config)
         self.findings: list[Finding] = list(batch.findings)
         self.damage = Damage()  # patients whose stored data cannot be read (issue 9.6)

@@ -89,7 +89,7 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
     lookup, as for patients); what is found there unchanged is kept again under the new one.
     """
     digests = {k: hashlib.sha256(v).hexdigest() for k, v in record_digests(batch).items()}
-    facts = Facts(space.connection, space.keys, space.now)
+    facts = space.facts
     versions = space.keys.index_versions()  # newest (active) first
     version = versions[0][0]
     indexes: dict[str, bytes] = {}

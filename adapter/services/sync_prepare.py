@@ -13,7 +13,6 @@ from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_plan import SyncOptions
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
 from adapter.store.facts import Facts
-from adapter.store.retention_mark import RetentionMark
 from adapter.store.workspace import Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -76,7 +75,7 @@ def _check_day(as_of: date, today: date, latest: date | None) -> None:
 def _retention_cutoff(space: Workspace, today: date, findings: list[Finding]) -> date | None:
     """The retention mark; one in the future (a retention run under a wrong clock, by a
     version without the guard) is taken back first, audited, with a warning (D-46)."""
-    mark = RetentionMark(space.connection, space.now)
+    mark = space.retention
     repaired = mark.repair(today)
     if repaired is not None:
         old, new = repaired

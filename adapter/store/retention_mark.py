@@ -10,25 +10,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, select, update
-
 from adapter.errors import RetentionMarkError
-from adapter.store.schema import patient_mapping, retention_mark
+from adapter.store.rows import MarkRows
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class RetentionMark:
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, rows: MarkRows, now: datetime) -> None:
+        self.rows = rows
         self.now = now
 
     def cutoff(self) -> date | None:
         """The latest cutoff up to which retention shredded patients, if it ever ran."""
-        cutoff: date | None = self.connection.execute(
-            select(retention_mark.c.cutoff).where(retention_mark.c.mark_id == 1)
-        ).scalar_one_or_none()
-        return cutoff
+        return self.rows.cutoff()
 
     def advance(self, cutoff: date) -> None:
         """Move the retention mark forward to `cutoff` (never back, never past today:
@@ -42,16 +37,8 @@ class RetentionMark:
             )
             raise RetentionMarkError(msg)
         current = self.cutoff()
-        if current is None:
-            self.connection.execute(
-                retention_mark.insert().values(mark_id=1, cutoff=cutoff, applied_at=self.now)
-            )
-        elif cutoff > current:
-            self.connection.execute(
-                update(retention_mark)
-                .where(retention_mark.c.mark_id == 1)
-                .values(cutoff=cutoff, applied_at=self.now)
-            )
+        if current is None or cutoff > current:
+            self.rows.put(cutoff, self.now)
 
     def repair(self, today: date) -> tuple[date, date | None] | None:
         """A mark after `today` (written by a version without the guard, under a wrong
@@ -61,18 +48,10 @@ class RetentionMark:
         current = self.cutoff()
         if current is None or current <= today:
             return None
-        last = self.connection.execute(
-            select(func.max(patient_mapping.c.closed_on)).where(
-                patient_mapping.c.status == "shredded"
-            )
-        ).scalar_one()
+        last = self.rows.last_shredded_closed_on()
         new = min(current, last + timedelta(days=1), today) if last is not None else None
         if new is None:
-            self.connection.execute(delete(retention_mark).where(retention_mark.c.mark_id == 1))
+            self.rows.drop()
         else:
-            self.connection.execute(
-                update(retention_mark)
-                .where(retention_mark.c.mark_id == 1)
-                .values(cutoff=new, applied_at=self.now)
-            )
+            self.rows.put(new, self.now)
         return current, new

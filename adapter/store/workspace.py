@@ -15,20 +15,24 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import stamina
-from sqlalchemy import Engine
 
 from adapter.crypto import Keyring
-from adapter.errors import AuditLogMissingError, ConcurrentUpdateError
+from adapter.errors import AuditLogMissingError, ConcurrentUpdateError, DatabaseError
 from adapter.store.audit import Actor, AuditLog, wiped_log
+from adapter.store.facts import Facts
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.retention_mark import RetentionMark
 from adapter.store.rows import AuditRows
 from adapter.store.runs import RunJournal
 from adapter.store.sql.backend import SqlDatabase
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 T = TypeVar("T")
 
@@ -40,6 +44,8 @@ class Database(Protocol):
 
     def require_ready(self) -> None: ...
     def create(self) -> None: ...
+    def is_created(self) -> bool: ...
+    def refused(self, exc: Exception) -> DatabaseError: ...
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Any]: ...
 
 
@@ -47,11 +53,12 @@ class Database(Protocol):
 class Workspace:
     """The unit of work a use case receives: the parts of the store on one transaction."""
 
-    connection: Any  # transitional: parts not yet on row stores (None on the twin)
     keys: KeyStore
     mappings: PatientMappings
     ledger: Ledger
     audit: AuditLog
+    facts: Facts
+    retention: RetentionMark
     journal: RunJournal  # the sync runs: this one's changes, and those kept for `runs undo`
     actor: Actor
     now: datetime
@@ -68,9 +75,11 @@ class Store:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         serialize_writers: bool = True,
     ) -> None:
-        if isinstance(database, Engine):
-            database = SqlDatabase(database, serialize_writers=serialize_writers)
-        self.database = database
+        self.database: Database = (
+            cast("Database", database)
+            if hasattr(database, "transaction")
+            else SqlDatabase(database, serialize_writers=serialize_writers)
+        )  # an SQLAlchemy engine is taken as the SQL database it opens (tests, tools)
         self._keyring = keyring
         self.clock = clock
 
@@ -97,6 +106,8 @@ class Store:
         except ConcurrentUpdateError:
             msg = "other runs changed the same rows again and again; run the command again"
             raise ConcurrentUpdateError(msg) from None
+        except self.database.races as exc:  # refused every time: not a race after all
+            raise self.database.refused(exc) from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
     def read(self, work: Callable[[Workspace], T], *, keyring: Keyring | None = None) -> T:
@@ -120,16 +131,16 @@ class Store:
 
 def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) -> Workspace:
     """The parts of the store on the row stores of one transaction."""
-    connection = backend.connection
     keys = KeyStore(backend.keys, keyring, now)
     ledger = Ledger(backend.ledger, keys, now)
     return Workspace(
-        connection=connection,
         keys=keys,
         mappings=PatientMappings(backend.mappings, keys, now),
         ledger=ledger,
         audit=AuditLog(backend.audit, now, seal=AuditText(keys, ledger).seal),
         journal=RunJournal(backend.runs, now),
+        facts=Facts(backend.facts, keys, now),
+        retention=RetentionMark(backend.marks, now),
         actor=actor,
         now=now,
     )

@@ -18,7 +18,6 @@ import pytest
 
 from adapter.errors import RetentionMarkError
 from adapter.services.retention import apply_retention, plan_retention
-from adapter.store.retention_mark import RetentionMark
 from adapter.store.schema import data_key, retention_mark
 from adapter.store.workspace import Workspace
 from tests.cli_helpers import SYNC, Cli
@@ -123,7 +122,7 @@ def test_the_store_never_keeps_a_cutoff_in_the_future(database: Database) -> Non
     store, _ = make_store(database.url)
 
     def mark(space: Workspace) -> None:
-        RetentionMark(space.connection, space.now).advance(NOW.date() + timedelta(days=1))
+        space.retention.advance(NOW.date() + timedelta(days=1))
 
     with pytest.raises(RetentionMarkError, match="lies after today"):
         store.run(ACTOR, mark)

@@ -23,7 +23,7 @@ IDX = [bytes([n]) * 32 for n in range(3)]
 
 def _facts(store: Store, work: Callable[[Facts], T]) -> T:
     """Run `work` on the Facts of one transaction."""
-    return store.run(ACTOR, lambda space: work(Facts(space.connection, space.keys, space.now)))
+    return store.run(ACTOR, lambda space: work(space.facts))
 
 
 def _state(row: MappingRow, data: str, *, live: bool, fmt: int = 1) -> tuple[StoredState, str]:
@@ -214,9 +214,7 @@ def test_the_practice_state_round_trips_and_is_replaced(database: Database) -> N
 
     def save(fmt: int, data: bytes) -> Callable[[Workspace], None]:
         def work(space: Workspace) -> None:
-            Facts(space.connection, space.keys, space.now).save_practice(
-                fmt, data, space.ledger.practice_key()
-            )
+            space.facts.save_practice(fmt, data, space.ledger.practice_key())
 
         return work
 
@@ -236,7 +234,7 @@ def _store_everything(store: Store) -> None:
     blob = SECRET.encode()
 
     def work(space: Workspace) -> None:
-        facts = Facts(space.connection, space.keys, space.now)
+        facts = space.facts
         facts.save_states([(StoredState(row.mapping_id, 1, blob, None, True), row.dek_id)])
         facts.append_archives([(row.mapping_id, row.dek_id, 1, blob)])
         facts.save_practice(1, blob, space.ledger.practice_key())

@@ -16,7 +16,7 @@ from adapter.services import derive
 from adapter.services.retention import apply_retention
 from adapter.settings.practice import PracticeConfig
 from adapter.store.database import open_engine
-from adapter.store.facts import Facts, StoredState
+from adapter.store.facts import StoredState
 from adapter.store.schema import patient_mapping
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store
@@ -286,7 +286,7 @@ def test_a_damaged_state_is_derived_afresh_without_showing_its_content(tmp_path:
     run_sync(store, [data], D(2025, 3, 8))
 
     def damage(space: Workspace) -> None:
-        facts = Facts(space.connection, space.keys, space.now)
+        facts = space.facts
         [state] = facts.states([], with_live=True)
         content = orjson.loads(state.data)
         content["profile"]["patient"]["birth_date"] = {

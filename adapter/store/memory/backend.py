@@ -12,13 +12,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from adapter.errors import DatabaseError
 from adapter.store.memory.audit import MemoryAuditRows
+from adapter.store.memory.facts import MemoryFactRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
+from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
 
@@ -28,18 +29,21 @@ class MemoryBackend:
     """The row stores of one transaction on the twin."""
 
     tables: Tables
-    connection: Any = None  # no SQL connection: the twin has none
     keys: MemoryKeyRows = field(init=False)
     audit: MemoryAuditRows = field(init=False)
+    facts: MemoryFactRows = field(init=False)
     ledger: MemoryLedgerRows = field(init=False)
     mappings: MemoryMappingRows = field(init=False)
+    marks: MemoryMarkRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
         self.audit = MemoryAuditRows(self.tables)
+        self.facts = MemoryFactRows(self.tables)
         self.ledger = MemoryLedgerRows(self.tables)
         self.mappings = MemoryMappingRows(self.tables)
+        self.marks = MemoryMarkRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
 
 
@@ -59,6 +63,13 @@ class MemoryDatabase:
 
     def create(self) -> None:
         self.created = True
+
+    def is_created(self) -> bool:
+        return self.created
+
+    @staticmethod
+    def refused(exc: Exception) -> DatabaseError:
+        return DatabaseError(f"the database refused the work ({exc})")
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[MemoryBackend]:

@@ -13,14 +13,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from adapter.errors import ConcurrentUpdateError
-from adapter.store.database import require_current, upgrade
+from adapter.errors import ConcurrentUpdateError, DatabaseError
+from adapter.store.database import current_revision, require_current, upgrade
 from adapter.store.sql.audit import SqlAuditRows
+from adapter.store.sql.facts import SqlFactRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
+from adapter.store.sql.retention_mark import SqlMarkRows
 from adapter.store.sql.runs import SqlRunRows
 
 _WRITER_LOCK = 0x5B5EE6  # pg_advisory_xact_lock key: one writer at a time
@@ -33,22 +35,27 @@ class SqlBackend:
     connection: Connection
     keys: SqlKeyRows = field(init=False)
     audit: SqlAuditRows = field(init=False)
+    facts: SqlFactRows = field(init=False)
     ledger: SqlLedgerRows = field(init=False)
     mappings: SqlMappingRows = field(init=False)
+    marks: SqlMarkRows = field(init=False)
     runs: SqlRunRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
         self.audit = SqlAuditRows(self.connection)
+        self.facts = SqlFactRows(self.connection)
         self.ledger = SqlLedgerRows(self.connection)
         self.mappings = SqlMappingRows(self.connection)
+        self.marks = SqlMarkRows(self.connection)
         self.runs = SqlRunRows(self.connection)
 
 
 class SqlDatabase:
     """A SQLite file or a PostgreSQL database at the newest schema."""
 
-    races: tuple[type[Exception], ...] = (IntegrityError,)  # a UNIQUE slot taken by a parallel run
+    races: tuple[type[Exception], ...] = (IntegrityError,)
+    # a UNIQUE slot taken by a parallel run
 
     def __init__(self, engine: Engine, *, serialize_writers: bool = True) -> None:
         self.engine = engine
@@ -56,6 +63,14 @@ class SqlDatabase:
 
     def require_ready(self) -> None:
         require_current(self.engine)
+
+    @staticmethod
+    def refused(exc: Exception) -> DatabaseError:
+        return refused(exc)
+
+    def is_created(self) -> bool:
+        """Whether the schema exists (at any revision)."""
+        return current_revision(self.engine) is not None
 
     def create(self) -> None:
         upgrade(self.engine)
@@ -78,7 +93,11 @@ class SqlDatabase:
         except OperationalError as exc:
             if _is_serialization_failure(exc):
                 raise ConcurrentUpdateError(str(exc.orig)) from exc
-            raise
+            raise refused(exc) from None
+        except IntegrityError:
+            raise  # a race: the store runs the work again (then `refused` if it persists)
+        except DBAPIError as exc:
+            raise refused(exc) from None
 
     def _lock(self, connection: Connection) -> None:
         if self.serialize_writers and connection.dialect.name == "postgresql":
@@ -88,3 +107,12 @@ class SqlDatabase:
 def _is_serialization_failure(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlstate", None)
     return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
+
+
+def refused(exc: Exception) -> DatabaseError:
+    """What the database driver refused, as one line with the driver's own first line
+    (the engine hides the statement's parameters: no value reaches the message)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[:1]
+    reason = first[0] if first else type(orig).__name__
+    return DatabaseError(f"the database refused the work ({reason})")

@@ -1,0 +1,1 @@
+"""The store's row stores on SQLAlchemy Core: SQLite and PostgreSQL."""
