@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from adapter.crypto import Keyring, generate_keyring
 from adapter.store.audit import Actor
 from adapter.store.database import current_revision, head_revision, open_engine, upgrade
+from adapter.store.memory.backend import MemoryDatabase
 from adapter.store.workspace import Store
 
 PG_ENV = "SUBSTREG_TEST_POSTGRESQL_URL"
@@ -187,4 +188,17 @@ def make_store(
     store = Store(engine, lambda: ring, clock=clock, serialize_writers=serialize_writers)
     if initialised:
         store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
+    return store, ring
+
+
+def make_twin(
+    keyring: Keyring | None = None, *, clock: Callable[[], datetime] = lambda: NOW
+) -> tuple[Store, Keyring]:
+    """A store on the in-memory twin, initialised as `make_store` does: for use-case
+    tests that need no SQL (the twin passes the SQL stores' contract, tests/store/contract)."""
+    ring = keyring or generate_keyring(NOW.isoformat())
+    database = MemoryDatabase()
+    database.create()
+    store = Store(database, lambda: ring, clock=clock)
+    store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
     return store, ring

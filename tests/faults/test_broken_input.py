@@ -21,7 +21,7 @@ from adapter.fhir.validate import validate_paths
 from adapter.services import derive
 from tests.cli_helpers import DEMO, one_line
 from tests.faults.practice import practice, write
-from tests.storage import make_store
+from tests.storage import make_twin
 from tests.sync.helpers import run_sync
 
 AS_OF = date(2026, 3, 31)
@@ -174,7 +174,7 @@ def test_a_deeply_nested_medication_is_a_finding_in_derive_and_sync(tmp_path: Pa
         "error"
     ]
     assert derived.reports
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     synced = run_sync(store, [bundle], AS_OF)
     assert [f.severity for f in synced.findings if "MedicationAdministration/a1" in f.sources] == [
         "error"
@@ -195,7 +195,7 @@ def test_derive_and_sync_name_a_resource_nested_past_the_limit_as_validate_does(
     [validated] = [f for f in validate_paths([bundle]) if "Patient/p1" in f.sources]
     derived = [f for f in derive([bundle], as_of=AS_OF).findings if "nested" in f.message]
     assert derived == [validated]
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     synced = run_sync(store, [bundle], AS_OF)
     assert [f for f in synced.findings if "nested" in f.message] == [validated]
 

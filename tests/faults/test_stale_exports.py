@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.cli_helpers import CONFIG, SYNC, Cli
-from tests.storage import Database, make_store
+from tests.storage import Database, make_store, make_twin
 from tests.sync import fhir
 from tests.sync.helpers import ledger, run_sync
 
@@ -106,7 +106,7 @@ def test_the_threshold_is_two_or_a_fifth_of_the_open_registrations(
 ) -> None:
     """Ten open registrations, an export whose last event is 12 days old: the patients on
     a take-home go on, the others end. Two may end at once (max(2, 20 %)), three may not."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     stop = START + timedelta(days=5)
     patients = [f"p{n:02d}" for n in range(10)]
     data = _practice(tmp_path, "all", dict.fromkeys(patients, stop))

@@ -12,7 +12,7 @@ import pytest
 from adapter.services import engine_version as engine
 from adapter.services import sync_state
 from adapter.services.engine_version import ENGINE_MODULES, ENGINE_PACKAGES, sources_digest
-from tests.storage import make_store
+from tests.storage import make_twin
 from tests.sync import fhir
 from tests.sync.helpers import run_sync
 
@@ -80,7 +80,7 @@ def test_a_state_of_another_engine_is_derived_afresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After an upgrade every patient is derived afresh once, then resumed again."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     base = [fhir.doctor(), fhir.patient()]
     first = fhir.write_bundle(
         tmp_path / "a.json", [*base, *fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 5))]

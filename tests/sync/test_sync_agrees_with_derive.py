@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from adapter.services import derive
-from tests.storage import Database, make_store
+from tests.storage import Database, make_store, make_twin
 from tests.sync import fhir
 from tests.sync.helpers import batches_by_day, cuts_before, keys_of, ledger, run_sync
 
@@ -109,7 +109,7 @@ def test_day_ordered_batches_record_what_derive_reports(
 def test_the_one_day_registration_is_closed_in_the_ledger(tmp_path: Path) -> None:
     """The Abmeldung dated the day of its own Anmeldung is recorded, not refused (R-EP-4)."""
     bundle, as_of = _bundle(tmp_path, "one-day-registration")
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     result = run_sync(store, [bundle], as_of)
     first = [r.report.kind for r in result.recorded if r.report.date == DAY]
     assert sorted(first) == ["abmeldung", "anmeldung"]
@@ -119,7 +119,7 @@ def test_the_one_day_registration_is_closed_in_the_ledger(tmp_path: Path) -> Non
 def test_the_request_without_subject_is_named_the_same_by_both(tmp_path: Path) -> None:
     """derive and sync leave the request out with the same finding."""
     bundle, as_of = _bundle(tmp_path, "request-without-subject")
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     synced = run_sync(store, [bundle], as_of).findings
     derived = derive([bundle], as_of=as_of).findings
     about = [f.message for f in derived if "MedicationRequest/r-first" in f.sources]

@@ -11,7 +11,7 @@ from adapter.crypto import generate_keyring
 from adapter.domain.codes import NameParts, patient_code
 from adapter.errors import KeyringError, SyncError
 from adapter.services import derive
-from tests.storage import NOW, Database, make_store
+from tests.storage import NOW, Database, make_store, make_twin
 from tests.sync import fhir
 from tests.sync.helpers import ledger, mark_sent, run_sync, sync_practice
 
@@ -236,7 +236,7 @@ def test_events_whose_patient_comes_later_are_reported_when_it_does(
 
 def test_a_sync_for_a_day_before_the_last_sync_is_refused(tmp_path: Path) -> None:
     """The ledger already holds what was due until the last sync's day."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     data = fhir.write_bundle(
         tmp_path / "a.json",
         [fhir.doctor(), fhir.patient(), *fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 5))],

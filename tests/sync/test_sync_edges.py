@@ -19,7 +19,7 @@ from adapter.store.database import open_engine
 from adapter.store.facts import StoredState
 from adapter.store.schema import patient_mapping
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, Database, make_store
+from tests.storage import ACTOR, NOW, Database, make_store, make_twin
 from tests.sync import fhir
 from tests.sync.helpers import keys_of, ledger, run_sync
 
@@ -105,7 +105,7 @@ def test_a_standing_order_dispensed_for_months_stays_tied(
 
 def test_a_changed_ehr_base_url_is_refused(tmp_path: Path) -> None:
     """One installation serves one EHR: another base would make every patient new (D-23)."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     data = fhir.write_bundle(
         tmp_path / "a.json",
         [fhir.doctor(), fhir.patient(), *fhir.daily("p1", D(2025, 3, 1), D(2025, 3, 5))],
@@ -227,7 +227,7 @@ def test_a_patient_merged_in_the_ehr_goes_on_under_the_code_reported(
 
 def test_a_sync_for_a_day_in_the_future_is_refused(tmp_path: Path) -> None:
     """R-DATE-3: no report is dated after the day it is made; a typo would block all later."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     data = fhir.write_bundle(tmp_path / "a.json", [fhir.doctor(), fhir.patient()])
     with pytest.raises(SyncError, match="lies in the future"):
         run_sync(store, [data], NOW.date() + timedelta(days=1))
@@ -258,7 +258,7 @@ def test_an_export_sent_again_after_retention_keeps_nothing_of_the_shredded(
 
 def test_a_patient_seen_only_at_an_encounter_leaves_no_trace(tmp_path: Path) -> None:
     """Data minimisation: a consultation without any drug keeps no mapping row."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     encounter = {
         "resourceType": "Encounter",
         "id": "e-p2",
@@ -271,14 +271,13 @@ def test_a_patient_seen_only_at_an_encounter_leaves_no_trace(tmp_path: Path) -> 
     resources = [fhir.doctor(), fhir.patient(), fhir.patient("p2", given="Otto"), encounter]
     resources += fhir.daily("p1", D(2025, 3, 3), D(2025, 3, 8))
     run_sync(store, [fhir.write_bundle(tmp_path / "a.json", resources)], D(2025, 3, 8))
-    with store.engine.connect() as connection:
-        assert len(connection.execute(patient_mapping.select()).all()) == 1
+    assert len(store.run(ACTOR, lambda space: space.mappings.readable())) == 1
 
 
 def test_a_damaged_state_is_derived_afresh_without_showing_its_content(tmp_path: Path) -> None:
     """A stored state that does not read back no longer stops sync (issue 9.6): the
     patient is derived afresh from its records, with a warning naming the mapping only."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     data = fhir.write_bundle(
         tmp_path / "a.json",
         [fhir.doctor(), fhir.patient(), *fhir.daily("p1", D(2025, 3, 3), D(2025, 3, 8))],

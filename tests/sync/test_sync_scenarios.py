@@ -15,7 +15,7 @@ import pytest
 
 from adapter.domain.model import Finding
 from adapter.services import derive
-from tests.storage import Database, make_store
+from tests.storage import Database, make_store, make_twin
 from tests.sync.helpers import batches_by_day, cuts_before, keys_of, ledger, run_sync
 from tests.test_scenarios import OWN_CASES, SHARED_CASES
 
@@ -56,7 +56,7 @@ def test_sync_in_batches_records_what_derive_reports(
     show derive's findings: all of them in one batch, each at least once over the batches,
     and none in the last run that derive does not give."""
     as_of = _as_of(case)
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     cuts = cuts_before(as_of, SPLITS[split])
     shown: set[tuple[str, str, str]] = set()
     last = None
@@ -89,7 +89,7 @@ def test_sync_in_batches_on_both_databases(path: Path, database: Database, tmp_p
 @pytest.mark.parametrize("path", REPORTING[:6], ids=_name)
 def test_running_sync_twice_adds_nothing(path: Path, tmp_path: Path) -> None:
     """The same data on the same day twice: the second run records no report."""
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     first = run_sync(store, [path / "input.json"], _as_of(path))
     second = run_sync(store, [path / "input.json"], _as_of(path))
     assert first.recorded
@@ -104,7 +104,7 @@ def test_deriving_everything_afresh_agrees_with_the_incremental_ledger(
 ) -> None:
     """After incremental syncs, a sync with --rebuild finds nothing new and no contradiction."""
     as_of = _as_of(path)
-    store, _ = make_store(f"sqlite:///{tmp_path / 'substreg.db'}")
+    store, _ = make_twin()
     cuts = cuts_before(as_of, SPLITS["six-batches"])
     batches = batches_by_day(path / "input.json", cuts, tmp_path)
     for batch, cut in zip(batches, cuts, strict=True):
