@@ -18,7 +18,7 @@ from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.destructive import DESTRUCTIVE
 from adapter.cli.exits import EXIT_FOUND, fails_on
-from adapter.crypto import MIN_PASSPHRASE_LENGTH, load_keyring
+from adapter.crypto import MIN_PASSPHRASE_LENGTH
 from adapter.errors import (
     SetupError,
 )
@@ -154,7 +154,7 @@ def _ledger_export(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     settings, _, _ = context()
-    found = verify_log(store(settings), load_keyring(settings.keyring_path))
+    found = verify_log(store(settings))
     sys.stdout.write(out.verification_text(found.log, found.ledger))
     return 0 if found.ok else 1
 

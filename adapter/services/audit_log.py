@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 
-from adapter.crypto import Keyring
 from adapter.store.audit import Actor, Verification, verify, wiped_log
 from adapter.store.ledger_seal import LedgerCheck, check_ledger
 from adapter.store.workspace import AuditText, Store, Workspace
@@ -65,7 +64,7 @@ class LogCheck:
         return self.log.ok and not self.ledger.problems
 
 
-def verify_log(store: Store, keyring: Keyring) -> LogCheck:
+def verify_log(store: Store) -> LogCheck:
     """Check the audit log and the ledger without writing anything (not even an entry:
     verification must work on a copy that nobody may change)."""
 
@@ -74,4 +73,4 @@ def verify_log(store: Store, keyring: Keyring) -> LogCheck:
         wiped = wiped_log(space.audit.rows)
         return LogCheck(log, check_ledger(space.ledger.rows, space.keys, wiped=wiped))
 
-    return store.read(check, keyring=keyring)
+    return store.read(check)
