@@ -75,12 +75,15 @@ def oaep_sha256() -> cms.KeyEncryptionAlgorithm:
 
 def aes256_gcm(nonce: bytes) -> cms.EncryptionAlgorithm:
     params = GcmParameters({"aes_nonce": nonce, "aes_icvlen": GCM_TAG_BYTES})
-    return cms.EncryptionAlgorithm({"algorithm": "aes256_gcm", "parameters": params})
+    name = cms.EncryptionAlgorithmId.load(_der("aes256_gcm"))
+    return cms.EncryptionAlgorithm({"algorithm": name, "parameters": params})
 
 
 @cache
 def _der(name: str) -> bytes:
-    if name == "sha256":
+    if name == "aes256_gcm":
+        value = cms.EncryptionAlgorithmId("aes256_gcm")
+    elif name == "sha256":
         value = algos.DigestAlgorithm(_SHA256)
     elif name == "ecdsa":
         value = algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})

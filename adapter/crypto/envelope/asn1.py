@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from asn1crypto import parser
@@ -16,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from adapter.errors import MalformedEnvelopeError
 
-__all__ = ["attribute", "der_framed", "encoded", "malformed_unless"]
+__all__ = ["attribute", "constant", "der_framed", "encoded", "malformed_unless"]
 
 # What asn1crypto (and cryptography, for a certificate it cannot read) raise on bytes
 # that are not the structure asked for.
@@ -80,3 +81,15 @@ def der_framed(data: bytes) -> bool:
             pending.append(contents[offset : offset + size])
             offset += size
     return True
+
+
+def constant(kind: Any, value: Any) -> Any:
+    """`kind(value)` (an OID by name, a version …), built once and read back from its DER
+    each time: building maps names and encodes anew, on every envelope."""
+    return kind.load(_constant_der(kind, value))
+
+
+@cache
+def _constant_der(kind: Any, value: Any) -> bytes:
+    der: bytes = kind(value).dump()
+    return der

@@ -32,7 +32,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapter.crypto.envelope import algorithms as alg
-from adapter.crypto.envelope.asn1 import attribute, der_framed, encoded, malformed_unless
+from adapter.crypto.envelope.asn1 import (
+    attribute,
+    constant,
+    der_framed,
+    encoded,
+    malformed_unless,
+)
 from adapter.crypto.envelope.keys import RecipientKey, certificate_label
 from adapter.crypto.envelope.recipient import Recipient
 from adapter.errors import (
@@ -73,31 +79,30 @@ def encrypt(content: bytes, recipient: Recipient) -> cms.ContentInfo:
     ciphertext, tag = sealed[: -alg.GCM_TAG_BYTES], sealed[-alg.GCM_TAG_BYTES :]
     transport = cms.KeyTransRecipientInfo(
         {
-            "version": "v0",
+            "version": constant(cms.CMSVersion, "v0"),
             "rid": cms.RecipientIdentifier.load(_rid(recipient.certificate)),
             "key_encryption_algorithm": alg.oaep_sha256(),
             "encrypted_key": recipient.public_key.encrypt(key, _oaep()),
         }
     )
+    content_info = cms.EncryptedContentInfo(
+        {
+            "content_type": constant(cms.ContentType, "data"),
+            "content_encryption_algorithm": encoded(alg.aes256_gcm(nonce)),
+            "encrypted_content": ciphertext,
+        }
+    )
+    recipients = cms.RecipientInfos([cms.RecipientInfo({"ktri": encoded(transport)})])
     enveloped = cms.AuthEnvelopedData(
         {
-            "version": "v0",
-            "recipient_infos": [cms.RecipientInfo({"ktri": encoded(transport)})],
-            "auth_encrypted_content_info": encoded(
-                cms.EncryptedContentInfo(
-                    {
-                        "content_type": "data",
-                        "content_encryption_algorithm": encoded(alg.aes256_gcm(nonce)),
-                        "encrypted_content": ciphertext,
-                    }
-                )
-            ),
+            "version": constant(cms.CMSVersion, "v0"),
+            "recipient_infos": encoded(recipients),
+            "auth_encrypted_content_info": encoded(content_info),
             "mac": tag,
         }
     )
-    return cms.ContentInfo(
-        {"content_type": "authenticated_enveloped_data", "content": encoded(enveloped)}
-    )
+    kind = constant(cms.ContentType, "authenticated_enveloped_data")
+    return cms.ContentInfo({"content_type": kind, "content": encoded(enveloped)})
 
 
 def decrypt(envelope: bytes, key: RecipientKey) -> Decrypted:

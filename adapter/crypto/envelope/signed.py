@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from adapter.crypto.envelope import algorithms as alg
-from adapter.crypto.envelope.asn1 import attribute, encoded, malformed_unless
+from adapter.crypto.envelope.asn1 import attribute, constant, encoded, malformed_unless
 from adapter.crypto.envelope.keys import (
     MIN_RSA_BITS,
     Signer,
@@ -69,7 +69,7 @@ def sign(payload: bytes, signer: Signer, signing_time: datetime) -> cms.ContentI
     sid, certificates = _signer_parts(signer.certificate)
     signer_info = cms.SignerInfo(
         {
-            "version": "v1",
+            "version": constant(cms.CMSVersion, "v1"),
             "sid": cms.SignerIdentifier.load(sid),
             "digest_algorithm": alg.sha256(),
             "signed_attrs": cms.CMSAttributes.load(signed),
@@ -77,18 +77,20 @@ def sign(payload: bytes, signer: Signer, signing_time: datetime) -> cms.ContentI
             "signature": signature,
         }
     )
+    data = constant(cms.ContentType, "data")
     signed_data = cms.SignedData(
         {
-            "version": "v1",
-            "digest_algorithms": [alg.sha256()],
+            "version": constant(cms.CMSVersion, "v1"),
+            "digest_algorithms": encoded(cms.DigestAlgorithms([alg.sha256()])),
             "encap_content_info": encoded(
-                cms.ContentInfo({"content_type": "data", "content": payload})
+                cms.ContentInfo({"content_type": data, "content": payload})
             ),
             "certificates": cms.CertificateSet.load(certificates),
             "signer_infos": [encoded(signer_info)],
         }
     )
-    return cms.ContentInfo({"content_type": "signed_data", "content": encoded(signed_data)})
+    kind = constant(cms.ContentType, "signed_data")
+    return cms.ContentInfo({"content_type": kind, "content": encoded(signed_data)})
 
 
 # What is the same in every envelope of one signer is built once (asn1crypto builds
