@@ -48,18 +48,7 @@ class Verified:
 
 def sign(payload: bytes, signer: Signer, signing_time: datetime) -> cms.ContentInfo:
     """A ContentInfo holding the SignedData of `payload` by `signer` at `signing_time`."""
-    attributes = cms.CMSAttributes(
-        [
-            cms.CMSAttribute.load(_content_type_data()),
-            encoded(cms.CMSAttribute({"type": "signing_time", "values": [_time(signing_time)]})),
-            encoded(
-                cms.CMSAttribute(
-                    {"type": "message_digest", "values": [hashlib.sha256(payload).digest()]}
-                )
-            ),
-        ]
-    )
-    signed = attributes.dump()  # the DER of the SET OF, sorted: what is signed
+    signed = _attributes(payload, signing_time)  # the DER of the SET OF: what is signed
     if isinstance(signer.key, rsa.RSAPrivateKey):
         signature = signer.key.sign(signed, _pss(alg.PSS_SALT_BYTES), hashes.SHA256())
         algorithm = alg.pss_sha256()
@@ -91,6 +80,20 @@ def sign(payload: bytes, signer: Signer, signing_time: datetime) -> cms.ContentI
     )
     kind = constant(cms.ContentType, "signed_data")
     return cms.ContentInfo({"content_type": kind, "content": encoded(signed_data)})
+
+
+def _attributes(payload: bytes, signing_time: datetime) -> bytes:
+    """The DER of the signed attributes as a SET OF (asn1crypto sorts it, as DER wants)."""
+    digest = hashlib.sha256(payload).digest()
+    attributes = cms.CMSAttributes(
+        [
+            cms.CMSAttribute.load(_content_type_data()),
+            encoded(cms.CMSAttribute({"type": "signing_time", "values": [_time(signing_time)]})),
+            encoded(cms.CMSAttribute({"type": "message_digest", "values": [digest]})),
+        ]
+    )
+    der: bytes = attributes.dump()
+    return der
 
 
 # What is the same in every envelope of one signer is built once (asn1crypto builds
@@ -127,23 +130,7 @@ def verify_signed(
     MalformedEnvelopeError when it is not a SignedData we read; SignatureError when the
     signature does not verify, is by another signer, or uses an algorithm not accepted."""
     with malformed_unless("The signed data"):
-        if signed_data["version"].native not in {"v1", "v3"}:
-            msg = f"The SignedData has version {signed_data['version'].native}, not 1 or 3."
-            raise MalformedEnvelopeError(msg)
-        infos = signed_data["signer_infos"]
-        if len(infos) != 1:
-            msg = f"The signed data has {len(infos)} signers; exactly one is read."
-            raise MalformedEnvelopeError(msg)
-        info = infos[0]
-        if info["version"].native != _SIGNER_INFO_VERSION[info["sid"].name]:  # RFC 5652 §5.3
-            msg = (
-                f"The signer info has version {info['version'].native} for its {info['sid'].name}."
-            )
-            raise MalformedEnvelopeError(msg)
-        listed = {digest["algorithm"].native for digest in signed_data["digest_algorithms"]}
-        if info["digest_algorithm"]["algorithm"].native not in listed:
-            msg = "The signer's digest algorithm is not among the SignedData's."
-            raise MalformedEnvelopeError(msg)
+        info = _one_signer(signed_data)
         payload = _content(signed_data)
         signed = _signed_attributes(info, payload)
         certificate = signer_certificate or _carried(signed_data, info)
@@ -155,6 +142,26 @@ def verify_signed(
         when = attribute(signed, "signing_time")
         signing_time = None if when is None else when.native
     return Verified(payload, certificate, signing_time)
+
+
+def _one_signer(signed_data: cms.SignedData) -> cms.SignerInfo:
+    """The one SignerInfo, once versions and digest algorithms agree (RFC 5652 §5)."""
+    if signed_data["version"].native not in {"v1", "v3"}:
+        msg = f"The SignedData has version {signed_data['version'].native}, not 1 or 3."
+        raise MalformedEnvelopeError(msg)
+    infos = signed_data["signer_infos"]
+    if len(infos) != 1:
+        msg = f"The signed data has {len(infos)} signers; exactly one is read."
+        raise MalformedEnvelopeError(msg)
+    info = infos[0]
+    if info["version"].native != _SIGNER_INFO_VERSION[info["sid"].name]:
+        msg = f"The signer info has version {info['version'].native} for its {info['sid'].name}."
+        raise MalformedEnvelopeError(msg)
+    listed = {digest["algorithm"].native for digest in signed_data["digest_algorithms"]}
+    if info["digest_algorithm"]["algorithm"].native not in listed:
+        msg = "The signer's digest algorithm is not among the SignedData's."
+        raise MalformedEnvelopeError(msg)
+    return info
 
 
 def _content(signed_data: cms.SignedData) -> bytes:
