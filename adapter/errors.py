@@ -2,7 +2,9 @@
 
     SubstregError                   base: one line for a person, and an exit status
     ├── UsageError                  the input, configuration or mapping data cannot be used
-    │   ├── InputError              a file or folder of FHIR input (missing, not JSON/XML)
+    │   ├── InputError              a file or folder given as input (missing, not JSON/XML), or
+    │   │   │                       an output file that cannot be written
+    │   │   └── BatchError          a submission batch that is not one (fields, BtM number)
     │   ├── ConfigError             practice.toml
     │   └── MappingError            a mapping file (substances, products, codes, names)
     │       └── CodeTableError      codes.json (format, PZN check digit, ASK number)
@@ -16,7 +18,14 @@
     ├── CryptoError                 what adapter.crypto refuses or cannot do
     │   ├── KeyringError            the keyring file or backup is missing, unreadable, insecure
     │   ├── UnknownKeyError         a key id or version the keyring does not hold
-    │   └── DecryptionError         authentication failed: wrong key, or altered data
+    │   ├── DecryptionError         authentication failed: wrong key, or altered data
+    │   └── EnvelopeError           a CMS envelope cannot be sealed or opened (crypto.envelope)
+    │       ├── KeyMaterialError    a key or certificate: unreadable, wrong kind or size, no pair
+    │       ├── RecipientCertificateError  the register's certificate is refused before sealing
+    │       ├── MalformedEnvelopeError     not CMS AuthEnvelopedData / SignedData as we read them
+    │       ├── NotForRecipientError       addressed to another certificate than the one given
+    │       ├── EnvelopeDecryptionError    does not authenticate: altered (also a DecryptionError)
+    │       └── SignatureError      the signature does not verify (exit 1)
     └── StoreError                  the database and what it holds
         ├── DatabaseError           cannot be opened, or not at this program's schema
         ├── AuditLogMissingError    the audit log is empty in a database that holds data
@@ -31,7 +40,8 @@
             └── DamagedRowError     a sealed field fails authentication (also a DecryptionError)
 
 The command line catches `SubstregError` in one place and prints `substreg: <message>`
-on one line with the error's `exit_status` (2: a person can fix it; see adapter/cli).
+on one line with the error's `exit_status` (2: a person can fix it; 1: an envelope was read and
+is not authentic, see adapter/cli).
 Messages are sentences that name the file, row or key and the fix; they never carry a
 secret, a plaintext, a patient id, a code or a name (PRIVACY.md T2). Outcomes that are
 expected (a resource that cannot be read, a report not yet due) are findings or return
@@ -42,6 +52,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuditLogMissingError",
+    "BatchError",
     "CodeTableError",
     "ConcurrentUpdateError",
     "ConfigError",
@@ -50,18 +61,25 @@ __all__ = [
     "DamagedRowError",
     "DatabaseError",
     "DecryptionError",
+    "EnvelopeDecryptionError",
+    "EnvelopeError",
     "InputError",
+    "KeyMaterialError",
     "KeyringError",
     "LedgerError",
     "LedgerIntegrityError",
     "LookupRefused",
+    "MalformedEnvelopeError",
     "MappingError",
     "NotConfirmed",
+    "NotForRecipientError",
+    "RecipientCertificateError",
     "RefusedError",
     "RetentionError",
     "RetentionMarkError",
     "SetupError",
     "ShreddedError",
+    "SignatureError",
     "StoreError",
     "StoredFormatError",
     "StoredRecordsError",
@@ -87,7 +105,12 @@ class UsageError(SubstregError):
 
 
 class InputError(UsageError):
-    """The input cannot be used at all (missing file, not JSON or XML, not FHIR)."""
+    """The input cannot be used at all (missing file, not JSON or XML, not FHIR), or an
+    output file cannot be written."""
+
+
+class BatchError(InputError):
+    """A submission batch (adapter/domain/batch.py) is malformed; the message names the field."""
 
 
 class ConfigError(UsageError):
@@ -151,6 +174,49 @@ class UnknownKeyError(CryptoError):
 
 class DecryptionError(CryptoError):
     """Authentication failed: nothing was decrypted, not even in part."""
+
+
+class EnvelopeError(CryptoError):
+    """A CMS envelope for the register (PRIVACY.md "Envelope for submissions") cannot be
+    sealed or opened; the message says what is wrong in one line."""
+
+
+class KeyMaterialError(EnvelopeError):
+    """A private key or certificate cannot be used: unreadable, not PEM or DER, a wrong
+    passphrase, an algorithm or size BSI TR-02102-1 does not allow, or key and certificate
+    that are not one pair."""
+
+
+class RecipientCertificateError(EnvelopeError):
+    """The register's certificate is refused before anything is sealed (fail closed): not
+    the pinned one, outside its validity period, without keyEncipherment, not RSA ≥ 3000
+    bits. `reason` is a short word for the ledger (`unpinned`, `expired` …)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class MalformedEnvelopeError(EnvelopeError):
+    """Not a CMS AuthEnvelopedData around a SignedData of the algorithms we accept."""
+
+
+class NotForRecipientError(EnvelopeError):
+    """The envelope is addressed to another certificate than the one given to open it."""
+
+
+class EnvelopeDecryptionError(EnvelopeError, DecryptionError):
+    """The envelope does not authenticate (key unwrap or AES-GCM tag): it was altered.
+    Nothing of it was decrypted."""
+
+    exit_status = 1  # the envelope was read, and it is not what was sealed
+
+
+class SignatureError(EnvelopeError):
+    """The signature of the SignedData does not verify against the signer's certificate, or
+    uses an algorithm that is not accepted. The payload is not given out."""
+
+    exit_status = 1  # the envelope was read, and its signature is not valid
 
 
 # -- the store ------------------------------------------------------------------------------

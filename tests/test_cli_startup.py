@@ -53,12 +53,14 @@ def loaded_by(argv: list[str], tmp_path: Path) -> tuple[int, list[str]]:
         (["derive", str(TINY), "--as-of", "2025-06-30", "--format", "table"], 0, []),
         (["validate", str(TINY)], 0, ["fhir.resources", "fhir_core", "pydantic"]),
         (["reports", "list"], 2, ["alembic", "sqlalchemy"]),
+        (["envelope", "open", "--key", "k", "--cert", "c", "in", "out"], 2, []),
     ],
-    ids=["help", "derive", "derive-table", "validate", "reports-list"],
+    ids=["help", "derive", "derive-table", "validate", "reports-list", "envelope-open"],
 )
 def test_a_command_loads_only_what_it_uses(
     tmp_path: Path, argv: list[str], status: int, loaded: list[str]
 ) -> None:
     """derive and --help start without fhir.resources, pydantic or the store; validate
-    loads the full models; a stateful command the store but neither pydantic nor fpdf."""
+    loads the full models; a stateful command the store but neither pydantic nor fpdf;
+    envelope none of them (cryptography and asn1crypto only)."""
     assert loaded_by(argv, tmp_path) == (status, loaded)

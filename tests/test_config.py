@@ -140,3 +140,33 @@ def test_phone_must_be_a_string(tmp_path: Path) -> None:
     """phone must be text (a TOML number would lose the leading zero of an area code)."""
     with pytest.raises(ConfigError, match="phone"):
         load_config(write(tmp_path, '[doctors."1"]\nphone = 3415550101\n'))
+
+
+PIN = "3F:A1:" + "0B:" * 29 + "C4"  # as `openssl x509 -fingerprint -sha256` prints it
+
+
+def test_the_register_certificate_pin_is_read_as_lowercase_hex(tmp_path: Path) -> None:
+    """[register] certificate_sha256: colons and capitals allowed, kept as 64 hex digits;
+    without it no certificate is pinned."""
+    config = load_config(write(tmp_path, f'[register]\ncertificate_sha256 = "{PIN}"\n'))
+    assert config.register_certificate_sha256 == "3fa1" + "0b" * 29 + "c4"
+    assert load_config(write(tmp_path, GOOD)).register_certificate_sha256 is None
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[register]\ncertificate_sha256 = "3fa1"\n', "certificate_sha256 must be the SHA-256"),
+        ("[register]\ncertificate_sha256 = 12\n", "certificate_sha256 must be the SHA-256"),
+        ('[register]\nsha1 = "ab"\n', "[register]: unknown key 'sha1'"),
+        ('register = "ab"\n', "[register] must be a table"),
+    ],
+    ids=["short", "number", "unknown-key", "not-a-table"],
+)
+def test_a_wrong_pin_stops_at_the_configuration(tmp_path: Path, text: str, words: str) -> None:
+    """A pin that is not a SHA-256 fingerprint is a ConfigError naming the file."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: [register]")
+    assert words in str(caught.value)

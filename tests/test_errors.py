@@ -61,6 +61,8 @@ def test_each_error_is_one_line_and_its_status_at_the_command_line(
         message = "first line\n  second line"
         if issubclass(kind, errors.DamagedRowError):
             raise kind(message, row_id="r1", field="codes")
+        if issubclass(kind, errors.RecipientCertificateError):
+            raise kind(message, reason="expired")
         raise kind(message)
 
     monkeypatch.setattr(adapter.cli.run, "_derive", fail)

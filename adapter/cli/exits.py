@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # `substreg --help` loads argparse and this module only
     from adapter.domain.model import Finding
 
-EXIT_FOUND = 1  # validate found an error; --fail-on found a finding; a sync kept nothing
+EXIT_FOUND = 1  # validate found an error; --fail-on found a finding; a sync kept nothing;
+# an envelope does not authenticate or verify (EnvelopeDecryptionError, SignatureError)
 EXIT_USAGE = 2  # unusable input or usage: one line on standard error
 FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
 _FAILING = {"error": {"error"}, "warning": {"error", "warning"}}

@@ -3,9 +3,10 @@ only the argument parser; `adapter.cli.run` runs the parsed command.
 
 Exit codes (adapter/cli/exits.py): 0 success (findings included, unless `--fail-on`);
 1 `validate` found an error, `derive`/`sync --fail-on error|warning` found a finding of
-that severity or worse (the output is printed all the same), or a sync kept nothing (a
-refused mass end, D-48); 2 unusable input or usage (one line on standard error, never a
-traceback).
+that severity or worse (the output is printed all the same), a sync kept nothing (a
+refused mass end, D-48), or `envelope open` read an envelope that does not authenticate or
+whose signature does not verify (D-73); 2 unusable input or usage (one line on standard
+error, never a traceback).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from adapter.cli.envelope_arguments import add_envelope_commands
 from adapter.cli.exits import EXIT_USAGE, FAIL_ON
 from adapter.cli.stateful_arguments import add_commands
 
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive_cmd.set_defaults(handler="derive")
     validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)
+    add_envelope_commands(commands, _Parser)
     return parser
 
 

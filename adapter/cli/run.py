@@ -1,5 +1,6 @@
-"""Running a parsed `substreg` command: `derive` and `validate` here, the stateful ones in
-`adapter.cli.stateful` (loaded only for them: SQLAlchemy, Alembic, cryptography).
+"""Running a parsed `substreg` command: `derive` and `validate` here, `envelope` in
+`adapter.cli.envelope`, the stateful ones in `adapter.cli.stateful` (loaded only for them:
+SQLAlchemy, Alembic, cryptography).
 
 `adapter.cli.main` imports this module after parsing, so `substreg --help` and a usage error
 load nothing but argparse. An error a person can fix in the input, the practice
@@ -27,6 +28,10 @@ def run(handler: str, args: argparse.Namespace) -> int:
             return _derive(args)
         if handler == "validate":
             return _validate(args)
+        if handler.startswith("envelope_"):  # cryptography and asn1crypto, not the store
+            from adapter.cli import envelope  # noqa: PLC0415
+
+            return envelope.dispatch(handler, args)
         from adapter.cli import stateful  # noqa: PLC0415
 
         return stateful.dispatch(handler, args)

@@ -3,6 +3,10 @@
 The only package of the adapter that imports `cryptography`. It takes bytes and
 plain values and gives bytes back: no database, no environment, no clock (times are
 passed in). Its errors are in the tree of adapter/errors.py.
+
+The envelope of submissions to the register (CMS SignedData in AuthEnvelopedData, with
+asn1crypto) is the subpackage `adapter.crypto.envelope`, with an `__all__` of its own; it
+is not imported here, so only the commands that seal or open load asn1crypto.
 """
 
 from __future__ import annotations

@@ -51,7 +51,11 @@ def report_bytes(report: Report) -> bytes:
 
 
 def report_from_bytes(payload: bytes) -> Report:
-    data = orjson.loads(payload)
+    return report_from_json(orjson.loads(payload))
+
+
+def report_from_json(data: dict[str, Any]) -> Report:
+    """The report of a `report_json` object; KeyError or TypeError when a field is missing."""
     return Report(
         kind=data["kind"],
         made_on=date.fromisoformat(data["made_on"]),

@@ -7,6 +7,7 @@
     SUBSTREG_MAPPINGS_DIR       a practice's own reviewed copy of the mapping files
     SUBSTREG_BACKUP_PASSPHRASE  the passphrase of `keys backup` and `keys restore`
     SUBSTREG_PDF_FONT           a Unicode TrueType font for the PDF ledger export
+    SUBSTREG_KEY_PASSPHRASE     the passphrase of an encrypted private key (`envelope`)
 
 There is never a default key: without a keyring file the commands stop.
 """
@@ -24,6 +25,7 @@ DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
 MAPPINGS_DIR_ENV = "SUBSTREG_MAPPINGS_DIR"
 PASSPHRASE_ENV = "SUBSTREG_BACKUP_PASSPHRASE"
 FONT_ENV = "SUBSTREG_PDF_FONT"
+KEY_PASSPHRASE_ENV = "SUBSTREG_KEY_PASSPHRASE"
 HOME_ENV = "SUBSTREG_HOME"
 KEYRING_FILE_ENV = "SUBSTREG_KEYRING_FILE"
 ACTOR_ENV = "SUBSTREG_ACTOR"
@@ -68,6 +70,13 @@ def mappings_dir(environ: Mapping[str, str] | None = None) -> Path | None:
 def backup_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return env.get(PASSPHRASE_ENV)
+
+
+def key_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
+    """The passphrase of the encrypted private key `envelope seal|open` is given; None
+    when unset (a key without a passphrase)."""
+    env = os.environ if environ is None else environ
+    return env.get(KEY_PASSPHRASE_ENV) or None
 
 
 def pdf_font(environ: Mapping[str, str] | None = None) -> Path | None:

@@ -8,6 +8,9 @@ by Practitioner id:
     bundle_weekdays = ["tuesday", "friday"]     # R-DATE-4, optional
     ehr_base_url = "https://ehr.example/fhir"   # sync: whose Patient ids these are
 
+    [register]                                  # the register's certificate, pinned:
+    certificate_sha256 = "3f:a1:…"              # nothing is sealed to any other (issue 12)
+
     [doctors."123456789"]                       # a LANR, or a Practitioner id
     btm_number = "3711025"
     birth_date = "1971-04-02"
@@ -29,6 +32,7 @@ from adapter.errors import ConfigError
 # R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
 # `$` anchor a trailing newline).
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -51,6 +55,9 @@ class PracticeConfig:
     # The EHR's FHIR base: with Patient.id it names a patient for the pseudonymised
     # mapping (PRIVACY.md canonical reference). One EHR per installation by default.
     ehr_base_url: str = DEFAULT_EHR_BASE
+    # The SHA-256 fingerprint of the register's certificate (64 lowercase hex digits):
+    # envelopes are sealed to that certificate only; None: to none (fail closed).
+    register_certificate_sha256: str | None = None
 
     def doctor(self, practitioner_id: str, lanr: str | None) -> DoctorConfig | None:
         """The entry for a doctor: by LANR first, then by Practitioner id."""
@@ -62,7 +69,7 @@ class PracticeConfig:
 def load_config(path: Path) -> PracticeConfig:
     """Read and check `practice.toml`; ConfigError naming the file and setting if wrong."""
     data = _read_toml(path)
-    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url"}
+    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url", "register"}
     unknown = sorted(set(data) - known)
     if unknown:
         msg = f"{path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(known))})"
@@ -86,6 +93,7 @@ def load_config(path: Path) -> PracticeConfig:
         bundle_weekdays=weekdays,
         doctors={str(k): _doctor(path, str(k), v) for k, v in doctors.items()},
         ehr_base_url=base.strip(),
+        register_certificate_sha256=_register(path, data.get("register", {})),
     )
 
 
@@ -107,6 +115,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: not valid TOML ({exc})"
         raise ConfigError(msg) from None
+
+
+def _register(path: Path, entry: Any) -> str | None:
+    """The pinned fingerprint of the register's certificate, as 64 lowercase hex digits
+    (written with or without colons, as `openssl x509 -fingerprint -sha256` prints it)."""
+    where = f"{path}: [register]"
+    if not isinstance(entry, dict):
+        msg = f"{where} must be a table"
+        raise ConfigError(msg)
+    unknown = sorted(set(entry) - {"certificate_sha256"})
+    if unknown:
+        msg = f"{where}: unknown key '{unknown[0]}'"
+        raise ConfigError(msg)
+    pinned = entry.get("certificate_sha256")
+    if pinned is None:
+        return None
+    plain = re.sub(r"[\s:]", "", pinned).lower() if isinstance(pinned, str) else ""
+    if not _SHA256_HEX.fullmatch(plain):
+        msg = (
+            f"{where}: certificate_sha256 must be the SHA-256 fingerprint of the register's "
+            "certificate, 64 hex digits (colons allowed)"
+        )
+        raise ConfigError(msg)
+    return plain
 
 
 def _doctor(path: Path, key: str, entry: Any) -> DoctorConfig:

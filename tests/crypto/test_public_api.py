@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,10 +15,12 @@ import adapter.crypto
 from adapter.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
 
 
-def _submodules() -> list[ModuleType]:
+def _submodules(package: ModuleType = adapter.crypto) -> list[ModuleType]:
+    """The modules of `package` (not its subpackages: each has an __all__ of its own)."""
     return [
-        importlib.import_module(f"adapter.crypto.{info.name}")
-        for info in pkgutil.iter_modules(adapter.crypto.__path__)
+        importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.ispkg
     ]
 
 
@@ -49,6 +53,27 @@ def test_nothing_public_is_missing_from_all() -> None:
         assert _defined_public_names(module) <= set(module.__all__), module.__name__
 
 
+def test_the_envelope_subpackage_has_an_honest_all_of_its_own() -> None:
+    """adapter.crypto.envelope (loaded only by the commands that seal or open, for
+    asn1crypto) re-exports what its modules make public, and nothing it lacks."""
+    envelope = importlib.import_module("adapter.crypto.envelope")
+    exported = set(envelope.__all__)
+    assert all(hasattr(envelope, name) for name in exported)
+    assert len(exported) == len(envelope.__all__)
+    public = {"keys", "recipient", "sealed"}  # the others are its inner workings
+    for module in _submodules(envelope):
+        assert _defined_public_names(module) <= set(module.__all__), module.__name__
+        if module.__name__.rsplit(".", 1)[1] in public:
+            assert set(module.__all__) <= exported, module.__name__
+
+
+def test_adapter_crypto_does_not_load_the_envelope() -> None:
+    """Importing adapter.crypto (every stateful command does) loads no asn1crypto."""
+    code = "import sys, adapter.crypto; print(any(m.startswith('asn1crypto') for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 def test_the_package_exports_the_interface_the_store_is_built_against() -> None:
     """The names the database layer relies on are all there."""
     expected = {
@@ -71,9 +96,9 @@ def test_every_error_is_a_crypto_error() -> None:
 
 
 def test_only_adapter_crypto_imports_cryptography() -> None:
-    """`cryptography` is imported nowhere in adapter/ outside adapter/crypto/."""
+    """`cryptography` and `asn1crypto` are imported nowhere in adapter/ outside adapter/crypto/."""
     root = Path(adapter.__file__).parent
-    pattern = re.compile(r"^\s*(from|import)\s+cryptography\b", re.MULTILINE)
+    pattern = re.compile(r"^\s*(from|import)\s+(cryptography|asn1crypto)\b", re.MULTILINE)
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
