@@ -25,7 +25,11 @@
     │       ├── MalformedEnvelopeError     not CMS AuthEnvelopedData / SignedData as we read them
     │       ├── NotForRecipientError       addressed to another certificate than the one given
     │       ├── EnvelopeDecryptionError    does not authenticate: altered (also a DecryptionError)
-    │       └── SignatureError      the signature does not verify (exit 1)
+    │       ├── SignatureError      the signature does not verify (exit 1)
+    │       └── ReceiptError        the register's receipt: not one, not this batch's, unsigned
+    ├── TransportError              a sealed batch could not be handed over (adapter.transport)
+    │   ├── TransientTransportError try again with the same bytes (refused, timeout, 429, 5xx)
+    │   └── PermanentTransportError the register refused the batch as a whole (its reason)
     └── StoreError                  the database and what it holds
         ├── DatabaseError           cannot be opened, or not at this program's schema
         ├── AuditLogMissingError    the audit log is empty in a database that holds data
@@ -73,6 +77,8 @@ __all__ = [
     "MappingError",
     "NotConfirmed",
     "NotForRecipientError",
+    "PermanentTransportError",
+    "ReceiptError",
     "RecipientCertificateError",
     "RefusedError",
     "RetentionError",
@@ -85,6 +91,8 @@ __all__ = [
     "StoredRecordsError",
     "SubstregError",
     "SyncError",
+    "TransientTransportError",
+    "TransportError",
     "UndoError",
     "UnknownKeyError",
     "UsageError",
@@ -219,7 +227,34 @@ class SignatureError(EnvelopeError):
     exit_status = 1  # the envelope was read, and its signature is not valid
 
 
+class ReceiptError(EnvelopeError):
+    """The register's receipt is not a receipt, is not for this batch, or its signature
+    does not verify: it is not stored, and the batch is asked for again."""
+
+
 # -- the store ------------------------------------------------------------------------------
+
+
+class TransportError(SubstregError):
+    """A sealed batch could not be handed over; messages never carry a code or a name."""
+
+
+class TransientTransportError(TransportError):
+    """Try again later with the same bytes: refused connection, timeout, 429, 5xx.
+    `retry_after`: the seconds the other side asked to wait, when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentTransportError(TransportError):
+    """The other side refused the batch as a whole and will refuse it again (400, 409,
+    422): `reason` is its words, shown on each report of the batch."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class StoreError(SubstregError):
