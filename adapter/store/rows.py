@@ -11,7 +11,6 @@ dicts keyed by the column names of `adapter.store.schema`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -300,16 +299,19 @@ class MarkRows(Protocol):
 
 
 class Backend(Protocol):
-    """The row stores of one transaction."""
+    """The row stores of one transaction (read-only members: each backend's own types)."""
 
-    keys: KeyRows
-    mappings: MappingRows
-    ledger: LedgerRows
-    facts: FactRows
-    audit: AuditRows
-    runs: RunRows
-    marks: MarkRows
-
-
-def plain(values: Mapping[str, Any], columns: Iterable[str]) -> Row:
-    return {c: values[c] for c in columns}
+    @property
+    def keys(self) -> KeyRows: ...
+    @property
+    def mappings(self) -> MappingRows: ...
+    @property
+    def ledger(self) -> LedgerRows: ...
+    @property
+    def facts(self) -> FactRows: ...
+    @property
+    def audit(self) -> AuditRows: ...
+    @property
+    def runs(self) -> RunRows: ...
+    @property
+    def marks(self) -> MarkRows: ...

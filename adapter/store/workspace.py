@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import stamina
 
@@ -27,7 +27,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
 from adapter.store.retention_mark import RetentionMark
-from adapter.store.rows import AuditRows
+from adapter.store.rows import AuditRows, Backend
 from adapter.store.runs import RunJournal
 from adapter.store.sql.backend import SqlDatabase
 
@@ -46,7 +46,7 @@ class Database(Protocol):
     def create(self) -> None: ...
     def is_created(self) -> bool: ...
     def refused(self, exc: Exception) -> DatabaseError: ...
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[Any]: ...
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Backend]: ...
 
 
 @dataclass(slots=True)
@@ -129,7 +129,7 @@ class Store:
             return result
 
 
-def workspace_on(backend: Any, keyring: Keyring, actor: Actor, now: datetime) -> Workspace:
+def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime) -> Workspace:
     """The parts of the store on the row stores of one transaction."""
     keys = KeyStore(backend.keys, keyring, now)
     ledger = Ledger(backend.ledger, keys, now)
