@@ -1,28 +1,22 @@
 """The ledger export as a PDF, A4 landscape, to print and file (R-CH-2).
 
-Fonts: fpdf2's core fonts know Latin-1 only and fail on "–" or "ł". The text is set in
-DejaVu Sans: the file named by SUBSTREG_PDF_FONT, else the system's copy; a
-`<name>-Bold.ttf` beside the regular file is used for bold, else the regular one.
-Without a readable font file the core Helvetica is used, and every character outside
-Latin-1 becomes a close ASCII form (a few known letters and dashes, then NFKD, then
-"?"), so that an export never fails over a name.
+Fonts: DejaVu Sans, else the core Helvetica with a close ASCII form of every character
+outside Latin-1 (adapter/pdf/fonts.py, shared with the paper form).
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Final
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from adapter.settings.environment import pdf_font
+from adapter.pdf.fonts import SYSTEM_FONT, FontFiles, find_fonts, load_fonts, to_latin1
 
-SYSTEM_FONT: Final = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+__all__ = ["PDF_COLUMNS", "SYSTEM_FONT", "FontFiles", "find_fonts", "pdf_bytes", "to_latin1"]
+
 TITLE: Final = "Meldungen an das Substitutionsregister"
 FOOTER: Final = "Enthält Patientencodes im Klartext – vertraulich behandeln."
 NO_REPORTS: Final = "Keine Meldungen in diesem Zeitraum."
@@ -44,48 +38,6 @@ PDF_COLUMNS: Final = {
     "Regel": 16,
     "Ersetzt": 12,
 }
-# Characters outside Latin-1 that NFKD does not take apart into a letter and a mark.
-_CLOSE: Final = {
-    "Ł": "L",
-    "ł": "l",
-    "Đ": "D",
-    "đ": "d",
-    "ı": "i",
-    "Œ": "OE",
-    "œ": "oe",
-    "–": "-",
-    "—": "-",
-    "‚": ",",
-    "‘": "'",
-    "’": "'",
-    "„": '"',
-    "“": '"',
-    "”": '"',
-    "…": "...",
-    "€": "EUR",
-}
-_UNICODE_FAMILY, _CORE_FAMILY = "DejaVuSans", "Helvetica"
-
-
-@dataclass(frozen=True, slots=True)
-class FontFiles:
-    regular: Path
-    bold: Path | None
-
-
-def find_fonts(environ: Mapping[str, str] | None = None) -> FontFiles | None:
-    """The Unicode font files: SUBSTREG_PDF_FONT, else the system's DejaVu Sans, else None."""
-    given = pdf_font(environ)
-    for regular in [*([given] if given else []), SYSTEM_FONT]:
-        if regular.is_file():
-            bold = regular.with_name(f"{regular.stem}-Bold{regular.suffix}")
-            return FontFiles(regular, bold if bold.is_file() else None)
-    return None
-
-
-def to_latin1(text: str) -> str:
-    """`text` with every character outside Latin-1 replaced by a close ASCII form or "?"."""
-    return "".join(_latin1_char(char) for char in text)
 
 
 def pdf_bytes(
@@ -128,7 +80,8 @@ class _Document(FPDF):
 
     def __init__(self) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
-        self.text_family, self.fit = _load_fonts(self)
+        # find_fonts looked up here, so that tests can pretend there is no font file
+        self.text_family, self.fit = load_fonts(self, find_fonts())
         self.set_auto_page_break(auto=True, margin=15)
         self.set_title(TITLE)
         self.set_creator("substreg-adapter")
@@ -138,25 +91,3 @@ class _Document(FPDF):
         self.set_font(self.text_family, "", 7)
         self.cell(self.epw * 0.8, 5, self.fit(FOOTER))
         self.cell(0, 5, f"Seite {self.page_no()} von {{nb}}", align="R")
-
-
-def _load_fonts(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
-    fonts = find_fonts()
-    if fonts is not None:
-        try:
-            pdf.add_font(_UNICODE_FAMILY, "", fonts.regular)
-            pdf.add_font(_UNICODE_FAMILY, "B", fonts.bold or fonts.regular)
-        except Exception:  # fontTools has its own errors for a damaged or foreign file
-            pass  # the core font below still makes a readable export
-        else:
-            return _UNICODE_FAMILY, str  # the Unicode font takes the text as it is
-    return _CORE_FAMILY, to_latin1
-
-
-def _latin1_char(char: str) -> str:
-    if ord(char) < 0x100:
-        return char
-    if char in _CLOSE:
-        return _CLOSE[char]
-    ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-    return ascii_form or "?"
