@@ -136,10 +136,10 @@ class Cli:
         """`init`, then the demo synced as of 2025-12-31.
 
         The first time per backend and session this runs the commands and keeps a copy of
-        the result (database and home); later calls restore that copy, which is what the
-        commands would have made again (same data, same as-of), only with other random
-        keys and ids. A test that changed the clock or the environment first runs the
-        commands itself."""
+        the result (database and home); later calls restore that copy: the same data and
+        as-of, byte for byte, so with the same keyring, ids and audit times as the first
+        run. A test that changed the clock or the environment first runs the commands
+        itself."""
         if cli_context.clock is not _REAL_CLOCK or self.env != self._initial_env:
             self.ok("init")
             self.ok(*SYNC)
@@ -289,6 +289,7 @@ class _SyncedDemo:
             for stale in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
                 stale.unlink(missing_ok=True)
             _sqlite_copy(self.sqlite_file, target)
+            target.chmod(0o600)  # as `init` leaves it
             return
         assert self.postgresql_template is not None
         name = make_url(url).database or ""

@@ -26,6 +26,7 @@ from adapter.crypto import Keyring, generate_keyring
 from adapter.store.audit import Actor
 from adapter.store.database import current_revision, head_revision, open_engine, upgrade
 from adapter.store.memory.backend import MemoryDatabase
+from adapter.store.sql.backend import SqlDatabase
 from adapter.store.workspace import Store
 
 PG_ENV = "SUBSTREG_TEST_POSTGRESQL_URL"
@@ -185,7 +186,9 @@ def make_store(
     engine = open_engine(url)
     if current_revision(engine) != head_revision():  # the fixtures give databases at head
         upgrade(engine)
-    store = Store(engine, lambda: ring, clock=clock, serialize_writers=serialize_writers)
+    store = Store(
+        SqlDatabase(engine, serialize_writers=serialize_writers), lambda: ring, clock=clock
+    )
     if initialised:
         store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
     return store, ring

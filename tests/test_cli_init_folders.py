@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapter.settings.files import make_private_dirs
-from tests.cli_helpers import one_line, substreg
+from tests.cli_helpers import Cli, one_line, substreg
 
 
 def _mode(path: Path) -> int:
@@ -128,3 +128,20 @@ def test_init_that_cannot_make_the_folder_says_which(tmp_path: Path) -> None:
     line = one_line(result.stderr)
     assert f"Cannot create the folder {database.parent} for the database" in line
     assert not (tmp_path / "home").exists()  # no keyring for a database that was never made
+
+
+@pytest.mark.parametrize("argv", [["init"], ["reports", "list"], ["audit", "verify"]])
+def test_a_file_that_is_not_a_database_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    argv: list[str],
+) -> None:
+    """SUBSTREG_DATABASE_URL naming a text file: what the driver refuses is a
+    DatabaseError in the store (D-67), one line and exit 2, and the file is untouched."""
+    text = tmp_path / "x.db"
+    text.write_text("not a database\n")
+    cli = Cli(monkeypatch, capsys, tmp_path, f"sqlite:///{text}")
+    line = cli.refused(*argv)
+    assert "database" in line
+    assert text.read_text() == "not a database\n"

@@ -51,7 +51,7 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     settings, actor, now = context()
-    result = setup.init(settings, actor, now)
+    result = setup.init(store(settings), settings, actor, now)
     sys.stdout.write(out.init_text(result, settings))
     if result.not_sealed:
         ids = ", ".join(result.not_sealed[:5]) + (" …" if len(result.not_sealed) > 5 else "")
@@ -168,20 +168,22 @@ def _audit_list(args: argparse.Namespace) -> int:
 
 def _keys_rotate(args: argparse.Namespace) -> int:
     settings, actor, now = context()
-    result = setup.rotate(settings, actor, now, args.purpose, migrate=not args.lazy)
+    result = setup.rotate(
+        store(settings), settings, actor, now, args.purpose, migrate=not args.lazy
+    )
     sys.stdout.write(out.rotation_text(result))
     return 0
 
 
 def _keys_migrate(args: argparse.Namespace) -> int:
-    settings, actor, now = context()
-    sys.stdout.write(out.rotation_text(setup.migrate_index(settings, actor, now)))
+    settings, actor, _ = context()
+    sys.stdout.write(out.rotation_text(setup.migrate_index(store(settings), settings, actor)))
     return 0
 
 
 def _keys_status(args: argparse.Namespace) -> int:
-    settings, actor, now = context()
-    sys.stdout.write(out.key_status_text(setup.status(settings, actor, now)))
+    settings, actor, _ = context()
+    sys.stdout.write(out.key_status_text(setup.status(store(settings), actor)))
     return 0
 
 
@@ -209,16 +211,18 @@ def _long_enough(passphrase: str) -> str:
 
 
 def _keys_backup(args: argparse.Namespace) -> int:
-    settings, actor, now = context()
+    settings, actor, _ = context()
     _writable_file(args.out, "keyring backup")
-    path = setup.backup(settings, actor, now, args.out, _passphrase(confirm=True))
+    path = setup.backup(store(settings), settings, actor, args.out, _passphrase(confirm=True))
     sys.stdout.write(out.backup_text(path))
     return 0
 
 
 def _keys_restore(args: argparse.Namespace) -> int:
     settings, actor, now = context()
-    count = setup.restore(settings, actor, now, args.backup, _passphrase(confirm=False))
+    count = setup.restore(
+        store(settings), settings, actor, now, args.backup, passphrase=_passphrase(confirm=False)
+    )
     sys.stdout.write(f"Restored {count} key(s) to {settings.keyring_path}.\n")
     return 0
 

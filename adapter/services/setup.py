@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,19 +20,9 @@ from adapter.crypto import (
 )
 from adapter.errors import KeyringError, SetupError
 from adapter.settings.environment import Settings
-from adapter.settings.files import make_private_dirs, write_private
+from adapter.settings.files import write_private
 from adapter.store.audit import Actor
-from adapter.store.database import (
-    head_revision,
-    sqlite_path,
-)
-from adapter.store.opening import open_store
 from adapter.store.workspace import Store, Workspace
-
-
-def store_for(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Store:
-    """The store of an installation (see adapter.composition, which the commands use)."""
-    return open_store(settings.database_url, settings.keyring_path, clock=clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +35,7 @@ class InitResult:
     not_sealed: tuple[str, ...] = ()
 
 
-def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
+def init(store: Store, settings: Settings, actor: Actor, now: datetime) -> InitResult:
     """Create (or upgrade) the schema and, unless one exists, the keyring (mode 600)."""
     created = False
     if settings.keyring_from_env and not settings.keyring_path.exists():
@@ -55,15 +44,13 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
             "mount the keyring there, or unset it to create one in SUBSTREG_HOME"
         )
         raise SetupError(msg)
-    store = store_for(settings, clock=lambda: now)
-    _make_database_folder(settings.database_url)
     store.database.create()  # before the keyring: a database that cannot be made leaves none
     if not settings.keyring_path.exists():
         _refuse_new_keys_for_used_database(store, settings.keyring_path)
         save_keyring(generate_keyring(now.isoformat()), settings.keyring_path)
         created = True
     keyring = load_keyring(settings.keyring_path)
-    restrict_database_file(settings.database_url)
+    store.database.secure()
 
     def record(space: Workspace) -> tuple[tuple[str, ...], tuple[str, ...]]:
         space.ledger.practice_key()
@@ -75,7 +62,7 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
             actor,
             "init",
             details={
-                "schema": head_revision(),
+                "schema": store.database.schema_version(),
                 "keyring_created": created,
                 **({"ledger_rows_sealed": sealed} if sealed else {}),
                 **({"ledger_rows_not_sealed": len(refused)} if refused else {}),
@@ -84,33 +71,13 @@ def init(settings: Settings, actor: Actor, now: datetime) -> InitResult:
         return ids, refused
 
     ids, refused = store.run(actor, record)
-    return InitResult(settings.keyring_path, created, head_revision(), ids, refused)
-
-
-def _make_database_folder(url: str) -> None:
-    """The folder of a SQLite file, made with mode 0700 when missing: `init` is the one
-    command that creates a database; every other command refuses a missing one."""
-    path = sqlite_path(url)
-    if path is None:
-        return
-    try:
-        make_private_dirs(path.parent)
-    except OSError as exc:
-        msg = (
-            f"Cannot create the folder {path.parent} for the database "
-            f"({exc.strerror or type(exc).__name__}); create it, or choose another "
-            "SUBSTREG_DATABASE_URL"
-        )
-        raise SetupError(msg) from None
+    return InitResult(settings.keyring_path, created, store.database.schema_version(), ids, refused)
 
 
 def _refuse_new_keys_for_used_database(store: Store, keyring_path: Path) -> None:
     """A database that holds keys already needs its own keyring back, never a new one:
     data under the lost keys would be unreadable and new data under new ones confusing."""
-    if not store.database.is_created():
-        return
-    with store.database.transaction(write=False) as backend:
-        used = len(backend.keys.registered())
+    used = store.keys_registered()
     if used:
         msg = (
             f"the database already holds data under {used} key(s) and the keyring "
@@ -118,16 +85,6 @@ def _refuse_new_keys_for_used_database(store: Store, keyring_path: Path) -> None
             "init does not make new keys for a database in use"
         )
         raise SetupError(msg)
-
-
-def restrict_database_file(url: str) -> None:
-    """A SQLite file holds only ciphertexts and blind indexes, yet is nobody else's to read."""
-    path = sqlite_path(url)
-    if path is None:
-        return
-    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if candidate.exists():
-            candidate.chmod(0o600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +97,13 @@ class RotationResult:
 
 
 def rotate(
-    settings: Settings, actor: Actor, now: datetime, purpose: Purpose, *, migrate: bool = True
+    store: Store,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    purpose: Purpose,
+    *,
+    migrate: bool = True,
 ) -> RotationResult:
     """A new active key of `purpose`; nothing is lost (PRIVACY.md):
 
@@ -155,7 +118,6 @@ def rotate(
     rotated = load_keyring(settings.keyring_path).rotated(purpose, now.isoformat())
     save_keyring(rotated, settings.keyring_path)  # first: the database may now use it
     new_id = key_id(rotated.active(purpose))
-    store = store_for(settings, clock=lambda: now)
 
     def move(space: Workspace) -> RotationResult:
         rewrapped = space.keys.rewrap_all() if purpose == "wrap" else 0
@@ -173,13 +135,12 @@ def rotate(
         return RotationResult(purpose, new_id, rewrapped, reindexed)
 
     result = store.run(actor, move)
-    retired = _retire_unused(settings, actor, now, purpose)
+    retired = _retire_unused(store, settings, actor, purpose)
     return RotationResult(purpose, new_id, result.rewrapped, result.reindexed, retired)
 
 
-def migrate_index(settings: Settings, actor: Actor, now: datetime) -> RotationResult:
+def migrate_index(store: Store, settings: Settings, actor: Actor) -> RotationResult:
     """The batch half of an index-key rotation: re-index every row, retire old versions."""
-    store = store_for(settings, clock=lambda: now)
 
     def move(space: Workspace) -> int:
         count = space.mappings.migrate_index()
@@ -188,18 +149,19 @@ def migrate_index(settings: Settings, actor: Actor, now: datetime) -> RotationRe
 
     count = store.run(actor, move)
     keyring = load_keyring(settings.keyring_path)
-    retired = _retire_unused(settings, actor, now, "index") if not settings.keyring_from_env else ()
+    retired = (
+        _retire_unused(store, settings, actor, "index") if not settings.keyring_from_env else ()
+    )
     return RotationResult(
         "index", key_id(keyring.active("index")), reindexed=count, retired=retired
     )
 
 
 def _retire_unused(
-    settings: Settings, actor: Actor, now: datetime, purpose: Purpose
+    store: Store, settings: Settings, actor: Actor, purpose: Purpose
 ) -> tuple[str, ...]:
     """Old keys of `purpose` that no row uses any more become retired (secret kept)."""
     keyring = load_keyring(settings.keyring_path)
-    store = store_for(settings, clock=lambda: now)
     old = [k for k in keyring.keys if k.purpose == purpose and k.state == "decrypt-only"]
 
     def unused(space: Workspace) -> list[int]:
@@ -233,8 +195,7 @@ class KeyStatus:
     rows: int
 
 
-def status(settings: Settings, actor: Actor, now: datetime) -> list[KeyStatus]:
-    store = store_for(settings, clock=lambda: now)
+def status(store: Store, actor: Actor) -> list[KeyStatus]:
 
     def read(space: Workspace) -> list[KeyStatus]:
         return [
@@ -251,7 +212,7 @@ def status(settings: Settings, actor: Actor, now: datetime) -> list[KeyStatus]:
     return store.run(actor, read)
 
 
-def backup(settings: Settings, actor: Actor, now: datetime, out: Path, passphrase: str) -> Path:
+def backup(store: Store, settings: Settings, actor: Actor, out: Path, passphrase: str) -> Path:
     """The keyring, encrypted under a passphrase (scrypt + AES-GCM), for an offline copy."""
     blob = export_backup(load_keyring(settings.keyring_path), passphrase)
     if out.exists():
@@ -262,13 +223,13 @@ def backup(settings: Settings, actor: Actor, now: datetime, out: Path, passphras
     except OSError as exc:
         msg = f"Cannot write the backup {out} ({exc.strerror or type(exc).__name__})"
         raise SetupError(msg) from None
-    store_for(settings, clock=lambda: now).run(
-        actor, lambda space: space.audit.append(actor, "keys.backup", details={})
-    )
+    store.run(actor, lambda space: space.audit.append(actor, "keys.backup", details={}))
     return out
 
 
-def restore(settings: Settings, actor: Actor, now: datetime, source: Path, passphrase: str) -> int:
+def restore(
+    store: Store, settings: Settings, actor: Actor, now: datetime, source: Path, *, passphrase: str
+) -> int:
     """Put a backed-up keyring in place, after checking it opens this database."""
     _writable(settings)
     try:
@@ -277,10 +238,8 @@ def restore(settings: Settings, actor: Actor, now: datetime, source: Path, passp
         msg = f"{source}: cannot be read ({exc.strerror})"
         raise SetupError(msg) from None
     # First prove that the backup opens this database (every key it uses, same ids).
-    store = open_store(
-        settings.database_url, settings.keyring_path, clock=lambda: now, keyring=keyring
-    )
-    store.run(actor, lambda space: space.audit.append(actor, "keys.restore", details={}))
+    proving = store.with_keyring(keyring)
+    proving.run(actor, lambda space: space.audit.append(actor, "keys.restore", details={}))
     if settings.keyring_path.exists() and not _same(load_keyring(settings.keyring_path), keyring):
         aside = settings.keyring_path.with_suffix(f".replaced-{now:%Y%m%dT%H%M%S}.json")
         settings.keyring_path.replace(aside)  # kept, never overwritten: it may be needed

@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from adapter.errors import DatabaseError
 from adapter.settings.environment import DATABASE_URL_ENV
@@ -78,8 +78,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), revision)
-    except OperationalError as exc:
-        msg = f"the database {_redacted(str(engine.url))} cannot be created ({exc.orig})"
+    except DBAPIError as exc:  # not there, not a database, no right to create tables …
+        msg = f"the database {_redacted(str(engine.url))} cannot be created ({_first_line(exc)})"
         raise DatabaseError(msg) from None
 
 
@@ -114,8 +114,8 @@ def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
-    except OperationalError as exc:
-        msg = f"the database cannot be opened ({exc.orig})"
+    except DBAPIError as exc:  # unreachable, not a database file, no right to read …
+        msg = f"the database cannot be opened ({_first_line(exc)})"
         raise DatabaseError(msg) from None
 
 
@@ -134,6 +134,12 @@ def require_current(engine: Engine) -> None:
             "run `substreg init` to upgrade it"
         )
         raise DatabaseError(msg)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    """The driver's own reason, first line only (the engine hides parameters)."""
+    first = str(exc.orig).strip().splitlines()[:1]
+    return first[0] if first else type(exc.orig).__name__
 
 
 def _redacted(url: str) -> str:

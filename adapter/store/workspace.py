@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import stamina
 
@@ -29,7 +29,6 @@ from adapter.store.mappings import PatientMappings
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.rows import AuditRows, Backend
 from adapter.store.runs import RunJournal
-from adapter.store.sql.backend import SqlDatabase
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -45,6 +44,8 @@ class Database(Protocol):
     def require_ready(self) -> None: ...
     def create(self) -> None: ...
     def is_created(self) -> bool: ...
+    def secure(self) -> None: ...
+    def schema_version(self) -> str: ...
     def refused(self, exc: Exception) -> DatabaseError: ...
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Backend]: ...
 
@@ -69,26 +70,35 @@ class Store:
 
     def __init__(
         self,
-        database: Database | Engine,
+        database: Database,
         keyring: Callable[[], Keyring],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        serialize_writers: bool = True,
     ) -> None:
-        self.database: Database = (
-            cast("Database", database)
-            if hasattr(database, "transaction")
-            else SqlDatabase(database, serialize_writers=serialize_writers)
-        )  # an SQLAlchemy engine is taken as the SQL database it opens (tests, tools)
+        self.database = database
         self._keyring = keyring
         self.clock = clock
 
     @property
     def engine(self) -> Engine:
         """The SQL engine (for migrations and operators' tools; the twin has none)."""
-        if not isinstance(self.database, SqlDatabase):
+        engine: Engine | None = getattr(self.database, "engine", None)
+        if engine is None:
             raise TypeError("the in-memory store has no SQL engine")
-        return self.database.engine
+        return engine
+
+    def with_keyring(self, keyring: Keyring) -> Store:
+        """The same database with `keyring` held in memory (a backup proven before it is
+        put in place)."""
+        return Store(self.database, lambda: keyring, clock=self.clock)
+
+    def keys_registered(self) -> int:
+        """How many keys the database's registry holds, read without a keyring (0 for a
+        database not yet created): `init` never makes new keys for a database in use."""
+        if not self.database.is_created():
+            return 0
+        with self.database.transaction(write=False) as backend:
+            return len(backend.keys.registered())
 
     def run(self, actor: Actor, work: Callable[[Workspace], T]) -> T:
         """Run `work` in one transaction; again from the start when a race is refused."""

@@ -53,7 +53,7 @@ def _two_runs(store: Store) -> None:
 
 def _verify(store: Store, keyring: Keyring | None = None) -> Verification:
     """verify() as `substreg audit verify` runs it, with the store's keyring or `keyring`."""
-    checker = store if keyring is None else Store(store.engine, lambda: keyring)
+    checker = store if keyring is None else store.with_keyring(keyring)
     return checker.run(ACTOR, lambda s: verify_chain(s.audit.rows, s.keys.public_keys()))
 
 
@@ -277,7 +277,7 @@ def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> 
     store, keyring = make_store(database.url, initialised=False)
     _append(store, "sync")
     rotated = keyring.rotated("audit", LATER)
-    _append(Store(store.engine, lambda: rotated), "sync")
+    _append(store.with_keyring(rotated), "sync")
     signers = [r["key_id"] for r in raw_rows(store, audit_checkpoint)]
     assert [re.sub(r"-[0-9a-f]{12}$", "", k) for k in signers] == ["audit-v1", "audit-v2"]
     assert _verify(store, rotated).problems == ()
@@ -304,7 +304,7 @@ def test_count_counts_by_action_actor_and_time(database: Database) -> None:
     lookups(ACTOR)
 
     def count(action: str, actor: Actor, since: datetime) -> int:
-        reader = Store(store.engine, lambda: keyring, clock=lambda: NOW)
+        reader = Store(store.database, lambda: keyring, clock=lambda: NOW)
         return reader.run(ACTOR, lambda space: space.audit.count(action, actor, since))
 
     assert count("lookup", ACTOR, NOW) == 2

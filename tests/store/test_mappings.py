@@ -38,7 +38,7 @@ PATIENTS = ("p1", "p2", "p3")
 
 def _same_store(store: Store, keyring: Keyring) -> Store:
     """Another Store on the same database, with `keyring` (as after editing the keyring file)."""
-    return Store(store.engine, lambda: keyring, clock=store.clock)
+    return store.with_keyring(keyring)
 
 
 def _versions(store: Store) -> list[int]:

@@ -47,6 +47,7 @@ from adapter.store.schema import (
     report,
 )
 from adapter.store.sql.audit import SqlAuditRows
+from adapter.store.sql.backend import SqlDatabase
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
@@ -191,7 +192,7 @@ def test_rows_written_at_a_previous_revision_survive_the_upgrade(
         after = {t.name: connection.execute(select(*_old_columns(t))).all() for t in TABLES_OF_0001}
     assert after == before
     assert all(before.values())
-    store = Store(engine, lambda: keyring, clock=lambda: NOW)
+    store = Store(SqlDatabase(engine), lambda: keyring, clock=lambda: NOW)
 
     def unsealed(space: Workspace) -> str | None:
         return space.ledger.problem(space.ledger.entry(ledger_id))
@@ -244,7 +245,9 @@ def test_a_database_not_at_head_is_refused_with_the_fix(
         require_current(engine)
     assert "run `substreg init`" in str(refused.value)
     with pytest.raises(DatabaseError, match="substreg init"):
-        Store(engine, lambda: pytest.fail("the keyring was read")).run(ACTOR, lambda _: None)
+        Store(SqlDatabase(engine), lambda: pytest.fail("the keyring was read")).run(
+            ACTOR, lambda _: None
+        )
 
 
 def test_a_database_at_head_is_accepted(database: Database) -> None:
@@ -253,7 +256,9 @@ def test_a_database_at_head_is_accepted(database: Database) -> None:
     upgrade(engine)
     require_current(engine)
     keyring = generate_keyring(NOW.isoformat())
-    Store(engine, lambda: keyring).run(ACTOR, lambda space: space.audit.append(ACTOR, "init"))
+    Store(SqlDatabase(engine), lambda: keyring).run(
+        ACTOR, lambda space: space.audit.append(ACTOR, "init")
+    )
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(audit_checkpoint)).scalar() == 1
 

@@ -18,6 +18,7 @@ from adapter.settings.practice import PracticeConfig
 from adapter.store.database import open_engine
 from adapter.store.facts import StoredState
 from adapter.store.schema import patient_mapping
+from adapter.store.sql.backend import SqlDatabase
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, NOW, Database, make_store, make_twin
 from tests.sync import fhir
@@ -124,7 +125,7 @@ def test_an_index_migration_keeps_what_was_read(database: Database, tmp_path: Pa
     resources = [fhir.doctor(), fhir.patient(), *events]
     run_sync(store, [fhir.write_bundle(tmp_path / "a.json", resources)], start + timedelta(days=20))
     rotated = keyring.rotated("index", NOW.isoformat())
-    after = Store(open_engine(database.url), lambda: rotated, clock=lambda: NOW)
+    after = Store(SqlDatabase(open_engine(database.url)), lambda: rotated, clock=lambda: NOW)
     after.run(ACTOR, lambda space: space.mappings.migrate_index())
     corrected = copy.deepcopy(resources)
     cut = (start + timedelta(days=15)).isoformat()

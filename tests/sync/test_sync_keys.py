@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from adapter.store.database import current_revision, downgrade, head_revision, open_engine, upgrade
+from adapter.store.sql.backend import SqlDatabase
 from adapter.store.workspace import Store
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.sync import fhir
@@ -32,7 +33,7 @@ def test_after_an_index_key_rotation_unchanged_data_is_still_known(
     data = _data(tmp_path)
     run_sync(store, [data], D(2025, 3, 21))
     rotated = keyring.rotated("index", NOW.isoformat())
-    after = Store(open_engine(database.url), lambda: rotated, clock=lambda: NOW)
+    after = Store(SqlDatabase(open_engine(database.url)), lambda: rotated, clock=lambda: NOW)
     again = run_sync(after, [data], D(2025, 3, 21))
     assert (again.changed, again.rebuilt, again.recorded) == (0, 0, [])
     closing = run_sync(after, [data], D(2025, 4, 5))
@@ -49,10 +50,10 @@ def test_after_a_wrap_key_rotation_the_abmeldung_still_carries_the_stored_code(
     data = _data(tmp_path)
     run_sync(store, [data], D(2025, 3, 21))
     rotated = keyring.rotated("wrap", NOW.isoformat())
-    after = Store(open_engine(database.url), lambda: rotated, clock=lambda: NOW)
+    after = Store(SqlDatabase(open_engine(database.url)), lambda: rotated, clock=lambda: NOW)
     assert after.run(ACTOR, lambda space: space.keys.rewrap_all()) > 0
     retired = rotated.with_state("wrap", 1, "retired")
-    final = Store(open_engine(database.url), lambda: retired, clock=lambda: NOW)
+    final = Store(SqlDatabase(open_engine(database.url)), lambda: retired, clock=lambda: NOW)
     closing = run_sync(final, [data], D(2025, 4, 5))
     assert [r.report.kind for r in closing.recorded] == ["abmeldung"]
     codes = {h.report.patient_code for h in ledger(final)}
@@ -73,7 +74,7 @@ def test_a_synced_database_upgraded_from_the_previous_revision_syncs_on(
     downgrade(engine, previous.down_revision)
     assert current_revision(engine) == previous.down_revision
     upgrade(engine)
-    again = Store(engine, lambda: keyring, clock=lambda: NOW)
+    again = Store(SqlDatabase(engine), lambda: keyring, clock=lambda: NOW)
     again.run(ACTOR, lambda space: space.ledger.seal_unsealed())  # as `substreg init` does
     assert ledger(again) == before
     closing = run_sync(again, [data], D(2025, 4, 5))

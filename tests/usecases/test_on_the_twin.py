@@ -117,3 +117,24 @@ def test_a_failed_unit_of_work_leaves_the_twin_unchanged(twin: Store) -> None:
         twin.run(ACTOR, fails)
     assert ledger(twin) == before
     assert twin.run(ACTOR, audited) == entries
+
+
+def test_retention_keeps_a_treatment_still_open_at_the_register(twin: Store, clock: Clock) -> None:
+    """Closed in the data, but its Abmeldung was rejected: the register still holds the
+    registration, so its keys are kept (the code is needed to end it), and said so."""
+    _sync_demo(twin)
+    clock.now = clock.now.replace(year=2036, month=6)
+    closed = {t.mapping_id for t in plan_retention(twin, ACTOR).shred}
+    ends = [
+        e
+        for e in list_reports(twin, ACTOR, state="pending").entries
+        if e.kind == "abmeldung" and e.mapping_id in closed
+    ]
+    assert ends
+    decide(twin, ACTOR, [ends[0].ledger_id], "reject", reason="not sent: doctor's decision")
+    plan = plan_retention(twin, ACTOR)
+    assert ends[0].mapping_id in plan.kept_open
+    assert ends[0].mapping_id not in {t.mapping_id for t in plan.shred}
+    done = apply_retention(twin, ACTOR)
+    assert ends[0].mapping_id in done.kept_open
+    assert ends[0].mapping_id not in done.shredded

@@ -54,7 +54,8 @@ class MemoryDatabase:
 
     def __init__(self) -> None:
         self.tables = Tables()
-        self._writer = threading.RLock()
+        self._writer = threading.Lock()
+        self._inside = threading.local()
         self.created = False
 
     def require_ready(self) -> None:
@@ -67,14 +68,30 @@ class MemoryDatabase:
     def is_created(self) -> bool:
         return self.created
 
+    def secure(self) -> None:
+        """Nothing to protect on disk: the twin holds its rows in this process only."""
+
+    @staticmethod
+    def schema_version() -> str:
+        return "memory"
+
     @staticmethod
     def refused(exc: Exception) -> DatabaseError:
         return DatabaseError(f"the database refused the work ({exc})")
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[MemoryBackend]:
+        """One writer at a time. A unit of work opened inside another on the same thread
+        is refused: on SQL it would wait for its own lock for ever, and here the outer
+        one's commit would silently drop the inner one's writes."""
+        if getattr(self._inside, "active", False):
+            raise RuntimeError("a unit of work was opened inside another on the same thread")
         with self._writer:
-            work = self.tables.copy()
-            yield MemoryBackend(work)
-            if write:
-                self.tables = work
+            self._inside.active = True
+            try:
+                work = self.tables.copy()
+                yield MemoryBackend(work)
+                if write:
+                    self.tables = work
+            finally:
+                self._inside.active = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from adapter.errors import ConcurrentUpdateError
 from adapter.store.memory.tables import Tables
 from adapter.store.rows import RegisteredKey, WrappedKey
 
@@ -49,6 +50,8 @@ class MemoryKeyRows:
     ) -> None:
         if kek_id not in self.registry:  # the foreign key of the SQL schema
             raise KeyError(f"data_key: the wrapping key {kek_id} is not registered")
+        if dek_id in self.data:  # its primary key: never overwritten
+            raise ConcurrentUpdateError(f"data_key: {dek_id} exists already")
         self.data[dek_id] = {
             "dek_id": dek_id,
             "kek_id": kek_id,

@@ -81,8 +81,8 @@ class MemoryLedgerRows:
             and (since is None or row["made_on"] >= since)
             and (until is None or row["made_on"] <= until)
         ]
-        # Ties keep the order of insertion (as SQLite's scan gives them).
-        found.sort(key=lambda r: (r["made_on"], r["report_date"], r["kind"]))
+        # The ledger id breaks ties, as the SQL's ORDER BY does: one order on every backend.
+        found.sort(key=lambda r: (r["made_on"], r["report_date"], r["kind"], r["ledger_id"]))
         return _copies(found)
 
     def row(self, ledger_id: str) -> Row | None:
@@ -123,10 +123,18 @@ def _known(values: Row) -> None:
         raise KeyError(f"report has no column(s) {sorted(unknown)}")
 
 
+_NULLABLE = frozenset({"mapping_id", "note_nonce", "note_ct", "row_mac", "mac_key"})
+
+
 def _stored(row: Row) -> Row:
-    """The row as the table holds it: every column, NULL where none is given."""
+    """The row as the table holds it: every column, NULL where none is given, refused
+    where the schema says NOT NULL."""
     _known(row)
-    return {name: row.get(name) for name in _COLUMNS}
+    stored = {name: row.get(name) for name in _COLUMNS}
+    missing = sorted(n for n, v in stored.items() if v is None and n not in _NULLABLE)
+    if missing:
+        raise KeyError(f"report: NOT NULL column(s) {missing} without a value")
+    return stored
 
 
 def _copies(rows: Iterable[Row]) -> list[Row]:

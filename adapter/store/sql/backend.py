@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapter.errors import ConcurrentUpdateError, DatabaseError
-from adapter.store.database import current_revision, require_current, upgrade
+from adapter.settings.files import make_private_dirs
+from adapter.store.database import (
+    current_revision,
+    head_revision,
+    require_current,
+    sqlite_path,
+    upgrade,
+)
 from adapter.store.sql.audit import SqlAuditRows
 from adapter.store.sql.facts import SqlFactRows
 from adapter.store.sql.keys import SqlKeyRows
@@ -73,7 +81,36 @@ class SqlDatabase:
         return current_revision(self.engine) is not None
 
     def create(self) -> None:
+        """The schema, created or upgraded (Alembic); a SQLite file's folder is made first
+        with mode 0700 (`init` is the one command that creates a database)."""
+        path = self._sqlite_file()
+        if path is not None:
+            try:
+                make_private_dirs(path.parent)
+            except OSError as exc:
+                msg = (
+                    f"Cannot create the folder {path.parent} for the database "
+                    f"({exc.strerror or type(exc).__name__}); create it, or choose another "
+                    "SUBSTREG_DATABASE_URL"
+                )
+                raise DatabaseError(msg) from None
         upgrade(self.engine)
+
+    def secure(self) -> None:
+        """A SQLite file holds only ciphertexts and blind indexes, yet is nobody else's
+        to read: the file and its WAL get mode 0600."""
+        path = self._sqlite_file()
+        if path is None:
+            return
+        for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            if candidate.exists():
+                candidate.chmod(0o600)
+
+    def schema_version(self) -> str:
+        return head_revision()
+
+    def _sqlite_file(self) -> Path | None:
+        return sqlite_path(self.engine.url.render_as_string(hide_password=False))
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[SqlBackend]:

@@ -52,7 +52,9 @@ class SqlLedgerRows:
         until: date | None = None,
         notices: bool = False,
     ) -> list[Row]:
-        query = select(report).order_by(report.c.made_on, report.c.report_date, report.c.kind)
+        query = select(report).order_by(
+            report.c.made_on, report.c.report_date, report.c.kind, report.c.ledger_id
+        )
         if state is not None:
             query = query.where(report.c.state == state)
         if mapping_ids is not None:

@@ -8,6 +8,7 @@ import pytest
 
 from adapter.crypto import generate_keyring
 from adapter.store.keys import KeyStore
+from adapter.store.memory.backend import MemoryDatabase
 from adapter.store.rows import RegisteredKey
 from adapter.store.workspace import Database
 from tests.storage import NOW
@@ -102,3 +103,28 @@ def test_the_key_store_seals_and_opens_on_every_backend(backend_db: Database) ->
         assert keys.first_data_key_of("practice") == dek_id
         assert keys.open(dek_id, "report/1", "code", sealed.nonce, sealed.ct) == b"HAMUF284"
         assert {k.purpose for k in keys.registered()} == {"index", "wrap", "audit"}
+
+
+def test_a_data_key_id_is_never_overwritten(backend_db: Database) -> None:
+    _wrap_key(backend_db)
+    with backend_db.transaction() as rows:
+        rows.keys.add_data_key("d1", "wrap-v1-aa", b"first", "practice", NOW)
+    with pytest.raises(Exception), backend_db.transaction() as rows:  # noqa: B017
+        rows.keys.add_data_key("d1", "wrap-v1-aa", b"second", "practice", LATER)
+    with backend_db.transaction(write=False) as rows:
+        assert rows.keys.data_keys(["d1"])["d1"].wrapped == b"first"
+
+
+def test_the_twin_refuses_a_unit_of_work_inside_another() -> None:
+    """On SQL the inner one would wait for the outer one's lock for ever; the twin says so
+    at once instead of letting the outer commit drop the inner one's writes."""
+    twin = MemoryDatabase()
+    twin.create()
+    with (
+        twin.transaction(),
+        pytest.raises(RuntimeError, match="inside another"),
+        twin.transaction(),
+    ):
+        pass
+    with twin.transaction(write=False) as rows:  # the lock was given back
+        assert rows.keys.registered() == []

@@ -189,3 +189,25 @@ def test_a_failed_transaction_leaves_no_row(backend_db: Database) -> None:
     with backend_db.transaction(write=False) as rows:
         assert rows.ledger.ids() == ["old"]
         assert rows.ledger.row("old")["row_mac"] is None  # type: ignore[index]
+
+
+def test_ties_come_in_ledger_id_order_on_every_backend(backend_db: Database) -> None:
+    """Equal made on, date and kind: the ledger id decides, also after a row changed
+    (PostgreSQL would otherwise give an updated row last)."""
+    _ready(backend_db)
+    same = {"made_on": date(2026, 11, 3), "day": date(2026, 11, 3)}
+    _insert(backend_db, *(report_row(f"r{i}", slot=f"S{i}", **same) for i in (3, 0, 4, 1, 2)))
+    with backend_db.transaction() as rows:
+        rows.ledger.update_guarded("r0", "pending", None, {"state": "approved"})
+    with backend_db.transaction(write=False) as rows:
+        assert [r["ledger_id"] for r in rows.ledger.rows()] == ["r0", "r1", "r2", "r3", "r4"]
+
+
+def test_a_row_without_a_required_column_is_refused(backend_db: Database) -> None:
+    _ready(backend_db)
+    incomplete = report_row("r1")
+    del incomplete["payload_digest"]
+    with pytest.raises(Exception), backend_db.transaction() as rows:  # noqa: B017
+        rows.ledger.insert_new([incomplete])
+    with backend_db.transaction(write=False) as rows:
+        assert rows.ledger.ids() == []
