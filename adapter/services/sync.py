@@ -19,7 +19,8 @@ One run is one transaction (`Store.run`):
 6. states, archives, digests and mapping rows are kept, the run is audited, and what it
    changed is journaled, so that it can be undone while its reports are unsent
    (`adapter.store.runs`, `sync_undo`).
-Running it twice adds nothing: a slot in the ledger is never made again.
+Running it twice adds nothing: a slot in the ledger is never made again, unless the
+report that held it was withdrawn before it was sent (D-80).
 """
 
 from __future__ import annotations
@@ -44,10 +45,9 @@ from adapter.services.sync_plan import Changes, SyncOptions, changed_keys, gathe
 from adapter.services.sync_prepare import prepare
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
 from adapter.services.sync_walk import Walked, Walker
+from adapter.services.sync_withdrawn import free_earlier_withdrawals, withdraw
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
-
-_WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
 
 __all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
 
@@ -203,8 +203,7 @@ class _Run:
         self.journal.reports_before(plan.supersede, "supersede")
         self.journal.reports_before(plan.withdraw, "withdraw")
         self.space.ledger.supersede(plan.supersede)
-        for ledger_id in plan.withdraw:
-            self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
+        withdraw(self.space, plan.withdraw, self.journal.run_id)  # their slots freed (D-80)
         return _Recording(
             recorded,
             tuple(plan.supersede),
@@ -214,12 +213,15 @@ class _Run:
 
     def _ledger(self, subjects: list[str], by_key: dict[str, Walked]) -> list[Reported]:
         """What the ledger holds of the walked patients and the notices; the subjects of
-        rows that cannot be read or fail their seal are noted as damaged."""
+        rows that cannot be read or fail their seal are noted as damaged, and reports an
+        earlier version withdrew give up their slots (D-80)."""
         known = self.space.ledger.reported(subjects, notices=True)
         keys = {p.mapping.mapping_id: key for key, p in by_key.items()}
         for subject, problem in self.space.ledger.unreadable.values():
             self.damage.note(subject, problem, keys.get(subject))
-        return known
+        return free_earlier_withdrawals(
+            self.space, known, self.journal.run_id, set(self.damage.problems)
+        )
 
     def _refuse_mass_end(self, plan: Plan, walked: list[Walked]) -> None:
         """A stale or empty export that would end many treatments by R-EP-3 (D-48)."""
