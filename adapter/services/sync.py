@@ -43,6 +43,7 @@ from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newes
 from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import Changes, SyncOptions, changed_keys, gather
 from adapter.services.sync_prepare import prepare
+from adapter.services.sync_retired import leave_out_retired
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
 from adapter.services.sync_walk import Walked, Walker
 from adapter.services.sync_withdrawn import free_earlier_withdrawals, withdraw
@@ -113,8 +114,12 @@ class _Run:
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
 
     def run(self) -> SyncResult:
-        self.batch, old = prepare(self.space, self.facts, self.batch, self.options, self.findings)
-        changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
+        old = prepare(self.space, self.facts, self.options, self.findings)
+        base_url = self.options.config.ehr_base_url
+        changes = changed_keys(self.space, self.batch, base_url)
+        self.batch, changes = leave_out_retired(
+            self.space, self.batch, changes, base_url, self.findings
+        )
         practice = merge_practice(old.records, self.batch.practice, changes.keys)
         rebuild_all = (
             self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
