@@ -37,7 +37,6 @@
         ├── LedgerIntegrityError    a ledger row does not match its seal
         ├── ConcurrentUpdateError   other runs changed the same rows (retried, then said)
         ├── ShreddedError           a row's data key was destroyed by retention
-        ├── RetentionMarkError      a retention cutoff after today
         ├── StoredFormatError       stored rows of a format this version does not read
         ├── StoredRecordsError      stored records that cannot be read back
         └── DamagedDataError        rows refer to data the database does not hold
@@ -82,7 +81,6 @@ __all__ = [
     "RecipientCertificateError",
     "RefusedError",
     "RetentionError",
-    "RetentionMarkError",
     "SetupError",
     "ShreddedError",
     "SignatureError",
@@ -284,10 +282,6 @@ class ConcurrentUpdateError(StoreError):
 
 class ShreddedError(StoreError):
     """The data key of a row was destroyed (retention): what it sealed is gone for good."""
-
-
-class RetentionMarkError(StoreError):
-    """A retention cutoff after today: it would hide every later event from sync."""
 
 
 class StoredFormatError(StoreError):

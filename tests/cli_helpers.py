@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ AS_OF = "2025-12-31"
 SYNC = ("sync", str(DEMO), "--config", str(CONFIG), "--as-of", AS_OF)
 PURPOSE = "Duplicate notice of the register, letter of the fifth of January"
 PASSPHRASE = "correct horse battery staple"
+BTM_MARKER = "https://fhir.substreg.dev/CodeSystem/btm-marker"
 REUTER = "THREM249"  # Thomas Reuter, Patient/1001, open on 2025-12-31 (demo/README.md)
 _ENV = (
     "SUBSTREG_HOME",
@@ -232,6 +233,44 @@ def substreg(
         timeout=300,
         check=False,
     )
+
+
+def reuter_goes_on(folder: Path, until: date) -> Path:
+    """Thomas Reuter (Patient/1001) goes on with take-home ST prescriptions of 28 days from
+    2026-01-01, one after another, the last on `until` (R-EP-3: days covered are not without a
+    reason): synced with the demo as of a day years on, his treatment is still open then,
+    and every other demo treatment has ended (retention counts from a day near the last
+    sync, D-82)."""
+    days = [date(2026, 1, 1) + timedelta(days=28 * n) for n in range((until.year - 2025) * 14)]
+    resources = []
+    for n, day in enumerate([d for d in days if d < until] + [until], start=1):
+        resources.append(
+            {
+                "resourceType": "MedicationRequest",
+                "id": f"mr-1001-st-{n}",
+                "status": "active",
+                "intent": "order",
+                "category": [{"coding": [{"system": BTM_MARKER, "code": "ST"}]}],
+                "medicationReference": {"reference": "Medication/med-l-polaflux"},
+                "subject": {"reference": "Patient/1001"},
+                "authoredOn": day.isoformat(),
+                "requester": {"reference": "Practitioner/arzt-1"},
+                "dispenseRequest": {
+                    "validityPeriod": {"start": day.isoformat()},
+                    "expectedSupplyDuration": {
+                        "value": 28,
+                        "unit": "days",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "d",
+                    },
+                },
+            }
+        )
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    bundle["entry"] = [{"resource": r} for r in resources]
+    path = folder / "reuter-goes-on.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
 
 
 @functools.cache

@@ -15,6 +15,8 @@ import pytest
 
 from tests.cli_helpers import (
     AS_OF,
+    CONFIG,
+    DEMO,
     PASSPHRASE,
     PURPOSE,
     REUTER,
@@ -24,6 +26,7 @@ from tests.cli_helpers import (
     demo_codes,
     demo_patients,
     one_line,
+    reuter_goes_on,
     substreg,
 )
 
@@ -191,10 +194,19 @@ def _without_audit(tables: Tables) -> Tables:
     return {k: v for k, v in tables.items() if k not in ("audit_log", "audit_checkpoint")}
 
 
-def test_a_retention_dry_run_reports_what_it_would_shred_and_changes_nothing(cli: Cli) -> None:
-    """`--dry-run` names the count the real run shreds; only the audit log grows."""
+def _ten_years_on(cli: Cli) -> None:
+    """The demo synced, then, ten years on, synced again with Reuter's treatment going on
+    (his take-home prescriptions of the years between): every other treatment has ended,
+    and retention may count from the day of that sync (D-82)."""
     cli.synced()
     cli.set_clock(IN_2036)
+    goes_on = reuter_goes_on(cli.tmp, IN_2036.date())
+    cli.ok("sync", str(DEMO), str(goes_on), "--config", str(CONFIG), "--as-of", "2036-12-31")
+
+
+def test_a_retention_dry_run_reports_what_it_would_shred_and_changes_nothing(cli: Cli) -> None:
+    """`--dry-run` names the count the real run shreds; only the audit log grows."""
+    _ten_years_on(cli)
     before = cli.tables()
     dry = SHREDDED.search(cli.ok(*RETENTION, "--dry-run"))
     assert dry is not None
@@ -207,17 +219,18 @@ def test_a_retention_dry_run_reports_what_it_would_shred_and_changes_nothing(cli
 
 
 def test_retention_shreds_the_ended_treatments_and_nothing_else(cli: Cli) -> None:
-    """After ten years: the reports of Wolf, Münch and Vogt are shredded, lookup no longer
-    finds them, Reuter's stay readable, and the audit chain verifies."""
-    cli.synced()
-    cli.set_clock(IN_2036)
+    """After ten years: the reports of every treatment that ended (Wolf, Münch, Vogt …) are
+    shredded, lookup no longer finds them, Reuter's stay readable, and the audit chain
+    verifies."""
+    _ten_years_on(cli)
     by_code = cli.ledger_by_code()
+    assert set(ENDED) < set(by_code)
     cli.ok(*RETENTION)
     for code, ledger_ids in by_code.items():
         for ledger_id in ledger_ids:
             shown = cli.json("reports", "show", ledger_id)
-            assert shown["shredded"] is (code in ENDED), code
-            assert (shown["payload"] is None) is (code in ENDED), code
+            assert shown["shredded"] is (code != REUTER), code
+            assert (shown["payload"] is None) is (code != REUTER), code
     for code in ENDED:
         found = cli.ok("lookup", "--code", code, "--purpose", PURPOSE)
         assert "No local patient was reported under this code." in found
@@ -227,11 +240,22 @@ def test_retention_shreds_the_ended_treatments_and_nothing_else(cli: Cli) -> Non
 
 def test_a_sync_after_retention_does_not_report_the_shredded_treatments_again(cli: Cli) -> None:
     """The same export synced again after shredding records nothing: those reports were made."""
-    cli.synced()
-    cli.set_clock(IN_2036)
+    _ten_years_on(cli)
     cli.ok(*RETENTION)
-    again = cli.json(*SYNC, "--format", "json")
+    goes_on = cli.tmp / "reuter-goes-on.json"
+    again = cli.json(
+        "sync",
+        str(DEMO),
+        str(goes_on),
+        "--config",
+        str(CONFIG),
+        "--as-of",
+        "2036-12-31",
+        "--format",
+        "json",
+    )
     assert again["recorded"] == []
+    assert not [f for f in again["findings"] if "retention" in f["message"]]
     for code in ENDED:
         found = cli.ok("lookup", "--code", code, "--purpose", PURPOSE)
         assert "No local patient was reported under this code." in found

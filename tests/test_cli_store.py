@@ -352,6 +352,29 @@ def test_a_sync_as_of_a_day_before_the_last_sync_is_refused(cli: Cli) -> None:
     assert cli.tables() == before
 
 
+def test_reports_a_sync_withdrew_are_recorded_again_once_the_data_calls_for_them(
+    cli: Cli,
+) -> None:
+    """D-80 (R-EP-5, D-28): `--config` forgotten once withdraws the 15 pending reports of the
+    doctors it names; the next sync with it records them again, so that the reports that
+    stand are derive's 16 again, and the withdrawn rows stay as rejected records."""
+    cli.synced()
+    forgot = cli.json("sync", str(DEMO), "--as-of", AS_OF, "--format", "json")
+    withdrawn = [f for f in forgot["findings"] if f["rule"] == "R-EP-5"]
+    assert len(withdrawn) == 8
+    assert {f["severity"] for f in withdrawn} == {"warning"}
+    again = cli.json(*SYNC, "--format", "json")
+    rows = [
+        (r["made_on"], r["kind"], r["date"], r["doctor_btm"], r["rule"]) for r in again["recorded"]
+    ]
+    assert sorted(rows) == sorted(r for r in DEMO_REPORTS if r[1] != "mitteilung")
+    reports = cli.json("reports", "list", "--format", "json")["reports"]
+    states = [r["state"] for r in reports]
+    assert (states.count("pending"), states.count("rejected")) == (16, 15)
+    assert cli.json(*SYNC, "--format", "json")["recorded"] == []
+    assert "\nOK: the chain is whole" in cli.ok("audit", "verify")
+
+
 def test_the_retention_default_of_the_command_is_the_services_default() -> None:
     """`retention apply` without --years uses the service's ten years (kept apart for speed)."""
     assert DEFAULT_RETENTION_YEARS == DEFAULT_YEARS

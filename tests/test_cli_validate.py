@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from adapter.cli import context as cli_context
 from adapter.cli.main import build_parser, main
 from tests.test_fhir_input import collection, practice
 
@@ -194,3 +196,22 @@ def test_a_resource_type_r4_lacks_is_not_supported(
     assert (issue["code"], issue["location"]) == ("not-supported", ["r5.json", "InventoryItem/i1"])
     assert "'InventoryItem' is not a FHIR R4 resource type" in issue["diagnostics"]
     assert "expression" not in issue
+
+
+def test_a_birth_date_after_today_by_the_clock_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`validate` holds Patient.birthDate to 1900 … today by the commands' one clock
+    (R-CODE-4, D-83): 2026-06-01 is fine on 2026-06-01 and an error the day before."""
+    resources = practice()
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    patient["birthDate"] = "2026-06-01"
+    path = tmp_path / "export.json"
+    path.write_bytes(orjson.dumps(collection(resources)))
+    monkeypatch.setattr(cli_context, "clock", lambda: datetime(2026, 5, 31, 12, tzinfo=UTC))
+    status, document = run([str(path)], capsys)
+    assert status == 1
+    assert [(f["severity"], f["rule"]) for f in document["findings"]] == [("error", "R-CODE-4")]
+    assert "the birth date lies after 2026-05-31" in document["findings"][0]["message"]
+    monkeypatch.setattr(cli_context, "clock", lambda: datetime(2026, 6, 1, 12, tzinfo=UTC))
+    assert run([str(path)], capsys) == (0, {"findings": []})

@@ -616,3 +616,33 @@ def test_all_is_honest() -> None:
         if not name.startswith("_") and getattr(obj, "__module__", None) == codes.__name__
     }
     assert set(codes.__all__) == public
+
+
+@pytest.mark.parametrize(
+    ("born", "problem"),
+    [
+        ("0001-01-01", "the birth date lies before 1900-01-01"),
+        ("1899-12-31", "the birth date lies before 1900-01-01"),
+        ("1900-01-01", None),
+        ("2025-03-01", None),
+        ("2025-03-02", "the birth date lies after 2025-03-01"),
+        ("9999-12-31", "the birth date lies after 2025-03-01"),
+        ("1980", None),  # partial: patient_code refuses it itself
+        ("1980-02-30", None),  # no calendar date: likewise
+    ],
+    ids=[
+        "year-one",
+        "before-1900",
+        "first-day",
+        "the-day",
+        "the-day-after",
+        "no-date",
+        "partial",
+        "no-such-day",
+    ],
+)
+def test_a_birth_date_before_1900_or_after_the_day_cannot_be_coded(
+    born: str, problem: str | None
+) -> None:
+    """R-CODE-4, D-40, D-83: such a date would become the code's last digits."""
+    assert codes.birth_date_problem(born, date(2025, 3, 1)) == problem

@@ -53,9 +53,10 @@ def _derive(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     # The full FHIR models (fhir.resources, pydantic) take longer to import than a small
     # derive takes to run: only the command that needs them loads them.
+    from adapter.cli.context import today_in_berlin  # noqa: PLC0415  (the one clock, D-46)
     from adapter.fhir.validate import check, operation_outcome  # noqa: PLC0415
 
-    validation = check(args.paths)
+    validation = check(args.paths, today=today_in_berlin())
     if args.format == "operationoutcome":
         document = operation_outcome(validation)
     else:

@@ -22,12 +22,14 @@ __all__ = [
     "NameParts",
     "NameRules",
     "PatientCode",
+    "birth_date_problem",
     "family_name_core",
     "patient_code",
     "sex_letter",
 ]
 
 REGISTER_SEX_URL = "https://fhir.substreg.dev/StructureDefinition/register-sex"
+EARLIEST_BIRTH = date(1900, 1, 1)  # D-40's first usable day: an earlier one is a typo
 _NAMES_FILE = "mappings/names.json"
 
 # R-CODE-5: letters that go into the code unchanged (after upper-casing).
@@ -124,9 +126,15 @@ def family_name_core(parts: NameParts, rules: NameRules) -> str:
 
 
 def patient_code(
-    parts: NameParts, sex: str | None, birth_date: str | None, rules: NameRules
+    parts: NameParts,
+    sex: str | None,
+    birth_date: str | None,
+    rules: NameRules,
+    *,
+    on: date | None = None,
 ) -> PatientCode | CodeRefusal:
-    """The 8-character patient code (R-CODE-1 … R-CODE-5), or why it cannot be derived.
+    """The 8-character patient code (R-CODE-1 … R-CODE-5), or why it cannot be derived;
+    with `on`, a birth date before 1900 or after that day cannot be used (D-40, D-83).
 
     Problems are checked in rule order; the first one found is returned.
     """
@@ -140,6 +148,9 @@ def patient_code(
     digits = _birth_digits(birth_date)
     if isinstance(digits, CodeRefusal):
         return digits
+    problem = birth_date_problem(birth_date, on) if on is not None else None
+    if problem is not None:
+        return _date_refusal(problem)
     value = first.letters + family.letters + letter + digits
     return PatientCode(value, _unique(first.transliterated + family.transliterated))
 
@@ -310,6 +321,26 @@ def _birth_digits(birth_date: str | None) -> str | CodeRefusal:
     if _PARTIAL_DATE.fullmatch(text):
         return _date_refusal("the birth date is partial (year or year and month only)")
     return _date_refusal("the birth date is not a date of the form YYYY-MM-DD")
+
+
+def birth_date_problem(birth_date: str | None, on: date) -> str | None:
+    """Why a full birth date cannot be a patient's on the day `on`: one before 1900 (D-40:
+    an earlier day is a typo, `0001-01-01`) or after `on` (an EHR's "no date",
+    `9999-12-31`) would become part of the code (R-CODE-4, D-83). None when it can, or
+    when it is missing, partial or no calendar date (`patient_code` says why then)."""
+    full = _FULL_DATE.fullmatch((birth_date or "").strip())
+    if full is None:
+        return None
+    year, month, day = (int(part) for part in full.groups())
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return None
+    if born < EARLIEST_BIRTH:
+        return f"the birth date lies before {EARLIEST_BIRTH.isoformat()}"
+    if born > on:
+        return f"the birth date lies after {on.isoformat()}"
+    return None
 
 
 def _date_refusal(problem: str) -> CodeRefusal:

@@ -6,7 +6,11 @@
 
 A person approves or rejects; the submission stage queues and sends; the register
 acknowledges or rejects. A rejected report is final: its slot stays decided, so a
-later sync never makes it again.
+later sync never makes it again. Only a report the program itself took back before it
+was sent — withdrawn by sync because the data no longer called for it (D-28), or by
+`runs undo` (D-49) — is no decision: it stays in the ledger as the record (rejected, with
+its note) but gives up its slot (`freed_slot`), so that the report is made again when the
+data calls for it again (D-80).
 """
 
 from __future__ import annotations
@@ -30,6 +34,23 @@ TRANSITIONS: Final[dict[State, tuple[State, ...]]] = {
     "acknowledged": (),
     "rejected": (),
 }
+
+
+FREED: Final[tuple[str, ...]] = ("withdrawn", "undone")  # who freed a slot: sync, runs undo
+
+
+def freed_slot(by: str, run_id: str, ledger_id: str) -> str:
+    """The slot a report gives up when the program takes it back (D-80): unique, and never
+    one that a report the data calls for can have (`kind|subject|doctor|day`)."""
+    if by not in FREED:
+        msg = f"a slot is freed by {' or '.join(FREED)}, not {by!r}"
+        raise ValueError(msg)
+    return f"{by}|{run_id}|{ledger_id}"
+
+
+def is_freed(slot: str) -> bool:
+    """Whether the slot was given up by a report the program took back (D-80)."""
+    return slot.split("|", 1)[0] in FREED
 
 
 def transition_problem(current: str, new: str) -> str | None:

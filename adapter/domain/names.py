@@ -38,7 +38,7 @@ def code_on(patient: PatientFacts, day: date, rules: NameRules) -> PatientCode |
             problem=f"{patient.key} has no name in force on {day.isoformat()}",
             fix="record an official name (use 'official', period covering the day) on the Patient",
         )
-    outcome = patient_code(spell.parts, patient.sex, patient.birth_date, rules)
+    outcome = patient_code(spell.parts, patient.sex, patient.birth_date, rules, on=day)
     if isinstance(outcome, CodeRefusal) and outcome.rule == "R-CODE-3" and _no_gender(patient):
         return _GENDER_MISSING
     return outcome

@@ -13,7 +13,9 @@ Per pair of subject and doctor:
 - every ledger slot is still called for by the data: each new slot is recorded,
   provided the register can take it now (R-EP-4: no Anmeldung while a registration is
   open, no Abmeldung without one); a slot once decided (even rejected) is never made
-  again, so running sync twice adds nothing;
+  again, so running sync twice adds nothing. A report the program took back before it was
+  sent (withdrawn by sync or `runs undo`) gave up its slot (`adapter.domain.ledger.freed_slot`,
+  D-80): it decided nothing, and the report is made again when the data calls for it;
 - a ledger slot is no longer called for (later data contradicts a report already
   made): nothing of the pair is recorded; an `error` finding says what the register
   holds, what the data says, and which correction report would align the two. With

@@ -14,7 +14,7 @@ and independent of Python's pickle.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -356,30 +356,43 @@ def record_digests(batch: Batch) -> dict[str, bytes]:
     return result
 
 
-def drop_before(batch: Batch, cutoff: date) -> Batch:
-    """The batch without events that ended before `cutoff` (the retention mark): they belong
-    to treatments shredded after the retention period, reported long ago. They are taken
-    out of `owners` too, so that they are neither remembered nor mistaken for removals."""
-    dropped: set[str] = set()
+def drop_before(
+    batch: Batch, cutoffs: Mapping[str, date]
+) -> tuple[Batch, dict[str, frozenset[str]]]:
+    """The batch without the events of each patient in `cutoffs` (patient key → day) that
+    ended before its day: a treatment retention ended (D-81). A patient left without a
+    drug event is taken out with every resource of it: nothing of it is kept again, and
+    its mapping is not made anew (a contact or an episode alone never registers anyone).
+    What is dropped is taken out of `owners` too, so that it is neither remembered nor
+    mistaken for a removal. Also returns patient key → the resources dropped of it."""
+    dropped: dict[str, frozenset[str]] = {}
     patients = {}
     for key, records in batch.patients.items():
-        old = {k for k, a in records.administrations.items() if a.end < cutoff}
-        old |= {
-            k for k, d in records.dispenses.items() if d.day + timedelta(days=d.days or 1) <= cutoff
-        }
-        old |= {
-            k
-            for k, r in records.requests.items()
-            if (start := r.supply_start or r.authored) is not None
-            and start + timedelta(days=r.supply_days or 1) <= cutoff
-        }
-        old |= {k for k, c in records.encounters.items() if c.days and max(c.days) < cutoff}
+        cutoff = cutoffs.get(key)
+        old = ended_before(records, cutoff) if cutoff is not None else set()
         left = without(records, old) if old else records
-        if old and not (left.requests or left.administrations or left.dispenses or left.encounters):
-            # Only events of a shredded past: nothing of the patient is kept again.
-            dropped |= records.resource_keys() | {key}
+        if old and not (left.requests or left.administrations or left.dispenses):
+            dropped[key] = frozenset(records.resource_keys() | {key})
             continue
-        dropped |= old
+        if old:
+            dropped[key] = frozenset(old)
         patients[key] = left
-    owners = {k: v for k, v in batch.owners.items() if k not in dropped}
-    return Batch(batch.practice, patients, owners, batch.findings, batch.merges)
+    gone = {k for keys in dropped.values() for k in keys}
+    owners = {k: v for k, v in batch.owners.items() if k not in gone}
+    return Batch(batch.practice, patients, owners, batch.findings, batch.merges), dropped
+
+
+def ended_before(records: PatientRecords, cutoff: date) -> set[str]:
+    """The patient's events (drugs and contacts) whose last day lies before `cutoff`."""
+    old = {k for k, a in records.administrations.items() if a.end < cutoff}
+    old |= {
+        k for k, d in records.dispenses.items() if d.day + timedelta(days=d.days or 1) <= cutoff
+    }
+    old |= {
+        k
+        for k, r in records.requests.items()
+        if (start := r.supply_start or r.authored) is not None
+        and start + timedelta(days=r.supply_days or 1) <= cutoff
+    }
+    old |= {k for k, c in records.encounters.items() if c.days and max(c.days) < cutoff}
+    return old

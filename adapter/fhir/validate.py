@@ -14,19 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from adapter.domain.codes import birth_date_problem
 from adapter.domain.model import Finding, Severity
 from adapter.fhir.collect import Collector
 from adapter.fhir.depth import MAX_DEPTH, nesting_depth, too_deep_message
 from adapter.fhir.r4b import model_class
 from adapter.fhir.source import Deleted, Entry, Note, Unreadable, read_paths
+from adapter.fhir.values import FAR_FUTURE
 from adapter.mappings import Mappings, load_mappings
 
 _FHIR_SEVERITY = {"error": "error", "warning": "warning", "info": "information"}
+LAST_DAY = FAR_FUTURE - timedelta(days=1)  # without a today: the last day D-40 reads
 CHECKS = (
     "structure and datatypes against the FHIR R4B models of fhir.resources (elements, "
     "cardinality, choice types, primitive formats); not profiles, invariants, "
@@ -42,9 +46,10 @@ class Issue:
     resource: str | None  # "Type/id"
     element: str | None  # FHIRPath of the element: "MedicationRequest.category[0].coding"
     message: str
+    rule: str = "INPUT"
 
     def finding(self) -> Finding:
-        return Finding(self.severity, "INPUT", self.message, (self.resource or self.where,))
+        return Finding(self.severity, self.rule, self.message, (self.resource or self.where,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +67,13 @@ def validate_paths(paths: list[Path]) -> Iterator[Finding]:
         yield issue.finding()
 
 
-def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
+def check(
+    paths: list[Path], mappings: Mappings | None = None, *, today: date | None = None
+) -> Validation:
     """Every issue of the input, and how many resources were checked: what the R4B models
     say, and what the adapter's own readers find in each resource (D-2, D-40: a date they
-    cannot use, a far-future end they read as open), so that `validate` and `derive` agree.
+    cannot use, a far-future end they read as open; D-83: a birth date before 1900 or after
+    `today`, the last day a report can be made), so that `validate` and `derive` agree.
 
     Raises `adapter.errors.InputError` when the input cannot be used at all.
     """
@@ -87,6 +95,7 @@ def check(paths: list[Path], mappings: Mappings | None = None) -> Validation:
         # before 1900), or reads with a note (an open end); an invalid one is named once.
         if not any(i.severity == "error" for i in model_issues):
             found.extend(_read(item, readers))
+            found.extend(_birth_date(item, today or LAST_DAY))
     return Validation(resources, found)
 
 
@@ -108,6 +117,23 @@ def _read(entry: Entry, mappings: Mappings) -> Iterator[Issue]:
         if finding.rule == "INPUT":
             code = "value" if finding.severity == "error" else "informational"
             yield Issue(finding.severity, code, entry.where, name, None, finding.message)
+
+
+def _birth_date(entry: Entry, today: date) -> Iterator[Issue]:
+    """A Patient's birth date that `derive` cannot make a code of (R-CODE-4, D-83)."""
+    resource = entry.resource
+    born = resource.get("birthDate")
+    if resource.get("resourceType") != "Patient" or not isinstance(born, str):
+        return
+    problem = birth_date_problem(born, today)
+    if problem is not None:
+        name = _name(resource)
+        message = (
+            f"{name}: Patient.birthDate cannot be used: {problem}; record the full birth date "
+            "as on the ID document. No patient code can be made, and the patient's reports "
+            "are withheld until then (R-CODE-4, D-83)."
+        )
+        yield Issue("error", "value", entry.where, name, "Patient.birthDate", message, "R-CODE-4")
 
 
 def _input_issue(item: Unreadable | Note) -> Issue:

@@ -7,12 +7,16 @@ reference, the stored facts and the payloads of the patient's reports become
 unreadable at once, in every backup too, while the ledger keeps its clear columns
 (kind, dates, state) as the record that reports were made. A patient whose
 registration the register still holds open is never shredded (R-EP-5, PRIVACY.md G2).
-The cutoff is kept (`retention_mark`): an export that still holds the shredded patients'
-old events does not make them new patients with new reports at the next sync.
+The resources sync read of the treatment keep their blind index (without digest), so that
+an export that still holds the shredded patient's old events does not make them a new
+patient with new reports at the next sync (`sync_retired`, D-81); no date is kept that
+would hide anyone else's events.
 
 A wrong clock or `--as-of` must not shred a treatment still inside the period (issue
-9.1, D-46): a day after today is refused, the command shows the plan (ids and treatment
-dates, no identity) and asks before it destroys, and only what it showed is destroyed.
+9.1, D-46): a day after today is refused, and so is a day more than `TOLERANCE` after
+the last sync (D-81: a clock years ahead with no `--as-of` destroyed keys with a note
+only); the command shows the plan (ids and treatment dates, no identity) and asks before
+it destroys, and only what it showed is destroyed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
+from adapter.services.sync_guard import TOLERANCE
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
@@ -99,8 +104,6 @@ def apply_retention(
                     mapping_id=treatment.mapping_id,
                     details={"cutoff": plan.cutoff.isoformat()},
                 )
-            # An export that sends those old events again must not report them anew.
-            space.retention.advance(plan.cutoff)
         space.audit.append(
             actor,
             "retention.apply",
@@ -130,6 +133,8 @@ def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
             "that has come"
         )
         raise RetentionError(msg)
+    last_sync = _last_sync(space)
+    _refuse_far_after(day, last_sync, given=as_of is not None)
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
@@ -138,15 +143,40 @@ def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
             kept.append(mapping.mapping_id)
         else:
             shred.append(mapping)
-    latest = space.facts.latest_walk()
     return RetentionPlan(
         day,
         today,
         cutoff,
         tuple(Treatment(m.mapping_id, m.first_use, m.closed_on) for m in shred),
         tuple(kept),
-        latest - timedelta(days=1) if latest is not None else None,
+        last_sync,
     )
+
+
+def _last_sync(space: Workspace) -> date | None:
+    """The day of the last sync: the newest run kept (one that walked nobody too), or the
+    furthest walk of a database older than the run journal."""
+    walked = space.facts.latest_walk()
+    days = [walked - timedelta(days=1)] if walked is not None else []
+    days += [r.as_of for r in space.journal.runs(limit=50) if r.state == "done"][:1]
+    return max(days, default=None)
+
+
+def _refuse_far_after(day: date, last_sync: date | None, *, given: bool) -> None:
+    """Retention counts from a day the data can mean: at most `TOLERANCE` after the last
+    sync, as sync's own day may lie at most that after the data (D-47, D-81)."""
+    if last_sync is None or day - last_sync <= TOLERANCE:
+        return
+    latest = (last_sync + TOLERANCE).isoformat()
+    said = f"--as-of {day.isoformat()}" if given else f"Today by this machine's clock ({day})"
+    msg = (
+        f"{said} lies {(day - last_sync).days} days after the last sync (as of "
+        f"{last_sync.isoformat()}): retention destroys keys for good, and a clock that far "
+        "ahead would destroy treatments still inside the period. Check the clock; if it is "
+        "right, sync the current export first (`substreg sync PATH`), or give --as-of a day "
+        f"no later than {latest}"
+    )
+    raise RetentionError(msg)
 
 
 def _open_at_register(space: Workspace, mapping_id: str) -> bool:

@@ -19,7 +19,8 @@ One run is one transaction (`Store.run`):
 6. states, archives, digests and mapping rows are kept, the run is audited, and what it
    changed is journaled, so that it can be undone while its reports are unsent
    (`adapter.store.runs`, `sync_undo`).
-Running it twice adds nothing: a slot in the ledger is never made again.
+Running it twice adds nothing: a slot in the ledger is never made again, unless the
+report that held it was withdrawn before it was sent (D-80).
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newes
 from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import Changes, SyncOptions, changed_keys, gather
 from adapter.services.sync_prepare import prepare
+from adapter.services.sync_retired import leave_out_retired
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState, engine_fingerprint
 from adapter.services.sync_walk import Walked, Walker
+from adapter.services.sync_withdrawn import free_earlier_withdrawals, withdraw
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
-
-_WITHDRAWN = "withdrawn by sync: later data no longer calls for this report"
 
 __all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
 
@@ -113,8 +114,12 @@ class _Run:
         self._patient_findings: list[Finding] = []  # of the walked patients, as kept
 
     def run(self) -> SyncResult:
-        self.batch, old = prepare(self.space, self.facts, self.batch, self.options, self.findings)
-        changes = changed_keys(self.space, self.batch, self.options.config.ehr_base_url)
+        old = prepare(self.space, self.facts, self.options, self.findings)
+        base_url = self.options.config.ehr_base_url
+        changes = changed_keys(self.space, self.batch, base_url)
+        self.batch, changes = leave_out_retired(
+            self.space, self.batch, changes, base_url, self.findings
+        )
         practice = merge_practice(old.records, self.batch.practice, changes.keys)
         rebuild_all = (
             self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
@@ -203,8 +208,7 @@ class _Run:
         self.journal.reports_before(plan.supersede, "supersede")
         self.journal.reports_before(plan.withdraw, "withdraw")
         self.space.ledger.supersede(plan.supersede)
-        for ledger_id in plan.withdraw:
-            self.space.ledger.move(ledger_id, "rejected", note=_WITHDRAWN)
+        withdraw(self.space, plan.withdraw, self.journal.run_id)  # their slots freed (D-80)
         return _Recording(
             recorded,
             tuple(plan.supersede),
@@ -214,12 +218,15 @@ class _Run:
 
     def _ledger(self, subjects: list[str], by_key: dict[str, Walked]) -> list[Reported]:
         """What the ledger holds of the walked patients and the notices; the subjects of
-        rows that cannot be read or fail their seal are noted as damaged."""
+        rows that cannot be read or fail their seal are noted as damaged, and reports an
+        earlier version withdrew give up their slots (D-80)."""
         known = self.space.ledger.reported(subjects, notices=True)
         keys = {p.mapping.mapping_id: key for key, p in by_key.items()}
         for subject, problem in self.space.ledger.unreadable.values():
             self.damage.note(subject, problem, keys.get(subject))
-        return known
+        return free_earlier_withdrawals(
+            self.space, known, self.journal.run_id, set(self.damage.problems)
+        )
 
     def _refuse_mass_end(self, plan: Plan, walked: list[Walked]) -> None:
         """A stale or empty export that would end many treatments by R-EP-3 (D-48)."""

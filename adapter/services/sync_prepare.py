@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from adapter.domain.model import Finding
 from adapter.errors import SyncError
-from adapter.fhir.partition import Batch, PracticeRecords, drop_before, load
+from adapter.fhir.partition import PracticeRecords, load
 from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_plan import SyncOptions
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
@@ -32,15 +32,14 @@ _PRACTICE_REBUILT = Finding(
 
 
 def prepare(
-    space: Workspace, facts: Facts, batch: Batch, options: SyncOptions, findings: list[Finding]
-) -> tuple[Batch, PracticeState]:
-    """The batch without what retention shredded, and the practice's stored state; a
-    SyncError when the day cannot be synced."""
+    space: Workspace, facts: Facts, options: SyncOptions, findings: list[Finding]
+) -> PracticeState:
+    """The practice's stored state, with a retention mark in the future repaired; a
+    SyncError when the day cannot be synced. (What retention ended is left out of the
+    batch once its resources are looked up: `sync_retired`.)"""
     today = space.now.astimezone(BERLIN).date()
     _check_day(options.as_of, today, facts.latest_walk())
-    cutoff = _retention_cutoff(space, today, findings)
-    if cutoff is not None:
-        batch = drop_before(batch, cutoff)
+    _repair_retention_mark(space, today, findings)
     old = _practice(facts, options, findings)
     if old.mappings and old.mappings != options.mappings.fingerprint:
         findings.append(_MAPPINGS_CHANGED)
@@ -52,7 +51,7 @@ def prepare(
             "set it back, or use a database of its own for the other EHR"
         )
         raise SyncError(msg)
-    return batch, old
+    return old
 
 
 def _check_day(as_of: date, today: date, latest: date | None) -> None:
@@ -72,11 +71,10 @@ def _check_day(as_of: date, today: date, latest: date | None) -> None:
         raise SyncError(msg)
 
 
-def _retention_cutoff(space: Workspace, today: date, findings: list[Finding]) -> date | None:
-    """The retention mark; one in the future (a retention run under a wrong clock, by a
-    version without the guard) is taken back first, audited, with a warning (D-46)."""
-    mark = space.retention
-    repaired = mark.repair(today)
+def _repair_retention_mark(space: Workspace, today: date, findings: list[Finding]) -> None:
+    """A retention mark in the future (a retention run under a wrong clock, by a version
+    without the guard) is taken back, audited, with a warning (D-46)."""
+    repaired = space.retention.repair(today)
     if repaired is not None:
         old, new = repaired
         space.audit.append(
@@ -85,7 +83,6 @@ def _retention_cutoff(space: Workspace, today: date, findings: list[Finding]) ->
             details={"from": old.isoformat(), "to": new.isoformat() if new else None},
         )
         findings.append(_mark_repaired(old, new))
-    return mark.cutoff()
 
 
 def _mark_repaired(old: date, new: date | None) -> Finding:

@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from adapter.domain.ledger import is_freed
+from adapter.domain.reconcile import PRACTICE, slot_key
 from adapter.errors import UndoError
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
@@ -35,7 +37,6 @@ from adapter.store.runs import Change, Run
 from adapter.store.workspace import Store, Workspace
 
 _SENT = frozenset({"queued", "sent", "acknowledged"})
-_UNSENT = frozenset({"pending", "approved"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,18 +239,27 @@ def _put_back(space: Workspace, change: Change) -> None:
         state=before["state"],
         note_nonce=_bytes(before.get("note_nonce")),
         note_ct=_bytes(before.get("note_ct")),
+        slot_key=_slot_before(entry, before),
     )
 
 
+def _slot_before(entry: Entry, before: dict[str, Any]) -> str:
+    """The slot a withdrawn report had (D-80): as the journal kept it; a journal of an
+    older version does not say, and its withdrawal kept the slot, unless a later sync freed
+    it (`sync_withdrawn`): then it is the slot of the report's own kind, patient, doctor
+    and date (a notice is never withdrawn)."""
+    kept = before.get("slot_key")
+    if kept is not None:
+        return str(kept)
+    if not is_freed(entry.slot_key):
+        return entry.slot_key
+    return slot_key(entry.kind, entry.mapping_id or PRACTICE, entry.doctor_btm, entry.report_date)
+
+
 def _withdraw(space: Workspace, run_id: str, entry: Entry) -> None:
-    """The report is kept as a record, rejected with a note, and its slot freed."""
-    slot = f"undone|{run_id}|{entry.ledger_id}"
+    """The report is kept as a record, rejected with a note, and its slot freed (D-80)."""
     note = f"withdrawn by `substreg runs undo` of the sync run {run_id}"
-    values: dict[str, object] = {"slot_key": slot}
-    if entry.state in _UNSENT:
-        sealed = space.keys.seal(entry.dek_id, entry.ledger_id, "note", note.encode())
-        values.update(state="rejected", note_nonce=sealed.nonce, note_ct=sealed.ct)
-    space.ledger.rewrite(entry, **values)
+    space.ledger.withdraw(entry.ledger_id, by="undone", run_id=run_id, note=note)
 
 
 def _bytes(value: str | None) -> bytes | None:

@@ -16,7 +16,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from adapter.domain.ledger import transition_problem
+from adapter.domain.ledger import freed_slot, transition_problem
 from adapter.domain.model import Report
 from adapter.domain.payload import report_bytes, report_from_bytes
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
@@ -211,6 +211,22 @@ class Ledger(SealedRows):
         if note:
             sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, note.encode())
             values.update(note_nonce=sealed.nonce, note_ct=sealed.ct)
+        return self.rewrite(entry, **values)
+
+    def withdraw(self, ledger_id: str, *, by: str, run_id: str, note: str) -> Entry:
+        """Take back a report not yet sent (sync, D-28; `runs undo`, D-49): it stays as the
+        record, rejected with the note, and gives up its slot, so that the report is made
+        again when the data calls for it again (D-80). A report rejected already (waived,
+        never sent) only gives up its slot."""
+        entry = self.entry(ledger_id)
+        values: dict[str, object] = {"slot_key": freed_slot(by, run_id, ledger_id)}
+        if entry.state != "rejected":
+            problem = transition_problem(entry.state, "rejected")
+            if problem is not None:
+                msg = f"The report {ledger_id} cannot be withdrawn: {problem}."
+                raise LedgerError(msg)
+            sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, note.encode())
+            values.update(state="rejected", note_nonce=sealed.nonce, note_ct=sealed.ct)
         return self.rewrite(entry, **values)
 
     def practice_key(self) -> str:

@@ -268,8 +268,15 @@ class PatientMappings:
     def closed_before(self, day: date) -> list[MappingRow]:
         return [self.get(mapping_id) for mapping_id in self.rows.closed_before(day)]
 
+    def shredded_ends(self, mapping_ids: list[str]) -> dict[str, date | None]:
+        """Of these rows, those retention shredded, with the day their treatment ended."""
+        rows = self.rows.rows(mapping_ids)
+        return {i: r["closed_on"] for i, r in rows.items() if r["status"] == "shredded"}
+
     def shred(self, mapping: MappingRow) -> None:
-        """Crypto-shredding: the data key goes, so do the index rows and stored facts."""
+        """Crypto-shredding: the data key goes, so do the index rows and stored facts; the
+        resources seen of the patient stay, without their digest, as the mark of what
+        retention ended (D-81)."""
         self.keys.destroy_data_key(mapping.dek_id)
         self.rows.forget_patient(mapping.mapping_id)
         self._update(

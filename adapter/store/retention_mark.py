@@ -1,19 +1,18 @@
-"""The retention mark: the latest cutoff up to which patients were crypto-shredded.
+"""The retention mark: the latest cutoff up to which an earlier version crypto-shredded.
 
-Sync ignores events dated before it (an export that still holds the shredded patients'
-old events must not make them new patients). So the mark must never lie in the future:
-one there would hide every new event from sync (issue 9.1).
+Those versions kept this one day, and sync ignored every event dated before it, so that
+an export that still held the shredded patients' old events did not make them new
+patients; a mark in the future hid every new event (issue 9.1). Retention now keeps the
+shredded treatments' resources instead (D-81) and writes no mark: one that is there stands
+for the treatments shredded before, only for patients sync does not know, and with a
+warning (`adapter.services.sync_retired`). A mark in the future is taken back (`repair`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from adapter.errors import RetentionMarkError
 from adapter.store.rows import MarkRows
-
-_BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class RetentionMark:
@@ -25,26 +24,11 @@ class RetentionMark:
         """The latest cutoff up to which retention shredded patients, if it ever ran."""
         return self.rows.cutoff()
 
-    def advance(self, cutoff: date) -> None:
-        """Move the retention mark forward to `cutoff` (never back, never past today:
-        sync ignores every event before the mark, so a mark in the future would hide all
-        new data, issue 9.1)."""
-        today = self.now.astimezone(_BERLIN).date()
-        if cutoff > today:
-            msg = (
-                f"A retention cutoff of {cutoff.isoformat()} lies after today "
-                f"({today.isoformat()}): it is not kept."
-            )
-            raise RetentionMarkError(msg)
-        current = self.cutoff()
-        if current is None or cutoff > current:
-            self.rows.put(cutoff, self.now)
-
     def repair(self, today: date) -> tuple[date, date | None] | None:
         """A mark after `today` (written by a version without the guard, under a wrong
         clock) is taken back to what retention did shred: the day after the last shredded
         treatment ended (no mark when none was), and never later than `today`, where
-        `advance` would have kept it. Returns (old, new) when it repaired."""
+        an earlier version's guard would have kept it. Returns (old, new) when it repaired."""
         current = self.cutoff()
         if current is None or current <= today:
             return None

@@ -99,9 +99,13 @@ class MappingRows(Protocol):
         ...
 
     def forget_patient(self, mapping_id: str) -> None:
-        """Delete the patient's index rows and everything sync kept of it (its state,
-        archive and the resources seen of it)."""
+        """Delete the patient's index rows, state and archive. The resources seen of it
+        keep their blind index and owner, their digest replaced by `RETIRED_DIGEST`: they
+        tell sync which resources belong to a treatment retention ended (D-81)."""
         ...
+
+
+RETIRED_DIGEST = bytes(32)  # a resource seen of a shredded treatment: no digest is kept
 
 
 class LedgerRows(Protocol):

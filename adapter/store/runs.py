@@ -20,7 +20,7 @@ import orjson
 from adapter.store.rows import Row, RunRows
 
 KEPT_RUNS = 30
-_REPORT = ("state", "superseded", "note_nonce", "note_ct")
+_REPORT = ("state", "superseded", "note_nonce", "note_ct", "slot_key")
 _MAPPING = ("status", "first_use", "last_use", "closed_on", "codes_nonce", "codes_ct")
 
 

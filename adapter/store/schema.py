@@ -9,9 +9,12 @@ exactly these tables; `tests/store/test_migrations.py` keeps the two in step.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -23,7 +26,24 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
+    cast,
 )
+
+
+class Bytes(TypeDecorator[bytes]):
+    """A BLOB read back as bytes whatever the database holds in it. SQLite keeps any value
+    in any column: a ciphertext overwritten in SQL with text came back as a `str`, and one
+    that is no UTF-8 stopped the driver, and with it every sync ("Could not decode to UTF-8
+    column 'codes_ct'"). Read as its bytes, it fails authentication like any damaged
+    ciphertext: its patient's `error` finding, the others synced (D-45, D-84)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[bytes]:
+        return cast(colexpr, LargeBinary)
+
 
 # Stable constraint names, so that migrations can refer to them on both databases.
 metadata = MetaData(
@@ -47,7 +67,7 @@ key_registry = Table(
     Column("version", Integer, nullable=False),
     Column("algorithm", String(32), nullable=False),
     Column("state", String(16), nullable=False),  # active, decrypt-only, retired, destroyed
-    Column("public_key", LargeBinary, nullable=True),  # audit keys: Ed25519 public key
+    Column("public_key", Bytes, nullable=True),  # audit keys: Ed25519 public key
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
@@ -57,7 +77,7 @@ data_key = Table(
     metadata,
     Column("dek_id", String(UUID_LEN), primary_key=True),
     Column("kek_id", String(KEY_ID_LEN), ForeignKey("key_registry.key_id"), nullable=False),
-    Column("wrapped", LargeBinary, nullable=True),  # NULL once destroyed (crypto-shredding)
+    Column("wrapped", Bytes, nullable=True),  # NULL once destroyed (crypto-shredding)
     Column("owner", String(16), nullable=False),  # patient, practice
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("destroyed_at", DateTime(timezone=True), nullable=True),
@@ -69,10 +89,10 @@ patient_mapping = Table(
     metadata,
     Column("mapping_id", String(UUID_LEN), primary_key=True),  # random, never from identity
     Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
-    Column("subject_nonce", LargeBinary, nullable=True),
-    Column("subject_ct", LargeBinary, nullable=True),  # the canonical EHR reference
-    Column("codes_nonce", LargeBinary, nullable=True),
-    Column("codes_ct", LargeBinary, nullable=True),  # every code reported, latest last
+    Column("subject_nonce", Bytes, nullable=True),
+    Column("subject_ct", Bytes, nullable=True),  # the canonical EHR reference
+    Column("codes_nonce", Bytes, nullable=True),
+    Column("codes_ct", Bytes, nullable=True),  # every code reported, latest last
     Column("status", String(16), nullable=False),  # active, closed, shredded
     Column("first_use", Date, nullable=True),
     Column("last_use", Date, nullable=True),
@@ -85,7 +105,7 @@ patient_mapping = Table(
 patient_index = Table(
     "patient_index",
     metadata,
-    Column("subject_idx", LargeBinary(32), nullable=False),  # HMAC(K_idx[v], reference)
+    Column("subject_idx", Bytes(32), nullable=False),  # HMAC(K_idx[v], reference)
     Column("idx_ver", Integer, nullable=False),
     Column(
         "mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), nullable=False
@@ -111,16 +131,16 @@ report = Table(
     Column("superseded", Boolean, nullable=False),
     Column("state", String(16), nullable=False),
     Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
-    Column("payload_nonce", LargeBinary, nullable=False),
-    Column("payload_ct", LargeBinary, nullable=False),  # the exact report JSON
-    Column("payload_digest", LargeBinary(32), nullable=False),  # SHA-256 of the ciphertext
-    Column("note_nonce", LargeBinary, nullable=True),
-    Column("note_ct", LargeBinary, nullable=True),  # a person's reason (may name anyone)
+    Column("payload_nonce", Bytes, nullable=False),
+    Column("payload_ct", Bytes, nullable=False),  # the exact report JSON
+    Column("payload_digest", Bytes(32), nullable=False),  # SHA-256 of the ciphertext
+    Column("note_nonce", Bytes, nullable=True),
+    Column("note_ct", Bytes, nullable=True),  # a person's reason (may name anyone)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # revision 0004: HMAC over the row's columns under a key of the audit key (D-44), so
     # that a change made in SQL is found; NULL only before `substreg init` sealed old rows.
-    Column("row_mac", LargeBinary(32), nullable=True),
+    Column("row_mac", Bytes(32), nullable=True),
     Column("mac_key", String(KEY_ID_LEN), nullable=True),  # the audit key id it was made with
     Index("ix_report_mapping_id", "mapping_id"),
     Index("ix_report_state", "state"),
@@ -139,17 +159,17 @@ audit_log = Table(
     Column("purpose", Text, nullable=True),
     Column("ticket", Text, nullable=True),  # sealed (D-31): longer than the ticket itself
     Column("details", Text, nullable=False),  # canonical JSON, counts and ids only
-    Column("prev_hash", LargeBinary(32), nullable=False),
-    Column("entry_hash", LargeBinary(32), nullable=False),
+    Column("prev_hash", Bytes(32), nullable=False),
+    Column("entry_hash", Bytes(32), nullable=False),
 )
 
 audit_checkpoint = Table(
     "audit_checkpoint",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("entry_hash", LargeBinary(32), nullable=False),
+    Column("entry_hash", Bytes(32), nullable=False),
     Column("key_id", String(KEY_ID_LEN), ForeignKey("key_registry.key_id"), nullable=False),
-    Column("signature", LargeBinary(64), nullable=False),
+    Column("signature", Bytes(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
@@ -162,8 +182,8 @@ patient_state = Table(
         "mapping_id", String(UUID_LEN), ForeignKey("patient_mapping.mapping_id"), primary_key=True
     ),
     Column("format", Integer, nullable=False),
-    Column("nonce", LargeBinary, nullable=False),
-    Column("ct", LargeBinary, nullable=False),  # facts in use and the walk's checkpoint
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),  # facts in use and the walk's checkpoint
     Column("walked_to", Date, nullable=True),
     Column("live", Boolean, nullable=False),  # must be walked on every sync
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -178,8 +198,8 @@ patient_archive = Table(
     ),
     Column("seq", Integer, nullable=False),
     Column("format", Integer, nullable=False),
-    Column("nonce", LargeBinary, nullable=False),
-    Column("ct", LargeBinary, nullable=False),  # one batch of the patient's records
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),  # one batch of the patient's records
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("mapping_id", "seq"),
 )
@@ -190,18 +210,18 @@ practice_state = Table(
     Column("state_id", Integer, primary_key=True, autoincrement=False),  # always 1
     Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
     Column("format", Integer, nullable=False),
-    Column("nonce", LargeBinary, nullable=False),
-    Column("ct", LargeBinary, nullable=False),  # doctors, organisations, medications …
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),  # doctors, organisations, medications …
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 resource_seen = Table(
     "resource_seen",
     metadata,
-    Column("resource_idx", LargeBinary(32), nullable=False),  # HMAC of Type/id
+    Column("resource_idx", Bytes(32), nullable=False),  # HMAC of Type/id
     Column("idx_ver", Integer, nullable=False),
     Column("mapping_id", String(UUID_LEN), nullable=True),  # owner; NULL: practice-wide
-    Column("digest", LargeBinary(32), nullable=False),  # HMAC of the record as read
+    Column("digest", Bytes(32), nullable=False),  # HMAC of the record as read
     PrimaryKeyConstraint("resource_idx", "idx_ver"),
 )
 

@@ -25,11 +25,12 @@ from adapter.store.schema import (
     patient_mapping,
     patient_state,
     report,
+    resource_seen,
 )
 from adapter.store.workspace import Store
 from tests.cli_helpers import AS_OF, PURPOSE, SYNC, Cli
 from tests.storage import Database, make_store
-from tests.store.helpers import change, raw_rows
+from tests.store.helpers import change, raw_rows, tampering
 from tests.sync import fhir
 from tests.sync.helpers import ledger, mapping_of, run_sync
 
@@ -100,6 +101,54 @@ def test_one_damaged_patient_leaves_the_others_synced(
     assert [(r.report.kind, r.subject) for r in repaired.recorded] == [("abmeldung", p1)]
     assert not [f for f in repaired.findings if p1 in f.message]
     assert sorted(h.report.kind for h in ledger(store)) == ["abmeldung"] * 2 + ["anmeldung"] * 2
+
+
+_NO_UTF8 = "CAST(X'FFFE00C3' AS TEXT)"  # what SQLite keeps in any column when told to
+_AS_TEXT: dict[str, tuple[Table, str, str]] = {
+    "mapping codes": (patient_mapping, "codes_ct", "mapping_id"),
+    "ledger payload": (report, "payload_ct", "mapping_id"),
+    "stored records": (patient_archive, "ct", "mapping_id"),
+    "resource digests": (resource_seen, "digest", "mapping_id"),
+}
+
+
+@pytest.mark.parametrize("what", list(_AS_TEXT))
+def test_a_ciphertext_overwritten_with_text_that_is_no_utf8_stops_only_its_patient(
+    what: str, tmp_path: Path
+) -> None:
+    """SQLite keeps text in a BLOB column; text that is no UTF-8 stopped the driver, and
+    every sync with it ("the database refused the work"). Read as bytes, it is damage like
+    any other (D-45, D-84): p2 is synced; p1 gets its error finding (a resource digest
+    only makes its resources read again); restored, p1 is synced too."""
+    url = f"sqlite:///{tmp_path / 'substreg.db'}"
+    store, _ = make_store(url)
+    bundle = _practice(tmp_path)
+    run_sync(store, [bundle], FIRST)
+    p1 = mapping_of(store, "p1")
+    table, column, owner = _AS_TEXT[what]
+    keys = [c.name for c in table.primary_key.columns]
+    kept = [r for r in raw_rows(store, table) if r[owner] == p1]
+    with tampering(url) as connection:
+        connection.exec_driver_sql(
+            f"UPDATE {table.name} SET {column} = {_NO_UTF8} WHERE {owner} = ?", (p1,)
+        )
+    damaged = run_sync(store, [bundle], SECOND, rebuild=what == "stored records")
+
+    assert ("abmeldung", mapping_of(store, "p2")) in [
+        (r.report.kind, r.subject) for r in damaged.recorded
+    ]
+    errors = [f for f in damaged.findings if p1 in f.message]
+    if what == "resource digests":
+        assert errors == []
+        assert sorted((r.report.kind, r.subject) for r in damaged.recorded) == sorted(
+            [("abmeldung", mapping_of(store, "p2")), ("abmeldung", p1)]
+        )
+        return
+    assert [f.severity for f in errors] == ["error"]
+    for row in kept:
+        change(url, table, {k: row[k] for k in keys}, **{column: row[column]})
+    repaired = run_sync(store, [bundle], SECOND)
+    assert [(r.report.kind, r.subject) for r in repaired.recorded] == [("abmeldung", p1)]
 
 
 def test_a_damaged_stored_state_is_derived_afresh(database: Database, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from adapter.cli.main import main
 from adapter.domain.model import Finding
 from adapter.errors import SyncError
-from adapter.fhir.validate import validate_paths
+from adapter.fhir.validate import check, validate_paths
 from adapter.services import derive
 from tests.faults.practice import SLOTS, Slot, practice, write
 from tests.storage import Database, make_store
@@ -115,6 +115,55 @@ def test_an_as_of_outside_the_calendar_is_one_line(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "--as-of" in err
+
+
+BIRTH = Slot("Patient/p1", ("birthDate",), "day")
+
+
+@pytest.mark.parametrize(
+    "born",
+    ["9999-12-31", "0001-01-01", "1899-12-31", "2026-04-01"],
+    ids=["no-date", "year-one", "before-1900", "after-today"],
+)
+def test_a_birth_date_outside_1900_to_today_is_an_error_on_the_patient(
+    born: str, tmp_path: Path
+) -> None:
+    """D-40, D-83: a birth date before 1900 or after the day became part of the patient
+    code silently; derive withholds the patient's reports with one R-CODE-4 error naming
+    the Patient (never the date), and validate (today: the day) names it too."""
+    bundle = write(tmp_path / "export.json", practice({BIRTH: born}))
+    derived = derive([bundle], as_of=AS_OF)
+    assert derived.reports == []
+    [refused] = [f for f in derived.findings if f.rule == "R-CODE-4"]
+    assert (refused.severity, refused.sources) == ("error", ("Patient/p1",))
+    assert born not in refused.message
+    issues = [i for i in check([bundle], today=AS_OF).issues if i.rule == "R-CODE-4"]
+    assert [(i.severity, i.resource, i.element) for i in issues] == [
+        ("error", "Patient/p1", "Patient.birthDate")
+    ]
+
+
+def test_a_birth_date_on_the_first_day_of_1900_makes_a_code(tmp_path: Path) -> None:
+    """The bounds are D-40's: 1900-01-01 is a day the readers take."""
+    bundle = write(tmp_path / "export.json", practice({BIRTH: "1900-01-01"}))
+    assert [r.patient_code for r in derive([bundle], as_of=AS_OF).reports] == ["SIHAF110"]
+    assert not [i for i in check([bundle], today=AS_OF).issues if i.rule == "R-CODE-4"]
+
+
+def test_sync_withholds_a_patient_born_in_9999_and_reports_it_once_corrected(
+    database: Database, tmp_path: Path
+) -> None:
+    """Sync (SQLite and PostgreSQL) gives the same R-CODE-4 error and records nothing for
+    the patient; the corrected export records its Anmeldung as derive does."""
+    store, _ = make_store(database.url)
+    wrong = write(tmp_path / "wrong.json", practice({BIRTH: "9999-12-31"}))
+    first = run_sync(store, [wrong], SYNCED)
+    assert first.recorded == []
+    assert [f.sources for f in first.findings if f.rule == "R-CODE-4"] == [("Patient/p1",)]
+    right = write(tmp_path / "right.json", practice())
+    again = run_sync(store, [right], SYNCED)
+    expected = derive([right], as_of=SYNCED).reports
+    assert [r.report for r in again.recorded] == expected != []
 
 
 # -- every field, every extreme ----------------------------------------------------------

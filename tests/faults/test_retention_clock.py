@@ -15,20 +15,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
-from adapter.errors import RetentionMarkError
+from adapter.errors import RetentionError
 from adapter.services.retention import apply_retention, plan_retention
-from adapter.store.schema import data_key, retention_mark
+from adapter.store.schema import data_key, resource_seen, retention_mark
 from adapter.store.workspace import Workspace
-from tests.cli_helpers import SYNC, Cli
+from tests.cli_helpers import CONFIG, DEMO, Cli
 from tests.storage import ACTOR, NOW, Database, make_store
 from tests.store.helpers import raw_rows
 from tests.sync import fhir
 from tests.sync.helpers import run_sync
 
 IN_2036 = datetime(2036, 12, 31, 9, 0, tzinfo=UTC)
+IN_2037 = datetime(2037, 6, 1, 10, 0, tzinfo=UTC)
 MAPPING = re.compile(r"mapping ([0-9a-f-]{36})  treatment (\S+) – (\S+)")
 DEMO_CODES = ("THREM249", "KAWOF315", "OLMÜM522", "MAVOM407")
+SHREDDED = 11  # every demo patient with a drug: all treatments ended by 2026
 
 
 class _Terminal(io.StringIO):
@@ -54,13 +57,55 @@ def test_an_as_of_after_today_is_refused_and_destroys_nothing(cli: Cli) -> None:
     assert _destroyed(cli) == 0
 
 
+def _ten_years_on(cli: Cli) -> None:
+    """The demo synced; its export stopped, so the open treatments ended by R-EP-3 (a sync
+    with --accept-mass-end); the practice's syncs went on, and it is 2036 now."""
+    cli.synced()
+    cli.ok("sync", str(DEMO), "--config", str(CONFIG), "--as-of", "2026-01-31", "--accept-mass-end")
+    cli.set_clock(IN_2036)
+    cli.ok("sync", str(DEMO), "--config", str(CONFIG), "--as-of", "2036-12-31")
+
+
+@pytest.mark.parametrize(
+    "as_of", [None, "2037-06-01"], ids=["by-the-clock", "as-of-the-wrong-clocks-day"]
+)
+def test_a_clock_years_after_the_last_sync_is_refused_and_destroys_nothing(
+    cli: Cli, as_of: str | None
+) -> None:
+    """The review's case: `retention apply --yes` under a clock 4,170 days after the last
+    sync destroyed the keys of treatments inside the ten years, with a note only. A day
+    more than 31 days after the last sync (D-47's tolerance) is refused in one line, the
+    clock's or an --as-of (D-81)."""
+    cli.synced()
+    cli.set_clock(IN_2037)
+    before = cli.tables()
+    argv = ["--as-of", as_of] if as_of else []
+    line = cli.refused("retention", "apply", *argv, "--yes")
+    assert "lies 4170 days after the last sync (as of 2025-12-31)" in line
+    assert "Check the clock" in line
+    assert "--as-of a day no later than 2026-01-31" in line
+    assert cli.tables() == before
+    assert _destroyed(cli) == 0
+
+
+def test_an_as_of_near_the_last_sync_under_a_wrong_clock_shows_the_clock_in_doubt(
+    cli: Cli,
+) -> None:
+    """With the clock still wrong, --as-of a day near the last sync is taken; the plan
+    shows the last sync and the clock's today, and nothing is ten years old."""
+    cli.synced()
+    cli.set_clock(IN_2037)
+    out = cli.ok("retention", "apply", "--as-of", "2026-01-15", "--dry-run")
+    assert "the last sync was as of 2025-12-31, 4170 days before" in out
+    assert _destroyed(cli) == 0
+
+
 def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> None:
     """A script (no terminal) that forgot --yes: one line saying what would be destroyed."""
-    cli.synced()
-    cli.set_clock(IN_2036)
+    _ten_years_on(cli)
     before = cli.tables()
     line = cli.refused("retention", "apply")
-    assert "retention would destroy the data keys of 5 patient(s)" in line  # 3 named ones
+    assert f"retention would destroy the data keys of {SHREDDED} patient(s)" in line
     assert "give --yes" in line
     assert cli.tables() == before
 
@@ -68,18 +113,15 @@ def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> No
 def test_at_a_terminal_it_shows_the_plan_and_no_keeps_everything(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The plan names mapping ids and treatment dates, warns that the clock is ten years
-    past the last sync, and "no" destroys nothing."""
-    cli.synced()
-    cli.set_clock(IN_2036)
+    """The plan names mapping ids and treatment dates, no code, and "no" destroys nothing."""
+    _ten_years_on(cli)
     monkeypatch.setattr("sys.stdin", _Terminal("no\n"))
     before = cli.tables()
     result = cli.run("retention", "apply")
     assert result.status == 2
     assert "not confirmed: nothing was changed" in result.err
-    assert len(MAPPING.findall(result.out)) == 5
-    assert "Destroy the data keys of 5 patient(s)? Type yes to go on:" in result.out
-    assert "the last sync was as of 2025-12-31, 4018 days before" in result.out
+    assert len(MAPPING.findall(result.out)) == SHREDDED
+    assert f"Destroy the data keys of {SHREDDED} patient(s)? Type yes to go on:" in result.out
     assert not any(code in result.out for code in DEMO_CODES)
     assert cli.tables() == before
 
@@ -88,8 +130,7 @@ def test_at_a_terminal_yes_destroys_what_was_shown(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Confirmed: exactly the mapping ids shown are shredded."""
-    cli.synced()
-    cli.set_clock(IN_2036)
+    _ten_years_on(cli)
     monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
     result = cli.run("retention", "apply")
     assert result.status == 0, result.err
@@ -97,7 +138,7 @@ def test_at_a_terminal_yes_destroys_what_was_shown(
     columns = cli.columns("patient_mapping")
     rows = [dict(zip(columns, r, strict=True)) for r in cli.tables()["patient_mapping"]]
     assert {r["mapping_id"] for r in rows if r["status"] == "shredded"} == shown
-    assert _destroyed(cli) == len(shown) == 5
+    assert _destroyed(cli) == len(shown) == SHREDDED
 
 
 def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) -> None:
@@ -110,6 +151,7 @@ def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) ->
             [fhir.doctor(), fhir.patient(patient), *fhir.daily(patient, start, start)],
         )
         run_sync(store, [data], start + timedelta(days=20))
+    run_sync(store, [data], IN_2036.date())  # the syncs went on; nobody walked (D-47)
     plan = plan_retention(store, ACTOR, years=1)
     shown = frozenset({plan.shred[0].mapping_id})
     result = apply_retention(store, ACTOR, years=1, confirmed=shown)
@@ -117,16 +159,15 @@ def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) ->
     assert len(plan_retention(store, ACTOR, years=1).shred) == 1
 
 
-def test_the_store_never_keeps_a_cutoff_in_the_future(database: Database) -> None:
-    """The guard holds below the service too: RetentionMark refuses tomorrow."""
-    store, _ = make_store(database.url)
-
-    def mark(space: Workspace) -> None:
-        space.retention.advance(NOW.date() + timedelta(days=1))
-
-    with pytest.raises(RetentionMarkError, match="lies after today"):
-        store.run(ACTOR, mark)
+def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Database) -> None:
+    """Nothing synced, nothing to destroy: retention as of today plans nothing, keeps no
+    cutoff, and is not refused for want of a last sync."""
+    store, _ = make_store(database.url, clock=lambda: IN_2037)
+    result = apply_retention(store, ACTOR)
+    assert (result.shredded, result.cutoff) == ((), date(2027, 6, 1))
     assert raw_rows(store, retention_mark) == []
+    with pytest.raises(RetentionError, match="lies after today"):
+        plan_retention(store, ACTOR, as_of=date(2037, 6, 2))
 
 
 def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
@@ -151,27 +192,37 @@ def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
 
 
 def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_read(
-    cli: Cli,
+    database: Database, tmp_path: Path
 ) -> None:
-    """Retention under a clock ten years ahead shredded treatments that ended up to the
-    last day of the data, and left the mark in the future. The repair took it back only to
-    the day after the last of them ended, still after today, so every sync repeated the
-    warning; now it lies no later than today, the warning says which events stay ignored,
-    and the next sync is quiet."""
-    cli.synced()
-    cli.set_clock(datetime(2036, 1, 10, 10, 0, tzinfo=UTC))
-    cli.ok("retention", "apply", "--yes")
-    cli.set_clock(datetime(2025, 12, 31, 11, 30, tzinfo=UTC))
-    first = cli.json(*SYNC, "--format", "json")
-    [warning] = [f for f in first["findings"] if "retention mark lay" in f["message"]]
-    assert "It is now 2025-12-31" in warning["message"]
-    assert "events dated from 2025-12-31 on are read again" in warning["message"]
-    assert "those before 2025-12-31 stay ignored" in warning["message"]
-    columns = cli.columns("retention_mark")
-    [mark] = [dict(zip(columns, r, strict=True)) for r in cli.tables()["retention_mark"]]
-    assert str(mark["cutoff"]) <= "2025-12-31"  # SQLite hands the day back as text
-    again = cli.json(*SYNC, "--format", "json")
-    assert not [f for f in again["findings"] if "retention mark" in f["message"]]
+    """An earlier version's retention under a clock years ahead shredded p1 (ended
+    2026-11-10) and kept the mark 2036-12-31. The next sync takes it back to the day after
+    the last shredded treatment ended (today at the latest), says which events stay
+    ignored, and the sync after it says nothing of a repair (D-46)."""
+    store, _ = make_store(database.url)
+    day = NOW.date() - timedelta(days=21)
+    data = fhir.write_bundle(
+        tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", day, day)]
+    )
+    run_sync(store, [data], NOW.date())
+
+    def as_the_earlier_version_left_it(space: Workspace) -> None:
+        [mapping] = space.mappings.readable()
+        space.mappings.shred(mapping)
+        space.retention.rows.put(date(2036, 12, 31), NOW)
+
+    store.run(ACTOR, as_the_earlier_version_left_it)
+    with store.engine.begin() as connection:  # it kept nothing of the resources read
+        connection.execute(delete(resource_seen))
+    first = run_sync(store, [data], NOW.date())
+    [warning] = [f for f in first.findings if "retention mark lay" in f.message]
+    after = (day + timedelta(days=1)).isoformat()
+    assert f"It is now {after}" in warning.message
+    assert f"events dated from {after} on are read again" in warning.message
+    assert f"those before {after} stay ignored" in warning.message
+    assert [r["cutoff"] for r in raw_rows(store, retention_mark)] == [day + timedelta(days=1)]
+    again = run_sync(store, [data], NOW.date())
+    assert not [f for f in again.findings if "retention mark lay" in f.message]
+    assert again.recorded == []
 
 
 @pytest.mark.parametrize("years", ["2025", "1000000"], ids=["the-year-itself", "a-million"])

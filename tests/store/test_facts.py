@@ -11,6 +11,7 @@ from sqlalchemy import Table
 
 from adapter.store.facts import Facts, StoredState
 from adapter.store.mappings import MappingRow
+from adapter.store.rows import RETIRED_DIGEST
 from adapter.store.schema import patient_archive, patient_state, practice_state, resource_seen
 from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR, Database, make_store
@@ -170,16 +171,19 @@ def test_replace_archive_compacts_to_one_row(database: Database) -> None:
 
 
 def test_shredding_a_patient_deletes_their_state_archive_and_digests(database: Database) -> None:
-    """Crypto-shredding takes the patient's stored facts with it; others keep theirs."""
+    """Crypto-shredding takes the patient's stored facts with it, and the digests of the
+    resources read of it; their blind index stays, to tell the treatment by (D-81)."""
     store, _ = make_store(database.url)
     gone, kept = new_patient(store, "p1"), new_patient(store, "p2")
     for row, idx in ((gone, IDX[0]), (kept, IDX[1])):
         _facts(store, lambda f, r=row: f.save_states([_state(r, "s", live=True)]))
         _facts(store, lambda f, r=row: f.append_archives([(r.mapping_id, r.dek_id, 1, b"a")]))
-        _facts(store, lambda f, r=row, i=idx: f.remember([(i, r.mapping_id, bytes(32))], 1))
+        _facts(store, lambda f, r=row, i=idx: f.remember([(i, r.mapping_id, b"\x01" * 32)], 1))
     store.run(ACTOR, lambda space: space.mappings.shred(gone))
-    for table in (patient_state, patient_archive, resource_seen):
+    for table in (patient_state, patient_archive):
         assert {r["mapping_id"] for r in raw_rows(store, table)} == {kept.mapping_id}
+    seen = {r["mapping_id"]: bytes(r["digest"]) for r in raw_rows(store, resource_seen)}
+    assert seen == {gone.mapping_id: RETIRED_DIGEST, kept.mapping_id: b"\x01" * 32}
 
 
 # -- resources read ----------------------------------------------------------------------

@@ -33,6 +33,11 @@ def clock() -> Clock:
 @pytest.fixture
 def twin(clock: Clock) -> Store:
     """An initialised store on the twin (keyring in memory, first audit entry written)."""
+    return twin_store(clock)
+
+
+def twin_store(clock: Clock) -> Store:
+    """A new initialised store on the twin (for a property test: one per example)."""
     database = MemoryDatabase()
     database.create()
     ring = generate_keyring(NOW.isoformat())

@@ -67,9 +67,14 @@ def test_lookup_finds_the_patient_of_a_code_and_is_audited(twin: Store) -> None:
 
 
 def test_retention_shreds_only_treatments_past_the_period(twin: Store, clock: Clock) -> None:
+    """Ten years on (the open treatments ended by R-EP-3, syncs went on), the treatments
+    that ended more than ten years before the day are shredded (D-21)."""
     _sync_demo(twin)
-    assert plan_retention(twin, ACTOR).shred == ()  # 2026: nothing is ten years old
+    assert plan_retention(twin, ACTOR, as_of=AS_OF).shred == ()  # nothing is ten years old
+    later = date(2026, 1, 31)  # the open treatments end by R-EP-3
+    run_sync(twin, [DEMO], later, config=load_config(CONFIG), accept_mass_end=True)
     clock.now = clock.now.replace(year=2036, month=6)
+    run_sync(twin, [DEMO], date(2036, 6, 1), config=load_config(CONFIG))  # nobody walked
     plan = plan_retention(twin, ACTOR)
     closed = {t.mapping_id for t in plan.shred}
     assert closed

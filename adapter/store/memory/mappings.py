@@ -12,12 +12,12 @@ from datetime import date, datetime
 
 from adapter.errors import ConcurrentUpdateError
 from adapter.store.memory.tables import Tables
-from adapter.store.rows import Row
+from adapter.store.rows import RETIRED_DIGEST, Row
 from adapter.store.schema import patient_mapping
 
 _COLUMNS = {c.name: c.nullable for c in patient_mapping.columns}  # name -> NULL allowed
 _POINTING = ("patient_index", "patient_state", "patient_archive", "report")  # foreign keys
-_FORGOTTEN = ("patient_index", "patient_state", "patient_archive", "resource_seen")
+_FORGOTTEN = ("patient_index", "patient_state", "patient_archive")
 
 
 class MemoryMappingRows:
@@ -114,6 +114,9 @@ class MemoryMappingRows:
             table = self.tables[name]
             for key in [k for k, r in table.items() if r.get("mapping_id") == mapping_id]:
                 del table[key]
+        for row in self.tables["resource_seen"].values():
+            if row["mapping_id"] == mapping_id:
+                row["digest"] = RETIRED_DIGEST
 
 
 def _checked(values: Row) -> Row:

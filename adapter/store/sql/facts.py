@@ -125,7 +125,8 @@ class SqlFactRows:
             chunk = indexes[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
             rows = self.connection.exec_driver_sql(
-                "SELECT resource_idx, mapping_id, digest FROM resource_seen "
+                # As bytes whatever SQLite holds (text written in SQL: schema.Bytes, D-84).
+                "SELECT resource_idx, mapping_id, CAST(digest AS BLOB) FROM resource_seen "
                 f"WHERE idx_ver = ? AND resource_idx IN ({marks})",
                 (version, *chunk),
             )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from adapter.store.database import insert_unless_present
-from adapter.store.rows import Row
+from adapter.store.rows import RETIRED_DIGEST, Row
 from adapter.store.schema import (
     patient_archive,
     patient_index,
@@ -175,5 +175,10 @@ class SqlMappingRows:
         return [dict(row._mapping) for row in rows]
 
     def forget_patient(self, mapping_id: str) -> None:
-        for table in (patient_index, patient_state, patient_archive, resource_seen):
+        for table in (patient_index, patient_state, patient_archive):
             self.connection.execute(delete(table).where(table.c.mapping_id == mapping_id))
+        self.connection.execute(
+            update(resource_seen)
+            .where(resource_seen.c.mapping_id == mapping_id)
+            .values(digest=RETIRED_DIGEST)
+        )

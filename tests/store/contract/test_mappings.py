@@ -15,7 +15,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.mapping_index import LOST, index_problem, lost_index
 from adapter.store.mappings import PatientMappings
 from adapter.store.memory.backend import MemoryBackend
-from adapter.store.rows import RegisteredKey, Row
+from adapter.store.rows import RETIRED_DIGEST, RegisteredKey, Row
 from adapter.store.schema import (
     patient_archive,
     patient_index,
@@ -257,7 +257,8 @@ def test_drop_index_drops_only_the_rows_own_pairs(backend_db: Database) -> None:
 def test_forget_patient_deletes_its_rows_everywhere_and_no_one_elses(
     backend_db: Database,
 ) -> None:
-    """Shredding deletes the patient's index rows, state, archive and resources seen."""
+    """Shredding deletes the patient's index rows, state and archive; its resources seen
+    keep their blind index and owner, without their digest (D-81)."""
     _patients(backend_db, A, B)
     with backend_db.transaction() as rows:
         for n, mapping_id in enumerate((A, B)):
@@ -282,8 +283,12 @@ def test_forget_patient_deletes_its_rows_everywhere_and_no_one_elses(
         rows.mappings.forget_patient(A)
     with backend_db.transaction(write=False) as rows:
         tables = (patient_index, patient_state, patient_archive, resource_seen)
-        assert [_held(rows, t, A) for t in tables] == [0, 0, 0, 0]
+        assert [_held(rows, t, A) for t in tables] == [0, 0, 0, 1]
         assert [_held(rows, t, B) for t in tables] == [1, 1, 2, 1]
+        assert rows.facts.seen([IDX[2], IDX[3]], 1) == {
+            IDX[2]: (A, RETIRED_DIGEST),
+            IDX[3]: (B, b"d" * 32),
+        }
         assert list(rows.mappings.rows([A, B])) == [A, B]  # the mapping row stays
 
 

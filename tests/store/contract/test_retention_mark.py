@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from adapter.errors import RetentionMarkError
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.workspace import Database
 from tests.storage import NOW
@@ -58,20 +57,6 @@ def test_the_last_shredded_treatment_is_of_shredded_patients_only(backend_db: Da
 
 
 # -- the retention mark over the rows ------------------------------------------------------
-
-
-def test_the_mark_only_moves_forward_and_never_past_today(backend_db: Database) -> None:
-    """advance keeps a later cutoff, ignores an earlier one, refuses one after today."""
-    with backend_db.transaction() as rows:
-        mark = RetentionMark(rows.marks, NOW)
-        mark.advance(date(2015, 3, 1))
-        mark.advance(date(2014, 1, 1))
-        assert mark.cutoff() == date(2015, 3, 1)
-        mark.advance(date(2016, 3, 1))
-        with pytest.raises(RetentionMarkError, match="lies after today"):
-            mark.advance(TODAY + timedelta(days=1))
-    with backend_db.transaction(write=False) as rows:
-        assert RetentionMark(rows.marks, LATER).cutoff() == date(2016, 3, 1)
 
 
 @pytest.mark.parametrize(

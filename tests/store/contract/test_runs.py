@@ -266,6 +266,7 @@ def test_the_journal_keeps_what_a_run_changes_on_every_backend(backend_db: Datab
                 "by": "supersede",
                 "note_ct": b"nc".hex(),
                 "note_nonce": b"nn".hex(),
+                "slot_key": "slot|l1",  # a withdrawal gives it up: undo puts it back (D-80)
                 "state": "pending",
                 "superseded": False,
             },
