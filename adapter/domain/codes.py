@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeGuard
 
 __all__ = [
     "CodeRefusal",
@@ -93,7 +94,7 @@ class _Letters:
     unmappable: str | None = None
 
 
-def is_patient_code(value: object) -> bool:
+def is_patient_code(value: object) -> TypeGuard[str]:
     """Whether `value` is written as a patient code: exactly eight characters, four code
     letters (A–Z, Ä, Ö, Ü, ß; NFC), F or M, three digits. Syntax only: whether the letters
     fit a name and the digits a birth date cannot be told from the code."""

@@ -148,14 +148,15 @@ class FaultMiddleware:
 
 def quiet_drops(logger: logging.Logger) -> None:
     """Log a dropped connection (a simulated fault) as one line, without a traceback."""
+    if _one_line not in logger.filters:
+        logger.addFilter(_one_line)
 
-    def one_line(record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], _Dropped):
-            record.msg, record.args, record.exc_info = "simulated fault: dropped", (), None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
 
-    logger.addFilter(one_line)
+def _one_line(record: logging.LogRecord) -> bool:
+    if record.exc_info and isinstance(record.exc_info[1], _Dropped):
+        record.msg, record.args, record.exc_info = "simulated fault: dropped", (), None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -5,8 +5,10 @@ doctors at once (004 §10).
 The reports are taken in the register's order (by date; on one day the Anmeldung first,
 `register_order`), each against what the register holds by then, the batch's earlier
 reports included; the results are listed in the batch's order. The holdings are a port
-(`Holdings`): the SQL version is in `state.py`. Codes come in only through `cryptogram`,
-a keyed one-way function: nothing here keeps or returns a code.
+(`Holdings`): `holdings.BatchHoldings`, loaded from SQLite for the batch. Codes come in
+only through `cryptogram`, a keyed one-way function: nothing here keeps or returns a code.
+A report received before and accepted is accepted again and kept once (same content) or
+rejected (another report under its id); one rejected before is judged afresh.
 
     anmeldung          code, substance (R-SUB-1); no registration of this code open with
                        the same doctor (R-EP-4): opens one

@@ -30,6 +30,7 @@ import orjson
 from adapter.crypto.envelope import certificate_fingerprint, open_envelope
 from adapter.crypto.envelope.receipt import sign_receipt
 from adapter.domain.batch import Batch, batch_from_bytes
+from adapter.domain.codes import is_patient_code
 from adapter.domain.model import RegisterDoctor
 from adapter.domain.payload import report_bytes
 from adapter.domain.receipt import Receipt
@@ -124,14 +125,18 @@ class Office:
 
     def _take(self, books: Books, key: str, digest: str, batch: Batch, now: datetime) -> bytes:
         books.keep_doctor(batch.sender_btm_number, _contact(batch.reports[0].doctor))
+        codes = {r.patient_code for r in batch.reports if is_patient_code(r.patient_code)}
+        holdings = books.load(
+            {self.identity.cryptogram(code) for code in codes}, {r.id for r in batch.reports}
+        )
         intake = take_batch(
             batch,
-            books,
+            holdings,
             today=self.today(now),
             cryptogram=self.identity.cryptogram,
             content_mac=lambda report: self.identity.mac(report_bytes(report)),
         )
-        books.keep_reports(batch.batch_id, intake.taken)
+        books.apply(batch.batch_id, holdings.changes, intake.taken)
         receipt = Receipt(
             batch_id=batch.batch_id,
             envelope_sha256=digest,

@@ -21,10 +21,25 @@ from adapter.registersim.faults import Faults, quiet_drops
 __all__ = ["serve", "server"]
 
 
-def server(app: FastAPI, *, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
-    """A uvicorn server for `app` (not started)."""
+def server(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    tls: tuple[Path, Path] | None = None,
+) -> uvicorn.Server:
+    """A uvicorn server for `app` (not started); HTTPS with `tls` = (certificate, key)."""
+    certfile, keyfile = (str(tls[0]), str(tls[1])) if tls else (None, None)
     config = uvicorn.Config(
-        app, host=host, port=port, http="h11", lifespan="off", log_level=log_level
+        app,
+        host=host,
+        port=port,
+        http="h11",
+        lifespan="off",
+        log_level=log_level,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     quiet_drops(logging.getLogger("uvicorn.error"))
     return uvicorn.Server(config)

@@ -12,13 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from adapter.registersim.intake import KnownReport, Registration, Taken
+from adapter.registersim.holdings import BatchHoldings, Changes, OpenRow
+from adapter.registersim.intake import KnownReport, Taken
 from adapter.registersim.tables import (
     doctors,
     duplicates,
@@ -46,6 +58,7 @@ class RegisterState:
         self._engine: Engine = create_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False}
         )
+        event.listen(self._engine, "connect", _write_ahead)
         metadata.create_all(self._engine)
 
     def close(self) -> None:
@@ -88,8 +101,8 @@ class RegisterState:
 
 
 class Books:
-    """The holdings and receipts on one connection (`intake.Holdings`, and the rest a
-    submission needs)."""
+    """The register's books on one connection: receipts, senders, doctors, and the
+    holdings of a batch (`load`, then `apply` what the intake changed)."""
 
     def __init__(self, connection: Connection, now: datetime) -> None:
         self._db = connection
@@ -136,87 +149,121 @@ class Books:
                 update(doctors).where(doctors.c.btm_number == btm_number).values(contact=contact)
             )
 
-    def keep_reports(self, batch_id: str, taken: list[Taken]) -> None:
-        """Each report taken, once: a report rejected before and taken again is replaced."""
-        for item in taken:
-            values = {
-                "batch_id": batch_id,
-                "kind": item.report.kind,
-                "doctor_btm_number": item.report.doctor.btm_number or "",
-                "code_cryptogram": item.cryptogram,
-                "content_mac": item.content_mac,
-                "status": item.result.status,
-                "reason": item.result.reason,
-            }
-            done = self._db.execute(
-                update(reports).where(reports.c.report_id == item.report.id).values(**values)
+    # -- the holdings of one batch ------------------------------------------------------
+
+    def load(self, cryptograms: set[str], report_ids: set[str]) -> BatchHoldings:
+        """What the register holds for a batch with these codes and reports."""
+        known = {
+            row.report_id: KnownReport(row.batch_id, row.content_mac, row.status == "accepted")
+            for ids in _chunks(report_ids)
+            for row in self._db.execute(
+                select(reports.c.report_id, reports.c.batch_id, reports.c.content_mac,
+                       reports.c.status).where(reports.c.report_id.in_(ids))
             )
-            if done.rowcount == 0:
-                self._db.execute(insert(reports).values(report_id=item.report.id, **values))
-
-    # -- intake.Holdings ------------------------------------------------------------------
-
-    def known_report(self, report_id: str) -> KnownReport | None:
-        row = self._db.execute(
-            select(reports.c.batch_id, reports.c.content_mac, reports.c.status).where(
-                reports.c.report_id == report_id
-            )
-        ).first()
-        if row is None:
-            return None
-        return KnownReport(row.batch_id, row.content_mac, row.status == "accepted")
-
-    def open_registrations(self, cryptogram: str) -> list[Registration]:
-        return self._registrations(
-            (registrations.c.code_cryptogram == cryptogram) & registrations.c.closed_on.is_(None)
+        }  # fmt: skip
+        open_rows = [
+            row
+            for codes in _chunks(cryptograms)
+            for row in self._open_rows(registrations.c.code_cryptogram.in_(codes))
+        ]
+        doctors_named = {row.doctor_btm_number for row in open_rows}
+        contacts = {
+            row.btm_number: row.contact
+            for names in _chunks(doctors_named)
+            for row in self._db.execute(select(doctors).where(doctors.c.btm_number.in_(names)))
+        }
+        return BatchHoldings(
+            known,
+            open_rows,
+            contacts,
+            lambda btm: self._open_rows(registrations.c.doctor_btm_number == btm),
         )
 
-    def open_of_doctor(self, btm_number: str) -> list[Registration]:
-        return self._registrations(
-            (registrations.c.doctor_btm_number == btm_number) & registrations.c.closed_on.is_(None)
+    def apply(self, batch_id: str, changes: Changes, taken: list[Taken]) -> None:
+        """Write what the intake changed, and every report it took (once: a report
+        rejected before and taken again replaces its row)."""
+        ids = [item.report.id for item in taken]
+        for chunk in _chunks(set(ids)):
+            self._db.execute(delete(reports).where(reports.c.report_id.in_(chunk)))
+        self._many(insert(reports), [_report_row(batch_id, item) for item in taken])
+        self._many(
+            insert(registrations),
+            [
+                {
+                    "doctor_btm_number": o.taken.report.doctor.btm_number or "",
+                    "code_cryptogram": o.taken.cryptogram,
+                    "first_use": o.first_use,
+                    "substance": o.taken.report.substance,
+                    "opened_by": o.taken.report.id,
+                    "closed_on": o.closed_on,
+                    "closed_by": o.closed_by,
+                }
+                for o in changes.openings
+            ],
         )
-
-    def register(self, taken: Taken, first_use: date) -> None:
-        self._db.execute(
-            insert(registrations).values(
-                doctor_btm_number=taken.report.doctor.btm_number or "",
-                code_cryptogram=taken.cryptogram,
-                first_use=first_use,
-                substance=taken.report.substance,
-                opened_by=taken.report.id,
-            )
-        )
-
-    def deregister(self, registration: Registration, closed_on: date, report_id: str) -> None:
-        self._db.execute(
+        self._many(
             update(registrations)
-            .where(registrations.c.id == registration.id)
-            .values(closed_on=closed_on, closed_by=report_id)
+            .where(registrations.c.id == bindparam("registration"))
+            .values(closed_on=bindparam("day"), closed_by=bindparam("by")),
+            [
+                {"registration": c.registration_id, "day": c.closed_on, "by": c.report_id}
+                for c in changes.closings
+            ],
         )
+        self._many(
+            insert(duplicates),
+            [
+                {"code_cryptogram": code, "first_btm_number": first,
+                 "second_btm_number": second, "report_id": report_id,
+                 "noticed_at": _utc(self._now)}
+                for code, first, second, report_id in changes.duplicates
+            ],
+        )  # fmt: skip
 
-    def note_duplicate(self, cryptogram: str, first: str, second: str, report_id: str) -> None:
-        self._db.execute(
-            insert(duplicates).values(
-                code_cryptogram=cryptogram,
-                first_btm_number=first,
-                second_btm_number=second,
-                report_id=report_id,
-                noticed_at=_utc(self._now),
-            )
-        )
+    def _many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._db.execute(statement, rows)
 
-    def doctor_contact(self, btm_number: str) -> str | None:
-        return self._db.execute(
-            select(doctors.c.contact).where(doctors.c.btm_number == btm_number)
-        ).scalar_one_or_none()
-
-    def _registrations(self, where: Any) -> list[Registration]:
+    def _open_rows(self, where: Any) -> list[OpenRow]:
         rows = self._db.execute(
-            select(registrations.c.id, registrations.c.doctor_btm_number, registrations.c.first_use)
-            .where(where)
+            select(
+                registrations.c.id,
+                registrations.c.doctor_btm_number,
+                registrations.c.code_cryptogram,
+                registrations.c.first_use,
+            )
+            .where(where & registrations.c.closed_on.is_(None))
             .order_by(registrations.c.id)
         )
-        return [Registration(row.id, row.doctor_btm_number, row.first_use) for row in rows]
+        return [OpenRow(r.id, r.doctor_btm_number, r.code_cryptogram, r.first_use) for r in rows]
+
+
+def _report_row(batch_id: str, item: Taken) -> dict[str, Any]:
+    return {
+        "report_id": item.report.id,
+        "batch_id": batch_id,
+        "kind": item.report.kind,
+        "doctor_btm_number": item.report.doctor.btm_number or "",
+        "code_cryptogram": item.cryptogram,
+        "content_mac": item.content_mac,
+        "status": item.result.status,
+        "reason": item.result.reason,
+    }
+
+
+def _chunks(values: set[str], size: int = 500) -> list[list[str]]:
+    """`values` in lists of at most `size` (SQLite's limit of bound parameters)."""
+    ordered = sorted(values)
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+
+def _write_ahead(connection: Any, _record: Any) -> None:
+    """WAL, synced at checkpoints: a commit survives the simulator's process being killed
+    (the crash tests kill workers, not the register) without an fsync per submission."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _submission(connection: Connection, key: str) -> StoredSubmission | None:

@@ -22,6 +22,7 @@ a body other than the register's reason, or an exception's text.
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ PERMANENT = frozenset({400, 409, 422})
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 REASON_CHARS = 300
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_SECONDS = re.compile(r"[0-9]{1,9}")
 
 
 class HttpTransport:
@@ -139,11 +141,11 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _SECONDS.fullmatch(text):  # ASCII digits only: "¹" is a digit to str.isdigit
         return float(text)
     try:
         moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)
