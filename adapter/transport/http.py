@@ -78,7 +78,7 @@ class HttpTransport:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_file))
             except (OSError, ssl.SSLError):
-                msg = f"[transport] ca_file {ca_file}: cannot be read as PEM certificates"
+                msg = f"http transport CA file {ca_file}: cannot be read as PEM certificates"
                 raise ConfigError(msg) from None
         self._client = httpx.Client(
             verify=verify,
@@ -156,19 +156,19 @@ def _submissions_url(endpoint: str) -> str:
     try:
         url = httpx.URL(endpoint)
     except httpx.InvalidURL:
-        msg = "[transport] endpoint: not a URL"
+        msg = "http transport endpoint: not a URL"
         raise ConfigError(msg) from None
     if url.scheme not in ("https", "http") or not url.host:
-        msg = "[transport] endpoint: an https:// URL of the register"
+        msg = "http transport endpoint: an https:// URL of the register"
         raise ConfigError(msg)
     if url.scheme == "http" and not _loopback(url.host):
         msg = (
-            f"[transport] endpoint: plain http:// is allowed only to the loopback "
+            f"http transport endpoint: plain http:// is allowed only to the loopback "
             f"(127.0.0.1, ::1, localhost), not to {url.host}; use https://"
         )
         raise ConfigError(msg)
     if url.query or url.fragment:
-        msg = "[transport] endpoint: a URL without query or fragment"
+        msg = "http transport endpoint: a URL without query or fragment"
         raise ConfigError(msg)
     return str(url.copy_with(path=url.path.rstrip("/") + "/submissions"))
 
