@@ -268,3 +268,18 @@ def counts_tls(sim: ServedSim, ca: Path) -> dict[str, int]:
         "counts"
     ]
     return seen
+
+
+def test_a_rejection_after_the_intake_is_permanent_though_the_register_holds_the_batch(
+    state: Path, practice: Practice
+) -> None:
+    """reject@after: the worker is told 422 (permanent) while the register took the batch;
+    the same bytes under the same key would give the kept receipt (D-108)."""
+    sent = parcel(state, practice)
+    with served(state, Faults(reject=Fault(1.0, "after"))) as sim, transport(sim, state) as http:
+        with pytest.raises(PermanentTransportError, match="HTTP 422: simulated fault"):
+            http.deliver(sent)
+        assert counts(sim)["reports"] == 2
+    with served(state) as sim, transport(sim, state) as http:
+        assert http.deliver(sent).receipt is not None
+        assert counts(sim)["submissions"] == 1
