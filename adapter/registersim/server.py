@@ -65,5 +65,15 @@ def serve(
     say(f"  endpoint      http://{host}:{port}  (POST /submissions)")
     if faults is not None and faults.any():
         say(f"  faults        {faults}")
-    logging.getLogger("substreg.registersim").setLevel(logging.INFO)
+    _log_to_stderr(logging.getLogger("substreg.registersim"))
     server(app, host=host, port=port).run()
+
+
+def _log_to_stderr(log: logging.Logger) -> None:
+    """The simulator's own lines (batch ids, statuses, counts) beside uvicorn's."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False

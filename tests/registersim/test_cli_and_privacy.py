@@ -156,4 +156,6 @@ def test_neither_the_database_nor_the_log_holds_a_code_in_clear(
         for path in written:
             content = path.read_bytes()
             assert not any(form in content for form in forms), (path.name, "holds a code")
-    assert "simulated fault" in log.read_text(encoding="utf-8")
+    said = log.read_text(encoding="utf-8")
+    assert "simulated fault" in said
+    assert "submission p-2: 1 accepted, 2 rejected, 0 notice(s)" in said  # its own lines too
