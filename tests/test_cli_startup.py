@@ -54,13 +54,25 @@ def loaded_by(argv: list[str], tmp_path: Path) -> tuple[int, list[str]]:
         (["validate", str(TINY)], 0, ["fhir.resources", "fhir_core", "pydantic"]),
         (["reports", "list"], 2, ["alembic", "sqlalchemy"]),
         (["envelope", "open", "--key", "k", "--cert", "c", "in", "out"], 2, []),
+        (["register-sim", "--help"], 0, []),
+        (["register-sim", "--fault-drop", "2"], 2, []),
     ],
-    ids=["help", "derive", "derive-table", "validate", "reports-list", "envelope-open"],
+    ids=[
+        "help",
+        "derive",
+        "derive-table",
+        "validate",
+        "reports-list",
+        "envelope-open",
+        "register-sim-help",
+        "register-sim-usage",
+    ],
 )
 def test_a_command_loads_only_what_it_uses(
     tmp_path: Path, argv: list[str], status: int, loaded: list[str]
 ) -> None:
     """derive and --help start without fhir.resources, pydantic or the store; validate
     loads the full models; a stateful command the store but neither pydantic nor fpdf;
-    envelope none of them (cryptography and asn1crypto only)."""
+    envelope none of them (cryptography and asn1crypto only); register-sim's help and
+    usage errors none either (the simulator loads FastAPI, uvicorn, SQLAlchemy to run)."""
     assert loaded_by(argv, tmp_path) == (status, loaded)

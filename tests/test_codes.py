@@ -500,6 +500,7 @@ def test_any_letter_name_gives_an_eight_character_code(
     assert result.value[4] == sex
     iso = born.isoformat()
     assert result.value[5:] == iso[9] + iso[6] + iso[3]
+    assert codes.is_patient_code(result.value)  # what the register reads as a code
 
 
 @given(given_names, names, sexes, birth_dates, st.sampled_from([" ", "  ", "\t", " \u00a0 "]))
@@ -646,3 +647,16 @@ def test_a_birth_date_before_1900_or_after_the_day_cannot_be_coded(
 ) -> None:
     """R-CODE-4, D-40, D-83: such a date would become the code's last digits."""
     assert codes.birth_date_problem(born, date(2025, 3, 1)) == problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["HAMÜF28", "HAMÜF2844", "hamüf284", "HAMÜX284", "HAMU\u0308F284", "HAMÉF284", "HAMÜF28٤",
+     " HAMÜF284", None, 12345678],
+    ids=["seven", "nine", "lower case", "sex letter", "decomposed Ü", "É", "arabic digit",
+         "padded", "none", "a number"],
+)  # fmt: skip
+def test_only_the_register_s_form_is_a_patient_code(text: object) -> None:
+    """Four letters A–Z, Ä, Ö, Ü or ß (NFC), F or M, three ASCII digits: nothing else."""
+    assert not codes.is_patient_code(text)
+    assert codes.is_patient_code("ÖZßAM907")

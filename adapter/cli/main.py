@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from adapter.cli.envelope_arguments import add_envelope_commands
 from adapter.cli.exits import EXIT_USAGE, FAIL_ON
+from adapter.cli.registersim_arguments import add_register_sim_command
 from adapter.cli.stateful_arguments import add_commands
 
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)
     add_envelope_commands(commands, _Parser)
+    add_register_sim_command(commands, _Parser)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Running a parsed `substreg` command: `derive` and `validate` here, `envelope` in
-`adapter.cli.envelope`, the stateful ones in `adapter.cli.stateful` (loaded only for them:
-SQLAlchemy, Alembic, cryptography).
+`adapter.cli.envelope`, `register-sim` in `adapter.cli.registersim` (FastAPI, uvicorn), the
+stateful ones in `adapter.cli.stateful` (loaded only for them: SQLAlchemy, Alembic,
+cryptography).
 
 `adapter.cli.main` imports this module after parsing, so `substreg --help` and a usage error
 load nothing but argparse. An error a person can fix in the input, the practice
@@ -32,6 +33,10 @@ def run(handler: str, args: argparse.Namespace) -> int:
             from adapter.cli import envelope  # noqa: PLC0415
 
             return envelope.dispatch(handler, args)
+        if handler == "register_sim":  # FastAPI, uvicorn, the simulator's SQLite
+            from adapter.cli import registersim  # noqa: PLC0415
+
+            return registersim.dispatch(args)
         from adapter.cli import stateful  # noqa: PLC0415
 
         return stateful.dispatch(handler, args)

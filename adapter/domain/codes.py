@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeGuard
 
 __all__ = [
     "CodeRefusal",
@@ -24,6 +25,7 @@ __all__ = [
     "PatientCode",
     "birth_date_problem",
     "family_name_core",
+    "is_patient_code",
     "patient_code",
     "sex_letter",
 ]
@@ -41,6 +43,9 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´":
 _GENDER_LETTERS = {"female": "F", "male": "M"}
 _FULL_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _PARTIAL_DATE = re.compile(r"[0-9]{4}(-[0-9]{2})?")
+# What a code looks like, as the register reads it (R-CODE-1 … R-CODE-5): four letters
+# A–Z, Ä, Ö, Ü or ß (upper case; ß has none), F or M, and three digits.
+_CODE_SYNTAX = re.compile(r"[A-ZÄÖÜß]{4}[FM][0-9]{3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,13 @@ class _Letters:
     letters: str
     transliterated: tuple[str, ...]
     unmappable: str | None = None
+
+
+def is_patient_code(value: object) -> TypeGuard[str]:
+    """Whether `value` is written as a patient code: exactly eight characters, four code
+    letters (A–Z, Ä, Ö, Ü, ß; NFC), F or M, three digits. Syntax only: whether the letters
+    fit a name and the digits a birth date cannot be told from the code."""
+    return isinstance(value, str) and _CODE_SYNTAX.fullmatch(value) is not None
 
 
 def sex_letter(gender: str | None, override: str | None) -> str | None:

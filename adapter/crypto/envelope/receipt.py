@@ -27,6 +27,8 @@ from adapter.crypto.envelope.keys import MIN_RSA_BITS, RecipientKey, certificate
 from adapter.domain.receipt import Receipt, parse_receipt, receipt_json
 from adapter.errors import ReceiptError
 
+__all__ = ["sign_receipt", "verify_receipt"]
+
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_BYTES)
 
 
