@@ -21,6 +21,7 @@ from typing import NoReturn
 from adapter.cli.envelope_arguments import add_envelope_commands
 from adapter.cli.exits import EXIT_USAGE, FAIL_ON
 from adapter.cli.stateful_arguments import add_commands
+from adapter.cli.submission_arguments import add_submission_commands
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)
     add_envelope_commands(commands, _Parser)
+    add_submission_commands(commands, _Parser)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Running a parsed `substreg` command: `derive` and `validate` here, `envelope` in
-`adapter.cli.envelope`, the stateful ones in `adapter.cli.stateful` (loaded only for them:
-SQLAlchemy, Alembic, cryptography).
+`adapter.cli.envelope`, `submit` and `outbox` in `adapter.cli.submission`, the other
+stateful ones in `adapter.cli.stateful` (loaded only for them: SQLAlchemy, Alembic,
+cryptography).
 
 `adapter.cli.main` imports this module after parsing, so `substreg --help` and a usage error
 load nothing but argparse. An error a person can fix in the input, the practice
@@ -32,6 +33,10 @@ def run(handler: str, args: argparse.Namespace) -> int:
             from adapter.cli import envelope  # noqa: PLC0415
 
             return envelope.dispatch(handler, args)
+        if handler == "submit" or handler.startswith("outbox_"):  # the store and the envelope
+            from adapter.cli import submission  # noqa: PLC0415
+
+            return submission.dispatch(handler, args)
         from adapter.cli import stateful  # noqa: PLC0415
 
         return stateful.dispatch(handler, args)

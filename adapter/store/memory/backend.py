@@ -19,6 +19,7 @@ from adapter.store.memory.facts import MemoryFactRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
+from adapter.store.memory.outbox import MemoryOutboxRows
 from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
@@ -36,6 +37,7 @@ class MemoryBackend:
     mappings: MemoryMappingRows = field(init=False)
     marks: MemoryMarkRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
+    outbox: MemoryOutboxRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -45,6 +47,7 @@ class MemoryBackend:
         self.mappings = MemoryMappingRows(self.tables)
         self.marks = MemoryMarkRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
+        self.outbox = MemoryOutboxRows(self.tables)
 
 
 class MemoryDatabase:
@@ -72,7 +75,8 @@ class MemoryDatabase:
         return DatabaseError(f"the database refused the work ({exc})")
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[MemoryBackend]:
+    def transaction(self, *, write: bool = True, exclusive: bool = True) -> Iterator[MemoryBackend]:
+        """One writer at a time, always (`exclusive` is for the SQL store's PostgreSQL)."""
         with self._writer:
             work = self.tables.copy()
             yield MemoryBackend(work)
