@@ -107,11 +107,25 @@ def test_submit_seals_per_doctor_writes_each_envelope_and_the_reports_are_sent(
     assert [e["action"] for e in cli.audit("outbox.sealed")] == ["outbox.sealed"] * 2
 
 
+def test_an_encrypted_signer_key_takes_its_passphrase_from_the_environment(
+    cli: Cli, submission_pki: SubmissionPki
+) -> None:
+    """SUBSTREG_KEY_PASSPHRASE opens the signer key; without it submit refuses to seal."""
+    _approved(cli)
+    config = _practice(cli.tmp, submission_pki)
+    (cli.tmp / "keys" / "signer.key").write_bytes(submission_pki.signer.key_pem(b"s3cret pass"))
+    assert "give its passphrase" in cli.refused("submit", "--config", str(config), "--queue-only")
+    cli.setenv("SUBSTREG_KEY_PASSPHRASE", "s3cret pass")
+    assert "Sealed 2 batch(es)" in cli.ok("submit", "--config", str(config), "--queue-only")
+
+
 def test_ledger_export_proves_each_report_sent(cli: Cli, submission_pki: SubmissionPki) -> None:
     """R-CH-2: the CSV gives every report its batch, the folder route, and when it left."""
     _approved(cli)
     config = _practice(cli.tmp, submission_pki)
-    cli.ok("submit", "--config", str(config))
+    document = cli.json("submit", "--config", str(config), "--format", "json")
+    assert (document["due"], document["waiting"], len(document["sealed"])) == (True, 0, 2)
+    assert [o["state"] for o in document["outcomes"]] == ["sent", "sent"]
     target = cli.tmp / "ledger.csv"
     cli.ok(
         "ledger", "export", "--from", "2025-01-01", "--to", AS_OF, "--format", "csv",
@@ -173,6 +187,11 @@ def test_the_outbox_commands_refuse_what_they_may_not_do(
     config = _practice(cli.tmp, submission_pki)
     cli.ok("submit", "--config", str(config))
     batch = cli.json("outbox", "list", "--format", "json")["batches"][0]["batch_id"]
+    assert batch in cli.ok("outbox", "list", "--state", "sent")
+    assert cli.ok("outbox", "list", "--state", "failed") == "The outbox is empty.\n"
+    shown = cli.ok("outbox", "show", batch)
+    assert shown.startswith(f"Batch {batch}: sent,") and "via folder" in shown
+    assert cli.audit("outbox.show") == []  # no receipt opened: nothing to audit
     assert "cannot become sealed: it is sent" in cli.refused("outbox", "retry", batch)
     assert "no batch nope" in cli.refused("outbox", "show", "nope")
     assert "--once goes with --worker" in cli.refused("submit", "--once", "--config", str(config))

@@ -167,8 +167,17 @@ def _move_reports(
             stuck += 1
             continue
         for step in path:
-            space.ledger.move(item.ledger_id, step, note=note if step == goal else None)
+            written = _after_earlier(space, item.ledger_id, note) if step == goal else None
+            space.ledger.move(item.ledger_id, step, note=written)
     return stuck
+
+
+def _after_earlier(space: Workspace, ledger_id: str, note: str | None) -> str | None:
+    """The register's words after what the report's note said before (a refused submit)."""
+    if note is None:
+        return None
+    earlier = space.ledger.note(space.ledger.entry(ledger_id))
+    return f"{earlier}\n{note}" if earlier else note
 
 
 def _counts(verdict: Verdict) -> dict[str, int]:

@@ -14,77 +14,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.domain.submission import batch_move_problem
 from adapter.errors import OutboxError
 from adapter.store.keys import KeyStore
+from adapter.store.outbox_batch import (
+    BatchReport,
+    Claimed,
+    OutboxBatch,
+    Proof,
+    batch_of,
+    item_of,
+)
 from adapter.store.rows import OutboxRows, Row
 
+__all__ = ["BatchReport", "Claimed", "Outbox", "OutboxBatch", "Proof"]
+
 _RECEIPT, _REASON = "receipt", "reason"
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxBatch:
-    """A batch as listed: everything but the envelope and what is sealed."""
-
-    batch_id: str
-    doctor_btm: str
-    transport: str
-    state: str
-    envelope_sha256: str
-    report_count: int
-    attempts: int
-    next_attempt_at: datetime | None
-    claimed_by: str | None
-    lease_until: datetime | None
-    last_error: str | None
-    proof: str | None
-    receipt_sha256: str | None
-    received_at: datetime | None
-    replaces: str | None
-    replaced_by: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    acknowledged_at: datetime | None
-    updated_at: datetime
-    has_reason: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BatchReport:
-    """A report of a batch: its place, its ledger row, its id in the batch, the receipt's word."""
-
-    position: int
-    ledger_id: str
-    report_id: str
-    result: str | None  # accepted, rejected, missing; None before a receipt
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A batch a worker holds until `batch.lease_until`: the bytes to send, and its reports;
-    `envelope` None (and `problem` why) when the stored bytes fail their SHA-256."""
-
-    batch: OutboxBatch
-    envelope: bytes | None
-    reports: tuple[BatchReport, ...]
-    problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Proof:
-    """What the outbox proves of one report (R-CH-2): the last batch that held it."""
-
-    batch_id: str
-    transport: str
-    state: str
-    sent_at: datetime | None
-    received_at: datetime | None  # the time the register's receipt gives
-    result: str | None
-    proof: str | None
 
 
 class Outbox:
@@ -134,7 +82,7 @@ class Outbox:
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, batch_id: str) -> OutboxBatch:
-        return _batch(self._row(batch_id))
+        return batch_of(self._row(batch_id))
 
     def _row(self, batch_id: str) -> Row:
         row = self.rows.batch(batch_id)
@@ -144,10 +92,10 @@ class Outbox:
         return row
 
     def listed(self, states: list[str] | None = None) -> list[OutboxBatch]:
-        return [_batch(row) for row in self.rows.batches(states=states)]
+        return [batch_of(row) for row in self.rows.batches(states=states)]
 
     def reports(self, batch_id: str) -> list[BatchReport]:
-        return [_item(row) for row in self.rows.items(batch_id)]
+        return [item_of(row) for row in self.rows.items(batch_id)]
 
     def envelope(self, batch_id: str) -> bytes:
         """The stored envelope, once it matches its SHA-256 (never send a changed one)."""
@@ -199,7 +147,7 @@ class Outbox:
         row = self.rows.claim(due_by or self.now, self.now + lease, worker)
         if row is None:
             return None
-        batch = _batch(row)
+        batch = batch_of(row)
         envelope, problem = _checked(row)
         return Claimed(batch, envelope, tuple(self.reports(batch.batch_id)), problem)
 
@@ -289,33 +237,3 @@ def _allowed(batch: OutboxBatch, expected: str, new: str, *, person: bool = Fals
         if person and batch.state != expected:
             msg += f" Only a {expected} batch can."
         raise OutboxError(msg)
-
-
-def _batch(row: Row) -> OutboxBatch:
-    return OutboxBatch(
-        batch_id=row["batch_id"],
-        doctor_btm=row["doctor_btm"],
-        transport=row["transport"],
-        state=row["state"],
-        envelope_sha256=row["envelope_sha256"],
-        report_count=row["report_count"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        claimed_by=row["claimed_by"],
-        lease_until=row["lease_until"],
-        last_error=row["last_error"],
-        proof=row["proof"],
-        receipt_sha256=row["receipt_sha256"],
-        received_at=row["received_at"],
-        replaces=row["replaces"],
-        replaced_by=row["replaced_by"],
-        created_at=row["created_at"],
-        sent_at=row["sent_at"],
-        acknowledged_at=row["acknowledged_at"],
-        updated_at=row["updated_at"],
-        has_reason=row["reason_ct"] is not None,
-    )
-
-
-def _item(row: Row) -> BatchReport:
-    return BatchReport(row["position"], row["ledger_id"], row["report_id"], row["result"])

@@ -4,6 +4,7 @@ transaction, or not at all (fail closed, the reason on each report)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,16 @@ def test_a_second_submit_finds_nothing_left_to_seal(
     again = submit(twin, ACTOR, sealing)
     assert (again.batches, again.waiting) == ([], 0)
     assert len(_batches(twin)) == 2
+
+
+def test_an_encrypted_signer_key_opens_with_its_passphrase_only(
+    twin: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """The signer key encrypted: without the passphrase refused (reason signer), with it
+    sealed."""
+    ids = approved(twin, 2)
+    sealing = sealing_for(submission_pki, tmp_path)
+    sealing.signer_key.write_bytes(submission_pki.signer.key_pem(b"correct horse"))
+    assert "give its passphrase" in _refused(twin, sealing, "signer", ids)
+    unlocked = replace(sealing, passphrase="correct horse")
+    assert len(submit(twin, ACTOR, unlocked).batches) == 2
