@@ -37,7 +37,8 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def _short(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment is not None else "–"
+    """A time in UTC, as the table shows it (`Z`: UTC)."""
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "–"
 
 
 # -- submit -------------------------------------------------------------------------------
