@@ -14,7 +14,8 @@
     │   ├── RetentionError          a period under a year, a day still to come
     │   ├── UndoError               runs that were sent, or are not the newest
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
-    │   └── NotConfirmed            a destructive command a person did not confirm
+    │   ├── NotConfirmed            a destructive command a person did not confirm
+    │   └── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     ├── CryptoError                 what adapter.crypto refuses or cannot do
     │   ├── KeyringError            the keyring file or backup is missing, unreadable, insecure
     │   ├── UnknownKeyError         a key id or version the keyring does not hold
@@ -34,6 +35,7 @@
         ├── DatabaseError           cannot be opened, or not at this program's schema
         ├── AuditLogMissingError    the audit log is empty in a database that holds data
         ├── LedgerError             an unknown report, a state move not allowed
+        ├── OutboxError             an unknown batch, a batch move not allowed (retry, resend)
         ├── LedgerIntegrityError    a ledger row does not match its seal
         ├── ConcurrentUpdateError   other runs changed the same rows (retried, then said)
         ├── ShreddedError           a row's data key was destroyed by retention
@@ -76,6 +78,7 @@ __all__ = [
     "MappingError",
     "NotConfirmed",
     "NotForRecipientError",
+    "OutboxError",
     "PermanentTransportError",
     "ReceiptError",
     "RecipientCertificateError",
@@ -87,6 +90,7 @@ __all__ = [
     "StoreError",
     "StoredFormatError",
     "StoredRecordsError",
+    "SubmissionRefused",
     "SubstregError",
     "SyncError",
     "TransientTransportError",
@@ -161,6 +165,17 @@ class LookupRefused(RefusedError):
 
 class NotConfirmed(RefusedError):
     """A destructive command was not confirmed; nothing was changed."""
+
+
+class SubmissionRefused(RefusedError):
+    """`submit` stopped before anything was batched, fail closed: the signer's key or
+    certificate, the register's certificate or a report's payload cannot be used. Nothing
+    was sealed or sent; the reports stay approved, the reason written on each of them and
+    in the audit log. `reason` is a short word for the audit log (`expired`, `signer` …)."""
+
+    def __init__(self, message: str, *, reason: str = "refused") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- keys and encryption (adapter.crypto) ------------------------------------------------
@@ -270,6 +285,11 @@ class AuditLogMissingError(StoreError):
 
 class LedgerError(StoreError):
     """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
+
+
+class OutboxError(StoreError):
+    """An outbox operation cannot be done: an unknown batch, or a move its state does not
+    allow (`outbox retry` of a batch that did not fail, `resend` of an acknowledged one)."""
 
 
 class LedgerIntegrityError(StoreError):

@@ -8,8 +8,23 @@ import pytest
 
 from tests.cli_helpers import Cli
 from tests.storage import Database, _templates, database, empty_database
+from tests.submission.pki import SubmissionPki, make_submission_pki
 
-__all__ = ["_templates", "cli", "cli_without_schema", "database", "empty_database"]
+__all__ = [
+    "_templates",
+    "cli",
+    "cli_without_schema",
+    "database",
+    "empty_database",
+    "submission_pki",
+]
+
+
+@pytest.fixture(scope="session")
+def submission_pki() -> SubmissionPki:
+    """The practice's and the register's keys for submissions (tests/submission/pki.py),
+    made once per session: RSA 3072 is slow."""
+    return make_submission_pki()
 
 
 @pytest.fixture

@@ -16,10 +16,17 @@ import pytest
 from adapter.domain.model import Address, RegisterDoctor, Report
 from adapter.errors import SetupError
 from adapter.export import ledger_pdf as export_pdf
-from adapter.export.ledger import HEADERS, SHREDDED, ExportRow, write_export
-from adapter.export.ledger_pdf import PDF_COLUMNS, FontFiles, find_fonts, to_latin1
+from adapter.export.ledger import HEADERS, PROOF_HEADERS, SHREDDED, ExportRow, write_export
+from adapter.export.ledger_pdf import (
+    PDF_COLUMNS,
+    PDF_PROOF_COLUMNS,
+    FontFiles,
+    find_fonts,
+    to_latin1,
+)
 from adapter.settings.environment import FONT_ENV
 from adapter.store.ledger import Entry
+from adapter.store.outbox import Proof
 
 SINCE, UNTIL = date(2025, 3, 1), date(2025, 3, 31)
 DIGEST = bytes(range(32))
@@ -65,7 +72,9 @@ def report(
     )
 
 
-def row(ledger_id: str, payload: Report | None, **clear: object) -> ExportRow:
+def row(
+    ledger_id: str, payload: Report | None, proof: Proof | None = None, **clear: object
+) -> ExportRow:
     """A ledger row with its clear columns (matching `payload` when there is one)."""
     values: dict[str, object] = {
         "ledger_id": ledger_id,
@@ -85,13 +94,25 @@ def row(ledger_id: str, payload: Report | None, **clear: object) -> ExportRow:
         "updated_at": STAMP,
     }
     values.update(clear)
-    return ExportRow(Entry(**values), payload)  # type: ignore[arg-type]
+    return ExportRow(Entry(**values), payload, proof=proof)  # type: ignore[arg-type]
+
+
+FOLDER = Proof("sr-1234567-a", "folder", "sent", STAMP, None, None, "sr-1234567-a.p7m")
+HTTP = Proof(
+    "sr-7654321-b",
+    "http",
+    "acknowledged",
+    STAMP,
+    datetime(2025, 3, 11, 7, 0, tzinfo=UTC),
+    "accepted",
+    None,
+)
 
 
 def sample_rows() -> list[ExportRow]:
     """An Anmeldung with Ü and ß, one with a remark holding a semicolon, a shredded row."""
     return [
-        row("led-1", report("HAMÜF284")),
+        row("led-1", report("HAMÜF284"), FOLDER),
         row(
             "led-2",
             report(
@@ -101,6 +122,7 @@ def sample_rows() -> list[ExportRow]:
                 remarks=("Umzug; Weiterbehandlung extern", "Take-home bis 07.03."),
                 consultant=doctor("Karl", "Rat", "7654321"),
             ),
+            HTTP,
             origin="correction",
             superseded=True,
             state="acknowledged",
@@ -165,7 +187,28 @@ def test_csv_gives_the_report_as_recorded(tmp_path: Path) -> None:
         "Herkunft": "derived",
         "Ersetzt": "nein",
         "Prüfsumme": DIGEST.hex(),
+        "Batch-ID": "sr-1234567-a",
+        "Übertragung": "folder (sr-1234567-a.p7m)",
+        "Gesendet am": "10.03.2025 10:30",
+        "Quittung vom": "",
+        "Quittung": "",
     }
+
+
+def test_csv_gives_each_sent_report_its_batch_route_time_and_receipt(tmp_path: Path) -> None:
+    """R-CH-2: the batch, the route, when it left and what the register's receipt said (in
+    Berlin time); a report never sent has these cells empty."""
+    out = tmp_path / "export.csv"
+    write_export(sample_rows(), out, fmt="csv", since=SINCE, until=UNTIL)
+    second, third = (dict(zip(HEADERS, r, strict=True)) for r in read_csv(out)[2:4])
+    assert [second[h] for h in PROOF_HEADERS] == [
+        "sr-7654321-b",
+        "http",
+        "10.03.2025 10:30",
+        "11.03.2025 08:00",
+        "angenommen",
+    ]
+    assert [third[h] for h in PROOF_HEADERS] == ["", "", "", "", ""]
 
 
 def test_csv_keeps_eszett_and_quotes_a_remark_with_a_semicolon(tmp_path: Path) -> None:
@@ -251,9 +294,22 @@ def test_pdf_holds_the_title_period_and_codes(tmp_path: Path) -> None:
 
 
 def test_pdf_leaves_out_only_checksum_and_origin() -> None:
-    """The PDF's columns are the CSV's, without Prüfsumme and Herkunft."""
-    assert set(HEADERS) - set(PDF_COLUMNS) == {"Prüfsumme", "Herkunft"}
+    """The PDF's report table has the CSV's columns without Prüfsumme, Herkunft and the
+    proof; the proof is a table of its own, with the ledger id, in the CSV's order."""
+    assert set(HEADERS) - set(PDF_COLUMNS) == {"Prüfsumme", "Herkunft", *PROOF_HEADERS}
     assert [h for h in HEADERS if h in PDF_COLUMNS] == list(PDF_COLUMNS)
+    assert list(PDF_PROOF_COLUMNS) == ["Ledger-ID", *PROOF_HEADERS]
+    assert sum(PDF_PROOF_COLUMNS.values()) == sum(PDF_COLUMNS.values())
+
+
+def test_pdf_holds_the_proof_of_each_report_sent(tmp_path: Path) -> None:
+    """The second table names each sent report's batch and its receipt."""
+    out = tmp_path / "export.pdf"
+    write_export(sample_rows(), out, fmt="pdf", since=SINCE, until=UNTIL)
+    text = pdf_text(out)
+    assert "Nachweis der Übermittlung" in text
+    for cell in ("sr-1234567-a", "sr-7654321-b", "angenommen", "11.03.2025 08:00"):
+        assert cell in text
 
 
 def test_pdf_footer_has_the_confidentiality_note_and_page_numbers(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Running a parsed `substreg` command: `derive` and `validate` here, `envelope` in
-`adapter.cli.envelope`, `register-sim` in `adapter.cli.registersim` (FastAPI, uvicorn), the
+`adapter.cli.envelope`, `register-sim` in `adapter.cli.registersim` (FastAPI, uvicorn),
+`submit` and `outbox` in `adapter.cli.submission`, the
 stateful ones in `adapter.cli.stateful` (loaded only for them: SQLAlchemy, Alembic,
 cryptography).
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 import orjson
 
@@ -29,20 +31,29 @@ def run(handler: str, args: argparse.Namespace) -> int:
             return _derive(args)
         if handler == "validate":
             return _validate(args)
-        if handler.startswith("envelope_"):  # cryptography and asn1crypto, not the store
-            from adapter.cli import envelope  # noqa: PLC0415
-
-            return envelope.dispatch(handler, args)
-        if handler == "register_sim":  # FastAPI, uvicorn, the simulator's SQLite
-            from adapter.cli import registersim  # noqa: PLC0415
-
-            return registersim.dispatch(args)
-        from adapter.cli import stateful  # noqa: PLC0415
-
-        return stateful.dispatch(handler, args)
+        return _room_of(handler)(handler, args)
     except SubstregError as exc:  # the one place an error becomes a line and a status
         print(f"substreg: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_status
+
+
+def _room_of(handler: str) -> Callable[[str, argparse.Namespace], int]:
+    """The module that runs `handler`, imported only now: each loads what it needs."""
+    if handler.startswith("envelope_"):  # cryptography and asn1crypto, not the store
+        from adapter.cli import envelope  # noqa: PLC0415
+
+        return envelope.dispatch
+    if handler == "register_sim":  # FastAPI, uvicorn, the simulator's SQLite
+        from adapter.cli import registersim  # noqa: PLC0415
+
+        return lambda _, args: registersim.dispatch(args)
+    if handler == "submit" or handler.startswith("outbox_"):  # the store and the envelope
+        from adapter.cli import submission  # noqa: PLC0415
+
+        return submission.dispatch
+    from adapter.cli import stateful  # noqa: PLC0415
+
+    return stateful.dispatch
 
 
 def _derive(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from adapter.settings.files import write_private
 if TYPE_CHECKING:
     from adapter.domain.model import RegisterDoctor, Report
     from adapter.store.ledger_entry import Entry
+    from adapter.store.outbox import Proof
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +34,12 @@ class ExportRow:
     report: Report | None
     problem: str | None = None  # the row fails its integrity check: flagged in the export
     damaged: bool = False  # its payload cannot be decrypted (issue 9.6)
+    proof: Proof | None = None  # the batch that took it to the register (R-CH-2)
 
 
 FORMATS: Final = ("csv", "pdf")
+# The proof of sending (R-CH-2): the batch, its route, when it left, the register's receipt.
+PROOF_HEADERS: Final = ("Batch-ID", "Übertragung", "Gesendet am", "Quittung vom", "Quittung")
 HEADERS: Final = (
     "Ledger-ID",
     "Status",
@@ -52,6 +56,7 @@ HEADERS: Final = (
     "Herkunft",
     "Ersetzt",
     "Prüfsumme",
+    *PROOF_HEADERS,
 )
 KINDS: Final = {
     "anmeldung": "Anmeldung",
@@ -65,6 +70,9 @@ DAMAGED: Final = "nicht lesbar (beschädigt: substreg inspect ledger)"
 # A row that fails its integrity check (D-44) is exported as stored, and marked.
 CHANGED: Final = "– VERÄNDERT (Prüfung fehlgeschlagen: substreg audit verify)"
 REMARK_SEPARATOR: Final = " | "
+# What the receipt said of a report (R-CH-2); a batch without receipt (folder, paper) says
+# so by its transport and the day it was sent.
+RESULTS: Final = {"accepted": "angenommen", "rejected": "abgelehnt", "missing": "ohne Ergebnis"}
 _BERLIN: Final = ZoneInfo("Europe/Berlin")
 
 
@@ -75,14 +83,24 @@ def write_export(rows: list[ExportRow], out: Path, *, fmt: str, since: date, unt
         data = csv_bytes(table)
     elif fmt == "pdf":
         # fpdf2 takes longer to import than most commands take to run: loaded for a PDF only.
-        from adapter.export.ledger_pdf import PDF_COLUMNS, pdf_bytes  # noqa: PLC0415
+        from adapter.export.ledger_pdf import (  # noqa: PLC0415
+            PDF_COLUMNS,
+            PDF_PROOF_COLUMNS,
+            pdf_bytes,
+        )
 
         picked = [HEADERS.index(heading) for heading in PDF_COLUMNS]
+        proven = [HEADERS.index(heading) for heading in PDF_PROOF_COLUMNS]
         data = pdf_bytes(
             [[cells[i] for i in picked] for cells in table],
             since=since,
             until=until,
             created=_now(),
+            proofs=[
+                [cells[i] for i in proven]
+                for cells, row in zip(table, rows, strict=True)
+                if row.proof
+            ],
         )
     else:
         msg = f"The export format {fmt!r} is unknown; use one of {', '.join(FORMATS)}."
@@ -112,7 +130,29 @@ def export_cells(row: ExportRow) -> tuple[str, ...]:
         entry.origin,
         "ja" if entry.superseded else "nein",
         entry.payload_digest.hex(),
+        *proof_cells(row.proof),
     )
+
+
+def proof_cells(proof: Proof | None) -> tuple[str, str, str, str, str]:
+    """The proof of one report (R-CH-2): batch, transport, when sent, the receipt."""
+    if proof is None:
+        return "", "", "", "", ""
+    transport = proof.transport + (f" ({proof.proof})" if proof.proof else "")
+    result = RESULTS.get(proof.result or "", "")
+    if not result and proof.state in ("rejected", "failed"):
+        result = "Batch abgelehnt" if proof.state == "rejected" else "Zustellung fehlgeschlagen"
+    return (
+        proof.batch_id,
+        transport,
+        _moment(proof.sent_at),
+        _moment(proof.received_at),
+        result,
+    )
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.astimezone(_BERLIN).strftime("%d.%m.%Y %H:%M") if moment is not None else ""
 
 
 def csv_bytes(table: list[tuple[str, ...]]) -> bytes:

@@ -38,12 +38,28 @@ PDF_COLUMNS: Final = {
     "Regel": 16,
     "Ersetzt": 12,
 }
+# The proof of sending, a second table of the reports that went out (R-CH-2); 277 mm.
+PDF_PROOF_COLUMNS: Final = {
+    "Ledger-ID": 52,
+    "Batch-ID": 75,
+    "Übertragung": 60,
+    "Gesendet am": 30,
+    "Quittung vom": 30,
+    "Quittung": 30,
+}
+PROOF_TITLE: Final = "Nachweis der Übermittlung (R-CH-2)"
 
 
 def pdf_bytes(
-    rows: Sequence[Sequence[str]], *, since: date, until: date, created: datetime
+    rows: Sequence[Sequence[str]],
+    *,
+    since: date,
+    until: date,
+    created: datetime,
+    proofs: Sequence[Sequence[str]] = (),
 ) -> bytes:
-    """The PDF of an export: title, period, creation note and one table row per report."""
+    """The PDF of an export: title, period, creation note and one table row per report;
+    then, for the reports that were sent, how and when, and what the register answered."""
     pdf = _Document()
     pdf.add_page()
     pdf.set_font(pdf.text_family, "B", 14)
@@ -72,7 +88,28 @@ def pdf_bytes(
     if not rows:
         pdf.set_font(pdf.text_family, "", 9)
         pdf.cell(h=8, text=pdf.fit(NO_REPORTS), new_x="LMARGIN", new_y="NEXT")
+    if proofs:
+        _proof_table(pdf, proofs)
     return bytes(pdf.output())
+
+
+def _proof_table(pdf: _Document, proofs: Sequence[Sequence[str]]) -> None:
+    pdf.ln(4)
+    pdf.set_font(pdf.text_family, "B", 10)
+    pdf.cell(text=pdf.fit(PROOF_TITLE), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+    pdf.set_font(pdf.text_family, "", 7)
+    with pdf.table(
+        col_widths=tuple(PDF_PROOF_COLUMNS.values()),
+        headings_style=FontFace(emphasis="BOLD"),
+        line_height=pdf.font_size * 1.4,
+        padding=(0.4, 0.8),
+        text_align="LEFT",
+    ) as table:
+        for cells in [tuple(PDF_PROOF_COLUMNS), *proofs]:
+            row = table.row()
+            for text in cells:
+                row.cell(pdf.fit(text))
 
 
 class _Document(FPDF):

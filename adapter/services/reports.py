@@ -2,7 +2,8 @@
 
 Listing shows our own ids, kinds, dates and states only; showing a report's payload
 or exporting a period with codes in clear is re-identification by the practice
-itself (R-CH-2: it must be able to show what it reported), so each is audited.
+itself (R-CH-2: it must be able to show what it reported, and how it was sent: the
+export gives each report's batch, route, time sent and receipt), so each is audited.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from adapter.export.ledger import ExportRow
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
+from adapter.store.outbox import Proof
 from adapter.store.workspace import Store, Workspace
 
 
@@ -121,8 +123,12 @@ def export_period(
         space.keys.preload([e.dek_id for e in entries])
         chained = space.ledger.chained()
         problems = space.ledger.problems(entries, chained)
+        proofs = space.outbox.proofs([e.ledger_id for e in entries])
         found = LedgerExport(
-            [_export_row(space, e, problems.get(e.ledger_id)) for e in entries],
+            [
+                _export_row(space, e, problems.get(e.ledger_id), proofs.get(e.ledger_id))
+                for e in entries
+            ],
             _deleted(space, chained),
         )
         details: dict[str, object] = {
@@ -148,10 +154,12 @@ def export_period(
 _IF_ANY = frozenset({"failed_check", "damaged", "deleted"})  # audited only when there are
 
 
-def _export_row(space: Workspace, entry: Entry, problem: str | None) -> ExportRow:
+def _export_row(
+    space: Workspace, entry: Entry, problem: str | None, proof: Proof | None
+) -> ExportRow:
     try:
-        return ExportRow(entry, space.ledger.payload(entry), problem)
+        return ExportRow(entry, space.ledger.payload(entry), problem, proof=proof)
     except ShreddedError:
-        return ExportRow(entry, None, problem)
+        return ExportRow(entry, None, problem, proof=proof)
     except DamagedDataError:  # one damaged row does not stop the record
-        return ExportRow(entry, None, problem, damaged=True)
+        return ExportRow(entry, None, problem, damaged=True, proof=proof)

@@ -7,7 +7,8 @@
     SUBSTREG_MAPPINGS_DIR       a practice's own reviewed copy of the mapping files
     SUBSTREG_BACKUP_PASSPHRASE  the passphrase of `keys backup` and `keys restore`
     SUBSTREG_PDF_FONT           a Unicode TrueType font for the PDF ledger export
-    SUBSTREG_KEY_PASSPHRASE     the passphrase of an encrypted private key (`envelope`)
+    SUBSTREG_KEY_PASSPHRASE     the passphrase of an encrypted private key (`envelope`, and the
+                                signer key `submit` seals with)
 
 There is never a default key: without a keyring file the commands stop.
 """

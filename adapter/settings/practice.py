@@ -11,6 +11,9 @@ by Practitioner id:
     [register]                                  # the register's certificate, pinned:
     certificate_sha256 = "3f:a1:…"              # nothing is sealed to any other (issue 12)
 
+    [submission]                                # how reports leave: keys, transport,
+    transport = "folder"                        # retries (adapter/settings/submission.py)
+
     [doctors."123456789"]                       # a LANR, or a Practitioner id
     btm_number = "3711025"
     birth_date = "1971-04-02"
@@ -28,6 +31,7 @@ from typing import Any
 
 from adapter.domain.btm import is_btm_number
 from adapter.errors import ConfigError
+from adapter.settings.submission import SubmissionConfig, submission_config
 
 # R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
 # `$` anchor a trailing newline).
@@ -58,6 +62,7 @@ class PracticeConfig:
     # The SHA-256 fingerprint of the register's certificate (64 lowercase hex digits):
     # envelopes are sealed to that certificate only; None: to none (fail closed).
     register_certificate_sha256: str | None = None
+    submission: SubmissionConfig | None = None  # [submission]: None, nothing can be sent
 
     def doctor(self, practitioner_id: str, lanr: str | None) -> DoctorConfig | None:
         """The entry for a doctor: by LANR first, then by Practitioner id."""
@@ -69,7 +74,7 @@ class PracticeConfig:
 def load_config(path: Path) -> PracticeConfig:
     """Read and check `practice.toml`; ConfigError naming the file and setting if wrong."""
     data = _read_toml(path)
-    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url", "register"}
+    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url", "register", "submission"}
     unknown = sorted(set(data) - known)
     if unknown:
         msg = f"{path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(known))})"
@@ -94,6 +99,7 @@ def load_config(path: Path) -> PracticeConfig:
         doctors={str(k): _doctor(path, str(k), v) for k, v in doctors.items()},
         ehr_base_url=base.strip(),
         register_certificate_sha256=_register(path, data.get("register", {})),
+        submission=submission_config(path, data.get("submission")),
     )
 
 

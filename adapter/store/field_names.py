@@ -13,6 +13,9 @@ def sealed_field_name(row_id: str, field: str) -> str:
         return f"the {field} of report {row_id} (`substreg inspect ledger {row_id}`)"
     if row_id == "practice":
         return "the practice's stored records (doctors, organisations, medications)"
+    if row_id.startswith("outbox/"):
+        batch = row_id.removeprefix("outbox/")
+        return f"the {field} of batch {batch} (`substreg outbox show {batch}`)"
     if row_id.startswith("audit/"):
         return f"the {field} of audit entry {row_id.removeprefix('audit/')}"
     what = (

@@ -229,6 +229,15 @@ class Ledger(SealedRows):
             values.update(state="rejected", note_nonce=sealed.nonce, note_ct=sealed.ct)
         return self.rewrite(entry, **values)
 
+    def annotate(self, ledger_id: str, note: str) -> Entry:
+        """Add a line to a report's note (sealed) without moving it: why a submission
+        left it where it is (a refused certificate, a missing receipt)."""
+        entry = self.entry(ledger_id)
+        earlier = self.note(entry)
+        text = f"{earlier}\n{note}" if earlier else note
+        sealed = self.keys.seal(entry.dek_id, ledger_id, _NOTE, text.encode())
+        return self.rewrite(entry, note_nonce=sealed.nonce, note_ct=sealed.ct)
+
     def practice_key(self) -> str:
         """The data key of the notices (they belong to no patient); made on first use."""
         dek_id = self.keys.first_data_key_of("practice")

@@ -1,7 +1,7 @@
 """The storage ports: what each part of the store needs of the rows beneath it.
 
 The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
-`RetentionMark`) hold the logic: blind indexes, sealing, seals and chains, optimistic
+`RetentionMark`, `Outbox`) hold the logic: blind indexes, sealing, seals and chains, optimistic
 locking. Beneath each is a row store of this module's shape, one on SQLAlchemy Core for
 SQLite and PostgreSQL (`adapter.store.sql`) and one in memory (`adapter.store.memory`),
 the twin that use-case tests run on in milliseconds. Both pass the same contract tests
@@ -302,6 +302,52 @@ class MarkRows(Protocol):
         ...
 
 
+class OutboxRows(Protocol):
+    """`outbox_batch` and `outbox_report`. Times are written in UTC."""
+
+    def add(self, batch: Row, items: list[Row]) -> None:
+        """Insert a batch and its reports; a batch id taken is refused (a race)."""
+        ...
+
+    def batch(self, batch_id: str) -> Row | None:
+        """The full row of a batch, envelope included."""
+        ...
+
+    def batches(
+        self, *, states: list[str] | None = None, batch_ids: list[str] | None = None
+    ) -> list[Row]:
+        """Batches (of these states, these ids) oldest first, every column but `envelope`."""
+        ...
+
+    def items(self, batch_id: str) -> list[Row]:
+        """The reports of a batch, by position."""
+        ...
+
+    def items_of(self, ledger_ids: list[str]) -> list[Row]:
+        """The batch reports of these ledger rows, in every batch that held them."""
+        ...
+
+    def claim(self, now: datetime, until: datetime, worker: str) -> Row | None:
+        """Claim the oldest batch that is due: `sealed` or `sent` with its next attempt at
+        or before `now`, or `sending` with its lease ended before `now`; one that another
+        transaction holds is skipped (PostgreSQL: FOR UPDATE SKIP LOCKED). It becomes
+        `sending`, claimed by `worker` until `until`; its full row as it is now."""
+        ...
+
+    def update(self, batch_id: str, state: str, claimed_by: str | None, values: Row) -> bool:
+        """Set columns of the batch while it is still in `state` and claimed by
+        `claimed_by`; whether it did (False: another worker took it meanwhile)."""
+        ...
+
+    def set_results(self, batch_id: str, results: dict[int, str]) -> None:
+        """The receipt's word on each report of the batch, by position."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """The earliest time a batch becomes due (a next attempt, a lease that ends)."""
+        ...
+
+
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""
 
@@ -319,3 +365,5 @@ class Backend(Protocol):
     def runs(self) -> RunRows: ...
     @property
     def marks(self) -> MarkRows: ...
+    @property
+    def outbox(self) -> OutboxRows: ...

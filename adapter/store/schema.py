@@ -264,3 +264,57 @@ sync_run_change = Table(
     Column("before", Text, nullable=True),  # canonical JSON; NULL: the row is new
     PrimaryKeyConstraint("run_id", "item"),
 )
+
+# -- revision 0006: the outbox, what is sealed for the register and what came back ---------
+
+BATCH_ID_LEN = 64
+
+outbox_batch = Table(
+    "outbox_batch",
+    metadata,
+    # One sealed batch (docs/SUBMISSION.md): the envelope is encrypted to the register, so
+    # a stolen database does not open it; the batch's clear JSON is never stored.
+    Column("batch_id", String(BATCH_ID_LEN), primary_key=True),  # also the idempotency key
+    Column("doctor_btm", String(7), nullable=False),
+    Column("transport", String(16), nullable=False),  # http, folder, paper
+    Column("state", String(16), nullable=False),  # sealed, sending, sent, acknowledged …
+    Column("envelope", LargeBinary, nullable=False),  # the DER sent, byte for byte, every time
+    Column("envelope_sha256", String(64), nullable=False),
+    Column("report_count", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),  # deliveries that failed
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # NULL: not due again
+    Column("claimed_by", String(64), nullable=True),  # the worker holding it while sending
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),  # kind and status only, never a code or name
+    Column("proof", Text, nullable=True),  # how it went: a file name, a URL, a print date
+    # The register's answer: the receipt document as received and, for a batch refused as
+    # a whole, its reason; both sealed under the practice's data key (they may quote anything).
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=True),
+    Column("receipt_nonce", LargeBinary, nullable=True),
+    Column("receipt_ct", LargeBinary, nullable=True),
+    Column("receipt_sha256", String(64), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=True),  # the receipt's time
+    Column("reason_nonce", LargeBinary, nullable=True),
+    Column("reason_ct", LargeBinary, nullable=True),
+    Column("replaces", String(BATCH_ID_LEN), nullable=True),  # `outbox resend`: the old one
+    Column("replaced_by", String(BATCH_ID_LEN), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),  # the batch's created_at
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),  # the receipt stored
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_outbox_batch_state", "state", "next_attempt_at"),
+)
+
+outbox_report = Table(
+    "outbox_report",
+    metadata,
+    # The reports of a batch, in the batch's order: the ledger row, and its id in the batch
+    # (the receipt's report_id), and what the receipt said of it.
+    Column("batch_id", String(BATCH_ID_LEN), ForeignKey("outbox_batch.batch_id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("ledger_id", String(UUID_LEN), ForeignKey("report.ledger_id"), nullable=False),
+    Column("report_id", String(64), nullable=False),
+    Column("result", String(16), nullable=True),  # accepted, rejected, missing
+    PrimaryKeyConstraint("batch_id", "position"),
+    Index("ix_outbox_report_ledger_id", "ledger_id"),
+)

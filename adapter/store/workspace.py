@@ -26,6 +26,7 @@ from adapter.store.facts import Facts
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.outbox import Outbox
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.rows import AuditRows, Backend
 from adapter.store.runs import RunJournal
@@ -47,7 +48,9 @@ class Database(Protocol):
     def secure(self) -> None: ...
     def schema_version(self) -> str: ...
     def refused(self, exc: Exception) -> DatabaseError: ...
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[Backend]: ...
+    def transaction(
+        self, *, write: bool = True, exclusive: bool = True
+    ) -> AbstractContextManager[Backend]: ...
 
 
 @dataclass(slots=True)
@@ -61,6 +64,7 @@ class Workspace:
     facts: Facts
     retention: RetentionMark
     journal: RunJournal  # the sync runs: this one's changes, and those kept for `runs undo`
+    outbox: Outbox  # sealed batches for the register, and what came back
     actor: Actor
     now: datetime
 
@@ -100,8 +104,11 @@ class Store:
         with self.database.transaction(write=False) as backend:
             return len(backend.keys.registered())
 
-    def run(self, actor: Actor, work: Callable[[Workspace], T]) -> T:
-        """Run `work` in one transaction; again from the start when a race is refused."""
+    def run(self, actor: Actor, work: Callable[[Workspace], T], *, exclusive: bool = True) -> T:
+        """Run `work` in one transaction; again from the start when a race is refused.
+        `exclusive=False`: without the writer's lock on PostgreSQL, for work that locks the
+        rows it changes itself and writes no ledger row and no audit entry (an outbox
+        claim, so that parallel workers claim without waiting for one another)."""
         self.database.require_ready()
         keyring = self._keyring()  # before any transaction: a missing keyring stops here
         try:
@@ -112,7 +119,7 @@ class Store:
                 wait_max=1.0,
             ):
                 with attempt:
-                    return self._once(actor, work, keyring)
+                    return self._once(actor, work, keyring, exclusive=exclusive)
         except ConcurrentUpdateError:
             msg = "other runs changed the same rows again and again; run the command again"
             raise ConcurrentUpdateError(msg) from None
@@ -128,9 +135,11 @@ class Store:
         with self.database.transaction(write=False) as backend:
             return work(workspace_on(backend, ring, Actor("reader", "system"), self.clock()))
 
-    def _once(self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring) -> T:
+    def _once(
+        self, actor: Actor, work: Callable[[Workspace], T], keyring: Keyring, *, exclusive: bool
+    ) -> T:
         now = self.clock()
-        with self.database.transaction() as backend:
+        with self.database.transaction(exclusive=exclusive) as backend:
             _require_audit_log(backend.audit)
             space = workspace_on(backend, keyring, actor, now)
             result = work(space)
@@ -151,6 +160,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
         journal=RunJournal(backend.runs, now),
         facts=Facts(backend.facts, keys, now),
         retention=RetentionMark(backend.marks, now),
+        outbox=Outbox(backend.outbox, keys, now, ledger.practice_key),
         actor=actor,
         now=now,
     )

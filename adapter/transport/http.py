@@ -34,7 +34,7 @@ from typing import Self
 import httpx
 import orjson
 
-from adapter.crypto.envelope import Certificate
+from adapter.crypto.envelope import Certificate, load_certificate
 from adapter.crypto.envelope.receipt import verify_receipt
 from adapter.errors import (
     ConfigError,
@@ -42,6 +42,7 @@ from adapter.errors import (
     ReceiptError,
     TransientTransportError,
 )
+from adapter.settings.submission import TransportSettings
 from adapter.transport.base import Delivered, Parcel
 
 __all__ = ["CONTENT_TYPE", "HttpTransport", "retry_after_seconds"]
@@ -78,7 +79,7 @@ class HttpTransport:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_file))
             except (OSError, ssl.SSLError):
-                msg = f"http transport CA file {ca_file}: cannot be read as PEM certificates"
+                msg = f"[submission.http] ca_file {ca_file}: cannot be read as PEM certificates"
                 raise ConfigError(msg) from None
         self._client = httpx.Client(
             verify=verify,
@@ -216,3 +217,22 @@ def _connect_kind(exc: httpx.ConnectError) -> str:
             return "the TLS handshake failed"
         cause = cause.__cause__ or cause.__context__
     return "the connection was refused or the host cannot be reached"
+
+
+def from_settings(settings: TransportSettings) -> HttpTransport:
+    """`[submission.http] endpoint = "https://…"`, optional `ca_file`, `timeout_seconds`,
+    `connect_timeout_seconds`; the register's certificate is `[submission]`'s."""
+    settings.only("endpoint", "ca_file", "timeout_seconds", "connect_timeout_seconds")
+    try:
+        pem = settings.register_certificate.read_bytes()
+    except OSError as exc:
+        msg = f"{settings.where}: the register certificate cannot be read ({exc.strerror})"
+        raise ConfigError(msg) from None
+    return HttpTransport(
+        settings.text("endpoint"),
+        load_certificate(pem, what=f"register certificate {settings.register_certificate}"),
+        ca_file=settings.optional_path("ca_file"),
+        timeout=settings.number("timeout_seconds", 30.0, minimum=1.0),
+        connect_timeout=settings.number("connect_timeout_seconds", 5.0, minimum=0.5),
+        clock=settings.clock,
+    )

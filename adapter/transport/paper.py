@@ -17,6 +17,7 @@ from pathlib import Path
 
 from adapter.errors import PermanentTransportError, TransientTransportError
 from adapter.settings.files import make_private_dirs, write_private
+from adapter.settings.submission import TransportSettings
 from adapter.transport.base import Delivered, Parcel
 from adapter.transport.paper_marker import batch_digest, read_marker
 
@@ -83,3 +84,10 @@ class PaperTransport:
         reason = exc.strerror or type(exc).__name__
         msg = f"Cannot {verb} the paper form {path.name} in {self._folder} ({reason})."
         return TransientTransportError(msg)
+
+
+def from_settings(settings: TransportSettings) -> PaperTransport:
+    """`[submission.paper] path = "…"` (the folder the forms are printed from, relative to
+    practice.toml's folder) and `place` (printed beside the date and signature)."""
+    settings.only("path", "place")
+    return PaperTransport(settings.path("path"), place=settings.text("place"), clock=settings.clock)

@@ -19,6 +19,7 @@ from adapter.store.memory.facts import MemoryFactRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
+from adapter.store.memory.outbox import MemoryOutboxRows
 from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
@@ -36,6 +37,7 @@ class MemoryBackend:
     mappings: MemoryMappingRows = field(init=False)
     marks: MemoryMarkRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
+    outbox: MemoryOutboxRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -45,6 +47,7 @@ class MemoryBackend:
         self.mappings = MemoryMappingRows(self.tables)
         self.marks = MemoryMarkRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
+        self.outbox = MemoryOutboxRows(self.tables)
 
 
 class MemoryDatabase:
@@ -80,10 +83,11 @@ class MemoryDatabase:
         return DatabaseError(f"the database refused the work ({exc})")
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[MemoryBackend]:
-        """One writer at a time. A unit of work opened inside another on the same thread
-        is refused: on SQL it would wait for its own lock for ever, and here the outer
-        one's commit would silently drop the inner one's writes."""
+    def transaction(self, *, write: bool = True, exclusive: bool = True) -> Iterator[MemoryBackend]:
+        """One writer at a time, always (`exclusive` is for the SQL store's PostgreSQL). A
+        unit of work opened inside another on the same thread is refused: on SQL it would
+        wait for its own lock for ever, and here the outer one's commit would silently
+        drop the inner one's writes."""
         if getattr(self._inside, "active", False):
             raise RuntimeError("a unit of work was opened inside another on the same thread")
         with self._writer:

@@ -30,6 +30,7 @@ from adapter.store.sql.facts import SqlFactRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
+from adapter.store.sql.outbox import SqlOutboxRows
 from adapter.store.sql.retention_mark import SqlMarkRows
 from adapter.store.sql.runs import SqlRunRows
 
@@ -48,6 +49,7 @@ class SqlBackend:
     mappings: SqlMappingRows = field(init=False)
     marks: SqlMarkRows = field(init=False)
     runs: SqlRunRows = field(init=False)
+    outbox: SqlOutboxRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
@@ -57,6 +59,7 @@ class SqlBackend:
         self.mappings = SqlMappingRows(self.connection)
         self.marks = SqlMarkRows(self.connection)
         self.runs = SqlRunRows(self.connection)
+        self.outbox = SqlOutboxRows(self.connection)
 
 
 class SqlDatabase:
@@ -113,13 +116,16 @@ class SqlDatabase:
         return sqlite_path(self.engine.url.render_as_string(hide_password=False))
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[SqlBackend]:
+    def transaction(self, *, write: bool = True, exclusive: bool = True) -> Iterator[SqlBackend]:
         """A transaction that commits when the block ends without an exception; a
-        read-only one (`write=False`) is always rolled back."""
+        read-only one (`write=False`) is always rolled back. `exclusive=False`: without
+        the writer's lock on PostgreSQL, for work that locks the rows it changes itself
+        (an outbox claim: FOR UPDATE SKIP LOCKED) and appends nothing to the audit log."""
         try:
             if write:
                 with self.engine.begin() as connection:
-                    self._lock(connection)
+                    if exclusive:
+                        self._lock(connection)
                     yield SqlBackend(connection)
             else:
                 with self.engine.connect() as connection:

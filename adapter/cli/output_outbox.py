@@ -1,0 +1,198 @@
+"""What `submit` and `outbox` print: batch ids, states, counts, times and the worker's
+outcomes; no code and no name. `outbox show` prints the register's receipt as received
+(it may quote a code: the command is audited) and its reason for a refusal."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from adapter.cli.output import table
+from adapter.export.derivation import finding_json
+from adapter.services.outbox import ShownBatch
+from adapter.services.submit import SubmitResult
+from adapter.services.worker_record import Outcome
+from adapter.store.outbox import OutboxBatch
+
+
+def _json(document: object) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def json_line(document: object) -> bytes:
+    """One JSON object on one line (the worker's outcomes, as they come)."""
+    return orjson.dumps(document) + b"\n"
+
+
+def write_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def _short(moment: datetime | None) -> str:
+    """A time in UTC, as the table shows it (`Z`: UTC)."""
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "–"
+
+
+# -- submit -------------------------------------------------------------------------------
+
+
+def submit_text(result: SubmitResult | None, outcomes: list[Outcome]) -> str:
+    lines = [] if result is None else _sealed_lines(result)
+    lines += [outcome_line(o) for o in outcomes]
+    if result is not None and not outcomes and result.batches:
+        lines.append("Nothing delivered yet: the batches wait for a worker.")
+    for outcome in outcomes:
+        lines += [f"  {f.severity}: {f.message}" for f in outcome.findings]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _sealed_lines(result: SubmitResult) -> list[str]:
+    if not result.due:
+        return [
+            f"Today ({result.today}) is not a bundle weekday of the practice (R-DATE-4): "
+            f"{result.waiting} approved report(s) wait for the next one."
+        ]
+    if not result.batches:
+        return ["No approved report waits to be sent."]
+    lines = [f"Sealed {len(result.batches)} batch(es) into the outbox:"]
+    rows = [(b.batch_id, b.doctor_btm, str(b.report_count), b.transport) for b in result.batches]
+    lines += ["  " + line for line in table(("batch", "doctor", "reports", "transport"), rows)]
+    return lines
+
+
+def outcome_line(outcome: Outcome) -> str:
+    return f"{outcome.batch_id}: {outcome.state} – {outcome.note}"
+
+
+def submit_json(result: SubmitResult | None, outcomes: list[Outcome]) -> bytes:
+    document: dict[str, Any] = {"outcomes": [outcome_json(o) for o in outcomes]}
+    if result is not None:
+        document |= {
+            "due": result.due,
+            "today": result.today,
+            "waiting": result.waiting,
+            "sealed": [batch_json(b) for b in result.batches],
+        }
+    return _json(document)
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "batch_id": outcome.batch_id,
+        "state": outcome.state,
+        "reports": outcome.reports,
+        "note": outcome.note,
+        "next_attempt_at": _time(outcome.next_attempt_at),
+        "findings": [finding_json(f) for f in outcome.findings],
+    }
+
+
+# -- outbox list | show -------------------------------------------------------------------
+
+
+def batch_json(batch: OutboxBatch) -> dict[str, Any]:
+    return {
+        "batch_id": batch.batch_id,
+        "doctor_btm": batch.doctor_btm,
+        "transport": batch.transport,
+        "state": batch.state,
+        "reports": batch.report_count,
+        "attempts": batch.attempts,
+        "envelope_sha256": batch.envelope_sha256,
+        "created_at": _time(batch.created_at),
+        "next_attempt_at": _time(batch.next_attempt_at),
+        "sent_at": _time(batch.sent_at),
+        "acknowledged_at": _time(batch.acknowledged_at),
+        "receipt_received_at": _time(batch.received_at),
+        "receipt_sha256": batch.receipt_sha256,
+        "proof": batch.proof,
+        "last_error": batch.last_error,
+        "claimed_by": batch.claimed_by,
+        "lease_until": _time(batch.lease_until),
+        "replaces": batch.replaces,
+        "replaced_by": batch.replaced_by,
+    }
+
+
+def batches_json(batches: list[OutboxBatch]) -> bytes:
+    return _json({"batches": [batch_json(b) for b in batches]})
+
+
+def batches_text(batches: list[OutboxBatch]) -> str:
+    if not batches:
+        return "The outbox is empty.\n"
+    rows = [
+        (
+            b.batch_id,
+            b.state + (" (replaced)" if b.replaced_by else ""),
+            b.doctor_btm,
+            str(b.report_count),
+            b.transport,
+            str(b.attempts),
+            _short(b.next_attempt_at if b.state in ("sealed", "sent") else None),
+            _short(b.sent_at),
+            _short(b.received_at),
+        )
+        for b in batches
+    ]
+    header = ("batch", "state", "doctor", "reports", "via", "tries", "next", "sent", "receipt")
+    return "\n".join(table(header, rows)) + "\n"
+
+
+def shown_json(shown: ShownBatch) -> bytes:
+    receipt = orjson.loads(shown.receipt) if shown.receipt is not None else None
+    return _json(
+        batch_json(shown.batch)
+        | {
+            "reports": [
+                {
+                    "position": item.position,
+                    "ledger_id": item.ledger_id,
+                    "report_id": item.report_id,
+                    "result": item.result,
+                    "ledger_state": state,
+                }
+                for item, state in shown.reports
+            ],
+            "register_reason": shown.reason,
+            "receipt": receipt,  # the document as received, parsed
+        }
+    )
+
+
+def shown_text(shown: ShownBatch) -> str:
+    b = shown.batch
+    lines = [
+        f"Batch {b.batch_id}: {b.state}, {b.report_count} report(s) of doctor {b.doctor_btm} "
+        f"via {b.transport}.",
+        f"  created {_short(b.created_at)}, sent {_short(b.sent_at)}, receipt "
+        f"{_short(b.received_at)}; {b.attempts} failed attempt(s)",
+        f"  envelope sha256 {b.envelope_sha256}",
+    ]
+    extra = [
+        ("proof", b.proof),
+        ("next attempt", _short(b.next_attempt_at) if b.next_attempt_at else None),
+        ("last error", b.last_error),
+        ("the register's reason", shown.reason),
+        ("receipt sha256", b.receipt_sha256),
+        ("replaces", b.replaces),
+        ("replaced by", b.replaced_by),
+    ]
+    lines += [f"  {name}: {value}" for name, value in extra if value]
+    rows = [
+        (str(i.position), i.ledger_id, i.report_id, i.result or "–", state)
+        for i, state in shown.reports
+    ]
+    header = ("#", "ledger id", "report id", "receipt", "ledger state")
+    lines += ["  " + line for line in table(header, rows)]
+    if shown.receipt is not None:
+        lines += ["The register's receipt, as received:", shown.receipt.decode()]
+    return "\n".join(lines) + "\n"
