@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from adapter import composition
 from adapter.errors import NotConfirmed
-from adapter.settings.environment import Settings
-from adapter.store.audit import Actor
-from adapter.store.workspace import Store
+
+if TYPE_CHECKING:
+    from adapter.settings.environment import Settings
+    from adapter.store.audit import Actor
+    from adapter.store.workspace import Store
 
 _BERLIN = ZoneInfo("Europe/Berlin")
 _YES = frozenset({"yes", "ja", "y", "j"})
@@ -34,11 +36,17 @@ def today_in_berlin() -> date:
 
 
 def context() -> tuple[Settings, Actor, datetime]:
+    # The composition root (the store, SQLAlchemy) is loaded by the commands that use it
+    # only: `validate` reads the clock here and must stay light.
+    from adapter import composition  # noqa: PLC0415
+
     settings = composition.settings()
     return settings, composition.operator(settings), clock()
 
 
 def store(settings: Settings) -> Store:
+    from adapter import composition  # noqa: PLC0415
+
     return composition.store(settings, clock)  # looked up now: the tests may set it
 
 

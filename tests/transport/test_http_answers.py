@@ -175,5 +175,5 @@ def test_an_endpoint_that_is_no_https_url_is_refused(state: Path, endpoint: str)
 def test_an_unreadable_ca_file_is_refused(state: Path, tmp_path: Path) -> None:
     """The CA file is read when the transport is made."""
     (tmp_path / "ca.pem").write_text("not a certificate", encoding="utf-8")
-    with pytest.raises(ConfigError, match="CA file"):
+    with pytest.raises(ConfigError, match="ca_file"):
         HttpTransport("https://r.example", register_certificate(state), ca_file=tmp_path / "ca.pem")

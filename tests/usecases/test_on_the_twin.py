@@ -128,7 +128,10 @@ def test_retention_keeps_a_treatment_still_open_at_the_register(twin: Store, clo
     """Closed in the data, but its Abmeldung was rejected: the register still holds the
     registration, so its keys are kept (the code is needed to end it), and said so."""
     _sync_demo(twin)
+    later = date(2026, 1, 31)  # the open treatments end by R-EP-3
+    run_sync(twin, [DEMO], later, config=load_config(CONFIG), accept_mass_end=True)
     clock.now = clock.now.replace(year=2036, month=6)
+    run_sync(twin, [DEMO], date(2036, 6, 1), config=load_config(CONFIG))
     closed = {t.mapping_id for t in plan_retention(twin, ACTOR).shred}
     ends = [
         e
@@ -136,7 +139,9 @@ def test_retention_keeps_a_treatment_still_open_at_the_register(twin: Store, clo
         if e.kind == "abmeldung" and e.mapping_id in closed
     ]
     assert ends
-    decide(twin, ACTOR, [ends[0].ledger_id], "reject", reason="not sent: doctor's decision")
+    last = max(ends, key=lambda e: e.report_date)  # the end of the patient's last phase
+    ends = [last]
+    decide(twin, ACTOR, [last.ledger_id], "reject", reason="not sent: doctor's decision")
     plan = plan_retention(twin, ACTOR)
     assert ends[0].mapping_id in plan.kept_open
     assert ends[0].mapping_id not in {t.mapping_id for t in plan.shred}
