@@ -44,7 +44,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered -q
+	$(BIN)/pytest -n auto --cov --cov-report=term:skip-covered -q
 
 scenarios: $(STAMP)
 	@if [ -d $(SCENARIOS) ]; then \

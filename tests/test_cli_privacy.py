@@ -32,7 +32,7 @@ from tests.cli_helpers import (
 
 LOOKUP = ("lookup", "--code", REUTER, "--purpose", PURPOSE)
 ENDED = ("KAWOF315", "OLMÜM522", "MAVOM407")  # Wolf, Münch, Vogt: ended in 2025
-RETENTION = ("retention", "apply", "--as-of", "2036-12-31", "--yes")
+RETENTION = ("retention", "apply", "--as-of", "2036-12-31", "--yes", "--clock-checked")
 IN_2036 = datetime(2036, 12, 31, 9, 0, tzinfo=UTC)  # ten years on: the clock retention needs
 SHREDDED = re.compile(
     r"Patients whose treatment or records ended before 2026-12-31: (\d+) "

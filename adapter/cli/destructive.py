@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from adapter.cli import output_care as care
-from adapter.cli.context import confirm, context, store, today_in_berlin
+from adapter.cli.context import confirm, context, store
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.services.sync_undo import plan_undo, undo
 
@@ -15,11 +15,16 @@ from adapter.services.sync_undo import plan_undo, undo
 def handle_retention(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     installation = store(settings)
-    as_of = args.as_of or today_in_berlin()
-    plan = plan_retention(installation, actor, as_of=as_of, years=args.years)
+    checked = args.clock_checked
+    plan = plan_retention(
+        installation, actor, as_of=args.as_of, years=args.years, clock_checked=checked
+    )
+    as_of = plan.as_of  # the clock's day when none was given: plan and apply count alike
     shown = care.retention_plan_text(plan)
     if args.dry_run:
-        result = apply_retention(installation, actor, as_of=as_of, years=args.years, dry_run=True)
+        result = apply_retention(
+            installation, actor, as_of=as_of, years=args.years, dry_run=True, clock_checked=checked
+        )
         sys.stdout.write(shown + care.retention_text(result))
         return 0
     if plan.shred:
@@ -36,6 +41,7 @@ def handle_retention(args: argparse.Namespace) -> int:
         as_of=as_of,
         years=args.years,
         confirmed=frozenset(t.mapping_id for t in plan.shred),
+        clock_checked=checked,
     )
     if not plan.shred or args.yes:
         sys.stdout.write(shown)  # on a terminal it was shown with the question

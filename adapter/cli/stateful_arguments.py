@@ -155,4 +155,9 @@ def _add_privacy(
     apply.add_argument("--as-of", type=day, metavar="YYYY-MM-DD")
     apply.add_argument("--dry-run", action="store_true", help="show what would be destroyed")
     apply.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    apply.add_argument(
+        "--clock-checked",
+        action="store_true",
+        help="a person checked the clock: count from a day long after the newest synced data",
+    )
     apply.set_defaults(handler="retention")

@@ -27,7 +27,10 @@ from zoneinfo import ZoneInfo
 
 from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
+from adapter.fhir.partition import load
+from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_guard import TOLERANCE
+from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
@@ -73,11 +76,16 @@ class RetentionResult:
 
 
 def plan_retention(
-    store: Store, actor: Actor, *, as_of: date | None = None, years: int = DEFAULT_YEARS
+    store: Store,
+    actor: Actor,
+    *,
+    as_of: date | None = None,
+    years: int = DEFAULT_YEARS,
+    clock_checked: bool = False,
 ) -> RetentionPlan:
     """What `apply_retention` would destroy, to show before it is asked to (not audited:
     it reads our ids and dates only)."""
-    return store.run(actor, lambda space: _plan(space, as_of, years))
+    return store.run(actor, lambda space: _plan(space, as_of, years, clock_checked))
 
 
 def apply_retention(
@@ -88,12 +96,13 @@ def apply_retention(
     years: int = DEFAULT_YEARS,
     dry_run: bool = False,
     confirmed: frozenset[str] | None = None,
+    clock_checked: bool = False,
 ) -> RetentionResult:
     """Destroy the data keys of the treatments the plan names; with `confirmed`, only of
     those a person was shown (one that qualifies since is left for the next run)."""
 
     def shred(space: Workspace) -> RetentionResult:
-        plan = _plan(space, as_of, years)
+        plan = _plan(space, as_of, years, clock_checked)
         chosen = [t for t in plan.shred if confirmed is None or t.mapping_id in confirmed]
         if not dry_run:
             for treatment in chosen:
@@ -120,7 +129,9 @@ def apply_retention(
     return store.run(actor, shred)
 
 
-def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
+def _plan(
+    space: Workspace, as_of: date | None, years: int, clock_checked: bool = False
+) -> RetentionPlan:
     if years < 1:
         msg = f"--years {years}: the retention period is at least one year"
         raise RetentionError(msg)
@@ -135,6 +146,8 @@ def _plan(space: Workspace, as_of: date | None, years: int) -> RetentionPlan:
         raise RetentionError(msg)
     last_sync = _last_sync(space)
     _refuse_far_after(day, last_sync, given=as_of is not None)
+    if not clock_checked:
+        _refuse_far_after_the_data(day, _newest_data_day(space), given=as_of is not None)
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
@@ -175,6 +188,35 @@ def _refuse_far_after(day: date, last_sync: date | None, *, given: bool) -> None
         "ahead would destroy treatments still inside the period. Check the clock; if it is "
         "right, sync the current export first (`substreg sync PATH`), or give --as-of a day "
         f"no later than {latest}"
+    )
+    raise RetentionError(msg)
+
+
+def _newest_data_day(space: Workspace) -> date | None:
+    """The newest day the synced data speaks of (kept with the practice's state, D-47);
+    None before the first sync, or when the state cannot be read (a rebuild renews it)."""
+    try:
+        stored = space.facts.practice()
+        if stored is None or stored[0] != PRACTICE_FORMAT:
+            return None
+        return load(PracticeState, stored[1]).newest_day
+    except UNREADABLE:
+        return None
+
+
+def _refuse_far_after_the_data(day: date, newest: date | None, *, given: bool) -> None:
+    """D-85: a sync that walks nobody is not held to the data (D-47), so under a clock
+    years ahead it moves the last sync forward; retention then holds to the data itself.
+    A practice whose last substitution data really is that old says so (`--clock-checked`)."""
+    if newest is None or day - newest <= TOLERANCE:
+        return
+    said = f"--as-of {day.isoformat()}" if given else f"Today by this machine's clock ({day})"
+    msg = (
+        f"{said} lies {(day - newest).days} days after the newest day the synced data speaks "
+        f"of ({newest.isoformat()}): a clock that far ahead would destroy treatments still "
+        "inside the period, and nothing in the data says that much time has passed. Check "
+        "the clock; if it is right and the practice has had no substitution data since, "
+        "run again with --clock-checked"
     )
     raise RetentionError(msg)
 

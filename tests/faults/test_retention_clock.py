@@ -104,7 +104,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> No
     """A script (no terminal) that forgot --yes: one line saying what would be destroyed."""
     _ten_years_on(cli)
     before = cli.tables()
-    line = cli.refused("retention", "apply")
+    line = cli.refused("retention", "apply", "--clock-checked")
     assert f"retention would destroy the data keys of {SHREDDED} patient(s)" in line
     assert "give --yes" in line
     assert cli.tables() == before
@@ -117,7 +117,7 @@ def test_at_a_terminal_it_shows_the_plan_and_no_keeps_everything(
     _ten_years_on(cli)
     monkeypatch.setattr("sys.stdin", _Terminal("no\n"))
     before = cli.tables()
-    result = cli.run("retention", "apply")
+    result = cli.run("retention", "apply", "--clock-checked")
     assert result.status == 2
     assert "not confirmed: nothing was changed" in result.err
     assert len(MAPPING.findall(result.out)) == SHREDDED
@@ -132,7 +132,7 @@ def test_at_a_terminal_yes_destroys_what_was_shown(
     """Confirmed: exactly the mapping ids shown are shredded."""
     _ten_years_on(cli)
     monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
-    result = cli.run("retention", "apply")
+    result = cli.run("retention", "apply", "--clock-checked")
     assert result.status == 0, result.err
     shown = {m[0] for m in MAPPING.findall(result.out)}
     columns = cli.columns("patient_mapping")
@@ -152,18 +152,18 @@ def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) ->
         )
         run_sync(store, [data], start + timedelta(days=20))
     run_sync(store, [data], IN_2036.date())  # the syncs went on; nobody walked (D-47)
-    plan = plan_retention(store, ACTOR, years=1)
+    plan = plan_retention(store, ACTOR, years=1, clock_checked=True)
     shown = frozenset({plan.shred[0].mapping_id})
-    result = apply_retention(store, ACTOR, years=1, confirmed=shown)
+    result = apply_retention(store, ACTOR, years=1, confirmed=shown, clock_checked=True)
     assert set(result.shredded) == shown
-    assert len(plan_retention(store, ACTOR, years=1).shred) == 1
+    assert len(plan_retention(store, ACTOR, years=1, clock_checked=True).shred) == 1
 
 
 def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Database) -> None:
     """Nothing synced, nothing to destroy: retention as of today plans nothing, keeps no
     cutoff, and is not refused for want of a last sync."""
     store, _ = make_store(database.url, clock=lambda: IN_2037)
-    result = apply_retention(store, ACTOR)
+    result = apply_retention(store, ACTOR, clock_checked=True)
     assert (result.shredded, result.cutoff) == ((), date(2027, 6, 1))
     assert raw_rows(store, retention_mark) == []
     with pytest.raises(RetentionError, match="lies after today"):
@@ -233,3 +233,28 @@ def test_a_retention_period_reaching_before_the_year_one_is_refused_in_one_line(
     cli.synced()
     line = cli.refused("retention", "apply", "--years", years, "--as-of", "2025-12-31", "--dry-run")
     assert f"--years {years} reaches back before the year 1 from 2025-12-31" in line
+
+
+def test_a_sync_that_walks_nobody_under_a_wrong_clock_does_not_open_the_way(cli: Cli) -> None:
+    """Every treatment ended; a sync under a clock eleven years ahead walks nobody and is
+    let through (D-47). Retention under that clock is still refused: it counts from the
+    newest day the data speaks of (D-85), and destroys nothing; a person who checked the
+    clock says so with --clock-checked."""
+    config = ("--config", str(CONFIG))
+    cli.set_clock(datetime(2026, 2, 10, 9, 0, tzinfo=UTC))
+    cli.ok("init")
+    cli.run("sync", str(DEMO), *config, "--as-of", "2025-12-31")
+    ended = cli.run("sync", str(DEMO), *config, "--as-of", "2026-02-04", "--accept-mass-end")
+    assert ended.status == 0, ended.err
+    cli.set_clock(datetime(2037, 6, 1, 9, 0, tzinfo=UTC))
+    walked = cli.run("sync", str(DEMO), *config)
+    assert walked.status == 0, walked.err
+    before = cli.tables()
+    line = cli.refused("retention", "apply", "--yes")
+    assert "newest day the synced data speaks of" in line
+    assert "Today by this machine's clock (2037-06-01)" in line
+    assert "--clock-checked" in line
+    assert cli.tables() == before
+    checked = cli.run("retention", "apply", "--yes", "--clock-checked")
+    assert checked.status == 0, checked.err
+    assert "shredded" in checked.out.lower() or "destroy" in checked.out.lower()

@@ -48,7 +48,7 @@ def _shredded_p1(database: Database, tmp_path: Path) -> tuple[Any, str]:
     first = fhir.write_bundle(tmp_path / "first.json", [fhir.doctor(), fhir.patient("p1"), *OLD])
     run_sync(store, [first], D(2024, 3, 25))  # Anmeldung, and Abmeldung by R-EP-3
     run_sync(store, [first], A_YEAR_ON)  # nothing new, nobody walked (D-47 lets it)
-    result = apply_retention(store, ACTOR, years=1)
+    result = apply_retention(store, ACTOR, years=1, clock_checked=True)
     [shredded] = result.shredded
     assert result.cutoff == D(2024, 6, 1)
     return store, shredded

@@ -148,7 +148,9 @@ def test_a_run_whose_patient_retention_shredded_cannot_be_undone_and_says_why(
     recording = run_sync(store, [data], start + timedelta(days=20)).run_id
     a_year_on = D(2021, 4, 1)
     run_sync(store, [data], a_year_on)  # nobody walked; retention counts from near it (D-82)
-    [shredded] = apply_retention(store, ACTOR, years=1, as_of=a_year_on).shredded
+    [shredded] = apply_retention(
+        store, ACTOR, years=1, as_of=a_year_on, clock_checked=True
+    ).shredded
     with pytest.raises(UndoError) as refused:
         plan_undo(store, ACTOR, recording)
     message = str(refused.value)

@@ -250,7 +250,9 @@ def test_an_export_sent_again_after_retention_keeps_nothing_of_the_shredded(
     data = fhir.write_bundle(tmp_path / "a.json", resources)
     run_sync(store, [data], start + timedelta(days=45))  # within 31 days of the data (D-47)
     run_sync(store, [data], D(2025, 6, 1))  # years on: nobody walked (D-47 lets it)
-    result = apply_retention(store, ACTOR, as_of=D(2025, 6, 1))  # not far after it (D-81)
+    result = apply_retention(
+        store, ACTOR, as_of=D(2025, 6, 1), clock_checked=True
+    )  # not far after it (D-81)
     assert len(result.shredded) == 1
     again = run_sync(store, [data], D(2025, 6, 2))
     assert again.recorded == []

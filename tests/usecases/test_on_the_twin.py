@@ -75,12 +75,12 @@ def test_retention_shreds_only_treatments_past_the_period(twin: Store, clock: Cl
     run_sync(twin, [DEMO], later, config=load_config(CONFIG), accept_mass_end=True)
     clock.now = clock.now.replace(year=2036, month=6)
     run_sync(twin, [DEMO], date(2036, 6, 1), config=load_config(CONFIG))  # nobody walked
-    plan = plan_retention(twin, ACTOR)
+    plan = plan_retention(twin, ACTOR, clock_checked=True)
     closed = {t.mapping_id for t in plan.shred}
     assert closed
-    done = apply_retention(twin, ACTOR)
+    done = apply_retention(twin, ACTOR, clock_checked=True)
     assert set(done.shredded) == closed
-    assert plan_retention(twin, ACTOR).shred == ()
+    assert plan_retention(twin, ACTOR, clock_checked=True).shred == ()
 
 
 def test_retention_refuses_a_day_after_today(twin: Store) -> None:
@@ -132,7 +132,7 @@ def test_retention_keeps_a_treatment_still_open_at_the_register(twin: Store, clo
     run_sync(twin, [DEMO], later, config=load_config(CONFIG), accept_mass_end=True)
     clock.now = clock.now.replace(year=2036, month=6)
     run_sync(twin, [DEMO], date(2036, 6, 1), config=load_config(CONFIG))
-    closed = {t.mapping_id for t in plan_retention(twin, ACTOR).shred}
+    closed = {t.mapping_id for t in plan_retention(twin, ACTOR, clock_checked=True).shred}
     ends = [
         e
         for e in list_reports(twin, ACTOR, state="pending").entries
@@ -142,9 +142,9 @@ def test_retention_keeps_a_treatment_still_open_at_the_register(twin: Store, clo
     last = max(ends, key=lambda e: e.report_date)  # the end of the patient's last phase
     ends = [last]
     decide(twin, ACTOR, [last.ledger_id], "reject", reason="not sent: doctor's decision")
-    plan = plan_retention(twin, ACTOR)
+    plan = plan_retention(twin, ACTOR, clock_checked=True)
     assert ends[0].mapping_id in plan.kept_open
     assert ends[0].mapping_id not in {t.mapping_id for t in plan.shred}
-    done = apply_retention(twin, ACTOR)
+    done = apply_retention(twin, ACTOR, clock_checked=True)
     assert ends[0].mapping_id in done.kept_open
     assert ends[0].mapping_id not in done.shredded
