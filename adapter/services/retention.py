@@ -147,7 +147,8 @@ def _plan(
     last_sync = _last_sync(space)
     _refuse_far_after(day, last_sync, given=as_of is not None)
     if not clock_checked:
-        _refuse_far_after_the_data(day, _newest_data_day(space), given=as_of is not None)
+        synced = last_sync is not None
+        _refuse_far_after_the_data(day, _newest_event(space), synced, given=as_of is not None)
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
@@ -192,25 +193,40 @@ def _refuse_far_after(day: date, last_sync: date | None, *, given: bool) -> None
     raise RetentionError(msg)
 
 
-def _newest_data_day(space: Workspace) -> date | None:
-    """The newest day the synced data speaks of (kept with the practice's state, D-47);
-    None before the first sync, or when the state cannot be read (a rebuild renews it)."""
+def _newest_event(space: Workspace) -> date | None:
+    """The newest day on which the synced data records something happening (kept with the
+    practice's state, D-85); None before the first sync, for a state written by an older
+    version, or when the state cannot be read."""
     try:
         stored = space.facts.practice()
         if stored is None or stored[0] != PRACTICE_FORMAT:
             return None
-        return load(PracticeState, stored[1]).newest_day
+        return load(PracticeState, stored[1]).newest_event
     except UNREADABLE:
         return None
 
 
-def _refuse_far_after_the_data(day: date, newest: date | None, *, given: bool) -> None:
+def _refuse_far_after_the_data(
+    day: date, newest: date | None, synced: bool, *, given: bool
+) -> None:
     """D-85: a sync that walks nobody is not held to the data (D-47), so under a clock
-    years ahead it moves the last sync forward; retention then holds to the data itself.
-    A practice whose last substitution data really is that old says so (`--clock-checked`)."""
-    if newest is None or day - newest <= TOLERANCE:
-        return
+    years ahead it moves the last sync forward; retention then holds to the newest day on
+    which something happened (a planned end or a supply's reach proves no time passed).
+    A practice whose last substitution data really is that old says so (`--clock-checked`);
+    so does one whose newest day cannot be read although it was synced."""
     said = f"--as-of {day.isoformat()}" if given else f"Today by this machine's clock ({day})"
+    if newest is None:
+        if not synced:
+            return  # never synced: nothing it could destroy
+        msg = (
+            f"{said}: the newest day the synced data speaks of cannot be read (a state of an "
+            "older version, or a damaged row), so nothing shows that the clock is right. Sync "
+            "the current export first, or run again with --clock-checked once a person "
+            "checked the clock"
+        )
+        raise RetentionError(msg)
+    if day - newest <= TOLERANCE:
+        return
     msg = (
         f"{said} lies {(day - newest).days} days after the newest day the synced data speaks "
         f"of ({newest.isoformat()}): a clock that far ahead would destroy treatments still "

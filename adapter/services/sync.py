@@ -148,7 +148,14 @@ class _Run:
             check_as_of(self.as_of, newest)
         recorded = self._record(doctors, walked)
         walked, changes = self.damage.leave_out(walked, changes)
-        self._keep(replace(old, records=practice, newest_day=newest), walked, recorded, changes)
+        happened = (old.newest_event, newest_event(self.batch, self.as_of))
+        kept = replace(
+            old,
+            records=practice,
+            newest_day=newest,
+            newest_event=max((d for d in happened if d is not None), default=None),
+        )
+        self._keep(kept, walked, recorded, changes)
         self._audit(recorded, len(changes.keys), walked)
         self.journal.finish(self.as_of, self.space.actor.name, len(recorded.reports))
         self.findings += self.damage.findings()

@@ -67,6 +67,10 @@ class PracticeState:
     # The newest day the data read so far speaks of: an event, an episode's or absence's
     # day, the last day a take-home or depot covers (sync_guard, D-47).
     newest_day: date | None = None
+    # The newest day on which something happened (an administration, a dispense, a
+    # prescription, a consultation; no projection such as a reach or a planned end):
+    # retention holds to it (D-85).
+    newest_event: date | None = None
 
 
 def engine_fingerprint(config: PracticeConfig) -> str:

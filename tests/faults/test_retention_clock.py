@@ -10,7 +10,9 @@ cutoff never lies in the future (D-46).
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -258,3 +260,47 @@ def test_a_sync_that_walks_nobody_under_a_wrong_clock_does_not_open_the_way(cli:
     checked = cli.run("retention", "apply", "--yes", "--clock-checked")
     assert checked.status == 0, checked.err
     assert "shredded" in checked.out.lower() or "destroy" in checked.out.lower()
+
+
+def _ended_everything(cli: Cli, folder: Path = DEMO) -> None:
+    """The demo synced, then every treatment ended (R-EP-3), under a right clock."""
+    config = ("--config", str(CONFIG))
+    cli.set_clock(datetime(2026, 2, 10, 9, 0, tzinfo=UTC))
+    cli.ok("init")
+    cli.run("sync", str(folder), *config, "--as-of", "2025-12-31")
+    ended = cli.run("sync", str(folder), *config, "--as-of", "2026-02-04", "--accept-mass-end")
+    assert ended.status == 0, ended.err
+
+
+def test_a_planned_episode_end_far_ahead_proves_no_time_passed(cli: Cli, tmp_path: Path) -> None:
+    """A planned end (an EpisodeOfCare period ending in 2035) is no event: under a clock
+    in 2036 the data's newest event is still 2026, and retention is refused (D-85)."""
+    folder = tmp_path / "export"
+    shutil.copytree(DEMO, folder)
+    patients = folder / "patients.json"
+    text = patients.read_text()
+    bundle = json.loads(text)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "EpisodeOfCare" and resource["id"] == "eoc-1006":
+            resource["period"]["end"] = "2035-12-31"
+    patients.write_text(json.dumps(bundle))
+    _ended_everything(cli, folder)
+    cli.set_clock(datetime(2036, 1, 20, 9, 0, tzinfo=UTC))
+    cli.run("sync", str(folder), "--config", str(CONFIG))
+    before = cli.tables()
+    line = cli.refused("retention", "apply", "--yes")
+    assert re.search(r"newest day the synced data speaks of \(202[56]-", line), line
+    assert cli.tables() == before
+
+
+def test_an_unreadable_newest_day_makes_retention_ask_for_a_checked_clock(cli: Cli) -> None:
+    """A synced database whose practice state cannot be read shows nothing about the
+    clock: retention is refused unless a person says the clock was checked (D-85)."""
+    _ended_everything(cli)
+    cli.execute("UPDATE practice_state SET format = 0")
+    before = cli.tables()
+    line = cli.refused("retention", "apply", "--yes", "--as-of", "2026-02-10")
+    assert "cannot be read" in line and "--clock-checked" in line
+    assert cli.tables() == before
+    assert cli.run("retention", "apply", "--yes", "--clock-checked").status == 0
