@@ -26,14 +26,18 @@ run: $(STAMP)
 	@echo "== 2. The same data synced into the embedded database (.run/): ledger, pseudonyms, audit"
 	$(RUN_ENV) $(BIN)/substreg init
 	$(RUN_ENV) $(BIN)/substreg sync demo/ --as-of $(AS_OF) --config demo/practice.toml
-	$(RUN_ENV) $(BIN)/substreg audit verify
+	@$(RUN_ENV) BIN=$(BIN) demo/round.sh
 	@echo
 	@echo "Where to look:"
 	@echo "  the ledger:        $(RUN_ENV) $(BIN)/substreg reports list"
 	@echo "  one report:        $(RUN_ENV) $(BIN)/substreg reports show LEDGER_ID"
+	@echo "  a batch, receipt:  $(RUN_ENV) $(BIN)/substreg outbox show BATCH_ID"
+	@echo "  the setup:         .run/practice.toml, .run/keys/ (the simulator: .run/register/, its log .run/register-sim.log)"
+	@echo "  the simulator:     $(BIN)/substreg register-sim --state .run/register  (then GET http://127.0.0.1:8765/registrations)"
 	@echo "  JSON (REPORTS.md): $(BIN)/substreg derive demo/ --as-of $(AS_OF) --config demo/practice.toml"
 	@echo "  your own export:   $(BIN)/substreg sync PATH... [--as-of YYYY-MM-DD] [--config practice.toml]"
-	@echo "  (running make run again adds nothing: sync records each report once)"
+	@echo "  how it is sent:    docs/SUBMISSION.md"
+	@echo "  (running make run again adds nothing: sync records each report once, nothing is left to approve or send)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

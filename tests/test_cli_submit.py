@@ -143,8 +143,18 @@ def test_ledger_export_proves_each_report_sent(cli: Cli, submission_pki: Submiss
 
 @pytest.mark.parametrize(
     ("damage", "words"),
-    [("signer-key", "the signer key"), ("expired", "expired on")],
-    ids=["missing-signer-key", "expired-register-certificate"],
+    [
+        ("signer-key", "the signer key"),
+        ("expired", "expired on"),
+        ("unpinned", "is not the pinned one"),
+        ("no-pin", "no SHA-256 fingerprint of the register's certificate is pinned"),
+    ],
+    ids=[
+        "missing-signer-key",
+        "expired-register-certificate",
+        "unpinned-register-certificate",
+        "no-pin",
+    ],
 )
 def test_a_key_or_certificate_that_cannot_be_used_sends_nothing_and_says_why_on_each_report(
     cli: Cli, submission_pki: SubmissionPki, damage: str, words: str
@@ -155,6 +165,15 @@ def test_a_key_or_certificate_that_cannot_be_used_sends_nothing_and_says_why_on_
     config = _practice(cli.tmp, submission_pki, register="register")
     if damage == "signer-key":
         (cli.tmp / "keys" / "signer.key").unlink()
+    elif damage == "unpinned":  # a certificate of the register's key, but not the pinned one
+        config.write_text(
+            config.read_text().replace("keys/register.pem", "keys/stranger.pem"), encoding="utf-8"
+        )
+    elif damage == "no-pin":
+        config.write_text(
+            config.read_text().replace(f'certificate_sha256 = "{submission_pki.pin}"', ""),
+            encoding="utf-8",
+        )
     else:  # the expired certificate, pinned: it is refused for its period
         config.write_text(
             config.read_text()
@@ -250,3 +269,54 @@ def test_a_worker_process_delivers_what_submit_queued_and_stops_on_sigterm(
     outcomes = [json.loads(line) for line in stdout.splitlines()]
     assert sorted(o["state"] for o in outcomes) == ["sent", "sent"]
     assert _states(cli) == {"sent"} and len(_manifest(cli.tmp / "to-upload")) == 2
+
+
+def test_a_payload_the_keyring_cannot_open_sends_nothing_of_any_doctor(
+    cli: Cli, submission_pki: SubmissionPki
+) -> None:
+    """One report's data key is gone (the pseudonym store cannot decrypt its payload):
+    `submit` exits 2 with one line naming the report, nothing is sealed or written for any
+    doctor, the others carry the reason in their note, `submit.refused` is audited."""
+    from adapter.store.opening import open_store
+    from adapter.store.workspace import Workspace
+    from tests.storage import ACTOR
+
+    ids = _approved(cli)
+    config = _practice(cli.tmp, submission_pki)
+    store = open_store(cli.url, cli.keyring)
+
+    def destroy(space: Workspace) -> None:
+        space.keys.destroy_data_key(space.ledger.entry(ids[1]).dek_id)
+
+    store.run(ACTOR, destroy)
+    line = cli.refused("submit", "--config", str(config))
+    assert f"payload of report {ids[1]}" in line
+    assert not (cli.tmp / "to-upload").exists()
+    assert cli.json("outbox", "list", "--format", "json")["batches"] == []
+    assert _states(cli) == {"approved"}
+    assert f"payload of report {ids[1]}" in cli.json("reports", "show", ids[0])["note"]
+    (refused,) = cli.audit("submit.refused")
+    assert "payload" in str(refused["details"])
+
+
+def test_a_keyring_of_another_installation_seals_nothing_and_writes_nothing(
+    cli: Cli, submission_pki: SubmissionPki
+) -> None:
+    """Another installation's keyring in place: exit 2 with one line, no batch, no file, no
+    note and no audit entry (nothing can be written); with its own keyring back the same
+    command seals and sends both batches."""
+    from adapter.crypto import generate_keyring
+    from adapter.crypto.keyring import save_keyring
+
+    _approved(cli)
+    config = _practice(cli.tmp, submission_pki)
+    own = cli.keyring.read_bytes()
+    before = cli.tables()
+    save_keyring(generate_keyring(NOW.isoformat()), cli.keyring)
+    line = cli.refused("submit", "--config", str(config))
+    assert "keyring" in line
+    assert cli.tables() == before
+    assert not (cli.tmp / "to-upload").exists()
+    cli.keyring.write_bytes(own)
+    assert "Sealed 2 batch(es)" in cli.ok("submit", "--config", str(config))
+    assert _states(cli) == {"sent"}

@@ -1,4 +1,6 @@
-"""`substreg envelope seal|open`: a batch sealed for the register, an envelope opened.
+"""`substreg envelope seal|open|keygen`: a batch sealed for the register, an envelope
+opened, a practice's signing pair made (a demo's or a test installation's; a real practice
+takes its certificate from its trust service provider).
 
 The command reads the files, reads the clock once (`clock`, which the tests set) and
 hands bytes and that time to `adapter.crypto.envelope`; every refusal is an error of the
@@ -18,17 +20,19 @@ from pathlib import Path
 from adapter.crypto.envelope import (
     Certificate,
     PrivateKey,
+    certificate_fingerprint,
     certificate_label,
     check_recipient,
     load_certificate,
     load_private_key,
+    new_signer_identity,
     open_envelope,
     recipient_key,
     seal,
     signer,
 )
 from adapter.domain.batch import batch_bytes, batch_from_bytes
-from adapter.errors import BatchError, InputError
+from adapter.errors import BatchError, InputError, UsageError
 from adapter.settings.environment import key_passphrase
 from adapter.settings.files import write_private
 from adapter.settings.practice import PracticeConfig, load_config
@@ -40,7 +44,9 @@ def clock() -> datetime:
 
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
-    """Run `envelope_seal` or `envelope_open`."""
+    """Run `envelope_seal`, `envelope_open` or `envelope_keygen`."""
+    if name == "envelope_keygen":
+        return _keygen(args)
     return _seal(args) if name == "envelope_seal" else _open(args)
 
 
@@ -82,6 +88,37 @@ def _open(args: argparse.Namespace) -> int:
     print(
         f"Opened {args.source}: signed by {certificate_label(opened.signer)} at {when}, "
         f"verified against {against}; {len(opened.payload)} bytes to {args.target}."
+    )
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    """Both files are new: an existing key is never replaced (what was signed with it, and
+    a register that trusts its certificate, would be left behind)."""
+    name = args.name.strip()
+    if not name or not name.isprintable():
+        msg = "envelope keygen: --name must be a printable, non-empty common name"
+        raise UsageError(msg)
+    if args.days < 1:
+        msg = "envelope keygen: --days must be at least 1"
+        raise UsageError(msg)
+    if args.out_key.resolve() == args.out_cert.resolve():
+        msg = "envelope keygen: --out-key and --out-cert must be two files"
+        raise UsageError(msg)
+    for path in (args.out_key, args.out_cert):
+        if path.exists():
+            msg = f"{path}: exists already; a key is never replaced: choose a new file"
+            raise InputError(msg)
+    made = new_signer_identity(name, now=clock(), days=args.days)
+    _write(args.out_key, made.key_pem)
+    _write(args.out_cert, made.certificate_pem)
+    certificate = load_certificate(made.certificate_pem)
+    print(
+        f"Made a signing key (ECDSA P-256) in {args.out_key} and its self-signed certificate "
+        f"CN={name} in {args.out_cert}, valid until "
+        f"{certificate.not_valid_after_utc:%Y-%m-%d} (sha256 "
+        f"{certificate_fingerprint(certificate)}). Name them in practice.toml's [submission] "
+        "as signer_key and signer_certificate."
     )
     return 0
 

@@ -1,4 +1,4 @@
-"""The arguments of `substreg envelope seal|open`. Only argparse here: `adapter.cli.envelope`
+"""The arguments of `substreg envelope seal|open|keygen`. Only argparse here: `adapter.cli.envelope`
 runs the command, and loads cryptography and asn1crypto for it alone."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ _PASSPHRASE = "an encrypted key takes its passphrase from SUBSTREG_KEY_PASSPHRAS
 def add_envelope_commands(
     commands: _Actions[Any], parser_class: type[argparse.ArgumentParser]
 ) -> None:
-    """Add `envelope seal` and `envelope open` to the `substreg` parser."""
+    """Add `envelope seal`, `envelope open` and `envelope keygen` to the `substreg` parser."""
     envelope = commands.add_parser(
         "envelope", help="sign and encrypt a batch for the register (CMS), or open one"
     )
@@ -52,3 +52,15 @@ def add_envelope_commands(
     opening.add_argument("source", type=Path, metavar="IN", help="the envelope (DER)")
     opening.add_argument("target", type=Path, metavar="OUT", help="the payload, byte for byte")
     opening.set_defaults(handler="envelope_open")
+    keygen = actions.add_parser(
+        "keygen",
+        help="make a practice's signing key (ECDSA P-256) and a self-signed certificate for "
+        "it (digitalSignature), each written mode 0600: for a demo or a test installation",
+    )
+    keygen.add_argument("--out-key", type=Path, required=True, metavar="K")
+    keygen.add_argument("--out-cert", type=Path, required=True, metavar="S")
+    keygen.add_argument("--name", required=True, help="the certificate's common name (CN)")
+    keygen.add_argument(
+        "--days", type=int, default=730, help="valid for this many days (default 730)"
+    )
+    keygen.set_defaults(handler="envelope_keygen")

@@ -292,7 +292,64 @@ def test_an_unwritable_out_is_one_line(
 
 
 def test_the_commands_show_in_help(capsys: pytest.CaptureFixture[str]) -> None:
-    """`substreg envelope --help` names seal and open."""
+    """`substreg envelope --help` names seal, open and keygen."""
     done = substreg(capsys, "envelope", "--help")
     assert done.status == 0
-    assert "{seal,open}" in done.out
+    assert "{seal,open,keygen}" in done.out
+
+
+def test_keygen_makes_a_signing_pair_that_seals_and_never_replaces_a_key(
+    files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`envelope keygen`: an ECDSA P-256 key and a self-signed certificate that may only
+    sign, valid from NOW, both 0600; a batch sealed with them opens and verifies against
+    that certificate; a second keygen onto the same files refuses and changes nothing."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from adapter.crypto.envelope import load_certificate, load_private_key, signer
+
+    key, cert = tmp_path / "keys" / "signer.key", tmp_path / "keys" / "signer.pem"
+    key.parent.mkdir()
+    made = substreg(
+        capsys, "envelope", "keygen", "--out-key", str(key), "--out-cert", str(cert),
+        "--name", "Praxis am Lindenplatz (Demo)", "--days", "30",
+    )  # fmt: skip
+    assert made.status == 0, made.err
+    assert made.out.startswith(f"Made a signing key (ECDSA P-256) in {key} ")
+    assert "valid until 2026-02-14" in made.out  # NOW 2026-01-15 + 30 days
+    for path in (key, cert):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    certificate = load_certificate(cert.read_bytes())
+    pair = signer(load_private_key(key.read_bytes()), certificate)
+    assert isinstance(pair.key, ec.EllipticCurvePrivateKey)
+    assert isinstance(pair.key.curve, ec.SECP256R1)
+    assert certificate.subject.rfc4514_string() == "CN=Praxis am Lindenplatz (Demo)"
+    assert certificate.not_valid_before_utc <= NOW <= certificate.not_valid_after_utc
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and not usage.key_encipherment and not usage.key_cert_sign
+    source, _ = batch_file(tmp_path)
+    envelope, opened = tmp_path / "b.p7m", tmp_path / "b.json"
+    sealed = seal(
+        capsys, files, source, envelope, "--signer-key", str(key), "--signer-cert", str(cert)
+    )
+    assert sealed.status == 0, sealed.err
+    verified = open_(capsys, files, envelope, opened, "--signer-cert", str(cert))
+    assert verified.status == 0, verified.err
+    before = key.read_bytes(), cert.read_bytes()
+    again = substreg(
+        capsys, "envelope", "keygen", "--out-key", str(key),
+        "--out-cert", str(tmp_path / "new.pem"), "--name", "Praxis",
+    )  # fmt: skip
+    assert "exists already; a key is never replaced" in refused(again)
+    assert (key.read_bytes(), cert.read_bytes()) == before
+    assert not (tmp_path / "new.pem").exists()
+    for argv, words in (
+        (("--name", " "), "--name must be"),
+        (("--name", "P", "--days", "0"), "--days must be at least 1"),
+    ):
+        bad = substreg(
+            capsys, "envelope", "keygen", "--out-key", str(tmp_path / "k2"),
+            "--out-cert", str(tmp_path / "c2"), *argv,
+        )  # fmt: skip
+        assert words in refused(bad)

@@ -5,7 +5,8 @@ CMS SignedData (RSASSA-PSS SHA-256, or ECDSA P-256) inside CMS AuthEnvelopedData
 RSA ≥ 3000 bits, BSI TR-02102-1), built with asn1crypto around `cryptography`'s
 primitives and opened by `openssl cms` (tests/crypto/test_envelope_openssl.py).
 
-    identity.py    a register's own RSA-3072 key and self-signed certificate (the simulator)
+    identity.py    a register's own RSA-3072 key and self-signed certificate (the simulator),
+                   a practice's ECDSA P-256 signing pair (`envelope keygen`)
     keys.py        PEM/DER keys and certificates, the signer and recipient-key pairs
     recipient.py   the register's certificate checked before sealing (pin, period, usage,
                    size): `check_recipient(certificate, now=…, pinned_sha256=…)`
@@ -25,7 +26,12 @@ from adapter.crypto.envelope.algorithms import (
     GCM_TAG_BYTES,
     PSS_SALT_BYTES,
 )
-from adapter.crypto.envelope.identity import Identity, certificate_pem, new_identity
+from adapter.crypto.envelope.identity import (
+    Identity,
+    certificate_pem,
+    new_identity,
+    new_signer_identity,
+)
 from adapter.crypto.envelope.keys import (
     MIN_RSA_BITS,
     Certificate,
@@ -70,6 +76,7 @@ __all__ = [
     "load_certificate",
     "load_private_key",
     "new_identity",
+    "new_signer_identity",
     "normalise_fingerprint",
     "open_envelope",
     "recipient_key",

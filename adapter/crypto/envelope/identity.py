@@ -1,9 +1,12 @@
-"""A register's own key pair and self-signed certificate (the register simulator's).
+"""Own key pairs and self-signed certificates: the register simulator's, and a practice's
+signing pair for a demo or a test installation.
 
 One RSA-3072 key (BSI TR-02102-1) serves both uses of the register's certificate: it is
 encrypted to (keyEncipherment: RSAES-OAEP key transport) and it signs receipts
-(digitalSignature: RSASSA-PSS). `new_identity` makes both as PEM, for files; the time is
-passed in, never read here.
+(digitalSignature: RSASSA-PSS). `new_identity` makes both as PEM, for files;
+`new_signer_identity` makes an ECDSA P-256 key with a certificate that may only sign
+(digitalSignature), what `substreg envelope keygen` writes. The time is passed in, never
+read here.
 """
 
 from __future__ import annotations
@@ -13,10 +16,16 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-__all__ = ["IDENTITY_BITS", "Identity", "certificate_pem", "new_identity"]
+__all__ = [
+    "IDENTITY_BITS",
+    "Identity",
+    "certificate_pem",
+    "new_identity",
+    "new_signer_identity",
+]
 
 IDENTITY_BITS = 3072  # BSI TR-02102-1 asks for at least 3000 (keys.MIN_RSA_BITS)
 
@@ -37,11 +46,37 @@ def new_identity(common_name: str, *, now: datetime, days: int) -> Identity:
         msg = "now must be an aware datetime"
         raise ValueError(msg)
     key = rsa.generate_private_key(public_exponent=65537, key_size=IDENTITY_BITS)
+    return _self_signed(key, common_name, now=now, days=days, encipherment=True)
+
+
+def new_signer_identity(common_name: str, *, now: datetime, days: int) -> Identity:
+    """A fresh ECDSA P-256 key (BSI TR-02102-1, D-71) and a self-signed certificate for it,
+    CN=`common_name`, valid from an hour before `now` (aware) for `days` days, with the key
+    usage digitalSignature only (critical) and no CA rights: a practice's signing pair."""
+    return _self_signed(
+        ec.generate_private_key(ec.SECP256R1()), common_name, now=now, days=days, encipherment=False
+    )
+
+
+def _self_signed(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    common_name: str,
+    *,
+    now: datetime,
+    days: int,
+    encipherment: bool,
+) -> Identity:
+    if now.utcoffset() is None:
+        msg = "now must be an aware datetime"
+        raise ValueError(msg)
+    if days < 1:
+        msg = "days must be at least 1"
+        raise ValueError(msg)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     usage = x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
-        key_encipherment=True,
+        key_encipherment=encipherment,
         data_encipherment=False,
         key_agreement=False,
         key_cert_sign=False,
