@@ -263,6 +263,7 @@ def last_worker(place: Installation) -> list[dict[str, Any]]:
             env=place.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
         )  # fmt: skip
         try:
+            _until_it_catches_sigterm(worker)  # a TERM during its imports would kill it
             deadline = time.monotonic() + 600
             while place.unsent() and time.monotonic() < deadline and worker.poll() is None:
                 time.sleep(0.25)
@@ -271,6 +272,22 @@ def last_worker(place: Installation) -> list[dict[str, Any]]:
             worker.wait(timeout=60)
     assert worker.returncode == 0, err.read_text()
     return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def _until_it_catches_sigterm(worker: subprocess.Popen[bytes]) -> None:
+    """Wait until the worker has installed its SIGTERM handler (Linux: SigCgt in
+    /proc/PID/status), or ended; a loaded machine takes seconds to import the command."""
+    deadline = time.monotonic() + 120
+    status = Path(f"/proc/{worker.pid}/status")
+    while worker.poll() is None and time.monotonic() < deadline:
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:  # it ended meanwhile
+            return
+        caught = next((line for line in lines if line.startswith("SigCgt:")), "")
+        if caught and int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.05)
 
 
 def test_killed_workers_leave_every_report_registered_once_and_acknowledged(
@@ -299,11 +316,12 @@ def test_killed_workers_leave_every_report_registered_once_and_acknowledged(
     assert calm["killed"] + calm["ended"] >= FAULTY_FROM
     assert faulty["killed"] + faulty["ended"] >= KILLS - FAULTY_FROM
     assert calm["ended"] + faulty["ended"] == 0, "a worker ended before it was killed"
-    assert 0 < left < REPORTS // PER_BATCH, (
-        "the kills should have left some batches to the last worker"
-    )
-    assert "acknowledged" in {o["state"] for o in outcomes}
+    # The kills must have fallen while batches were being delivered (not all before the
+    # first claim); on an idle machine the killed workers may even finish everything.
+    assert left < REPORTS // PER_BATCH, "no killed worker delivered anything"
     assert {o["state"] for o in outcomes} <= {"acknowledged", "sealed", "sent", "lost"}
+    if left:
+        assert "acknowledged" in {o["state"] for o in outcomes}
     check_exactly_once(place)
 
 
