@@ -6,7 +6,7 @@ outside Latin-1 (adapter/pdf/fonts.py, shared with the paper form).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Final
 
@@ -73,18 +73,7 @@ def pdf_bytes(
     ):
         pdf.cell(h=6, text=pdf.fit(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.set_font(pdf.text_family, "", 7)
-    with pdf.table(
-        col_widths=tuple(PDF_COLUMNS.values()),
-        headings_style=FontFace(emphasis="BOLD"),
-        line_height=pdf.font_size * 1.4,
-        padding=(0.4, 0.8),
-        text_align="LEFT",
-    ) as table:
-        for cells in [tuple(PDF_COLUMNS), *rows]:
-            row = table.row()
-            for text in cells:
-                row.cell(pdf.fit(text))
+    _table(pdf, PDF_COLUMNS, rows)
     if not rows:
         pdf.set_font(pdf.text_family, "", 9)
         pdf.cell(h=8, text=pdf.fit(NO_REPORTS), new_x="LMARGIN", new_y="NEXT")
@@ -98,15 +87,20 @@ def _proof_table(pdf: _Document, proofs: Sequence[Sequence[str]]) -> None:
     pdf.set_font(pdf.text_family, "B", 10)
     pdf.cell(text=pdf.fit(PROOF_TITLE), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
+    _table(pdf, PDF_PROOF_COLUMNS, proofs)
+
+
+def _table(pdf: _Document, columns: Mapping[str, float], rows: Sequence[Sequence[str]]) -> None:
+    """A table of `rows` under the headings of `columns` (name: width in mm)."""
     pdf.set_font(pdf.text_family, "", 7)
     with pdf.table(
-        col_widths=tuple(PDF_PROOF_COLUMNS.values()),
+        col_widths=tuple(columns.values()),
         headings_style=FontFace(emphasis="BOLD"),
         line_height=pdf.font_size * 1.4,
         padding=(0.4, 0.8),
         text_align="LEFT",
     ) as table:
-        for cells in [tuple(PDF_PROOF_COLUMNS), *proofs]:
+        for cells in [tuple(columns), *rows]:
             row = table.row()
             for text in cells:
                 row.cell(pdf.fit(text))
