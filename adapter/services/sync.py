@@ -25,6 +25,7 @@ report that held it was withdrawn before it was sent (D-80).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -35,6 +36,7 @@ from adapter.domain.reconcile import PRACTICE, Desired, Plan, Reported, reconcil
 from adapter.errors import SyncError
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
+from adapter.fhir.items import Item
 from adapter.fhir.partition import Batch, dump, join, merge_practice, split
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
@@ -50,7 +52,15 @@ from adapter.services.sync_withdrawn import free_earlier_withdrawals, withdraw
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
 
-__all__ = ["Recorded", "SyncError", "SyncOptions", "SyncResult", "read_batch", "sync"]
+__all__ = [
+    "Recorded",
+    "SyncError",
+    "SyncOptions",
+    "SyncResult",
+    "batch_of",
+    "read_batch",
+    "sync",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +94,15 @@ class _MassEndRefused(Exception):
 
 
 def read_batch(paths: list[Path], mappings: Mappings) -> Batch:
+    """The batch of files and folders named on the command line."""
+    return batch_of(read_paths(paths), mappings)
+
+
+def batch_of(items: Iterable[Item], mappings: Mappings) -> Batch:
+    """The batch of items from any source: files, a pushed Bundle, a pull, a bulk import.
+    Each source names where an item came from in `Entry.where`, for the findings."""
     collector = Collector(mappings, track_seen=True)
-    for item in read_paths(paths):
+    for item in items:
         collector.add(item)
     return split(collector.result)
 
