@@ -45,6 +45,20 @@ def _day(value: str) -> date:
     return day
 
 
+def _horizon(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_HORIZON:
+        msg = f"'{value}' is not a number of days from 1 to {MAX_HORIZON}"
+        raise argparse.ArgumentTypeError(msg)
+    return days
+
+
+MAX_HORIZON = 366  # adapter.services.forecast.MAX_DAYS (not imported: --help stays light)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="substreg", description="Reports for the Substitutionsregister.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -69,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.add_argument(
         "--format", choices=("findings", "operationoutcome"), default="findings"
     )
+    forecast_cmd = commands.add_parser(
+        "forecast",
+        help="what falls due in the days ahead and why, unless the data changes before",
+    )
+    forecast_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    forecast_cmd.add_argument(
+        "--as-of", type=_day, metavar="YYYY-MM-DD", help="the day to look ahead from (today)"
+    )
+    forecast_cmd.add_argument(
+        "--days", type=_horizon, default=14, help="how many days ahead (1–366, default 14)"
+    )
+    forecast_cmd.add_argument("--config", type=Path, metavar="practice.toml")
+    forecast_cmd.add_argument("--format", choices=("json", "text"), default="text")
+    forecast_cmd.set_defaults(handler="forecast")
     derive_cmd.set_defaults(handler="derive")
     validate_cmd.set_defaults(handler="validate")
     add_commands(commands, _day, _Parser)

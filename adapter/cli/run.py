@@ -29,6 +29,8 @@ def run(handler: str, args: argparse.Namespace) -> int:
     try:
         if handler == "derive":
             return _derive(args)
+        if handler == "forecast":
+            return _forecast(args)
         if handler == "validate":
             return _validate(args)
         return _room_of(handler)(handler, args)
@@ -64,6 +66,21 @@ def _derive(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(derivation_json(derivation))
     return EXIT_FOUND if fails_on(args.fail_on, derivation.findings) else 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from adapter.cli.context import today_in_berlin  # noqa: PLC0415  (the one clock, D-46)
+    from adapter.export.forecast import forecast_json, forecast_text  # noqa: PLC0415
+    from adapter.services.forecast import forecast  # noqa: PLC0415
+
+    config = load_config(args.config) if args.config else PracticeConfig()
+    as_of = args.as_of or today_in_berlin()
+    found = forecast(args.paths, as_of=as_of, days=args.days, config=config)
+    if args.format == "json":
+        sys.stdout.buffer.write(forecast_json(found))
+    else:
+        sys.stdout.write(forecast_text(found))
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,62 @@
+"""Render a forecast: a JSON document (for pipelines, the API and a dashboard) or a list for
+people, deadlines first, then the open phases with nothing due in the horizon."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from adapter.domain.forecast import Deadline, Forecast, OpenPhase
+from adapter.domain.payload import report_json
+
+
+def forecast_json(forecast: Forecast) -> bytes:
+    document = {
+        "as_of": forecast.as_of.isoformat(),
+        "until": forecast.until.isoformat(),
+        "deadlines": [_deadline_json(d) for d in forecast.deadlines],
+        "open_phases": [_phase_json(p, forecast) for p in forecast.open_phases],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def _deadline_json(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "due": deadline.due.isoformat(),
+        "patient": deadline.patient or None,
+        "kind": deadline.report.kind,
+        "rule": deadline.report.rule,
+        "why": deadline.why,
+        "report": report_json(deadline.report),
+    }
+
+
+def _phase_json(phase: OpenPhase, forecast: Forecast) -> dict[str, Any]:
+    first = forecast.next_due(phase.patient)
+    return {
+        "patient": phase.patient,
+        "doctor": phase.doctor,
+        "patient_code": phase.code,
+        "substance": phase.substance,
+        "since": phase.since.isoformat(),
+        "last_covered": phase.last_covered.isoformat(),
+        "next_due": first.due.isoformat() if first else None,
+    }
+
+
+def forecast_text(forecast: Forecast) -> str:
+    span = f"{forecast.as_of.isoformat()} to {forecast.until.isoformat()}"
+    lines = [f"Deadlines after {span}: {len(forecast.deadlines)}"]
+    for d in forecast.deadlines:
+        who = d.patient or "the doctor's data"
+        code = d.report.patient_code or "–"
+        lines.append(f"  {d.due.isoformat()}  {who} ({code}): {d.why}")
+    quiet = [p for p in forecast.open_phases if forecast.next_due(p.patient) is None]
+    lines.append(f"Open phases with nothing due by {forecast.until.isoformat()}: {len(quiet)}")
+    lines.extend(
+        f"  {p.patient} ({p.code or 'no patient code: its reports are withheld, see derive'}),"
+        f" {p.substance}, since {p.since.isoformat()}, covered to {p.last_covered.isoformat()}"
+        for p in quiet
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,53 @@
+"""`substreg forecast`: what falls due in the days ahead, and why (issue 14, item 4).
+
+The data is read and walked as `derive` does, twice: to the forecast's day and to the end
+of its horizon. The second walk sees no new dose, contact or absence, so what it reports
+beyond the first is what the register will be told unless the data changes before
+(`adapter.domain.forecast`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from adapter.domain.forecast import Forecast, deadlines_ahead, open_phase
+from adapter.domain.phases import derive_phases
+from adapter.domain.pipeline import reports_due
+from adapter.fhir.assemble import Assembly
+from adapter.mappings import Mappings
+from adapter.services.derive import read_practice
+from adapter.settings.practice import PracticeConfig
+
+DEFAULT_DAYS = 14
+MAX_DAYS = 366  # a year ahead: further out, nothing the data says now is still a deadline
+
+
+def forecast(
+    paths: list[Path],
+    *,
+    as_of: date,
+    days: int = DEFAULT_DAYS,
+    config: PracticeConfig | None = None,
+    mappings: Mappings | None = None,
+) -> Forecast:
+    """Every deadline from the day after `as_of` to `as_of + days`, and the phases open on
+    `as_of`. Raises `adapter.errors.InputError` when the input cannot be used at all."""
+    until = as_of + timedelta(days=days)
+    practice = read_practice(paths, config, mappings)
+    doctors, rules = practice.doctors, practice.rules
+    now_events, now_spans, then_events, then_spans, phases = [], [], [], [], []
+    for history in Assembly(practice.collection, consume=True):
+        now = derive_phases(history, doctors, rules, as_of=as_of)
+        then = derive_phases(history, doctors, rules, as_of=until)
+        now_events += now.events
+        now_spans += now.spans
+        then_events += then.events
+        then_spans += then.spans
+        if now.state is not None and now.state.phase is not None:
+            phases.append(open_phase(history.patient.key, now.state.phase))
+    due_now = reports_due(now_events, now_spans, doctors, as_of=as_of)
+    due_then = reports_due(then_events, then_spans, doctors, as_of=until)
+    deadlines = deadlines_ahead(due_now, due_then, as_of=as_of, until=until)
+    phases.sort(key=lambda p: p.patient)
+    return Forecast(as_of, until, phases, deadlines)

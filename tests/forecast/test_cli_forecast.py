@@ -1,0 +1,79 @@
+"""`substreg forecast` as a person and a pipeline use it: a list to read, JSON for tools,
+one line and exit 2 for what cannot be used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapter.cli.main import MAX_HORIZON
+from adapter.services.forecast import MAX_DAYS
+from tests.test_cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO, CONFIG = ROOT / "demo", ROOT / "demo" / "practice.toml"
+DEMO_ARGS = ["forecast", str(DEMO), "--config", str(CONFIG), "--as-of", "2025-12-31"]
+
+
+def test_the_demo_practice_sees_its_ten_day_deadlines_and_the_withheld_patient(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run([*DEMO_ARGS, "--days", "30"], capsys)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "Deadlines after 2025-12-31 to 2026-01-30: 5"
+    assert lines[1].startswith("  2026-01-11  Patient/1001 (THREM249): 10-day rule (R-EP-3)")
+    # A patient without a code has an open phase but nothing can be reported: it says so.
+    assert "Patient/1008 (no patient code: its reports are withheld, see derive)" in out
+    for name, birth_date in _demo_people():  # a name or a birth date never shows
+        assert name not in out
+        assert birth_date not in out
+
+
+def _demo_people() -> list[tuple[str, str]]:
+    bundle = json.loads((DEMO / "patients.json").read_text())
+    people = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert len(people) >= 8
+    return [(p["name"][0]["family"], p["birthDate"]) for p in people]
+
+
+def test_json_gives_each_deadline_with_its_report_and_each_open_phase_its_next_day(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run([*DEMO_ARGS, "--days", "14", "--format", "json"], capsys)
+    assert status == 0
+    document = json.loads(out)
+    assert (document["as_of"], document["until"]) == ("2025-12-31", "2026-01-14")
+    first = document["deadlines"][0]
+    assert set(first) == {"due", "patient", "kind", "rule", "why", "report"}
+    assert first["report"]["id"].startswith("abm-")
+    assert first["report"]["made_on"] == first["due"] == "2026-01-11"
+    by_patient = {p["patient"]: p for p in document["open_phases"]}
+    assert by_patient["Patient/1001"]["next_due"] == "2026-01-11"
+    assert by_patient["Patient/1008"]["next_due"] is None
+    assert by_patient["Patient/1008"]["patient_code"] is None
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "367", "two"])
+def test_a_horizon_outside_one_to_366_days_is_one_line_and_exit_2(
+    days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run([*DEMO_ARGS, "--days", days], capsys)
+    assert (status, out) == (2, "")
+    assert f"'{days}' is not a number of days from 1 to 366" in err
+    assert len(err.strip().splitlines()) <= 2  # argparse's usage line and the message
+
+
+def test_a_missing_export_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["forecast", str(tmp_path / "gone.json"), "--days", "7"], capsys)
+    assert (status, out) == (2, "")
+    assert err.startswith("substreg: ") and "gone.json" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_the_command_line_and_the_use_case_agree_on_the_longest_horizon() -> None:
+    assert MAX_HORIZON == MAX_DAYS == 366
