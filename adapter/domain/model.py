@@ -151,6 +151,7 @@ class Doctor:
     qualified: bool = False
     qualified_since: date | None = None
     role_end: date | None = None  # R-CHG-6: the doctor left the practice on this day
+    facilities: tuple[str, ...] = ()  # Organization keys of their PractitionerRoles (R-DOC-3)
 
     def qualified_on(self, day: date) -> bool:
         """Addiction-qualified on `day` (R-DOC-2; from `qualified_since` when known, R-CHG-5)."""

@@ -22,6 +22,8 @@ from adapter.domain.model import (
 )
 from adapter.domain.names import code_on
 
+SUBSTITUTE_CONSULTS = "substitutes for the registered doctor (prescribes to the patient)"
+
 
 class PhaseFacts:
     """Lookups over one patient's history and the practice's doctors."""
@@ -39,6 +41,7 @@ class PhaseFacts:
         self._warned_open_end: set[str] = set()
         self.findings: list[Finding] = []
         self.refused = False  # the code refusal is reported once per patient
+        self._warned_consultants: set[tuple[str, str]] = set()
 
     def has_left(self, doctor_key: str | None, day: date) -> bool:
         doctor = self.doctors.get(doctor_key or "")
@@ -120,7 +123,37 @@ class PhaseFacts:
                 )
             )
             return None
+        self._check_consultant(doctor, spell.doctor, covers)
         return spell.doctor
+
+    def _check_consultant(self, doctor: str, consultant: str, covers: list[Cover]) -> None:
+        """R-DOC-3: a doctor of the same facility is not a consulting doctor by default, and a
+        substitute never is. Said once per consultant and phase doctor (the report still goes
+        with the consultant the data names: the practice decides, D-142)."""
+        reason = consulting_conflict(
+            self.doctors.get(doctor), consultant, self.doctors.get(consultant), covers
+        )
+        if reason is not None:
+            self.consultant_conflict(doctor, consultant, reason)
+
+    def consultant_conflict(self, doctor: str, consultant: str, reason: str) -> None:
+        """Say once per consultant and phase doctor why the consultant cannot be one (no
+        day in the words: a resumed walk that meets it again says the same, D-142)."""
+        if (doctor, consultant) in self._warned_consultants:
+            return
+        self._warned_consultants.add((doctor, consultant))
+        self.findings.append(
+            Finding(
+                "warning",
+                "R-DOC-3",
+                f"{consultant}, the consulting doctor of {self.patient.key} under {doctor}, "
+                f"{reason}: doctors of one facility are not each other's "
+                "consulting doctor by default, and a substitute never is. Name an outside "
+                "consulting doctor (CareTeam participant, role care-team-role#konsiliararzt) "
+                f"before a report naming {consultant} is sent.",
+                (consultant, self.patient.key, doctor),
+            )
+        )
 
     def code(self, day: date) -> str | None:
         outcome = code_on(self.patient, day, self.rules)
@@ -152,6 +185,25 @@ class PhaseFacts:
 
 def absence_covers(absence: Absence, day: date) -> bool:
     return absence.start <= day and (absence.end is None or day <= absence.end)
+
+
+def consulting_conflict(
+    doctor: Doctor | None, consultant_key: str, consultant: Doctor | None, covers: list[Cover]
+) -> str | None:
+    """Why `consultant_key` cannot be the consulting doctor of the patient under `doctor`
+    (R-DOC-3), or None: the same doctor, a colleague of the same facility (a shared
+    Organization of their PractitionerRoles), or a substitute (prescribing to the patient
+    on the day, `covers`; a substitute run that begins later is checked by the walk)."""
+    if doctor is None:
+        return None
+    if consultant_key == doctor.key:
+        return "is the substituting doctor themself"
+    shared = set(doctor.facilities) & set(consultant.facilities if consultant else ())
+    if shared:
+        return f"works in the same facility ({min(shared)})"
+    if any(c.doctor == consultant_key for c in covers):
+        return SUBSTITUTE_CONSULTS
+    return None
 
 
 def consultant_in_force(spells: tuple[ConsultantSpell, ...], day: date) -> ConsultantSpell | None:

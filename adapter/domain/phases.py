@@ -22,7 +22,7 @@ from adapter.domain.detox import settle_detox
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
 from adapter.domain.phase_changes import CONSULTANT_CHANGE, PhaseChanges
-from adapter.domain.phase_facts import PhaseFacts, absence_covers
+from adapter.domain.phase_facts import SUBSTITUTE_CONSULTS, PhaseFacts, absence_covers
 from adapter.domain.walk_state import (
     OpenPhase,
     PhaseOutcome,
@@ -247,10 +247,17 @@ class _Walk:
                 phase.run_start, phase.run_doctor = day, others[0].doctor
                 phase.run_substance = others[0].substance
                 phase.run_sources = tuple(c.source for c in covers)
+                self._substitute_is_no_consultant(phase)
         elif day in self.history.contacts:
             phase.gap = 0
         elif not self.facts.absent(day):
             phase.gap += 1
+
+    def _substitute_is_no_consultant(self, phase: OpenPhase) -> None:
+        """R-DOC-3: the consulting doctor begins to substitute for the phase's doctor."""
+        substitute = phase.run_doctor
+        if phase.doctor is not None and substitute is not None and substitute == phase.consultant:
+            self.facts.consultant_conflict(phase.doctor, substitute, SUBSTITUTE_CONSULTS)
 
     # -- a finished EpisodeOfCare (R-EP-2, D-34) -------------------------------------
 

@@ -120,6 +120,7 @@ def _doctor(collection: Collection, config: PracticeConfig, key: str, keys: list
         qualified=qualified,
         qualified_since=_qualified_since(recs),
         role_end=_role_end(collection, key),
+        facilities=_facilities(collection, key),
     )
 
 
@@ -152,6 +153,16 @@ def _organization_contact(
         if org is not None:
             return org
     return (), ()
+
+
+def _facilities(collection: Collection, key: str) -> tuple[str, ...]:
+    """The Organizations the doctor holds a PractitionerRole in (R-DOC-3), resolved."""
+    found = {
+        collection.refs.resolve(role.organization) or role.organization
+        for role in collection.roles.values()
+        if role.organization and practitioner_key(collection, role.practitioner) == key
+    }
+    return tuple(sorted(found))
 
 
 def _role_end(collection: Collection, key: str) -> date | None:
