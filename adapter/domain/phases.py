@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
+from adapter.domain.diamorphine import MIN_AGE, too_young_for_diamorphine
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
 from adapter.domain.phase_changes import CONSULTANT_CHANGE, PhaseChanges
@@ -373,7 +374,27 @@ class _Walk:
                     (phase.doctor, self.patient.key),
                 )
             )
+        if phase.substance == DIAMORPHIN:
+            self._diamorphine_age(phase, made_on, sources)
         self._emit("anmeldung", phase, made_on, phase.start, remarks, rule, sources)
+
+    def _diamorphine_age(self, phase: OpenPhase, made_on: date, sources: tuple[str, ...]) -> None:
+        """R-DIA-1: a Diamorphin patient under 23: a warning with the day it matters, the
+        report goes (RULES.md §10: the adapter warns, it does not block)."""
+        age = too_young_for_diamorphine(self.patient.birth_date, phase.start)
+        if age is None:
+            return
+        self.findings.append(
+            Finding(
+                "warning",
+                "R-DIA-1",
+                f"{self.patient.key} is {age} on {phase.start.isoformat()}, the first day of "
+                f"the Diamorphin treatment: Diamorphin is for patients of at least {MIN_AGE} "
+                "(with five years of dependence and two earlier treatments). Check the "
+                f"indication before the Anmeldung made on {made_on.isoformat()} is sent.",
+                (self.patient.key, *sources[:1]),
+            )
+        )
 
     def _emit(  # noqa: PLR0917 - one private call shape, used a dozen times
         self,
