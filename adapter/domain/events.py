@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -41,3 +42,11 @@ class OpenSpan:
     start: date
     end: date
     consultant: str | None = None  # on the Anmeldung of the span (R-DOC-2; notices R-CHG-4)
+    # R-ABS-6: a substitute run, `doctor` prescribing for the patient of this registered
+    # doctor (INPUT.md edge case 4); not a registration: caseloads and notices skip it.
+    substitute_for: str | None = None
+
+
+def registrations(spans: Iterable[OpenSpan]) -> list[OpenSpan]:
+    """The spans of registered phases (R-DOC-2, notices), without substitute runs."""
+    return [s for s in spans if s.substitute_for is None]

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
-from adapter.domain.events import OpenSpan
+from adapter.domain.events import OpenSpan, registrations
 from adapter.domain.model import Address, Doctor, Report
 from adapter.domain.reports import register_doctor, report_id
 
@@ -25,7 +25,7 @@ def doctor_notices(
     (004 §6.1), so the substituting doctor tells it of the change (R-CHG-4, 004 §6.2).
     """
     by_doctor: dict[str, list[OpenSpan]] = defaultdict(list)
-    for span in spans:
+    for span in registrations(spans):
         if span.doctor is not None:
             by_doctor[span.doctor].append(span)
     notices = []

@@ -58,7 +58,9 @@ def derive_phases(
         covers, findings = history.covers, []
     walk = _Walk(history, doctors, rules, as_of, covers)
     walk.run(resume)
-    return PhaseOutcome(walk.events, findings + walk.findings, walk.spans, walk.state())
+    return PhaseOutcome(
+        walk.events, findings + walk.findings, walk.spans, walk.state(), walk.open_run
+    )
 
 
 class _Walk:
@@ -78,6 +80,7 @@ class _Walk:
         self.findings = self.facts.findings  # one list: findings in the order met
         self.events: list[RegisterEvent] = []
         self.spans: list[OpenSpan] = []
+        self.open_run: OpenSpan | None = None  # R-ABS-6: the run going on at `as_of`
         self.phase: OpenPhase | None = None
         self._left: set[str | None] = set()  # doctors whose phase R-CHG-6 closed
         self._spent: set[str] = set()  # events of a phase handed over (D-34)
@@ -114,6 +117,8 @@ class _Walk:
                 self._step(self.phase, day, self.by_day.get(day, []))
             day += ONE_DAY
         if self.phase is not None:
+            if self.phase.run_start is not None:
+                self.open_run = self._run(self.phase, self.phase.last)
             self.spans.append(self._span(self.phase, self.as_of))
 
     def state(self) -> WalkState:
@@ -151,7 +156,20 @@ class _Walk:
 
     def _close(self, phase: OpenPhase, made_on: date, dated: date, rule: str) -> None:
         self._deregister(phase, made_on, dated, rule, phase.last_sources)
+        self._end_run(phase, phase.last)
         self.phase = None
+
+    def _run(self, phase: OpenPhase, end: date) -> OpenSpan:
+        assert phase.run_start is not None
+        return OpenSpan(
+            phase.run_doctor, self.patient.key, phase.run_start, end, substitute_for=phase.doctor
+        )
+
+    def _end_run(self, phase: OpenPhase, end: date) -> None:
+        """A substitute run ends (R-ABS-6 counts its days): its span is kept."""
+        if phase.run_start is not None:
+            self.spans.append(self._run(phase, max(end, phase.run_start)))
+            phase.run_start = None
 
     def _deregister(
         self, phase: OpenPhase, made_on: date, dated: date, rule: str, sources: tuple[str, ...]
@@ -237,12 +255,12 @@ class _Walk:
     def _account(self, phase: OpenPhase, day: date, covers: list[Cover]) -> None:
         if covers:
             phase.gap = 0
-            phase.last = day
+            substitute_last, phase.last = phase.last, day
             own = [c for c in covers if c.doctor in (None, phase.doctor) and not self._gone(c)]
             if own:
                 phase.last_own = day
                 phase.last_sources = tuple(c.source for c in own)
-                phase.run_start = None
+                self._end_run(phase, substitute_last)
             elif phase.run_start is None and (others := [c for c in covers if not self._gone(c)]):
                 # A leaver's take-home is covered, but starts no run (R-CHG-6, D-16).
                 phase.run_start, phase.run_doctor = day, others[0].doctor
@@ -302,6 +320,7 @@ class _Walk:
         # last day covered under them) and the substitute registers retroactively.
         run_start = phase.run_start
         self._deregister(phase, day, phase.last_own, "R-ABS-2", phase.last_sources)
+        self._end_run(phase, day - ONE_DAY)  # from today the substitute is the registered doctor
         phase.doctor, phase.start, phase.began = phase.run_doctor, run_start, run_start
         phase.announced = max(day, phase.announced)
         phase.substance = phase.run_substance

@@ -16,6 +16,7 @@ from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import Doctor, Finding, Report
 from adapter.domain.notices import doctor_notices
 from adapter.domain.reports import build_reports, caseload_findings, shared_code_findings
+from adapter.domain.substitutes import unqualified_substitute_findings
 
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
@@ -39,10 +40,12 @@ def reports_due(
 ) -> Due:
     """The reports and notices due by `as_of` for the walked `events` and `spans`, with the
     findings about them: reports that cannot be made (D-1), shared codes (R-CODE-9),
-    caseloads of unqualified doctors (R-DOC-2)."""
+    caseloads of unqualified doctors (R-DOC-2), unqualified substitutes past their weeks
+    (R-ABS-6)."""
     reports, findings, owners = build_reports(events, doctors, as_of=as_of)
     findings += shared_code_findings(reports, owners)
     findings += caseload_findings(spans, doctors)
+    findings += unqualified_substitute_findings(spans, doctors)
     notices = doctor_notices(doctors, spans, as_of=as_of)
     return Due(reports, notices, findings, owners)
 

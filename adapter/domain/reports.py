@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import TypeVar
 
-from adapter.domain.events import OpenSpan, RegisterEvent
+from adapter.domain.events import OpenSpan, RegisterEvent, registrations
 from adapter.domain.model import Doctor, Finding, RegisterDoctor, Report, Spell
 
 T = TypeVar("T")
@@ -198,7 +198,7 @@ def shared_code_findings(reports: Iterable[Report], patients: Mapping[str, str])
 def caseload_findings(spans: Iterable[OpenSpan], doctors: Mapping[str, Doctor]) -> list[Finding]:
     """R-DOC-2: an unqualified doctor with more than 10 patients open on one day."""
     by_doctor: dict[str, list[OpenSpan]] = defaultdict(list)
-    for span in spans:
+    for span in registrations(spans):
         if span.doctor is not None:
             by_doctor[span.doctor].append(span)
     findings = []

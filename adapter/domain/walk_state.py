@@ -95,6 +95,12 @@ class PhaseOutcome:
     findings: list[Finding] = field(default_factory=list)
     spans: list[OpenSpan] = field(default_factory=list)  # the open phase's span last
     state: WalkState | None = None
+    open_run: OpenSpan | None = None  # a substitute run still going on at `as_of` (R-ABS-6)
+
+    @property
+    def walked_spans(self) -> list[OpenSpan]:
+        """Every span the walk saw, the open substitute run too (it is not kept: it grows)."""
+        return [*self.spans, self.open_run] if self.open_run is not None else list(self.spans)
 
     @property
     def closed_spans(self) -> list[OpenSpan]:

@@ -38,7 +38,7 @@ def derive(
     for history in assembly:
         outcome = derive_phases(history, doctors, rules, as_of=as_of)
         events.extend(outcome.events)
-        spans.extend(outcome.spans)
+        spans.extend(outcome.walked_spans)
         findings.extend(outcome.findings)
     findings += assembly.findings
     due = reports_due(events, spans, doctors, as_of=as_of)

@@ -41,9 +41,9 @@ def forecast(
         now = derive_phases(history, doctors, rules, as_of=as_of)
         then = derive_phases(history, doctors, rules, as_of=until)
         now_events += now.events
-        now_spans += now.spans
+        now_spans += now.walked_spans
         then_events += then.events
-        then_spans += then.spans
+        then_spans += then.walked_spans
         if now.state is not None and now.state.phase is not None:
             phases.append(open_phase(history.patient.key, now.state.phase))
     due_now = reports_due(now_events, now_spans, doctors, as_of=as_of)

@@ -55,7 +55,7 @@ class Walked:
 
     def all_spans(self) -> list[OpenSpan]:
         earlier = list(self.patient.known.spans) if self.patient.resumed else []
-        return earlier + (self.outcome.spans if self.outcome else [])
+        return earlier + (self.outcome.walked_spans if self.outcome else [])
 
 
 class Walker:

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from adapter.domain.events import OpenSpan, registrations
 from adapter.domain.model import Absence, Episode
 
 from .builders import (
@@ -206,7 +207,11 @@ def test_substitute_for_thirty_days_reports_nothing() -> None:
     )
     outcome = derive(hist, as_of=date(2025, 4, 20))
     assert timeline(outcome) == [("anmeldung", date(2025, 3, 1), date(2025, 3, 1), DOC_A, "R-EP-1")]
-    assert outcome.spans == [span(date(2025, 3, 1), date(2025, 4, 20))]
+    assert registrations(outcome.spans) == [span(date(2025, 3, 1), date(2025, 4, 20))]
+    # The 30 days of the Vertretung are kept as B's substitute run for A (R-ABS-6 counts them).
+    assert [s for s in outcome.spans if s.substitute_for] == [
+        OpenSpan(DOC_B, PATIENT, date(2025, 3, 11), date(2025, 4, 9), substitute_for=DOC_A)
+    ]
 
 
 def test_substitute_on_the_31st_day_re_registers_retroactively() -> None:
@@ -225,6 +230,8 @@ def test_substitute_on_the_31st_day_re_registers_retroactively() -> None:
     assert outcome.events[-1].sources == ("MedicationAdministration/2025-03-11-2025-03-11",)
     assert outcome.spans == [
         span(date(2025, 3, 1), date(2025, 3, 10)),
+        # B substituted for A until the day before the re-registration (R-ABS-6 counts it)
+        OpenSpan(DOC_B, PATIENT, date(2025, 3, 11), date(2025, 4, 9), substitute_for=DOC_A),
         span(date(2025, 3, 11), date(2025, 4, 20), doctor_key=DOC_B),
     ]
 
