@@ -102,6 +102,10 @@ class PhaseFacts:
             )
         return episode
 
+    def colleagues(self, one: str | None, other: str | None) -> str | None:
+        """The facility two doctors share (R-DOC-4), or None."""
+        return shared_facility(self.doctors.get(one or ""), self.doctors.get(other or ""))
+
     def qualified(self, doctor: str | None, day: date) -> bool:
         facts = self.doctors.get(doctor or "")
         return facts is not None and facts.qualified_on(day)
@@ -187,6 +191,14 @@ def absence_covers(absence: Absence, day: date) -> bool:
     return absence.start <= day and (absence.end is None or day <= absence.end)
 
 
+def shared_facility(one: Doctor | None, other: Doctor | None) -> str | None:
+    """The Organization two different doctors both hold a PractitionerRole in, or None."""
+    if one is None or other is None or one.key == other.key:
+        return None
+    shared = set(one.facilities) & set(other.facilities)
+    return min(shared) if shared else None
+
+
 def consulting_conflict(
     doctor: Doctor | None, consultant_key: str, consultant: Doctor | None, covers: list[Cover]
 ) -> str | None:
@@ -198,9 +210,9 @@ def consulting_conflict(
         return None
     if consultant_key == doctor.key:
         return "is the substituting doctor themself"
-    shared = set(doctor.facilities) & set(consultant.facilities if consultant else ())
-    if shared:
-        return f"works in the same facility ({min(shared)})"
+    shared = shared_facility(doctor, consultant)
+    if shared is not None:
+        return f"works in the same facility ({shared})"
     if any(c.doctor == consultant_key for c in covers):
         return SUBSTITUTE_CONSULTS
     return None

@@ -319,6 +319,7 @@ class _Walk:
         # R-ABS-2: on the 31st day the registered doctor deregisters (dated with the
         # last day covered under them) and the substitute registers retroactively.
         run_start = phase.run_start
+        self._colleague_treats(phase, day)
         self._deregister(phase, day, phase.last_own, "R-ABS-2", phase.last_sources)
         self._end_run(phase, day - ONE_DAY)  # from today the substitute is the registered doctor
         phase.doctor, phase.start, phase.began = phase.run_doctor, run_start, run_start
@@ -330,6 +331,27 @@ class _Walk:
         phase.switch_day = phase.switch_next = None  # the new doctor's events decide
         phase.dia_last = day if phase.substance == DIAMORPHIN else None
         self._emit_anmeldung(phase, phase.announced, (), "R-ABS-2", phase.run_sources)
+
+    def _colleague_treats(self, phase: OpenPhase, day: date) -> None:
+        """R-DOC-4: a colleague of the same facility has prescribed for 30 days. The register
+        is told the change of doctor (R-ABS-2); if the colleague is the one who treats, the
+        data should say so, or every patient of the facility lands under one doctor."""
+        shared = self.facts.colleagues(phase.doctor, phase.run_doctor)
+        if shared is None:
+            return
+        self.findings.append(
+            Finding(
+                "warning",
+                "R-DOC-4",
+                f"{phase.run_doctor} of the same facility ({shared}) has prescribed for "
+                f"{self.patient.key} for 30 days while the patient is registered under "
+                f"{phase.doctor}: re-registered under {phase.run_doctor} on {day.isoformat()} "
+                f"(R-ABS-2). If {phase.run_doctor} treats the patient, make them the "
+                "EpisodeOfCare's careManager (or the prescriber): patients are reported under "
+                "the doctor who treats them, not all under one doctor of the facility.",
+                (self.patient.key, *phase.run_sources[:1]),
+            )
+        )
 
     def _absence_ends_phase(self, phase: OpenPhase, day: date) -> bool:
         for absence in self.facts.absences:
