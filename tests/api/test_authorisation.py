@@ -11,8 +11,10 @@ import re
 import pytest
 
 from adapter.api.operations import routes_of
+from adapter.services import tenants
 from adapter.store.registry import Role
 from tests.api.service import Service, TenantData
+from tests.storage import ACTOR, NOW
 
 STAFF, DOCTOR, ADMIN = Role.STAFF, Role.DOCTOR, Role.ADMIN
 # Answer without credentials: they hold no tenant's data (D-124).
@@ -169,9 +171,6 @@ def test_listings_show_the_callers_tenant_only(service: Service) -> None:
 
 def _spare_key(service: Service, tenant: str) -> str:
     """The id of one more staff key of `tenant`, for the revoke route."""
-    from adapter.services import tenants  # noqa: PLC0415
-    from tests.storage import ACTOR, NOW  # noqa: PLC0415
-
     data = service.tenants[tenant]
     key, _ = tenants.issue_key(service.registry, data.store, ACTOR, tenant, role=STAFF, now=NOW)
     return key.key_id

@@ -20,8 +20,7 @@ from tests.api.service import Service
 def _audit(service: Service, tenant: str) -> list[tuple[str, str, str]]:
     def read(space: Workspace) -> list[tuple[str, str, str]]:
         return [
-            (str(e["action"]), str(e["actor"]), str(e["role"]))
-            for e in space.audit.rows.entries()
+            (str(e["action"]), str(e["actor"]), str(e["role"])) for e in space.audit.rows.entries()
         ]
 
     return service.tenants[tenant].store.read(read)
