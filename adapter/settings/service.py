@@ -16,7 +16,7 @@ once, at start (D-120, D-124):
     SUBSTREG_JWT_ROLE_CLAIM         the claim naming the role (default substreg_role)
 
 A secret may be given as a file instead: `SUBSTREG_DATABASE_URL_FILE` (a URL with a
-password), read here and never logged; giving both the value and the file is an error.
+password), read by `environment.secret` and never logged; giving both is an error.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapter.errors import ConfigError
-from adapter.settings.environment import DATABASE_URL_ENV, HOME_ENV
+from adapter.settings.environment import DATABASE_URL_ENV, HOME_ENV, secret
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # a folder name and a schema name
 REGISTRY_NAME = "registry.db"
@@ -95,23 +95,6 @@ def check_tenant_id(tenant_id: str) -> str:
         )
         raise ConfigError(msg)
     return tenant_id
-
-
-def secret(env: Mapping[str, str], name: str) -> str | None:
-    """`name` from the environment, or the contents of the file `name_FILE` names (a
-    mounted secret, its trailing newline dropped); ConfigError when both are set or the
-    file cannot be read."""
-    value, path = env.get(name), env.get(f"{name}_FILE")
-    if value and path:
-        msg = f"{name} and {name}_FILE are both set: give the secret one way"
-        raise ConfigError(msg)
-    if not path:
-        return value or None
-    try:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n") or None
-    except OSError as exc:
-        msg = f"{name}_FILE: {path} cannot be read ({exc.strerror})"
-        raise ConfigError(msg) from None
 
 
 def _port(text: str) -> int:
