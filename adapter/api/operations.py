@@ -56,14 +56,15 @@ def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistr
         """The registry and each tenant's database and keyring can be used; 503 naming the
         first that cannot (by tenant id, never a path or key)."""
         service = tenancy()
+        where = "the registry"
         try:
             service.registry.ping()
             for tenant in service.registry.tenants():
+                where = f"tenant {tenant.tenant_id}"
                 store = service.store(tenant.tenant_id)
                 store.read(lambda _space: None)  # the schema, and the keyring opened
         except SubstregError as exc:
-            where = f"tenant {tenant.tenant_id}: " if "tenant" in locals() else ""
-            return operation_outcome(503, [("error/transient", f"{where}{exc}", None)])
+            return operation_outcome(503, [("error/transient", f"{where}: {exc}", None)])
         return Response(Health(status="ready").model_dump_json(), media_type="application/json")
 
     @router.get("/metrics", include_in_schema=False)

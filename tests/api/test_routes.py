@@ -10,7 +10,7 @@ from fastapi import Request
 
 from adapter.api.findings import remember
 from adapter.domain.model import Finding
-from adapter.errors import KeyringError
+from adapter.errors import DatabaseError, KeyringError
 from adapter.services.sync import SyncResult
 from adapter.store.registry import Role
 from adapter.store.workspace import Workspace
@@ -142,3 +142,28 @@ def test_ready_only_when_every_tenants_keyring_can_be_opened(service: Service) -
     assert answer.status_code == 503
     assert answer.json()["issue"][0]["diagnostics"].startswith("tenant beta: ")
     assert client.get("/healthz").status_code == 200
+
+
+def test_not_ready_when_the_registry_cannot_be_read(service: Service) -> None:
+    def down() -> None:
+        msg = "the service's registry cannot be read (connection refused)"
+        raise DatabaseError(msg)
+
+    service.registry.ping = down  # type: ignore[method-assign]
+    answer = service.client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["issue"][0]["diagnostics"].startswith("the registry: ")
+
+
+def test_an_unexpected_error_is_a_500_that_says_nothing_of_its_cause(service: Service) -> None:
+    def broken(_tenant: str) -> None:
+        msg = "Patient/secret-id could not be read"
+        raise RuntimeError(msg)
+
+    service.registry.tenant = broken  # type: ignore[method-assign,assignment]
+    answer = service.client().get("/reports", headers=service.auth("alpha", Role.STAFF))
+    assert answer.status_code == 500
+    assert answer.json()["issue"] == [
+        {"severity": "fatal", "code": "exception", "diagnostics": "internal error"}
+    ]
+    assert "secret-id" not in answer.text
