@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from adapter.domain.ledger import State
 from adapter.domain.payload import report_json
+from adapter.domain.submission import BatchState
 from adapter.services.reports import ShownReport
 from adapter.store.ledger import Entry
 from adapter.store.outbox import OutboxBatch
@@ -16,7 +18,7 @@ from adapter.store.registry import ApiKey, Role
 
 class ReportOut(BaseModel):
     ledger_id: str
-    state: str
+    state: State
     kind: str
     made_on: date
     date: date
@@ -31,18 +33,20 @@ class ReportOut(BaseModel):
 
     @classmethod
     def of(cls, entry: Entry, problem: str | None = None) -> ReportOut:
-        return cls(
-            ledger_id=entry.ledger_id,
-            state=entry.state,
-            kind=entry.kind,
-            made_on=entry.made_on,
-            date=entry.report_date,
-            doctor_btm=entry.doctor_btm,
-            rule=entry.rule,
-            origin=entry.origin,
-            superseded=entry.superseded,
-            mapping_id=entry.mapping_id,
-            integrity=problem,
+        return cls.model_validate(  # validated: the states are the domain's (State)
+            dict(
+                ledger_id=entry.ledger_id,
+                state=entry.state,
+                kind=entry.kind,
+                made_on=entry.made_on,
+                date=entry.report_date,
+                doctor_btm=entry.doctor_btm,
+                rule=entry.rule,
+                origin=entry.origin,
+                superseded=entry.superseded,
+                mapping_id=entry.mapping_id,
+                integrity=problem,
+            )
         )
 
 
@@ -90,7 +94,7 @@ class BatchOut(BaseModel):
     batch_id: str
     doctor_btm: str
     transport: str
-    state: str
+    state: BatchState
     reports: int
     attempts: int
     envelope_sha256: str
@@ -107,24 +111,26 @@ class BatchOut(BaseModel):
 
     @classmethod
     def of(cls, batch: OutboxBatch) -> BatchOut:
-        return cls(
-            batch_id=batch.batch_id,
-            doctor_btm=batch.doctor_btm,
-            transport=batch.transport,
-            state=batch.state,
-            reports=batch.report_count,
-            attempts=batch.attempts,
-            envelope_sha256=batch.envelope_sha256,
-            created_at=batch.created_at,
-            next_attempt_at=batch.next_attempt_at,
-            sent_at=batch.sent_at,
-            acknowledged_at=batch.acknowledged_at,
-            receipt_received_at=batch.received_at,
-            receipt_sha256=batch.receipt_sha256,
-            proof=batch.proof,
-            last_error=batch.last_error,
-            replaces=batch.replaces,
-            replaced_by=batch.replaced_by,
+        return cls.model_validate(  # validated: the states are the domain's (BatchState)
+            dict(
+                batch_id=batch.batch_id,
+                doctor_btm=batch.doctor_btm,
+                transport=batch.transport,
+                state=batch.state,
+                reports=batch.report_count,
+                attempts=batch.attempts,
+                envelope_sha256=batch.envelope_sha256,
+                created_at=batch.created_at,
+                next_attempt_at=batch.next_attempt_at,
+                sent_at=batch.sent_at,
+                acknowledged_at=batch.acknowledged_at,
+                receipt_received_at=batch.received_at,
+                receipt_sha256=batch.receipt_sha256,
+                proof=batch.proof,
+                last_error=batch.last_error,
+                replaces=batch.replaces,
+                replaced_by=batch.replaced_by,
+            )
         )
 
 
@@ -137,7 +143,7 @@ class BatchReportOut(BaseModel):
     ledger_id: str
     report_id: str
     result: str | None
-    ledger_state: str
+    ledger_state: State
 
 
 class ShownBatchOut(BatchOut):

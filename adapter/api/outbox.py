@@ -3,7 +3,7 @@
 or a reason opens it, and is audited as `outbox show` is."""
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from adapter.api.models import BatchList, BatchOut, BatchReportOut, ShownBatchOut
 from adapter.api.outcome import ERRORS, NOT_FOUND
 from adapter.api.tenancy import Caller, Role, requires
+from adapter.domain.submission import BatchState
 from adapter.services import outbox as outbox_service
 
-BatchStates = Literal["sealed", "sending", "sent", "acknowledged", "failed", "rejected"]
 BatchId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -24,7 +24,7 @@ def outbox_router(caller: Callable[..., Caller]) -> APIRouter:
     @router.get("/outbox", response_model=BatchList)
     def list_batches(
         who: Annotated[Caller, Depends(reader)],
-        state: Annotated[BatchStates | None, Query()] = None,
+        state: Annotated[BatchState | None, Query()] = None,
     ) -> BatchList:
         """The sealed batches and their state (as `substreg outbox list`)."""
         batches = outbox_service.list_batches(who.store, who.actor, state=state)
@@ -37,12 +37,14 @@ def outbox_router(caller: Callable[..., Caller]) -> APIRouter:
         return ShownBatchOut(
             **BatchOut.of(shown.batch).model_dump(),
             report_items=[
-                BatchReportOut(
-                    position=item.position,
-                    ledger_id=item.ledger_id,
-                    report_id=item.report_id,
-                    result=item.result,
-                    ledger_state=state,
+                BatchReportOut.model_validate(
+                    {
+                        "position": item.position,
+                        "ledger_id": item.ledger_id,
+                        "report_id": item.report_id,
+                        "result": item.result,
+                        "ledger_state": state,
+                    }
                 )
                 for item, state in shown.reports
             ],

@@ -8,7 +8,7 @@ as `reports show` is.
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -24,14 +24,12 @@ from adapter.api.models import (
 )
 from adapter.api.outcome import CONFLICT, ERRORS, NOT_FOUND
 from adapter.api.tenancy import Caller, Role, requires
+from adapter.domain.ledger import State
 from adapter.export.derivation import finding_json
 from adapter.services import reports as report_service
 
 READERS = (Role.STAFF, Role.DOCTOR)
 DECIDERS = (Role.DOCTOR,)
-States = Literal[
-    "pending", "approved", "rejected", "sealed", "sent", "acknowledged", "failed", "refused"
-]
 LedgerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -45,7 +43,7 @@ def reports_router(
     @router.get("/reports", response_model=ReportList)
     def list_reports(
         who: Annotated[Caller, Depends(reader)],
-        state: Annotated[States | None, Query()] = None,
+        state: Annotated[State | None, Query()] = None,
         since: Annotated[date | None, Query()] = None,
         until: Annotated[date | None, Query()] = None,
     ) -> ReportList:
