@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 AS_OF ?= 2025-12-31
 SCENARIOS := ../shared/scenarios
 
-.PHONY: run test lint typecheck unit scenarios bench bench-sync clean
+.PHONY: run stop test lint typecheck unit scenarios bench bench-sync clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: $(STAMP)
 	@echo "  your own export:   $(BIN)/substreg sync PATH... [--as-of YYYY-MM-DD] [--config practice.toml]"
 	@echo "  how it is sent:    docs/SUBMISSION.md"
 	@echo "  (running make run again adds nothing: sync records each report once, nothing is left to approve or send)"
+	@BIN=$(BIN) AS_OF=$(AS_OF) demo/serve.sh
+
+# The service make run leaves running in the background (.run/service.pid).
+stop:
+	@BIN=$(BIN) demo/serve.sh stop
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -63,5 +68,5 @@ bench: $(STAMP)
 bench-sync: $(STAMP)
 	$(BIN)/python benchmarks/sync.py
 
-clean:
+clean: stop
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -13,9 +13,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapter.errors import ConfigError
-from adapter.settings.environment import Settings, key_passphrase
+from adapter.settings.environment import KEYRING_NAME, Settings, key_passphrase
+from adapter.settings.service import ServiceSettings
 from adapter.store.audit import Actor
-from adapter.store.opening import open_store
+from adapter.store.opening import (
+    open_registry,
+    open_store,
+    prepare_tenant_database,
+    tenant_database_url,
+)
+from adapter.store.registry import Registry
 from adapter.store.workspace import Store
 
 if TYPE_CHECKING:  # the submission's parts load asn1crypto: only `submit` and `outbox` use them
@@ -111,3 +118,36 @@ def delivery(config: PracticeConfig, clock: Callable[[], datetime]) -> Delivery:
         worker=f"w-{os.getpid()}-{uuid.uuid4().hex[:12]}",
         register_certificate=lambda: register_recipient(seal_with, clock()).certificate,
     )
+
+
+# -- the service (issue 13): a registry, and a store per tenant (D-120) -------------------
+
+
+def service_settings() -> ServiceSettings:
+    return ServiceSettings.from_env()
+
+
+def registry(settings: ServiceSettings) -> Registry:
+    return open_registry(settings)
+
+
+def tenant_settings(service: ServiceSettings, tenant_id: str) -> Settings:
+    """The settings a tenant's store runs on: what `substreg init` and every use case of a
+    single installation get, pointed at the tenant's own home and database."""
+    home = service.tenant_home(tenant_id)
+    return Settings(
+        database_url=tenant_database_url(service, tenant_id),
+        home=home,
+        keyring_path=home / KEYRING_NAME,
+        keyring_from_env=False,
+        actor=f"tenant-{tenant_id}",
+    )
+
+
+def prepare_tenant(service: ServiceSettings, tenant_id: str) -> None:
+    prepare_tenant_database(service, tenant_id)
+
+
+def tenant_store(service: ServiceSettings, tenant_id: str, clock: Callable[[], datetime]) -> Store:
+    settings = tenant_settings(service, tenant_id)
+    return open_store(settings.database_url, settings.keyring_path, clock=clock)

@@ -15,7 +15,10 @@
     │   ├── UndoError               runs that were sent, or are not the newest
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
     │   ├── NotConfirmed            a destructive command a person did not confirm
-    │   └── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
+    │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
+    │   └── AccessError             a service request without credentials, or a role too low
+    │       ├── NotAuthenticated    no credentials, or none that are valid (HTTP 401)
+    │       └── Forbidden           valid credentials, a role not allowed here (HTTP 403)
     ├── CryptoError                 what adapter.crypto refuses or cannot do
     │   ├── KeyringError            the keyring file or backup is missing, unreadable, insecure
     │   ├── UnknownKeyError         a key id or version the keyring does not hold
@@ -35,7 +38,11 @@
         ├── DatabaseError           cannot be opened, or not at this program's schema
         ├── AuditLogMissingError    the audit log is empty in a database that holds data
         ├── LedgerError             an unknown report, a state move not allowed
+        │   └── UnknownReportError  no report with this id (HTTP 404)
         ├── OutboxError             an unknown batch, a batch move not allowed (retry, resend)
+        │   └── UnknownBatchError   no batch with this id (HTTP 404)
+        ├── RegistryError           the service's tenants and API keys: unknown, already there
+        │   └── UnknownApiKeyError  no API key with this id (of this tenant: HTTP 404)
         ├── LedgerIntegrityError    a ledger row does not match its seal
         ├── ConcurrentUpdateError   other runs changed the same rows (retried, then said)
         ├── ShreddedError           a row's data key was destroyed by retention
@@ -56,6 +63,7 @@ values, not exceptions; mistakes of the calling code stay ValueError / TypeError
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "AuditLogMissingError",
     "BatchError",
     "CodeTableError",
@@ -68,6 +76,7 @@ __all__ = [
     "DecryptionError",
     "EnvelopeDecryptionError",
     "EnvelopeError",
+    "Forbidden",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -76,6 +85,7 @@ __all__ = [
     "LookupRefused",
     "MalformedEnvelopeError",
     "MappingError",
+    "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
     "OutboxError",
@@ -83,6 +93,7 @@ __all__ = [
     "ReceiptError",
     "RecipientCertificateError",
     "RefusedError",
+    "RegistryError",
     "RetentionError",
     "SetupError",
     "ShreddedError",
@@ -96,7 +107,10 @@ __all__ = [
     "TransientTransportError",
     "TransportError",
     "UndoError",
+    "UnknownApiKeyError",
+    "UnknownBatchError",
     "UnknownKeyError",
+    "UnknownReportError",
     "UsageError",
 ]
 
@@ -176,6 +190,26 @@ class SubmissionRefused(RefusedError):
     def __init__(self, message: str, *, reason: str = "refused") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class AccessError(RefusedError):
+    """A request to the service (adapter/api) is refused before anything is read:
+    `status` is the HTTP status it answers with. Messages never name a key or token."""
+
+    status = 403
+
+
+class NotAuthenticated(AccessError):
+    """No credentials, or an API key or bearer token that is not valid (unknown, revoked,
+    expired, not signed by the configured issuer)."""
+
+    status = 401
+
+
+class Forbidden(AccessError):
+    """Valid credentials whose role may not do this (a staff key approving a report)."""
+
+    status = 403
 
 
 # -- keys and encryption (adapter.crypto) ------------------------------------------------
@@ -287,9 +321,26 @@ class LedgerError(StoreError):
     """A ledger operation cannot be done (unknown id, a state move that is not allowed)."""
 
 
+class UnknownReportError(LedgerError):
+    """The ledger holds no report with this id (of this practice)."""
+
+
 class OutboxError(StoreError):
     """An outbox operation cannot be done: an unknown batch, or a move its state does not
     allow (`outbox retry` of a batch that did not fail, `resend` of an acknowledged one)."""
+
+
+class UnknownBatchError(OutboxError):
+    """The outbox holds no batch with this id (of this practice)."""
+
+
+class RegistryError(StoreError):
+    """The service's registry of tenants and API keys cannot do this: an unknown tenant or
+    key, a tenant that exists already, a tenant id that cannot be one."""
+
+
+class UnknownApiKeyError(RegistryError):
+    """The registry holds no API key with this id (for this tenant)."""
 
 
 class LedgerIntegrityError(StoreError):

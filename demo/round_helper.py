@@ -1,8 +1,9 @@
 """The small steps of `make run`'s submission round (demo/round.sh) that a shell does badly.
 
-    round_helper.py port                      8765 when free, else a free port of 127.0.0.1
-    round_helper.py wait URL PID              until URL/health answers (exit 1 when PID died
-                                              or after 60 s)
+    round_helper.py port [PREFERRED]          8765 (or PREFERRED) when free, else a free port
+                                              of 127.0.0.1
+    round_helper.py wait URL PID [PATH]       until URL/health (or URL+PATH) answers (exit 1
+                                              when PID died or after 60 s)
     round_helper.py practice URL BASE OUT     the register's certificate (GET URL/certificate)
                                               into the folder of OUT as register.pem, and OUT:
                                               BASE (practice.toml) with [register] and
@@ -30,8 +31,8 @@ from adapter.settings.files import write_private
 PREFERRED_PORT = 8765
 
 
-def port() -> int:
-    for wanted in (PREFERRED_PORT, 0):
+def port(preferred: int = PREFERRED_PORT) -> int:
+    for wanted in (preferred, 0):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", wanted))
@@ -43,21 +44,21 @@ def port() -> int:
     raise SystemExit(msg)
 
 
-def wait(url: str, pid: int) -> int:
+def wait(url: str, pid: int, path: str = "/health") -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return 0
         except httpx.TransportError:
             pass
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            print(f"the simulator (pid {pid}) stopped before it answered", file=sys.stderr)
+            print(f"the process {pid} stopped before it answered", file=sys.stderr)
             return 1
         time.sleep(0.1)
-    print(f"the simulator did not answer {url}/health within 60 s", file=sys.stderr)
+    print(f"no answer from {url}{path} within 60 s", file=sys.stderr)
     return 1
 
 
@@ -97,11 +98,11 @@ def pending() -> int:
 
 def main(argv: list[str]) -> int:
     match argv:
-        case ["port"]:
-            print(port())
+        case ["port", *preferred] if len(preferred) <= 1:
+            print(port(*(int(p) for p in preferred)))
             return 0
-        case ["wait", url, pid]:
-            return wait(url, int(pid))
+        case ["wait", url, pid, *path] if len(path) <= 1:
+            return wait(url, int(pid), *path)
         case ["practice", url, base, out]:
             return practice(url, Path(base), Path(out))
         case ["pending"]:

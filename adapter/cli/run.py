@@ -49,6 +49,10 @@ def _room_of(handler: str) -> Callable[[str, argparse.Namespace], int]:
         from adapter.cli import registersim  # noqa: PLC0415
 
         return lambda _, args: registersim.dispatch(args)
+    if handler == "serve" or handler.startswith("tenant_"):  # the service, its registry
+        from adapter.cli import service  # noqa: PLC0415
+
+        return service.dispatch
     if handler == "submit" or handler.startswith("outbox_"):  # the store and the envelope
         from adapter.cli import submission  # noqa: PLC0415
 

@@ -10,6 +10,8 @@
     SUBSTREG_KEY_PASSPHRASE     the passphrase of an encrypted private key (`envelope`, and the
                                 signer key `submit` seals with)
 
+A secret may be given as a file instead (a mounted secret): SUBSTREG_DATABASE_URL_FILE,
+SUBSTREG_BACKUP_PASSPHRASE_FILE, SUBSTREG_KEY_PASSPHRASE_FILE; giving both is an error.
 There is never a default key: without a keyring file the commands stop.
 """
 
@@ -20,6 +22,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from adapter.errors import ConfigError
 
 DATABASE_URL_ENV = "SUBSTREG_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///./substreg.db"
@@ -55,9 +59,26 @@ class Settings:
         )
 
 
+def secret(env: Mapping[str, str], name: str) -> str | None:
+    """`name` from the environment, or the contents of the file `name_FILE` names (a
+    mounted secret, its trailing newline dropped); ConfigError when both are set or the
+    file cannot be read. The message names the variable and the file, never the value."""
+    value, path = env.get(name), env.get(f"{name}_FILE")
+    if value and path:
+        msg = f"{name} and {name}_FILE are both set: give the secret one way"
+        raise ConfigError(msg)
+    if not path:
+        return value or None
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n") or None
+    except OSError as exc:
+        msg = f"{name}_FILE: {path} cannot be read ({exc.strerror})"
+        raise ConfigError(msg) from None
+
+
 def database_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
-    return env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    return secret(env, DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
 
 
 def mappings_dir(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -70,14 +91,14 @@ def mappings_dir(environ: Mapping[str, str] | None = None) -> Path | None:
 
 def backup_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
-    return env.get(PASSPHRASE_ENV)
+    return secret(env, PASSPHRASE_ENV)
 
 
 def key_passphrase(environ: Mapping[str, str] | None = None) -> str | None:
     """The passphrase of the encrypted private key `envelope seal|open` is given; None
     when unset (a key without a passphrase)."""
     env = os.environ if environ is None else environ
-    return env.get(KEY_PASSPHRASE_ENV) or None
+    return secret(env, KEY_PASSPHRASE_ENV)
 
 
 def pdf_font(environ: Mapping[str, str] | None = None) -> Path | None:

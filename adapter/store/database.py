@@ -48,6 +48,18 @@ def open_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
+def schema_url(url: str, schema: str) -> str:
+    """`url` (PostgreSQL) with `schema` first on its search path: every table, and
+    Alembic's version table, lives in that schema, so the practice's migrations and stores
+    work unchanged for each tenant of the service (D-120)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        msg = f"{DATABASE_URL_ENV}: a schema per tenant needs postgresql://"
+        raise DatabaseError(msg)
+    with_path = parsed.update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

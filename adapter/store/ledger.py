@@ -20,7 +20,7 @@ from adapter.domain.ledger import freed_slot, transition_problem
 from adapter.domain.model import Report
 from adapter.domain.payload import report_bytes, report_from_bytes
 from adapter.domain.reconcile import PRACTICE, Planned, Reported
-from adapter.errors import DamagedDataError, LedgerError, ShreddedError
+from adapter.errors import DamagedDataError, LedgerError, ShreddedError, UnknownReportError
 from adapter.store.keys import KeyStore
 from adapter.store.ledger_entry import Entry, entry_of
 from adapter.store.ledger_integrity import SealedRows
@@ -130,7 +130,7 @@ class Ledger(SealedRows):
         row = self.rows.row(ledger_id)
         if row is None:
             msg = f"There is no report {ledger_id} in the ledger (`substreg reports list`)."
-            raise LedgerError(msg)
+            raise UnknownReportError(msg)
         return row
 
     def payload(self, entry: Entry) -> Report:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.domain.submission import batch_move_problem
-from adapter.errors import OutboxError
+from adapter.errors import OutboxError, UnknownBatchError
 from adapter.store.keys import KeyStore
 from adapter.store.outbox_batch import (
     BatchReport,
@@ -88,7 +88,7 @@ class Outbox:
         row = self.rows.batch(batch_id)
         if row is None:
             msg = f"There is no batch {batch_id} in the outbox (`substreg outbox list`)."
-            raise OutboxError(msg)
+            raise UnknownBatchError(msg)
         return row
 
     def listed(self, states: list[str] | None = None) -> list[OutboxBatch]:

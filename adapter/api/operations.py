@@ -1,0 +1,182 @@
+"""Running the service (D-124): `/healthz` (the process answers), `/readyz` (the registry
+and every tenant's database and keyring can be used), Prometheus `/metrics`, and one JSON
+log line per request with its correlation id.
+
+No personal data reaches a label or a log line: routes are named by their template
+(`/reports/{ledger_id}`), never by the path asked for, query strings are never logged,
+and a tenant is named by its own id (a practice, never a patient).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel
+from pythonjsonlogger.json import JsonFormatter
+from starlette.routing import compile_path
+
+from adapter.api.outcome import operation_outcome
+from adapter.api.tenancy import Tenancy
+from adapter.errors import SubstregError
+
+REQUEST_ID = ContextVar("request_id", default="-")
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # a caller's id is taken only when plain
+log = logging.getLogger("substreg.api")
+
+
+class Health(BaseModel):
+    status: str
+
+
+def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        """The process is up (no database is asked)."""
+        return Health(status="ok")
+
+    @router.get("/readyz", response_model=Health, responses={503: {"description": "not ready"}})
+    def readyz() -> Response:
+        """The registry and each tenant's database and keyring can be used; 503 naming the
+        first that cannot (by tenant id, never a path or key)."""
+        service = tenancy()
+        where = "the registry"
+        try:
+            service.registry.ping()
+            for tenant in service.registry.tenants():
+                where = f"tenant {tenant.tenant_id}"
+                store = service.store(tenant.tenant_id)
+                store.read(lambda _space: None)  # the schema, and the keyring opened
+        except SubstregError as exc:
+            return operation_outcome(503, [("error/transient", f"{where}: {exc}", None)])
+        return Response(Health(status="ready").model_dump_json(), media_type="application/json")
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
+    """Count and time each request by route template, and log it as one JSON line."""
+    requests = Counter(
+        "substreg_http_requests",
+        "HTTP requests answered, by method, route template and status",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "substreg_http_request_duration_seconds",
+        "Time to answer, by method and route template",
+        ["method", "route"],
+        registry=registry,
+    )
+
+    templates: list[RouteInfo] = []
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            if not templates:
+                templates.extend(routes_of(app))  # once all routes are mounted
+            route = route_template(templates, request)
+            requests.labels(request.method, route, str(status)).inc()
+            latency.labels(request.method, route).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "tenant": getattr(request.state, "tenant", None),
+                },
+            )
+            REQUEST_ID.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    path: str  # the template: /reports/{ledger_id}
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+
+
+def routes_of(app: FastAPI) -> list[RouteInfo]:
+    """Every route of `app` with its full template, routers included (FastAPI ≥ 0.16x
+    keeps included routers as one entry each; `iter_route_contexts` opens them)."""
+    try:
+        from fastapi.routing import iter_route_contexts  # noqa: PLC0415
+    except ImportError:  # an older FastAPI lists every route flat
+        found: list[Any] = list(app.routes)
+    else:
+        found = list(iter_route_contexts(app.routes))
+    return [
+        RouteInfo(str(r.path), frozenset(r.methods or ()), compile_path(str(r.path))[0])
+        for r in found
+        if getattr(r, "path", None)
+    ]
+
+
+def route_template(routes: list[RouteInfo], request: Request) -> str:
+    """The template of the route a request asked for (`/reports/{ledger_id}`), never its
+    path, which may name a row."""
+    path = request.scope.get("path", "")
+    for route in routes:
+        if route.pattern.match(path) and request.method in route.methods:
+            return route.path
+    return "<unmatched>"
+
+
+class _WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def json_logging(level: str) -> None:
+    """The service's log: JSON lines on standard error (substreg.* and uvicorn's errors;
+    uvicorn's access log is off, it would print paths and query strings)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_WithRequestId())
+    for name in ("substreg", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False

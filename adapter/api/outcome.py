@@ -1,0 +1,148 @@
+"""Errors over HTTP as FHIR OperationOutcome (`application/fhir+json`), from one helper,
+and the exception handlers that use it: an error of the tree (adapter/errors.py) is its
+one-line message and the status that fits it; anything else is a 500 that says nothing
+of its cause (it is logged, without personal data, under the request's id)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapter.errors import (
+    AccessError,
+    DatabaseError,
+    KeyringError,
+    LedgerError,
+    OutboxError,
+    RefusedError,
+    RegistryError,
+    SubstregError,
+    UnknownApiKeyError,
+    UnknownBatchError,
+    UnknownReportError,
+    UsageError,
+)
+
+FHIR_JSON = "application/fhir+json"
+log = logging.getLogger("substreg.api")
+
+
+def operation_outcome(status: int, issues: list[tuple[str, str, str | None]]) -> JSONResponse:
+    """An OperationOutcome: each issue is (severity/code, diagnostics, expression path).
+    `severity/code` as "error/not-found"; a bare "error" means code "processing"."""
+    rendered = []
+    for kind, diagnostics, expression in issues:
+        severity, _, code = kind.partition("/")
+        issue: dict[str, Any] = {
+            "severity": severity,
+            "code": code or "processing",
+            "diagnostics": diagnostics,
+        }
+        if expression:
+            issue["expression"] = [expression]
+        rendered.append(issue)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"resourceType": "OperationOutcome", "issue": rendered},
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
+class OutcomeIssue(BaseModel):
+    severity: Literal["fatal", "error", "warning", "information"]
+    code: str
+    diagnostics: str
+    expression: list[str] | None = None
+
+
+class OperationOutcome(BaseModel):
+    """The body of every error answer."""
+
+    resourceType: Literal["OperationOutcome"]  # noqa: N815 (FHIR's name)
+    issue: list[OutcomeIssue]
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": OperationOutcome, "description": description}
+
+
+# What every route may answer besides its success (the OpenAPI schema documents them).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _documented("The request cannot be read (a parameter, the body)"),
+    401: _documented("No credentials, or none that are valid"),
+    403: _documented("The caller's role may not do this"),
+    503: _documented("The tenant's database or keyring cannot be reached"),
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _documented("There is no such row")}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: _documented("Its state does not allow it")}
+
+
+def status_of(exc: SubstregError) -> tuple[int, str]:
+    """The HTTP status and the OperationOutcome code of an error of the tree."""
+    table: list[tuple[type[SubstregError], int, str]] = [
+        (AccessError, 0, ""),  # its own status
+        (UnknownReportError, 404, "not-found"),
+        (UnknownBatchError, 404, "not-found"),
+        (UnknownApiKeyError, 404, "not-found"),
+        (LedgerError, 409, "conflict"),
+        (OutboxError, 409, "conflict"),
+        (RegistryError, 409, "conflict"),
+        (DatabaseError, 503, "transient"),
+        (KeyringError, 503, "security"),
+        (UsageError, 400, "invalid"),
+        (RefusedError, 409, "business-rule"),
+    ]
+    for kind, status, code in table:
+        if isinstance(exc, kind):
+            if isinstance(exc, AccessError):
+                return exc.status, "login" if exc.status == 401 else "forbidden"
+            return status, code
+    return 500, "exception"
+
+
+def install(app: FastAPI) -> None:
+    """Every error answer of `app` as OperationOutcome."""
+
+    async def substreg_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SubstregError)
+        status, code = status_of(exc)
+        if status >= 500:
+            log.warning("refused: %s", type(exc).__name__)
+        return operation_outcome(status, [(f"error/{code}", " ".join(str(exc).split()), None)])
+
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        issues: list[tuple[str, str, str | None]] = [
+            (
+                "error/invalid",
+                str(error.get("msg", "invalid")),
+                ".".join(str(part) for part in error.get("loc", ())),
+            )
+            for error in exc.errors()
+        ]
+        if not issues:
+            issues = [("error/invalid", "invalid request", None)]
+        return operation_outcome(400, issues)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+        return operation_outcome(exc.status_code, [(f"error/{code}", str(exc.detail), None)])
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # The type only: a message may quote data (a driver's error, a value).
+        log.error("unexpected error: %s", type(exc).__name__)
+        return operation_outcome(500, [("fatal/exception", "internal error", None)])
+
+    app.add_exception_handler(SubstregError, substreg_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,82 @@
+"""A service for the tests: `create_app` on a registry and stores held in memory, two
+tenants (alpha, beta) with data of their own and a key of every role each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from adapter.api.app import create_app
+from adapter.domain.reconcile import Planned
+from adapter.services import tenants
+from adapter.services.submit import Sealing, submit
+from adapter.settings.service import JwtSettings, ServiceSettings
+from adapter.store.memory.registry import MemoryRegistry
+from adapter.store.registry import Role, Tenant
+from adapter.store.workspace import Store, Workspace
+from tests.storage import ACTOR, NOW, make_twin
+from tests.store.helpers import reference
+from tests.submission.seeding import approved, report
+
+TENANTS = ("alpha", "beta")
+
+
+@dataclass
+class TenantData:
+    store: Store
+    keys: dict[Role, str]  # role → the whole key
+    pending: list[str]  # ledger ids of pending reports
+    batch_id: str  # a sealed batch in the outbox
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    registry: MemoryRegistry
+    tenants: dict[str, TenantData] = field(default_factory=dict)
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, raise_server_exceptions=False)
+
+    def auth(self, tenant: str, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tenants[tenant].keys[role]}"}
+
+
+def pending(store: Store, count: int, *, first: int = 500) -> list[str]:
+    """`count` pending reports, each of its own patient, as sync records them."""
+
+    def work(space: Workspace) -> list[str]:
+        ids = []
+        for number in range(first, first + count):
+            row, _ = space.mappings.find_or_create(reference(f"q{number}"))
+            ledger_id = space.ledger.record(
+                Planned(row.mapping_id, report(number, "1234567")), row.dek_id
+            )
+            assert ledger_id is not None
+            ids.append(ledger_id)
+        return ids
+
+    return store.run(ACTOR, work)
+
+
+def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service:
+    registry = MemoryRegistry()
+    stores: dict[str, Store] = {}
+    settings = ServiceSettings(home=Path("/nonexistent"), postgresql_url=None, jwt=jwt)
+    app = create_app(settings, registry=registry, open_store=stores.__getitem__, clock=lambda: NOW)
+    service = Service(app, registry)
+    for tenant_id in TENANTS:
+        store, _ = make_twin()
+        stores[tenant_id] = store
+        registry.add_tenant(Tenant(tenant_id, None, NOW))
+        keys = {
+            role: tenants.issue_key(registry, store, ACTOR, tenant_id, role=role, now=NOW)[1]
+            for role in Role
+        }
+        approved(store, 2, doctors=("1234567",))
+        (batch,) = submit(store, ACTOR, sealing).batches
+        service.tenants[tenant_id] = TenantData(store, keys, pending(store, 3), batch.batch_id)
+    return service
