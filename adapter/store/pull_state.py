@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from adapter.store.rows import PullRows
+from adapter.store.rows import PullRows, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,18 @@ class PullState:
             "last_seen_at": self.now,
         }
         self.rows.put_subscription(row)
-        return SubscriptionSeen(**row)
+        return _seen(row)
 
     def subscriptions(self) -> list[SubscriptionSeen]:
-        return [SubscriptionSeen(**row) for row in self.rows.subscriptions()]
+        return [_seen(row) for row in self.rows.subscriptions()]
+
+
+def _seen(row: Row) -> SubscriptionSeen:
+    return SubscriptionSeen(
+        subscription=row["subscription"],
+        topic=row["topic"],
+        last_type=row["last_type"],
+        events_since_start=row["events_since_start"],
+        notifications=row["notifications"],
+        last_seen_at=row["last_seen_at"],
+    )

@@ -1,7 +1,8 @@
 """The storage ports: what each part of the store needs of the rows beneath it.
 
 The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
-`RetentionMark`, `Outbox`, `PullState`) hold the logic: blind indexes, sealing, seals and chains, optimistic
+`RetentionMark`, `Outbox`, `PullState`)
+hold the logic: blind indexes, sealing, seals and chains, optimistic
 locking. Beneath each is a row store of this module's shape, one on SQLAlchemy Core for
 SQLite and PostgreSQL (`adapter.store.sql`) and one in memory (`adapter.store.memory`),
 the twin that use-case tests run on in milliseconds. Both pass the same contract tests

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, select, update
 
 from adapter.store.rows import Row
-from adapter.store.sql.outbox import _in_utc, _utc
 from adapter.store.schema import pull_checkpoint, subscription_seen
+from adapter.store.sql.outbox import _in_utc, _utc
 
 
 class SqlPullRows:
