@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from adapter.cli.envelope_arguments import add_envelope_commands
 from adapter.cli.exits import EXIT_USAGE, FAIL_ON
+from adapter.cli.pull_arguments import add_pull_commands
 from adapter.cli.registersim_arguments import add_register_sim_command
 from adapter.cli.stateful_arguments import add_commands
 from adapter.cli.submission_arguments import add_submission_commands
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_envelope_commands(commands, _Parser)
     add_register_sim_command(commands, _Parser)
     add_submission_commands(commands, _Parser)
+    add_pull_commands(commands, _day)
     return parser
 
 
