@@ -64,7 +64,7 @@ def _kick_off(client: FhirClient, types: tuple[str, ...] | None, since: str | No
     if since:
         params["_since"] = since
     answer = client.get(
-        client.base + "$export",
+        client.root + "$export",
         params=params,
         headers={"Prefer": "respond-async"},
         what="the export's kick-off",
@@ -74,7 +74,7 @@ def _kick_off(client: FhirClient, types: tuple[str, ...] | None, since: str | No
     if not location:
         msg = f"{client.base}: the export's kick-off answered 202 without Content-Location"
         raise SourceError(msg)
-    return client.same_server(str(httpx.URL(client.base).join(location)))
+    return client.same_server(str(httpx.URL(client.root).join(location)))
 
 
 def _poll(
@@ -105,7 +105,7 @@ def _download(
     """Stream the file at `url` into `path` (again from its start on a retry). The token
     goes only to the FHIR server itself: a file elsewhere must not require it."""
     if authorised:
-        url = client.same_server(str(httpx.URL(client.base).join(url)))
+        url = client.same_server(str(httpx.URL(client.root).join(url)))
     what = f"the download of {path.name}"
 
     def once() -> None:

@@ -8,7 +8,7 @@ happened. A `next` link to another server is refused: the token is never sent el
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -30,11 +30,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a search: its number (1, 2, …) and its matches as (resource, fullUrl)."""
+    """One page of a search: its number (1, 2, …), its matches and the resources it
+    included (`_include`), each as (resource, fullUrl)."""
 
     resource_type: str
     number: int
     entries: list[tuple[dict[str, Any], str | None]]
+    included: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
 
 
 class _Busy(Exception):
@@ -60,7 +62,8 @@ class FhirClient:
         timeout: float = 60.0,
         http: httpx.Client | None = None,
     ) -> None:
-        self.base = base.rstrip("/") + "/"
+        self.base = base.rstrip("/")  # whose checkpoints: the base as configured
+        self.root = self.base + "/"  # what relative URLs are joined to
         self.auth = auth
         self.pacer = pacer
         self.attempts = attempts
@@ -73,12 +76,17 @@ class FhirClient:
 
     # -- reading ------------------------------------------------------------------------
 
-    def search(self, resource_type: str, *, since: str | None, count: int) -> Iterator[Page]:
-        """Every page of `resource_type?_lastUpdated=gt<since>`, oldest change first."""
+    def search(
+        self, resource_type: str, *, since: str | None, count: int, include: str | None = None
+    ) -> Iterator[Page]:
+        """Every page of `resource_type?_lastUpdated=gt<since>`, oldest change first, with
+        the resources `include` (`Type:param`) names."""
         params = {"_count": str(count), "_sort": "_lastUpdated"}
+        if include is not None:
+            params["_include"] = include
         if since is not None:
             params["_lastUpdated"] = f"gt{since}"
-        url: str | None = self.base + resource_type
+        url: str | None = self.root + resource_type
         query: Mapping[str, str] | None = params
         number = 0
         while url is not None:
@@ -89,15 +97,20 @@ class FhirClient:
             if bundle.get("resourceType") != "Bundle":
                 msg = f"{self.base}: the search of {resource_type} answered no Bundle"
                 raise SourceError(msg)
-            yield Page(resource_type, number, list(_matches(bundle)))
+            yield Page(
+                resource_type,
+                number,
+                list(_entries(bundle, "match")),
+                list(_entries(bundle, "include")),
+            )
             url, query = _next_link(bundle), None
             if url is not None:
-                url = self.same_server(urljoin(self.base, url))
+                url = self.same_server(urljoin(self.root, url))
 
     def read(self, reference: str) -> dict[str, Any] | None:
         """The resource `Type/id` (or an absolute URL on this server); None when gone
         (404, 410)."""
-        url = self.same_server(urljoin(self.base, reference))
+        url = self.same_server(urljoin(self.root, reference))
         answer = self.get(url, what=f"the read of {_kind(reference)}", missing_ok=True)
         if answer.status_code in (404, 410):
             return None
@@ -216,20 +229,22 @@ class FhirClient:
         return isinstance(exc, _Unauthorised | httpx.TransportError | httpx.HTTPStatusError)
 
     def same_server(self, url: str) -> str:
-        ours, theirs = urlsplit(self.base), urlsplit(url)
+        ours, theirs = urlsplit(self.root), urlsplit(url)
         if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
             msg = f"{self.base}: a link to another server ({theirs.netloc}) is not followed"
             raise SourceError(msg)
         return url
 
 
-def _matches(bundle: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """The entries that matched (not `include`d ones' absence, not `outcome`s)."""
+def _entries(bundle: dict[str, Any], mode: str) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """The entries of one search mode (`match`, the default, or `include`); never an
+    `outcome` or an OperationOutcome."""
     for entry in bundle.get("entry") or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             continue
-        mode = (entry.get("search") or {}).get("mode", "match")
-        if mode == "outcome" or entry["resource"].get("resourceType") == "OperationOutcome":
+        if entry["resource"].get("resourceType") == "OperationOutcome":
+            continue
+        if (entry.get("search") or {}).get("mode", "match") != mode:
             continue
         full_url = entry.get("fullUrl")
         yield entry["resource"], full_url if isinstance(full_url, str) else None

@@ -1,39 +1,65 @@
 """`substreg pull`: read what changed on the EHR's FHIR server and sync it (issue 13).
 
 Per resource type (INPUT.md's, `adapter.fhir.collect.PULLED_TYPES`) a search
-`_lastUpdated=gt<checkpoint>&_sort=_lastUpdated`, page by page. Each page ends in the
-one ingestion (`adapter.services.ingest`, the sync of `substreg sync`), and only then
-does the type's checkpoint move, in a transaction of its own (D-133):
+`_lastUpdated=gt<checkpoint>&_sort=_lastUpdated`, page by page through `Bundle.link`
+next; the types that belong to a patient with `_include=<Type>:patient`. The pages are
+spooled to NDJSON files in a private temporary folder as they come (a practice-year
+never sits in memory as JSON) and then synced at once through the one ingestion
+(`adapter.services.ingest`, the sync of `substreg sync`, reading the spool line by
+line). Only after that sync committed does each type's checkpoint move, in a
+transaction of its own, to the newest `meta.lastUpdated` the search returned (D-133).
 
-- while the pages come oldest change first, after a page to the newest `lastUpdated`
-  that is older than the page's last one (a resource changed at the same instant as the
-  last may still be on the next page: `gt` would skip it);
-- at the end of the search, to the newest `lastUpdated` seen;
-- not at all while any resource came without `meta.lastUpdated`, or once a page was
-  out of order (a server that ignores `_sort`): such a type is read whole again.
+Why one sync per pull, not one per page: sync keeps nothing of a patient it meets
+without anything tied to a drug (data minimisation) and refuses a day far after the
+newest the data speaks of (issue 9); a page of Patients alone, or the first page of
+prescriptions, would be dropped or refused. Why it is safe: a crash before the sync
+committed keeps nothing and leaves the checkpoints where they were; a crash after it,
+before the checkpoints moved, reads the same resources again, and sync skips what it
+read before unchanged. Either way the ledger is the one an uninterrupted pull makes.
 
-A crash between a page's sync and its checkpoint reads the page again, and sync skips
-every resource it read before unchanged: the ledger is the one an uninterrupted pull
-makes. A sync that keeps nothing (a refused mass end, D-48) stops the pull there.
-`pull_named` reads single resources for an id-only subscription notification.
+A type whose resources came without `meta.lastUpdated` keeps its checkpoint (each pull
+reads it whole again: harmless, slow, and said). A sync that keeps nothing (a refused
+mass end, D-48) moves no checkpoint. `pull_named` reads single resources for an
+id-only subscription notification.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from adapter.connect.client import Page
 from adapter.domain.model import Finding
 from adapter.domain.pipeline import unique_findings
 from adapter.fhir.collect import PULLED_TYPES
 from adapter.fhir.items import Entry, Item
+from adapter.fhir.source import read_paths
 from adapter.services.ingest import ingest
 from adapter.services.sync import Recorded, SyncOptions, SyncResult
 from adapter.store.audit import Actor
-from adapter.store.workspace import Store
+from adapter.store.workspace import Store, Workspace
+
+# The types whose resources belong to a patient: searched with `_include=<Type>:patient`,
+# so that a new patient comes in the same sync as the first events that name them (a
+# Patient synced alone earlier was not kept); one known already is skipped as read before.
+PATIENT_OWNED = frozenset(
+    {
+        "EpisodeOfCare",
+        "CareTeam",
+        "Encounter",
+        "MedicationRequest",
+        "MedicationDispense",
+        "MedicationAdministration",
+    }
+)
 
 __all__ = ["PULLED_TYPES", "PullResult", "Source", "TypePulled", "pull", "pull_named"]
 
@@ -43,7 +69,9 @@ class Source(Protocol):
 
     base: str  # the base URL: whose checkpoints these are
 
-    def search(self, resource_type: str, *, since: str | None, count: int) -> Iterator[Page]: ...
+    def search(
+        self, resource_type: str, *, since: str | None, count: int, include: str | None = None
+    ) -> Iterator[Page]: ...
     def read(self, reference: str) -> dict[str, Any] | None: ...
 
 
@@ -55,7 +83,7 @@ class TypePulled:
     pages: int = 0
     resources: int = 0
     unstamped: int = 0  # resources without meta.lastUpdated
-    out_of_order: bool = False
+    newest: str | None = None  # the newest lastUpdated read (None: none, or one lacked it)
 
 
 @dataclass(slots=True)
@@ -81,18 +109,29 @@ def pull(
     types: Iterable[str] = PULLED_TYPES,
     since: str | None = None,
     page_size: int = 200,
+    spool: Path | None = None,
 ) -> PullResult:
-    """Pull every type from its checkpoint (or from `since`, when given, for all)."""
+    """Pull every type from its checkpoint (or from `since`, when given, for all), sync
+    what came, then move the checkpoints. `spool`: the folder to spool the pages to
+    (default: a private temporary one, removed afterwards)."""
     server = source.base
     result = PullResult(server)
     checkpoints = store.read(lambda space: space.pull.checkpoints(server))
-    for kind in types:
-        pulled = TypePulled(kind, since or checkpoints.get(kind), since or checkpoints.get(kind))
-        result.types.append(pulled)
-        if not _pull_type(
-            store, actor, source, options, pulled, page_size=page_size, result=result
-        ):
-            break
+    with _spool(spool) as folder:
+        for index, kind in enumerate(types, start=1):
+            start = since or checkpoints.get(kind)
+            pulled = TypePulled(kind, start, start)
+            result.types.append(pulled)
+            newest = _read_type(source, pulled, page_size, folder / f"{index:02}-{kind}.ndjson")
+            pulled.newest = newest
+        if result.resources:
+            synced = ingest(store, actor, read_paths([folder]), options)
+            result.syncs = 1
+            result.recorded = synced.recorded
+            result.findings = synced.findings
+            result.refused = synced.run_id is None
+    if not result.refused:
+        _advance(store, actor, server, result.types)
     result.findings = unique_findings(result.findings + _stamp_findings(result.types))
     details = {
         "server": server,
@@ -106,79 +145,70 @@ def pull(
     return result
 
 
-def _pull_type(
-    store: Store,
-    actor: Actor,
-    source: Source,
-    options: SyncOptions,
-    pulled: TypePulled,
-    *,
-    page_size: int,
-    result: PullResult,
-) -> bool:
-    """Pull one type; False when a sync kept nothing and the pull must stop."""
-    kind, server = pulled.resource_type, source.base
-    previous: datetime | None = None
+def _read_type(source: Source, pulled: TypePulled, page_size: int, target: Path) -> str | None:
+    """Spool every page of the type's search to `target`; the newest `lastUpdated` of
+    its matches (None when none came, or one came without)."""
+    kind = pulled.resource_type
+    include = f"{kind}:patient" if kind in PATIENT_OWNED else None
     newest: tuple[datetime, str] | None = None
-    for page in source.search(kind, since=pulled.since, count=page_size):
-        pulled.pages += 1
-        pulled.resources += len(page.entries)
-        if page.entries and not _synced(store, actor, page, options, result):
-            return False
-        stamps = [_stamp(resource) for resource, _ in page.entries]
-        pulled.unstamped += sum(1 for s in stamps if s is None)
-        known = [s for s in stamps if s is not None]
-        for moment, _ in known:
-            pulled.out_of_order |= previous is not None and moment < previous
-            previous = moment
-        newest = max([*known, *([newest] if newest else [])], default=None)
-        if pulled.unstamped or pulled.out_of_order or not known:
-            continue
-        safe = max((s for s in known if s[0] < known[-1][0]), default=None)
-        _advance(store, actor, server, pulled, safe)
-    if newest is not None and not pulled.unstamped and not pulled.out_of_order:
-        _advance(store, actor, server, pulled, newest)
-    return True
+    with target.open("wb") as out:
+        for page in source.search(kind, since=pulled.since, count=page_size, include=include):
+            pulled.pages += 1
+            pulled.resources += len(page.entries)
+            for resource, _ in page.entries + page.included:
+                out.write(orjson.dumps(resource) + b"\n")
+            for resource, _ in page.entries:
+                stamp = _stamp(resource)
+                if stamp is None:
+                    pulled.unstamped += 1
+                elif newest is None or stamp[0] > newest[0]:
+                    newest = stamp
+    return None if newest is None or pulled.unstamped else newest[1]
 
 
-def _synced(
-    store: Store, actor: Actor, page: Page, options: SyncOptions, result: PullResult
-) -> bool:
-    where = f"GET {page.resource_type} page {page.number}"
-    items = [
-        Entry(resource, full_url, where=f"{where} entry {index}")
-        for index, (resource, full_url) in enumerate(page.entries, start=1)
+def _advance(store: Store, actor: Actor, server: str, types: list[TypePulled]) -> None:
+    """Move each type's checkpoint forward to the newest change synced (never back)."""
+    moves = [
+        t
+        for t in types
+        if t.newest is not None and (t.checkpoint is None or _later(t.newest, t.checkpoint))
     ]
-    synced = ingest(store, actor, items, options)
-    result.syncs += 1
-    result.recorded += synced.recorded
-    result.findings += synced.findings
-    if synced.run_id is None:
-        result.refused = True
-        return False
-    return True
+    if not moves:
+        return
+
+    def advance(space: Workspace) -> None:
+        for pulled in moves:
+            space.pull.advance(server, pulled.resource_type, pulled.newest or "")
+
+    store.run(actor, advance)
+    for pulled in moves:
+        pulled.checkpoint = pulled.newest
 
 
-def _advance(
-    store: Store, actor: Actor, server: str, pulled: TypePulled, to: tuple[datetime, str] | None
-) -> None:
-    """Move the type's checkpoint forward to `to` (never back: a later page's value
-    that is older than one kept changes nothing)."""
-    if to is None:
+def _later(text: str, than: str) -> bool:
+    one, other = _instant(text), _instant(than)
+    return one is not None and (other is None or one > other)
+
+
+@contextmanager
+def _spool(folder: Path | None) -> Iterator[Path]:
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
         return
-    current = _instant(pulled.checkpoint) if pulled.checkpoint else None
-    if current is not None and to[0] <= current:
-        return
-    store.run(actor, lambda space: space.pull.advance(server, pulled.resource_type, to[1]))
-    pulled.checkpoint = to[1]
+    with tempfile.TemporaryDirectory(prefix="substreg-pull-") as temp:
+        os.chmod(temp, 0o700)  # the EHR's resources: this user's only (mkdtemp does it too)
+        yield Path(temp)
 
 
 def _stamp(resource: dict[str, Any]) -> tuple[datetime, str] | None:
     """A resource's `meta.lastUpdated`: the instant, and the server's text of it."""
     meta = resource.get("meta")
     text = meta.get("lastUpdated") if isinstance(meta, dict) else None
-    moment = _instant(text) if isinstance(text, str) else None
-    return None if moment is None or not isinstance(text, str) else (moment, text)
+    if not isinstance(text, str):
+        return None
+    moment = _instant(text)
+    return None if moment is None else (moment, text)
 
 
 def _instant(text: str) -> datetime | None:
@@ -191,28 +221,17 @@ def _instant(text: str) -> datetime | None:
 
 
 def _stamp_findings(types: list[TypePulled]) -> list[Finding]:
-    findings = []
-    for pulled in types:
-        if pulled.unstamped:
-            findings.append(
-                Finding(
-                    "warning",
-                    "INPUT",
-                    f"{pulled.unstamped} {pulled.resource_type} resource(s) came without "
-                    "meta.lastUpdated: the checkpoint of the type cannot move, and each pull "
-                    "reads it whole again (harmless, but slow).",
-                )
-            )
-        if pulled.out_of_order:
-            findings.append(
-                Finding(
-                    "warning",
-                    "INPUT",
-                    f"The server did not sort the {pulled.resource_type} search by "
-                    "_lastUpdated: the checkpoint moved only at the end of the search.",
-                )
-            )
-    return findings
+    return [
+        Finding(
+            "warning",
+            "INPUT",
+            f"{pulled.unstamped} {pulled.resource_type} resource(s) came without "
+            "meta.lastUpdated: the checkpoint of the type cannot move, and each pull reads "
+            "it whole again (harmless, but slow).",
+        )
+        for pulled in types
+        if pulled.unstamped
+    ]
 
 
 def pull_named(
