@@ -63,3 +63,13 @@ def test_the_next_pull_reads_only_what_changed_since_the_checkpoint(fhir_server:
     assert third.resources == 1
     patients = next(t for t in third.types if t.resource_type == "Patient")
     assert patients.checkpoint == state.resources["Patient"][changed["id"]]["meta"]["lastUpdated"]
+
+
+def test_a_pull_searches_every_type_the_reader_reads_but_compositions() -> None:
+    """PULLED_TYPES is the collector's list less Composition (read inside KBV Bundles;
+    searched alone it would bring every letter the EHR keeps)."""
+    from adapter.fhir.collect import Collector
+    from adapter.mappings import load_mappings
+
+    read = set(Collector(load_mappings())._records_of)
+    assert set(PULLED_TYPES) == read - {"Composition"}
