@@ -49,7 +49,7 @@ def instant(moment: datetime) -> str:
 
 
 @dataclass
-class Request_:
+class Received:
     at: float  # time.monotonic()
     path: str
     query: str
@@ -68,7 +68,7 @@ class ServerState:
     token_requests: int = 0
     jtis: set[str] = field(default_factory=set)
     busy: list[tuple[int, str | None]] = field(default_factory=list)  # next answers
-    requests: list[Request_] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
     searches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     searches_include: dict[str, str | None] = field(default_factory=dict)
     ignore_include: bool = False
@@ -104,7 +104,7 @@ def create_fhir_app(state: ServerState) -> FastAPI:
     @app.middleware("http")
     async def gate(request: Request, call_next: Any) -> Response:
         state.requests.append(
-            Request_(
+            Received(
                 time.monotonic(),
                 request.url.path,
                 request.url.query,

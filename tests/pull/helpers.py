@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+
 from adapter.connect.auth import Authorisation
 from adapter.connect.client import FhirClient
 from adapter.connect.pacing import Pacer

@@ -56,11 +56,13 @@ def test_pull_without_a_server_or_with_a_bad_setting_is_one_line(cli: Cli, tmp_p
         ("[pull]\npage_size = 0\n", "[pull]: page_size must be a whole number of at least 1"),
         ('[pull]\ntypes = "Patient"\n', "[pull]: types must be a list of resource types"),
         (
-            '[pull]\ntoken_file = "t"\n[pull.smart]\ntoken_url = "u"\nclient_id = "c"\nprivate_key = "k"\n',
+            '[pull]\ntoken_file = "t"\n'
+            '[pull.smart]\ntoken_url = "u"\nclient_id = "c"\nprivate_key = "k"\n',
             "[pull]: give token_file or [pull.smart], not both",
         ),
         (
-            '[pull.smart]\ntoken_url = "u"\nclient_id = "c"\nprivate_key = "k"\nalgorithm = "HS256"\n',
+            '[pull.smart]\ntoken_url = "u"\nclient_id = "c"\n'
+            'private_key = "k"\nalgorithm = "HS256"\n',
             "[pull.smart]: algorithm must be one of RS384, ES384",
         ),
     ],

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -189,7 +190,7 @@ def test_the_pacer_starts_requests_one_interval_apart() -> None:
     for _ in range(10):
         pacer.wait()
         starts.append(now[0])
-    assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.25] * 9
+    assert [round(b - a, 9) for a, b in itertools.pairwise(starts)] == [0.25] * 9
     now[0] += 10  # idle a while: the next request starts at once, no burst owed
     pacer.wait()
     assert now[0] == starts[-1] + 10
