@@ -239,7 +239,8 @@ class FhirClient:
 def _entries(bundle: dict[str, Any], mode: str) -> Iterator[tuple[dict[str, Any], str | None]]:
     """The entries of one search mode (`match`, the default, or `include`); never an
     `outcome` or an OperationOutcome."""
-    for entry in bundle.get("entry") or []:
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             continue
         if entry["resource"].get("resourceType") == "OperationOutcome":
@@ -251,7 +252,8 @@ def _entries(bundle: dict[str, Any], mode: str) -> Iterator[tuple[dict[str, Any]
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             return url if isinstance(url, str) and url else None

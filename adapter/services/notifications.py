@@ -72,18 +72,18 @@ def read_notification(bundle: Any) -> Notification:
     if kind not in KINDS:
         msg = f"Bundle.entry[0].resource.type: must be one of {', '.join(KINDS)}"
         raise InputError(msg)
-    subscription = (first.get("subscription") or {}).get("reference")
+    subscription = _object(first.get("subscription")).get("reference")
     if not isinstance(subscription, str) or not subscription.strip():
         raise InputError("Bundle.entry[0].resource.subscription.reference: missing")
     topic = first.get("topic")
+    events = first.get("notificationEvent")
     focus = [
         ref
-        for event in first.get("notificationEvent") or []
-        if isinstance(event, dict)
-        and isinstance(ref := (event.get("focus") or {}).get("reference"), str)
+        for event in (events if isinstance(events, list) else [])
+        if isinstance(ref := _object(_object(event).get("focus")).get("reference"), str)
     ]
     resources = [
-        Entry(e["resource"], e.get("fullUrl"), where=f"notification entry {index}")
+        Entry(e["resource"], _text(e.get("fullUrl")), where=f"notification entry {index}")
         for index, e in enumerate(entries[1:], start=1)
         if isinstance(e, dict) and isinstance(e.get("resource"), dict)
     ]
@@ -132,6 +132,14 @@ def receive(
         ),
     )
     return Received(seen, content, synced)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _count(value: Any) -> int | None:
