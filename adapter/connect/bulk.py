@@ -87,7 +87,10 @@ def _poll(
     for _ in range(max_polls):
         answer = client.get(url, what="the export's status", accept=(200, 202))
         if answer.status_code == 200:
-            data = orjson.loads(answer.content) if answer.content else None
+            try:
+                data = orjson.loads(answer.content)
+            except orjson.JSONDecodeError:
+                data = None
             if not isinstance(data, dict) or not isinstance(data.get("output"), list):
                 msg = f"{client.base}: the export finished without a manifest (no output list)"
                 raise SourceError(msg)
