@@ -72,6 +72,7 @@ def _pull(args: argparse.Namespace) -> int:
             types=types or PULLED_TYPES,
             since=args.since,
             page_size=page_size,
+            spool=settings.home / "spool" / "pull",
         )
     finally:
         client.close()

@@ -3,7 +3,8 @@
 Per resource type (INPUT.md's, `adapter.fhir.collect.PULLED_TYPES`) a search
 `_lastUpdated=gt<checkpoint>&_sort=_lastUpdated`, page by page through `Bundle.link`
 next; the types that belong to a patient with `_include=<Type>:patient`. The pages are
-spooled to NDJSON files in a private temporary folder as they come (a practice-year
+spooled to NDJSON files in a private folder (the CLI: `$SUBSTREG_HOME/spool/pull`) as
+they come (a practice-year
 never sits in memory as JSON) and then synced at once through the one ingestion
 (`adapter.services.ingest`, the sync of `substreg sync`, reading the spool line by
 line). Only after that sync committed does each type's checkpoint move, in a
@@ -26,6 +27,7 @@ id-only subscription notification.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -44,6 +46,7 @@ from adapter.fhir.items import Entry, Item
 from adapter.fhir.source import read_paths
 from adapter.services.ingest import ingest
 from adapter.services.sync import Recorded, SyncOptions, SyncResult
+from adapter.settings.files import make_private_dirs
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
 
@@ -112,8 +115,10 @@ def pull(
     spool: Path | None = None,
 ) -> PullResult:
     """Pull every type from its checkpoint (or from `since`, when given, for all), sync
-    what came, then move the checkpoints. `spool`: the folder to spool the pages to
-    (default: a private temporary one, removed afterwards)."""
+    what came, then move the checkpoints. `spool`: the folder the pages are spooled to,
+    emptied first and removed afterwards (the installation's private home, so that what
+    a killed pull leaves there is this user's only and gone with the next pull); default
+    a private temporary folder."""
     server = source.base
     result = PullResult(server)
     checkpoints = store.read(lambda space: space.pull.checkpoints(server))
@@ -193,8 +198,12 @@ def _later(text: str, than: str) -> bool:
 @contextmanager
 def _spool(folder: Path | None) -> Iterator[Path]:
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        yield folder
+        shutil.rmtree(folder, ignore_errors=True)  # what a killed pull left
+        make_private_dirs(folder)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     with tempfile.TemporaryDirectory(prefix="substreg-pull-") as temp:
         os.chmod(temp, 0o700)  # the EHR's resources: this user's only (mkdtemp does it too)

@@ -165,3 +165,23 @@ def test_checkpoints_lost_after_the_sync_mean_the_same_resources_read_again_harm
     assert again.recorded == []
     assert ledger(store) == first
     assert store.read(lambda space: space.pull.checkpoints(fhir_server.base))
+
+
+def test_what_a_killed_pull_spooled_stays_private_and_goes_with_the_next_pull(
+    fhir_server: Served, tmp_path: Path
+) -> None:
+    """The pages are spooled in the installation's home (mode 0700), not in /tmp; a pull
+    killed while reading leaves them there, and the next pull removes them."""
+    state = fhir_server.state
+    crashed = Installation(tmp_path / "crashed")
+    spool = Path(crashed.env["SUBSTREG_HOME"]) / "spool" / "pull"
+    state.stall_after_pages = 3
+    child = crashed.start_pull(fhir_server.base)
+    _wait_for(lambda: state.pages_served > 3, "the held page")
+    _kill(child)
+    assert any(spool.iterdir())
+    assert (spool.stat().st_mode & 0o777, spool.parent.stat().st_mode & 0o777) == (0o700, 0o700)
+    state.stall_after_pages = None
+    state.release.set()
+    crashed.pull(fhir_server.base)
+    assert not spool.exists()
