@@ -11,8 +11,8 @@ On a terminal `import` shows a progress bar on stderr (rich); in a pipeline it i
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +32,7 @@ from adapter.mappings import load_mappings
 from adapter.services import bulk_import
 from adapter.services.pull import PULLED_TYPES, PullResult, pull
 from adapter.services.sync import SyncOptions
+from adapter.settings.files import make_private_dirs
 from adapter.settings.practice import PracticeConfig, load_config
 
 
@@ -87,7 +88,8 @@ def _import(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else PracticeConfig()
     options = _options(args, config)
     installation = store(settings)
-    with _progress() as bar, _folder(args.keep) as folder:
+    spool = settings.home / "spool" / "import"
+    with _progress() as bar, _folder(args.keep, spool) as folder:
         paths = args.paths
         if args.server:
             client = _client(args, config)
@@ -111,13 +113,19 @@ def _import(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _folder(keep: Path | None) -> Iterator[Path]:
+def _folder(keep: Path | None, spool: Path) -> Iterator[Path]:
+    """Where a server's export is downloaded: `--keep DIR`, else the installation's
+    private spool folder, emptied first (what a killed import left) and removed after."""
     if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(keep)
         yield keep
         return
-    with tempfile.TemporaryDirectory(prefix="substreg-export-") as temp:
-        yield Path(temp)
+    shutil.rmtree(spool, ignore_errors=True)
+    make_private_dirs(spool)
+    try:
+        yield spool
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 class _Bar:
