@@ -276,7 +276,7 @@ def retry_after(value: str | None) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # delta-seconds ("²" is a digit to Python)
         return float(value)
     try:
         when = parsedate_to_datetime(value)
