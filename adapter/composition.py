@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapter.errors import ConfigError
@@ -26,6 +27,7 @@ from adapter.store.registry import Registry
 from adapter.store.workspace import Store
 
 if TYPE_CHECKING:  # the submission's parts load asn1crypto: only `submit` and `outbox` use them
+    from adapter.connect.client import FhirClient
     from adapter.services.submit import Sealing
     from adapter.services.worker import Delivery
     from adapter.settings.practice import PracticeConfig
@@ -151,3 +153,39 @@ def prepare_tenant(service: ServiceSettings, tenant_id: str) -> None:
 def tenant_store(service: ServiceSettings, tenant_id: str, clock: Callable[[], datetime]) -> Store:
     settings = tenant_settings(service, tenant_id)
     return open_store(settings.database_url, settings.keyring_path, clock=clock)
+
+
+# -- the EHR's FHIR server (issue 13: pull, import --server, id-only notifications) -------
+
+
+def pull_source(
+    config: PracticeConfig,
+    *,
+    server: str | None = None,
+    token_file: Path | None = None,
+) -> FhirClient | None:
+    """The client of the EHR's FHIR server: `server` (a command-line flag) or `[pull]
+    server`, authorised as `[pull]` says (or with `token_file`); None when no server is
+    named anywhere. A key or token file is read when the first request is made."""
+    from adapter.connect.auth import Authorisation, BackendServices, StaticToken  # noqa: PLC0415
+    from adapter.connect.client import FhirClient  # noqa: PLC0415
+    from adapter.connect.pacing import Pacer  # noqa: PLC0415
+    from adapter.settings.pull import PullConfig  # noqa: PLC0415
+
+    settings = config.pull or PullConfig()
+    base = server or settings.server
+    if base is None:
+        return None
+    auth: Authorisation | None = None
+    token = token_file or settings.token_file
+    if token is not None:
+        auth = StaticToken(token)
+    elif settings.smart is not None:
+        auth = BackendServices(settings.smart)
+    return FhirClient(
+        base,
+        auth=auth,
+        pacer=Pacer(settings.requests_per_second),
+        attempts=settings.attempts,
+        max_wait=settings.max_wait_seconds,
+    )

@@ -34,6 +34,9 @@
     ├── TransportError              a sealed batch could not be handed over (adapter.transport)
     │   ├── TransientTransportError try again with the same bytes (refused, timeout, 429, 5xx)
     │   └── PermanentTransportError the register refused the batch as a whole (its reason)
+    ├── SourceError                 the FHIR server read from (pull, bulk import, id-only
+    │   │                           notifications): unreachable, refusing, after the retries
+    │   └── SourceAuthError         its authorisation: the token endpoint refused, no token
     └── StoreError                  the database and what it holds
         ├── DatabaseError           cannot be opened, or not at this program's schema
         ├── AuditLogMissingError    the audit log is empty in a database that holds data
@@ -98,6 +101,8 @@ __all__ = [
     "SetupError",
     "ShreddedError",
     "SignatureError",
+    "SourceAuthError",
+    "SourceError",
     "StoreError",
     "StoredFormatError",
     "StoredRecordsError",
@@ -302,6 +307,17 @@ class PermanentTransportError(TransportError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SourceError(SubstregError):
+    """The FHIR server data is read from (`pull`, `import --server`, an id-only notification)
+    cannot be reached, refuses, or answers what cannot be used, after the retries. Nothing
+    of the page in hand was kept; the checkpoints stand where the last synced page left them."""
+
+
+class SourceAuthError(SourceError):
+    """The FHIR server's authorisation: the token endpoint refused the client's assertion,
+    or the server refused the token; or the key or token file cannot be used."""
 
 
 class StoreError(SubstregError):

@@ -16,14 +16,15 @@ from prometheus_client import CollectorRegistry
 from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
-from adapter.api.findings import RecentFindings
+from adapter.api.findings import RecentFindings, remember
 from adapter.api.keys import keys_router
+from adapter.api.notifications import notifications_router
 from adapter.api.operations import instrument, json_logging, operations_router
 from adapter.api.outbox import outbox_router
 from adapter.api.reports import reports_router
-from adapter.api.tenancy import Tenancy, current_caller
+from adapter.api.tenancy import Tenancy, current_caller, requires
 from adapter.settings.service import ServiceSettings
-from adapter.store.registry import Registry
+from adapter.store.registry import Registry, Role
 from adapter.store.workspace import Store
 
 TITLE = "substreg-adapter service"
@@ -59,12 +60,15 @@ def create_app(
     app.include_router(reports_router(current_caller, lambda: tenancy.findings))
     app.include_router(outbox_router(current_caller))
     app.include_router(keys_router(current_caller))
-    # -- MERGE (issue 13): the lead mounts the FHIR endpoint and the notifications here ----
-    # from adapter.api.fhir.router import fhir_router
-    # from adapter.api.notifications import notifications_router
-    # app.include_router(fhir_router(current_caller), prefix="/fhir")
-    # app.include_router(notifications_router(current_caller), prefix=...)  # its docstring
-    # tests/api/test_authorisation.py enumerates app.routes: they are covered once mounted.
+    # The notifications before the FHIR endpoint: its path lies under /fhir (D-137).
+    app.include_router(
+        notifications_router(
+            requires(Role.STAFF, Role.DOCTOR, caller=current_caller),
+            lambda request, who, result: remember(request, who.tenant, "notification", result),
+        )
+    )
+    # -- MERGE (issue 13): the lead mounts the FHIR endpoint here ---------------------------
+    # tests/api/test_authorisation.py enumerates app.routes: it is covered once mounted.
     return app
 
 

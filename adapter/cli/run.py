@@ -57,6 +57,10 @@ def _room_of(handler: str) -> Callable[[str, argparse.Namespace], int]:
         from adapter.cli import submission  # noqa: PLC0415
 
         return submission.dispatch
+    if handler in ("pull", "import"):  # httpx, PyJWT, and the store
+        from adapter.cli import pull  # noqa: PLC0415
+
+        return pull.dispatch
     from adapter.cli import stateful  # noqa: PLC0415
 
     return stateful.dispatch

@@ -59,6 +59,25 @@ EPISODE_TYPE = f"{SR}/CodeSystem/episode-type"
 CARE_TEAM_ROLE = f"{SR}/CodeSystem/care-team-role"
 
 
+# The resource types read, in the order a pull searches them: what others refer to first
+# (the practice, medications, patients, episodes), the events last. A KBV Composition is
+# read inside its prescription Bundle; searched alone it would bring every letter the EHR
+# keeps, so a pull leaves it out (D-133).
+PULLED_TYPES = (
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Medication",
+    "Patient",
+    "EpisodeOfCare",
+    "CareTeam",
+    "Encounter",
+    "MedicationRequest",
+    "MedicationDispense",
+    "MedicationAdministration",
+)
+
+
 @dataclass(slots=True)
 class Collection:
     refs: References = field(default_factory=References)

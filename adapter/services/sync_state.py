@@ -79,7 +79,9 @@ def engine_fingerprint(config: PracticeConfig) -> str:
     mapping files are read when a resource is collected: what they decided is in the
     records, so a change of them is a finding, not a re-derivation.)"""
     digest = hashlib.sha256(engine_version().encode())
-    digest.update(dump(config))
+    # Where data is pulled from is no input of a derivation: a changed rate or token file
+    # must not derive every patient afresh (D-133).
+    digest.update(dump(replace(config, pull=None)))
     return digest.hexdigest()
 
 

@@ -14,6 +14,9 @@ by Practitioner id:
     [submission]                                # how reports leave: keys, transport,
     transport = "folder"                        # retries (adapter/settings/submission.py)
 
+    [pull]                                      # the EHR's FHIR server to pull from
+    server = "https://ehr.example/fhir"         # (adapter/settings/pull.py)
+
     [doctors."123456789"]                       # a LANR, or a Practitioner id
     btm_number = "3711025"
     birth_date = "1971-04-02"
@@ -31,6 +34,7 @@ from typing import Any
 
 from adapter.domain.btm import is_btm_number
 from adapter.errors import ConfigError
+from adapter.settings.pull import PullConfig, pull_config
 from adapter.settings.submission import SubmissionConfig, submission_config
 
 # R-DOC-1: seven ASCII digits, nothing else (\d would admit any Unicode digit, and a
@@ -63,6 +67,7 @@ class PracticeConfig:
     # envelopes are sealed to that certificate only; None: to none (fail closed).
     register_certificate_sha256: str | None = None
     submission: SubmissionConfig | None = None  # [submission]: None, nothing can be sent
+    pull: PullConfig | None = None  # [pull]: the EHR's FHIR server to read from
 
     def doctor(self, practitioner_id: str, lanr: str | None) -> DoctorConfig | None:
         """The entry for a doctor: by LANR first, then by Practitioner id."""
@@ -74,7 +79,15 @@ class PracticeConfig:
 def load_config(path: Path) -> PracticeConfig:
     """Read and check `practice.toml`; ConfigError naming the file and setting if wrong."""
     data = _read_toml(path)
-    known = {"time_zone", "bundle_weekdays", "doctors", "ehr_base_url", "register", "submission"}
+    known = {
+        "time_zone",
+        "bundle_weekdays",
+        "doctors",
+        "ehr_base_url",
+        "register",
+        "submission",
+        "pull",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         msg = f"{path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(known))})"
@@ -100,6 +113,7 @@ def load_config(path: Path) -> PracticeConfig:
         ehr_base_url=base.strip(),
         register_certificate_sha256=_register(path, data.get("register", {})),
         submission=submission_config(path, data.get("submission")),
+        pull=pull_config(path, data.get("pull")),
     )
 
 

@@ -1,12 +1,12 @@
 """The storage ports: what each part of the store needs of the rows beneath it.
 
 The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
-`RetentionMark`, `Outbox`) hold the logic: blind indexes, sealing, seals and chains, optimistic
-locking. Beneath each is a row store of this module's shape, one on SQLAlchemy Core for
-SQLite and PostgreSQL (`adapter.store.sql`) and one in memory (`adapter.store.memory`),
-the twin that use-case tests run on in milliseconds. Both pass the same contract tests
-(tests/store/contract/). Values cross as plain Python: bytes, dates, strings, and row
-dicts keyed by the column names of `adapter.store.schema`.
+`RetentionMark`, `Outbox`, `PullState`) hold the logic: blind indexes, sealing, seals and
+chains, optimistic locking. Beneath each is a row store of this module's shape, one on
+SQLAlchemy Core for SQLite and PostgreSQL (`adapter.store.sql`) and one in memory
+(`adapter.store.memory`), the twin that use-case tests run on in milliseconds. Both pass
+the same contract tests (tests/store/contract/). Values cross as plain Python: bytes,
+dates, strings, and row dicts keyed by the column names of `adapter.store.schema`.
 """
 
 from __future__ import annotations
@@ -348,6 +348,32 @@ class OutboxRows(Protocol):
         ...
 
 
+class PullRows(Protocol):
+    """`pull_checkpoint` and `subscription_seen` (issue 13): the pull connector's
+    checkpoints by (server, resource type), and the EHR's subscriptions last seen."""
+
+    def checkpoints(self, server: str) -> dict[str, str]:
+        """Resource type → the `last_updated` instant kept for it, of one server."""
+        ...
+
+    def put_checkpoint(self, server: str, resource_type: str, value: str, at: datetime) -> None:
+        """Insert or replace the checkpoint of (server, resource type)."""
+        ...
+
+    def drop_checkpoints(self, server: str) -> int:
+        """Forget every checkpoint of the server; how many there were."""
+        ...
+
+    def subscription(self, subscription: str) -> Row | None: ...
+    def put_subscription(self, row: Row) -> None:
+        """Insert or replace the row of `row["subscription"]`."""
+        ...
+
+    def subscriptions(self) -> list[Row]:
+        """Every row, by subscription."""
+        ...
+
+
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""
 
@@ -367,3 +393,5 @@ class Backend(Protocol):
     def marks(self) -> MarkRows: ...
     @property
     def outbox(self) -> OutboxRows: ...
+    @property
+    def pull(self) -> PullRows: ...

@@ -318,3 +318,35 @@ outbox_report = Table(
     PrimaryKeyConstraint("batch_id", "position"),
     Index("ix_outbox_report_ledger_id", "ledger_id"),
 )
+
+# -- revision 0008: what the pull connector has read, and the EHR's subscriptions ---------
+
+SERVER_LEN = 500
+
+pull_checkpoint = Table(
+    "pull_checkpoint",
+    metadata,
+    # Per FHIR server and resource type, the newest `meta.lastUpdated` up to which every
+    # resource was synced: the next pull searches `_lastUpdated=gt<this>` (D-133). The
+    # server's base URL and a type name are no personal data; the instant is the server's
+    # own text, kept as it was sent (its precision and offset), never re-rendered.
+    Column("server", String(SERVER_LEN), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("last_updated", String(40), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("server", "resource_type"),
+)
+
+subscription_seen = Table(
+    "subscription_seen",
+    metadata,
+    # The last notification of each of the EHR's subscriptions (handshake, heartbeat,
+    # event): the Subscription's reference and topic URL, the status type and event
+    # number, and when. No focus reference (an EHR id) and no resource is kept (D-137).
+    Column("subscription", String(SERVER_LEN), primary_key=True),
+    Column("topic", String(SERVER_LEN), nullable=True),
+    Column("last_type", String(32), nullable=False),
+    Column("events_since_start", Integer, nullable=True),
+    Column("notifications", Integer, nullable=False),  # received in all
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)

@@ -14,6 +14,7 @@ from adapter.api.operations import routes_of
 from adapter.services import tenants
 from adapter.store.registry import Role
 from tests.api.service import Service, TenantData
+from tests.pull.notifications import notification
 from tests.storage import ACTOR, NOW
 
 STAFF, DOCTOR, ADMIN = Role.STAFF, Role.DOCTOR, Role.ADMIN
@@ -41,10 +42,12 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/tenant/keys"): frozenset({ADMIN}),
     ("POST", "/tenant/keys"): frozenset({ADMIN}),
     ("DELETE", "/tenant/keys/{key_id}"): frozenset({ADMIN}),
+    ("POST", "/fhir/notifications"): frozenset({STAFF, DOCTOR}),
 }
 BODIES = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
     ("POST", "/tenant/keys"): {"role": "staff"},
+    ("POST", "/fhir/notifications"): notification("heartbeat", events=3),
 }
 
 

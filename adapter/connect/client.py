@@ -1,0 +1,303 @@
+"""A FHIR server's REST API, as the pull connector reads it: searches page by page
+(`Bundle.link` next), reads of single resources, and every request paced, authorised and
+tried again on 429 and 503 (honouring `Retry-After`), on 5xx and on a network failure,
+with exponential backoff (stamina) otherwise; then one `SourceError` that says what
+happened. A `next` link to another server is refused: the token is never sent elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import orjson
+import stamina
+
+from adapter.connect.auth import Authorisation
+from adapter.connect.pacing import Pacer
+from adapter.errors import SourceAuthError, SourceError
+
+FHIR_JSON = "application/fhir+json"
+_BUSY = frozenset({429, 503})  # the server asks to be left alone for a while
+_TRY_AGAIN = frozenset({500, 502, 504})  # a passing failure, as likely as not
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a search: its number (1, 2, …), its matches and the resources it
+    included (`_include`), each as (resource, fullUrl)."""
+
+    resource_type: str
+    number: int
+    entries: list[tuple[dict[str, Any], str | None]]
+    included: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+
+
+class _Busy(Exception):
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class _Unauthorised(Exception):
+    pass
+
+
+class FhirClient:
+    def __init__(
+        self,
+        base: str,
+        *,
+        auth: Authorisation | None,
+        pacer: Pacer,
+        attempts: int = 6,
+        max_wait: float = 300.0,
+        timeout: float = 60.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.base = base.rstrip("/")  # whose checkpoints: the base as configured
+        self.root = self.base + "/"  # what relative URLs are joined to
+        self.auth = auth
+        self.pacer = pacer
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self.requests = 0  # sent in all, retries included (for the summary)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def search(
+        self, resource_type: str, *, since: str | None, count: int, include: str | None = None
+    ) -> Iterator[Page]:
+        """Every page of `resource_type?_lastUpdated=gt<since>`, oldest change first, with
+        the resources `include` (`Type:param`) names."""
+        params = {"_count": str(count), "_sort": "_lastUpdated"}
+        if include is not None:
+            params["_include"] = include
+        if since is not None:
+            params["_lastUpdated"] = f"gt{since}"
+        url: str | None = self.root + resource_type
+        query: Mapping[str, str] | None = params
+        number = 0
+        while url is not None:
+            number += 1
+            bundle = self.json(
+                url, params=query, what=f"the search of {resource_type} page {number}"
+            )
+            if bundle.get("resourceType") != "Bundle":
+                msg = f"{self.base}: the search of {resource_type} answered no Bundle"
+                raise SourceError(msg)
+            yield Page(
+                resource_type,
+                number,
+                list(_entries(bundle, "match")),
+                list(_entries(bundle, "include")),
+            )
+            url, query = _next_link(bundle), None
+            if url is not None:
+                url = self.same_server(urljoin(self.root, url))
+
+    def read(self, reference: str) -> dict[str, Any] | None:
+        """The resource `Type/id` (or an absolute URL on this server); None when gone
+        (404, 410)."""
+        url = self.same_server(urljoin(self.root, reference))
+        answer = self.get(url, what=f"the read of {_kind(reference)}", missing_ok=True)
+        if answer.status_code in (404, 410):
+            return None
+        return _json(answer, self.base)
+
+    def json(
+        self, url: str, *, params: Mapping[str, str] | None = None, what: str
+    ) -> dict[str, Any]:
+        return _json(self.get(url, params=params, what=what), self.base)
+
+    # -- one request, paced, authorised, tried again -------------------------------------
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        what: str,
+        missing_ok: bool = False,
+        accept: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """The answer to GET `url` with a status in `accept` (or 404/410 when
+        `missing_ok`); SourceError after the attempts, or at once for another 4xx."""
+        return self.retrying(
+            lambda: self._once(url, params, headers, what, missing_ok, accept), what
+        )
+
+    def retrying(self, request: Callable[[], T], what: str) -> T:
+        """`request()` tried again on 429/503 (after `Retry-After`), 5xx, a network failure
+        or one 401 (with a new token); SourceError naming `what` when it keeps failing."""
+        try:
+            for attempt in stamina.retry_context(
+                on=self._backoff,
+                attempts=self.attempts,
+                timeout=None,
+                wait_initial=0.5,
+                wait_max=max(self.max_wait, 0.5),
+            ):
+                with attempt:
+                    return request()
+        except _Busy as busy:
+            after = f"; it last asked to wait {busy.retry_after:g} s" if busy.retry_after else ""
+            msg = (
+                f"{self.base}: {what} was answered {busy.status} (busy) {self.attempts} "
+                f"time(s){after}; try again later, or lower requests_per_second in [pull]"
+            )
+            raise SourceError(msg) from None
+        except _Unauthorised:
+            msg = (
+                f"{self.base}: {what} was refused (401) with a fresh token: check the "
+                "client's authorisation"
+            )
+            raise SourceAuthError(msg) from None
+        except httpx.HTTPError as exc:
+            msg = (
+                f"{self.base}: {what} failed {self.attempts} time(s) "
+                f"({type(exc).__name__}); is the server reachable?"
+            )
+            raise SourceError(msg) from None
+        raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
+
+    def headers(
+        self, extra: Mapping[str, str] | None = None, *, authorised: bool = True
+    ) -> dict[str, str]:
+        """The headers of a request: Accept, and the Authorization when `authorised`."""
+        sent = {"Accept": FHIR_JSON, **(extra or {})}
+        if authorised and self.auth is not None:
+            sent["Authorization"] = self.auth.header(self.http)
+        return sent
+
+    def check(
+        self,
+        answer: httpx.Response,
+        what: str,
+        accept: tuple[int, ...],
+        *,
+        missing_ok: bool = False,
+    ) -> None:
+        """Raise what `retrying` tries again on, or SourceError, unless the status is one
+        of `accept` (or 404/410 when `missing_ok`)."""
+        status = answer.status_code
+        if status in accept or (missing_ok and status in (404, 410)):
+            return
+        if status == 401 and self.auth is not None:
+            self.auth.refused()
+            raise _Unauthorised
+        if status in _BUSY:
+            raise _Busy(status, retry_after(answer.headers.get("Retry-After")))
+        if status in _TRY_AGAIN:
+            raise httpx.HTTPStatusError(f"HTTP {status}", request=answer.request, response=answer)
+        msg = f"{self.base}: {what} was refused: HTTP {status}{_outcome_code(answer)}"
+        raise (SourceAuthError if status in (401, 403) else SourceError)(msg)
+
+    def _once(  # noqa: PLR0917 (the arguments of `get`, passed on)
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        what: str,
+        missing_ok: bool,
+        accept: tuple[int, ...],
+    ) -> httpx.Response:
+        sent = self.headers(headers)
+        self.pacer.wait()
+        self.requests += 1
+        answer = self.http.get(url, params=params, headers=sent)
+        self.check(answer, what, accept, missing_ok=missing_ok)
+        return answer
+
+    def _backoff(self, exc: BaseException) -> bool | float:
+        if isinstance(exc, _Busy):
+            if exc.retry_after is None:
+                return True
+            return exc.retry_after if exc.retry_after <= self.max_wait else False
+        return isinstance(exc, _Unauthorised | httpx.TransportError | httpx.HTTPStatusError)
+
+    def same_server(self, url: str) -> str:
+        ours, theirs = urlsplit(self.root), urlsplit(url)
+        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+            msg = f"{self.base}: a link to another server ({theirs.netloc}) is not followed"
+            raise SourceError(msg)
+        return url
+
+
+def _entries(bundle: dict[str, Any], mode: str) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """The entries of one search mode (`match`, the default, or `include`); never an
+    `outcome` or an OperationOutcome."""
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            continue
+        if entry["resource"].get("resourceType") == "OperationOutcome":
+            continue
+        if (entry.get("search") or {}).get("mode", "match") != mode:
+            continue
+        full_url = entry.get("fullUrl")
+        yield entry["resource"], full_url if isinstance(full_url, str) else None
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+def _json(answer: httpx.Response, base: str) -> dict[str, Any]:
+    try:
+        data = orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        msg = f"{base}: {answer.request.url.path} answered no JSON object"
+        raise SourceError(msg)
+    return data
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # delta-seconds ("²" is a digit to Python)
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _outcome_code(answer: httpx.Response) -> str:
+    """The code of an OperationOutcome's first issue, never its text (it may quote data)."""
+    try:
+        issue = orjson.loads(answer.content)["issue"][0]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return ""
+    code = issue.get("code") if isinstance(issue, dict) else None
+    return f" ({code})" if isinstance(code, str) and code.isascii() and len(code) < 40 else ""
+
+
+def _kind(reference: str) -> str:
+    """The type of a reference, for messages: the id is the EHR's and stays out."""
+    parts = [p for p in urlsplit(reference).path.split("/") if p]
+    return parts[-2] if len(parts) >= 2 else "a resource"

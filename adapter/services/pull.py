@@ -1,0 +1,271 @@
+"""`substreg pull`: read what changed on the EHR's FHIR server and sync it (issue 13).
+
+Per resource type (INPUT.md's, `adapter.fhir.collect.PULLED_TYPES`) a search
+`_lastUpdated=gt<checkpoint>&_sort=_lastUpdated`, page by page through `Bundle.link`
+next; the types that belong to a patient with `_include=<Type>:patient`. The pages are
+spooled to NDJSON files in a private folder (the CLI: `$SUBSTREG_HOME/spool/pull`) as
+they come (a practice-year
+never sits in memory as JSON) and then synced at once through the one ingestion
+(`adapter.services.ingest`, the sync of `substreg sync`, reading the spool line by
+line). Only after that sync committed does each type's checkpoint move, in a
+transaction of its own, to the newest `meta.lastUpdated` the search returned (D-133).
+
+Why one sync per pull, not one per page: sync keeps nothing of a patient it meets
+without anything tied to a drug (data minimisation) and refuses a day far after the
+newest the data speaks of (issue 9); a page of Patients alone, or the first page of
+prescriptions, would be dropped or refused. Why it is safe: a crash before the sync
+committed keeps nothing and leaves the checkpoints where they were; a crash after it,
+before the checkpoints moved, reads the same resources again, and sync skips what it
+read before unchanged. Either way the ledger is the one an uninterrupted pull makes.
+
+A type whose resources came without `meta.lastUpdated` keeps its checkpoint (each pull
+reads it whole again: harmless, slow, and said). A sync that keeps nothing (a refused
+mass end, D-48) moves no checkpoint. `pull_named` reads single resources for an
+id-only subscription notification.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from adapter.connect.client import Page
+from adapter.domain.model import Finding
+from adapter.domain.pipeline import unique_findings
+from adapter.fhir.collect import PULLED_TYPES
+from adapter.fhir.items import Entry, Item
+from adapter.fhir.source import read_paths
+from adapter.services.ingest import ingest
+from adapter.services.sync import Recorded, SyncOptions, SyncResult
+from adapter.settings.files import make_private_dirs
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store, Workspace
+
+# The types whose resources belong to a patient: searched with `_include=<Type>:patient`,
+# so that a new patient comes in the same sync as the first events that name them (a
+# Patient synced alone earlier was not kept); one known already is skipped as read before.
+PATIENT_OWNED = frozenset(
+    {
+        "EpisodeOfCare",
+        "CareTeam",
+        "Encounter",
+        "MedicationRequest",
+        "MedicationDispense",
+        "MedicationAdministration",
+    }
+)
+
+__all__ = ["PULLED_TYPES", "PullResult", "Source", "TypePulled", "pull", "pull_named"]
+
+
+class Source(Protocol):
+    """A FHIR server to read from (`adapter.connect.client.FhirClient`, or a test's)."""
+
+    base: str  # the base URL: whose checkpoints these are
+
+    def search(
+        self, resource_type: str, *, since: str | None, count: int, include: str | None = None
+    ) -> Iterator[Page]: ...
+    def read(self, reference: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(slots=True)
+class TypePulled:
+    resource_type: str
+    since: str | None  # the checkpoint searched from
+    checkpoint: str | None  # where it stands now
+    pages: int = 0
+    resources: int = 0
+    unstamped: int = 0  # resources without meta.lastUpdated
+    newest: str | None = None  # the newest lastUpdated read (None: none, or one lacked it)
+
+
+@dataclass(slots=True)
+class PullResult:
+    server: str
+    types: list[TypePulled] = field(default_factory=list)
+    recorded: list[Recorded] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    syncs: int = 0
+    refused: bool = False  # a sync kept nothing (a mass end, D-48): the pull stopped
+
+    @property
+    def resources(self) -> int:
+        return sum(t.resources for t in self.types)
+
+
+def pull(
+    store: Store,
+    actor: Actor,
+    source: Source,
+    options: SyncOptions,
+    *,
+    types: Iterable[str] = PULLED_TYPES,
+    since: str | None = None,
+    page_size: int = 200,
+    spool: Path | None = None,
+) -> PullResult:
+    """Pull every type from its checkpoint (or from `since`, when given, for all), sync
+    what came, then move the checkpoints. `spool`: the folder the pages are spooled to,
+    emptied first and removed afterwards (the installation's private home, so that what
+    a killed pull leaves there is this user's only and gone with the next pull); default
+    a private temporary folder."""
+    server = source.base
+    result = PullResult(server)
+    checkpoints = store.read(lambda space: space.pull.checkpoints(server))
+    with _spool(spool) as folder:
+        for index, kind in enumerate(types, start=1):
+            start = since or checkpoints.get(kind)
+            pulled = TypePulled(kind, start, start)
+            result.types.append(pulled)
+            newest = _read_type(source, pulled, page_size, folder / f"{index:02}-{kind}.ndjson")
+            pulled.newest = newest
+        if result.resources:
+            synced = ingest(store, actor, read_paths([folder]), options)
+            result.syncs = 1
+            result.recorded = synced.recorded
+            result.findings = synced.findings
+            result.refused = synced.run_id is None
+    if not result.refused:
+        _advance(store, actor, server, result.types)
+    result.findings = unique_findings(result.findings + _stamp_findings(result.types))
+    details = {
+        "server": server,
+        "types": len(result.types),
+        "pages": sum(t.pages for t in result.types),
+        "resources": result.resources,
+        "recorded": len(result.recorded),
+        **({"refused": True} if result.refused else {}),
+    }
+    store.run(actor, lambda space: space.audit.append(actor, "pull", details=details))
+    return result
+
+
+def _read_type(source: Source, pulled: TypePulled, page_size: int, target: Path) -> str | None:
+    """Spool every page of the type's search to `target`; the newest `lastUpdated` of
+    its matches (None when none came, or one came without)."""
+    kind = pulled.resource_type
+    include = f"{kind}:patient" if kind in PATIENT_OWNED else None
+    newest: tuple[datetime, str] | None = None
+    with target.open("wb") as out:
+        for page in source.search(kind, since=pulled.since, count=page_size, include=include):
+            pulled.pages += 1
+            pulled.resources += len(page.entries)
+            for resource, _ in page.entries + page.included:
+                out.write(orjson.dumps(resource) + b"\n")
+            for resource, _ in page.entries:
+                stamp = _stamp(resource)
+                if stamp is None:
+                    pulled.unstamped += 1
+                elif newest is None or stamp[0] > newest[0]:
+                    newest = stamp
+    return None if newest is None or pulled.unstamped else newest[1]
+
+
+def _advance(store: Store, actor: Actor, server: str, types: list[TypePulled]) -> None:
+    """Move each type's checkpoint forward to the newest change synced (never back)."""
+    moves = [
+        t
+        for t in types
+        if t.newest is not None and (t.checkpoint is None or _later(t.newest, t.checkpoint))
+    ]
+    if not moves:
+        return
+
+    def advance(space: Workspace) -> None:
+        for pulled in moves:
+            space.pull.advance(server, pulled.resource_type, pulled.newest or "")
+
+    store.run(actor, advance)
+    for pulled in moves:
+        pulled.checkpoint = pulled.newest
+
+
+def _later(text: str, than: str) -> bool:
+    one, other = _instant(text), _instant(than)
+    return one is not None and (other is None or one > other)
+
+
+@contextmanager
+def _spool(folder: Path | None) -> Iterator[Path]:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)  # what a killed pull left
+        make_private_dirs(folder)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="substreg-pull-") as temp:
+        os.chmod(temp, 0o700)  # the EHR's resources: this user's only (mkdtemp does it too)
+        yield Path(temp)
+
+
+def _stamp(resource: dict[str, Any]) -> tuple[datetime, str] | None:
+    """A resource's `meta.lastUpdated`: the instant, and the server's text of it."""
+    meta = resource.get("meta")
+    text = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    moment = _instant(text)
+    return None if moment is None else (moment, text)
+
+
+def _instant(text: str) -> datetime | None:
+    """A FHIR instant (always with a zone); None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _stamp_findings(types: list[TypePulled]) -> list[Finding]:
+    return [
+        Finding(
+            "warning",
+            "INPUT",
+            f"{pulled.unstamped} {pulled.resource_type} resource(s) came without "
+            "meta.lastUpdated: the checkpoint of the type cannot move, and each pull reads "
+            "it whole again (harmless, but slow).",
+        )
+        for pulled in types
+        if pulled.unstamped
+    ]
+
+
+def pull_named(
+    store: Store, actor: Actor, source: Source, references: list[str], options: SyncOptions
+) -> SyncResult:
+    """Read the resources `references` name (`Type/id` or URLs on the server) and sync
+    them: what an id-only notification asks for. One gone (404, 410) is a finding."""
+    items: list[Item] = []
+    gone = 0
+    for index, reference in enumerate(references, start=1):
+        resource = source.read(reference)
+        if resource is None:
+            gone += 1
+            continue
+        items.append(Entry(resource, None, where=f"notification focus {index}"))
+    result = ingest(store, actor, items, options)
+    if gone:
+        note = Finding(
+            "warning",
+            "INPUT",
+            f"{gone} resource(s) a notification named were gone from the server (404/410).",
+        )
+        result = _with_finding(result, note)
+    return result
+
+
+def _with_finding(result: SyncResult, finding: Finding) -> SyncResult:
+    return replace(result, findings=[*result.findings, finding])

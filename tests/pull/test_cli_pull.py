@@ -1,0 +1,88 @@
+"""`substreg pull` at the command line, on SQLite and PostgreSQL, and `[pull]` in
+practice.toml (issue 13.4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adapter.errors import ConfigError
+from adapter.settings.practice import load_config
+from tests.cli_helpers import AS_OF, CONFIG, Cli
+from tests.pull.conftest import Served
+
+
+def _config(tmp_path: Path, pull: str) -> Path:
+    path = tmp_path / "practice.toml"
+    path.write_text(CONFIG.read_text() + "\n" + pull)
+    return path
+
+
+def test_pull_from_the_configured_server_then_nothing_new(
+    cli: Cli, tmp_path: Path, fhir_server: Served
+) -> None:
+    config = _config(
+        tmp_path,
+        f'[pull]\nserver = "{fhir_server.base}"\npage_size = 100\nrequests_per_second = 500\n',
+    )
+    cli.ok("init")
+    first = cli.json("pull", "--config", str(config), "--as-of", AS_OF, "--format", "json")
+    assert first["server"] == fhir_server.base
+    assert len(first["recorded"]) == 16
+    patients = next(t for t in first["types"] if t["type"] == "Patient")
+    assert (patients["pages"], patients["from"]) == (1, None)
+    assert patients["checkpoint"].startswith("2025-06-01T")
+    text = cli.ok("pull", "--config", str(config), "--as-of", AS_OF)
+    assert text.startswith(f"Pulled from {fhir_server.base}: 0 resources in 0 syncs")
+    assert "Recorded 0 report(s) as pending." in text
+    audit = cli.json("audit", "list", "--action", "pull", "--format", "json")
+    assert len(audit["entries"]) == 2
+
+
+def test_pull_without_a_server_or_with_a_bad_setting_is_one_line(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("init")
+    assert cli.refused("pull", "--config", str(CONFIG), "--as-of", AS_OF) == (
+        "substreg: pull: name the FHIR server with --server, or [pull] server"
+    )
+    bad = _config(tmp_path, '[pull]\nserver = "https://ehr.example/fhir"\nrate = 3\n')
+    assert "[pull]: unknown setting 'rate'" in cli.refused("pull", "--config", str(bad))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[pull]\npage_size = 0\n", "[pull]: page_size must be a whole number of at least 1"),
+        ('[pull]\ntypes = "Patient"\n', "[pull]: types must be a list of resource types"),
+        (
+            '[pull]\ntoken_file = "t"\n'
+            '[pull.smart]\ntoken_url = "u"\nclient_id = "c"\nprivate_key = "k"\n',
+            "[pull]: give token_file or [pull.smart], not both",
+        ),
+        (
+            '[pull.smart]\ntoken_url = "u"\nclient_id = "c"\n'
+            'private_key = "k"\nalgorithm = "HS256"\n',
+            "[pull.smart]: algorithm must be one of RS384, ES384",
+        ),
+    ],
+)
+def test_pull_settings_are_checked(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config(_config(tmp_path, table))
+    assert message in str(refused.value)
+
+
+def test_pull_settings_are_read_with_paths_beside_the_configuration(tmp_path: Path) -> None:
+    config = load_config(
+        _config(
+            tmp_path,
+            '[pull]\nserver = "https://ehr.example/fhir"\ntypes = ["Patient"]\n'
+            '[pull.smart]\ntoken_url = "https://ehr.example/token"\nclient_id = "praxis"\n'
+            'private_key = "keys/client.pem"\nalgorithm = "ES384"\n',
+        )
+    )
+    assert config.pull is not None and config.pull.smart is not None
+    assert config.pull.types == ("Patient",)
+    assert config.pull.smart.private_key == tmp_path / "keys" / "client.pem"
+    assert json.dumps(config.pull.requests_per_second) == "5.0"
