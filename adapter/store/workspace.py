@@ -27,6 +27,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
 from adapter.store.outbox import Outbox
+from adapter.store.resources import PushedResources
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.rows import AuditRows, Backend
 from adapter.store.runs import RunJournal
@@ -65,6 +66,7 @@ class Workspace:
     retention: RetentionMark
     journal: RunJournal  # the sync runs: this one's changes, and those kept for `runs undo`
     outbox: Outbox  # sealed batches for the register, and what came back
+    resources: PushedResources  # what was pushed to /fhir, every version, sealed
     actor: Actor
     now: datetime
 
@@ -161,6 +163,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
         facts=Facts(backend.facts, keys, now),
         retention=RetentionMark(backend.marks, now),
         outbox=Outbox(backend.outbox, keys, now, ledger.practice_key),
+        resources=PushedResources(backend.resources, keys, now),
         actor=actor,
         now=now,
     )

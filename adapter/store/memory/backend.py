@@ -20,6 +20,7 @@ from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
 from adapter.store.memory.outbox import MemoryOutboxRows
+from adapter.store.memory.resources import MemoryResourceRows
 from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
@@ -38,6 +39,7 @@ class MemoryBackend:
     marks: MemoryMarkRows = field(init=False)
     runs: MemoryRunRows = field(init=False)
     outbox: MemoryOutboxRows = field(init=False)
+    resources: MemoryResourceRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -48,6 +50,7 @@ class MemoryBackend:
         self.marks = MemoryMarkRows(self.tables)
         self.runs = MemoryRunRows(self.tables)
         self.outbox = MemoryOutboxRows(self.tables)
+        self.resources = MemoryResourceRows(self.tables)
 
 
 class MemoryDatabase:

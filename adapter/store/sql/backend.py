@@ -31,6 +31,7 @@ from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
 from adapter.store.sql.outbox import SqlOutboxRows
+from adapter.store.sql.resources import SqlResourceRows
 from adapter.store.sql.retention_mark import SqlMarkRows
 from adapter.store.sql.runs import SqlRunRows
 
@@ -50,6 +51,7 @@ class SqlBackend:
     marks: SqlMarkRows = field(init=False)
     runs: SqlRunRows = field(init=False)
     outbox: SqlOutboxRows = field(init=False)
+    resources: SqlResourceRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
@@ -60,6 +62,7 @@ class SqlBackend:
         self.marks = SqlMarkRows(self.connection)
         self.runs = SqlRunRows(self.connection)
         self.outbox = SqlOutboxRows(self.connection)
+        self.resources = SqlResourceRows(self.connection)
 
 
 class SqlDatabase:
