@@ -146,7 +146,9 @@ class FhirRequestError(UsageError):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.issues = issues if issues is not None else [("processing", message, None)]
+        self.issues: list[tuple[str, str, str | None]] = (
+            issues if issues is not None else [("processing", message, None)]
+        )
 
 
 class MappingError(UsageError):

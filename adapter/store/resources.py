@@ -36,13 +36,13 @@ class Located:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """One version as kept: its body is None for a DELETE."""
+    """One version as kept (a DELETE's body names the resource only: type and id)."""
 
     resource_id: str
     version: int
     last_updated: datetime
     deleted: bool
-    body: bytes | None
+    body: bytes
 
 
 class PushedResources:
@@ -79,11 +79,14 @@ class PushedResources:
         kind: str,
         logical_id: str,
         previous: Located | None,
-        body: bytes | None,
+        body: bytes,
         identifiers: list[tuple[str, str]],
+        *,
+        deleted: bool = False,
     ) -> Located:
-        """Keep the next version of `kind/logical_id` (version 1 without `previous`); None
-        as body: a DELETE. ConcurrentUpdateError when another write made that version
+        """Keep the next version of `kind/logical_id` (version 1 without `previous`);
+        `deleted`: a DELETE, whose body is what still names the resource (its type and id,
+        for sync's `Deleted`). ConcurrentUpdateError when another write made that version
         first (the unit of work runs again)."""
         version = 1 if previous is None else previous.version + 1
         index_version, id_idx = self.keys.active_blind(_id_text(kind, logical_id))
@@ -92,7 +95,7 @@ class PushedResources:
                 str(uuid.uuid4()),
                 kind,
                 version,
-                body is None,
+                deleted,
                 self.now,
                 self.keys.create_data_key(_OWNER),
             )
@@ -104,29 +107,27 @@ class PushedResources:
                     "idx_ver": index_version,
                     "dek_id": located.dek_id,
                     "version": version,
-                    "deleted": body is None,
+                    "deleted": deleted,
                     "last_updated": self.now,
                 }
             )
         else:
             located = Located(
-                previous.resource_id, kind, version, body is None, self.now, previous.dek_id
+                previous.resource_id, kind, version, deleted, self.now, previous.dek_id
             )
-            values = {"version": version, "deleted": body is None, "last_updated": self.now}
+            values = {"version": version, "deleted": deleted, "last_updated": self.now}
             values |= {"id_idx": id_idx, "idx_ver": index_version}  # under the active key
             if not self.rows.advance(previous.resource_id, previous.version, values):
                 raise ConcurrentUpdateError("another write made a version of this resource")
-        sealed = None
-        if body is not None:
-            sealed = self.keys.seal(located.dek_id, _row_id(located), _field(version), body)
+        sealed = self.keys.seal(located.dek_id, _row_id(located), _field(version), body)
         self.rows.add_version(
             {
                 "resource_id": located.resource_id,
                 "version": version,
                 "last_updated": self.now,
-                "deleted": body is None,
-                "nonce": None if sealed is None else sealed.nonce,
-                "ct": None if sealed is None else sealed.ct,
+                "deleted": deleted,
+                "nonce": sealed.nonce,
+                "ct": sealed.ct,
                 "ingested_at": None,
             }
         )
@@ -164,11 +165,9 @@ class PushedResources:
         return self.rows.count_pending()
 
     def _opened(self, located: Located, row: Row) -> Kept:
-        body = None
-        if row["ct"] is not None:
-            body = self.keys.open(
-                located.dek_id, _row_id(located), _field(row["version"]), row["nonce"], row["ct"]
-            )
+        body = self.keys.open(
+            located.dek_id, _row_id(located), _field(row["version"]), row["nonce"], row["ct"]
+        )
         return Kept(located.resource_id, row["version"], row["last_updated"], row["deleted"], body)
 
 

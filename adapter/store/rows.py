@@ -2,11 +2,11 @@
 
 The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
 `RetentionMark`, `Outbox`, `PushedResources`) hold the logic: blind indexes, sealing, seals
-and chains, optimistic locking. Beneath each is a row store of this module's shape, one on SQLAlchemy Core for
-SQLite and PostgreSQL (`adapter.store.sql`) and one in memory (`adapter.store.memory`),
-the twin that use-case tests run on in milliseconds. Both pass the same contract tests
-(tests/store/contract/). Values cross as plain Python: bytes, dates, strings, and row
-dicts keyed by the column names of `adapter.store.schema`.
+and chains, optimistic locking. Beneath each is a row store of this module's shape, one on
+SQLAlchemy Core for SQLite and PostgreSQL (`adapter.store.sql`) and one in memory
+(`adapter.store.memory`), the twin that use-case tests run on in milliseconds. Both pass
+the same contract tests (tests/store/contract/). Values cross as plain Python: bytes,
+dates, strings, and row dicts keyed by the column names of `adapter.store.schema`.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     TypeDecorator,
+    UniqueConstraint,
     cast,
 )
 
@@ -349,8 +349,8 @@ fhir_resource_version = Table(
     Column("version", Integer, nullable=False),
     Column("last_updated", DateTime(timezone=True), nullable=False),
     Column("deleted", Boolean, nullable=False),
-    Column("nonce", Bytes, nullable=True),  # NULL for a DELETE: there is no body
-    Column("ct", Bytes, nullable=True),  # the resource's JSON as we serve it, meta set
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),  # the JSON as served, meta set (a DELETE: type and id)
     Column("ingested_at", DateTime(timezone=True), nullable=True),  # NULL: sync has not read it
     PrimaryKeyConstraint("resource_id", "version"),
     Index("ix_fhir_resource_version_ingested_at", "ingested_at"),

@@ -26,7 +26,7 @@ class MemoryResourceRows:
         self.data_keys = tables["data_key"]
 
     def find(self, pairs: list[tuple[int, bytes]]) -> list[Row]:
-        found = {self.by_index[p] for p in pairs if p in self.by_index}
+        found = {self.by_index[p]["resource_id"] for p in pairs if p in self.by_index}
         return [dict(self.resources[r]) for r in sorted(found)]
 
     def get(self, resource_id: str) -> Row | None:
@@ -40,7 +40,7 @@ class MemoryResourceRows:
         if row["dek_id"] not in self.data_keys:  # the foreign key
             raise KeyError(f"fhir_resource: no data key {row['dek_id']}")
         self.resources[row["resource_id"]] = {c: _utc(row.get(c)) for c in _RESOURCE}
-        self.by_index[pair] = row["resource_id"]
+        self.by_index[pair] = {"resource_id": row["resource_id"]}
 
     def advance(self, resource_id: str, expected: int, values: Row) -> bool:
         row = self.resources.get(resource_id)
@@ -51,7 +51,7 @@ class MemoryResourceRows:
         new_pair = (row["idx_ver"], row["id_idx"])
         if new_pair != old_pair:  # re-indexed under the active index key
             del self.by_index[old_pair]
-            self.by_index[new_pair] = resource_id
+            self.by_index[new_pair] = {"resource_id": resource_id}
         return True
 
     def add_version(self, row: Row) -> None:

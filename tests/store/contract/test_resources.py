@@ -42,14 +42,14 @@ def test_versions_are_kept_sealed_and_open_again(backend_db: Database) -> None:
         found = pushed.locate("Patient", ID)
         assert found is not None and found.version == 2 and not found.deleted
         assert found.resource_id == first.resource_id == second.resource_id
-        gone = pushed.write("Patient", ID, found, None, [])
+        gone = pushed.write("Patient", ID, found, b"{}", [], deleted=True)
         assert gone.deleted and gone.version == 3
     with backend_db.transaction(write=False) as rows:
         pushed = _resources(rows, LATER)
         located = pushed.locate("Patient", ID)
         assert located is not None and located.deleted and located.last_updated == LATER
         assert [(k.version, k.body, k.deleted) for k in pushed.history(located)] == [
-            (3, None, True),
+            (3, b"{}", True),
             (2, b'{"v":2}', False),
             (1, b'{"v":1,"id":"' + ID.encode() + b'"}', False),
         ]

@@ -41,8 +41,8 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("last_updated", _TS, nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False),
-        sa.Column("nonce", sa.LargeBinary, nullable=True),
-        sa.Column("ct", sa.LargeBinary, nullable=True),
+        sa.Column("nonce", sa.LargeBinary, nullable=False),
+        sa.Column("ct", sa.LargeBinary, nullable=False),
         sa.Column("ingested_at", _TS, nullable=True),
         sa.PrimaryKeyConstraint("resource_id", "version", name="pk_fhir_resource_version"),
         sa.ForeignKeyConstraint(
