@@ -53,6 +53,9 @@ class Ingestion:
         self._running: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self.failures: defaultdict[str, int] = defaultdict(int)  # by tenant, for /metrics
         self.synced: defaultdict[str, int] = defaultdict(int)  # sync runs, by tenant
+        # The results of each tenant's last run that synced, in memory only (its findings,
+        # until the next run): what a `GET /findings` of the service can show.
+        self.last: dict[str, list[SyncResult]] = {}
 
     def pushed(self, caller: Caller) -> None:
         """The tenant wrote: sync once it has been quiet for `quiet` seconds."""
@@ -86,6 +89,8 @@ class Ingestion:
                 )
                 return []
             self.synced[caller.tenant] += len(results)
+            if results:
+                self.last[caller.tenant] = results
             recorded = sum(len(r.recorded) for r in results)
             log.info("ingestion of tenant %s: %d report(s) recorded", caller.tenant, recorded)
             return results
