@@ -211,3 +211,8 @@ def resource_issues(resource: dict[str, Any], where: str = "") -> list[Issue]:
     if nesting_depth(resource, MAX_DEPTH) > MAX_DEPTH:
         return [_too_deep(entry)]
     return list(_validate(entry))
+
+
+def is_resource_type(kind: str) -> bool:
+    """Whether `kind` is a FHIR R4 (R4B) resource type."""
+    return kind.isalpha() and model_class(kind) is not None

@@ -3,6 +3,10 @@
 - A **batch** is many requests in one: each entry on its own unit of work, so an invalid
   or refused entry is answered in its `response` (with an OperationOutcome) and every
   other entry is kept all the same.
+- An entry of a type sync does not read (a Condition, an Observation) is answered `200`
+  with an informational outcome and not kept: the register needs no more health data
+  than it derives from (D-129). `POST /fhir/Condition` itself is 404: that endpoint does
+  not exist.
 - A **transaction** is all or nothing: every entry is checked first, then all run in one
   unit of work in FHIR's order (DELETE, POST, PUT, GET); any refusal rolls everything
   back and the whole request is answered with the OperationOutcome, naming the entry.
@@ -23,7 +27,9 @@ from http import HTTPStatus
 from typing import Any
 
 from adapter.errors import FhirRequestError
+from adapter.fhir.validate import is_resource_type
 from adapter.services.fhir_resources import (
+    SUPPORTED,
     JsonObject,
     Version,
     Written,
@@ -60,6 +66,7 @@ class Request:
     condition: tuple[str, str] | None = None
     if_match: int | None = None
     full_url: str | None = None
+    kept: bool = True  # False: of a type sync does not read, answered and not kept
 
 
 def process(store: Store, actor: Actor, bundle: JsonObject) -> JsonObject:
@@ -104,6 +111,8 @@ def _request(index: int, entry: Any) -> Request:
         msg = f"entry {index}: {method} {url!r} is not a request this endpoint answers"
         raise FhirRequestError(msg, issues=[("not-supported", msg, f"{where}.request.url")])
     kind = parts[0]
+    if method != "GET" and kind not in SUPPORTED and is_resource_type(kind):
+        return Request(index, method, kind, kept=False)
     require_type(kind)
     found = Request(index, method, kind, full_url=entry.get("fullUrl"))
     if len(parts) > 1:
@@ -204,7 +213,7 @@ def _resolve(space: Workspace, requests: list[Request]) -> list[Request]:
     assigned: list[Request] = []
     for given in requests:
         request = given
-        if request.method == "POST":
+        if request.method == "POST" and request.kept:
             found = None
             if request.condition is not None:
                 found = matching_id(space, request.kind, request.condition)
@@ -233,6 +242,8 @@ def _rewritten(value: Any, targets: dict[str, str]) -> Any:
 
 def _do(space: Workspace, request: Request, counts: Counter[str]) -> JsonObject:
     kind, logical_id = request.kind, request.logical_id
+    if not request.kept:
+        return _not_kept(kind)
     if request.method == "GET":
         assert logical_id is not None
         found = read_in(space, kind, logical_id, request.version)
@@ -253,6 +264,17 @@ def _do(space: Workspace, request: Request, counts: Counter[str]) -> JsonObject:
     if written.wrote:
         counts["created" if written.status == 201 else "updated"] += 1
     return {"response": _response(written.status, written.version)}
+
+
+def _not_kept(kind: str) -> JsonObject:
+    """An entry of a type sync does not read (a Condition, an Observation): not kept, as
+    little health data as the register needs (D-129), and said so, not silently."""
+    msg = (
+        f"{kind} is not kept: the register's reports are not derived from it (the "
+        "CapabilityStatement lists the types kept)"
+    )
+    notice = outcome([("informational", msg, None)], severity="information")
+    return {"response": {"status": _status(200), "outcome": notice}}
 
 
 def _response(status: int, version: Version) -> JsonObject:

@@ -68,19 +68,22 @@ def put(client: TestClient, url: str, body: Json, **headers: str) -> Any:
 
 def transactions(paths: list[Path], size: int = 250) -> Iterator[Json]:
     """The resources of files and folders as transaction Bundles of PUTs (the EHR's own
-    ids), `size` entries each, in the order read."""
-    resources = [i.resource for i in read_paths(paths) if isinstance(i, Entry)]
-    for start in range(0, len(resources), size):
+    ids; a `urn:uuid:` fullUrl kept, so that the transaction resolves what refers to it),
+    `size` entries each, in the order read."""
+    entries = [
+        {
+            **({"fullUrl": i.full_url} if i.full_url else {}),
+            "resource": i.resource,
+            "request": {"method": "PUT", "url": f"{i.resource['resourceType']}/{i.resource['id']}"},
+        }
+        for i in read_paths(paths)
+        if isinstance(i, Entry)
+    ]
+    for start in range(0, len(entries), size):
         yield {
             "resourceType": "Bundle",
             "type": "transaction",
-            "entry": [
-                {
-                    "resource": r,
-                    "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-                }
-                for r in resources[start : start + size]
-            ],
+            "entry": entries[start : start + size],
         }
 
 

@@ -113,8 +113,9 @@ def test_a_transaction_refused_midway_is_rolled_back(client: TestClient) -> None
 
 
 def test_a_batch_keeps_every_valid_entry(client: TestClient) -> None:
-    """An invalid entry, one of an unknown type, a stale If-Match and a read of nothing are
-    answered in their own response with an outcome; the valid entries are kept."""
+    """An invalid entry, one of a type that is not FHIR, a stale If-Match and a read of
+    nothing are answered in their own response with an outcome; one of a type sync does
+    not read is answered 200 and not kept (D-129); the valid entries are kept."""
     bundle = _bundle(
         "batch",
         _put(patient(id="p-1")),
@@ -123,6 +124,7 @@ def test_a_batch_keeps_every_valid_entry(client: TestClient) -> None:
             "resource": {"resourceType": "Observation"},
             "request": {"method": "POST", "url": "Observation"},
         },
+        {"resource": {"resourceType": "Foo"}, "request": {"method": "POST", "url": "Foo"}},
         _put(patient(id="p-3"), ifMatch='W/"4"'),
         {"request": {"method": "GET", "url": "Patient/p-9"}},
         {"request": {"method": "PATCH", "url": "Patient/p-1"}},
@@ -134,10 +136,13 @@ def test_a_batch_keeps_every_valid_entry(client: TestClient) -> None:
     answer = response.json()
     assert answer["type"] == "batch-response"
     statuses = [e["response"]["status"].split()[0] for e in answer["entry"]]
-    assert statuses == ["201", "422", "404", "412", "404", "400", "201", "200"]
+    assert statuses == ["201", "422", "200", "404", "412", "404", "400", "201", "200"]
     invalid = answer["entry"][1]["response"]["outcome"]["issue"]
     assert invalid[0]["expression"] == ["Bundle.entry[1].resource.birthDate"]
-    assert answer["entry"][7]["resource"]["id"] == "p-1"
+    (not_kept,) = answer["entry"][2]["response"]["outcome"]["issue"]
+    assert not_kept["severity"] == "information" and "not kept" in not_kept["diagnostics"]
+    assert "location" not in answer["entry"][2]["response"]
+    assert answer["entry"][8]["resource"]["id"] == "p-1"
     assert client.get("/fhir/Patient/p-1").status_code == 200
     assert client.get("/fhir/Patient/p-2").status_code == 404
 
