@@ -133,3 +133,12 @@ def test_errors_are_operation_outcomes_with_their_status(client: TestClient) -> 
     _outcome(put(client, "/fhir/Patient/p-1", patient(id="p-1"), **{"If-Match": "yesterday"}), 400)
     _outcome(post(client, "/fhir/Patient", [1, 2]), 400)  # type: ignore[arg-type]
     assert client.get("/fhir/Patient/p-1").status_code == 404  # nothing refused was kept
+
+
+def test_the_types_kept_are_the_types_sync_reads() -> None:
+    """`READ_TYPES` (what /fhir keeps and its CapabilityStatement lists) is the collector's
+    readers: a type sync learns to read is kept from then on."""
+    from adapter.fhir.collect import Collector
+    from tests.api.helpers import MAPPINGS
+
+    assert set(Collector(MAPPINGS)._readers) == SUPPORTED
