@@ -142,3 +142,18 @@ def test_the_types_kept_are_the_types_sync_reads() -> None:
     from tests.api.helpers import MAPPINGS
 
     assert set(Collector(MAPPINGS)._readers) == SUPPORTED
+
+
+def test_writes_that_lose_every_retry_are_a_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When parallel writes win every retry of the unit of work: 409, nothing kept."""
+    from adapter.errors import ConcurrentUpdateError
+
+    caller = caller_of()
+    client = client_of(caller)
+
+    def lost(*_: object, **__: object) -> None:
+        raise ConcurrentUpdateError("other runs changed the same rows again and again")
+
+    monkeypatch.setattr(caller.store, "run", lost)
+    (issue,) = _outcome(put(client, "/fhir/Patient/p-1", patient(id="p-1")), 409)
+    assert issue["code"] == "conflict"

@@ -24,7 +24,7 @@ from adapter.api.fhir.capabilities import FHIR_JSON, capability_statement
 from adapter.api.ingestion import Ingestion
 from adapter.api.outcome import operation_outcome
 from adapter.api.tenancy import Caller
-from adapter.errors import FhirRequestError
+from adapter.errors import ConcurrentUpdateError, FhirRequestError
 from adapter.services import fhir_bundle, fhir_resources
 from adapter.services.fhir_resources import JsonObject, Version, parse_json
 
@@ -151,10 +151,14 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
 
 async def _answered(answer: Callable[[], Awaitable[Response]]) -> Response:
+    """The answer, or the OperationOutcome of a request that cannot be done; other errors
+    (a keyring missing, a database down) are the app's to answer."""
     try:
         return await answer()
     except FhirRequestError as exc:
         return operation_outcome(exc.status, exc.issues)
+    except ConcurrentUpdateError as exc:  # other writes won every retry: try again later
+        return operation_outcome(409, [("conflict", str(exc), None)])
 
 
 async def _body(request: Request) -> bytes:
