@@ -189,6 +189,7 @@ def _transaction(
 
     def work(space: Workspace) -> list[JsonObject]:
         resolved = _resolve(space, requests)
+        space.resources.prefetch([(r.kind, r.logical_id) for r in resolved if r.logical_id])
         counts: Counter[str] = Counter()
         answers: dict[int, JsonObject] = {}
         for request in sorted(resolved, key=lambda r: (_ORDER[r.method], r.index)):

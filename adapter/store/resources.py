@@ -50,13 +50,28 @@ class PushedResources:
         self.rows = rows
         self.keys = keys
         self.now = now
+        # (type, id) -> the resource as this transaction knows it (None: not kept), filled
+        # by `prefetch` and kept up to date by `write`: a Bundle looks up once, not per entry.
+        self._known: dict[tuple[str, str], Located | None] = {}
 
     # -- finding ---------------------------------------------------------------------------
 
     def locate(self, kind: str, logical_id: str) -> Located | None:
         """The resource `kind/logical_id`, looked up under every usable index key."""
+        if (kind, logical_id) in self._known:
+            return self._known[(kind, logical_id)]
         found = self.rows.find(self.keys.blind(_id_text(kind, logical_id)))
         return _located(found[0]) if found else None
+
+    def prefetch(self, names: list[tuple[str, str]]) -> None:
+        """Look up many (type, id) with one query, for the `locate`s that follow."""
+        wanted = [n for n in dict.fromkeys(names) if n not in self._known]
+        pairs = {pair: name for name in wanted for pair in self.keys.blind(_id_text(*name))}
+        found = {(r["idx_ver"], r["id_idx"]): _located(r) for r in self.rows.find(list(pairs))}
+        for name in wanted:
+            self._known[name] = None
+        for pair, located in found.items():
+            self._known[pairs[pair]] = located
 
     def identified(self, kind: str, system: str, value: str) -> list[Located]:
         """The resources of `kind` whose current version has the identifier."""
@@ -136,6 +151,8 @@ class PushedResources:
             for system, value in identifiers
         ]
         self.rows.set_identifiers(located.resource_id, pairs)
+        if (kind, logical_id) in self._known:
+            self._known[(kind, logical_id)] = located
         return located
 
     # -- ingestion -------------------------------------------------------------------------

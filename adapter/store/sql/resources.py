@@ -34,7 +34,7 @@ class SqlResourceRows:
         return _utc(row._asdict()) if row is not None else None
 
     def add(self, row: Row) -> None:
-        self.connection.execute(fhir_resource.insert().values(**_in_utc(row)))
+        self.connection.execute(fhir_resource.insert(), _in_utc(row))  # compiled once
 
     def advance(self, resource_id: str, expected: int, values: Row) -> bool:
         statement = (
@@ -45,7 +45,7 @@ class SqlResourceRows:
         return self.connection.execute(statement).rowcount == 1
 
     def add_version(self, row: Row) -> None:
-        self.connection.execute(fhir_resource_version.insert().values(**_in_utc(row)))
+        self.connection.execute(fhir_resource_version.insert(), _in_utc(row))
 
     def version(self, resource_id: str, version: int) -> Row | None:
         query = select(fhir_resource_version).where(
