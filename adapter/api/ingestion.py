@@ -91,6 +91,15 @@ class Ingestion:
             self.synced[caller.tenant] += len(results)
             if results:
                 self.last[caller.tenant] = results
+            if results and results[-1].run_id is None:
+                self.failures[caller.tenant] += 1
+                log.warning(
+                    "ingestion of tenant %s refused: the pushed data would end many "
+                    "treatments at once (D-48); its pushed resources stay unread until a "
+                    "person syncs them",
+                    caller.tenant,
+                )
+                return results
             recorded = sum(len(r.recorded) for r in results)
             log.info("ingestion of tenant %s: %d report(s) recorded", caller.tenant, recorded)
             return results

@@ -50,13 +50,18 @@ def pending_pushed(
 
 def ingest_pushed(store: Store, actor: Actor, options: SyncOptions) -> list[SyncResult]:
     """Sync what was pushed and not yet read, chunk by chunk; one result per sync run
-    (none when nothing waits). An error stops here with the rest left unread."""
+    (none when nothing waits). An error stops here with the rest left unread; so does a
+    run sync refused and kept nothing of (`run_id` None: it would have ended many
+    treatments at once, D-48), its resources unread until a person decides."""
     results: list[SyncResult] = []
     while True:
         items, marks = store.read(pending_pushed)
         if not items:
             return results
-        results.append(ingest(store, actor, items, options))
+        result = ingest(store, actor, items, options)
+        results.append(result)
+        if result.run_id is None:
+            return results
         store.run(actor, _marker(marks))
 
 

@@ -17,10 +17,10 @@ from adapter.services.ingest import ingest_pushed
 from adapter.services.sync_plan import SyncOptions
 from adapter.settings.practice import load_config
 from adapter.store.workspace import Store
-from tests.api.helpers import as_of_of, caller_of, client_of, patient, post, transactions
+from tests.api.helpers import as_of_of, caller_of, client_of, patient, post, put, transactions
 from tests.storage import ACTOR, make_twin
 from tests.sync.helpers import ledger, run_sync
-from tests.test_scenarios import SHARED_CASES
+from tests.test_scenarios import OWN_CASES, SHARED_CASES
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 DEMO_AS_OF = date(2025, 12, 31)
@@ -46,7 +46,10 @@ def _settled(ingestion: Ingestion, timeout: float = 60.0) -> None:
 
 
 def _comparable(store: Store) -> list[tuple[object, ...]]:
-    return [(h.state, h.origin, h.superseded, h.report) for h in ledger(store)]
+    """The ledger's reports with their states, by report id (reports of one day and kind
+    are in no given order)."""
+    held = [(h.report.id, h.state, h.origin, h.superseded, h.report) for h in ledger(store)]
+    return sorted(held, key=lambda row: str(row[0]))
 
 
 @pytest.mark.parametrize("runs", ["once", "after-each-push"])
@@ -87,11 +90,11 @@ def _finding(finding: object) -> tuple[object, ...]:
     return severity, rule, message
 
 
-@pytest.mark.skipif(not SHARED_CASES, reason="../shared/scenarios is not beside the clone")
-def test_a_public_scenario_pushed_is_synced_as_its_file() -> None:
-    """The first public scenario, pushed as one transaction (its urn:uuid references
-    resolved), synced: the ledger `sync` of its input.json records."""
-    case = SHARED_CASES[0]
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in SHARED_CASES or OWN_CASES])
+def test_each_public_scenario_pushed_is_synced_as_its_file(case: Path) -> None:
+    """Each public scenario (the project's own cases without ../shared), pushed as one
+    transaction (its urn:uuid references resolved) and synced: the ledger `sync` of its
+    input.json records, report for report."""
     as_of = date.fromisoformat(as_of_of(case))
     caller = caller_of()
     client = client_of(caller)
@@ -100,8 +103,9 @@ def test_a_public_scenario_pushed_is_synced_as_its_file() -> None:
     (result,) = ingest_pushed(caller.store, ACTOR, _options(as_of)(caller))  # type: ignore[operator]
     reference, _ = make_twin()
     expected = run_sync(reference, [case / "input.json"], as_of)
-    assert expected.recorded and len(result.recorded) == len(expected.recorded)
+    assert len(result.recorded) == len(expected.recorded)
     assert _comparable(caller.store) == _comparable(reference)
+    assert sorted(map(_finding, result.findings)) == sorted(map(_finding, expected.findings))
 
 
 def test_pushes_while_a_tenant_is_busy_make_one_sync(caplog: pytest.LogCaptureFixture) -> None:
@@ -165,3 +169,27 @@ def test_a_deleted_resource_is_ingested_as_deleted() -> None:
     items, marks = caller.store.read(pending_pushed)
     assert items == [Deleted(f"Patient/{created['id']}", "pushed to /fhir")]
     assert [version for _, version in marks] == [2]
+
+
+def test_a_refused_mass_end_keeps_the_pushed_resources_unread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The demo synced as of its last day; weeks later one resource is pushed and
+    nothing else: sync refuses to end every treatment on stale data (D-48), keeps
+    nothing, and the pushed resource stays unread for a person to decide."""
+    caplog.set_level(logging.INFO)
+    config = load_config(DEMO / "practice.toml")
+    caller = caller_of(config=config)
+    client = client_of(caller)
+    for bundle in transactions([DEMO], size=2_000):
+        assert post(client, "/fhir", bundle).status_code == 200
+    assert ingest_pushed(caller.store, ACTOR, _options(DEMO_AS_OF)(caller))  # type: ignore[operator]
+    before = _comparable(caller.store)
+    organization = client.get("/fhir/Organization/praxis-lindenplatz").json()
+    assert put(client, "/fhir/Organization/praxis-lindenplatz", organization).status_code == 200
+    later = Ingestion(_options(date(2026, 1, 25)), quiet=60.0)  # type: ignore[arg-type]
+    (refused,) = later.run(caller)
+    assert refused.run_id is None and later.failures[caller.tenant] == 1
+    assert _comparable(caller.store) == before
+    assert caller.store.read(lambda space: space.resources.count_pending()) == 1
+    assert "D-48" in caplog.text
