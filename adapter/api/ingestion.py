@@ -95,8 +95,8 @@ class Ingestion:
                 self.failures[caller.tenant] += 1
                 log.warning(
                     "ingestion of tenant %s refused: the pushed data would end many "
-                    "treatments at once (D-48); its pushed resources stay unread until a "
-                    "person syncs them",
+                    "treatments at once (D-48); its pushed resources stay unread until current "
+                    "data comes or a person accepts the ends",
                     caller.tenant,
                 )
                 return results

@@ -157,3 +157,21 @@ def test_writes_that_lose_every_retry_are_a_conflict(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(caller.store, "run", lost)
     (issue,) = _outcome(put(client, "/fhir/Patient/p-1", patient(id="p-1")), 409)
     assert issue["code"] == "conflict"
+
+
+def test_the_openapi_schema_names_every_route_with_its_fhir_body(client: TestClient) -> None:
+    """The schema the service's schemathesis run reads: each route, the bodies as
+    application/fhir+json objects."""
+    schema = client.app.openapi()  # type: ignore[attr-defined]
+    paths = schema["paths"]
+    assert set(paths) == {
+        "/fhir/metadata",
+        "/fhir",
+        "/fhir/{kind}",
+        "/fhir/{kind}/{logical_id}",
+        "/fhir/{kind}/{logical_id}/_history",
+        "/fhir/{kind}/{logical_id}/_history/{vid}",
+    }
+    body = paths["/fhir"]["post"]["requestBody"]["content"]
+    assert body == {FHIR_JSON: {"schema": {"type": "object"}}}
+    assert set(paths["/fhir/{kind}/{logical_id}"]) == {"get", "put", "delete"}
