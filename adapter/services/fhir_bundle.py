@@ -28,23 +28,25 @@ from typing import Any
 
 from adapter.errors import FhirRequestError
 from adapter.fhir.validate import is_resource_type
-from adapter.services.fhir_resources import (
+from adapter.services.fhir_requests import (
     SUPPORTED,
     JsonObject,
-    Version,
-    Written,
     checked,
-    create_in,
-    delete_in,
     expected_version,
     identifier_condition,
+    require_id,
+    require_type,
+)
+from adapter.services.fhir_resources import (
+    Version,
+    Written,
+    create_in,
+    delete_in,
     instant,
     matching_id,
     outcome,
     read_in,
     record,
-    require_id,
-    require_type,
     update_in,
 )
 from adapter.store.audit import Actor

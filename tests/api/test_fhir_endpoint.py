@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapter.fhir.r4b import model_class
-from adapter.services.fhir_resources import SUPPORTED
+from adapter.services.fhir_requests import SUPPORTED
 from tests.api.helpers import FHIR_JSON, caller_of, client_of, patient, post, put
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapter.services.fhir_resources import SUPPORTED, JsonObject, instant
+from adapter.services.fhir_requests import SUPPORTED, JsonObject
+from adapter.services.fhir_resources import instant
 
 FHIR_JSON = "application/fhir+json"
 _INTERACTIONS = ("read", "vread", "update", "delete", "history-instance", "create")

@@ -26,7 +26,8 @@ from adapter.api.outcome import operation_outcome
 from adapter.api.tenancy import Caller
 from adapter.errors import ConcurrentUpdateError, FhirRequestError
 from adapter.services import fhir_bundle, fhir_resources
-from adapter.services.fhir_resources import JsonObject, Version, parse_json
+from adapter.services.fhir_requests import JsonObject, parse_json
+from adapter.services.fhir_resources import Version
 
 PREFIX = "/fhir"
 _ACCEPTED = frozenset({FHIR_JSON, "application/json"})
