@@ -16,7 +16,7 @@ import orjson
 
 from adapter.fhir.items import Deleted, Entry, Item
 from adapter.services.sync import SyncResult, batch_of, sync
-from adapter.services.sync_plan import SyncOptions
+from adapter.services.sync_plan import SyncOptions, seen_text
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
 
@@ -62,11 +62,32 @@ def ingest_pushed(store: Store, actor: Actor, options: SyncOptions) -> list[Sync
         results.append(result)
         if result.run_id is None:
             return results
-        store.run(actor, _marker(marks))
+        store.run(actor, _marker(items, marks, options.config.ehr_base_url))
 
 
-def _marker(marks: list[tuple[str, int]]) -> Callable[[Workspace], None]:
+def _marker(
+    items: list[Item], marks: list[tuple[str, int]], base_url: str
+) -> Callable[[Workspace], None]:
+    """Mark the versions read, and note whose each resource is as sync filed it (its
+    `resource_seen` owner), so that retention forgets it with its patient (D-131)."""
+
     def mark(space: Workspace) -> None:
         space.resources.mark_ingested(marks)
+        keys = [_key(item) for item in items]
+        version, _ = space.keys.active_index()
+        indexes = {key: space.keys.active_blind(seen_text(base_url, key))[1] for key in keys}
+        seen = space.facts.seen(list(indexes.values()), version)
+        owners = {
+            resource_id: (seen[indexes[key]][0] if indexes[key] in seen else None)
+            for key, (resource_id, _) in zip(keys, marks, strict=True)
+        }
+        space.resources.set_owners(owners)
 
     return mark
+
+
+def _key(item: Item) -> str:
+    if isinstance(item, Deleted):
+        return item.ref
+    assert isinstance(item, Entry)
+    return f"{item.resource['resourceType']}/{item.resource['id']}"

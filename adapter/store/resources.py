@@ -181,6 +181,21 @@ class PushedResources:
     def count_pending(self) -> int:
         return self.rows.count_pending()
 
+    def set_owners(self, owners: dict[str, str | None]) -> None:
+        """Whose each resource is (a mapping id, None: the practice's), as sync filed it."""
+        self.rows.set_owners(owners)
+
+    def forget_owned(self, mapping_id: str) -> int:
+        """Retention (D-131): the resources of a shredded patient are forgotten, their data
+        keys destroyed (a backup keeps ciphertext nobody can open) and their rows deleted
+        (an EHR that pushes them again starts afresh); how many there were."""
+        owned = self.rows.owned_by(mapping_id)
+        for row in owned:
+            self.keys.destroy_data_key(row["dek_id"])
+        self.rows.forget([row["resource_id"] for row in owned])
+        self._known.clear()
+        return len(owned)
+
     def _opened(self, located: Located, row: Row) -> Kept:
         body = self.keys.open(
             located.dek_id, _row_id(located), _field(row["version"]), row["nonce"], row["ct"]

@@ -398,6 +398,18 @@ class ResourceRows(Protocol):
         """How many resources have a version sync has not read."""
         ...
 
+    def set_owners(self, owners: dict[str, str | None]) -> None:
+        """Set the `owner` (a mapping id, or None) of each resource id given."""
+        ...
+
+    def owned_by(self, mapping_id: str) -> list[Row]:
+        """The resource rows the patient owns."""
+        ...
+
+    def forget(self, resource_ids: list[str]) -> None:
+        """Delete the resources with their versions and identifier index rows."""
+        ...
+
 
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""

@@ -336,8 +336,12 @@ fhir_resource = Table(
     Column("version", Integer, nullable=False),  # the current version id: 1, 2, …
     Column("deleted", Boolean, nullable=False),  # the current version is a DELETE
     Column("last_updated", DateTime(timezone=True), nullable=False),
+    # The patient the resource's record belongs to, as sync filed it (our mapping id; NULL:
+    # the practice's, or not synced yet): retention forgets it with the patient (D-131).
+    Column("owner", String(UUID_LEN), nullable=True),
     # UNIQUE(id_idx, idx_ver): one row per logical id, even when two pushes race.
     UniqueConstraint("id_idx", "idx_ver"),
+    Index("ix_fhir_resource_owner", "owner"),
 )
 
 fhir_resource_version = Table(

@@ -104,6 +104,26 @@ class MemoryResourceRows:
     def count_pending(self) -> int:
         return len({rid for (rid, _), row in self.kept.items() if row["ingested_at"] is None})
 
+    def set_owners(self, owners: dict[str, str | None]) -> None:
+        for resource_id, owner in owners.items():
+            if resource_id in self.resources:
+                self.resources[resource_id]["owner"] = owner
+
+    def owned_by(self, mapping_id: str) -> list[Row]:
+        found = [dict(r) for r in self.resources.values() if r["owner"] == mapping_id]
+        return sorted(found, key=lambda r: r["resource_id"])
+
+    def forget(self, resource_ids: list[str]) -> None:
+        gone = set(resource_ids)
+        for key in [k for k in self.kept if k[0] in gone]:
+            del self.kept[key]
+        for key in [k for k in self.identifiers if k[2] in gone]:
+            del self.identifiers[key]
+        for key in [k for k, v in self.by_index.items() if v["resource_id"] in gone]:
+            del self.by_index[key]
+        for resource_id in gone:
+            self.resources.pop(resource_id, None)
+
 
 def _utc(value: object) -> object:
     return value.astimezone(UTC) if isinstance(value, datetime) else value

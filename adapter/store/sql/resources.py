@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, tuple_, update
 
 from adapter.store.rows import Row
 from adapter.store.schema import fhir_identifier_index, fhir_resource, fhir_resource_version
@@ -118,6 +118,36 @@ class SqlResourceRows:
             _version.ingested_at.is_(None)
         )
         return int(self.connection.execute(query).scalar_one())
+
+    def set_owners(self, owners: dict[str, str | None]) -> None:
+        statement = (
+            update(fhir_resource)
+            .where(_resource.resource_id == bindparam("rid"))
+            .values(owner=bindparam("new_owner"))
+        )
+        rows = [{"rid": rid, "new_owner": owner} for rid, owner in owners.items()]
+        if rows:
+            self.connection.execute(statement, rows)  # one executemany
+
+    def owned_by(self, mapping_id: str) -> list[Row]:
+        query = (
+            select(fhir_resource)
+            .where(_resource.owner == mapping_id)
+            .order_by(_resource.resource_id)
+        )
+        return [_utc(r._asdict()) for r in self.connection.execute(query)]
+
+    def forget(self, resource_ids: list[str]) -> None:
+        index = fhir_identifier_index.c
+        for start in range(0, len(resource_ids), _CHUNK):
+            chunk = resource_ids[start : start + _CHUNK]
+            self.connection.execute(
+                delete(fhir_identifier_index).where(index.resource_id.in_(chunk))
+            )
+            self.connection.execute(
+                delete(fhir_resource_version).where(_version.resource_id.in_(chunk))
+            )
+            self.connection.execute(delete(fhir_resource).where(_resource.resource_id.in_(chunk)))
 
 
 def _in_utc(values: Row) -> Row:

@@ -135,3 +135,32 @@ def test_a_failed_transaction_keeps_no_version(backend_db: Database) -> None:
         pushed = _resources(rows)
         assert pushed.locate("Patient", ID) is None and pushed.count_pending() == 0
         assert pushed.identified("Patient", *IDENTIFIER) == []
+
+
+def test_owners_are_noted_and_a_patients_resources_forgotten(backend_db: Database) -> None:
+    """Owners set in one statement; forgetting a patient's resources destroys their data
+    keys and deletes their rows, versions and identifiers; the others stay."""
+    with backend_db.transaction() as rows:
+        pushed = _resources(rows)
+        one = pushed.write("Patient", "a", None, b"a1", [IDENTIFIER])
+        pushed.write("Patient", "a", one, b"a2", [IDENTIFIER])
+        two = pushed.write("MedicationAdministration", "m", None, b"m1", [])
+        other = pushed.write("Patient", "b", None, b"b1", [])
+        pushed.set_owners(
+            {one.resource_id: "map-1", two.resource_id: "map-1", other.resource_id: None}
+        )
+        assert [r["resource_id"] for r in rows.resources.owned_by("map-1")] == sorted(
+            [one.resource_id, two.resource_id]
+        )
+        assert pushed.forget_owned("map-1") == 2
+    with backend_db.transaction(write=False) as rows:
+        pushed = _resources(rows)
+        assert pushed.locate("Patient", "a") is None
+        assert pushed.locate("MedicationAdministration", "m") is None
+        assert pushed.identified("Patient", *IDENTIFIER) == []
+        assert rows.resources.versions(one.resource_id) == []
+        assert rows.keys.data_keys([one.dek_id])[one.dek_id].wrapped is None  # destroyed
+        kept = pushed.locate("Patient", "b")
+        assert kept is not None and kept.version == 1
+        assert [k for _, k in pushed.pending(10)][0].body == b"b1"
+        assert rows.resources.owned_by("map-1") == []

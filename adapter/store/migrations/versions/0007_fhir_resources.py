@@ -1,5 +1,5 @@
 """The resources pushed to `/fhir`: every version sealed, blind indexes of ids and
-identifiers, and which versions sync has not read yet (issue 13).
+identifiers, which versions sync has not read yet, and whose they are (issue 13).
 
 Revision ID: 0007
 Revises: 0006
@@ -29,12 +29,14 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False),
         sa.Column("last_updated", _TS, nullable=False),
+        sa.Column("owner", sa.String(36), nullable=True),
         sa.PrimaryKeyConstraint("resource_id", name="pk_fhir_resource"),
         sa.ForeignKeyConstraint(
             ["dek_id"], ["data_key.dek_id"], name="fk_fhir_resource_dek_id_data_key"
         ),
         sa.UniqueConstraint("id_idx", "idx_ver", name="uq_fhir_resource_id_idx"),
     )
+    op.create_index("ix_fhir_resource_owner", "fhir_resource", ["owner"])
     op.create_table(
         "fhir_resource_version",
         sa.Column("resource_id", sa.String(36), nullable=False),
@@ -78,4 +80,5 @@ def downgrade() -> None:
     op.drop_table("fhir_identifier_index")
     op.drop_index("ix_fhir_resource_version_ingested_at", table_name="fhir_resource_version")
     op.drop_table("fhir_resource_version")
+    op.drop_index("ix_fhir_resource_owner", table_name="fhir_resource")
     op.drop_table("fhir_resource")
