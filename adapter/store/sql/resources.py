@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from adapter.store.rows import Row
 from adapter.store.schema import fhir_identifier_index, fhir_resource, fhir_resource_version
@@ -19,14 +19,16 @@ class SqlResourceRows:
         self.connection = connection
 
     def find(self, pairs: list[tuple[int, bytes]]) -> list[Row]:
-        if not pairs:
-            return []
-        query = (
-            select(fhir_resource)
-            .where(tuple_(_resource.idx_ver, _resource.id_idx).in_(pairs))
-            .order_by(_resource.resource_id)
-        )
-        return [_utc(r._asdict()) for r in self.connection.execute(query)]
+        wanted = set(pairs)
+        indexes = sorted({index for _, index in wanted})
+        found: list[Row] = []
+        for start in range(0, len(indexes), _CHUNK):  # the index alone: compiled once
+            query = select(fhir_resource).where(
+                _resource.id_idx.in_(indexes[start : start + _CHUNK])
+            )
+            found += [_utc(r._asdict()) for r in self.connection.execute(query)]
+        found = [r for r in found if (r["idx_ver"], r["id_idx"]) in wanted]
+        return sorted(found, key=lambda r: r["resource_id"])
 
     def get(self, resource_id: str) -> Row | None:
         query = select(fhir_resource).where(_resource.resource_id == resource_id)
@@ -66,12 +68,12 @@ class SqlResourceRows:
         if not pairs:
             return []
         index = fhir_identifier_index.c
-        query = (
-            select(index.resource_id)
-            .where(tuple_(index.idx_ver, index.identifier_idx).in_(pairs))
-            .distinct()
+        wanted = set(pairs)
+        query = select(index.resource_id, index.idx_ver, index.identifier_idx).where(
+            index.identifier_idx.in_(sorted({idx for _, idx in wanted}))
         )
-        return sorted(r for (r,) in self.connection.execute(query))
+        rows = self.connection.execute(query)
+        return sorted({rid for rid, ver, idx in rows if (ver, bytes(idx)) in wanted})
 
     def set_identifiers(self, resource_id: str, pairs: list[tuple[int, bytes]]) -> None:
         index = fhir_identifier_index.c
