@@ -162,5 +162,5 @@ def test_owners_are_noted_and_a_patients_resources_forgotten(backend_db: Databas
         assert rows.keys.data_keys([one.dek_id])[one.dek_id].wrapped is None  # destroyed
         kept = pushed.locate("Patient", "b")
         assert kept is not None and kept.version == 1
-        assert [k for _, k in pushed.pending(10)][0].body == b"b1"
+        assert [k.body for _, k in pushed.pending(10)] == [b"b1"]
         assert rows.resources.owned_by("map-1") == []
