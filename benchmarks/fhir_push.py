@@ -69,7 +69,7 @@ def make_app(url: str) -> Any:
         load_mappings(),
     )  # fmt: skip
     app = FastAPI()
-    app.include_router(fhir_router(lambda: caller))
+    app.include_router(fhir_router(lambda: caller), prefix="/fhir")
 
     @app.get("/trivial")
     def trivial() -> dict[str, bool]:

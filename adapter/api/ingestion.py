@@ -44,9 +44,13 @@ class Ingestion:
         options: Callable[[Caller], SyncOptions] = today_options,
         *,
         quiet: float = 2.0,
+        synced: Callable[[Caller, SyncResult], None] | None = None,
     ) -> None:
         self.options = options
         self.quiet = quiet
+        # told of every sync run's result (the service keeps its findings for GET /findings:
+        # `RecentFindings.record(tenant, …)` with source "push")
+        self.on_synced = synced
         self._guard = threading.Lock()  # over the timers and callers
         self._timers: dict[str, threading.Timer] = {}
         self._callers: dict[str, Caller] = {}
@@ -91,6 +95,9 @@ class Ingestion:
             self.synced[caller.tenant] += len(results)
             if results:
                 self.last[caller.tenant] = results
+            if self.on_synced is not None:
+                for result in results:
+                    self.on_synced(caller, result)
             if results and results[-1].run_id is None:
                 self.failures[caller.tenant] += 1
                 log.warning(

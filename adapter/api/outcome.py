@@ -1,7 +1,9 @@
-"""Errors over HTTP as FHIR OperationOutcome (stand-in of the pull helper's branch: the
-service-core helper owns this module, and the lead reconciles)."""
+"""Errors over HTTP as FHIR OperationOutcome (stand-in: the service-core helper owns this
+module, and the lead reconciles; this is its `operation_outcome`, as merged into main)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi.responses import JSONResponse
 
@@ -9,17 +11,23 @@ FHIR_JSON = "application/fhir+json"
 
 
 def operation_outcome(status: int, issues: list[tuple[str, str, str | None]]) -> JSONResponse:
-    """`issues`: (severity/code, diagnostics, expression path) each."""
-    body = {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error" if status >= 400 else "information",
-                "code": code,
-                "diagnostics": diagnostics,
-                **({"expression": [path]} if path else {}),
-            }
-            for code, diagnostics, path in issues
-        ],
-    }
-    return JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+    """An OperationOutcome: each issue is (severity/code, diagnostics, expression path).
+    `severity/code` as "error/not-found"; a bare "error" means code "processing"."""
+    rendered = []
+    for kind, diagnostics, expression in issues:
+        severity, _, code = kind.partition("/")
+        issue: dict[str, Any] = {
+            "severity": severity,
+            "code": code or "processing",
+            "diagnostics": diagnostics,
+        }
+        if expression:
+            issue["expression"] = [expression]
+        rendered.append(issue)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"resourceType": "OperationOutcome", "issue": rendered},
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )

@@ -41,7 +41,7 @@ def caller_of(store: Store | None = None, config: PracticeConfig | None = None) 
 
 def client_of(caller: Caller, ingestion: Ingestion | None = None) -> TestClient:
     app = FastAPI()
-    app.include_router(fhir_router(lambda: caller, ingestion=ingestion))
+    app.include_router(fhir_router(lambda: caller, ingestion=ingestion), prefix="/fhir")
     return TestClient(app)
 
 

@@ -109,15 +109,22 @@ def test_each_public_scenario_pushed_is_synced_as_its_file(case: Path) -> None:
 
 
 def test_pushes_while_a_tenant_is_busy_make_one_sync(caplog: pytest.LogCaptureFixture) -> None:
-    """Ten pushes within the quiet interval: one run; a later push, another."""
+    """Ten pushes within the quiet interval: one run (its result handed on, for the
+    service's GET /findings); a later push, another."""
     caplog.set_level(logging.INFO)
     caller = caller_of()
-    ingestion = Ingestion(_options(date(2026, 11, 30)), quiet=QUIET)  # type: ignore[arg-type]
+    told: list[tuple[str, str | None]] = []
+    ingestion = Ingestion(
+        _options(date(2026, 11, 30)),  # type: ignore[arg-type]
+        quiet=QUIET,
+        synced=lambda who, result: told.append((who.tenant, result.run_id)),
+    )
     client = client_of(caller, ingestion)
     for n in range(10):
         assert post(client, "/fhir/Patient", patient(str(n))).status_code == 201
     _settled(ingestion)
     assert ingestion.synced[caller.tenant] == 1
+    assert len(told) == 1 and told[0][0] == caller.tenant and told[0][1] is not None
     post(client, "/fhir/Patient", patient("11"))
     _settled(ingestion)
     assert ingestion.synced[caller.tenant] == 2

@@ -6,7 +6,8 @@ answers `application/fhir+json`, with `ETag`, `Location` and `Last-Modified` whe
 has them; a `FhirRequestError` becomes its OperationOutcome. After a write the tenant's
 ingestion is told (`adapter.api.ingestion`): the sync runs once the tenant is quiet.
 
-The router carries its prefix: mount it with `app.include_router(fhir_router(...))`.
+Mount it with its prefix: `app.include_router(fhir_router(current_caller), prefix="/fhir")`
+(URLs in answers are made from where it is mounted).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from adapter.services import fhir_bundle, fhir_resources
 from adapter.services.fhir_requests import JsonObject, parse_json
 from adapter.services.fhir_resources import Version
 
-PREFIX = "/fhir"
+METADATA = "fhir_metadata"  # the route's name: where the router is mounted is read from it
 _ACCEPTED = frozenset({FHIR_JSON, "application/json"})
 _BODY = {  # for the OpenAPI schema: the body is read raw, as FHIR JSON
     "requestBody": {
@@ -42,14 +43,16 @@ _BODY = {  # for the OpenAPI schema: the body is read raw, as FHIR JSON
 def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = None) -> APIRouter:
     """The `/fhir` routes for the callers `caller` resolves; `ingestion`: told of every
     tenant that wrote (None: nothing is synced by itself, as in tests of the endpoint)."""
-    router = APIRouter(prefix=PREFIX, tags=["FHIR"])
+    router = APIRouter(tags=["FHIR"])
     who = Depends(caller)
 
     def wrote(tenant: Caller) -> None:
         if ingestion is not None:
             ingestion.pushed(tenant)
 
-    @router.get("/metadata", summary="The CapabilityStatement: what this endpoint does")
+    @router.get(
+        "/metadata", name=METADATA, summary="The CapabilityStatement: what this endpoint does"
+    )
     async def metadata(request: Request, tenant: Caller = who) -> Response:
         return _fhir(capability_statement(_base(request), tenant.store.clock()))
 
@@ -157,9 +160,10 @@ async def _answered(answer: Callable[[], Awaitable[Response]]) -> Response:
     try:
         return await answer()
     except FhirRequestError as exc:
-        return operation_outcome(exc.status, exc.issues)
+        issues = [(f"error/{code}", text, path) for code, text, path in exc.issues]
+        return operation_outcome(exc.status, issues)
     except ConcurrentUpdateError as exc:  # other writes won every retry: try again later
-        return operation_outcome(409, [("conflict", str(exc), None)])
+        return operation_outcome(409, [("error/conflict", str(exc), None)])
 
 
 async def _body(request: Request) -> bytes:
@@ -172,7 +176,8 @@ async def _body(request: Request) -> bytes:
 
 
 def _base(request: Request) -> str:
-    return f"{str(request.base_url).rstrip('/')}{PREFIX}"
+    """The FHIR base URL, wherever the router is mounted."""
+    return str(request.url_for(METADATA)).removesuffix("/metadata")
 
 
 def _fhir(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
