@@ -32,6 +32,43 @@ from adapter.services.fhir_resources import Version
 
 METADATA = "fhir_metadata"  # the route's name: where the router is mounted is read from it
 _ACCEPTED = frozenset({FHIR_JSON, "application/json"})
+_FHIR_OBJECT = {FHIR_JSON: {"schema": {"type": "object"}}}
+
+
+class FhirResponse(Response):
+    """An answer of `/fhir`: FHIR JSON (so the OpenAPI schema documents it as such)."""
+
+    media_type = FHIR_JSON
+
+
+def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """What a route may answer besides 200, for the OpenAPI schema: FHIR JSON each (a
+    resource, a Bundle, or the OperationOutcome of an error)."""
+    said = {
+        200: "FHIR JSON: the resource, a Bundle or the CapabilityStatement",
+        201: "Created",
+        204: "Done, no body",
+        400: "The request cannot be read",
+        401: "No credentials, or none that are valid",
+        403: "The caller's role may not do this",
+        404: "No such resource, type, or version",
+        409: "Parallel writes won every retry: try again",
+        410: "The resource was deleted",
+        412: "If-Match names another version, or a conditional create matches several",
+        415: "The body is not FHIR JSON",
+        422: "The resource is not valid FHIR R4: an issue with the path of each problem",
+        503: "The tenant's database or keyring cannot be reached",
+    }
+    found: dict[int | str, dict[str, Any]] = {}
+    first = () if 204 in statuses else (200,)
+    for status in (*first, 400, 401, 403, 503, *statuses):
+        found[status] = {"description": said[status]}
+        if status != 204:
+            found[status]["content"] = _FHIR_OBJECT
+    return found
+
+
+_WRITE = (201, 404, 409, 412, 415, 422)
 _BODY = {  # for the OpenAPI schema: the body is read raw, as FHIR JSON
     "requestBody": {
         "required": True,
@@ -43,7 +80,7 @@ _BODY = {  # for the OpenAPI schema: the body is read raw, as FHIR JSON
 def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = None) -> APIRouter:
     """The `/fhir` routes for the callers `caller` resolves; `ingestion`: told of every
     tenant that wrote (None: nothing is synced by itself, as in tests of the endpoint)."""
-    router = APIRouter(tags=["FHIR"])
+    router = APIRouter(tags=["FHIR"], default_response_class=FhirResponse)
     who = Depends(caller)
 
     def wrote(tenant: Caller) -> None:
@@ -51,12 +88,20 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
             ingestion.pushed(tenant)
 
     @router.get(
-        "/metadata", name=METADATA, summary="The CapabilityStatement: what this endpoint does"
+        "/metadata",
+        name=METADATA,
+        summary="The CapabilityStatement: what this endpoint does",
+        responses=_answers(),
     )
     async def metadata(request: Request, tenant: Caller = who) -> Response:
         return _fhir(capability_statement(_base(request), tenant.store.clock()))
 
-    @router.post("", summary="A transaction or batch Bundle", openapi_extra=_BODY)
+    @router.post(
+        "",
+        summary="A transaction or batch Bundle",
+        openapi_extra=_BODY,
+        responses=_answers(404, 409, 410, 412, 415, 422),
+    )
     async def bundle(request: Request, tenant: Caller = who) -> Response:
         async def answer() -> Response:
             body = parse_json(await _body(request))
@@ -66,7 +111,12 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.post("/{kind}", summary="Create (conditional: If-None-Exist)", openapi_extra=_BODY)
+    @router.post(
+        "/{kind}",
+        summary="Create (conditional: If-None-Exist)",
+        openapi_extra=_BODY,
+        responses=_answers(*_WRITE),
+    )
     async def create(request: Request, kind: str, tenant: Caller = who) -> Response:
         async def answer() -> Response:
             body = parse_json(await _body(request))
@@ -85,7 +135,12 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.put("/{kind}/{logical_id}", summary="Update (If-Match)", openapi_extra=_BODY)
+    @router.put(
+        "/{kind}/{logical_id}",
+        summary="Update (If-Match)",
+        openapi_extra=_BODY,
+        responses=_answers(*_WRITE),
+    )
     async def update(
         request: Request, kind: str, logical_id: str, tenant: Caller = who
     ) -> Response:
@@ -106,7 +161,12 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.delete("/{kind}/{logical_id}", summary="Delete: a version saying it is gone")
+    @router.delete(
+        "/{kind}/{logical_id}",
+        summary="Delete: a version saying it is gone",
+        status_code=204,
+        responses=_answers(204, 404, 409),
+    )
     async def delete(kind: str, logical_id: str, tenant: Caller = who) -> Response:
         async def answer() -> Response:
             gone = await run_in_threadpool(
@@ -119,7 +179,9 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.get("/{kind}/{logical_id}", summary="Read the current version")
+    @router.get(
+        "/{kind}/{logical_id}", summary="Read the current version", responses=_answers(404, 410)
+    )
     async def read(request: Request, kind: str, logical_id: str, tenant: Caller = who) -> Response:
         async def answer() -> Response:
             found = await run_in_threadpool(fhir_resources.read, tenant.store, kind, logical_id)
@@ -127,7 +189,11 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.get("/{kind}/{logical_id}/_history", summary="Every version, newest first")
+    @router.get(
+        "/{kind}/{logical_id}/_history",
+        summary="Every version, newest first",
+        responses=_answers(404),
+    )
     async def history(kind: str, logical_id: str, tenant: Caller = who) -> Response:
         async def answer() -> Response:
             return _fhir(
@@ -136,7 +202,11 @@ def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = 
 
         return await _answered(answer)
 
-    @router.get("/{kind}/{logical_id}/_history/{vid}", summary="Read one version (vread)")
+    @router.get(
+        "/{kind}/{logical_id}/_history/{vid}",
+        summary="Read one version (vread)",
+        responses=_answers(404, 410),
+    )
     async def vread(
         request: Request, kind: str, logical_id: str, vid: str, tenant: Caller = who
     ) -> Response:
