@@ -6,6 +6,8 @@
     │   │   │                       an output file that cannot be written
     │   │   └── BatchError          a submission batch that is not one (fields, BtM number)
     │   ├── ConfigError             practice.toml
+    │   ├── FhirRequestError        a FHIR REST request that cannot be done as asked (its HTTP
+    │   │                           status and OperationOutcome issues: adapter/api/fhir)
     │   └── MappingError            a mapping file (substances, products, codes, names)
     │       └── CodeTableError      codes.json (format, PZN check digit, ASK number)
     ├── RefusedError                a command refuses to run as asked; nothing was changed
@@ -79,6 +81,7 @@ __all__ = [
     "DecryptionError",
     "EnvelopeDecryptionError",
     "EnvelopeError",
+    "FhirRequestError",
     "Forbidden",
     "InputError",
     "KeyMaterialError",
@@ -144,6 +147,27 @@ class BatchError(InputError):
 
 class ConfigError(UsageError):
     """The configuration file is missing or wrong; the message says where."""
+
+
+class FhirRequestError(UsageError):
+    """A FHIR REST request (`/fhir`) that cannot be done as asked: unreadable, invalid, an
+    unknown resource, a stale version. It carries the HTTP status and one issue per problem
+    (FHIR IssueType code, a sentence, the FHIRPath of the element or None), which the HTTP
+    edge answers as an OperationOutcome. Messages name the resource by type and our ids,
+    never a value of it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        issues: list[tuple[str, str, str | None]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.issues: list[tuple[str, str, str | None]] = (
+            issues if issues is not None else [("processing", message, None)]
+        )
 
 
 class MappingError(UsageError):

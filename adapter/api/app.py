@@ -7,7 +7,8 @@ bearer JWT, adapter/api/tenancy.py), and reaches that caller's tenant only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -16,13 +17,16 @@ from prometheus_client import CollectorRegistry
 from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
-from adapter.api.findings import RecentFindings, remember
+from adapter.api.fhir.router import fhir_router
+from adapter.api.findings import RecentFindings, SyncFindings, remember
+from adapter.api.ingestion import Ingestion
 from adapter.api.keys import keys_router
 from adapter.api.notifications import notifications_router
 from adapter.api.operations import instrument, json_logging, operations_router
 from adapter.api.outbox import outbox_router
 from adapter.api.reports import reports_router
-from adapter.api.tenancy import Tenancy, current_caller, requires
+from adapter.api.tenancy import Caller, Tenancy, current_caller, requires
+from adapter.services.sync import SyncResult
 from adapter.settings.service import ServiceSettings
 from adapter.store.registry import Registry, Role
 from adapter.store.workspace import Store
@@ -46,13 +50,22 @@ def create_app(
         findings=RecentFindings(),
         jwt=JwtVerifier(settings.jwt) if settings.jwt is not None else None,
     )
+    ingestion = Ingestion(synced=lambda who, result: _remember_push(tenancy, who, result))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        ingestion.flush()  # on shutdown nothing pushed waits for its sync (D-130)
+
     app = FastAPI(
+        lifespan=lifespan,
         title=TITLE,
         version="1",
         description="Reports for the Substitutionsregister: the FHIR endpoint, the ledger's "
         "reports, findings and submission status, per tenant (README: The service).",
     )
     app.state.tenancy = tenancy
+    app.state.ingestion = ingestion
     metrics = CollectorRegistry()
     outcome.install(app)
     instrument(app, metrics)
@@ -67,9 +80,19 @@ def create_app(
             lambda request, who, result: remember(request, who.tenant, "notification", result),
         )
     )
-    # -- MERGE (issue 13): the lead mounts the FHIR endpoint here ---------------------------
-    # tests/api/test_authorisation.py enumerates app.routes: it is covered once mounted.
+    app.include_router(
+        fhir_router(requires(Role.STAFF, Role.DOCTOR, caller=current_caller), ingestion=ingestion),
+        prefix="/fhir",
+    )
     return app
+
+
+def _remember_push(tenancy: Tenancy, who: Caller, result: SyncResult) -> None:
+    """A push's sync keeps its findings for `GET /findings`, as every ingestion does."""
+    found = SyncFindings(
+        result.run_id, result.as_of, tenancy.clock(), "push", tuple(result.findings)
+    )
+    tenancy.findings.record(who.tenant, found)
 
 
 def app_from_env() -> FastAPI:

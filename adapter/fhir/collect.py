@@ -115,6 +115,23 @@ def open_end_finding(key: str, field: str) -> Finding:
     )
 
 
+# The resource types the collector reads (its readers below): what `/fhir` accepts.
+READ_TYPES = (
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Medication",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "MedicationDispense",
+    "EpisodeOfCare",
+    "CareTeam",
+    "Encounter",
+    "Composition",
+)
+
+
 class Collector:
     def __init__(self, mappings: Mappings, *, track_seen: bool = False) -> None:
         """`track_seen`: remember every resource key read (sync needs it to tell a

@@ -202,3 +202,17 @@ def _outcome_issue(issue: Issue) -> dict[str, Any]:
     if issue.element:
         entry["expression"] = [issue.element]
     return entry
+
+
+def resource_issues(resource: dict[str, Any], where: str = "") -> list[Issue]:
+    """What the R4B models find in one resource (a nesting too deep included), named as
+    `validate` names them: for a resource pushed to `/fhir` before it is kept."""
+    entry = Entry(resource, None, where)
+    if nesting_depth(resource, MAX_DEPTH) > MAX_DEPTH:
+        return [_too_deep(entry)]
+    return list(_validate(entry))
+
+
+def is_resource_type(kind: str) -> bool:
+    """Whether `kind` is a FHIR R4 (R4B) resource type."""
+    return kind.isalpha() and model_class(kind) is not None

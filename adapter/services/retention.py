@@ -107,6 +107,7 @@ def apply_retention(
         if not dry_run:
             for treatment in chosen:
                 space.mappings.shred(space.mappings.get(treatment.mapping_id))
+                space.resources.forget_owned(treatment.mapping_id)  # pushed to /fhir (D-131)
                 space.audit.append(
                     actor,
                     "retention.shred",

@@ -82,6 +82,11 @@ class Changes:
         facts.forget([(ver, idx) for _, ver, idx in self.rekeyed.values()])
 
 
+def seen_text(base_url: str, key: str) -> str:
+    """What `resource_seen` keeps the blind index of, for the resource `Type/id`."""
+    return f"resource|{base_url}|{key}"
+
+
 def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
     """Compare each record of the batch with the digest kept from the last time it was read.
 
@@ -99,7 +104,7 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
     moved_from: dict[str, str | None] = {}
     rekeyed: dict[str, tuple[str | None, int, bytes]] = {}
     for number, (ver, key) in enumerate(versions):
-        idx = {k: blind_index(key, f"resource|{base_url}|{k}") for k in unseen}
+        idx = {k: blind_index(key, seen_text(base_url, k)) for k in unseen}
         dig = {k: blind_index(key, "record|" + digests[k]) for k in unseen}
         if number == 0:
             indexes, keyed = idx, dig

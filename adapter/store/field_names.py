@@ -16,6 +16,8 @@ def sealed_field_name(row_id: str, field: str) -> str:
     if row_id.startswith("outbox/"):
         batch = row_id.removeprefix("outbox/")
         return f"the {field} of batch {batch} (`substreg outbox show {batch}`)"
+    if row_id.startswith("fhir/"):
+        return f"the {field} of pushed resource {row_id.removeprefix('fhir/')}"
     if row_id.startswith("audit/"):
         return f"the {field} of audit entry {row_id.removeprefix('audit/')}"
     what = (

@@ -1,8 +1,9 @@
 """The storage ports: what each part of the store needs of the rows beneath it.
 
 The parts (`KeyStore`, `PatientMappings`, `Ledger`, `Facts`, `AuditLog`, `RunJournal`,
-`RetentionMark`, `Outbox`, `PullState`) hold the logic: blind indexes, sealing, seals and
-chains, optimistic locking. Beneath each is a row store of this module's shape, one on
+`RetentionMark`, `Outbox`, `PullState`, `PushedResources`) hold the logic: blind indexes,
+sealing, seals and chains, optimistic locking. Beneath each is a row store of this module's
+shape, one on
 SQLAlchemy Core for SQLite and PostgreSQL (`adapter.store.sql`) and one in memory
 (`adapter.store.memory`), the twin that use-case tests run on in milliseconds. Both pass
 the same contract tests (tests/store/contract/). Values cross as plain Python: bytes,
@@ -374,6 +375,69 @@ class PullRows(Protocol):
         ...
 
 
+class ResourceRows(Protocol):
+    """`fhir_resource`, `fhir_resource_version` and `fhir_identifier_index`: the resources
+    pushed to `/fhir`, every version of each, and blind indexes (pairs: (version, index))."""
+
+    def find(self, pairs: list[tuple[int, bytes]]) -> list[Row]:
+        """The resource rows whose (idx_ver, id_idx) is among the pairs."""
+        ...
+
+    def get(self, resource_id: str) -> Row | None: ...
+    def add(self, row: Row) -> None:
+        """Insert a resource row; an (id_idx, idx_ver) taken is refused (a parallel push
+        created the same logical id first)."""
+        ...
+
+    def advance(self, resource_id: str, expected: int, values: Row) -> bool:
+        """Set columns of the resource row while its `version` is still `expected`; whether
+        it did (False: a parallel write made a version first)."""
+        ...
+
+    def add_version(self, row: Row) -> None:
+        """Insert one version; a (resource id, version) taken is refused."""
+        ...
+
+    def version(self, resource_id: str, version: int) -> Row | None: ...
+    def versions(self, resource_id: str) -> list[Row]:
+        """Every version of the resource, newest first."""
+        ...
+
+    def identified(self, pairs: list[tuple[int, bytes]]) -> list[str]:
+        """The ids of the resources with an identifier index row among the pairs, each
+        once, sorted."""
+        ...
+
+    def set_identifiers(self, resource_id: str, pairs: list[tuple[int, bytes]]) -> None:
+        """Replace the resource's identifier index rows with the pairs."""
+        ...
+
+    def pending(self, limit: int) -> list[Row]:
+        """Of up to `limit` resources with a version sync has not read, the current
+        version's row with its resource's `resource_type` and `dek_id`, oldest first."""
+        ...
+
+    def mark_ingested(self, marks: list[tuple[str, int]], at: datetime) -> None:
+        """Mark the versions up to each (resource id, version) as read by sync."""
+        ...
+
+    def count_pending(self) -> int:
+        """How many resources have a version sync has not read."""
+        ...
+
+    def set_owners(self, owners: dict[str, str | None]) -> None:
+        """Set the `owner` (a mapping id, or None) of each resource id given."""
+        ...
+
+    def owned_by(self, mapping_id: str) -> list[Row]:
+        """The resource rows the patient owns."""
+        ...
+
+    def forget(self, resource_ids: list[str]) -> None:
+        """Delete the resources with their versions and identifier index rows."""
+        ...
+
+
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""
 
@@ -395,3 +459,5 @@ class Backend(Protocol):
     def outbox(self) -> OutboxRows: ...
     @property
     def pull(self) -> PullRows: ...
+    @property
+    def resources(self) -> ResourceRows: ...

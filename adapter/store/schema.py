@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     cast,
 )
 
@@ -318,6 +319,61 @@ outbox_report = Table(
     PrimaryKeyConstraint("batch_id", "position"),
     Index("ix_outbox_report_ledger_id", "ledger_id"),
 )
+
+# -- revision 0007: the resources pushed to /fhir, every version, sealed ------------------
+
+fhir_resource = Table(
+    "fhir_resource",
+    metadata,
+    # One logical resource pushed to `/fhir` (issue 13). Its logical id may be the EHR's
+    # own (an update-as-create): it is kept only as a blind index of `Type/id`; the body,
+    # id included, is sealed in `fhir_resource_version` under the resource's data key.
+    Column("resource_id", String(UUID_LEN), primary_key=True),  # ours, random
+    Column("resource_type", String(64), nullable=False),  # Patient, MedicationAdministration …
+    Column("id_idx", Bytes(32), nullable=False),  # HMAC(K_idx[v], "fhir-resource|Type/id")
+    Column("idx_ver", Integer, nullable=False),
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("version", Integer, nullable=False),  # the current version id: 1, 2, …
+    Column("deleted", Boolean, nullable=False),  # the current version is a DELETE
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    # The patient the resource's record belongs to, as sync filed it (our mapping id; NULL:
+    # the practice's, or not synced yet): retention forgets it with the patient (D-131).
+    Column("owner", String(UUID_LEN), nullable=True),
+    # UNIQUE(id_idx, idx_ver): one row per logical id, even when two pushes race.
+    UniqueConstraint("id_idx", "idx_ver"),
+    Index("ix_fhir_resource_owner", "owner"),
+)
+
+fhir_resource_version = Table(
+    "fhir_resource_version",
+    metadata,
+    Column(
+        "resource_id", String(UUID_LEN), ForeignKey("fhir_resource.resource_id"), nullable=False
+    ),
+    Column("version", Integer, nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),  # the JSON as served, meta set (a DELETE: type and id)
+    Column("ingested_at", DateTime(timezone=True), nullable=True),  # NULL: sync has not read it
+    PrimaryKeyConstraint("resource_id", "version"),
+    Index("ix_fhir_resource_version_ingested_at", "ingested_at"),
+)
+
+fhir_identifier_index = Table(
+    "fhir_identifier_index",
+    metadata,
+    # The business identifiers of each resource's current version, for a conditional
+    # create (`If-None-Exist: identifier=system|value`): HMAC of "Type|system|value".
+    Column("identifier_idx", Bytes(32), nullable=False),
+    Column("idx_ver", Integer, nullable=False),
+    Column(
+        "resource_id", String(UUID_LEN), ForeignKey("fhir_resource.resource_id"), nullable=False
+    ),
+    PrimaryKeyConstraint("identifier_idx", "idx_ver", "resource_id"),
+    Index("ix_fhir_identifier_index_resource_id", "resource_id"),
+)
+
 
 # -- revision 0008: what the pull connector has read, and the EHR's subscriptions ---------
 

@@ -28,6 +28,7 @@ from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
 from adapter.store.outbox import Outbox
 from adapter.store.pull_state import PullState
+from adapter.store.resources import PushedResources
 from adapter.store.retention_mark import RetentionMark
 from adapter.store.rows import AuditRows, Backend
 from adapter.store.runs import RunJournal
@@ -67,6 +68,7 @@ class Workspace:
     journal: RunJournal  # the sync runs: this one's changes, and those kept for `runs undo`
     outbox: Outbox  # sealed batches for the register, and what came back
     pull: PullState  # the pull connector's checkpoints, the EHR's subscriptions (issue 13)
+    resources: PushedResources  # what was pushed to /fhir, every version, sealed
     actor: Actor
     now: datetime
 
@@ -164,6 +166,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
         retention=RetentionMark(backend.marks, now),
         outbox=Outbox(backend.outbox, keys, now, ledger.practice_key),
         pull=PullState(backend.pull, now),
+        resources=PushedResources(backend.resources, keys, now),
         actor=actor,
         now=now,
     )

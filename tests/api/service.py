@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from adapter.api.app import create_app
 from adapter.domain.reconcile import Planned
-from adapter.services import tenants
+from adapter.services import fhir_resources, tenants
 from adapter.services.submit import Sealing, submit
 from adapter.settings.service import JwtSettings, ServiceSettings
 from adapter.store.memory.registry import MemoryRegistry
@@ -30,6 +30,7 @@ class TenantData:
     keys: dict[Role, str]  # role → the whole key
     pending: list[str]  # ledger ids of pending reports
     batch_id: str  # a sealed batch in the outbox
+    patient_id: str = ""  # a Patient pushed to its /fhir (logical id, version 1)
 
 
 @dataclass
@@ -78,5 +79,16 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
         }
         approved(store, 2, doctors=("1234567",))
         (batch,) = submit(store, ACTOR, sealing).batches
-        service.tenants[tenant_id] = TenantData(store, keys, pending(store, 3), batch.batch_id)
+        patient_id = f"p-{tenant_id}"
+        fhir_resources.update(
+            store,
+            ACTOR,
+            "Patient",
+            patient_id,
+            {"resourceType": "Patient", "id": patient_id},
+            if_match=None,
+        )
+        service.tenants[tenant_id] = TenantData(
+            store, keys, pending(store, 3), batch.batch_id, patient_id
+        )
     return service

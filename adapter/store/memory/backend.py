@@ -21,6 +21,7 @@ from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
 from adapter.store.memory.outbox import MemoryOutboxRows
 from adapter.store.memory.pull import MemoryPullRows
+from adapter.store.memory.resources import MemoryResourceRows
 from adapter.store.memory.retention_mark import MemoryMarkRows
 from adapter.store.memory.runs import MemoryRunRows
 from adapter.store.memory.tables import Tables
@@ -40,6 +41,7 @@ class MemoryBackend:
     runs: MemoryRunRows = field(init=False)
     outbox: MemoryOutboxRows = field(init=False)
     pull: MemoryPullRows = field(init=False)
+    resources: MemoryResourceRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -51,6 +53,7 @@ class MemoryBackend:
         self.runs = MemoryRunRows(self.tables)
         self.outbox = MemoryOutboxRows(self.tables)
         self.pull = MemoryPullRows(self.tables)
+        self.resources = MemoryResourceRows(self.tables)
 
 
 class MemoryDatabase:

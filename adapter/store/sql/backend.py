@@ -32,6 +32,7 @@ from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
 from adapter.store.sql.outbox import SqlOutboxRows
 from adapter.store.sql.pull import SqlPullRows
+from adapter.store.sql.resources import SqlResourceRows
 from adapter.store.sql.retention_mark import SqlMarkRows
 from adapter.store.sql.runs import SqlRunRows
 
@@ -52,6 +53,7 @@ class SqlBackend:
     runs: SqlRunRows = field(init=False)
     outbox: SqlOutboxRows = field(init=False)
     pull: SqlPullRows = field(init=False)
+    resources: SqlResourceRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
@@ -63,6 +65,7 @@ class SqlBackend:
         self.runs = SqlRunRows(self.connection)
         self.outbox = SqlOutboxRows(self.connection)
         self.pull = SqlPullRows(self.connection)
+        self.resources = SqlResourceRows(self.connection)
 
 
 class SqlDatabase:
