@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapter.store.database import insert_unless_present
 from adapter.store.rows import Row
 from adapter.store.schema import (
     patient_archive,
@@ -42,14 +41,14 @@ class SqlFactRows:
         return None if row is None else dict(row._mapping)
 
     def put_practice(self, values: Row) -> None:
-        if not insert_unless_present(
-            self.connection, practice_state, state_id=_PRACTICE_ROW, **values
-        ):
-            self.connection.execute(
-                update(practice_state)
-                .where(practice_state.c.state_id == _PRACTICE_ROW)
-                .values(**values)
+        # One upsert: every sync after the first replaces the row.
+        dialect = postgresql if self._postgresql() else sqlite
+        statement = dialect.insert(practice_state).values(state_id=_PRACTICE_ROW, **values)
+        self.connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["state_id"], set_={c: statement.excluded[c] for c in values}
             )
+        )
 
     # -- patient state ------------------------------------------------------------------
 
