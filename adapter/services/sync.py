@@ -37,7 +37,7 @@ from adapter.errors import SyncError
 from adapter.fhir.collect import Collector
 from adapter.fhir.doctors import build_doctors
 from adapter.fhir.items import Item
-from adapter.fhir.partition import Batch, dump, join, merge_practice, split
+from adapter.fhir.partition import Batch, PracticeRecords, dump, join, merge_practice, split
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.sync_damage import Damage
@@ -139,7 +139,9 @@ class _Run:
         )
         practice = merge_practice(old.records, self.batch.practice, changes.keys)
         rebuild_all = (
-            self.options.rebuild or old.engine != self.engine or dump(practice) != dump(old.records)
+            self.options.rebuild
+            or old.engine != self.engine
+            or _practice_changed(practice, old.records)
         )
         planned, changes, merge_findings = gather(
             self.space,
@@ -356,6 +358,14 @@ class _Recording:
             if item.subject != PRACTICE and item.origin != "waived":
                 reported.setdefault(item.subject, []).append(item.report)
         return reported
+
+
+def _practice_changed(new: PracticeRecords, old: PracticeRecords) -> bool:
+    """Whether the practice's records changed (then everyone is derived afresh). Compared
+    as values first: serialising them needs a serialiser of its own, whose making costs a
+    sync process more than a day's sync of a practice; as stored (JSON) when the values
+    differ, which is what this has always asked."""
+    return new != old and dump(new) != dump(old)
 
 
 def _state_rebuilt(mapping_id: str) -> Finding:

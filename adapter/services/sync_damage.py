@@ -74,16 +74,19 @@ class Damage:
         """Note the walked patients whose data key or codes cannot be read (the codes are
         kept at the end of the run, when a failure would stop everyone), and those whose
         index row is damaged."""
+        opened: list[Patient] = []
         for patient in patients:
             if patient.mapping.mapping_id in self:
                 continue
             if patient.damaged is not None:  # its index row (sync_plan)
                 self.note(patient.mapping.mapping_id, patient.damaged, patient.key)
                 continue
-            try:
-                space.mappings.codes_of(patient.mapping)
-            except UNREADABLE as exc:
-                self.note(patient.mapping.mapping_id, str(exc), patient.key)
+            opened.append(patient)
+        codes = space.mappings.codes_of_many([p.mapping for p in opened])  # one query
+        for patient in opened:
+            found = codes[patient.mapping.mapping_id]
+            if isinstance(found, UNREADABLE) and patient.mapping.mapping_id not in self:
+                self.note(patient.mapping.mapping_id, str(found), patient.key)
 
     def leave_out(self, patients: list[P], changes: Changes) -> tuple[list[P], Changes]:
         """The patients to keep, and the changes less the damaged ones' resources (they

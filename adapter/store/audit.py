@@ -116,7 +116,9 @@ class AuditLog:
         self.flush()
         if not self._appended and not force:
             return None
-        head = self.rows.head()
+        # The head this log appended is the table's (the writer's lock is held); read it
+        # only when nothing was appended here.
+        head = self._head if self._appended else self.rows.head()
         if head is None:
             return None
         seq, digest = head

@@ -45,7 +45,9 @@ def open_engine(url: str) -> Engine:
         msg = f"{DATABASE_URL_ENV}: only sqlite:/// and postgresql:// are supported"
         raise DatabaseError(msg)
     # hide_parameters: a refused statement's error never shows the values it carried.
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    # use_native_hstore=False: no column is an hstore, and looking its type up costs every
+    # process a catalogue query on its first connection (D-139).
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True, use_native_hstore=False)
 
 
 def schema_url(url: str, schema: str) -> str:

@@ -40,6 +40,7 @@ class Ledger(SealedRows):
         # that fail their seal or the audit log's last record of them, rows the log recorded
         # and the ledger lacks; the caller leaves their subjects alone (issue 9.6, D-44).
         self.unreadable: dict[str, tuple[str, str]] = {}
+        self._practice_key: str | None = None
 
     # -- recording ----------------------------------------------------------------------
 
@@ -239,9 +240,12 @@ class Ledger(SealedRows):
         return self.rewrite(entry, note_nonce=sealed.nonce, note_ct=sealed.ct)
 
     def practice_key(self) -> str:
-        """The data key of the notices (they belong to no patient); made on first use."""
-        dek_id = self.keys.first_data_key_of("practice")
-        return dek_id if dek_id is not None else self.keys.create_data_key("practice")
+        """The data key of the notices (they belong to no patient); made on first use.
+        Looked up once per transaction: only patients' keys are ever destroyed."""
+        if self._practice_key is None:
+            dek_id = self.keys.first_data_key_of("practice")
+            self._practice_key = dek_id or self.keys.create_data_key("practice")
+        return self._practice_key
 
 
 def _reported(entry: Entry, payload: Report | None) -> Reported:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapter.store.database import insert_unless_present
 from adapter.store.rows import Row
 from adapter.store.schema import (
     patient_archive,
@@ -42,14 +41,14 @@ class SqlFactRows:
         return None if row is None else dict(row._mapping)
 
     def put_practice(self, values: Row) -> None:
-        if not insert_unless_present(
-            self.connection, practice_state, state_id=_PRACTICE_ROW, **values
-        ):
-            self.connection.execute(
-                update(practice_state)
-                .where(practice_state.c.state_id == _PRACTICE_ROW)
-                .values(**values)
+        # One upsert: every sync after the first replaces the row.
+        dialect = postgresql if self._postgresql() else sqlite
+        statement = dialect.insert(practice_state).values(state_id=_PRACTICE_ROW, **values)
+        self.connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["state_id"], set_={c: statement.excluded[c] for c in values}
             )
+        )
 
     # -- patient state ------------------------------------------------------------------
 
@@ -119,8 +118,10 @@ class SqlFactRows:
         found: dict[bytes, tuple[str | None, bytes]] = {}
         if self._postgresql() and indexes:
             # One array parameter instead of hundreds of bound values.
-            rows = self.connection.execute(_SEEN_POSTGRESQL, {"ver": version, "idx": list(indexes)})
-            return {row.resource_idx: (row.mapping_id, row.digest) for row in rows}
+            rows = self.connection.exec_driver_sql(
+                _SEEN_POSTGRESQL, {"ver": version, "idx": list(indexes)}
+            )
+            return {bytes(idx): (owner, bytes(digest)) for idx, owner, digest in rows}
         for start in range(0, len(indexes), _CHUNK):
             chunk = indexes[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
@@ -150,7 +151,7 @@ class SqlFactRows:
         if self._postgresql():
             # One statement over arrays: a batch brings thousands of resources, and one
             # row at a time would cost a round of the server each.
-            self.connection.execute(
+            self.connection.exec_driver_sql(
                 _INSERT_SEEN_POSTGRESQL if new else _UPSERT_SEEN_POSTGRESQL,
                 {
                     "idx": [idx for idx, _, _ in rows],
@@ -185,17 +186,19 @@ class SqlFactRows:
         )
 
 
-_SEEN_POSTGRESQL = text(
+# Straight to psycopg, the arrays sent in its binary format (`%(name)b`): dumped as text,
+# thousands of bytea values cost more than the statement itself (D-139).
+_SEEN_POSTGRESQL = (
     "SELECT resource_idx, mapping_id, digest FROM resource_seen "
-    "WHERE idx_ver = :ver AND resource_idx = ANY(CAST(:idx AS bytea[]))"
+    "WHERE idx_ver = %(ver)s AND resource_idx = ANY(%(idx)b::bytea[])"
 )
 _SEEN_FROM_ARRAYS = (
     "INSERT INTO resource_seen (resource_idx, idx_ver, mapping_id, digest) "
-    "SELECT * FROM unnest(CAST(:idx AS bytea[]), CAST(:ver AS integer[]), "
-    "CAST(:owner AS varchar[]), CAST(:digest AS bytea[]))"
+    "SELECT * FROM unnest(%(idx)b::bytea[], %(ver)b::integer[], "
+    "%(owner)b::varchar[], %(digest)b::bytea[])"
 )
-_INSERT_SEEN_POSTGRESQL = text(_SEEN_FROM_ARRAYS)
-_UPSERT_SEEN_POSTGRESQL = text(
+_INSERT_SEEN_POSTGRESQL = _SEEN_FROM_ARRAYS
+_UPSERT_SEEN_POSTGRESQL = (
     _SEEN_FROM_ARRAYS + " ON CONFLICT (resource_idx, idx_ver) "
     "DO UPDATE SET mapping_id = excluded.mapping_id, digest = excluded.digest"
 )

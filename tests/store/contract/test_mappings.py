@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from adapter.crypto import generate_keyring
-from adapter.errors import ConcurrentUpdateError
+from adapter.errors import ConcurrentUpdateError, DamagedRowError
 from adapter.store.keys import KeyStore
 from adapter.store.mapping_index import LOST, index_problem, lost_index
 from adapter.store.mappings import PatientMappings
@@ -322,6 +322,33 @@ def test_patient_mappings_create_find_and_seal_on_every_backend(backend_db: Data
         assert mappings.codes_of(row) == [OTHER_CODE, CODE]
         assert mappings.reference_of(row) == reference("p1")
         assert (row.row_version, row.last_use) == (2, date(2026, 11, 2))
+
+
+def test_codes_of_many_reads_every_row_at_once_and_names_a_damaged_one(
+    backend_db: Database,
+) -> None:
+    """codes_of_many gives what codes_of gives of each row (no codes: an empty list); a
+    row whose sealed codes were changed gives its error in their place, and the others
+    are still read (sync_damage leaves only that patient alone)."""
+    ring = generate_keyring(NOW.isoformat())
+    with backend_db.transaction() as rows:
+        mappings = PatientMappings(rows.mappings, KeyStore(rows.keys, ring, NOW), NOW)
+        coded, _ = mappings.find_or_create(reference("p1"))
+        coded = mappings.record_use(coded, codes=(OTHER_CODE, CODE))
+        fresh, _ = mappings.find_or_create(reference("p2"))
+        damaged, _ = mappings.find_or_create(reference("p3"))
+        damaged = mappings.record_use(damaged, codes=(CODE,))
+        changed = {"codes_ct": b"changed outside substreg"}
+        assert rows.mappings.update_guarded([(damaged.mapping_id, 2, changed)], NOW) in (1, None)
+        damaged = mappings.get(damaged.mapping_id)
+    with backend_db.transaction(write=False) as rows:
+        mappings = PatientMappings(rows.mappings, KeyStore(rows.keys, ring, LATER), LATER)
+        found = mappings.codes_of_many([coded, fresh, damaged])
+        assert found[coded.mapping_id] == mappings.codes_of(coded) == [OTHER_CODE, CODE]
+        assert found[fresh.mapping_id] == mappings.codes_of(fresh) == []
+        assert isinstance(found[damaged.mapping_id], DamagedRowError)
+        assert str(found[damaged.mapping_id]).startswith("The codes of mapping")
+        assert mappings.codes_of_many([]) == {}
 
 
 def test_a_taken_index_slot_makes_the_creator_use_the_other_row(backend_db: Database) -> None:
