@@ -38,9 +38,7 @@ import argparse
 import importlib.util
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +53,6 @@ from typing import TYPE_CHECKING, Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOCTORS = ("3990101", "3990202")
-LETTERS = "ABDEFGHKLMNOPRSTÄÖÜ"
 PG_ENV = "SUBSTREG_TEST_POSTGRESQL_URL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -77,15 +74,6 @@ def run_with_adapter() -> None:
 
 
 # -- the installation ---------------------------------------------------------------------
-
-
-def code(n: int) -> str:
-    """The n-th of many distinct patient codes of the register's form."""
-    letters = ""
-    for _ in range(4):
-        n, digit = divmod(n, len(LETTERS))
-        letters += LETTERS[digit]
-    return f"{letters}{'FM'[n % 2]}{(n // 2) % 1000:03d}"
 
 
 @contextmanager
@@ -131,6 +119,8 @@ def seed_approved(store: Store, actor: Actor, reports: int, history: int = 0) ->
     """`reports` approved Anmeldungen, each of its own patient and code, the doctors taking
     turns, dated within the last 300 days (the register refuses dates in the future);
     before them `history` more left pending: a ledger with a longer past."""
+    from register_roundtrip import code  # the same distinct codes of the register's form
+
     from adapter.domain.model import Address, RegisterDoctor, Report
     from adapter.domain.reconcile import Planned
     from adapter.store.mappings import canonical_reference
@@ -171,39 +161,6 @@ def signer_files(folder: Path) -> tuple[Path, Path]:
     key.write_bytes(made.key_pem)
     certificate.write_bytes(made.certificate_pem)
     return key, certificate
-
-
-@dataclass
-class Simulator:
-    process: subprocess.Popen[bytes]
-    endpoint: str
-    certificate: Path
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def start_simulator(state: Path, log: Path) -> Simulator:
-    """`substreg register-sim` on a free port of 127.0.0.1, once it answers /health."""
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [sys.executable, "-m", "adapter.cli", "register-sim", "--state", str(state)]
-    with log.open("ab") as out:
-        process = subprocess.Popen([*argv, "--port", str(port)], stdout=out, stderr=out)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{endpoint}/health", timeout=1)
-            return Simulator(process, endpoint, state / "register.pem")
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                sys.exit(f"the simulator did not start: see {log}")
-            time.sleep(0.05)
 
 
 # -- timing -------------------------------------------------------------------------------
@@ -257,14 +214,20 @@ def run(url: str, folder: Path, reports: int, batch_size: int, history: int) -> 
     store = open_bench_store(url, actor)
     seed_approved(store, actor, reports, history)
     key, certificate = signer_files(folder)
-    simulator = start_simulator(folder / "register", folder / "register-sim.log")
+    # The simulator is started as benchmarks/register_roundtrip.py starts it; its first
+    # start makes its key and certificate in the state folder.
+    from register_roundtrip import start_simulator
+
+    state = folder / "register"
+    simulator = start_simulator(state, folder / "register-sim.log")
     times = Timings()
     batches: list[Batch] = []
     try:
-        register = load_certificate(simulator.certificate.read_bytes())
+        register_pem = state / "register.pem"
+        register = load_certificate(register_pem.read_bytes())
         sealing = Sealing(
             signer_key=key, signer_certificate=certificate,
-            register_certificate=simulator.certificate,
+            register_certificate=register_pem,
             pinned_sha256=certificate_fingerprint(register), passphrase=None,
             transport="http", max_reports=batch_size,
         )  # fmt: skip
