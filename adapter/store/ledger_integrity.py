@@ -53,14 +53,14 @@ class SealedRows:
         if ledger_id is not None:
             columns = self._written.get(ledger_id)
             if columns is not None:
-                return {ledger_id: {**chain_record(columns), "mapping_id": columns["mapping_id"]}}
+                return {ledger_id: _as_chained(columns)}
             last = self._last_of(ledger_id)
             return {} if last is None else {ledger_id: last}
         if self._chain is None:
             self._chain = last_chained(self.rows)
         found = dict(self._chain)
         for written_id, columns in self._written.items():
-            found[written_id] = {**chain_record(columns), "mapping_id": columns["mapping_id"]}
+            found[written_id] = _as_chained(columns)
         return found
 
     def _last_of(self, ledger_id: str) -> dict[str, Any] | None:
@@ -115,7 +115,7 @@ class SealedRows:
                 details=chain_record(columns),
             )
         for ledger_id, columns in self._written.items():  # what the log now last records
-            last = {**chain_record(columns), "mapping_id": columns["mapping_id"]}
+            last = _as_chained(columns)
             self._read[ledger_id] = last
             if self._chain is not None:
                 self._chain[ledger_id] = last
@@ -149,3 +149,8 @@ class SealedRows:
         if last is None:
             return not chained
         return self.seal.is_recorded(columns, str(last.get("seal")))
+
+
+def _as_chained(columns: dict[str, Any]) -> dict[str, Any]:
+    """A version of a row as `last_chained` reads its record back from the log."""
+    return {**chain_record(columns), "mapping_id": columns["mapping_id"]}
