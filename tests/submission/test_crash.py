@@ -12,7 +12,8 @@ batch takes): a quarter of the kills in its start, the rest over two batches, so
 they land while it sends (claim, rebuild, post), while it records (the register took the
 batch, the worker has not recorded it) and between two batches; the test prints how many
 landed in each phase. SUBSTREG_CRASH_KILLS sets the worker runs per database: 240 by
-default and in `make soak` (CI), 24 in `make test` (D-117).
+default and in `make soak` (CI), 24 in `make test`; SUBSTREG_CRASH_REPORTS the reports:
+1,000 by default, 200 in `make test` (D-117).
 
 Afterwards the simulator holds every report once, under the batch the outbox put it in,
 each code registered once; every report of the ledger is acknowledged and every batch has
@@ -51,17 +52,19 @@ from tests.storage import ACTOR, Database
 from tests.store.helpers import make_report, reference
 from tests.submission.pki import SubmissionPki
 
-REPORTS = 1000
-PER_BATCH = 4  # 250 batches, sealed per doctor: several in flight at every kill
-BATCHES = REPORTS // PER_BATCH
-# Worker runs killed per database: `make soak` (CI) the issue's ≥ 200, `make test` a few
-# so that the path is always exercised (D-117).
+# Worker runs killed per database, and the reports they deliver: `make soak` (CI) the
+# issue's ≥ 200 kills while 1,000 reports go, `make test` 24 kills and 200 reports, so that
+# the path is always exercised within its time (D-117).
 KILLS = int(os.environ.get("SUBSTREG_CRASH_KILLS", "240"))
+REPORTS = int(os.environ.get("SUBSTREG_CRASH_REPORTS", "1000"))
+PER_BATCH = 4  # 250 batches of 1,000 reports, sealed per doctor: several in flight at every kill
+BATCHES = REPORTS // PER_BATCH
 FAULTY_FROM = KILLS // 2  # from this run on the simulator drops and refuses (below)
 SEAL_KILLS = max(2, KILLS // 10)  # `submit` runs killed while they seal, before the workers
 SEAL_SLEEP = (0.05, 1.5)  # sealing 250 batches takes seconds: most kills land in it
 PHASES = ("sealing", "starting", "sending", "recording", "between batches")
 DOCTORS = ("3990101", "3990202")
+assert 0 < REPORTS <= 1000 and REPORTS % (PER_BATCH * len(DOCTORS)) == 0, "whole batches"
 LETTERS = "ABDEFGHKLMNOPRSTÄÖÜ"
 ZYGOTE = Path(__file__).resolve().parent / "worker_zygote.py"
 UNSENT = ("sealed", "sending", "sent", "failed")
@@ -79,7 +82,7 @@ def code(n: int) -> str:
 
 
 def seed_approved(url: str, keyring: Path) -> None:
-    """REPORTS approved Anmeldungen, each of its own patient and code, the doctors taking
+    """REPORTS (1,000) approved Anmeldungen, each of its own patient and code, the doctors taking
     turns, dated within the last 300 days (the simulator refuses reports from the future),
     recorded and approved through the store's use-case parts in one transaction."""
     store = open_store(url, keyring)
