@@ -35,7 +35,6 @@ Every batch must come back acknowledged and every report acknowledged: exit 2 ot
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import statistics
@@ -50,6 +49,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rerun import run_with_adapter
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOCTORS = ("3990101", "3990202")
@@ -60,17 +61,6 @@ if TYPE_CHECKING:
     from adapter.domain.batch import Batch
     from adapter.store.audit import Actor
     from adapter.store.workspace import Store
-
-
-def run_with_adapter() -> None:
-    """Run again with the project's venv when this interpreter cannot import the adapter."""
-    if importlib.util.find_spec("adapter") is not None:
-        return
-    venv = ROOT / ".venv" / "bin" / "python"
-    in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
-    if not venv.exists() or in_venv:
-        sys.exit("benchmarks/submit_roundtrip.py: run it with the project's venv")
-    os.execv(str(venv), [str(venv), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 # -- the installation ---------------------------------------------------------------------
@@ -333,7 +323,7 @@ def report(times: Timings, reports: int, backend: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_with_adapter()
+    run_with_adapter(__file__)
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=10, help="reports per batch (10)")
