@@ -25,8 +25,6 @@ receipt must accept every report and be the same when asked again: exit 2 otherw
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import shutil
 import socket
 import statistics
@@ -39,6 +37,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rerun import run_with_adapter
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SENDER = "3990101"
@@ -46,17 +46,6 @@ LETTERS = "ABDEFGHKLMNOPRSTÄÖÜ"  # 19 letters: 19^4 × 2 × 1000 codes, far m
 
 if TYPE_CHECKING:
     from adapter.domain.batch import Batch
-
-
-def run_with_adapter() -> None:
-    """Run again with the project's venv when this interpreter cannot import the adapter."""
-    if importlib.util.find_spec("adapter") is not None:
-        return
-    venv = ROOT / ".venv" / "bin" / "python"
-    in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
-    if not venv.exists() or in_venv:
-        sys.exit("benchmarks/register_roundtrip.py: run it with the project's venv")
-    os.execv(str(venv), [str(venv), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 def code(n: int) -> str:
@@ -236,7 +225,7 @@ def check(receipts: list[bytes | None], reports: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_with_adapter()
+    run_with_adapter(__file__)
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10, 100, 1000])

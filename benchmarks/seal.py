@@ -25,7 +25,6 @@ not give its payload back, 1 when the target is missed, 0 otherwise.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -36,6 +35,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rerun import run_with_adapter
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RATIO_TARGET = 1.5  # seal ÷ bare primitives, at most
@@ -44,17 +45,6 @@ SENDER = "3990101"
 
 if TYPE_CHECKING:  # the adapter is imported late: this file may run without it first
     from adapter.domain.batch import Batch
-
-
-def run_with_adapter() -> None:
-    """Run again with the project's venv when this interpreter cannot import the adapter."""
-    if importlib.util.find_spec("adapter") is not None:
-        return
-    venv = ROOT / ".venv" / "bin" / "python"
-    in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
-    if not venv.exists() or in_venv:
-        sys.exit("benchmarks/seal.py: run it with the project's venv (.venv/bin/python)")
-    os.execv(str(venv), [str(venv), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 # -- keys and data ------------------------------------------------------------------------
@@ -219,7 +209,7 @@ def measure(keys: Keys, size: int, repeat: int) -> Row:
 
 
 def main(argv: list[str] | None = None) -> int:
-    run_with_adapter()
+    run_with_adapter(__file__)
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--repeat", type=int, default=200, help="rounds per size (default 200)")

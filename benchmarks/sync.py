@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -44,6 +43,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from rerun import run_with_adapter
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -109,17 +110,6 @@ class Synced:
 
 
 # -- data ---------------------------------------------------------------------------------
-
-
-def run_with_adapter() -> None:
-    """Run again with the project's venv when this interpreter cannot import the adapter."""
-    if importlib.util.find_spec("adapter") is not None:
-        return
-    venv = ROOT / ".venv" / "bin" / "python"
-    in_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
-    if not venv.exists() or in_venv:
-        sys.exit("benchmarks/sync.py: run it with the project's venv (.venv/bin/python)")
-    os.execv(str(venv), [str(venv), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 def generate(out: Path, patients: int, seed: int | None) -> None:
@@ -341,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.new < 1:
         parser.error("--repeat and --new must be at least 1")
-    run_with_adapter()
+    run_with_adapter(__file__)
     if args.keep:
         work = HERE / "data" / "sync"
         work.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,14 @@ is not imported here, so only the commands that seal or open load asn1crypto.
 
 from __future__ import annotations
 
+from adapter.crypto.api_keys import (
+    API_KEY_PREFIX,
+    NewKey,
+    digest_of,
+    matches,
+    new_api_key,
+    split_key,
+)
 from adapter.crypto.backup import (
     BACKUP_FORMAT,
     MIN_PASSPHRASE_LENGTH,
@@ -57,6 +65,7 @@ from adapter.crypto.signing import public_key_bytes, sign, verify
 from adapter.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
 
 __all__ = [
+    "API_KEY_PREFIX",
     "BACKUP_FORMAT",
     "KEYRING_FORMAT",
     "KEY_STATES",
@@ -69,10 +78,12 @@ __all__ = [
     "Keyring",
     "KeyringError",
     "MasterKey",
+    "NewKey",
     "Purpose",
     "UnknownKeyError",
     "audit_signing_key",
     "blind_index",
+    "digest_of",
     "export_backup",
     "field_aad",
     "generate_keyring",
@@ -85,6 +96,8 @@ __all__ = [
     "load_keyring",
     "mac",
     "mac_matches",
+    "matches",
+    "new_api_key",
     "new_data_key",
     "open_sealed",
     "parse_key_id",
@@ -94,6 +107,7 @@ __all__ = [
     "save_keyring",
     "seal",
     "sign",
+    "split_key",
     "unwrap_data_key",
     "verify",
     "wrap_data_key",

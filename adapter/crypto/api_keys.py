@@ -14,7 +14,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-PREFIX = "srk_"
+__all__ = ["API_KEY_PREFIX", "NewKey", "digest_of", "matches", "new_api_key", "split_key"]
+
+API_KEY_PREFIX = "srk_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ class NewKey:
 def new_api_key() -> NewKey:
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    return NewKey(key_id, f"{PREFIX}{key_id}_{secret}", digest_of(secret))
+    return NewKey(key_id, f"{API_KEY_PREFIX}{key_id}_{secret}", digest_of(secret))
 
 
 def digest_of(secret: str) -> str:
@@ -36,9 +38,9 @@ def digest_of(secret: str) -> str:
 
 def split_key(text: str) -> tuple[str, str] | None:
     """(key id, secret) of a presented key, or None when it is not one of ours."""
-    if not text.startswith(PREFIX):
+    if not text.startswith(API_KEY_PREFIX):
         return None
-    key_id, sep, secret = text[len(PREFIX) :].partition("_")
+    key_id, sep, secret = text[len(API_KEY_PREFIX) :].partition("_")
     if not sep or len(key_id) != 16 or not secret:
         return None
     return key_id, secret

@@ -4,19 +4,21 @@
 created and upgraded by Alembic (`upgrade`, called by `substreg init`); every other
 command refuses to run on a database that is not at the newest revision, so that no
 command ever writes into a schema it does not know.
+
+Alembic is imported only where a migration runs (`upgrade`, `downgrade`): importing it
+costs most of a second, which every command and every worker start would pay just to
+compare two revision names. The revisions are read without it: the newest one the
+package ships from the migration files' names (`0007_…py`), the database's from Alembic's
+own table `alembic_version` (D-118).
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -24,7 +26,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from adapter.errors import DatabaseError
 from adapter.settings.environment import DATABASE_URL_ENV
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = "adapter.store:migrations"
+_VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
 def open_engine(url: str) -> Engine:
@@ -80,6 +87,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def _alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration: the packaged migrations, run on `connection` (env.py)."""
+    from alembic.config import Config  # noqa: PLC0415 (only where a migration runs)
+
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     if connection is not None:
@@ -89,6 +98,8 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema (Alembic), in one transaction."""
+    from alembic import command  # noqa: PLC0415
+
     try:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), revision)
@@ -99,16 +110,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Step the schema back to `revision` (for an operator undoing an upgrade)."""
+    from alembic import command  # noqa: PLC0415
+
     with engine.begin() as connection:
         command.downgrade(_alembic_config(connection), revision)
 
 
 @cache
 def head_revision() -> str:
-    """The newest revision the package ships (read once: parsing the scripts costs)."""
-    script = ScriptDirectory.from_config(_alembic_config())
-    head = script.get_current_head()
-    assert head is not None  # the package ships its migrations
+    """The newest revision the package ships: the highest number of the migration files
+    (`NNNN_what.py`, revision "NNNN", each revising the one before; a test holds this to
+    Alembic's own reading of the scripts)."""
+    numbers = [p.name.split("_", 1)[0] for p in _VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py")]
+    assert numbers  # the package ships its migrations
+    return max(numbers)
+
+
+def alembic_head_revision() -> str:
+    """The newest revision as Alembic reads it from the scripts (slow: for the tests)."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
     return head
 
 
@@ -127,10 +150,17 @@ def current_revision(engine: Engine) -> str | None:
         return None
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(_VERSION_TABLE):
+                return None
+            versions = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}"))
+            found = list(versions.scalars())
     except DBAPIError as exc:  # unreachable, not a database file, no right to read …
         msg = f"the database cannot be opened ({_first_line(exc)})"
         raise DatabaseError(msg) from None
+    if len(found) > 1:  # Alembic's branches: this package's migrations have none
+        msg = f"the database names {len(found)} schema revisions ({', '.join(found)})"
+        raise DatabaseError(msg)
+    return str(found[0]) if found else None
 
 
 def require_current(engine: Engine) -> None:

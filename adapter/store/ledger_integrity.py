@@ -35,6 +35,7 @@ class SealedRows:
         self._written: dict[str, dict[str, Any]] = {}  # ledger id → its last version
         self._versions: list[dict[str, Any]] = []  # every version written, in order
         self._chain: dict[str, dict[str, Any]] | None = None  # the log's, read once
+        self._read: dict[str, dict[str, Any] | None] = {}  # single rows' records, read once
 
     def wrote(self, columns: dict[str, Any]) -> None:
         """A version of a row this transaction wrote: each is chained at its end (a row
@@ -44,19 +45,30 @@ class SealedRows:
 
     def chained(self, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
         """What the audit log last recorded of each row (of one, if given): with the
-        versions this transaction wrote, which are chained at its end. The log is read once
-        a transaction (it holds the writer's lock: nobody else appends meanwhile)."""
+        versions this transaction wrote, which are chained at its end. The whole log is
+        read once a transaction, and only when every row is asked for; one row's records
+        alone (an index, D-118), so that changing a batch's rows costs as much as the
+        batch, not as much as the ledger's history. Either is read once: the transaction
+        holds the writer's lock, nobody else appends meanwhile."""
+        if ledger_id is not None:
+            columns = self._written.get(ledger_id)
+            if columns is not None:
+                return {ledger_id: _as_chained(columns)}
+            last = self._last_of(ledger_id)
+            return {} if last is None else {ledger_id: last}
         if self._chain is None:
             self._chain = last_chained(self.rows)
-        ids = list(self._written) if ledger_id is None else [ledger_id]
-        found = dict(self._chain) if ledger_id is None else {}
-        for written_id in ids:
-            columns = self._written.get(written_id)
-            if columns is not None:
-                found[written_id] = {**chain_record(columns), "mapping_id": columns["mapping_id"]}
-            elif written_id in self._chain:
-                found[written_id] = self._chain[written_id]
+        found = dict(self._chain)
+        for written_id, columns in self._written.items():
+            found[written_id] = _as_chained(columns)
         return found
+
+    def _last_of(self, ledger_id: str) -> dict[str, Any] | None:
+        if self._chain is not None:
+            return self._chain.get(ledger_id)
+        if ledger_id not in self._read:
+            self._read[ledger_id] = last_chained(self.rows, ledger_id).get(ledger_id)
+        return self._read[ledger_id]
 
     def problem(self, entry: Entry, *, chained: bool = False) -> str | None:
         """Why the row fails its check (its seal; with `chained`, also the audit log's
@@ -102,6 +114,11 @@ class SealedRows:
                 ledger_id=columns["ledger_id"],
                 details=chain_record(columns),
             )
+        for ledger_id, columns in self._written.items():  # what the log now last records
+            last = _as_chained(columns)
+            self._read[ledger_id] = last
+            if self._chain is not None:
+                self._chain[ledger_id] = last
         self._written, self._versions = {}, []
 
     def seal_unsealed(self) -> tuple[int, tuple[str, ...]]:
@@ -132,3 +149,8 @@ class SealedRows:
         if last is None:
             return not chained
         return self.seal.is_recorded(columns, str(last.get("seal")))
+
+
+def _as_chained(columns: dict[str, Any]) -> dict[str, Any]:
+    """A version of a row as `last_chained` reads its record back from the log."""
+    return {**chain_record(columns), "mapping_id": columns["mapping_id"]}

@@ -162,6 +162,8 @@ audit_log = Table(
     Column("details", Text, nullable=False),  # canonical JSON, counts and ids only
     Column("prev_hash", Bytes(32), nullable=False),
     Column("entry_hash", Bytes(32), nullable=False),
+    # revision 0007: a row's chained records read alone, not by a scan of the log (D-118)
+    Index("ix_audit_log_ledger_id", "ledger_id", "seq"),
 )
 
 audit_checkpoint = Table(

@@ -3,7 +3,8 @@
 Starting `python -m adapter.cli submit --worker` takes one to three seconds of imports on a
 shared machine; two hundred kills at random points of the work would spend most of their
 time importing. This process imports the command's modules once, then for each line
-`fork` on standard input forks a child that runs `adapter.cli.main.main(ARGV)` — the same
+`fork` on standard input forks a child that runs `adapter.cli.main.main(ARGV)` (for
+`fork-seal`: ARGV with `--queue-only` for `--worker`, a `submit` that seals) — the same
 command, in a process of its own, with its own database connections and its own clock —
 and answers the child's pid on standard output. The parent opens no connection and starts
 no thread before it forks. Children are reaped by the kernel (SIGCHLD ignored); each
@@ -43,9 +44,13 @@ def main() -> int:
     ssl.create_default_context()  # the trust store's files, read once into the page cache
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     print("ready", flush=True)
+    # `fork-seal`: the same command sealing instead (`submit --queue-only`), to be killed
+    # while it seals.
+    sealing = [a if a != "--worker" else "--queue-only" for a in argv]
     for line in sys.stdin:
-        if line.strip() != "fork":
+        if line.strip() not in ("fork", "fork-seal"):
             continue
+        command = sealing if line.strip() == "fork-seal" else argv
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -60,7 +65,7 @@ def main() -> int:
             os.dup2(stdin, 0)
             code = 70
             try:
-                code = substreg(argv)
+                code = substreg(command)
             except BaseException:  # the child's own end: said in its log
                 traceback.print_exc()
             finally:

@@ -28,6 +28,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -75,8 +76,11 @@ def encrypt(content: bytes, recipient: Recipient) -> cms.ContentInfo:
     """`content` (as id-data) in an AuthEnvelopedData to the checked `recipient`."""
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(alg.GCM_NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, content, None)
-    ciphertext, tag = sealed[: -alg.GCM_TAG_BYTES], sealed[-alg.GCM_TAG_BYTES :]
+    # The streaming form of the same AES-256-GCM gives the ciphertext and the tag apart:
+    # AESGCM.encrypt appends the tag, and splitting it off copied the whole ciphertext.
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+    ciphertext = encryptor.update(content) + encryptor.finalize()  # GCM: finalize gives b""
+    tag = encryptor.tag
     transport = cms.KeyTransRecipientInfo(
         {
             "version": constant(cms.CMSVersion, "v0"),

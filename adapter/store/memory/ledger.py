@@ -97,12 +97,17 @@ class MemoryLedgerRows:
 
     def chained(self, action: str, ledger_id: str | None = None) -> dict[str, Row]:
         last: dict[str, Row] = {}
-        for _, entry in sorted(self.log.items()):
-            if entry["action"] == action and ledger_id in (None, entry["ledger_id"]):
-                last[entry["ledger_id"]] = {
-                    "mapping_id": entry["mapping_id"],
-                    "details": entry["details"],
-                }
+        # Only the entries asked for are put in order, as the SQL reads them by an index.
+        found = [
+            (seq, entry)
+            for seq, entry in self.log.items()
+            if entry["action"] == action and ledger_id in (None, entry["ledger_id"])
+        ]
+        for _, entry in sorted(found, key=lambda item: item[0]):
+            last[entry["ledger_id"]] = {
+                "mapping_id": entry["mapping_id"],
+                "details": entry["details"],
+            }
         return last
 
     def _slots(self) -> set[str]:
