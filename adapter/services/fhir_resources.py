@@ -211,6 +211,22 @@ def history(store: Store, kind: str, logical_id: str) -> JsonObject:
     }
 
 
+def migrate_index_in(space: Workspace) -> int:
+    """An index-key rotation: every pushed resource with an index row under an old key is
+    indexed again under the active one, from its current version (the logical id and the
+    identifiers are only in the sealed body: they are read, never kept in clear), so that
+    a read, an update or a conditional create still finds it once the old key is retired.
+    How many were."""
+    stale = space.resources.indexed_under_old_keys()
+    for located in stale:
+        kept = space.resources.version(located, located.version)
+        assert kept is not None  # the current version is always kept
+        resource = orjson.loads(kept.body)
+        identifiers = [] if kept.deleted else _identifiers(resource)  # as `_write` keeps them
+        space.resources.reindex(located, resource["id"], identifiers)
+    return len(stale)
+
+
 def record(space: Workspace, counts: dict[str, int]) -> None:
     """One audit entry per unit of work that wrote: how many, never which (T2)."""
     space.audit.append(space.actor, "fhir.write", details=counts)
