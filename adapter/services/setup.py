@@ -19,8 +19,8 @@ from adapter.crypto import (
     save_keyring,
 )
 from adapter.errors import KeyringError, SetupError
-from adapter.settings.environment import Settings
 from adapter.services.fhir_resources import migrate_index_in
+from adapter.settings.environment import Settings
 from adapter.settings.files import write_private
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
