@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import orjson
 
 from adapter.errors import FhirRequestError
+from adapter.services.fhir_index import identifiers_of
 from adapter.services.fhir_requests import (
     JsonObject,
     checked,
@@ -211,22 +212,6 @@ def history(store: Store, kind: str, logical_id: str) -> JsonObject:
     }
 
 
-def migrate_index_in(space: Workspace) -> int:
-    """An index-key rotation: every pushed resource with an index row under an old key is
-    indexed again under the active one, from its current version (the logical id and the
-    identifiers are only in the sealed body: they are read, never kept in clear), so that
-    a read, an update or a conditional create still finds it once the old key is retired.
-    How many were."""
-    stale = space.resources.indexed_under_old_keys()
-    for located in stale:
-        kept = space.resources.version(located, located.version)
-        assert kept is not None  # the current version is always kept
-        resource = orjson.loads(kept.body)
-        identifiers = [] if kept.deleted else _identifiers(resource)  # as `_write` keeps them
-        space.resources.reindex(located, resource["id"], identifiers)
-    return len(stale)
-
-
 def record(space: Workspace, counts: dict[str, int]) -> None:
     """One audit entry per unit of work that wrote: how many, never which (T2)."""
     space.audit.append(space.actor, "fhir.write", details=counts)
@@ -284,7 +269,7 @@ def _write(
         meta = dict(resource.get("meta") or {})
         meta.update(versionId=str(version), lastUpdated=instant(space.now))
         stamped["meta"] = meta
-    identifiers = [] if deleted else _identifiers(resource)
+    identifiers = [] if deleted else identifiers_of(resource)
     located = space.resources.write(
         kind, logical_id, previous, orjson.dumps(stamped), identifiers, deleted=deleted
     )
@@ -294,22 +279,6 @@ def _write(
 def _version(kind: str, kept: Kept) -> Version:
     resource = orjson.loads(kept.body)
     return Version(kind, resource["id"], kept.version, kept.last_updated, kept.deleted, resource)
-
-
-def _identifiers(resource: JsonObject) -> list[tuple[str, str]]:
-    """(system, value) of each business identifier with both (one or a list: Composition
-    has one, most types a list)."""
-    found = resource.get("identifier")
-    listed = found if isinstance(found, list) else [found]
-    return sorted(
-        {
-            (i["system"], i["value"])
-            for i in listed
-            if isinstance(i, dict)
-            and isinstance(i.get("system"), str)
-            and isinstance(i.get("value"), str)
-        }
-    )
 
 
 def instant(moment: datetime) -> str:

@@ -19,7 +19,7 @@ from adapter.crypto import (
     save_keyring,
 )
 from adapter.errors import KeyringError, SetupError
-from adapter.services.fhir_resources import migrate_index_in
+from adapter.services.fhir_index import migrate_index_in
 from adapter.settings.environment import Settings
 from adapter.settings.files import write_private
 from adapter.store.audit import Actor

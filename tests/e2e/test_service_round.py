@@ -74,7 +74,6 @@ def environment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict
 
 
 def _port() -> int:
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
