@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import orjson
 
 from adapter.errors import FhirRequestError
+from adapter.services.fhir_index import identifiers_of
 from adapter.services.fhir_requests import (
     JsonObject,
     checked,
@@ -268,7 +269,7 @@ def _write(
         meta = dict(resource.get("meta") or {})
         meta.update(versionId=str(version), lastUpdated=instant(space.now))
         stamped["meta"] = meta
-    identifiers = [] if deleted else _identifiers(resource)
+    identifiers = [] if deleted else identifiers_of(resource)
     located = space.resources.write(
         kind, logical_id, previous, orjson.dumps(stamped), identifiers, deleted=deleted
     )
@@ -278,22 +279,6 @@ def _write(
 def _version(kind: str, kept: Kept) -> Version:
     resource = orjson.loads(kept.body)
     return Version(kind, resource["id"], kept.version, kept.last_updated, kept.deleted, resource)
-
-
-def _identifiers(resource: JsonObject) -> list[tuple[str, str]]:
-    """(system, value) of each business identifier with both (one or a list: Composition
-    has one, most types a list)."""
-    found = resource.get("identifier")
-    listed = found if isinstance(found, list) else [found]
-    return sorted(
-        {
-            (i["system"], i["value"])
-            for i in listed
-            if isinstance(i, dict)
-            and isinstance(i.get("system"), str)
-            and isinstance(i.get("value"), str)
-        }
-    )
 
 
 def instant(moment: datetime) -> str:

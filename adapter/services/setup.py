@@ -19,6 +19,7 @@ from adapter.crypto import (
     save_keyring,
 )
 from adapter.errors import KeyringError, SetupError
+from adapter.services.fhir_index import migrate_index_in
 from adapter.settings.environment import Settings
 from adapter.settings.files import write_private
 from adapter.store.audit import Actor
@@ -121,7 +122,7 @@ def rotate(
 
     def move(space: Workspace) -> RotationResult:
         rewrapped = space.keys.rewrap_all() if purpose == "wrap" else 0
-        reindexed = space.mappings.migrate_index() if purpose == "index" and migrate else 0
+        reindexed = _reindex_all(space) if purpose == "index" and migrate else 0
         space.audit.append(
             actor,
             "keys.rotate",
@@ -143,7 +144,7 @@ def migrate_index(store: Store, settings: Settings, actor: Actor) -> RotationRes
     """The batch half of an index-key rotation: re-index every row, retire old versions."""
 
     def move(space: Workspace) -> int:
-        count = space.mappings.migrate_index()
+        count = _reindex_all(space)
         space.audit.append(actor, "keys.migrate-index", details={"reindexed": count})
         return count
 
@@ -155,6 +156,13 @@ def migrate_index(store: Store, settings: Settings, actor: Actor) -> RotationRes
     return RotationResult(
         "index", key_id(keyring.active("index")), reindexed=count, retired=retired
     )
+
+
+def _reindex_all(space: Workspace) -> int:
+    """Every row indexed under an old index key, indexed under the active one: patients
+    (`patient_index`) and pushed resources (`fhir_resource`, `fhir_identifier_index`), in
+    the one unit of work of the rotation."""
+    return space.mappings.migrate_index() + migrate_index_in(space)
 
 
 def _retire_unused(
@@ -182,7 +190,11 @@ def _retire_unused(
 
 
 def _rows_using(space: Workspace, purpose: str, version: int, kid: str) -> int:
-    indexed = space.mappings.rows_indexed_under(version) if purpose == "index" else 0
+    indexed = (
+        space.mappings.rows_indexed_under(version) + space.resources.rows_indexed_under(version)
+        if purpose == "index"
+        else 0
+    )
     return space.keys.rows_under(purpose, version, kid, indexed)
 
 

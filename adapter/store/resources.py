@@ -155,6 +155,37 @@ class PushedResources:
             self._known[(kind, logical_id)] = located
         return located
 
+    # -- index-key rotation ------------------------------------------------------------------
+
+    def indexed_under_old_keys(self) -> list[Located]:
+        """The resources with an index row under another than the active index key."""
+        version, _ = self.keys.active_index()
+        rows = self.rows.indexed_under_other_versions(version)
+        self.keys.preload([row["dek_id"] for row in rows])  # their current versions are read
+        return [_located(row) for row in rows]
+
+    def reindex(
+        self, located: Located, logical_id: str, identifiers: list[tuple[str, str]]
+    ) -> None:
+        """Index the resource (its `Type/id` and its current identifiers) under the active
+        index key only; the version stays (nothing is written but the indexes)."""
+        index_version, id_idx = self.keys.active_blind(_id_text(located.resource_type, logical_id))
+        values = {"id_idx": id_idx, "idx_ver": index_version}
+        if not self.rows.advance(located.resource_id, located.version, values):
+            raise ConcurrentUpdateError("another write made a version of this resource")
+        kind = located.resource_type
+        pairs = [
+            self.keys.active_blind(_identifier_text(kind, system, value))
+            for system, value in identifiers
+        ]
+        self.rows.set_identifiers(located.resource_id, pairs)
+        self._known.clear()
+
+    def rows_indexed_under(self, version: int) -> int:
+        """How many index rows (ids and identifiers) use the index version (`keys status`,
+        and an old index key is retired only when none does)."""
+        return self.rows.count_indexed_under(version)
+
     # -- ingestion -------------------------------------------------------------------------
 
     def pending(self, limit: int) -> list[tuple[str, Kept]]:

@@ -412,6 +412,15 @@ class ResourceRows(Protocol):
         """Replace the resource's identifier index rows with the pairs."""
         ...
 
+    def indexed_under_other_versions(self, version: int) -> list[Row]:
+        """The resource rows indexed under another index version than `version`: their
+        own id index, or one of their identifier index rows (an index-key rotation)."""
+        ...
+
+    def count_indexed_under(self, version: int) -> int:
+        """How many id and identifier index rows use the index version."""
+        ...
+
     def pending(self, limit: int) -> list[Row]:
         """Of up to `limit` resources with a version sync has not read, the current
         version's row with its resource's `resource_type` and `dek_id`, oldest first."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 
 from adapter.crypto import generate_keyring
@@ -28,6 +29,7 @@ from adapter.store.audit import AuditLog, verify, wiped_log
 from adapter.store.database import (
     current_revision,
     head_revision,
+    is_current,
     open_engine,
     require_current,
     upgrade,
@@ -278,3 +280,28 @@ def test_open_engine_refuses_what_is_not_a_supported_database(
     with pytest.raises(DatabaseError, match=message) as refused:
         open_engine(garble(database.url))
     assert "SUBSTREG_DATABASE_URL" in str(refused.value)
+
+
+def test_a_store_that_ran_refuses_once_the_schema_is_not_at_head_any_more(
+    database: Database,
+) -> None:
+    """The schema is read before every unit of work, not once (D-147): a running store
+    whose database was taken to another revision meanwhile (here: stamped back to the
+    previous one, as a newer program's upgrade would move it on) refuses its next run with
+    the fix, and runs again once the database is at head."""
+    engine = open_engine(database.url)
+    upgrade(engine)
+    keyring = generate_keyring(NOW.isoformat())
+    store = Store(SqlDatabase(engine), lambda: keyring)
+    store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init"))
+    assert is_current(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": PREVIOUS})
+    assert not is_current(engine)
+    with pytest.raises(DatabaseError, match=f"is at schema revision {PREVIOUS}"):
+        store.run(ACTOR, lambda _: None)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()}
+        )
+    store.run(ACTOR, lambda _: None)

@@ -84,6 +84,15 @@ class MemoryResourceRows:
                 "resource_id": resource_id,
             }
 
+    def indexed_under_other_versions(self, version: int) -> list[Row]:
+        stale = {rid for ver, _, rid in self.identifiers if ver != version}
+        stale |= {rid for rid, row in self.resources.items() if row["idx_ver"] != version}
+        return [dict(self.resources[rid]) for rid in sorted(stale)]
+
+    def count_indexed_under(self, version: int) -> int:
+        own = sum(1 for row in self.resources.values() if row["idx_ver"] == version)
+        return own + sum(1 for ver, _, _ in self.identifiers if ver == version)
+
     def pending(self, limit: int) -> list[Row]:
         waiting = {rid for (rid, _), row in self.kept.items() if row["ingested_at"] is None}
         found = []

@@ -21,6 +21,7 @@ from adapter.settings.files import make_private_dirs
 from adapter.store.database import (
     current_revision,
     head_revision,
+    is_current,
     require_current,
     sqlite_path,
     upgrade,
@@ -79,7 +80,11 @@ class SqlDatabase:
         self.serialize_writers = serialize_writers
 
     def require_ready(self) -> None:
-        require_current(self.engine)
+        """Refuse a database that is missing or not at the newest schema, before every unit
+        of work: the cheap read first, Alembic's own (which names the problem) when that
+        does not find the head (D-147)."""
+        if not is_current(self.engine):
+            require_current(self.engine)
 
     @staticmethod
     def refused(exc: Exception) -> DatabaseError:

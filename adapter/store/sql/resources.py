@@ -87,6 +87,25 @@ class SqlResourceRows:
         if rows:
             self.connection.execute(fhir_identifier_index.insert(), rows)
 
+    def indexed_under_other_versions(self, version: int) -> list[Row]:
+        index = fhir_identifier_index.c
+        by_identifier = select(index.resource_id).where(index.idx_ver != version)
+        query = (
+            select(fhir_resource)
+            .where(or_(_resource.idx_ver != version, _resource.resource_id.in_(by_identifier)))
+            .order_by(_resource.resource_id)
+        )
+        return [_utc(r._asdict()) for r in self.connection.execute(query)]
+
+    def count_indexed_under(self, version: int) -> int:
+        index = fhir_identifier_index.c
+        own = select(func.count()).select_from(fhir_resource).where(_resource.idx_ver == version)
+        identifiers = (
+            select(func.count()).select_from(fhir_identifier_index).where(index.idx_ver == version)
+        )
+        execute = self.connection.execute
+        return int(execute(own).scalar_one()) + int(execute(identifiers).scalar_one())
+
     def pending(self, limit: int) -> list[Row]:
         waiting = select(_version.resource_id).where(_version.ingested_at.is_(None)).distinct()
         current = and_(

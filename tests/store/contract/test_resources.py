@@ -164,3 +164,35 @@ def test_owners_are_noted_and_a_patients_resources_forgotten(backend_db: Databas
         assert kept is not None and kept.version == 1
         assert [k.body for _, k in pushed.pending(10)] == [b"b1"]
         assert rows.resources.owned_by("map-1") == []
+
+
+def test_an_index_key_rotation_finds_and_reindexes_what_the_old_key_indexes(
+    backend_db: Database,
+) -> None:
+    """After a rotation the resources under the old index key (their id, or only one of
+    their identifiers) are listed and counted; re-indexed, they are found under the new key
+    alone, by id and by identifier, with their version unchanged."""
+    rotated = RING.rotated("index", LATER.isoformat())
+    with backend_db.transaction() as rows:
+        pushed = _resources(rows)
+        a = pushed.write("Patient", "a", None, b"{}", [IDENTIFIER])
+        b = pushed.write("Patient", "b", None, b"{}", [])
+    with backend_db.transaction() as rows:
+        after = PushedResources(rows.resources, KeyStore(rows.keys, rotated, LATER), LATER)
+        c = after.write("Patient", "c", None, b"{}", [IDENTIFIER])  # under the new key
+        assert after.rows_indexed_under(1) == 3 and after.rows_indexed_under(2) == 2
+        stale = after.indexed_under_old_keys()
+        assert sorted(s.resource_id for s in stale) == sorted([a.resource_id, b.resource_id])
+        for located, logical_id, identifiers in ((a, "a", [IDENTIFIER]), (b, "b", [])):
+            after.reindex(located, logical_id, identifiers)
+        assert after.rows_indexed_under(1) == 0 and after.rows_indexed_under(2) == 5
+        assert after.indexed_under_old_keys() == []
+    newest_only = rotated.with_state("index", 1, "retired")
+    with backend_db.transaction(write=False) as rows:
+        alone = PushedResources(rows.resources, KeyStore(rows.keys, newest_only, LATER), LATER)
+        found = alone.locate("Patient", "a")
+        assert found is not None and found.version == 1
+        assert alone.locate("Patient", "b") is not None
+        assert sorted(r.resource_id for r in alone.identified("Patient", *IDENTIFIER)) == sorted(
+            [a.resource_id, c.resource_id]
+        )
