@@ -1,5 +1,6 @@
 """A FHIR server's REST API, as the pull connector reads it: searches page by page
-(`Bundle.link` next), reads of single resources, and every request paced, authorised and
+(`Bundle.link` next), searches of named resources by `_id`, reads of single resources,
+and every request paced, authorised and
 tried again on 429 and 503 (honouring `Retry-After`), on 5xx and on a network failure,
 with exponential backoff (stamina) otherwise; then one `SourceError` that says what
 happened. A `next` link to another server is refused: the token is never sent elsewhere.
@@ -7,7 +8,7 @@ happened. A `next` link to another server is refused: the token is never sent el
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +26,10 @@ from adapter.errors import SourceAuthError, SourceError
 FHIR_JSON = "application/fhir+json"
 _BUSY = frozenset({429, 503})  # the server asks to be left alone for a while
 _TRY_AGAIN = frozenset({500, 502, 504})  # a passing failure, as likely as not
+# How a server says it does not search a type by `_id`: an unknown or unsupported
+# parameter (400, 501), a type it has no search for (404, 405), a scope that grants reads
+# but no searches (403; SMART `system/*.r`). The resources are then read one by one.
+NO_ID_SEARCH = (400, 403, 404, 405, 501)
 T = TypeVar("T")
 
 
@@ -86,26 +91,58 @@ class FhirClient:
             params["_include"] = include
         if since is not None:
             params["_lastUpdated"] = f"gt{since}"
-        url: str | None = self.root + resource_type
-        query: Mapping[str, str] | None = params
-        number = 0
-        while url is not None:
-            number += 1
-            bundle = self.json(
-                url, params=query, what=f"the search of {resource_type} page {number}"
-            )
-            if bundle.get("resourceType") != "Bundle":
-                msg = f"{self.base}: the search of {resource_type} answered no Bundle"
-                raise SourceError(msg)
+        what = f"the search of {resource_type}"
+        first = self.json(self.root + resource_type, params=params, what=f"{what} page 1")
+        for number, bundle in enumerate(self._bundles(first, what), start=1):
             yield Page(
                 resource_type,
                 number,
                 list(_entries(bundle, "match")),
                 list(_entries(bundle, "include")),
             )
-            url, query = _next_link(bundle), None
-            if url is not None:
-                url = self.same_server(urljoin(self.root, url))
+
+    def search_ids(self, resource_type: str, ids: Sequence[str]) -> list[dict[str, Any]] | None:
+        """The matches of `resource_type?_id=<id>,<id>,…` (FHIR's `_id` takes a list, read
+        as OR), every page of them: the named resources the server still holds. None when
+        the server does not search the type by `_id` (`NO_ID_SEARCH`): read them instead."""
+        what = f"the _id search of {resource_type}"
+        params = {"_id": ",".join(ids), "_count": str(len(ids))}
+        answer = self.get(
+            self.root + resource_type,
+            params=params,
+            what=f"{what} page 1",
+            accept=(200, *NO_ID_SEARCH),
+        )
+        if answer.status_code != 200:
+            return None
+        first = _json(answer, self.base)
+        return [
+            resource
+            for bundle in self._bundles(first, what)
+            for resource, _ in _entries(bundle, "match")
+        ]
+
+    def _bundles(self, first: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+        """`first` and the pages after it, through `Bundle.link` next (on this server)."""
+        bundle, number = first, 1
+        while True:
+            if bundle.get("resourceType") != "Bundle":
+                msg = f"{self.base}: {what} answered no Bundle"
+                raise SourceError(msg)
+            yield bundle
+            url = _next_link(bundle)
+            if url is None:
+                return
+            number += 1
+            url = self.same_server(urljoin(self.root, url))
+            bundle = self.json(url, what=f"{what} page {number}")
+
+    def relative(self, reference: str) -> str:
+        """`reference` (`Type/id`, or a URL) relative to the base when it lies below it
+        (`https://ehr/fhir/Patient/1` → `Patient/1`); as it is when it lies elsewhere on
+        this server; SourceError for another server's (the token goes nowhere else)."""
+        url = self.same_server(urljoin(self.root, reference))
+        return url.removeprefix(self.root) if url.startswith(self.root) else reference
 
     def read(self, reference: str) -> dict[str, Any] | None:
         """The resource `Type/id` (or an absolute URL on this server); None when gone

@@ -20,16 +20,21 @@ read before unchanged. Either way the ledger is the one an uninterrupted pull ma
 
 A type whose resources came without `meta.lastUpdated` keeps its checkpoint (each pull
 reads it whole again: harmless, slow, and said). A sync that keeps nothing (a refused
-mass end, D-48) moves no checkpoint. `pull_named` reads single resources for an
-id-only subscription notification.
+mass end, D-48) moves no checkpoint.
+
+`pull_named` reads the resources an id-only subscription notification names: per type a
+search `_id=<id>,<id>,…` of at most `IDS_PER_SEARCH` ids (a patient's few hundred
+resources in a handful of requests, not one read each, D-138), or single reads of a type
+whose `_id` search the server refuses.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -64,7 +69,24 @@ PATIENT_OWNED = frozenset(
     }
 )
 
-__all__ = ["PULLED_TYPES", "PullResult", "Source", "TypePulled", "pull", "pull_named"]
+# The ids of one `_id` search: a URL of some 3.5 kB at FHIR's longest ids (64 characters),
+# under the 8 kB request lines servers and proxies commonly accept.
+IDS_PER_SEARCH = 50
+# A reference `pull_named` searches by `_id`: `Type/id` (FHIR's id: 1-64 of A-Z a-z 0-9 - .).
+# Anything else (a version, a query, a path elsewhere on the server) is read as it is.
+_TYPE_AND_ID = re.compile(r"([A-Z][A-Za-z]{0,63})/([A-Za-z0-9.\-]{1,64})")
+
+__all__ = [
+    "IDS_PER_SEARCH",
+    "PULLED_TYPES",
+    "Named",
+    "PullResult",
+    "Source",
+    "TypePulled",
+    "pull",
+    "pull_named",
+    "read_named",
+]
 
 
 class Source(Protocol):
@@ -75,7 +97,9 @@ class Source(Protocol):
     def search(
         self, resource_type: str, *, since: str | None, count: int, include: str | None = None
     ) -> Iterator[Page]: ...
+    def search_ids(self, resource_type: str, ids: Sequence[str]) -> list[dict[str, Any]] | None: ...
     def read(self, reference: str) -> dict[str, Any] | None: ...
+    def relative(self, reference: str) -> str: ...
 
 
 @dataclass(slots=True)
@@ -247,25 +271,88 @@ def pull_named(
     store: Store, actor: Actor, source: Source, references: list[str], options: SyncOptions
 ) -> SyncResult:
     """Read the resources `references` name (`Type/id` or URLs on the server) and sync
-    them: what an id-only notification asks for. One gone (404, 410) is a finding."""
-    items: list[Item] = []
-    gone = 0
-    for index, reference in enumerate(references, start=1):
-        resource = source.read(reference)
-        if resource is None:
-            gone += 1
-            continue
-        items.append(Entry(resource, None, where=f"notification focus {index}"))
+    them: what an id-only notification asks for. One gone (404, 410, or not found by the
+    `_id` search) is a finding; so is a type the server would not search by `_id`."""
+    named = read_named(source, references)
+    items: list[Item] = [
+        Entry(resource, None, where=f"notification focus {index}")
+        for index, resource in sorted(named.found.items())
+    ]
     result = ingest(store, actor, items, options)
-    if gone:
-        note = Finding(
-            "warning",
-            "INPUT",
-            f"{gone} resource(s) a notification named were gone from the server (404/410).",
+    notes: list[Finding] = []
+    if named.gone:
+        notes.append(
+            Finding(
+                "warning",
+                "INPUT",
+                f"{named.gone} resource(s) a notification named were gone from the server "
+                "(404/410, or not found by their _id).",
+            )
         )
-        result = _with_finding(result, note)
-    return result
+    if named.unsearched:
+        notes.append(
+            Finding(
+                "info",
+                "INPUT",
+                f"The server does not search {', '.join(named.unsearched)} by _id (HTTP "
+                "400, 403, 404, 405 or 501): the resources of a notification were read one "
+                "at a time (slower, and every one still read).",
+            )
+        )
+    return replace(result, findings=[*result.findings, *notes]) if notes else result
 
 
-def _with_finding(result: SyncResult, finding: Finding) -> SyncResult:
-    return replace(result, findings=[*result.findings, finding])
+@dataclass(slots=True)
+class Named:
+    """What `read_named` found: each resource under the (1-based) position of the first
+    reference that named it; how many were gone; the types read one at a time."""
+
+    found: dict[int, dict[str, Any]] = field(default_factory=dict)
+    gone: int = 0
+    unsearched: list[str] = field(default_factory=list)
+
+    def take(self, index: int, resource: dict[str, Any] | None) -> None:
+        if resource is None:
+            self.gone += 1
+        else:
+            self.found[index] = resource
+
+
+def read_named(source: Source, references: Sequence[str]) -> Named:
+    """The resources `references` name, read from `source`: `Type/id` grouped by type and
+    searched `_id` by `IDS_PER_SEARCH` (a reference named twice is read once); any other
+    form read as it is. An absolute URL on another server is refused (SourceError) before
+    anything is read."""
+    named = Named()
+    by_type: dict[str, dict[str, int]] = {}  # type → id → position of its first reference
+    singles: list[tuple[int, str]] = []
+    for index, reference in enumerate(references, start=1):
+        local = source.relative(reference)
+        match = _TYPE_AND_ID.fullmatch(local)
+        if match is None:
+            singles.append((index, local))
+        else:
+            by_type.setdefault(match[1], {}).setdefault(match[2], index)
+    for index, local in singles:
+        named.take(index, source.read(local))
+    for kind, ids in by_type.items():
+        _read_ids(source, kind, ids, named)
+    return named
+
+
+def _read_ids(source: Source, kind: str, ids: dict[str, int], named: Named) -> None:
+    """Search `kind` by `_id`, `IDS_PER_SEARCH` at a time; on the first refusal (the
+    server does not search it so) read the rest of its ids one by one."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), IDS_PER_SEARCH):
+        chunk = wanted[start : start + IDS_PER_SEARCH]
+        found = None if kind in named.unsearched else source.search_ids(kind, chunk)
+        if found is None:
+            if kind not in named.unsearched:
+                named.unsearched.append(kind)
+            for one in chunk:
+                named.take(ids[one], source.read(f"{kind}/{one}"))
+            continue
+        by_id = {r.get("id"): r for r in found if r.get("resourceType") == kind}
+        for one in chunk:
+            named.take(ids[one], by_id.get(one))

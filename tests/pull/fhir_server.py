@@ -1,7 +1,9 @@
 """A small FHIR server the pull tests start themselves on 127.0.0.1 (FastAPI under
 uvicorn in a thread, `tests.registersim.helpers.ServedSim`): the demo practice's
 resources (demo/), each given a `meta.lastUpdated` (three at a time share one, so that
-ties straddle page boundaries), searched by `_lastUpdated` (gt/ge) and sorted by it,
+ties straddle page boundaries), searched by `_lastUpdated` (gt/ge) and sorted by it, and
+by `_id` (a comma-separated list: any of them; a switch refuses it with 400, as a server
+that does not support it),
 paged through `Bundle.link` next over a snapshot of the matches (as real servers keep
 a search's result set); reads; a SMART Backend Services token endpoint that checks the
 client assertion's signature with the client's public key (PyJWT), or one static token;
@@ -76,6 +78,8 @@ class ServerState:
     pages_served: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     unsorted: bool = False  # ignore _sort (a server that does not support it)
+    refuse_id_search: bool = False  # answer a search by _id 400 (one that does not support it)
+    max_count: int | None = None  # the most matches a page holds, whatever _count asks
     exports: dict[str, int] = field(default_factory=dict)  # id → polls still to answer 202
     export_polls: int = 2
     clock: int = 0  # seconds after BASE_TIME of the newest change
@@ -209,12 +213,16 @@ def create_fhir_app(state: ServerState) -> FastAPI:
                 return _outcome(410, "not-found")
             search_id, offset = query["_getpages"], int(query["_offset"])
             count = int(query["_count"])
+        elif "_id" in query and state.refuse_id_search:
+            return _outcome(400, "not-supported")
         else:
-            matches = _matching(state, kind, query.get("_lastUpdated"))
+            matches = _matching(state, kind, query.get("_lastUpdated"), query.get("_id"))
             if query.get("_sort") != "_lastUpdated" or state.unsorted:
                 matches = sorted(matches, key=lambda r: r["id"])
             search_id, offset = uuid.uuid4().hex, 0
             count = int(query.get("_count", "50"))
+            if state.max_count is not None:
+                count = min(count, state.max_count)
             state.searches[search_id] = matches
         state.pages_served += 1
         if state.stall_after_pages is not None and state.pages_served > state.stall_after_pages:
@@ -268,8 +276,13 @@ def _included(
     return [held[i] for i in ids if i in held]
 
 
-def _matching(state: ServerState, kind: str, last_updated: str | None) -> list[dict[str, Any]]:
+def _matching(
+    state: ServerState, kind: str, last_updated: str | None, ids: str | None
+) -> list[dict[str, Any]]:
     found = list(state.resources.get(kind, {}).values())
+    if ids is not None:
+        wanted = set(ids.split(","))
+        found = [r for r in found if r["id"] in wanted]
     if last_updated is not None:
         prefix, value = last_updated[:2], last_updated[2:]
         bound = datetime.fromisoformat(value)

@@ -4,6 +4,9 @@ use case on the twin, and `POST /fhir/notifications` on a tiny app with a Caller
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +17,8 @@ from fastapi.testclient import TestClient
 from adapter.api.notifications import PATH, notifications_router
 from adapter.api.tenancy import Caller, Role
 from adapter.errors import InputError, SourceError
-from adapter.services.notifications import receive
+from adapter.services.notifications import Received, receive
+from adapter.services.pull import IDS_PER_SEARCH
 from adapter.settings.pull import PullConfig
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store
@@ -61,27 +65,151 @@ def test_a_full_resource_notification_is_ingested_and_its_focus_never_kept() -> 
     assert f"Patient/{REUTER}" not in repr(entries)
 
 
-def test_an_id_only_notification_makes_the_connector_read_the_named_resources(
-    fhir_server: Served,
-) -> None:
-    """The focus references are read from the EHR's server and synced: the ledger is the
-    one the same resources sent in full make."""
+def _named(administrations: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Thomas Reuter's resources (and the practice's) and their `Type/id` references;
+    with `administrations`, only the last so many of his 359 MedicationAdministrations (where
+    reading each one by one is what a test proves, not the size)."""
     resources = of_patient(demo_resources(), REUTER)
-    refs = [f"{r['resourceType']}/{r['id']}" for r in resources]
-    by_id, ring = make_twin()
-    fhir_server.state.requests.clear()
+    if administrations is not None:
+        given = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
+        cut = {id(r) for r in given[: len(given) - administrations]}  # keep the latest
+        resources = [r for r in resources if id(r) not in cut]
+    return resources, [f"{r['resourceType']}/{r['id']}" for r in resources]
+
+
+def _searches(refs: list[str]) -> int:
+    """The requests of reading `refs` by `_id` searches: per type, one per 50 ids."""
+    per_type = Counter(ref.split("/")[0] for ref in set(refs))
+    return sum(math.ceil(n / IDS_PER_SEARCH) for n in per_type.values())
+
+
+def _in_full(ring: Any, resources: list[dict[str, Any]]) -> tuple[int, list[str]]:
+    """What the same resources sent in full make: the resources synced, the ledger."""
+    store, _ = make_twin(ring)
+    bundle = notification("event-notification", resources=resources)
+    synced = receive(store, ACTOR, bundle, _opts()).synced
+    assert synced is not None
+    return synced.resources, ledger(store)
+
+
+def _same(store: Store, ring: Any, received: Received, resources: list[dict[str, Any]]) -> None:
+    """`received` synced every one of `resources`, into the ledger they make in full."""
+    assert received.synced is not None
+    assert (received.synced.resources, ledger(store)) == _in_full(ring, resources)
+    assert ledger(store) != []
+
+
+def _by_id(served: Served, refs: list[str], **rate: float) -> tuple[Any, Any, Received]:
+    store, ring = make_twin()
+    served.state.requests.clear()
     received = receive(
-        by_id,
+        store,
         ACTOR,
         notification("event-notification", events=len(refs), focus=refs),
         _opts(),
-        source=lambda: client(fhir_server.base),
+        source=lambda: client(served.base, **rate),
     )
+    return store, ring, received
+
+
+def test_an_id_only_notification_makes_the_connector_read_the_named_resources(
+    fhir_server: Served,
+) -> None:
+    """The focus references are read from the EHR's server by `_id` searches, per type at
+    most 50 ids a request: one patient's ~380 resources in 15 requests, not 380. The ledger
+    is the one the same resources sent in full make."""
+    resources, refs = _named()
+    assert len(refs) > 300
+    store, ring, received = _by_id(fhir_server, refs)
     assert received.content == "id-only"
-    assert len(fhir_server.state.requests) == len(refs)
-    in_full, _ = make_twin(ring)
-    receive(in_full, ACTOR, notification("event-notification", resources=resources), _opts())
-    assert ledger(by_id) == ledger(in_full) != []
+    requests = fhir_server.state.requests
+    assert len(requests) == _searches(refs) == 15
+    assert all("_id=" in r.query for r in requests)
+    assert received.synced is not None
+    assert not any("gone" in f.message or "_id" in f.message for f in received.synced.findings)
+    _same(store, ring, received, resources)
+
+
+def test_a_server_that_refuses_the_id_search_has_every_resource_read_one_by_one(
+    fhir_server: Served,
+) -> None:
+    """A 400 to the `_id` search: each type is searched once (60 administrations: two
+    batches, one search), then its resources are read one at a time; every one comes,
+    the ledger is the same, and a finding says so without an id."""
+    resources, refs = _named(administrations=60)
+    fhir_server.state.refuse_id_search = True
+    store, ring, received = _by_id(fhir_server, refs)
+    types = {ref.split("/")[0] for ref in refs}
+    requests = fhir_server.state.requests
+    assert len(requests) == len(types) + len(refs)
+    assert sum("_id=" in r.query for r in requests) == len(types)
+    assert received.synced is not None
+    note = next(f for f in received.synced.findings if "_id" in f.message)
+    assert (note.severity, note.rule) == ("info", "INPUT")
+    assert all(kind in note.message for kind in types)
+    assert REUTER not in note.message and "/" not in note.message.split("(")[0]
+    _same(store, ring, received, resources)
+
+
+@pytest.mark.parametrize("searchable", [True, False], ids=["by-id", "one-by-one"])
+def test_a_named_resource_the_server_no_longer_has_is_gone_as_a_404_was(
+    fhir_server: Served, searchable: bool
+) -> None:
+    """Not found by its `_id` (or 404 read one at a time): counted in the one warning,
+    and the rest synced as if it had not been named."""
+    resources, refs = _named(administrations=60)
+    fhir_server.state.refuse_id_search = not searchable
+    missing = ["MedicationAdministration/no-such-one", "Patient/no-such-one"]
+    store, ring, received = _by_id(fhir_server, [*refs, *missing])
+    assert received.synced is not None
+    gone = [f for f in received.synced.findings if "gone" in f.message]
+    assert [(f.severity, f.message.split(" ")[0]) for f in gone] == [("warning", "2")]
+    _same(store, ring, received, resources)
+
+
+def test_absolute_urls_on_the_server_are_searched_and_one_named_twice_is_read_once(
+    fhir_server: Served,
+) -> None:
+    resources, refs = _named()
+    absolute = [f"{fhir_server.base}/{ref}" for ref in refs[::2]]
+    mixed = absolute + refs[1::2] + refs[:7]
+    store, ring, received = _by_id(fhir_server, mixed)
+    assert len(fhir_server.state.requests) == _searches(refs)
+    _same(store, ring, received, resources)
+
+
+def test_a_reference_to_another_server_is_refused_before_anything_is_read(
+    fhir_server: Served,
+) -> None:
+    _, refs = _named()
+    elsewhere = "https://other.example/fhir/Patient/1001"
+    with pytest.raises(SourceError, match=r"a link to another server \(other.example\)"):
+        _by_id(fhir_server, [*refs, elsewhere])
+    assert fhir_server.state.requests == []
+
+
+def test_the_id_searches_follow_next_links_are_paced_and_wait_out_retry_after(
+    fhir_server: Served,
+) -> None:
+    """A server that pages 20 matches at a time: the searches follow `Bundle.link` next;
+    a 429 and a 503 with Retry-After are waited out; at 50 requests a second, no two
+    requests start closer than 1/50 s (give or take the clock)."""
+    resources, refs = _named()
+    state = fhir_server.state
+    state.max_count = 20
+    state.busy = [(429, "0"), (503, "0")]
+    store, ring, received = _by_id(fhir_server, refs, rate=50)
+    per_type = Counter(ref.split("/")[0] for ref in refs)
+    pages = sum(
+        math.ceil(min(IDS_PER_SEARCH, n - start) / 20)
+        for n in per_type.values()
+        for start in range(0, n, IDS_PER_SEARCH)
+    )
+    assert len(state.requests) == pages + 2
+    assert sum("_getpages=" in r.query for r in state.requests) == pages - _searches(refs)
+    starts = [r.at for r in state.requests]
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / 50 - 0.005
+    _same(store, ring, received, resources)
 
 
 def test_an_id_only_notification_without_a_server_is_refused_and_nothing_kept() -> None:
@@ -166,12 +294,14 @@ def test_the_route_reads_id_only_notifications_from_the_configured_server(
 ) -> None:
     store = _store_on_the_demo_day()
     refs = [f"{r['resourceType']}/{r['id']}" for r in of_patient(demo_resources(), REUTER)]
+    fhir_server.state.requests.clear()
     answer = _app(store, server=fhir_server.base).post(
         PATH, json=notification("event-notification", events=len(refs), focus=refs, r5=True)
     )
     assert answer.status_code == 200, answer.text
     assert "id-only:" in answer.json()["issue"][0]["diagnostics"]
     assert ledger(store)
+    assert len(fhir_server.state.requests) == _searches(refs)  # at the configured pace
 
 
 @pytest.mark.parametrize(

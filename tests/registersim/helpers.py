@@ -130,7 +130,11 @@ class ServedSim:
 
     def __init__(self, app: FastAPI, tls: tuple[Path, Path] | None = None) -> None:
         self.app = app
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: only then does asyncio set TCP_NODELAY on the accepted
+        # connections (`base_events._set_nodelay` checks the proto). Without it Nagle holds
+        # the body uvicorn writes after the headers until the client's delayed ACK: some
+        # 40 ms on every request of a kept-alive connection.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
