@@ -146,18 +146,24 @@ def _resource(kind: str, the_id: str) -> dict[str, Any]:
 
 
 _KINDS = ("Patient", "MedicationRequest", "MedicationAdministration")
-named_refs = st.lists(
-    st.tuples(
-        st.sampled_from(_KINDS),
-        st.integers(min_value=0, max_value=119).map(str),
-        st.booleans(),  # written as an absolute URL on the server
-        st.booleans(),  # the server still holds it
-    ),
-    max_size=250,
-)
 
 
-@given(named_refs, st.sets(st.sampled_from(_KINDS)))
+@st.composite
+def named_refs(draw: st.DrawFn) -> list[tuple[str, str, bool, bool]]:
+    """(type, id, as an absolute URL, still held) of up to 130 ids a type (more than two
+    batches), some named twice, in any order."""
+    refs: list[tuple[str, str, bool]] = []
+    for kind in _KINDS:
+        n = draw(st.integers(min_value=0, max_value=130))
+        held = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        refs += [(kind, str(i), held[i]) for i in range(n)]
+    twice = draw(st.lists(st.sampled_from(refs), max_size=10)) if refs else []
+    refs = draw(st.permutations(refs + twice))
+    urls = draw(st.lists(st.booleans(), min_size=len(refs), max_size=len(refs)))
+    return [(kind, i, url, held) for (kind, i, held), url in zip(refs, urls, strict=True)]
+
+
+@given(named_refs(), st.sets(st.sampled_from(_KINDS)))
 def test_named_references_are_read_once_each_in_batches_or_one_by_one(
     refs: list[tuple[str, str, bool, bool]], searchable: set[str]
 ) -> None:
