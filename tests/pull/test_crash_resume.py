@@ -28,12 +28,16 @@ PAGE = 25
 
 
 class Installation:
-    """A SQLite installation driven by the `substreg` command in child processes."""
+    """A SQLite installation driven by the `substreg` command in child processes; its
+    practice.toml is the demo's, unpaced (the pace is test_connect's: here it would only
+    make each pull take 10 s)."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir()
         self.folder = folder
         self.db = folder / "substreg.db"
+        self.config = folder / "practice.toml"
+        self.config.write_text(CONFIG.read_text() + "\n[pull]\nrequests_per_second = 1000\n")
         self.env = {
             "SUBSTREG_HOME": str(folder / "home"),
             "SUBSTREG_DATABASE_URL": f"sqlite:///{self.db}",
@@ -45,7 +49,7 @@ class Installation:
     def pull_argv(self, base: str) -> list[str]:
         return [
             sys.executable, "-m", "adapter.cli", "pull", "--server", base, "--config",
-            str(CONFIG), "--as-of", "2025-12-31", "--page-size", str(PAGE),
+            str(self.config), "--as-of", "2025-12-31", "--page-size", str(PAGE),
         ]  # fmt: skip
 
     def start_pull(self, base: str) -> subprocess.Popen[str]:
