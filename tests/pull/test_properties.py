@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapter.connect.client import retry_after
@@ -163,6 +163,7 @@ def named_refs(draw: st.DrawFn) -> list[tuple[str, str, bool, bool]]:
     return [(kind, i, url, held) for (kind, i, held), url in zip(refs, urls, strict=True)]
 
 
+@settings(max_examples=60, deadline=None)
 @given(named_refs(), st.sets(st.sampled_from(_KINDS)))
 def test_named_references_are_read_once_each_in_batches_or_one_by_one(
     refs: list[tuple[str, str, bool, bool]], searchable: set[str]
