@@ -59,11 +59,13 @@ def test_the_export_flow_against_a_server(cli: Cli, tmp_path: Path, fhir_server:
     state.auth, state.static_token = "static", "bulk-token"
     token = tmp_path / "token"
     token.write_text("bulk-token\n")
+    unpaced = tmp_path / "practice.toml"  # the pace is test_connect's: here 3 s of waiting
+    unpaced.write_text(CONFIG.read_text() + "\n[pull]\nrequests_per_second = 1000\n")
     cli.ok("init")
     kept = tmp_path / "kept"
     out = cli.ok(
         "import", "--server", fhir_server.base, "--token-file", str(token),
-        "--keep", str(kept), *IMPORT,
+        "--keep", str(kept), "--config", str(unpaced), "--as-of", AS_OF,
     )  # fmt: skip
     assert "Recorded 16 report(s) as pending" in out
     paths = [r.path for r in state.requests]
