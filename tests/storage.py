@@ -195,7 +195,10 @@ def make_store(
 
 
 def make_twin(
-    keyring: Keyring | None = None, *, clock: Callable[[], datetime] = lambda: NOW
+    keyring: Keyring | None = None,
+    *,
+    clock: Callable[[], datetime] = lambda: NOW,
+    initialised: bool = True,
 ) -> tuple[Store, Keyring]:
     """A store on the in-memory twin, initialised as `make_store` does: for use-case
     tests that need no SQL (the twin passes the SQL stores' contract, tests/store/contract)."""
@@ -203,5 +206,6 @@ def make_twin(
     database = MemoryDatabase()
     database.create()
     store = Store(database, lambda: ring, clock=clock)
-    store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
+    if initialised:
+        store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
     return store, ring
