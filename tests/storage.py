@@ -33,6 +33,8 @@ PG_ENV = "SUBSTREG_TEST_POSTGRESQL_URL"
 PG_SKIP_ENV = "SUBSTREG_TEST_SKIP_POSTGRESQL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
+SQL_KINDS = BACKENDS
+EVERY_KIND = ("memory", *SQL_KINDS)  # the in-memory twin and both databases
 ACTOR = Actor("tester", "operator")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -171,6 +173,25 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[D
         yield from (Database("postgresql", url) for url in empty_postgresql())
 
 
+@pytest.fixture
+def kind() -> str:
+    """Where `db` puts a test: the in-memory twin, unless the test parametrises `kind`
+    (SQL_KINDS, EVERY_KIND) because the SQL itself is what it tests (D-119)."""
+    return "memory"
+
+
+@pytest.fixture
+def db(kind: str, tmp_path: Path, _templates: _Templates) -> Iterator[Database]:
+    """The database of `kind`, at the newest schema and empty: open it with `open_store`.
+    The twin by default; SQLite and PostgreSQL for the tests that ask for them."""
+    if kind == "memory":
+        yield Database("memory", "")
+    elif kind == "sqlite":
+        yield Database("sqlite", _templates.sqlite(tmp_path / "substreg.db"))
+    else:
+        yield from (Database("postgresql", url) for url in _templates.postgresql())
+
+
 def make_store(
     url: str,
     keyring: Keyring | None = None,
@@ -209,3 +230,20 @@ def make_twin(
     if initialised:
         store.run(ACTOR, lambda space: space.audit.append(ACTOR, "init", details={}))
     return store, ring
+
+
+def open_store(
+    db: Database,
+    keyring: Keyring | None = None,
+    *,
+    clock: Callable[[], datetime] = lambda: NOW,
+    serialize_writers: bool = True,
+    initialised: bool = True,
+) -> tuple[Store, Keyring]:
+    """A store on `db` (the `db` fixture): the twin (make_twin) or a SQL database
+    (make_store), with the keyring held in memory."""
+    if db.backend == "memory":
+        return make_twin(keyring, clock=clock, initialised=initialised)
+    return make_store(
+        db.url, keyring, clock=clock, serialize_writers=serialize_writers, initialised=initialised
+    )

@@ -17,15 +17,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
 
 from adapter.errors import RetentionError
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.store.schema import data_key, resource_seen, retention_mark
 from adapter.store.workspace import Workspace
 from tests.cli_helpers import CONFIG, DEMO, Cli
-from tests.storage import ACTOR, NOW, Database, make_store
-from tests.store.helpers import raw_rows
+from tests.storage import ACTOR, EVERY_KIND, NOW, Database, open_store
+from tests.store.helpers import delete, insert, raw_rows
 from tests.sync import fhir
 from tests.sync.helpers import run_sync
 
@@ -143,9 +142,9 @@ def test_at_a_terminal_yes_destroys_what_was_shown(
     assert _destroyed(cli) == len(shown) == SHREDDED
 
 
-def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) -> None:
+def test_only_what_was_shown_is_destroyed(db: Database, tmp_path: Path) -> None:
     """A treatment that qualifies after the plan was shown is left for the next run."""
-    store, _ = make_store(database.url, clock=lambda: IN_2036)
+    store, _ = open_store(db, clock=lambda: IN_2036)
     start = date(2020, 3, 2)
     for patient in ("p1", "p2"):
         data = fhir.write_bundle(
@@ -161,10 +160,10 @@ def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) ->
     assert len(plan_retention(store, ACTOR, years=1, clock_checked=True).shred) == 1
 
 
-def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Database) -> None:
+def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(db: Database) -> None:
     """Nothing synced, nothing to destroy: retention as of today plans nothing, keeps no
     cutoff, and is not refused for want of a last sync."""
-    store, _ = make_store(database.url, clock=lambda: IN_2037)
+    store, _ = open_store(db, clock=lambda: IN_2037)
     result = apply_retention(store, ACTOR, clock_checked=True)
     assert (result.shredded, result.cutoff) == ((), date(2027, 6, 1))
     assert raw_rows(store, retention_mark) == []
@@ -172,16 +171,14 @@ def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Dat
         plan_retention(store, ACTOR, as_of=date(2037, 6, 2))
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """A mark of 2036 (an older version under a wrong clock) once hid every event from
     sync: it is taken back, audited, and a new patient is reported."""
-    store, _ = make_store(database.url)
-    with store.engine.begin() as connection:
-        connection.execute(
-            retention_mark.insert().values(mark_id=1, cutoff=date(2026, 12, 31), applied_at=NOW)
-        )
+    store, _ = open_store(db)
+    insert(store, retention_mark, mark_id=1, cutoff=date(2026, 12, 31), applied_at=NOW)
     day = NOW.date() - timedelta(days=20)
     data = fhir.write_bundle(
         tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", day, day)]
@@ -194,13 +191,13 @@ def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
 
 
 def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_read(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """An earlier version's retention under a clock years ahead shredded p1 (ended
     2026-11-10) and kept the mark 2036-12-31. The next sync takes it back to the day after
     the last shredded treatment ended (today at the latest), says which events stay
     ignored, and the sync after it says nothing of a repair (D-46)."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     day = NOW.date() - timedelta(days=21)
     data = fhir.write_bundle(
         tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", day, day)]
@@ -213,8 +210,7 @@ def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_r
         space.retention.rows.put(date(2036, 12, 31), NOW)
 
     store.run(ACTOR, as_the_earlier_version_left_it)
-    with store.engine.begin() as connection:  # it kept nothing of the resources read
-        connection.execute(delete(resource_seen))
+    delete(store, resource_seen)  # it kept nothing of the resources read
     first = run_sync(store, [data], NOW.date())
     [warning] = [f for f in first.findings if "retention mark lay" in f.message]
     after = (day + timedelta(days=1)).isoformat()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, create_engine, select, text
@@ -16,7 +16,7 @@ from adapter.domain.reconcile import PRACTICE, Origin, Planned
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.memory.backend import MemoryDatabase
 from adapter.store.workspace import Store, Workspace, workspace_on
-from tests.storage import ACTOR, NOW, Database, make_store, make_twin
+from tests.storage import ACTOR, NOW
 
 T = TypeVar("T")
 EHR = "https://ehr.example.org/fhir"
@@ -82,23 +82,6 @@ def planned(
 def notice(day: date = date(2026, 11, 2)) -> Planned:
     """A practice notice (Mitteilung): it belongs to no patient."""
     return planned(PRACTICE, None, kind="mitteilung", day=day)
-
-
-def open_store(
-    db: Database,
-    keyring: Keyring | None = None,
-    *,
-    clock: Callable[[], datetime] = lambda: NOW,
-    serialize_writers: bool = True,
-    initialised: bool = True,
-) -> tuple[Store, Keyring]:
-    """A store on `db` (the `db` fixture): the twin (make_twin) or a SQL database
-    (make_store), with the keyring held in memory."""
-    if db.backend == "memory":
-        return make_twin(keyring, clock=clock, initialised=initialised)
-    return make_store(
-        db.url, keyring, clock=clock, serialize_writers=serialize_writers, initialised=initialised
-    )
 
 
 def new_patient(store: Store, patient_id: str = "p1", *codes: str) -> MappingRow:

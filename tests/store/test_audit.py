@@ -24,8 +24,7 @@ from adapter.store.audit import Actor, Verification, _checkpoint_message, _utc_t
 from adapter.store.audit import verify as verify_chain
 from adapter.store.schema import audit_checkpoint, audit_log, key_registry
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, Database
-from tests.store.conftest import EVERY_KIND, SQL_KINDS
+from tests.storage import ACTOR, EVERY_KIND, NOW, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
     Target,
@@ -33,7 +32,6 @@ from tests.store.helpers import (
     delete,
     holds,
     insert,
-    open_store,
     planned,
     raw_rows,
     reference,

@@ -19,9 +19,8 @@ from adapter.store.mappings import MappingRow
 from adapter.store.rows import RETIRED_DIGEST
 from adapter.store.schema import patient_archive, patient_state, practice_state, resource_seen
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, Database
-from tests.store.conftest import EVERY_KIND, SQL_KINDS
-from tests.store.helpers import change, holds, new_patient, open_store, raw_rows
+from tests.storage import ACTOR, EVERY_KIND, SQL_KINDS, Database, open_store
+from tests.store.helpers import change, holds, new_patient, raw_rows
 
 T = TypeVar("T")
 SECRET = "Erika Mustermann, geb. 12.08.1974"  # what a stored blob may hold: it must not show

@@ -19,15 +19,13 @@ from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import report
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, Database
-from tests.store.conftest import EVERY_KIND, SQL_KINDS
+from tests.storage import ACTOR, EVERY_KIND, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
     OTHER_CODE,
     holds,
     new_patient,
     notice,
-    open_store,
     planned,
     race,
     raw_rows,

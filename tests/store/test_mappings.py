@@ -22,15 +22,13 @@ from adapter.errors import (
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import data_key, key_registry, patient_index, patient_mapping, report
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, Database
-from tests.store.conftest import EVERY_KIND, SQL_KINDS
+from tests.storage import ACTOR, EVERY_KIND, NOW, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
     OTHER_CODE,
     change,
     holds,
     new_patient,
-    open_store,
     planned,
     race,
     raw_rows,
