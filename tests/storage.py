@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from adapter.crypto import Keyring, generate_keyring
 from adapter.store.audit import Actor
@@ -83,16 +84,95 @@ def _execute(admin: Engine, statement: str) -> None:
         connection.execute(text(statement))
 
 
+# What a database at the newest schema is made of: a copy handed back by a test is used
+# again only while this is what it was (a test that changed the schema gets a new copy).
+_SHAPE = """
+SELECT 'column', table_name, column_name || ' ' || data_type || ' ' || is_nullable
+       || ' ' || coalesce(column_default, '')
+  FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL SELECT 'index', tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL SELECT 'constraint', conrelid::regclass::text, pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL SELECT 'trigger', tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL SELECT 'version', 'alembic_version', version_num FROM alembic_version
+ORDER BY 1, 2, 3
+"""
+
+
+class _Copies:
+    """PostgreSQL databases copied from the template, used again after a test: emptied
+    (every table but alembic_version, every sequence restarted) rather than dropped and
+    copied anew, which costs a second or more per test on a busy machine (D-119). A copy
+    whose schema is no longer the template's is dropped; so is one that cannot be emptied."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.shape: list[tuple[str, ...]] | None = None
+        self.free: list[str] = []
+        self.made: set[str] = set()
+
+    def take(self, admin: Engine) -> str:
+        if self.free:
+            return self.free.pop()
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        _execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.made.add(name)
+        if self.shape is None:
+            self.shape = self._emptied(name)
+        return name
+
+    def give_back(self, admin: Engine, name: str) -> None:
+        _execute(  # connections a test left open would hold locks on the rows
+            admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+        )
+        try:
+            shape = self._emptied(name)
+        except (OperationalError, ProgrammingError):
+            shape = None
+        if shape is not None and shape == self.shape:
+            self.free.append(name)
+        else:
+            self.drop(admin, name)
+
+    def drop(self, admin: Engine, name: str) -> None:
+        _execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.discard(name)
+
+    @staticmethod
+    def _emptied(name: str) -> list[tuple[str, ...]]:
+        """Delete every row but the schema version's, restart the sequences; the shape."""
+        engine = create_engine(_url_of(name), poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
+                tables = connection.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                ).scalars()
+                for table in [t for t in tables if t != "alembic_version"]:
+                    connection.execute(text(f'DELETE FROM "{table}"'))
+                sequences = connection.execute(
+                    text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+                ).scalars()
+                for sequence in list(sequences):
+                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+                return [tuple(row) for row in connection.execute(text(_SHAPE))]
+        finally:
+            engine.dispose()
+
+
 class _Templates:
     """Databases at the newest schema, migrated once per test session and copied for
-    each test (a SQLite file copy; PostgreSQL's CREATE DATABASE … TEMPLATE): Alembic's
-    migrations run once, not once per test. tests/store/test_migrations.py runs them on
-    empty databases (`empty_database`) and checks that they make exactly the schema."""
+    each test (a SQLite file copy; PostgreSQL's CREATE DATABASE … TEMPLATE, emptied and
+    used again by the next test, `_Copies`): Alembic's migrations run once, not once per
+    test. tests/store/test_migrations.py runs them on empty databases (`empty_database`)
+    and checks that they make exactly the schema."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._sqlite: Path | None = None
-        self._postgresql: str | None = None
+        self._copies: _Copies | None = None
 
     def sqlite(self, target: Path) -> str:
         if self._sqlite is None:
@@ -107,26 +187,26 @@ class _Templates:
     def postgresql(self) -> Iterator[str]:
         admin = _admin()
         try:
-            if self._postgresql is None:
+            if self._copies is None:
                 name = f"substreg_template_{uuid.uuid4().hex[:12]}"
                 _execute(admin, f'CREATE DATABASE "{name}"')
                 engine = open_engine(_url_of(name))
                 upgrade(engine)
                 engine.dispose()  # CREATE … TEMPLATE needs the template without sessions
-                self._postgresql = name
-            copy = f"t_{uuid.uuid4().hex[:12]}"
-            _execute(admin, f'CREATE DATABASE "{copy}" TEMPLATE "{self._postgresql}"')
+                self._copies = _Copies(name)
+            copy = self._copies.take(admin)
             try:
                 yield _url_of(copy)
             finally:
-                _execute(admin, f'DROP DATABASE "{copy}" WITH (FORCE)')
+                self._copies.give_back(admin, copy)
         finally:
             admin.dispose()
 
     def drop(self) -> None:
-        if self._postgresql is not None:
+        if self._copies is not None:
             admin = _admin()
-            _execute(admin, f'DROP DATABASE IF EXISTS "{self._postgresql}" WITH (FORCE)')
+            for name in [*self._copies.made, self._copies.template]:
+                _execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.dispose()
 
 
