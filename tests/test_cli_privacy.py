@@ -158,6 +158,7 @@ def test_a_restore_with_a_wrong_passphrase_is_refused(cli: Cli) -> None:
     assert not cli.keyring.exists()
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # the keyring's refusal (D-119)
 def test_a_backup_without_passphrase_or_terminal_is_refused(cli: Cli) -> None:
     """The installed command with stdin not a terminal and no passphrase: exit 2, one line."""
     cli.ok("init")
