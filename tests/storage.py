@@ -1,7 +1,9 @@
-"""Test databases: a SQLite file and a PostgreSQL database of its own per test.
+"""Test databases: the in-memory twin, a SQLite file and a PostgreSQL database of its own
+per test (`db` is the twin unless a test asks for SQL_KINDS or EVERY_KIND, D-119).
 
 PostgreSQL is the server at SUBSTREG_TEST_POSTGRESQL_URL (default: the local server;
-each test gets a database of its own, copied from a template). It is not skipped when
+each test gets a database of its own, copied from a template and emptied for the next
+test, `_Copies`). It is not skipped when
 it cannot be reached: such a test fails with the reason, unless
 SUBSTREG_TEST_SKIP_POSTGRESQL=1 says this machine has none (a clone without the
 service); CI never sets it.
