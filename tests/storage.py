@@ -38,6 +38,10 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 SQL_KINDS = BACKENDS
 EVERY_KIND = ("memory", *SQL_KINDS)  # the in-memory twin and both databases
+# A command's test whose subject is the command's own logic, not the SQL (a refusal, a
+# question asked, a clock in doubt): the `cli` fixture on SQLite only; what the same
+# commands write and destroy is tested on both databases (D-119).
+ON_SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 ACTOR = Actor("tester", "operator")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

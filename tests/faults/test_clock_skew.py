@@ -19,7 +19,7 @@ from adapter.errors import SyncError, UndoError
 from adapter.services.sync_undo import plan_undo, undo
 from adapter.store.workspace import Store
 from tests.cli_helpers import CONFIG, DEMO, SYNC, Cli
-from tests.storage import ACTOR, EVERY_KIND, Database, make_store, open_store
+from tests.storage import ACTOR, EVERY_KIND, ON_SQLITE_ONLY, Database, make_store, open_store
 from tests.sync import fhir
 from tests.sync.helpers import ledger, mark_sent, run_sync
 
@@ -62,6 +62,7 @@ def test_an_as_of_years_ahead_of_the_data_is_refused_naming_its_newest_day(
     assert ledger(store) == []
 
 
+@ON_SQLITE_ONLY
 def test_a_clock_in_the_future_stops_the_command_in_one_line(cli: Cli) -> None:
     """`substreg sync` without --as-of on a clock two years ahead: exit 2, one line."""
     cli.ok("init")
@@ -91,6 +92,7 @@ def test_a_depot_lets_the_day_reach_as_far_as_its_effect(db: Database, tmp_path:
         run_sync(later, [data], date(2026, 10, 3))  # the implant's last day + 32
 
 
+@ON_SQLITE_ONLY
 def test_a_clock_gone_back_is_refused_and_names_the_undo(cli: Cli) -> None:
     """The clock a week behind the last sync: refused, and the refusal names the way out."""
     cli.synced()

@@ -23,7 +23,7 @@ from adapter.services.retention import apply_retention, plan_retention
 from adapter.store.schema import data_key, resource_seen, retention_mark
 from adapter.store.workspace import Workspace
 from tests.cli_helpers import CONFIG, DEMO, Cli
-from tests.storage import ACTOR, EVERY_KIND, NOW, Database, open_store
+from tests.storage import ACTOR, EVERY_KIND, NOW, ON_SQLITE_ONLY, Database, open_store
 from tests.store.helpers import delete, insert, raw_rows
 from tests.sync import fhir
 from tests.sync.helpers import run_sync
@@ -48,6 +48,7 @@ def _destroyed(cli: Cli) -> int:
     return sum(1 for row in rows if row["wrapped"] is None)
 
 
+@ON_SQLITE_ONLY
 def test_an_as_of_after_today_is_refused_and_destroys_nothing(cli: Cli) -> None:
     """`--as-of` ten years ahead on a correct clock: exit 2, one line, no key destroyed."""
     cli.synced()
@@ -67,6 +68,7 @@ def _ten_years_on(cli: Cli) -> None:
     cli.ok("sync", str(DEMO), "--config", str(CONFIG), "--as-of", "2036-12-31")
 
 
+@ON_SQLITE_ONLY
 @pytest.mark.parametrize(
     "as_of", [None, "2037-06-01"], ids=["by-the-clock", "as-of-the-wrong-clocks-day"]
 )
@@ -89,6 +91,7 @@ def test_a_clock_years_after_the_last_sync_is_refused_and_destroys_nothing(
     assert _destroyed(cli) == 0
 
 
+@ON_SQLITE_ONLY
 def test_an_as_of_near_the_last_sync_under_a_wrong_clock_shows_the_clock_in_doubt(
     cli: Cli,
 ) -> None:
@@ -101,6 +104,7 @@ def test_an_as_of_near_the_last_sync_under_a_wrong_clock_shows_the_clock_in_doub
     assert _destroyed(cli) == 0
 
 
+@ON_SQLITE_ONLY
 def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> None:
     """A script (no terminal) that forgot --yes: one line saying what would be destroyed."""
     _ten_years_on(cli)
@@ -111,6 +115,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> No
     assert cli.tables() == before
 
 
+@ON_SQLITE_ONLY
 def test_at_a_terminal_it_shows_the_plan_and_no_keeps_everything(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,6 +228,7 @@ def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_r
     assert again.recorded == []
 
 
+@ON_SQLITE_ONLY
 @pytest.mark.parametrize("years", ["2025", "1000000"], ids=["the-year-itself", "a-million"])
 def test_a_retention_period_reaching_before_the_year_one_is_refused_in_one_line(
     cli: Cli, years: str
@@ -268,6 +274,7 @@ def _ended_everything(cli: Cli, folder: Path = DEMO) -> None:
     assert ended.status == 0, ended.err
 
 
+@ON_SQLITE_ONLY
 def test_a_planned_episode_end_far_ahead_proves_no_time_passed(cli: Cli, tmp_path: Path) -> None:
     """A planned end (an EpisodeOfCare period ending in 2035) is no event: under a clock
     in 2036 the data's newest event is still 2026, and retention is refused (D-85)."""
