@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from adapter.cli import context as cli_context
 from adapter.cli.main import main
+from adapter.store.schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
@@ -331,16 +333,8 @@ class _SyncedDemo:
             target.chmod(0o600)  # as `init` leaves it
             return
         assert self.postgresql_template is not None
-        name = make_url(url).database or ""
-        admin = _admin_of(url)
-        try:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                connection.execute(
-                    text(f'CREATE DATABASE "{name}" TEMPLATE "{self.postgresql_template}"')
-                )
-        finally:
-            admin.dispose()
+        kept = make_url(url).set(database=self.postgresql_template)
+        _pg_fill(kept.render_as_string(hide_password=False), url)
 
 
 _SYNCED: dict[str, _SyncedDemo] = {}
@@ -362,25 +356,63 @@ def _admin_of(url: str) -> Engine:
 def _pg_copy(url: str, source: str, target: str) -> None:
     """CREATE DATABASE … TEMPLATE needs the source without sessions: end the ones the
     commands' connection pools still hold (they reconnect: pool_pre_ping)."""
-    admin = _admin_of(url)
+    _terminate_sessions(url, source)
+    _as_admin(url, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
+def _pg_fill(source: str, target: str) -> None:
+    """Every row of `source` written into `target`, a database of the same schema, as it
+    is, and each sequence set where the source's stands: the copy CREATE DATABASE …
+    TEMPLATE would make, without dropping and creating a database (a second or more on a
+    busy machine, D-119)."""
+    _terminate_sessions(target)  # the commands' pools: they would hold locks on the rows
+    reading = create_engine(source, poolclass=NullPool)
+    writing = create_engine(target, poolclass=NullPool)
     try:
-        with admin.connect() as connection:
-            connection.execute(
+        with reading.connect() as read, writing.begin() as write:
+            write.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in metadata.sorted_tables:
+                write.execute(table.delete())
+                rows = [dict(row._mapping) for row in read.execute(select(table))]
+                if rows:
+                    write.execute(table.insert(), rows)
+            sequences = read.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": source},
+                    "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+                )
             )
-            connection.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+            for name, last in list(sequences):
+                if last is None:
+                    write.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
+                else:
+                    write.execute(
+                        text("SELECT setval(:name, :last, true)"),
+                        {"name": f'"{name}"', "last": last},
+                    )
     finally:
-        admin.dispose()
+        reading.dispose()
+        writing.dispose()
+
+
+def _terminate_sessions(url: str, name: str | None = None) -> None:
+    """End the sessions on database `name` (the one of `url` when not given)."""
+    _as_admin(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = :name AND pid <> pg_backend_pid()",
+        name=name or make_url(url).database,
+    )
 
 
 def _pg_drop(url: str, name: str) -> None:
+    _as_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_admin(url: str, statement: str, **params: object) -> None:
+    """One statement on the server of `url`, outside a transaction (CREATE/DROP DATABASE)."""
     admin = _admin_of(url)
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(statement), params)
     finally:
         admin.dispose()

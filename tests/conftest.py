@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import Cli
-from tests.storage import Database, _templates, database, empty_database
+from tests.storage import Database, _templates, database, db, empty_database, kind
 from tests.submission.pki import SubmissionPki, make_submission_pki
 
 __all__ = [
@@ -15,7 +15,9 @@ __all__ = [
     "cli",
     "cli_without_schema",
     "database",
+    "db",
     "empty_database",
+    "kind",
     "submission_pki",
 ]
 

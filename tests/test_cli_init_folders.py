@@ -84,34 +84,44 @@ def test_init_makes_the_default_home_when_local_share_is_missing(tmp_path: Path)
     assert _mode(made[-1] / "keyring.json") == 0o600
 
 
-def test_init_twice_on_a_new_folder_succeeds(tmp_path: Path) -> None:
-    """The second init finds the folders, the database and the keyring, and keeps them."""
-    env = {
-        "SUBSTREG_HOME": str(tmp_path / "run" / "home"),
-        "SUBSTREG_DATABASE_URL": f"sqlite:///{tmp_path / 'run' / 'substreg.db'}",
-    }
-    first = substreg(["init"], env, tmp_path)
-    assert first.returncode == 0, first.stderr
-    second = substreg(["init"], env, tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert "Keyring kept (it existed)" in second.stdout
+def test_init_twice_on_a_new_folder_succeeds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The second init finds the folders, the database and the keyring, and keeps them.
+    (In this process: the installed command's init runs in the tests above, D-119.)"""
+    cli = Cli(monkeypatch, capsys, tmp_path, f"sqlite:///{tmp_path / 'run' / 'substreg.db'}")
+    cli.setenv("SUBSTREG_HOME", str(tmp_path / "run" / "home"))
+    cli.ok("init")
+    assert "Keyring kept (it existed)" in cli.ok("init")
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["reports", "list"], ["audit", "verify"], ["keys", "status"]],
+    ("argv", "child"),
+    [(["reports", "list"], True), (["audit", "verify"], False), (["keys", "status"], False)],
     ids=["reports-list", "audit-verify", "keys-status"],
 )
-def test_other_commands_make_no_folder_and_ask_for_init(tmp_path: Path, argv: list[str]) -> None:
-    """Only init creates a database: another command on a missing folder says to run it."""
+def test_other_commands_make_no_folder_and_ask_for_init(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    argv: list[str],
+    child: bool,
+) -> None:
+    """Only init creates a database: another command on a missing folder says to run it.
+    The installed command in a child once; the others in this process (D-119)."""
     database = tmp_path / "new" / "x.db"
-    env = {
-        "SUBSTREG_HOME": str(tmp_path / "home"),
-        "SUBSTREG_DATABASE_URL": f"sqlite:///{database}",
-    }
-    result = substreg(argv, env, tmp_path)
-    assert result.returncode == 2
-    assert "substreg init" in one_line(result.stderr)
+    if child:
+        env = {
+            "SUBSTREG_HOME": str(tmp_path / "home"),
+            "SUBSTREG_DATABASE_URL": f"sqlite:///{database}",
+        }
+        result = substreg(argv, env, tmp_path)
+        status, err = result.returncode, result.stderr
+    else:
+        run = Cli(monkeypatch, capsys, tmp_path, f"sqlite:///{database}").run(*argv)
+        status, err = run.status, run.err
+    assert status == 2
+    assert "substreg init" in one_line(err)
     assert not (tmp_path / "new").exists()
 
 

@@ -29,6 +29,7 @@ from tests.cli_helpers import (
     reuter_goes_on,
     substreg,
 )
+from tests.storage import ON_SQLITE_ONLY
 
 LOOKUP = ("lookup", "--code", REUTER, "--purpose", PURPOSE)
 ENDED = ("KAWOF315", "OLMÜM522", "MAVOM407")  # Wolf, Münch, Vogt: ended in 2025
@@ -158,6 +159,7 @@ def test_a_restore_with_a_wrong_passphrase_is_refused(cli: Cli) -> None:
     assert not cli.keyring.exists()
 
 
+@ON_SQLITE_ONLY  # the keyring's refusal: the database plays no part
 def test_a_backup_without_passphrase_or_terminal_is_refused(cli: Cli) -> None:
     """The installed command with stdin not a terminal and no passphrase: exit 2, one line."""
     cli.ok("init")

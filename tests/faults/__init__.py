@@ -12,5 +12,7 @@ data, block the practice, end every treatment, or alter the legal record unnotic
 - test_damaged_rows: damaged ciphertexts in every kind of row; a damaged index; `inspect`
 - test_broken_input: unreadable folders (a real permission error too), nesting past the
   limit and past the parser
-Each store test runs on SQLite and on PostgreSQL.
+The commands (the `cli` fixture) and the tampered and damaged rows run on SQLite and on
+PostgreSQL; the tests that call the services run on the in-memory twin, with one
+end-to-end run per file on both databases (D-119).
 """

@@ -19,7 +19,7 @@ from adapter.errors import SyncError, UndoError
 from adapter.services.sync_undo import plan_undo, undo
 from adapter.store.workspace import Store
 from tests.cli_helpers import CONFIG, DEMO, SYNC, Cli
-from tests.storage import ACTOR, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, ON_SQLITE_ONLY, Database, make_store, open_store
 from tests.sync import fhir
 from tests.sync.helpers import ledger, mark_sent, run_sync
 
@@ -48,11 +48,11 @@ def _held(store: Store) -> list[tuple[str, str, date, str]]:
 
 
 def test_an_as_of_years_ahead_of_the_data_is_refused_naming_its_newest_day(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """The clock a year ahead: refused in one sentence that names the data's newest day
     and the latest day that can be synced; nothing is written."""
-    store, _ = make_store(database.url, clock=lambda: datetime(2027, 6, 1, tzinfo=UTC))
+    store, _ = open_store(db, clock=lambda: datetime(2027, 6, 1, tzinfo=UTC))
     data = _practice(tmp_path, START + timedelta(days=9))
     with pytest.raises(SyncError) as refused:
         run_sync(store, [data], date(2027, 6, 1))
@@ -62,6 +62,7 @@ def test_an_as_of_years_ahead_of_the_data_is_refused_naming_its_newest_day(
     assert ledger(store) == []
 
 
+@ON_SQLITE_ONLY
 def test_a_clock_in_the_future_stops_the_command_in_one_line(cli: Cli) -> None:
     """`substreg sync` without --as-of on a clock two years ahead: exit 2, one line."""
     cli.ok("init")
@@ -71,12 +72,10 @@ def test_a_clock_in_the_future_stops_the_command_in_one_line(cli: Cli) -> None:
     assert cli.ledger_ids() == []
 
 
-def test_a_depot_lets_the_day_reach_as_far_as_its_effect(
-    database: Database, tmp_path: Path
-) -> None:
+def test_a_depot_lets_the_day_reach_as_far_as_its_effect(db: Database, tmp_path: Path) -> None:
     """R-DATE-2: a Sixmo implant covers six months; the day may lie 31 days past its end,
     and the R-EP-3 Abmeldung after the implant is recorded."""
-    store, _ = make_store(database.url, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
+    store, _ = open_store(db, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
     implant = fhir.administration("implant", "p1", START, "r1")
     implant["medicationCodeableConcept"] = {
         "coding": [{"system": "http://fhir.de/CodeSystem/bfarm/atc", "code": "N07BC01"}],
@@ -93,6 +92,7 @@ def test_a_depot_lets_the_day_reach_as_far_as_its_effect(
         run_sync(later, [data], date(2026, 10, 3))  # the implant's last day + 32
 
 
+@ON_SQLITE_ONLY
 def test_a_clock_gone_back_is_refused_and_names_the_undo(cli: Cli) -> None:
     """The clock a week behind the last sync: refused, and the refusal names the way out."""
     cli.synced()
@@ -105,14 +105,15 @@ def test_a_clock_gone_back_is_refused_and_names_the_undo(cli: Cli) -> None:
 # -- a run under a wrong clock, taken back ----------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_run_under_a_wrong_clock_is_undone_and_the_right_day_syncs(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """The clock 20 days ahead records the two patients' Abmeldungen; the right day's sync
     is refused; undone, it syncs, and when they really stop, the same Abmeldungen (same
     slots) are recorded."""
     last = START + timedelta(days=9)
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     run_sync(store, [_practice(tmp_path, last)], last)
     wrong = run_sync(store, [_practice(tmp_path, last)], last + timedelta(days=20))
     assert [r.report.kind for r in wrong.recorded] == ["abmeldung", "abmeldung"]
@@ -135,13 +136,11 @@ def test_a_run_under_a_wrong_clock_is_undone_and_the_right_day_syncs(
     assert _held(store).count(("abmeldung", "rejected", last, "R-EP-3")) == 2  # the withdrawn
 
 
-def test_the_same_report_is_recorded_again_in_its_freed_slot(
-    database: Database, tmp_path: Path
-) -> None:
+def test_the_same_report_is_recorded_again_in_its_freed_slot(db: Database, tmp_path: Path) -> None:
     """Undone, and no new data: the Abmeldung dated the same day is due again and recorded
     (its slot was freed), the withdrawn one stays as a record."""
     last = START + timedelta(days=9)
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     data = _practice(tmp_path, last)
     run_sync(store, [data], last)
     wrong = run_sync(store, [data], last + timedelta(days=25))
@@ -152,10 +151,10 @@ def test_the_same_report_is_recorded_again_in_its_freed_slot(
     assert sorted(states) == ["pending", "pending", "rejected", "rejected"]
 
 
-def test_a_run_with_a_sent_report_cannot_be_undone(database: Database, tmp_path: Path) -> None:
+def test_a_run_with_a_sent_report_cannot_be_undone(db: Database, tmp_path: Path) -> None:
     """A report that may have reached the register: refused, naming it; nothing changes."""
     last = START + timedelta(days=9)
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     data = _practice(tmp_path, last)
     run_sync(store, [data], last)
     run_sync(store, [data], last + timedelta(days=20))
@@ -166,10 +165,10 @@ def test_a_run_with_a_sent_report_cannot_be_undone(database: Database, tmp_path:
     assert ledger(store) == before
 
 
-def test_undo_goes_back_over_several_runs_newest_first(database: Database, tmp_path: Path) -> None:
+def test_undo_goes_back_over_several_runs_newest_first(db: Database, tmp_path: Path) -> None:
     """Three runs under a wrong clock: undoing back to the first takes back all three."""
     last = START + timedelta(days=9)
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     data = _practice(tmp_path, last)
     run_sync(store, [data], last)
     runs = [run_sync(store, [data], last + timedelta(days=d)).run_id for d in (12, 16, 20)]

@@ -24,7 +24,7 @@ from adapter.errors import SyncError
 from adapter.fhir.validate import check, validate_paths
 from adapter.services import derive
 from tests.faults.practice import SLOTS, Slot, practice, write
-from tests.storage import Database, make_store
+from tests.storage import EVERY_KIND, Database, _Templates, make_store, open_store
 from tests.sync.helpers import run_sync
 
 AS_OF = date(2026, 3, 31)
@@ -78,11 +78,11 @@ def test_validate_names_what_derive_cannot_use(tmp_path: Path) -> None:
 
 
 def test_sync_of_an_open_end_and_a_huge_supply_records_the_rest(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """Sync (SQLite and PostgreSQL) records the patient's Anmeldung and names the two
     resources it left out."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     bundle = write(tmp_path / "export.json", practice(ISSUE_VALUES))
     result = run_sync(store, [bundle], AS_OF)
     assert [r.report.kind for r in result.recorded] == ["anmeldung"]
@@ -150,12 +150,13 @@ def test_a_birth_date_on_the_first_day_of_1900_makes_a_code(tmp_path: Path) -> N
     assert not [i for i in check([bundle], today=AS_OF).issues if i.rule == "R-CODE-4"]
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_sync_withholds_a_patient_born_in_9999_and_reports_it_once_corrected(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """Sync (SQLite and PostgreSQL) gives the same R-CODE-4 error and records nothing for
     the patient; the corrected export records its Anmeldung as derive does."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     wrong = write(tmp_path / "wrong.json", practice({BIRTH: "9999-12-31"}))
     first = run_sync(store, [wrong], SYNCED)
     assert first.recorded == []
@@ -259,12 +260,15 @@ def test_derive_and_validate_turn_every_extreme_into_a_finding(planted: dict[Slo
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_planted())
-def test_sync_turns_every_extreme_into_a_finding(planted: dict[Slot, Any]) -> None:
+def test_sync_turns_every_extreme_into_a_finding(
+    _templates: _Templates, planted: dict[Slot, Any]
+) -> None:
     """Sync (SQLite) reads the same extremes without an exception, twice (the second run
     resumes from what the first kept), and names the resources as derive does."""
     with tempfile.TemporaryDirectory() as folder:
         bundle = _write(folder, planted)
-        store, _ = make_store(f"sqlite:///{folder}/substreg.db")
+        # A copy of the session's migrated database: each example starts empty.
+        store, _ = make_store(_templates.sqlite(Path(folder) / "substreg.db"))
         try:
             first = run_sync(store, [bundle], SYNCED - timedelta(days=10))
             run_sync(store, [bundle], SYNCED)

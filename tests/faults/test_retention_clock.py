@@ -17,15 +17,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
 
 from adapter.errors import RetentionError
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.store.schema import data_key, resource_seen, retention_mark
 from adapter.store.workspace import Workspace
 from tests.cli_helpers import CONFIG, DEMO, Cli
-from tests.storage import ACTOR, NOW, Database, make_store
-from tests.store.helpers import raw_rows
+from tests.storage import ACTOR, EVERY_KIND, NOW, ON_SQLITE_ONLY, Database, open_store
+from tests.store.helpers import delete, insert, raw_rows
 from tests.sync import fhir
 from tests.sync.helpers import run_sync
 
@@ -49,6 +48,7 @@ def _destroyed(cli: Cli) -> int:
     return sum(1 for row in rows if row["wrapped"] is None)
 
 
+@ON_SQLITE_ONLY
 def test_an_as_of_after_today_is_refused_and_destroys_nothing(cli: Cli) -> None:
     """`--as-of` ten years ahead on a correct clock: exit 2, one line, no key destroyed."""
     cli.synced()
@@ -68,6 +68,7 @@ def _ten_years_on(cli: Cli) -> None:
     cli.ok("sync", str(DEMO), "--config", str(CONFIG), "--as-of", "2036-12-31")
 
 
+@ON_SQLITE_ONLY
 @pytest.mark.parametrize(
     "as_of", [None, "2037-06-01"], ids=["by-the-clock", "as-of-the-wrong-clocks-day"]
 )
@@ -90,6 +91,7 @@ def test_a_clock_years_after_the_last_sync_is_refused_and_destroys_nothing(
     assert _destroyed(cli) == 0
 
 
+@ON_SQLITE_ONLY
 def test_an_as_of_near_the_last_sync_under_a_wrong_clock_shows_the_clock_in_doubt(
     cli: Cli,
 ) -> None:
@@ -102,6 +104,7 @@ def test_an_as_of_near_the_last_sync_under_a_wrong_clock_shows_the_clock_in_doub
     assert _destroyed(cli) == 0
 
 
+@ON_SQLITE_ONLY
 def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> None:
     """A script (no terminal) that forgot --yes: one line saying what would be destroyed."""
     _ten_years_on(cli)
@@ -112,6 +115,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_destroyed(cli: Cli) -> No
     assert cli.tables() == before
 
 
+@ON_SQLITE_ONLY
 def test_at_a_terminal_it_shows_the_plan_and_no_keeps_everything(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,9 +147,9 @@ def test_at_a_terminal_yes_destroys_what_was_shown(
     assert _destroyed(cli) == len(shown) == SHREDDED
 
 
-def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) -> None:
+def test_only_what_was_shown_is_destroyed(db: Database, tmp_path: Path) -> None:
     """A treatment that qualifies after the plan was shown is left for the next run."""
-    store, _ = make_store(database.url, clock=lambda: IN_2036)
+    store, _ = open_store(db, clock=lambda: IN_2036)
     start = date(2020, 3, 2)
     for patient in ("p1", "p2"):
         data = fhir.write_bundle(
@@ -161,10 +165,10 @@ def test_only_what_was_shown_is_destroyed(database: Database, tmp_path: Path) ->
     assert len(plan_retention(store, ACTOR, years=1, clock_checked=True).shred) == 1
 
 
-def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Database) -> None:
+def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(db: Database) -> None:
     """Nothing synced, nothing to destroy: retention as of today plans nothing, keeps no
     cutoff, and is not refused for want of a last sync."""
-    store, _ = make_store(database.url, clock=lambda: IN_2037)
+    store, _ = open_store(db, clock=lambda: IN_2037)
     result = apply_retention(store, ACTOR, clock_checked=True)
     assert (result.shredded, result.cutoff) == ((), date(2027, 6, 1))
     assert raw_rows(store, retention_mark) == []
@@ -172,16 +176,14 @@ def test_a_database_never_synced_has_no_last_sync_to_bound_the_day(database: Dat
         plan_retention(store, ACTOR, as_of=date(2037, 6, 2))
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """A mark of 2036 (an older version under a wrong clock) once hid every event from
     sync: it is taken back, audited, and a new patient is reported."""
-    store, _ = make_store(database.url)
-    with store.engine.begin() as connection:
-        connection.execute(
-            retention_mark.insert().values(mark_id=1, cutoff=date(2026, 12, 31), applied_at=NOW)
-        )
+    store, _ = open_store(db)
+    insert(store, retention_mark, mark_id=1, cutoff=date(2026, 12, 31), applied_at=NOW)
     day = NOW.date() - timedelta(days=20)
     data = fhir.write_bundle(
         tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", day, day)]
@@ -194,13 +196,13 @@ def test_a_cutoff_left_in_the_future_is_repaired_and_new_patients_are_reported(
 
 
 def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_read(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """An earlier version's retention under a clock years ahead shredded p1 (ended
     2026-11-10) and kept the mark 2036-12-31. The next sync takes it back to the day after
     the last shredded treatment ended (today at the latest), says which events stay
     ignored, and the sync after it says nothing of a repair (D-46)."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     day = NOW.date() - timedelta(days=21)
     data = fhir.write_bundle(
         tmp_path / "a.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", day, day)]
@@ -213,8 +215,7 @@ def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_r
         space.retention.rows.put(date(2036, 12, 31), NOW)
 
     store.run(ACTOR, as_the_earlier_version_left_it)
-    with store.engine.begin() as connection:  # it kept nothing of the resources read
-        connection.execute(delete(resource_seen))
+    delete(store, resource_seen)  # it kept nothing of the resources read
     first = run_sync(store, [data], NOW.date())
     [warning] = [f for f in first.findings if "retention mark lay" in f.message]
     after = (day + timedelta(days=1)).isoformat()
@@ -227,6 +228,7 @@ def test_a_repaired_mark_lies_no_later_than_today_and_the_warning_says_what_is_r
     assert again.recorded == []
 
 
+@ON_SQLITE_ONLY
 @pytest.mark.parametrize("years", ["2025", "1000000"], ids=["the-year-itself", "a-million"])
 def test_a_retention_period_reaching_before_the_year_one_is_refused_in_one_line(
     cli: Cli, years: str
@@ -272,6 +274,7 @@ def _ended_everything(cli: Cli, folder: Path = DEMO) -> None:
     assert ended.status == 0, ended.err
 
 
+@ON_SQLITE_ONLY
 def test_a_planned_episode_end_far_ahead_proves_no_time_passed(cli: Cli, tmp_path: Path) -> None:
     """A planned end (an EpisodeOfCare period ending in 2035) is no event: under a clock
     in 2036 the data's newest event is still 2026, and retention is refused (D-85)."""

@@ -14,14 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete
+import pytest
 
 from adapter.services import derive
 from adapter.services.retention import apply_retention
 from adapter.store.rows import RETIRED_DIGEST
 from adapter.store.schema import patient_index, patient_mapping, resource_seen, retention_mark
-from tests.storage import ACTOR, Database, make_store
-from tests.store.helpers import raw_rows
+from tests.storage import ACTOR, EVERY_KIND, Database, open_store
+from tests.store.helpers import delete, insert, raw_rows
 from tests.sync import fhir
 from tests.sync.helpers import keys_of, run_sync
 
@@ -42,9 +42,9 @@ def _people() -> list[dict[str, Any]]:
     ]
 
 
-def _shredded_p1(database: Database, tmp_path: Path) -> tuple[Any, str]:
+def _shredded_p1(db: Database, tmp_path: Path) -> tuple[Any, str]:
     """p1 treated in March 2024 and synced; a year on, retention (one year) shreds it."""
-    store, _ = make_store(database.url, clock=lambda: CLOCK)
+    store, _ = open_store(db, clock=lambda: CLOCK)
     first = fhir.write_bundle(tmp_path / "first.json", [fhir.doctor(), fhir.patient("p1"), *OLD])
     run_sync(store, [first], D(2024, 3, 25))  # Anmeldung, and Abmeldung by R-EP-3
     run_sync(store, [first], A_YEAR_ON)  # nothing new, nobody walked (D-47 lets it)
@@ -55,12 +55,12 @@ def _shredded_p1(database: Database, tmp_path: Path) -> tuple[Any, str]:
 
 
 def test_a_new_patient_whose_events_lie_before_the_cutoff_is_reported(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """The export holds the shredded p1's events, a new p2 treated before the cutoff (which
     the mark hid) and a current p3: p2 and p3 are reported as derive reports them, p1 not,
     and no mapping is made for p1 again (R-EP-1, D-21, D-81)."""
-    store, _ = _shredded_p1(database, tmp_path)
+    store, _ = _shredded_p1(db, tmp_path)
     export = fhir.write_bundle(
         tmp_path / "export.json", [*_people(), *OLD, *BEFORE_THE_CUTOFF, *RECENT]
     )
@@ -81,11 +81,11 @@ def test_a_new_patient_whose_events_lie_before_the_cutoff_is_reported(
 
 
 def test_the_shredded_patients_events_changed_in_the_ehr_stay_ignored(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """An old administration of p1 marked entered-in-error later is still p1's shredded
     past: the resource is known by its blind index, not by its content."""
-    store, _ = _shredded_p1(database, tmp_path)
+    store, _ = _shredded_p1(db, tmp_path)
     changed = [
         {**r, "status": "entered-in-error"} if r["id"] == "a-p1-2024-03-05" else r for r in OLD
     ]
@@ -97,11 +97,11 @@ def test_the_shredded_patients_events_changed_in_the_ehr_stay_ignored(
 
 
 def test_a_shredded_patient_who_comes_back_registers_with_the_new_treatment(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """p1 returns a year later: the Anmeldung is dated with the new treatment's first day,
     under a new mapping; the shredded past is not read again."""
-    store, shredded = _shredded_p1(database, tmp_path)
+    store, shredded = _shredded_p1(db, tmp_path)
     back = fhir.daily("p1", D(2025, 5, 25), A_YEAR_ON, prefix="back-")
     export = fhir.write_bundle(tmp_path / "export.json", [*_people()[:2], *OLD, *back])
     result = run_sync(store, [export], A_YEAR_ON)
@@ -113,11 +113,11 @@ def test_a_shredded_patient_who_comes_back_registers_with_the_new_treatment(
 
 
 def test_shredding_keeps_the_resources_blind_index_and_owner_without_their_digest(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """What is kept of p1: a keyed index per resource read and the shredded mapping's id
     (no digest of what they held, no patient index row, PRIVACY.md T1)."""
-    store, shredded = _shredded_p1(database, tmp_path)
+    store, shredded = _shredded_p1(db, tmp_path)
     kept = [r for r in raw_rows(store, resource_seen) if r["mapping_id"] == shredded]
     assert len(kept) == len(OLD) + 1  # the Patient and its events
     assert {bytes(r["digest"]) for r in kept} == {RETIRED_DIGEST}
@@ -125,18 +125,17 @@ def test_shredding_keeps_the_resources_blind_index_and_owner_without_their_diges
     assert raw_rows(store, retention_mark) == []  # retention keeps no day that hides events
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_mark_an_earlier_version_kept_names_every_new_patient_it_hides(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """An earlier version shredded p1 without keeping its resources and kept the mark
     2024-06-01: patients sync does not know lose their events before it, each with a
     warning naming it and its resources; a patient sync knows loses none (D-81)."""
-    store, shredded = _shredded_p1(database, tmp_path)
-    with store.engine.begin() as connection:  # what the earlier version left
-        connection.execute(delete(resource_seen).where(resource_seen.c.mapping_id == shredded))
-        connection.execute(
-            retention_mark.insert().values(mark_id=1, cutoff=D(2024, 6, 1), applied_at=CLOCK)
-        )
+    store, shredded = _shredded_p1(db, tmp_path)
+    # what the earlier version left
+    delete(store, resource_seen, mapping_id=shredded)
+    insert(store, retention_mark, mark_id=1, cutoff=D(2024, 6, 1), applied_at=CLOCK)
     export = fhir.write_bundle(
         tmp_path / "export.json", [*_people(), *OLD, *BEFORE_THE_CUTOFF, *RECENT]
     )

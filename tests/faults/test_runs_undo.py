@@ -22,7 +22,7 @@ from adapter.store.audit import wiped_log
 from adapter.store.ledger_seal import check_ledger
 from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import SYNC, Cli
-from tests.storage import ACTOR, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, Database, open_store
 from tests.sync import fhir
 from tests.sync.helpers import Held, ledger, mark_sent, run_sync
 
@@ -67,12 +67,12 @@ def _verifies(store: Store) -> bool:
 
 
 def test_undo_keeps_the_state_a_superseded_report_reached_since(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """The run superseded a sent Abmeldung that the register acknowledged afterwards:
     undone, the Abmeldung stays acknowledged (only its superseded mark goes), the run's
     correction is withdrawn, and the ledger verifies."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     early, late = _early_and_late(tmp_path)
     run_sync(store, [early], D(2025, 3, 25))
     mark_sent(store)
@@ -92,11 +92,12 @@ def test_undo_keeps_the_state_a_superseded_report_reached_since(
     assert _verifies(store)
 
 
-def test_undo_puts_a_withdrawn_report_back_as_it_was(database: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_undo_puts_a_withdrawn_report_back_as_it_was(db: Database, tmp_path: Path) -> None:
     """The run withdrew a pending Abmeldung the late data no longer called for: undone, it
     is pending again (a withdrawal is the run's own change, and a rejected row is final, so
     nothing can have moved it since)."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     early, late = _early_and_late(tmp_path)
     run_sync(store, [early], D(2025, 3, 25))
     withdrawing = run_sync(store, [late], D(2025, 4, 1))
@@ -120,12 +121,12 @@ def _wrong_clock_run(store: Store, tmp_path: Path) -> str:
 
 
 def test_a_report_that_was_sent_and_is_rejected_now_still_stops_the_undo(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """One Abmeldung of the run was queued, sent and rejected by the register: its state is
     `rejected` now, but the audit chain knows it was sent, so the register has seen it and
     the run is refused (the check reads the chain, not only the state)."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     _wrong_clock_run(store, tmp_path)
     first = _held(store, "abmeldung")[0].ledger_id
     _move(store, first, "approved", "queued", "sent", "rejected")
@@ -136,11 +137,11 @@ def test_a_report_that_was_sent_and_is_rejected_now_still_stops_the_undo(
 
 
 def test_a_run_whose_patient_retention_shredded_cannot_be_undone_and_says_why(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """Retention destroyed the key of a patient the newest run recorded for: the undo is
     refused, naming the mapping and retention, and nothing changes."""
-    store, _ = make_store(database.url, clock=lambda: datetime(2036, 12, 31, 9, tzinfo=UTC))
+    store, _ = open_store(db, clock=lambda: datetime(2036, 12, 31, 9, tzinfo=UTC))
     start = D(2020, 3, 2)
     data = fhir.write_bundle(
         tmp_path / "p1.json", [fhir.doctor(), fhir.patient(), *fhir.daily("p1", start, start)]

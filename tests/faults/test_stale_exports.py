@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.cli_helpers import CONFIG, SYNC, Cli
-from tests.storage import Database, make_store, make_twin
+from tests.storage import EVERY_KIND, Database, make_twin, open_store
 from tests.sync import fhir
 from tests.sync.helpers import ledger, run_sync
 
@@ -70,10 +70,10 @@ def test_the_same_export_three_weeks_on_ends_no_treatment(cli: Cli) -> None:
     assert any("--accept-mass-end asked" in f["message"] for f in accepted["findings"])
 
 
-def test_a_current_export_ends_those_who_stayed_away(database: Database, tmp_path: Path) -> None:
+def test_a_current_export_ends_those_who_stayed_away(db: Database, tmp_path: Path) -> None:
     """No false alarm: three of four patients stayed away, one came every day: the export
     is current, so the three Abmeldungen are what the data says."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     last = START + timedelta(days=30)
     ends = {"p1": START + timedelta(days=5), "p2": START + timedelta(days=6)}
     ends |= {"p3": START + timedelta(days=7), "p4": last}
@@ -133,12 +133,13 @@ def _resources(bundle: Path) -> list[dict[str, Any]]:
     return [e["resource"] for e in json.loads(bundle.read_text(encoding="utf-8"))["entry"]]
 
 
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_refused_mass_end_keeps_nothing_so_the_next_sync_sees_it_again(
-    database: Database, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
     """Refused, the run left no state: the same stale export is refused again, and a
     current one afterwards records what is due."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     stop = START + timedelta(days=5)
     ends = {f"p{n}": stop for n in range(4)}
     data = _practice(tmp_path, "p", ends)

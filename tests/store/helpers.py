@@ -14,6 +14,7 @@ from adapter.crypto import Keyring
 from adapter.domain.model import Address, RegisterDoctor, Report
 from adapter.domain.reconcile import PRACTICE, Origin, Planned
 from adapter.store.mappings import MappingRow, canonical_reference
+from adapter.store.memory.backend import MemoryDatabase
 from adapter.store.workspace import Store, Workspace, workspace_on
 from tests.storage import ACTOR, NOW
 
@@ -141,7 +142,10 @@ def race(store: Store, work: Callable[[Workspace], T], *, open_together: bool) -
 
 
 def raw_rows(store: Store, table: Table) -> list[dict[str, Any]]:
-    """Every row of `table` as stored, column by column (what a stolen database shows)."""
+    """Every row of `table` as stored, column by column (what a stolen database shows):
+    the SQL table's rows, or the twin's dicts (a copy: changing it changes nothing)."""
+    if isinstance(store.database, MemoryDatabase):
+        return [dict(row) for row in store.database.tables[table.name].values()]
     with store.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(select(table))]
 
@@ -172,10 +176,72 @@ def tampering(url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-def change(url: str, table: Table, where: Mapping[str, object], **values: object) -> None:
+Target = str | Store  # a SQL database's URL, or a store (on SQL or on the twin)
+
+
+def _twin_rows(target: Target, table: Table) -> dict[Any, dict[str, Any]] | None:
+    """The twin's rows of `table` (changed in place: behind the program's back), or None
+    for a SQL database."""
+    if isinstance(target, Store) and isinstance(target.database, MemoryDatabase):
+        return target.database.tables[table.name]
+    return None
+
+
+def _url(target: Target) -> str:
+    return (
+        target
+        if isinstance(target, str)
+        else target.engine.url.render_as_string(hide_password=False)
+    )
+
+
+def _matches(row: Mapping[str, Any], where: Mapping[str, object]) -> bool:
+    return all(row[column] == value for column, value in where.items())
+
+
+def _twin_key(table: Table, row: Mapping[str, Any]) -> Any:
+    """The key the twin files a row under: its primary key (one column: the value)."""
+    key = tuple(row[column.name] for column in table.primary_key)
+    return key[0] if len(key) == 1 else key
+
+
+def change(target: Target, table: Table, where: Mapping[str, object], **values: object) -> None:
     """Overwrite columns of the rows of `table` that match `where`, behind the program."""
-    with tampering(url) as connection:
+    rows = _twin_rows(target, table)
+    if rows is not None:
+        hits = [key for key, row in rows.items() if _matches(row, where)]
+        assert hits
+        for key in hits:
+            row = {**rows.pop(key), **values}
+            rows[_twin_key(table, row)] = row
+        return
+    with tampering(_url(target)) as connection:
         statement = table.update().values(**values)
         for column, value in where.items():
             statement = statement.where(table.c[column] == value)
         assert connection.execute(statement).rowcount >= 1
+
+
+def delete(target: Target, table: Table, **where: object) -> None:
+    """Delete the rows of `table` that match `where`, behind the program."""
+    rows = _twin_rows(target, table)
+    if rows is not None:
+        for key in [key for key, row in rows.items() if _matches(row, where)]:
+            del rows[key]
+        return
+    with tampering(_url(target)) as connection:
+        statement = table.delete()
+        for column, value in where.items():
+            statement = statement.where(table.c[column] == value)
+        connection.execute(statement)
+
+
+def insert(target: Target, table: Table, **values: object) -> None:
+    """Insert a row into `table` behind the program (columns not given are NULL)."""
+    rows = _twin_rows(target, table)
+    if rows is not None:
+        row = {column.name: values.get(column.name) for column in table.c}
+        rows[_twin_key(table, row)] = row
+        return
+    with tampering(_url(target)) as connection:
+        connection.execute(table.insert().values(**values))

@@ -1,4 +1,9 @@
-"""The audit log: a hash chain with signed checkpoints, and what tampering it detects."""
+"""The audit log: a hash chain with signed checkpoints, and what tampering it detects.
+
+On the in-memory twin (its rows changed behind the program's back as a raw SQL client
+would); on SQLite and PostgreSQL as well where the SQL is what is tested: times stored as
+UTC and compared across time zones, the details column's text, a changed time column (D-119).
+"""
 
 from __future__ import annotations
 
@@ -19,15 +24,17 @@ from adapter.store.audit import Actor, Verification, _checkpoint_message, _utc_t
 from adapter.store.audit import verify as verify_chain
 from adapter.store.schema import audit_checkpoint, audit_log, key_registry
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, NOW, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
+    Target,
     change,
+    delete,
     holds,
+    insert,
     planned,
     raw_rows,
     reference,
-    tampering,
 )
 
 LATER = "2027-01-01T00:00:00+00:00"
@@ -57,9 +64,9 @@ def _verify(store: Store, keyring: Keyring | None = None) -> Verification:
     return checker.run(ACTOR, lambda s: verify_chain(s.audit.rows, s.keys.public_keys()))
 
 
-def _delete(url: str, table: Table, *seqs: int) -> None:
-    with tampering(url) as connection:
-        connection.execute(table.delete().where(table.c.seq.in_(seqs)))
+def _delete(target: Target, table: Table, *seqs: int) -> None:
+    for seq in seqs:
+        delete(target, table, seq=seq)
 
 
 def _hashed(row: Mapping[str, Any], **changes: object) -> dict[str, object]:
@@ -70,34 +77,30 @@ def _hashed(row: Mapping[str, Any], **changes: object) -> dict[str, object]:
     return entry
 
 
-def _forge(url: str, seq: int, details: dict[str, object], signer: Ed25519PrivateKey) -> None:
+def _forge(store: Store, seq: int, details: dict[str, object], signer: Ed25519PrivateKey) -> None:
     """Rewrite entry `seq` (the last one) with a recomputed hash and sign a checkpoint
     of it with `signer`, under the key id ATTACKER_KEY."""
-    with tampering(url) as connection:
-        row = connection.execute(audit_log.select().where(audit_log.c.seq == seq)).one()
-        digest = entry_hash(row.prev_hash, _hashed(row._mapping, details=details))
-        connection.execute(
-            audit_log.update()
-            .where(audit_log.c.seq == seq)
-            .values(details=orjson.dumps(details).decode(), entry_hash=digest)
-        )
-        connection.execute(
-            audit_checkpoint.update()
-            .where(audit_checkpoint.c.seq == seq)
-            .values(
-                entry_hash=digest,
-                key_id=ATTACKER_KEY,
-                signature=sign(signer, _checkpoint_message(seq, digest)),
-            )
-        )
+    (row,) = [r for r in raw_rows(store, audit_log) if r["seq"] == seq]
+    digest = entry_hash(bytes(row["prev_hash"]), _hashed(row, details=details))
+    change(
+        store, audit_log, {"seq": seq}, details=orjson.dumps(details).decode(), entry_hash=digest
+    )
+    change(
+        store,
+        audit_checkpoint,
+        {"seq": seq},
+        entry_hash=digest,
+        key_id=ATTACKER_KEY,
+        signature=sign(signer, _checkpoint_message(seq, digest)),
+    )
 
 
 # -- the chain as written ----------------------------------------------------------------
 
 
-def test_appended_entries_with_their_checkpoints_verify(database: Database) -> None:
+def test_appended_entries_with_their_checkpoints_verify(db: Database) -> None:
     """Two runs, each signing its head: the chain and both checkpoints verify."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     result = _verify(store)
     assert result.problems == ()
@@ -105,10 +108,11 @@ def test_appended_entries_with_their_checkpoints_verify(database: Database) -> N
     assert [r["seq"] for r in raw_rows(store, audit_checkpoint)] == [2, 4]
 
 
-def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(db: Database) -> None:
     """Entries written at a Berlin wall-clock time verify on both databases (stored as UTC)."""
     berlin = NOW.astimezone(ZoneInfo("Europe/Berlin"))
-    store, _ = make_store(database.url, initialised=False, clock=lambda: berlin)
+    store, _ = open_store(db, initialised=False, clock=lambda: berlin)
     _two_runs(store)
     assert _verify(store).problems == ()
 
@@ -116,50 +120,53 @@ def test_a_clock_in_another_time_zone_keeps_the_chain_verifiable(database: Datab
 # -- tampering ---------------------------------------------------------------------------
 
 
+CHANGES = {
+    "details": ("details", '{"patients":7}'),
+    "actor": ("actor", "intruder"),
+    "role": ("role", "admin"),
+    "action": ("action", "sync"),
+    "time": ("at", NOW - timedelta(days=1)),
+    "purpose": ("purpose", "curiosity"),
+    "mapping id": ("mapping_id", "00000000-0000-4000-8000-000000000000"),
+}
+
+
 @pytest.mark.parametrize(
-    ("column", "value"),
-    [
-        ("details", '{"patients":7}'),
-        ("actor", "intruder"),
-        ("role", "admin"),
-        ("action", "sync"),
-        ("at", NOW - timedelta(days=1)),
-        ("purpose", "curiosity"),
-        ("mapping_id", "00000000-0000-4000-8000-000000000000"),
-    ],
-    ids=["details", "actor", "role", "action", "time", "purpose", "mapping id"],
+    ("kind", "column", "value"),
+    [pytest.param("memory", *change, id=name) for name, change in CHANGES.items()]
+    + [pytest.param(kind, *CHANGES["time"], id=f"time-{kind}") for kind in SQL_KINDS],
 )
-def test_a_changed_column_is_detected(database: Database, column: str, value: object) -> None:
+def test_a_changed_column_is_detected(db: Database, column: str, value: object) -> None:
     """Changing any hashed column of entry 2 is reported as a change of entry 2."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
-    change(database.url, audit_log, {"seq": 2}, **{column: value})
+    change(store, audit_log, {"seq": 2}, **{column: value})
     assert _verify(store).problems == ("entry 2 was changed after it was written",)
 
 
-def test_a_deleted_middle_entry_is_detected(database: Database) -> None:
+def test_a_deleted_middle_entry_is_detected(db: Database) -> None:
     """Deleting entry 2 leaves a gap and breaks the link of entry 3."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
-    _delete(database.url, audit_log, 2)
+    _delete(store, audit_log, 2)
     problems = _verify(store).problems
     assert "entry 2 is missing (the next entry is 3)" in problems
     assert "entry 3 does not follow the entry before it" in problems
     assert "the checkpoint at entry 2 does not match the log" in problems
 
 
-def test_a_deleted_last_entry_is_detected_by_its_checkpoint(database: Database) -> None:
+def test_a_deleted_last_entry_is_detected_by_its_checkpoint(db: Database) -> None:
     """Deleting the head entry but not its checkpoint: the checkpoint outlives the log."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
-    _delete(database.url, audit_log, 4)
+    _delete(store, audit_log, 4)
     assert _verify(store).problems == (
         "the checkpoint at entry 4 does not match the log",
         "entries 4–4 were deleted from the end",
     )
 
 
-def test_a_deleted_last_entry_and_its_checkpoint_are_detected(database: Database) -> None:
+def test_a_deleted_last_entry_and_its_checkpoint_are_detected(db: Database) -> None:
     """Deleting the head entry with its checkpoint leaves entry 3 unsigned after checkpoint 2.
 
     The limit of a chain kept in the database: deleting every entry after a checkpoint
@@ -168,10 +175,10 @@ def test_a_deleted_last_entry_and_its_checkpoint_are_detected(database: Database
     alone; only a copy of the last head kept elsewhere (Verification.head_seq and
     head_hash) exposes it.
     """
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
-    _delete(database.url, audit_log, 4)
-    _delete(database.url, audit_checkpoint, 4)
+    _delete(store, audit_log, 4)
+    _delete(store, audit_checkpoint, 4)
     assert _verify(store).problems == (
         "entries 3–3 follow the last signed checkpoint "
         "(written outside substreg, or the log was extended)",
@@ -179,41 +186,40 @@ def test_a_deleted_last_entry_and_its_checkpoint_are_detected(database: Database
 
 
 def test_a_truncation_to_the_previous_checkpoint_changes_the_reported_head(
-    database: Database,
+    db: Database,
 ) -> None:
     """Truncating back to checkpoint 2 moves the head verify reports (a kept copy shows it)."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     head = _verify(store)
-    _delete(database.url, audit_log, 3, 4)
-    _delete(database.url, audit_checkpoint, 4)
+    _delete(store, audit_log, 3, 4)
+    _delete(store, audit_checkpoint, 4)
     after = _verify(store)
     assert (after.head_seq, after.head_hash) != (head.head_seq, head.head_hash)
 
 
-def test_entries_appended_behind_the_program_are_detected(database: Database) -> None:
+def test_entries_appended_behind_the_program_are_detected(db: Database) -> None:
     """An entry inserted after the last checkpoint (even with a correct hash) is unsigned."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     (last,) = [r for r in raw_rows(store, audit_log) if r["seq"] == 4]
     digest = entry_hash(bytes(last["entry_hash"]), _hashed(last, seq=5, details={}))
     appended = {**last, "seq": 5, "details": "{}", "prev_hash": last["entry_hash"]}
-    with tampering(database.url) as connection:
-        connection.execute(audit_log.insert().values({**appended, "entry_hash": digest}))
+    insert(store, audit_log, **{**appended, "entry_hash": digest})
     assert _verify(store).problems == (
         "entries 5–5 follow the last signed checkpoint "
         "(written outside substreg, or the log was extended)",
     )
 
 
-def test_two_swapped_entries_are_detected(database: Database) -> None:
+def test_two_swapped_entries_are_detected(db: Database) -> None:
     """Exchanging entries 2 and 3 (reordering the log) breaks both and the link after."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     rows = {r["seq"]: r for r in raw_rows(store, audit_log)}
     for seq, other in ((2, 3), (3, 2)):
         moved = {k: v for k, v in rows[other].items() if k != "seq"}
-        change(database.url, audit_log, {"seq": seq}, **moved)
+        change(store, audit_log, {"seq": seq}, **moved)
     problems = _verify(store).problems
     for seq in (2, 3):
         assert f"entry {seq} was changed after it was written" in problems
@@ -221,47 +227,46 @@ def test_two_swapped_entries_are_detected(database: Database) -> None:
     assert "entry 4 does not follow the entry before it" in problems
 
 
-def test_a_forged_checkpoint_signature_is_detected(database: Database) -> None:
+def test_a_forged_checkpoint_signature_is_detected(db: Database) -> None:
     """A checkpoint whose signature was altered names its entry."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     (cp,) = [r for r in raw_rows(store, audit_checkpoint) if r["seq"] == 2]
     forged = bytes([cp["signature"][0] ^ 1]) + bytes(cp["signature"][1:])
-    change(database.url, audit_checkpoint, {"seq": 2}, signature=forged)
+    change(store, audit_checkpoint, {"seq": 2}, signature=forged)
     assert _verify(store).problems == ("the checkpoint at entry 2 has no valid signature",)
 
 
-def test_a_checkpoint_by_a_key_not_in_the_registry_is_detected(database: Database) -> None:
+def test_a_checkpoint_by_a_key_not_in_the_registry_is_detected(db: Database) -> None:
     """A rewritten entry signed with a key the registry does not know does not verify."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
-    _forge(database.url, 4, {"patients": 0}, Ed25519PrivateKey.generate())
+    _forge(store, 4, {"patients": 0}, Ed25519PrivateKey.generate())
     assert _verify(store).problems == ("the checkpoint at entry 4 has no valid signature",)
 
 
 @pytest.mark.parametrize("state", ["active", "retired"])
 def test_a_key_smuggled_into_the_registry_does_not_vouch_for_a_rewritten_log(
-    database: Database, state: str
+    db: Database, state: str
 ) -> None:
     """A key inserted into key_registry is refused (active) or not trusted (retired) by verify."""
     # Only keys the keyring holds vouch for checkpoints, not public keys in the database.
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     _two_runs(store)
     attacker = Ed25519PrivateKey.generate()
-    with tampering(database.url) as connection:
-        connection.execute(
-            key_registry.insert().values(
-                key_id=ATTACKER_KEY,
-                purpose="audit",
-                version=7,
-                algorithm="Ed25519",
-                state=state,
-                public_key=public_key_bytes(attacker),
-                created_at=NOW,
-                changed_at=NOW,
-            )
-        )
-    _forge(database.url, 4, {"patients": 0}, attacker)
+    insert(
+        store,
+        key_registry,
+        key_id=ATTACKER_KEY,
+        purpose="audit",
+        version=7,
+        algorithm="Ed25519",
+        state=state,
+        public_key=public_key_bytes(attacker),
+        created_at=NOW,
+        changed_at=NOW,
+    )
+    _forge(store, 4, {"patients": 0}, attacker)
     if state == "active":
         with pytest.raises(KeyringError, match=f"does not hold the key {ATTACKER_KEY}"):
             _verify(store)
@@ -272,9 +277,9 @@ def test_a_key_smuggled_into_the_registry_does_not_vouch_for_a_rewritten_log(
 # -- audit-key rotation ------------------------------------------------------------------
 
 
-def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> None:
+def test_old_checkpoints_verify_after_audit_key_rotation(db: Database) -> None:
     """Checkpoints of audit-v1 verify after rotation, and after v1 is destroyed (registry copy)."""
-    store, keyring = make_store(database.url, initialised=False)
+    store, keyring = open_store(db, initialised=False)
     _append(store, "sync")
     rotated = keyring.rotated("audit", LATER)
     _append(store.with_keyring(rotated), "sync")
@@ -290,10 +295,11 @@ def test_old_checkpoints_verify_after_audit_key_rotation(database: Database) -> 
 # -- reading -----------------------------------------------------------------------------
 
 
-def test_count_counts_by_action_actor_and_time(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_count_counts_by_action_actor_and_time(db: Database) -> None:
     """count() takes only entries of that action, by that actor, from `since` on."""
     moments = iter([NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2)])
-    store, keyring = make_store(database.url, initialised=False, clock=lambda: next(moments))
+    store, keyring = open_store(db, initialised=False, clock=lambda: next(moments))
     other = Actor("someone-else", "operator")
 
     def lookups(actor: Actor) -> None:
@@ -314,17 +320,19 @@ def test_count_counts_by_action_actor_and_time(database: Database) -> None:
     assert count("sync", ACTOR, NOW) == 0
 
 
-def test_details_are_stored_as_exactly_the_canonical_json_given(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_details_are_stored_as_exactly_the_canonical_json_given(db: Database) -> None:
     """Counts in, the same counts out: the details column is the sorted JSON, nothing more."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
     store.run(ACTOR, lambda s: s.audit.append(ACTOR, "sync", details={"reports": 2, "patients": 3}))
     (row,) = raw_rows(store, audit_log)
     assert row["details"] == '{"patients":3,"reports":2}'
 
 
-def test_entries_of_a_sync_hold_no_personal_data(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_entries_of_a_sync_hold_no_personal_data(db: Database) -> None:
     """What a sync writes to the log holds our ids and counts, no reference and no code."""
-    store, _ = make_store(database.url, initialised=False)
+    store, _ = open_store(db, initialised=False)
 
     def sync(space: Workspace) -> None:
         row, _ = space.mappings.find_or_create(reference("pat-81723"))

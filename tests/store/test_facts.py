@@ -1,4 +1,9 @@
-"""What incremental sync keeps between runs: patient states, archives, digests, practice."""
+"""What incremental sync keeps between runs: patient states, archives, digests, practice.
+
+On the in-memory twin; on SQLite and PostgreSQL as well where the SQL is what is tested:
+the upsert of a patient's state, the cascade of a shredding, and a sealed BLOB column as
+stored (D-119).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from adapter.store.mappings import MappingRow
 from adapter.store.rows import RETIRED_DIGEST
 from adapter.store.schema import patient_archive, patient_state, practice_state, resource_seen
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, SQL_KINDS, Database, open_store
 from tests.store.helpers import change, holds, new_patient, raw_rows
 
 T = TypeVar("T")
@@ -39,9 +44,10 @@ def _by_id(states: list[StoredState]) -> dict[str, StoredState]:
 # -- patient state -----------------------------------------------------------------------
 
 
-def test_save_states_inserts_then_updates_the_same_patient(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_save_states_inserts_then_updates_the_same_patient(db: Database) -> None:
     """A second save of a patient's state replaces the first: one row, the new values."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     _facts(store, lambda f: f.save_states([_state(row, "first", live=True)]))
     _facts(store, lambda f: f.save_states([_state(row, "second", live=False, fmt=2)]))
@@ -57,10 +63,10 @@ def test_save_states_inserts_then_updates_the_same_patient(database: Database) -
     ids=["asked only", "asked and live", "every patient"],
 )
 def test_states_gives_the_asked_patients_and_the_live_ones(
-    database: Database, with_live: bool, every: bool, expected: set[str]
+    db: Database, with_live: bool, every: bool, expected: set[str]
 ) -> None:
     """with_live adds every live patient to the ones asked for; every gives them all."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     rows = {p: new_patient(store, p) for p in ("p1", "p2", "p3")}
     saved = [_state(rows[p], p, live=p == "p1") for p in rows]
     _facts(store, lambda f: f.save_states(saved))
@@ -73,9 +79,9 @@ def test_states_gives_the_asked_patients_and_the_live_ones(
     assert {state.data.decode() for state in found.values()} == expected
 
 
-def test_latest_walk_is_the_furthest_day_any_patient_was_walked_to(database: Database) -> None:
+def test_latest_walk_is_the_furthest_day_any_patient_was_walked_to(db: Database) -> None:
     """latest_walk is None with no state, else the maximum walked_to."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     assert _facts(store, lambda f: f.latest_walk()) is None
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     states = [_state(first, "a", live=True), _state(second, "b", live=False)]
@@ -83,15 +89,15 @@ def test_latest_walk_is_the_furthest_day_any_patient_was_walked_to(database: Dat
     assert _facts(store, lambda f: f.latest_walk()) == date(2026, 11, 30)
 
 
-def test_a_state_moved_to_another_patient_does_not_open(database: Database) -> None:
+def test_a_state_moved_to_another_patient_does_not_open(db: Database) -> None:
     """The sealed state is bound to its patient: copied into another row it fails."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     _facts(store, lambda f: f.save_states([_state(first, "a", live=True)]))
     _facts(store, lambda f: f.save_states([_state(second, "b", live=True)]))
     (sealed,) = [r for r in raw_rows(store, patient_state) if r["mapping_id"] == first.mapping_id]
     change(
-        database.url,
+        store,
         patient_state,
         {"mapping_id": second.mapping_id},
         nonce=sealed["nonce"],
@@ -111,9 +117,9 @@ def test_a_state_moved_to_another_patient_does_not_open(database: Database) -> N
 # -- archive -----------------------------------------------------------------------------
 
 
-def test_append_archives_numbers_each_patients_batches_from_one(database: Database) -> None:
+def test_append_archives_numbers_each_patients_batches_from_one(db: Database) -> None:
     """Batches get seq 1, 2, … per patient, and archive() returns them in that order."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     _facts(
         store,
@@ -147,9 +153,9 @@ def test_append_archives_numbers_each_patients_batches_from_one(database: Databa
     )
 
 
-def test_two_batches_of_one_patient_in_one_call_follow_each_other(database: Database) -> None:
+def test_two_batches_of_one_patient_in_one_call_follow_each_other(db: Database) -> None:
     """Appending two batches of one patient at once numbers them 1 and 2, in order."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     batches = [(row.mapping_id, row.dek_id, 1, data) for data in (b"a1", b"a2")]
     _facts(store, lambda f: f.append_archives(batches))
@@ -157,9 +163,9 @@ def test_two_batches_of_one_patient_in_one_call_follow_each_other(database: Data
     assert _facts(store, lambda f: f.archive(row.mapping_id, row.dek_id)) == [b"a1", b"a2"]
 
 
-def test_replace_archive_compacts_to_one_row(database: Database) -> None:
+def test_replace_archive_compacts_to_one_row(db: Database) -> None:
     """After a full re-derivation the patient's archive is one row, seq 1, with everything."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     batches = [(row.mapping_id, row.dek_id, 1, data) for data in (b"a1", b"a2")]
     _facts(store, lambda f: f.append_archives(batches))
@@ -170,10 +176,11 @@ def test_replace_archive_compacts_to_one_row(database: Database) -> None:
     assert _facts(store, lambda f: f.archive(row.mapping_id, row.dek_id)) == [b"everything"]
 
 
-def test_shredding_a_patient_deletes_their_state_archive_and_digests(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_shredding_a_patient_deletes_their_state_archive_and_digests(db: Database) -> None:
     """Crypto-shredding takes the patient's stored facts with it, and the digests of the
     resources read of it; their blind index stays, to tell the treatment by (D-81)."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     gone, kept = new_patient(store, "p1"), new_patient(store, "p2")
     for row, idx in ((gone, IDX[0]), (kept, IDX[1])):
         _facts(store, lambda f, r=row: f.save_states([_state(r, "s", live=True)]))
@@ -189,9 +196,9 @@ def test_shredding_a_patient_deletes_their_state_archive_and_digests(database: D
 # -- resources read ----------------------------------------------------------------------
 
 
-def test_remember_inserts_and_replaces_digests_that_seen_finds(database: Database) -> None:
+def test_remember_inserts_and_replaces_digests_that_seen_finds(db: Database) -> None:
     """remember upserts (owner, digest) per resource index and version; seen reads them."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     digest = [bytes([0xD0 + n]) * 32 for n in range(3)]
     _facts(
@@ -212,9 +219,9 @@ def test_remember_inserts_and_replaces_digests_that_seen_finds(database: Databas
 # -- practice ----------------------------------------------------------------------------
 
 
-def test_the_practice_state_round_trips_and_is_replaced(database: Database) -> None:
+def test_the_practice_state_round_trips_and_is_replaced(db: Database) -> None:
     """practice() is None at first, then the last saved (format, bytes); one row only."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
 
     def save(fmt: int, data: bytes) -> Callable[[Workspace], None]:
         def work(space: Workspace) -> None:
@@ -247,11 +254,13 @@ def _store_everything(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", [patient_state, patient_archive, practice_state], ids=lambda t: t.name
+    ("kind", "table"),
+    [pytest.param("memory", t, id=t.name) for t in (patient_state, patient_archive, practice_state)]
+    + [pytest.param(kind, patient_state, id=f"patient_state-{kind}") for kind in SQL_KINDS],
 )
-def test_every_blob_is_sealed_at_rest(database: Database, table: Table) -> None:
+def test_every_blob_is_sealed_at_rest(db: Database, table: Table) -> None:
     """The bytes saved never occur in the table: the ct column holds AES-GCM ciphertext."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     _store_everything(store)
     rows = raw_rows(store, table)
     assert len(rows) == 1

@@ -1,4 +1,8 @@
-"""The report ledger: each slot once, sealed payloads, state moves, the reconciler's view."""
+"""The report ledger: each slot once, sealed payloads, state moves, the reconciler's view.
+
+On the in-memory twin; on SQLite and PostgreSQL as well where the SQL is what is tested:
+the UNIQUE slot under two parallel writers, and the sealed BLOB columns as stored (D-119).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import report
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
     OTHER_CODE,
@@ -63,9 +67,9 @@ ALLOWED = [(current, new) for current in STATES for new in TRANSITIONS[current]]
 # -- recording ---------------------------------------------------------------------------
 
 
-def test_record_many_records_each_slot_once(database: Database) -> None:
+def test_record_many_records_each_slot_once(db: Database) -> None:
     """A slot already recorded, in this call or an earlier transaction, gives None."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     anmeldung = (planned(row.mapping_id), row.dek_id)
     abmeldung = (planned(row.mapping_id, kind="abmeldung", day=DEC), row.dek_id)
@@ -80,21 +84,22 @@ def test_record_many_records_each_slot_once(database: Database) -> None:
     assert sorted(r["ledger_id"] for r in raw_rows(store, report)) == sorted(first[:2])
 
 
-def test_a_waived_report_is_recorded_as_rejected(database: Database) -> None:
+def test_a_waived_report_is_recorded_as_rejected(db: Database) -> None:
     """A waived slot is decided at once: rejected, so no later sync makes it again."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     (ledger_id,) = _record(store, [(planned(row.mapping_id, origin="waived"), row.dek_id)])
     entry = store.run(ACTOR, lambda space: space.ledger.entry(str(ledger_id)))
     assert (entry.state, entry.origin) == ("rejected", "waived")
 
 
-def test_a_slot_recorded_by_two_parallel_transactions_is_kept_once(database: Database) -> None:
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_a_slot_recorded_by_two_parallel_transactions_is_kept_once(db: Database) -> None:
     """Two writers record one slot while both transactions are open: the UNIQUE slot keeps one."""
     # PostgreSQL runs them truly in parallel (no writer lock); SQLite admits one writer at
     # a time (BEGIN IMMEDIATE), so there the two only start together.
-    parallel = database.backend == "postgresql"
-    store, _ = make_store(database.url, serialize_writers=not parallel)
+    parallel = db.backend == "postgresql"
+    store, _ = open_store(db, serialize_writers=not parallel)
     row = new_patient(store)
 
     results = race(
@@ -111,9 +116,10 @@ def test_a_slot_recorded_by_two_parallel_transactions_is_kept_once(database: Dat
 # -- the payload -------------------------------------------------------------------------
 
 
-def test_the_payload_comes_back_byte_for_byte(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_the_payload_comes_back_byte_for_byte(db: Database) -> None:
     """ledger.payload gives the recorded report; its bytes are report_bytes of the one given."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     given = planned(row.mapping_id)
     ledger_id = _pending(store, row)
@@ -122,14 +128,23 @@ def test_the_payload_comes_back_byte_for_byte(database: Database) -> None:
     assert report_bytes(payload) == report_bytes(given.report)
 
 
+NEEDLES = {
+    "code": CODE,
+    "doctor's name": "Muster",
+    "doctor's street": "Hauptstraße",
+    "source": "MedicationAdministration/ma-1",
+    "EHR patient id": "Patient/p1",
+}
+
+
 @pytest.mark.parametrize(
-    "needle",
-    [CODE, "Muster", "Hauptstraße", "MedicationAdministration/ma-1", "Patient/p1"],
-    ids=["code", "doctor's name", "doctor's street", "source", "EHR patient id"],
+    ("kind", "needle"),
+    [*(pytest.param("memory", n, id=name) for name, n in NEEDLES.items())]
+    + [pytest.param(kind, CODE, id=f"code-{kind}") for kind in SQL_KINDS],
 )
-def test_no_column_of_a_report_holds_its_contents_in_clear(database: Database, needle: str) -> None:
+def test_no_column_of_a_report_holds_its_contents_in_clear(db: Database, needle: str) -> None:
     """The code, names and sources are inside the sealed payload, never in a clear column."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     _pending(store, new_patient(store))
     assert not holds(raw_rows(store, report), needle)
 
@@ -138,9 +153,9 @@ def test_no_column_of_a_report_holds_its_contents_in_clear(database: Database, n
 
 
 @pytest.mark.parametrize(("current", "new"), ALLOWED, ids=[f"{c} to {n}" for c, n in ALLOWED])
-def test_each_move_of_the_transitions_is_made(database: Database, current: str, new: str) -> None:
+def test_each_move_of_the_transitions_is_made(db: Database, current: str, new: str) -> None:
     """Every move TRANSITIONS allows is made and leaves the report in the new state."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     ledger_id = _pending(store, new_patient(store))
     for step in _path_to(current):
         _move(store, ledger_id, step)
@@ -148,9 +163,9 @@ def test_each_move_of_the_transitions_is_made(database: Database, current: str, 
 
 
 @pytest.mark.parametrize("current", STATES)
-def test_every_move_outside_the_transitions_is_refused(database: Database, current: str) -> None:
+def test_every_move_outside_the_transitions_is_refused(db: Database, current: str) -> None:
     """Any other move is a LedgerError naming the report's state; the state stays."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     ledger_id = _pending(store, new_patient(store))
     for step in _path_to(current):
         _move(store, ledger_id, step)
@@ -160,18 +175,19 @@ def test_every_move_outside_the_transitions_is_refused(database: Database, curre
     assert store.run(ACTOR, lambda space: space.ledger.entry(ledger_id)).state == current
 
 
-def test_approving_twice_is_refused(database: Database) -> None:
+def test_approving_twice_is_refused(db: Database) -> None:
     """The second approval fails and says the report is approved already."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     ledger_id = _pending(store, new_patient(store))
     _move(store, ledger_id, "approved")
     with pytest.raises(LedgerError, match="cannot become approved: it is approved; from there"):
         _move(store, ledger_id, "approved")
 
 
-def test_a_rejection_note_is_sealed_and_readable(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_a_rejection_note_is_sealed_and_readable(db: Database) -> None:
     """A person's reason is stored sealed (not in clear in the row) and opens via note()."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     ledger_id = _pending(store, new_patient(store))
     reason = "Herr Beispiel war am 2. November nicht in der Praxis"
     entry = _move(store, ledger_id, "rejected", note=reason)
@@ -180,16 +196,16 @@ def test_a_rejection_note_is_sealed_and_readable(database: Database) -> None:
     assert store.run(ACTOR, lambda space: space.ledger.note(entry)) == reason
 
 
-def test_a_report_moved_without_a_note_has_none(database: Database) -> None:
+def test_a_report_moved_without_a_note_has_none(db: Database) -> None:
     """note() is None when nobody gave a reason."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     entry = _move(store, _pending(store, new_patient(store)), "approved")
     assert store.run(ACTOR, lambda space: space.ledger.note(entry)) is None
 
 
-def test_an_unknown_ledger_id_is_refused(database: Database) -> None:
+def test_an_unknown_ledger_id_is_refused(db: Database) -> None:
     """entry() and move() of an id that is not in the ledger raise LedgerError."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     for read in (
         lambda space: space.ledger.entry("no-such-id"),
         lambda space: space.ledger.move("no-such-id", "approved"),
@@ -198,9 +214,9 @@ def test_an_unknown_ledger_id_is_refused(database: Database) -> None:
             store.run(ACTOR, read)
 
 
-def test_supersede_flags_only_the_reports_named(database: Database) -> None:
+def test_supersede_flags_only_the_reports_named(db: Database) -> None:
     """supersede sets the flag of the given ids and leaves the others."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     ids = _record(
         store,
@@ -214,9 +230,9 @@ def test_supersede_flags_only_the_reports_named(database: Database) -> None:
 # -- reading -----------------------------------------------------------------------------
 
 
-def test_reported_gives_the_reconciler_the_decrypted_codes(database: Database) -> None:
+def test_reported_gives_the_reconciler_the_decrypted_codes(db: Database) -> None:
     """Each patient's reports come back as Reported with the code from the payload."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     one, two = _pending(store, first, CODE), _pending(store, second, OTHER_CODE)
 
@@ -232,9 +248,9 @@ def test_reported_gives_the_reconciler_the_decrypted_codes(database: Database) -
     assert reported[0].report == planned(first.mapping_id).report
 
 
-def test_reported_adds_the_practice_notices_when_asked(database: Database) -> None:
+def test_reported_adds_the_practice_notices_when_asked(db: Database) -> None:
     """With notices=True the practice's Mitteilungen come too, as subject PRACTICE."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     _pending(store, row)
     store.run(ACTOR, lambda space: space.ledger.record(notice(), space.ledger.practice_key()))
@@ -248,9 +264,9 @@ def test_reported_adds_the_practice_notices_when_asked(database: Database) -> No
     assert store.run(ACTOR, subjects(True)) == sorted([row.mapping_id, PRACTICE])
 
 
-def test_reported_of_a_shredded_patient_has_no_code(database: Database) -> None:
+def test_reported_of_a_shredded_patient_has_no_code(db: Database) -> None:
     """After crypto-shredding the entry stays (the slot is decided) but its code is gone."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store)
     ledger_id = _pending(store, row)
     store.run(ACTOR, lambda space: space.mappings.shred(row))
@@ -258,9 +274,9 @@ def test_reported_of_a_shredded_patient_has_no_code(database: Database) -> None:
     assert (entry.ledger_id, entry.code, entry.report) == (ledger_id, None, None)
 
 
-def test_entries_filter_by_state_patient_and_period(database: Database) -> None:
+def test_entries_filter_by_state_patient_and_period(db: Database) -> None:
     """entries() selects by state, by mapping id and by the day the report was made."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     first, second = new_patient(store, "p1"), new_patient(store, "p2")
     made = {
         "nov": (planned(first.mapping_id, made_on=NOV), first.dek_id),

@@ -1,4 +1,8 @@
-"""The pseudonymised patient mapping: blind index, sealed fields, keys and rotation."""
+"""The pseudonymised patient mapping: blind index, sealed fields, keys and rotation.
+
+On the in-memory twin; on SQLite and PostgreSQL as well where the SQL is what is tested:
+the index's key under two parallel creators, and the BLOB columns as stored (D-119).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from adapter.errors import (
 from adapter.store.mappings import MappingRow
 from adapter.store.schema import data_key, key_registry, patient_index, patient_mapping, report
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, Database, make_store
+from tests.storage import ACTOR, EVERY_KIND, NOW, SQL_KINDS, Database, open_store
 from tests.store.helpers import (
     CODE,
     OTHER_CODE,
@@ -48,9 +52,9 @@ def _versions(store: Store) -> list[int]:
 # -- lookup ------------------------------------------------------------------------------
 
 
-def test_find_or_create_makes_one_row_per_reference(database: Database) -> None:
+def test_find_or_create_makes_one_row_per_reference(db: Database) -> None:
     """The first call creates the row, a second one (also in a new transaction) finds it."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
 
     def twice(space: Workspace) -> list[tuple[MappingRow, bool]]:
         return [space.mappings.find_or_create(reference()) for _ in range(2)]
@@ -62,12 +66,13 @@ def test_find_or_create_makes_one_row_per_reference(database: Database) -> None:
     assert len(raw_rows(store, patient_mapping)) == 1
 
 
-def test_two_parallel_runs_creating_one_patient_end_with_one_row(database: Database) -> None:
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_two_parallel_runs_creating_one_patient_end_with_one_row(db: Database) -> None:
     """Two runs creating one patient at once: the index's key keeps one row, both return it."""
     # Both look the reference up and find nothing; the second's index insert waits for the
     # first to commit, does nothing, and the second drops its own row.
-    parallel = database.backend == "postgresql"
-    store, _ = make_store(database.url, serialize_writers=not parallel)
+    parallel = db.backend == "postgresql"
+    store, _ = open_store(db, serialize_writers=not parallel)
     store.run(ACTOR, lambda space: None)  # registers the keys: the race is about the patient
 
     results = race(
@@ -81,9 +86,9 @@ def test_two_parallel_runs_creating_one_patient_end_with_one_row(database: Datab
     assert len(raw_rows(store, patient_index)) == 1
 
 
-def test_find_many_finds_the_rows_that_find_finds(database: Database) -> None:
+def test_find_many_finds_the_rows_that_find_finds(db: Database) -> None:
     """One batch lookup gives each known reference its row and leaves unknown ones out."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     for patient in PATIENTS:
         new_patient(store, patient)
     wanted = [reference(p) for p in (*PATIENTS, "unknown")]
@@ -97,9 +102,10 @@ def test_find_many_finds_the_rows_that_find_finds(database: Database) -> None:
     assert set(many) == {reference(p) for p in PATIENTS}
 
 
-def test_the_stored_index_is_the_hmac_of_the_reference(database: Database) -> None:
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_the_stored_index_is_the_hmac_of_the_reference(db: Database) -> None:
     """patient_index holds HMAC(K_idx[1], reference) under version 1, not the reference."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     row = new_patient(store)
     expected = hmac_index(index_key(keyring.active("index")), reference())
     (stored,) = raw_rows(store, patient_index)
@@ -108,22 +114,31 @@ def test_the_stored_index_is_the_hmac_of_the_reference(database: Database) -> No
     assert expected != reference().encode()
 
 
+NEEDLES = {
+    "reference": reference("pat-81723"),
+    "patient id": "pat-81723",
+    "EHR host": "ehr.example.org",
+    "code": CODE,
+    "older code": OTHER_CODE,
+}
+
+
 @pytest.mark.parametrize(
-    "needle",
-    [reference("pat-81723"), "pat-81723", "ehr.example.org", CODE, OTHER_CODE],
-    ids=["reference", "patient id", "EHR host", "code", "older code"],
+    ("kind", "needle"),
+    [*(pytest.param("memory", n, id=name) for name, n in NEEDLES.items())]
+    + [pytest.param(kind, NEEDLES["reference"], id=f"reference-{kind}") for kind in SQL_KINDS],
 )
-def test_no_column_holds_the_reference_or_a_code_in_clear(database: Database, needle: str) -> None:
+def test_no_column_holds_the_reference_or_a_code_in_clear(db: Database, needle: str) -> None:
     """A stolen database shows neither the EHR reference nor a code, in any table of a patient."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     new_patient(store, "pat-81723", OTHER_CODE, CODE)
     for table in (patient_mapping, patient_index, data_key, key_registry):
         assert not holds(raw_rows(store, table), needle), table.name
 
 
-def test_reference_and_codes_come_back_as_written(database: Database) -> None:
+def test_reference_and_codes_come_back_as_written(db: Database) -> None:
     """reference_of opens the reference; codes_of gives every code once, latest last."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store, "p1", OTHER_CODE)
 
     def read(space: Workspace) -> tuple[str, list[str]]:
@@ -139,17 +154,17 @@ def test_reference_and_codes_come_back_as_written(database: Database) -> None:
     ids=["to another row under the same data key", "to another field of the row"],
 )
 def test_a_sealed_code_moved_elsewhere_does_not_open(
-    database: Database, target: str, column: str
+    db: Database, target: str, column: str
 ) -> None:
     """The associated data binds row id and field: a copied ciphertext fails to decrypt."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     source = new_patient(store, "p1", CODE)
     (sealed,) = [
         r for r in raw_rows(store, patient_mapping) if r["mapping_id"] == source.mapping_id
     ]
     victim = new_patient(store, "p2") if target == "other row" else source
     change(
-        database.url,
+        store,
         patient_mapping,
         {"mapping_id": victim.mapping_id},
         dek_id=source.dek_id,  # same key: only the associated data can tell them apart
@@ -170,10 +185,10 @@ def test_a_sealed_code_moved_elsewhere_does_not_open(
 
 
 def test_a_keyring_of_another_installation_is_refused_before_anything_is_read(
-    database: Database,
+    db: Database,
 ) -> None:
     """KeyStore refuses a keyring lacking the database's keys; no work runs, nothing is written."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     new_patient(store)
     registry = raw_rows(store, key_registry)
     foreign = _same_store(store, generate_keyring(NOW.isoformat()))
@@ -190,10 +205,10 @@ def _without_wrap_v1(keyring: Keyring, how: str) -> Keyring:
 
 @pytest.mark.parametrize("how", ["dropped", "destroyed"])
 def test_a_keyring_without_the_wrap_key_of_a_data_key_cannot_open_the_row(
-    database: Database, how: str
+    db: Database, how: str
 ) -> None:
     """A data key wrapped under a key the keyring no longer holds gives UnknownKeyError."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     row = new_patient(store, "p1", CODE)
     # Rotated and retired without re-wrapping: the row's data key is still under wrap-v1.
     retired = keyring.rotated("wrap", LATER).with_state("wrap", 1, "retired")
@@ -208,10 +223,10 @@ def test_a_keyring_without_the_wrap_key_of_a_data_key_cannot_open_the_row(
 
 @pytest.mark.parametrize("lookup", ["find", "find_many"])
 def test_after_index_rotation_an_old_row_is_found_and_reindexed_on_lookup(
-    database: Database, lookup: str
+    db: Database, lookup: str
 ) -> None:
     """Dual lookup finds a row indexed under v1, and moves just that row to v2 (lazy)."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     rows = [new_patient(store, p) for p in PATIENTS]
     rotated = _same_store(store, keyring.rotated("index", LATER))
 
@@ -226,9 +241,9 @@ def test_after_index_rotation_an_old_row_is_found_and_reindexed_on_lookup(
     assert by_mapping[rows[0].mapping_id] == 2
 
 
-def test_migrate_index_reindexes_every_remaining_row(database: Database) -> None:
+def test_migrate_index_reindexes_every_remaining_row(db: Database) -> None:
     """The batch half re-indexes the rest: no index row of v1 is left, every row is found."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     rows = [new_patient(store, p) for p in PATIENTS]
     rotated = _same_store(store, keyring.rotated("index", LATER))
     rotated.run(ACTOR, lambda space: space.mappings.find(reference("p1")))
@@ -242,9 +257,9 @@ def test_migrate_index_reindexes_every_remaining_row(database: Database) -> None
     assert found == rows
 
 
-def test_a_row_written_after_index_rotation_is_found(database: Database) -> None:
+def test_a_row_written_after_index_rotation_is_found(db: Database) -> None:
     """A new patient is indexed under v2 only, and found again."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     new_patient(store, "p1")
     rotated = _same_store(store, keyring.rotated("index", LATER))
     row = new_patient(rotated, "p2")
@@ -253,11 +268,11 @@ def test_a_row_written_after_index_rotation_is_found(database: Database) -> None
     assert indexed[row.mapping_id] == 2
 
 
-def test_an_alias_survives_the_reindexing_of_the_main_reference(database: Database) -> None:
+def test_an_alias_survives_the_reindexing_of_the_main_reference(db: Database) -> None:
     """Re-indexing a row's main reference keeps its alias (a merge) findable under v1."""
     # Only the main reference is sealed, so the batch cannot re-index the alias; its own
     # lookup does (lazy), and until then v1 stays in use and is not retired.
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     row = new_patient(store, "p1")
     store.run(ACTOR, lambda space: space.mappings.add_alias(row, reference("p1-merged")))
     rotated = _same_store(store, keyring.rotated("index", LATER))
@@ -294,9 +309,9 @@ def _read_everything(space: Workspace) -> list[object]:
     return sorted(map(str, codes)) + sorted(references) + sorted(map(str, payloads))
 
 
-def test_rewrap_changes_every_wrapped_key_and_no_ciphertext(database: Database) -> None:
+def test_rewrap_changes_every_wrapped_key_and_no_ciphertext(db: Database) -> None:
     """rewrap_all moves each data key to wrap-v2; the sealed fields stay byte for byte."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     for patient, code in zip(PATIENTS, (CODE, OTHER_CODE, "ANBEM071"), strict=True):
         row = new_patient(store, patient, code)
         item = (planned(row.mapping_id, code), row.dek_id)
@@ -327,9 +342,9 @@ def test_rewrap_changes_every_wrapped_key_and_no_ciphertext(database: Database) 
 # -- crypto-shredding --------------------------------------------------------------------
 
 
-def test_shredding_makes_the_row_unreadable_and_unfindable(database: Database) -> None:
+def test_shredding_makes_the_row_unreadable_and_unfindable(db: Database) -> None:
     """The data key goes: codes and reference are ShreddedError, the index rows are deleted."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     row = new_patient(store, "p1", CODE)
     store.run(ACTOR, lambda space: space.mappings.shred(row))
 
@@ -347,9 +362,9 @@ def test_shredding_makes_the_row_unreadable_and_unfindable(database: Database) -
     assert shredded["codes_ct"] is None
 
 
-def test_after_shredding_the_same_reference_gets_a_new_row(database: Database) -> None:
+def test_after_shredding_the_same_reference_gets_a_new_row(db: Database) -> None:
     """A patient who comes back after retention is a new row with a new id and data key."""
-    store, _ = make_store(database.url)
+    store, _ = open_store(db)
     old = new_patient(store, "p1", CODE)
     store.run(ACTOR, lambda space: space.mappings.shred(old))
     new, created = store.run(ACTOR, lambda space: space.mappings.find_or_create(reference()))
@@ -361,9 +376,9 @@ def test_after_shredding_the_same_reference_gets_a_new_row(database: Database) -
 # -- optimistic locking ------------------------------------------------------------------
 
 
-def test_record_use_with_a_stale_row_is_refused(database: Database) -> None:
+def test_record_use_with_a_stale_row_is_refused(db: Database) -> None:
     """A MappingRow whose row_version is behind the table's raises ConcurrentUpdateError."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     stale = new_patient(store)
     store.run(ACTOR, lambda space: space.mappings.record_use(stale, last=date(2026, 11, 2)))
 
@@ -371,9 +386,9 @@ def test_record_use_with_a_stale_row_is_refused(database: Database) -> None:
         space.mappings.record_use(stale, first=date(2026, 10, 1))
 
 
-def test_update_many_applies_every_change_and_refuses_a_stale_row(database: Database) -> None:
+def test_update_many_applies_every_change_and_refuses_a_stale_row(db: Database) -> None:
     """Changes of many rows land together; one stale row makes the batch fail."""
-    store, keyring = make_store(database.url)
+    store, keyring = open_store(db)
     rows = [new_patient(store, p) for p in PATIENTS]
 
     def apply(space: Workspace) -> list[MappingRow]:
