@@ -324,7 +324,7 @@ def report(times: Timings, reports: int, backend: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     run_with_adapter(__file__)
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=10, help="reports per batch (10)")
     parser.add_argument(
