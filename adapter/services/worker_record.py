@@ -78,6 +78,8 @@ def _record(
             {positions[i]: _RESULT[o] for i, (o, _) in verdict.reading.outcomes.items()},
         )
     stuck = _move_reports(space, claimed, verdict, target, notes)
+    if state == "failed":  # the reports stay where they are: say why on each of them
+        _note_failure(space, claimed, values.get("last_error") or verdict.error or "")
     details: dict[str, Any] = {"batch_id": batch.batch_id, "reports": batch.report_count}
     details |= _counts(verdict) | ({"not_moved": stuck} if stuck else {})
     if verdict.kind in ("again", "failed"):
@@ -170,6 +172,19 @@ def _move_reports(
             written = _after_earlier(space, item.ledger_id, note) if step == goal else None
             space.ledger.move(item.ledger_id, step, note=written)
     return stuck
+
+
+def _note_failure(space: Workspace, claimed: Claimed, error: str) -> None:
+    """A batch given up on: each report's note says so, what went wrong (the transport's
+    words: a kind and an address, never a code) and what the operator can do, so that
+    `reports show` tells what `outbox show` tells."""
+    batch_id = claimed.batch.batch_id
+    note = (
+        f"Not delivered with batch {batch_id} ({error}): `substreg outbox retry {batch_id}` "
+        f"tries again, `substreg outbox resend {batch_id}` seals the reports anew."
+    )
+    for item in claimed.reports:
+        space.ledger.annotate(item.ledger_id, note)
 
 
 def _after_earlier(space: Workspace, ledger_id: str, note: str | None) -> str | None:

@@ -182,14 +182,20 @@ def test_attempts_used_up_fail_the_batch_until_a_person_retries_it(
 ) -> None:
     """Four failed deliveries (POLICY.attempts): failed, never claimed again; `retry` puts
     it back (attempts afresh), and the same bytes go out."""
-    batch_id, _ = _one_batch(twin, sealing)
+    batch_id, ids = _one_batch(twin, sealing)
     transport = FakeTransport(register, script=["transient"] * POLICY.attempts)
     delivery = _delivery(submission_pki, transport)
     seen = []
     for hour in range(POLICY.attempts + 1):
         clock.now = NOW + hour * LATER
         seen += [o.state for o in deliver_due(twin, ACTOR, delivery)]
+        if hour < POLICY.attempts - 1:  # retried later: no report says anything yet
+            assert not any(notes(twin, ids).values())
     assert seen == ["sealed", "sealed", "sealed", "failed"]
+    # Given up on: every report says so, why, and what to do (`reports show` as `outbox show`).
+    for note in notes(twin, ids).values():
+        assert f"Not delivered with batch {batch_id} (" in str(note)
+        assert f"substreg outbox retry {batch_id}" in str(note)
     assert _batch(twin, batch_id).attempts == POLICY.attempts
     assert "outbox.failed" in _audit(twin)
     retried = retry_batch(twin, ACTOR, batch_id)
