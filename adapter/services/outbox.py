@@ -68,11 +68,6 @@ def resend_problem(batch: OutboxBatch) -> str | None:
         (batch.replaced_by is not None, f"its reports were sealed again as {batch.replaced_by}"),
         (batch.state == "acknowledged", "the register acknowledged it: it is never sent again"),
         (
-            batch.state == "rejected",
-            "the register refused it as a whole and its reports are rejected, which is final; "
-            "what is still due is recorded again by `substreg sync --accept-corrections`",
-        ),
-        (
             batch.state in ("sealed", "sending"),
             f"it is {batch.state}: it has not failed, let the worker deliver it",
         ),
@@ -95,7 +90,7 @@ def plan_resend(store: Store, actor: Actor, batch_id: str) -> ShownBatch:
 
     def read(space: Workspace) -> ShownBatch:
         shown = _shown(space, batch_id)
-        _refuse_resend(shown.batch)
+        _refuse_resend(space, shown.batch)
         return shown
 
     return store.run(actor, read)
@@ -107,7 +102,7 @@ def resend(store: Store, actor: Actor, batch_id: str, sealing: Sealing) -> Outbo
 
     def work(space: Workspace) -> OutboxBatch:
         old = space.outbox.get(batch_id)
-        _refuse_resend(old)
+        _refuse_resend(space, old)
         keys = sealing_keys(sealing, space.now)
         ledger_ids = [item.ledger_id for item in space.outbox.reports(batch_id)]
         new = seal_batch(
@@ -128,8 +123,25 @@ def resend(store: Store, actor: Actor, batch_id: str, sealing: Sealing) -> Outbo
     return store.run(actor, work)
 
 
-def _refuse_resend(batch: OutboxBatch) -> None:
-    problem = resend_problem(batch)
+def _refuse_resend(space: Workspace, batch: OutboxBatch) -> None:
+    problem = resend_problem(batch) or _reports_moved_on(space, batch)
     if problem is not None:
         msg = f"The batch {batch.batch_id} is not sealed again: {problem}."
         raise OutboxError(msg)
+
+
+def _reports_moved_on(space: Workspace, batch: OutboxBatch) -> str | None:
+    """A batch refused as a whole is sealed anew only when the refusal answered its first
+    attempt and every report of it is still queued: nothing the register may hold is ever
+    sent twice (D-151)."""
+    if batch.state != "rejected":
+        return None
+    if batch.attempts > 0:  # an earlier attempt failed after handing it over, perhaps
+        return (
+            "an earlier attempt of it may have reached the register (its answer was lost), "
+            "so its reports are never sealed anew: ask the register whether it holds them"
+        )
+    states = {space.ledger.entry(i.ledger_id).state for i in space.outbox.reports(batch.batch_id)}
+    if states <= {"queued"}:
+        return None
+    return "some of its reports are no longer queued (" + ", ".join(sorted(states)) + ")"

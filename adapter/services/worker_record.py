@@ -70,7 +70,7 @@ def _record(
     if not space.outbox.record(batch, state, **values):
         note = "another worker holds it now (this worker's lease ended); its outcome stands"
         return Outcome(batch.batch_id, "lost", batch.report_count, note)
-    notes = _report_notes(verdict, batch.batch_id)
+    notes: dict[str, str] = {}
     if verdict.reading is not None:
         positions = {i.ledger_id: i.position for i in claimed.reports}
         space.outbox.set_results(
@@ -80,6 +80,8 @@ def _record(
     stuck = _move_reports(space, claimed, verdict, target, notes)
     if state == "failed":  # the reports stay where they are: say why on each of them
         _note_failure(space, claimed, values.get("last_error") or verdict.error or "")
+    elif state == "rejected":
+        _note_refusal(space, claimed, verdict.reason or "")
     details: dict[str, Any] = {"batch_id": batch.batch_id, "reports": batch.report_count}
     details |= _counts(verdict) | ({"not_moved": stuck} if stuck else {})
     if verdict.kind in ("again", "failed"):
@@ -116,10 +118,13 @@ def _batch_change(
         values = done | kept | {"sent_at": reached, "proof": proof, "acknowledged_at": now}
         return "acknowledged", values, None
     if verdict.kind == "rejected":
+        # Refused as a whole, the register took none of its reports (a refusal of one
+        # report comes in a receipt): they stay where they are, with the reason, and can be
+        # sealed anew once the cause is mended (`outbox resend`, D-151).
         sealed = space.outbox.reason_values(batch.batch_id, verdict.reason or "")
         error = "permanent: refused by the register as a whole (its reason is sealed)"
         values = done | sealed | {"sent_at": reached or now, "last_error": error}
-        return "rejected", values, "rejected"
+        return "rejected", values, None
     if verdict.kind == "failed":
         return "failed", {"next_attempt_at": None, "last_error": verdict.error}, None
     failures = batch.attempts + 1
@@ -131,12 +136,6 @@ def _batch_change(
         values |= {"sent_at": reached, "proof": proof or batch.proof}
     state = "failed" if when is None else ("sent" if reached is not None else "sealed")
     return state, values, ("sent" if verdict.delivered is not None else None)
-
-
-def _report_notes(verdict: Verdict, batch_id: str) -> dict[str, str]:
-    if verdict.kind == "rejected":
-        return {"*": f"Refused by the register with batch {batch_id}: {verdict.reason}"}
-    return {}
 
 
 def _move_reports(
@@ -183,6 +182,20 @@ def _note_failure(space: Workspace, claimed: Claimed, error: str) -> None:
         f"Not delivered with batch {batch_id} ({error}): `substreg outbox retry {batch_id}` "
         f"tries again, `substreg outbox resend {batch_id}` seals the reports anew."
     )
+    for item in claimed.reports:
+        space.ledger.annotate(item.ledger_id, note)
+
+
+def _note_refusal(space: Workspace, claimed: Claimed, reason: str) -> None:
+    """A batch refused as a whole: the register's words on each report, and the way on."""
+    batch_id = claimed.batch.batch_id
+    way_on = (
+        f"once the cause is mended, `substreg outbox resend {batch_id}` seals them anew"
+        if claimed.batch.attempts == 0
+        else "an earlier attempt may have reached the register, so they are not sealed anew: "
+        "ask the register whether it holds them"
+    )
+    note = f"Refused by the register as a whole with batch {batch_id}: {reason}. {way_on}."
     for item in claimed.reports:
         space.ledger.annotate(item.ledger_id, note)
 

@@ -206,21 +206,62 @@ def test_attempts_used_up_fail_the_batch_until_a_person_retries_it(
         retry_batch(twin, ACTOR, batch_id)
 
 
-def test_a_permanent_refusal_rejects_the_batch_and_every_report_with_the_reason(
-    twin: Store, submission_pki: SubmissionPki, sealing: Sealing
+def test_a_refusal_as_a_whole_keeps_the_reports_queued_with_the_reason_and_they_go_anew(
+    twin: Store,
+    submission_pki: SubmissionPki,
+    sealing: Sealing,
+    register: FakeRegister,
 ) -> None:
-    """422: the batch is rejected, its reason sealed on it and on every report (queued →
-    sent → rejected), and it is not tried again."""
+    """422 for the whole batch (a renewed signer key, a new register certificate): the
+    batch is rejected with its reason sealed on it; the register took none of its reports,
+    so they stay queued with the reason and the way on, are not tried again with the same
+    bytes, and `outbox resend` seals them anew, delivered once (D-151)."""
     batch_id, ids = _one_batch(twin, sealing)
-    transport = FakeTransport(script=["permanent"])
-    (outcome,) = deliver_due(twin, ACTOR, _delivery(submission_pki, transport))
+    transport = FakeTransport(register, script=["permanent"])
+    delivery = _delivery(submission_pki, transport)
+    (outcome,) = deliver_due(twin, ACTOR, delivery)
     assert outcome.state == "rejected"
-    assert set(states(twin).values()) == {"rejected"}
+    assert set(states(twin).values()) == {"queued"}
     reason = "422: Meldung 1 unvollständig (Code HAMÜF284)"
-    assert all(reason in str(n) for n in notes(twin, ids).values())
+    for note in notes(twin, ids).values():
+        assert reason in str(note) and f"substreg outbox resend {batch_id}" in str(note)
     shown = show_batch(twin, ACTOR, batch_id)
     assert shown.reason == reason and "HAMÜF" not in str(shown.batch.last_error)
-    assert deliver_due(twin, ACTOR, _delivery(submission_pki, transport)) == []
+    assert deliver_due(twin, ACTOR, delivery) == []  # never the same bytes again
+    with pytest.raises(OutboxError):
+        retry_batch(twin, ACTOR, batch_id)
+    new = resend(twin, ACTOR, batch_id, sealing)
+    assert [o.state for o in deliver_due(twin, ACTOR, delivery)] == ["acknowledged"]
+    assert set(states(twin).values()) == {"acknowledged"}
+    assert list(register.registered) == [new.batch_id]
+    assert sorted(register.reports.values()) == [1, 1, 1]  # each report registered once
+
+
+def test_a_refused_batch_that_had_reached_the_register_is_not_sealed_again(
+    twin: Store,
+    submission_pki: SubmissionPki,
+    sealing: Sealing,
+    register: FakeRegister,
+    clock: Clock,
+) -> None:
+    """A first attempt reached the register but its answer was lost; a later one was
+    refused as a whole: the register may hold the reports, so they are never sealed anew
+    (nothing twice), and the note and the refusal say why (D-151)."""
+    batch_id, ids = _one_batch(twin, sealing)
+    delivery = _delivery(submission_pki, FakeTransport(register, script=["lost", "permanent"]))
+    deliver_due(twin, ACTOR, delivery)
+    clock.now = NOW + LATER
+    (outcome,) = deliver_due(twin, ACTOR, delivery)
+    assert outcome.state == "rejected"
+    assert set(states(twin).values()) == {"queued"}
+    for note in notes(twin, ids).values():
+        assert "ask the register whether it holds them" in str(note)
+        assert "outbox resend" not in str(note)
+    with pytest.raises(OutboxError, match="an earlier attempt of it may have reached"):
+        plan_resend(twin, ACTOR, batch_id)
+    with pytest.raises(OutboxError, match="an earlier attempt of it may have reached"):
+        resend(twin, ACTOR, batch_id, sealing)
+    assert len(register.registered) == 1  # the one the lost answer belonged to
 
 
 def test_a_receipt_that_does_not_verify_is_not_kept_and_is_asked_for_again(
