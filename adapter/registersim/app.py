@@ -11,6 +11,7 @@ Nothing runs at import; the app's state (identity, SQLite, clock) is made by the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import orjson
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from adapter.registersim.faults import FaultMiddleware, Faults
 from adapter.registersim.identity import DATABASE_FILE, load_or_create
@@ -27,6 +29,7 @@ from adapter.registersim.state import RegisterState
 __all__ = ["create_app", "utc_now"]
 
 _JSON = "application/json"
+log = logging.getLogger("substreg.registersim")
 
 
 def utc_now() -> datetime:
@@ -53,7 +56,11 @@ def create_app(
 
     @app.post("/submissions")
     async def submissions(request: Request) -> Response:
-        envelope = await request.body()
+        try:
+            envelope = await request.body()
+        except ClientDisconnect:  # the sender went away mid-upload (a killed worker):
+            log.info("a submission's sender disconnected before its envelope arrived")
+            return Response(status_code=499)  # nobody reads it; nothing was taken
         answer = await run_in_threadpool(
             office.submit,
             request.headers.get("idempotency-key"),
