@@ -187,7 +187,7 @@ def test_a_key_or_certificate_that_cannot_be_used_sends_nothing_and_says_why_on_
     assert cli.json("outbox", "list", "--format", "json")["batches"] == []
     assert _states(cli) == {"approved"}
     note = cli.json("reports", "show", ids[0])["note"]
-    assert words in note and note.startswith("Not sent on 2026-12-01 10:00: ")
+    assert words in note and note.startswith("Not sent on 2026-12-01 10:00 CET: ")
     assert len(cli.audit("submit.refused")) == 1
 
 

@@ -222,7 +222,7 @@ def _note_refusal(
     """The reason on each approved report that was due, and in the audit log. A report
     whose note cannot be written (its own data key is the problem) is counted."""
     entries = space.ledger.entries(state="approved")
-    line = f"Not sent on {space.now.astimezone(BERLIN):%Y-%m-%d %H:%M}: {refused}"
+    line = f"Not sent on {space.now.astimezone(BERLIN):%Y-%m-%d %H:%M %Z}: {refused}"
     unwritten = 0
     for entry in entries:
         try:
