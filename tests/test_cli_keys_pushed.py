@@ -34,7 +34,7 @@ def _store(cli: Cli) -> Store:
 
 def _states(cli: Cli) -> dict[tuple[str, int], tuple[str, int]]:
     rows = [line.split() for line in cli.ok("keys", "status").splitlines()[1:]]
-    return {(p, int(v)): (state, int(n)) for _, p, v, state, n in rows}
+    return {(p, int(v)): (state, int(n)) for _, p, v, state, n, *_ in rows}
 
 
 def _still_found(cli: Cli, pushed: dict[str, str], round_: int) -> None:

@@ -268,13 +268,24 @@ def rotation_text(result: RotationResult) -> str:
         )
     elif result.retired:
         lines.append("Retired (no row uses them): " + ", ".join(result.retired) + ".")
+    if result.purpose == "index" and not result.retired:
+        lines.append("The old index key stays decrypt-only while rows use it (`keys status`).")
     lines.append("Back the keyring up again (`substreg keys backup --out FILE`).")
     return "\n".join(lines) + "\n"
 
 
 def key_status_text(keys: list[KeyStatus]) -> str:
-    rows = [(k.key_id, k.purpose, str(k.version), k.state, str(k.rows)) for k in keys]
-    return "\n".join(table(("key id", "purpose", "version", "state", "rows"), rows)) + "\n"
+    rows = [(k.key_id, k.purpose, str(k.version), k.state, str(k.rows), _of(k)) for k in keys]
+    header = ("key id", "purpose", "version", "state", "rows", "of them")
+    return "\n".join(table(header, rows)) + "\n"
+
+
+def _of(key: KeyStatus) -> str:
+    """An index key's rows by kind: the marks of shredded treatments hold it too (D-150)."""
+    if key.index_rows is None:
+        return ""
+    patients, pushed, marks = key.index_rows
+    return f"{patients} patients, {pushed} pushed resources, {marks} retention marks"
 
 
 def backup_text(path: object) -> str:

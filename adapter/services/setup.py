@@ -190,12 +190,21 @@ def _retire_unused(
 
 
 def _rows_using(space: Workspace, purpose: str, version: int, kid: str) -> int:
-    indexed = (
-        space.mappings.rows_indexed_under(version) + space.resources.rows_indexed_under(version)
-        if purpose == "index"
-        else 0
-    )
+    indexed = sum(_index_rows(space, version)) if purpose == "index" else 0
     return space.keys.rows_under(purpose, version, kid, indexed)
+
+
+def _index_rows(space: Workspace, version: int) -> tuple[int, int, int]:
+    """Rows under index `version`: patients, pushed resources, and the marks of shredded
+    treatments in `resource_seen` (D-81). The marks cannot be re-keyed (the resource ids
+    are not kept), so they hold the key decrypt-only until sync reads them again: a key
+    retired under them would let an old export sent again report a shredded treatment
+    (D-150)."""
+    return (
+        space.mappings.rows_indexed_under(version),
+        space.resources.rows_indexed_under(version),
+        space.facts.marks_indexed_under(version),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +214,8 @@ class KeyStatus:
     version: int
     state: str
     rows: int
+    # Of `rows`, for an index key: patients, pushed resources, marks of shredded treatments.
+    index_rows: tuple[int, int, int] | None = None
 
 
 def status(store: Store, actor: Actor) -> list[KeyStatus]:
@@ -217,6 +228,7 @@ def status(store: Store, actor: Actor) -> list[KeyStatus]:
                 k.version,
                 k.state,
                 _rows_using(space, k.purpose, k.version, k.key_id),
+                _index_rows(space, k.version) if k.purpose == "index" else None,
             )
             for k in space.keys.registered()
         ]

@@ -165,6 +165,12 @@ class Facts:
         """Drop (version, index) rows kept again under the active index version."""
         self.rows.forget(rows)
 
+    def marks_indexed_under(self, version: int) -> int:
+        """Resources read of shredded treatments still indexed under `version`: they
+        cannot be re-keyed without the resource ids, so the key stays until sync reads
+        them again (D-150)."""
+        return self.rows.count_marks_under(version)
+
     def remember(
         self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool = False
     ) -> None:

@@ -197,6 +197,11 @@ class FactRows(Protocol):
         """Delete (index version, resource index) rows."""
         ...
 
+    def count_marks_under(self, version: int) -> int:
+        """How many rows under index `version` belong to a shredded treatment (the marks
+        of what retention ended, D-81)."""
+        ...
+
     def remember(
         self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool
     ) -> None:

@@ -16,10 +16,14 @@ from typing import Any
 
 import pytest
 
-from adapter.services import derive
+from adapter.crypto.keyring import Keyring, load_keyring, save_keyring
+from adapter.crypto.master_keys import generate_keyring
+from adapter.services import derive, setup
 from adapter.services.retention import apply_retention
+from adapter.settings.environment import Settings
 from adapter.store.rows import RETIRED_DIGEST
 from adapter.store.schema import patient_index, patient_mapping, resource_seen, retention_mark
+from adapter.store.workspace import Store
 from tests.storage import ACTOR, EVERY_KIND, Database, open_store
 from tests.store.helpers import delete, insert, raw_rows
 from tests.sync import fhir
@@ -42,9 +46,9 @@ def _people() -> list[dict[str, Any]]:
     ]
 
 
-def _shredded_p1(db: Database, tmp_path: Path) -> tuple[Any, str]:
+def _shredded_p1(db: Database, tmp_path: Path, keyring: Keyring | None = None) -> tuple[Any, str]:
     """p1 treated in March 2024 and synced; a year on, retention (one year) shreds it."""
-    store, _ = open_store(db, clock=lambda: CLOCK)
+    store, _ = open_store(db, keyring, clock=lambda: CLOCK)
     first = fhir.write_bundle(tmp_path / "first.json", [fhir.doctor(), fhir.patient("p1"), *OLD])
     run_sync(store, [first], D(2024, 3, 25))  # Anmeldung, and Abmeldung by R-EP-3
     run_sync(store, [first], A_YEAR_ON)  # nothing new, nobody walked (D-47 lets it)
@@ -150,3 +154,40 @@ def test_a_mark_an_earlier_version_kept_names_every_new_patient_it_hides(
     ]
     assert "MedicationAdministration/a-p2-2024-04-01" in hidden[1].sources
     assert "20 resource(s) of Patient/p2" in hidden[1].message
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
+@pytest.mark.parametrize("migrate", [False, True], ids=["lazy", "migrate"])
+def test_the_marks_hold_the_old_index_key_and_stay_found_after_a_rotation(
+    db: Database, tmp_path: Path, migrate: bool
+) -> None:
+    """The marks of p1's shredded treatment are blind indexes under index-v1 that no
+    rotation can re-key (the resource ids are not kept): `keys rotate index` (lazy or with
+    the migration) and `keys migrate-index` keep index-v1 decrypt-only for them, `keys
+    status` counts them, and the old export sent again makes no report for p1 (D-150)."""
+    path = tmp_path / "keyring.json"
+    save_keyring(generate_keyring(CLOCK.isoformat()), path)
+    store, shredded = _shredded_p1(db, tmp_path, load_keyring(path))
+    filed = Store(store.database, lambda: load_keyring(path), clock=lambda: CLOCK)
+    settings = Settings(db.url, tmp_path, path, keyring_from_env=False, actor="tester")
+    marks = len(OLD) + 1  # the Patient and its events
+
+    rotated = setup.rotate(filed, settings, ACTOR, CLOCK, "index", migrate=migrate)
+    assert rotated.retired == ()
+    assert setup.migrate_index(filed, settings, ACTOR).retired == ()
+    old = {(k.purpose, k.version): k for k in setup.status(filed, ACTOR)}[("index", 1)]
+    assert (old.state, old.rows, old.index_rows) == ("decrypt-only", marks, (0, 0, marks))
+
+    again = fhir.write_bundle(tmp_path / "again.json", [*_people(), *OLD, *RECENT])
+    result = run_sync(filed, [again], A_YEAR_ON)
+    assert [(r.report.kind, r.report.date) for r in result.recorded] == [
+        ("anmeldung", D(2025, 5, 20))  # p3's, none of p1
+    ]
+    statuses = sorted(r["status"] for r in raw_rows(filed, patient_mapping))
+    assert statuses == ["active", "shredded"]
+    kept = [r for r in raw_rows(filed, resource_seen) if r["mapping_id"] == shredded]
+    assert {bytes(r["digest"]) for r in kept} == {RETIRED_DIGEST}
+    # Read again, the marks are not re-keyed (a mark is no unchanged resource): the key
+    # stays decrypt-only for them while they are kept.
+    assert {r["idx_ver"] for r in kept} == {1}
+    assert setup.migrate_index(filed, settings, ACTOR).retired == ()

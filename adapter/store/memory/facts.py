@@ -100,6 +100,15 @@ class MemoryFactRows:
         for version, idx in rows:
             self.seen_rows.pop((idx, version), None)
 
+    def count_marks_under(self, version: int) -> int:
+        return sum(
+            1
+            for (_, ver), row in self.seen_rows.items()
+            if ver == version
+            and row["mapping_id"] in self.mappings
+            and self.mappings[row["mapping_id"]]["status"] == "shredded"
+        )
+
     def remember(
         self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool
     ) -> None:

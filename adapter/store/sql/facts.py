@@ -143,6 +143,16 @@ class SqlFactRows:
                 .where(resource_seen.c.resource_idx == idx)
             )
 
+    def count_marks_under(self, version: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(resource_seen)
+            .join(patient_mapping, patient_mapping.c.mapping_id == resource_seen.c.mapping_id)
+            .where(resource_seen.c.idx_ver == version)
+            .where(patient_mapping.c.status == "shredded")
+        )
+        return int(self.connection.execute(query).scalar_one())
+
     def remember(
         self, rows: list[tuple[bytes, str | None, bytes]], version: int, *, new: bool
     ) -> None:

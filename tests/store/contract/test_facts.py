@@ -258,6 +258,25 @@ def test_remembered_digests_are_seen_by_index_and_version(backend_db: Database) 
         assert rows.facts.seen([], 1) == {}
 
 
+def test_the_marks_of_shredded_treatments_are_counted_by_index_version(
+    backend_db: Database,
+) -> None:
+    """count_marks_under counts the rows under one version whose owner is shredded: not
+    a live patient's, not a practice-wide one, not one of an owner without a row (D-150)."""
+    with backend_db.transaction() as rows:
+        mapping(rows, "gone", status="shredded")
+        mapping(rows, "live")
+        rows.facts.remember([(IDX[0], "gone", DIGEST[0]), (IDX[1], "gone", DIGEST[1])], 1, new=True)
+        rows.facts.remember([(IDX[2], "live", DIGEST[2]), (IDX[3], None, DIGEST[3])], 1, new=True)
+        rows.facts.remember(
+            [(IDX[0], "gone", DIGEST[0]), (IDX[1], "nobody", DIGEST[1])], 2, new=True
+        )
+    with backend_db.transaction(write=False) as rows:
+        assert rows.facts.count_marks_under(1) == 2
+        assert rows.facts.count_marks_under(2) == 1
+        assert rows.facts.count_marks_under(3) == 0
+
+
 def test_many_digests_are_kept_and_found(backend_db: Database) -> None:
     """More indexes than one IN list holds (SQLite chunks them) are all kept and found."""
     indexes = [n.to_bytes(32, "big") for n in range(1200)]
