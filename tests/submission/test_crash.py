@@ -12,7 +12,10 @@ as measured on this machine and database (when a worker first holds a batch, how
 batch takes): a quarter of the kills in its start, the rest over two batches, so that
 they land while it sends (claim, rebuild, post), while it records (the register took the
 batch, the worker has not recorded it) and between two batches; the test prints how many
-landed in each phase. SUBSTREG_CRASH_KILLS sets the worker runs per database: 240 by
+landed in each phase. The simulator waits 0.4 s on every submission while workers are
+killed, so that each delivers few batches a life, and the runs go on until the required
+number of kills fell while batches were left (D-149): a kill after the last delivery does
+not count. SUBSTREG_CRASH_KILLS sets the kills per database: 240 by
 default and in `make soak` (CI), 24 in `make test`; SUBSTREG_CRASH_REPORTS the reports:
 1,000 by default, 200 in `make test` (D-117).
 
@@ -77,6 +80,14 @@ FAULTS = (
     "--fault-503", "0.15@before",  # refused for now, Retry-After: 1
     "--retry-after", "1",
 )  # fmt: skip
+# Pacing (D-149): every submission waits before the register takes it (the faulty half:
+# longer sending) or after (the calm half: longer recording), so that a worker delivers
+# fewer batches a life and the kills are spent while batches are left.
+PACE_SECONDS = "0.4"
+PACE_SENDING = ("--fault-delay", "1@before", "--delay-seconds", PACE_SECONDS)
+PACE_RECORDING = ("--fault-delay", "1@after", "--delay-seconds", PACE_SECONDS)
+# Kills that must land in sending and in recording each: more than a handful.
+HANDFUL = max(2, KILLS // 24)
 
 
 def code(n: int) -> str:
@@ -348,21 +359,27 @@ def phase(place: Installation, pid: int) -> str:
     return "starting" if place.unsent() else "nothing left"
 
 
-def kill_loop(place: Installation, runs: range, draw: random.Random) -> Counter[str]:
-    """For each run: a worker (every fifth run two at once), killed after a random while
-    drawn from its measured window; returns what the runs did (kills, workers that ended
-    on their own) and the phase each kill landed in."""
+def kill_loop(place: Installation, kills: int, draw: random.Random) -> Counter[str]:
+    """Runs until `kills` kills landed in the work (any phase but `nothing left`), or no
+    batch is left (D-149): each run a worker (every fifth run two at once), killed after a
+    random while drawn from its measured window; returns what the runs did (kills, workers
+    that ended on their own, `at work`: kills while work remained) and the phase each kill
+    landed in. A kill after the last delivery is counted but does not count towards `kills`."""
     seen: Counter[str] = Counter()
     with zygote(place) as pipes:
         window = measure(place, pipes)
         print(f"(a worker holds its first batch after {window.claimed:.2f} s, a batch takes "
               f"{window.per_batch:.2f} s)", end=" ")  # fmt: skip
-        for run in runs:
+        run = 0
+        while seen["at work"] < kills and place.unsent():
             workers = [fork(pipes) for _ in range(2 if run % 5 == 4 else 1)]
+            run += 1
             for pid in workers:
                 time.sleep(window.draw(draw))
                 if kill(pid, seen):
-                    seen[phase(place, pid)] += 1
+                    landed = phase(place, pid)
+                    seen[landed] += 1
+                    seen["at work"] += landed != "nothing left"
     return seen
 
 
@@ -413,33 +430,35 @@ def test_killed_workers_leave_every_report_registered_once_and_acknowledged(
     seed_approved(place.url, tmp_path / "home" / "keyring.json")
     draw = random.Random(20261207)
     started = time.monotonic()
-    with simulator(place, *FAULTS):
+    with simulator(place, *FAULTS, *PACE_SENDING):
         write_practice(place, submission_pki, tmp_path / "register" / "register.pem")
         sealing = kill_sealing(place, draw)
         place.substreg("submit", "--config", str(place.config), "--queue-only")
         assert len(place.rows("SELECT batch_id FROM outbox_batch")) == BATCHES
-        faulty = kill_loop(place, range(FAULTY_UNTIL), draw)
-    with simulator(place):
-        calm = kill_loop(place, range(FAULTY_UNTIL, KILLS), draw)
+        faulty = kill_loop(place, FAULTY_UNTIL, draw)
+    with simulator(place, *PACE_RECORDING):
+        calm = kill_loop(place, KILLS - FAULTY_UNTIL, draw)
         left = place.unsent()
-        killed = time.monotonic()
+    killed = time.monotonic()
+    with simulator(place):
         outcomes = last_worker(place)
     phases = sealing + calm + faulty
     print(
-        f"{database.backend}: {calm['killed'] + faulty['killed']} worker kills and "
+        f"{database.backend}: {calm['killed'] + faulty['killed']} worker kills "
+        f"({calm['at work'] + faulty['at work']} while work was left) and "
         f"{sealing['killed']} sealing kills ({sealing['ended']} sealing runs ended first) in "
         f"{killed - started:.0f} s; by phase: "
         + ", ".join(f"{name} {phases[name]}" for name in (*PHASES, "sealed whole"))
         + f"; {left} batch(es) left to the last worker, done in "
         f"{time.monotonic() - killed:.0f} s"
     )
-    assert faulty["killed"] + faulty["ended"] >= FAULTY_UNTIL
-    assert calm["killed"] + calm["ended"] >= KILLS - FAULTY_UNTIL
     assert calm["ended"] + faulty["ended"] == 0, "a worker ended before it was killed"
-    # The kills must have fallen while batches were being delivered (not all before the
-    # first claim); on an idle machine the killed workers may even finish everything.
+    # Every one of the KILLS kills fell while batches were left to deliver (D-149), in each
+    # half, and more than a handful of them while a worker sent and while it recorded.
+    assert faulty["at work"] >= FAULTY_UNTIL, f"the faulty half ran out of work: {faulty}"
+    assert calm["at work"] >= KILLS - FAULTY_UNTIL, f"the calm half ran out of work: {calm}"
+    assert phases["sending"] >= HANDFUL and phases["recording"] >= HANDFUL, phases
     assert left < BATCHES, "no killed worker delivered anything"
-    assert phases["sending"] + phases["recording"] > 0, "no kill landed in a delivery"
     assert {o["state"] for o in outcomes} <= {"acknowledged", "sealed", "sent", "lost"}
     if left:
         assert "acknowledged" in {o["state"] for o in outcomes}
