@@ -3,6 +3,8 @@ tenants (alpha, beta) with data of their own and a key of every role each."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from adapter.settings.service import JwtSettings, ServiceSettings
 from adapter.store.memory.registry import MemoryRegistry
 from adapter.store.registry import Role, Tenant
 from adapter.store.workspace import Store, Workspace
-from tests.storage import ACTOR, NOW, make_twin
+from tests.storage import ACTOR, NOW, empty_postgresql, make_twin
 from tests.store.helpers import reference
 from tests.submission.seeding import approved, report
 
@@ -92,3 +94,15 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
             store, keys, pending(store, 3), batch.batch_id, patient_id
         )
     return service
+
+
+def service_environment(kind: str, home: Path, actor: str) -> Iterator[dict[str, str]]:
+    """The environment of a real `substreg` process: none of this machine's SUBSTREG_*
+    settings, its own home and actor, and on PostgreSQL an empty database of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBSTREG_")}
+    env |= {"SUBSTREG_HOME": str(home), "SUBSTREG_ACTOR": actor}
+    if kind == "sqlite":
+        yield env
+    else:
+        for url in empty_postgresql():
+            yield env | {"SUBSTREG_DATABASE_URL": url}

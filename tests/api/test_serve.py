@@ -21,7 +21,7 @@ import pytest
 from adapter.cli.main import main
 from adapter.settings.service import tenant_schema
 from adapter.store.database import schema_url
-from tests.storage import empty_postgresql
+from tests.api.service import service_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
@@ -30,13 +30,7 @@ SUBSTREG = [sys.executable, "-m", "adapter.cli"]
 
 @pytest.fixture(params=("sqlite", "postgresql"))
 def environment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBSTREG_")}
-    env |= {"SUBSTREG_HOME": str(tmp_path / "home"), "SUBSTREG_ACTOR": "test-operator"}
-    if request.param == "sqlite":
-        yield env
-    else:
-        for url in empty_postgresql():
-            yield env | {"SUBSTREG_DATABASE_URL": url}
+    yield from service_environment(request.param, tmp_path / "home", "test-operator")
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

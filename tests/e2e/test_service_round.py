@@ -40,7 +40,7 @@ from adapter.crypto.envelope import certificate_fingerprint, load_certificate
 from adapter.settings.service import tenant_schema
 from adapter.store.database import schema_url
 from tests.api.helpers import transactions
-from tests.storage import empty_postgresql
+from tests.api.service import service_environment
 from tests.test_scenarios import SHARED_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,13 +64,7 @@ class Tenant:
 
 @pytest.fixture(params=("sqlite", "postgresql"))
 def environment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBSTREG_")}
-    env |= {"SUBSTREG_HOME": str(tmp_path / "service"), "SUBSTREG_ACTOR": "e2e-operator"}
-    if request.param == "sqlite":
-        yield env
-    else:
-        for url in empty_postgresql():
-            yield env | {"SUBSTREG_DATABASE_URL": url}
+    yield from service_environment(request.param, tmp_path / "service", "e2e-operator")
 
 
 def _port() -> int:
