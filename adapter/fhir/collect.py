@@ -73,6 +73,7 @@ PULLED_TYPES = (
     "EpisodeOfCare",
     "CareTeam",
     "Encounter",
+    "Procedure",
     "MedicationRequest",
     "MedicationDispense",
     "MedicationAdministration",
