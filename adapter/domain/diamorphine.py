@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from adapter.domain.model import Doctor, Finding, Review
+from adapter.domain.model import DIAMORPHIN, Doctor, Finding, PatientHistory, Review
+from adapter.domain.walk_state import OpenPhase, PhaseSnapshot
 
 MIN_AGE = 23  # R-DIA-1 (001 § 5a old (9a))
 _FULL_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -135,3 +136,32 @@ def overdue_review(patient: str, state: ReviewState, *, as_of: date) -> Finding 
         f"(fhir_profiles/README.md).{refused}"
     )
     return Finding("warning", "R-DIA-2", message, (patient,))
+
+
+def diamorphine_review(
+    history: PatientHistory,
+    doctors: Mapping[str, Doctor],
+    phase: OpenPhase | PhaseSnapshot | None,
+    *,
+    as_of: date,
+) -> ReviewState | None:
+    """Where the outside review (R-DIA-2) of the Diamorphin treatment open at `as_of`
+    stands; None when no phase is open or it is no Diamorphin treatment."""
+    if phase is None or phase.substance != DIAMORPHIN or phase.dia_since is None:
+        return None
+    return review_state(
+        phase.dia_since, history.reviews, doctors, treating=phase.doctor, as_of=as_of
+    )
+
+
+def standing_findings(
+    history: PatientHistory,
+    doctors: Mapping[str, Doctor],
+    phase: OpenPhase | None,
+    *,
+    as_of: date,
+) -> list[Finding]:
+    """The findings about the phase open at `as_of` (PhaseOutcome.standing, D-174)."""
+    state = diamorphine_review(history, doctors, phase, as_of=as_of)
+    found = overdue_review(history.patient.key, state, as_of=as_of) if state else None
+    return [found] if found is not None else []

@@ -19,13 +19,7 @@ from datetime import date, timedelta
 
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
-from adapter.domain.diamorphine import (
-    MIN_AGE,
-    ReviewState,
-    overdue_review,
-    review_state,
-    too_young_for_diamorphine,
-)
+from adapter.domain.diamorphine import MIN_AGE, standing_findings, too_young_for_diamorphine
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
 from adapter.domain.phase_changes import CONSULTANT_CHANGE, PhaseChanges
@@ -64,7 +58,7 @@ def derive_phases(
         covers, findings = history.covers, []
     walk = _Walk(history, doctors, rules, as_of, covers)
     walk.run(resume)
-    standing = _standing(history, doctors, walk.phase, as_of)
+    standing = standing_findings(history, doctors, walk.phase, as_of=as_of)
     return PhaseOutcome(
         walk.events,
         findings + walk.findings + standing,
@@ -73,31 +67,6 @@ def derive_phases(
         walk.open_run,
         standing,
     )
-
-
-def diamorphine_review(
-    history: PatientHistory,
-    doctors: Mapping[str, Doctor],
-    phase: OpenPhase | PhaseSnapshot | None,
-    *,
-    as_of: date,
-) -> ReviewState | None:
-    """Where the outside review (R-DIA-2) of the Diamorphin treatment open at `as_of`
-    stands; None when no phase is open or it is no Diamorphin treatment."""
-    if phase is None or phase.substance != DIAMORPHIN or phase.dia_since is None:
-        return None
-    return review_state(
-        phase.dia_since, history.reviews, doctors, treating=phase.doctor, as_of=as_of
-    )
-
-
-def _standing(
-    history: PatientHistory, doctors: Mapping[str, Doctor], phase: OpenPhase | None, as_of: date
-) -> list[Finding]:
-    """The findings about the phase open at `as_of` (PhaseOutcome.standing)."""
-    state = diamorphine_review(history, doctors, phase, as_of=as_of)
-    found = overdue_review(history.patient.key, state, as_of=as_of) if state else None
-    return [found] if found is not None else []
 
 
 class _Walk:

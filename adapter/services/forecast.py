@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from adapter.domain.diamorphine import diamorphine_review
 from adapter.domain.forecast import Forecast, deadlines_ahead, open_phase
-from adapter.domain.phases import derive_phases, diamorphine_review
+from adapter.domain.phases import derive_phases
 from adapter.domain.pipeline import reports_due
 from adapter.fhir.assemble import Assembly
 from adapter.mappings import Mappings

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.domain.diamorphine import (
+    diamorphine_review,
     diamorphine_review_due,
     overdue_review,
     review_refusal,
@@ -17,7 +18,7 @@ from adapter.domain.diamorphine import (
     years_after,
 )
 from adapter.domain.model import DIAMORPHIN, Doctor, PatientHistory, Review
-from adapter.domain.phases import derive_phases, diamorphine_review
+from adapter.domain.phases import derive_phases
 from tests.domain.builders import DOC_A, DOC_B, DOCTORS, PATIENT, RULES, daily, history
 
 DAYS = st.dates(min_value=date(2002, 1, 1), max_value=date(2040, 12, 31))
