@@ -20,7 +20,7 @@ from adapter.domain.duplicates import AGREEMENT, Outcome, agreed_answer
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Planned, Reported
 from adapter.domain.register_view import RegisterView, register_order
-from adapter.errors import LookupRefused, NoticeError
+from adapter.errors import LookupRefused, NoticeError, SubstregError
 from adapter.services.lookup import Match, reidentify, require_purpose
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
@@ -89,36 +89,40 @@ def resolve(
     last_use: date | None = None,
     continuing_btm: str | None = None,
 ) -> Resolution:
-    """Record the answer the doctors agreed (004 §10) as a pending report (D-171)."""
+    """Record the answer the doctors agreed (004 §10) as a pending report (D-171).
+
+    What the command line can say wrong is refused before the lookup; what only the
+    ledger can tell (no registration, one ended already) is refused after it, and the
+    lookup stays audited: the patient was re-identified all the same."""
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
+    if (outcome == "other") != (last_use is not None):
+        msg = "--last-use goes with --continues other, and --continues other needs it"
+        raise NoticeError(msg)
     continuing = _continuing(notice, continuing_btm) if outcome == "other" else None
 
-    def work(space: Workspace) -> Resolution | str:
+    def work(space: Workspace) -> Resolution | SubstregError:
         matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
         if isinstance(matches, str):
-            return matches
-        match = _one(matches, mapping_id)
-        registration = registration_of(space, match.mapping_id, notice)
-        if registration is None:
-            msg = (
-                f"the ledger holds no Anmeldung of doctor {notice.doctor_btm_number} under the "
-                f"notice's code for mapping {match.mapping_id}: nothing to answer from here"
+            return LookupRefused(matches)
+        try:
+            match = _one(matches, mapping_id)
+            registration = _registration(space, match.mapping_id, notice)
+            answer = agreed_answer(
+                notice,
+                outcome,
+                registration.report,
+                made_on=today,
+                last_use=last_use,
+                continuing=continuing,
             )
-            raise NoticeError(msg)
-        answer = agreed_answer(
-            notice,
-            outcome,
-            registration.report,
-            made_on=today,
-            last_use=last_use,
-            continuing=continuing,
-        )
+        except NoticeError as exc:
+            return exc  # raised once the lookup's audit entries are kept
         if outcome == "other" and not registration.open:
             if _answered(space, match.mapping_id, answer):
                 return Resolution(match.mapping_id, None, answer)
             msg = f"the registration since {registration.first_use.isoformat()} is ended already"
-            raise NoticeError(msg)
+            return NoticeError(msg)
         return _record(
             space,
             actor,
@@ -131,9 +135,20 @@ def resolve(
         )
 
     done = store.run(actor, work)
-    if isinstance(done, str):
-        raise LookupRefused(done)
+    if isinstance(done, SubstregError):
+        raise done
     return done
+
+
+def _registration(space: Workspace, mapping_id: str, notice: DuplicateNotice) -> Registration:
+    registration = registration_of(space, mapping_id, notice)
+    if registration is None:
+        msg = (
+            f"the ledger holds no Anmeldung of doctor {notice.doctor_btm_number} under the "
+            f"notice's code for mapping {mapping_id}: nothing to answer from here"
+        )
+        raise NoticeError(msg)
+    return registration
 
 
 def registration_of(
