@@ -116,3 +116,10 @@ def test_different_people_is_a_notice_and_other_without_a_day_is_refused(cli: Cl
     assert cli.tables()["report"] == before["report"]
     said = cli.ok("duplicate", "resolve", str(path), "--continues", "different-people")
     assert "Mitteilung dated" in said and "(R-NOTE-1)" in said
+
+
+def test_the_example_notice_of_the_docs_is_read(cli: Cli) -> None:
+    """docs/duplicate-notice.example.json is Falkner's letter on Reuter: import finds him."""
+    cli.synced()
+    example = Path(__file__).resolve().parents[1] / "docs" / "duplicate-notice.example.json"
+    assert "Patient/1001" in cli.ok("duplicate", "import", str(example))
