@@ -4,17 +4,23 @@ audited re-identification, the doctors' answer in the ledger, and sync after it.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from adapter.crypto.envelope import open_envelope
+from adapter.domain.batch import batch_from_bytes
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
 from adapter.errors import NoticeError
 from adapter.services.duplicates import examine, resolve
 from adapter.services.reports import decide
+from adapter.services.submit import submit
 from adapter.settings.practice import load_config
 from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import CONFIG, DEMO, REUTER
 from tests.storage import ACTOR
+from tests.submission.pki import SubmissionPki
+from tests.submission.setup import sealing_for
 from tests.sync.helpers import ledger, run_sync
 
 FALKNER = "3990101"  # the demo's doctor who registered Thomas Reuter (demo/README.md)
@@ -120,3 +126,28 @@ def test_a_notice_to_another_doctor_of_the_practice_answers_nothing(synced: Stor
         resolve(synced, ACTOR, elsewhere, "different-people", today=TODAY)
     assert len(_audit(synced, "lookup.match")) == 1  # the re-identification stays audited
     assert _audit(synced, "duplicate.resolve") == []
+
+
+def test_the_answer_is_sealed_and_queued_like_any_report(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """Approved, `submit` seals the agreed Abmeldung into Falkner's batch with the code and
+    the remark, readable only with the register's key."""
+    done = resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    assert done.ledger_id is not None
+    decide(synced, ACTOR, [done.ledger_id], "approve")
+    result = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path))
+    [batch] = result.batches
+    assert batch.report_count == 1
+
+    def envelope(space: Workspace) -> bytes:
+        return space.outbox.envelope(batch.batch_id)
+
+    opened = open_envelope(
+        synced.run(ACTOR, envelope),
+        key=submission_pki.register_key(),
+        signer_certificate=submission_pki.signer.cert,
+    )
+    [sent] = batch_from_bytes(opened.payload).reports
+    assert (sent.kind, sent.date, sent.patient_code) == ("abmeldung", date(2025, 12, 20), REUTER)
+    assert sent.doctor.btm_number == FALKNER and "Dr. Anna Beispiel" in sent.remarks[0]
