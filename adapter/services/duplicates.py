@@ -118,10 +118,13 @@ def resolve(
             )
         except NoticeError as exc:
             return exc  # raised once the lookup's audit entries are kept
-        if outcome == "other" and not registration.open:
+        if outcome != "different-people" and not registration.open:
             if _answered(space, match.mapping_id, answer):
                 return Resolution(match.mapping_id, None, answer)
-            msg = f"the registration since {registration.first_use.isoformat()} is ended already"
+            msg = (
+                f"the registration since {registration.first_use.isoformat()} is ended "
+                "already: this doctor neither continues it nor can end it again"
+            )
             return NoticeError(msg)
         return _record(
             space,
@@ -173,10 +176,10 @@ def registration_of(
 
 
 def _answered(space: Workspace, mapping_id: str, answer: Report) -> bool:
-    """Whether this Abmeldung was recorded before (the same notice and registration)."""
+    """Whether this answer was recorded before (the same notice and registration)."""
     return any(
-        r.origin == AGREEMENT and r.report is not None and r.report.id == answer.id
-        for r in space.ledger.reported([mapping_id])
+        e.origin == AGREEMENT and space.ledger.payload(e).id == answer.id
+        for e in space.ledger.entries(mapping_ids=[mapping_id])
     )
 
 

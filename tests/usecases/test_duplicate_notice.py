@@ -3,6 +3,7 @@ audited re-identification, the doctors' answer in the ledger, and sync after it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -151,3 +152,28 @@ def test_the_answer_is_sealed_and_queued_like_any_report(
     [sent] = batch_from_bytes(opened.payload).reports
     assert (sent.kind, sent.date, sent.patient_code) == ("abmeldung", date(2025, 12, 20), REUTER)
     assert sent.doctor.btm_number == FALKNER and "Dr. Anna Beispiel" in sent.remarks[0]
+
+
+def test_of_several_other_doctors_the_one_who_continues_is_named(synced: Store) -> None:
+    """Two other doctors: `other` needs --by; the Abmeldung's remark names that one."""
+    second = OtherDoctor("Dr. Bernd Zweiter", "7000002", "Ring 2, 20095 Hamburg", date(2025, 12, 1))
+    letter = replace(NOTICE, other_doctors=(OTHER, second))
+    with pytest.raises(NoticeError, match="--by"):
+        resolve(synced, ACTOR, letter, "other", today=TODAY, last_use=date(2025, 12, 20))
+    done = resolve(
+        synced,
+        ACTOR,
+        letter,
+        "other",
+        today=TODAY,
+        last_use=date(2025, 12, 20),
+        continuing_btm="7000002",
+    )
+    assert "führt Dr. Bernd Zweiter" in done.report.remarks[0]
+
+
+def test_this_doctor_cannot_continue_a_registration_ended_already(synced: Store) -> None:
+    """After the agreed Abmeldung, `us` is refused: the registration is ended."""
+    resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    with pytest.raises(NoticeError, match="ended already"):
+        resolve(synced, ACTOR, NOTICE, "us", today=TODAY)
