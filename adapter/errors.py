@@ -92,6 +92,7 @@ __all__ = [
     "LookupRefused",
     "MalformedEnvelopeError",
     "MappingError",
+    "NoLocalPatient",
     "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
@@ -149,7 +150,17 @@ class BatchError(InputError):
 
 class NoticeError(InputError):
     """A duplicate notice (adapter/domain/duplicates.py) is malformed, or cannot be answered
-    as asked; the message names the field, never the code."""
+    as asked; the message names the field, never the code. `field` is the path of the
+    field in the notice's JSON (`other_doctors[0].first_use`) when one is wrong, which the
+    HTTP edge answers as the issue's expression (422)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NoLocalPatient(NoticeError):
+    """No local patient was reported under a duplicate notice's code (HTTP 404)."""
 
 
 class ConfigError(UsageError):

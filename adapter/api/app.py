@@ -17,8 +17,10 @@ from prometheus_client import CollectorRegistry
 from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
+from adapter.api.duplicates import duplicates_router
 from adapter.api.fhir.router import fhir_router
 from adapter.api.findings import RecentFindings, SyncFindings, remember
+from adapter.api.forecast import forecast_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.keys import keys_router
 from adapter.api.notifications import notifications_router
@@ -72,6 +74,8 @@ def create_app(
     app.include_router(operations_router(lambda: tenancy, metrics))
     app.include_router(reports_router(current_caller, lambda: tenancy.findings))
     app.include_router(outbox_router(current_caller))
+    app.include_router(forecast_router(current_caller))
+    app.include_router(duplicates_router(current_caller))
     app.include_router(keys_router(current_caller))
     # The notifications before the FHIR endpoint: its path lies under /fhir (D-137).
     app.include_router(

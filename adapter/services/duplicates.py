@@ -20,10 +20,12 @@ from adapter.domain.duplicates import AGREEMENT, Outcome, agreed_answer
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Planned, Reported
 from adapter.domain.register_view import RegisterView, register_order
-from adapter.errors import LookupRefused, NoticeError, SubstregError
+from adapter.errors import LookupRefused, NoLocalPatient, NoticeError, SubstregError
 from adapter.services.lookup import Match, reidentify, require_purpose
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
+
+NO_LOCAL_PATIENT = "no local patient was reported under the notice's code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ def resolve(
     require_purpose(purpose, ticket)
     if (outcome == "other") != (last_use is not None):
         msg = "--last-use goes with --continues other, and --continues other needs it"
-        raise NoticeError(msg)
+        raise NoticeError(msg, field="last_use")
     continuing = _continuing(notice, continuing_btm) if outcome == "other" else None
 
     def work(space: Workspace) -> Resolution | SubstregError:
@@ -188,10 +190,10 @@ def _one(matches: list[Match], mapping_id: str | None) -> Match:
         chosen = [m for m in matches if m.mapping_id == mapping_id]
         if not chosen:
             msg = f"mapping {mapping_id} is not one of the notice's local patients"
-            raise NoticeError(msg)
+            raise NoticeError(msg, field="mapping")
         return chosen[0]
     if not matches:
-        raise NoticeError("no local patient was reported under the notice's code")
+        raise NoLocalPatient(NO_LOCAL_PATIENT)
     if len(matches) > 1:
         msg = f"{len(matches)} local patients have the notice's code: choose one with --mapping"
         raise NoticeError(msg)
@@ -205,10 +207,11 @@ def _continuing(notice: DuplicateNotice, btm: str | None) -> OtherDoctor:
         chosen = [o for o in others if o.btm_number == btm]
         if not chosen:
             msg = f"the notice names no other doctor with BtM number {btm}"
-            raise NoticeError(msg)
+            raise NoticeError(msg, field="by")
         return chosen[0]
     if len(others) > 1:
-        raise NoticeError("the notice names several other doctors: say who continues with --by")
+        msg = "the notice names several other doctors: say who continues with --by"
+        raise NoticeError(msg, field="by")
     return others[0]
 
 

@@ -13,6 +13,7 @@ import pytest
 from adapter.api.operations import routes_of
 from adapter.services import fhir_resources, tenants
 from adapter.store.registry import Role
+from tests.api.duplicates import notice
 from tests.api.service import Service, TenantData
 from tests.pull.notifications import notification
 from tests.storage import ACTOR, NOW
@@ -51,6 +52,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("DELETE", "/fhir/{kind}/{logical_id}"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/{kind}/{logical_id}/_history"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/{kind}/{logical_id}/_history/{vid}"): frozenset({STAFF, DOCTOR}),
+    ("GET", "/forecast"): frozenset({STAFF, DOCTOR}),
+    ("POST", "/duplicates"): frozenset({STAFF, DOCTOR, ADMIN}),  # D-191
+    ("POST", "/duplicates/resolve"): frozenset({DOCTOR, ADMIN}),
 }
 BODIES: dict[tuple[str, str], object] = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
@@ -61,6 +65,11 @@ BODIES: dict[tuple[str, str], object] = {
     ("PUT", "/fhir/{kind}/{logical_id}"): lambda data: {
         "resourceType": "Patient",
         "id": data.patient_id,
+    },
+    ("POST", "/duplicates"): lambda data: notice(data.code),
+    ("POST", "/duplicates/resolve"): lambda data: {
+        "notice": notice(data.code),
+        "continues": "different-people",
     },
 }
 
@@ -192,6 +201,11 @@ def test_listings_show_the_callers_tenant_only(service: Service) -> None:
     client = service.client()
     for tenant, other in (("alpha", "beta"), ("beta", "alpha")):
         mine, theirs = service.tenants[tenant], service.tenants[other]
+        # a notice of the other tenant's patient finds nobody here (D-191)
+        found = client.post(
+            "/duplicates", headers=service.auth(tenant, STAFF), json=notice(theirs.code)
+        )
+        assert found.status_code == 404 and found.json()["issue"][0]["code"] == "not-found"
         reports = client.get("/reports", headers=service.auth(tenant, STAFF)).json()["reports"]
         listed = {r["ledger_id"] for r in reports}
         assert set(mine.pending) <= listed and not listed & set(theirs.pending)
