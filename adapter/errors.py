@@ -6,6 +6,7 @@
     │   │   │                       an output file that cannot be written
     │   │   ├── BatchError          a submission batch that is not one (fields, BtM number)
     │   │   └── NoticeError         a duplicate notice of the register that is not one (D-170)
+    │   │       └── NoLocalPatient  no local patient has the notice's code (HTTP 404)
     │   ├── ConfigError             practice.toml
     │   ├── FhirRequestError        a FHIR REST request that cannot be done as asked (its HTTP
     │   │                           status and OperationOutcome issues: adapter/api/fhir)

@@ -7,9 +7,9 @@ import` shows: the local patients of its code through the audited re-identificat
 with the registration the doctor written to holds under it, and the other doctors the
 register names; 404 when no local patient has the code. `POST /duplicates/resolve` records
 what the doctors agreed, as `duplicate resolve` does. A notice that is not one is a 422
-naming the field's path, and nothing is looked up or audited. Staff may import (they type
-the letter in); doctors and admins resolve (the answer is a pending report a doctor
-approves); D-191.
+naming the field's path, and nothing is looked up or audited. Staff and doctors may import
+(staff type the letter in); only doctors resolve (the answer is what the doctors agreed);
+an admin, who sees no patient data, does neither (D-191).
 """
 
 from collections.abc import Callable
@@ -27,8 +27,8 @@ from adapter.domain.duplicates import Outcome
 from adapter.errors import NoLocalPatient
 from adapter.services.duplicates import NO_LOCAL_PATIENT, Found, examine, resolve
 
-IMPORTERS = (Role.STAFF, Role.DOCTOR, Role.ADMIN)
-RESOLVERS = (Role.DOCTOR, Role.ADMIN)
+IMPORTERS = (Role.STAFF, Role.DOCTOR)  # who types the letter in; an admin sees no patient
+RESOLVERS = (Role.DOCTOR,)  # the doctors' agreement is a doctor's word (D-191)
 ANSWERS = NOT_FOUND | CONFLICT | UNPROCESSABLE
 Ticket = Annotated[str | None, Field(None, max_length=64, description="the case's ticket, audited")]
 

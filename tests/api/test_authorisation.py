@@ -53,8 +53,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/fhir/{kind}/{logical_id}/_history"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/{kind}/{logical_id}/_history/{vid}"): frozenset({STAFF, DOCTOR}),
     ("GET", "/forecast"): frozenset({STAFF, DOCTOR}),
-    ("POST", "/duplicates"): frozenset({STAFF, DOCTOR, ADMIN}),  # D-191
-    ("POST", "/duplicates/resolve"): frozenset({DOCTOR, ADMIN}),
+    ("POST", "/duplicates"): frozenset({STAFF, DOCTOR}),  # D-191
+    ("POST", "/duplicates/resolve"): frozenset({DOCTOR}),
 }
 BODIES: dict[tuple[str, str], object] = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
