@@ -23,7 +23,7 @@ from adapter.services.derive import PracticeData, read_practice
 from adapter.services.stored_practice import stored_practice
 from adapter.settings.practice import PracticeConfig
 from adapter.store.audit import Actor
-from adapter.store.workspace import Store, Workspace
+from adapter.store.workspace import Store
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366  # a year ahead: further out, nothing the data says now is still a deadline
@@ -55,14 +55,13 @@ def stored_forecast(
     patient named by its pseudonym (its mapping id), never its EHR id (D-190). Its codes
     are in clear, as the CLI shows them: the showing is audited, as `reports show` is."""
 
-    def work(space: Workspace) -> Forecast:
-        stored = stored_practice(space, config, mappings)
-        found = forecast_of(stored.practice, as_of=as_of, days=days).renamed(stored.pseudonyms)
-        details = {"as_of": as_of.isoformat(), "days": days, "open": len(found.open_phases)}
-        space.audit.append(actor, "forecast.show", details=details)
-        return found
-
-    return store.run(actor, work)
+    # Read in one read-only unit of work, walked outside it (no writer waits for a walk),
+    # audited before anything is shown.
+    stored = store.read(lambda space: stored_practice(space, config, mappings))
+    found = forecast_of(stored.practice, as_of=as_of, days=days).renamed(stored.pseudonyms)
+    details = {"as_of": as_of.isoformat(), "days": days, "open": len(found.open_phases)}
+    store.run(actor, lambda space: space.audit.append(actor, "forecast.show", details=details))
+    return found
 
 
 def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:

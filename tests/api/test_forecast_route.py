@@ -12,17 +12,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from adapter.api import outcome
+from adapter.api.fhir.router import fhir_router
 from adapter.api.forecast import forecast_router
+from adapter.api.ingestion import Ingestion
 from adapter.api.tenancy import Caller
 from adapter.export.forecast import forecast_json
 from adapter.services.forecast import forecast
+from adapter.services.sync_plan import SyncOptions
 from adapter.settings.practice import load_config
 from adapter.store.mappings import canonical_reference
 from adapter.store.registry import Role
 from adapter.store.workspace import Store, Workspace
-from tests.api.helpers import caller_of
+from tests.api.helpers import caller_of, post, transactions
 from tests.api.service import Service
 from tests.cli_helpers import CONFIG, DEMO, REUTER
+from tests.forecast.test_cli_forecast import demo_people
 from tests.storage import ACTOR, Database, make_store, make_twin
 from tests.sync.helpers import run_sync
 
@@ -30,10 +34,13 @@ AS_OF = date(2025, 12, 31)
 DEMO_PATIENTS = [f"Patient/{n}" for n in range(1001, 1013)]
 
 
-def _client(caller: Caller) -> TestClient:
+def _client(caller: Caller, ingestion: Ingestion | None = None) -> TestClient:
+    """The forecast, and with an ingestion the FHIR endpoint it syncs pushes from."""
     app = FastAPI()
     outcome.install(app)
     app.include_router(forecast_router(lambda: caller))
+    if ingestion is not None:
+        app.include_router(fhir_router(lambda: caller, ingestion=ingestion), prefix="/fhir")
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -59,8 +66,9 @@ def _pseudonyms(caller: Caller) -> dict[str, str]:
     return caller.store.read(read)
 
 
-def _same_as_the_cli(caller: Caller) -> None:
-    answer = _client(caller).get("/forecast", params={"as_of": "2025-12-31", "days": 30})
+def _same_as_the_cli(caller: Caller, client: TestClient | None = None) -> None:
+    client = client or _client(caller)
+    answer = client.get("/forecast", params={"as_of": "2025-12-31", "days": 30})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/json"
     expected = forecast([DEMO], as_of=AS_OF, days=30, config=caller.config)
@@ -75,6 +83,26 @@ def test_the_forecast_of_the_synced_data_is_the_cli_forecast_by_pseudonym() -> N
     """On the twin: the same document as `substreg forecast --format json` of the demo
     files, each patient named by its mapping id instead of its Patient id."""
     _same_as_the_cli(_synced(make_twin()[0]))
+
+
+@pytest.mark.parametrize("runs", ["once", "after-each-push"])
+def test_the_forecast_of_the_pushed_demo_is_the_cli_forecast(runs: str) -> None:
+    """The demo pushed to `/fhir` as transaction Bundles and synced once, or after each
+    Bundle (each patient's archive then grows by deltas): the same forecast as of its files.
+    No name or birth date of the demo's people is in it."""
+    caller = caller_of(config=load_config(CONFIG))
+    ingestion = Ingestion(lambda c: SyncOptions(AS_OF, c.config, c.mappings), quiet=60.0)
+    client = _client(caller, ingestion)
+    for bundle in transactions([DEMO], size=200):
+        assert post(client, "/fhir", bundle).status_code == 200
+        if runs == "after-each-push":
+            ingestion.flush()
+    ingestion.flush()
+    assert ingestion.failures[caller.tenant] == 0
+    _same_as_the_cli(caller, client)
+    text = client.get("/forecast", params={"as_of": "2025-12-31", "days": 30}).text
+    for name, birth_date in demo_people():
+        assert name not in text and birth_date not in text
 
 
 def test_the_forecast_of_the_synced_data_on_sql(database: Database) -> None:
