@@ -64,7 +64,8 @@ def create_app(
         title=TITLE,
         version="1",
         description="Reports for the Substitutionsregister: the FHIR endpoint, the ledger's "
-        "reports, findings and submission status, per tenant (README: The service).",
+        "reports, findings and submission status, the deadline forecast and the register's "
+        "duplicate notices, per tenant (README: The service).",
     )
     app.state.tenancy = tenancy
     app.state.ingestion = ingestion
