@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from adapter.api import outcome
 from adapter.api.fhir.router import fhir_router
-from adapter.api.forecast import forecast_router
+from adapter.api.forecast import ForecastOut, forecast_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.tenancy import Caller
 from adapter.export.forecast import forecast_json
@@ -75,6 +75,7 @@ def _same_as_the_cli(caller: Caller, client: TestClient | None = None) -> None:
     renamed = expected.renamed(_pseudonyms(caller))
     assert answer.json() == orjson.loads(forecast_json(renamed))
     assert len(answer.json()["deadlines"]) == 5
+    ForecastOut.model_validate(answer.json())  # the shape the OpenAPI schema documents
     assert "Patient/" not in answer.text  # never the EHR's id of a patient
     assert REUTER in answer.text  # the codes as the CLI shows them (D-190)
 
