@@ -15,6 +15,8 @@
     │   ├── SyncError               a day before the last sync, after the data's newest …
     │   ├── RetentionError          a period under a year, a day still to come
     │   ├── UndoError               runs that were sent, or are not the newest
+    │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
+    │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
@@ -71,6 +73,7 @@ __all__ = [
     "AccessError",
     "AuditLogMissingError",
     "BatchError",
+    "BulkReportError",
     "CodeTableError",
     "ConcurrentUpdateError",
     "ConfigError",
@@ -200,6 +203,11 @@ class RetentionError(RefusedError):
 
 class UndoError(RefusedError):
     """The runs cannot be undone as asked; nothing was changed."""
+
+
+class BulkReportError(RefusedError):
+    """An inventory report or a blanket deregistration cannot be made as asked (R-INV-1,
+    R-PAU-1); nothing was written."""
 
 
 class LookupRefused(RefusedError):

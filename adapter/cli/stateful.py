@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapter.cli import output as out
+from adapter.cli import output_bulk
 from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.destructive import DESTRUCTIVE
@@ -24,9 +25,9 @@ from adapter.errors import (
 )
 from adapter.export.ledger import write_export
 from adapter.mappings import load_mappings
+from adapter.services import bulk_reports, setup
 from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
-from adapter.services import setup
 from adapter.services.audit_log import list_entries, verify_log
 from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.sync import SyncOptions, read_batch, sync
@@ -85,6 +86,16 @@ def _sync(args: argparse.Namespace) -> int:
     # (D-55), so that a nightly job does not pass it by; --fail-on as for derive (D-66).
     kept_nothing = result.run_id is None
     return EXIT_FOUND if kept_nothing or fails_on(args.fail_on, result.findings) else 0
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    """R-INV-1: the Inventur-Meldungen of a key date, recorded as pending."""
+    settings, actor, _ = context()
+    result = bulk_reports.inventory(
+        store(settings), actor, key_date=args.key_date, today=today_in_berlin(), doctor=args.doctor
+    )
+    sys.stdout.write(output_bulk.inventory_text(result, args.key_date))
+    return 0
 
 
 def _reports_list(args: argparse.Namespace) -> int:
