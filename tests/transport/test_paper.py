@@ -456,9 +456,8 @@ def test_the_bulk_reports_print_their_marking_and_the_statement_once() -> None:
     blanket = blanket_report(doctor, date(2025, 6, 15), made_on=date(2025, 6, 16)).report
     batch = Batch("b-bulk", BRANDT, PRINTED_AT, (stock, blanket))
     text = "\n".join(pages(render_form(batch, "Musterstadt", PRINTED_AT)))
+    inventur = ["Inventur-Meldung zum Stichtag 01.06.2025", "HAMÜF284", "01.03.2025", "Methadon"]
     find_in_order(
-        text,
-        ["Inventur-Meldung zum Stichtag 01.06.2025", "HAMÜF284", "01.03.2025", "Methadon"]
-        + ["Pauschalabmeldung", "15.06.2025", blanket_statement(date(2025, 6, 15))],
+        text, [*inventur, "Pauschalabmeldung", "15.06.2025", blanket_statement(date(2025, 6, 15))]
     )
     assert squeeze(text).count(squeeze("habe ich alle von mir")) == 1
