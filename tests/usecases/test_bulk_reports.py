@@ -13,9 +13,11 @@ import pytest
 from adapter.errors import BulkReportError
 from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
 from adapter.services.reports import decide, list_reports
+from adapter.services.retention import plan_retention
 from adapter.store.workspace import Store
 from tests.storage import ACTOR
 from tests.sync.helpers import ledger, run_sync
+from tests.usecases.conftest import Clock
 
 CASE = Path(__file__).parents[1] / "cases" / "34-chg-leaving-doctor" / "input.json"
 WOLFF, RICHTER = "3800101", "3800202"
@@ -129,3 +131,19 @@ def test_the_blanket_takes_back_an_unsent_single_abmeldung_it_covers(
         ("anmeldung", "pending"),
         ("pauschalabmeldung", "pending"),
     ]
+
+
+def test_retention_reads_a_blanket_as_the_end_at_the_register(
+    synced: Store, clock: Clock, tmp_path: Path
+) -> None:
+    """D-166: the treatment Wolff's blanket ended, its single Abmeldung covered, is shredded
+    ten years on like any ended one, not kept as if the register still held it open."""
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    run_sync(synced, [_first_days(tmp_path)], date(2025, 7, 1), accept_mass_end=True)
+    assert "abmeldung" not in [h.report.kind for h in ledger(synced)]
+    clock.now = clock.now.replace(year=2036, month=6)
+    run_sync(synced, [_first_days(tmp_path)], date(2036, 6, 1))
+    plan = plan_retention(synced, ACTOR, clock_checked=True)
+    assert len(plan.shred) == 1 and plan.kept_open == ()
