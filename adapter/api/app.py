@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
+from adapter.api.bulk import bulk_router
 from adapter.api.fhir.router import fhir_router
 from adapter.api.findings import RecentFindings, SyncFindings, remember
 from adapter.api.ingestion import Ingestion
@@ -70,6 +71,7 @@ def create_app(
     outcome.install(app)
     instrument(app, metrics)
     app.include_router(operations_router(lambda: tenancy, metrics))
+    app.include_router(bulk_router(current_caller))  # before /reports/{ledger_id}
     app.include_router(reports_router(current_caller, lambda: tenancy.findings))
     app.include_router(outbox_router(current_caller))
     app.include_router(keys_router(current_caller))

@@ -36,6 +36,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/reports/{ledger_id}"): frozenset({STAFF, DOCTOR}),
     ("POST", "/reports/{ledger_id}/approve"): frozenset({DOCTOR}),
     ("POST", "/reports/{ledger_id}/reject"): frozenset({DOCTOR}),
+    ("POST", "/reports/inventory"): frozenset({DOCTOR}),
+    ("POST", "/reports/blanket-deregistration/plan"): frozenset({DOCTOR}),
+    ("POST", "/reports/blanket-deregistration"): frozenset({DOCTOR}),
     ("GET", "/findings"): frozenset({STAFF, DOCTOR}),
     ("GET", "/outbox"): frozenset({STAFF, DOCTOR}),
     ("GET", "/outbox/{batch_id}"): frozenset({STAFF, DOCTOR}),
@@ -54,6 +57,13 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
 }
 BODIES: dict[tuple[str, str], object] = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
+    ("POST", "/reports/inventory"): {"key_date": "2026-12-01"},
+    ("POST", "/reports/blanket-deregistration/plan"): {"doctor": "1234567", "date": "2026-12-01"},
+    ("POST", "/reports/blanket-deregistration"): {
+        "doctor": "1234567",
+        "date": "2026-12-01",
+        "confirm": True,
+    },
     ("POST", "/tenant/keys"): {"role": "staff"},
     ("POST", "/fhir/notifications"): notification("heartbeat", events=3),
     ("POST", "/fhir"): {"resourceType": "Bundle", "type": "batch", "entry": []},
