@@ -14,8 +14,13 @@ from adapter.errors import BulkReportError
 from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
 from adapter.services.reports import decide, list_reports
 from adapter.services.retention import plan_retention
+from adapter.services.submit import submit
+from adapter.services.worker import deliver_due
 from adapter.store.workspace import Store
 from tests.storage import ACTOR
+from tests.submission.fakes import FakeRegister, FakeTransport
+from tests.submission.pki import SubmissionPki
+from tests.submission.setup import delivery_for, sealing_for
 from tests.sync.helpers import ledger, run_sync
 from tests.usecases.conftest import Clock
 
@@ -147,3 +152,26 @@ def test_retention_reads_a_blanket_as_the_end_at_the_register(
     run_sync(synced, [_first_days(tmp_path)], date(2036, 6, 1))
     plan = plan_retention(synced, ACTOR, clock_checked=True)
     assert len(plan.shred) == 1 and plan.kept_open == ()
+
+
+def test_the_bulk_reports_are_sealed_sent_and_acknowledged_like_any_other(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """Approved, sealed into Wolff's batch in the ledger's order, delivered by the worker,
+    and acknowledged by the register's signed receipt (the batch reads back as sent)."""
+    inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    (batch,) = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path)).batches
+    register = FakeRegister(submission_pki.register_key())
+    (outcome,) = deliver_due(synced, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
+    assert outcome.state == "acknowledged"
+    assert {h.report.kind: h.state for h in ledger(synced)} == {
+        "anmeldung": "acknowledged",
+        "inventur": "acknowledged",
+        "pauschalabmeldung": "acknowledged",
+    }
+    assert len(register.reports) == 3 and batch.report_count == 3
