@@ -43,6 +43,7 @@ def blanket_plan_text(plan: BlanketPlan) -> str:
         lines.append(
             f"{len(plan.withdraws)} single Abmeldung(en) not yet sent are taken back: "
             + ", ".join(plan.withdraws)
+            + " (should the blanket be rejected later: `substreg sync --rebuild` makes them again)"
         )
     if plan.made_already:
         lines.append("The ledger holds this blanket deregistration already: nothing is made again.")

@@ -175,3 +175,18 @@ def test_the_bulk_reports_are_sealed_sent_and_acknowledged_like_any_other(
         "pauschalabmeldung": "acknowledged",
     }
     assert len(register.reports) == 3 and batch.report_count == 3
+
+
+def test_a_rejected_blanket_gives_the_single_abmeldung_back_on_a_rebuild(
+    twin: Store, tmp_path: Path
+) -> None:
+    """D-166: a person rejects the blanket that took back Wolff's unsent Abmeldung; the
+    next `sync --rebuild` derives her afresh and records the Abmeldung again."""
+    run_sync(twin, [CASE], date(2025, 6, 30))
+    made = blanket_deregistration(
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+    )
+    decide(twin, ACTOR, list(made.recorded[WOLFF]), "reject", reason="not leaving after all")
+    run_sync(twin, [CASE], date(2025, 7, 1), rebuild=True)
+    abmeldungen = [h.state for h in ledger(twin) if h.report.kind == "abmeldung"]
+    assert sorted(abmeldungen) == ["pending", "rejected"]
