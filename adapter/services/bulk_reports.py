@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 _UNSENT = frozenset({"pending", "approved"})
-COVERED_NOTE = "Zurückgenommen: die Pauschalabmeldung vom {day} beendet diese Behandlung (R-PAU-1)."
+COVERED_NOTE = "withdrawn: the blanket deregistration of {day} ends this treatment (R-PAU-1)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ def blanket_deregistration(
         [ledger_id] = _record(space, [planned], {})
         if ledger_id is None:
             return BulkResult({doctor: ()}, already=1)
-        note = COVERED_NOTE.format(day=day.strftime("%d.%m.%Y"))
+        note = COVERED_NOTE.format(day=day.isoformat())
         for covered in plan.withdraws:
             space.ledger.withdraw(covered, by="withdrawn", run_id=ledger_id, note=note)
         space.audit.append(
