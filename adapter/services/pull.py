@@ -63,6 +63,7 @@ PATIENT_OWNED = frozenset(
         "EpisodeOfCare",
         "CareTeam",
         "Encounter",
+        "Procedure",
         "MedicationRequest",
         "MedicationDispense",
         "MedicationAdministration",
