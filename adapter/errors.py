@@ -16,6 +16,7 @@
     │   ├── RetentionError          a period under a year, a day still to come
     │   ├── UndoError               runs that were sent, or are not the newest
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
+    │   ├── HandoverRefused         a handover document: not one, changed, unknown signer
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     │   └── AccessError             a service request without credentials, or a role too low
@@ -83,6 +84,7 @@ __all__ = [
     "EnvelopeError",
     "FhirRequestError",
     "Forbidden",
+    "HandoverRefused",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -204,6 +206,11 @@ class UndoError(RefusedError):
 
 class LookupRefused(RefusedError):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+class HandoverRefused(RefusedError):
+    """A handover was refused: no such patient, or a document that is not one, was
+    changed after signing, or comes from a signer not trusted here (nothing stored)."""
 
 
 class NotConfirmed(RefusedError):
