@@ -45,7 +45,7 @@ def read_document(data: bytes) -> ReadDocument:
     token = _token(bundle.get("signature"))
     try:
         handover = _handover(bundle)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, StopIteration):
         _refuse("lacks a part of the handover document or has one malformed")
     return ReadDocument(handover, canonical_bytes(bundle), token)
 
