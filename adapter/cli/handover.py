@@ -22,6 +22,7 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
         "handover_import": _import,
         "handover_list": _list,
         "handover_release": _release,
+        "handover_return": _release,
     }
     return handlers[name](args)
 
@@ -109,9 +110,12 @@ def _list(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     on = args.on or today_in_berlin()
-    service.release_handover(store(settings), actor, args.handover_id, on)
-    sys.stdout.write(
-        f"Handover {args.handover_id} released as of {on.isoformat()}: the next sync records "
-        "the Anmeldung it held back, if the data still calls for it.\n"
+    how = "released" if args.handler == "handover_release" else "returned"
+    service.end_handover(store(settings), actor, args.handover_id, how, on)
+    follows = (
+        "the next sync records the Anmeldung it held back, if the data still calls for it"
+        if how == "released"
+        else "the next sync records the reports of the stay here as waived (never sent)"
     )
+    sys.stdout.write(f"Handover {args.handover_id} {how} as of {on.isoformat()}: {follows}.\n")
     return 0

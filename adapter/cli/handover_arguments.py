@@ -46,9 +46,15 @@ def add_handover_commands(
     actions.add_parser("list", help="the handovers received here").set_defaults(
         handler="handover_list"
     )
-    release = actions.add_parser(
-        "release", help="the sending doctor's Abmeldung is made: stop holding back an Anmeldung"
-    )
-    release.add_argument("handover_id", metavar="ID")
-    release.add_argument("--on", type=day, metavar="YYYY-MM-DD", help="day of that Abmeldung")
-    release.set_defaults(handler="handover_release")
+    for action, what, handler in (
+        ("release", "the sending doctor's Abmeldung is made: register here", "handover_release"),
+        (
+            "return",
+            "the patient went back within 30 days: nothing reported here",
+            "handover_return",
+        ),
+    ):
+        end = actions.add_parser(action, help=what)
+        end.add_argument("handover_id", metavar="ID")
+        end.add_argument("--on", type=day, metavar="YYYY-MM-DD", help="the day (today)")
+        end.set_defaults(handler=handler)

@@ -6,7 +6,7 @@ sent and its receipt. This module holds the document's content as plain values, 
 the rules of what follows for the receiving doctor: continue as a substitute for at
 most 30 days (R-ABS-1, R-ABS-3), else re-register after the sending doctor's
 Abmeldung (R-ABS-2, R-EP-2); and while the first registration is open, a second
-Anmeldung under the same code is held back (R-EP-5, R-HO-1).
+Anmeldung under the same code is held back (R-EP-5, R-HO-1): `handover_decision`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from adapter.domain.model import RegisterDoctor, Report
 
@@ -116,7 +117,8 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
             "R-EP-2",
             f"Abmeldung due from the sending doctor ({doctor_label(reg.doctor)}) when the "
             "treatment there ends; the receiving side confirms it with `substreg handover "
-            "release`.",
+            "release`. If the patient goes back within the substitute time instead, "
+            "`substreg handover return` (the stay here is never reported).",
         ),
     ]
     return tuple(steps)
@@ -128,11 +130,39 @@ def doctor_label(doctor: RegisterDoctor) -> str:
     return f"{name}, BtM {doctor.btm_number or 'unknown'}"
 
 
-def second_anmeldung_refused(report: Report, open_registrations: Mapping[str, str]) -> bool:
-    """Whether `report` is an Anmeldung under a code another doctor holds open by a handover
-    received here (R-HO-1, R-EP-5): `open_registrations` maps each such code to the BtM
-    number of the doctor who registered it. The registering doctor's own is not refused."""
-    if report.kind != "anmeldung" or report.patient_code is None:
-        return False
-    holder = open_registrations.get(report.patient_code)
-    return holder is not None and holder != report.doctor.btm_number
+HandoverState = Literal["open", "released", "returned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A registration a handover document received here states, as the receiver keeps it."""
+
+    code: str
+    holder_btm: str | None  # the BtM number of the doctor who registered the patient
+    state: HandoverState
+    ended_on: _Day | None = None  # released: the sender's Abmeldung; returned: the day back
+
+
+HandoverDecision = Literal["hold", "waive"]
+
+
+def handover_decision(report: Report, received: Mapping[str, Received]) -> HandoverDecision | None:
+    """What a handover received here decides for one of this installation's reports
+    (R-HO-1): `received` maps each code to the newest handover stating it.
+
+    - open: another doctor's Anmeldung or Abmeldung under the code is held back, not
+      made, while the first doctor's registration is open (R-EP-5: nobody twice);
+    - returned: the patient went back within the substitute time, so the stay here was
+      a substitution and its reports up to the day back are never made (R-ABS-1, R-ABS-3);
+    - released (the sending doctor's Abmeldung is made) or no handover: nothing.
+    The registering doctor's own reports are never touched."""
+    if report.kind not in ("anmeldung", "abmeldung") or report.patient_code is None:
+        return None
+    found = received.get(report.patient_code)
+    if found is None or found.holder_btm == report.doctor.btm_number:
+        return None
+    if found.state == "open":
+        return "hold"
+    if found.state == "returned" and found.ended_on is not None:
+        return "waive" if report.date <= found.ended_on else None
+    return None

@@ -171,18 +171,23 @@ def list_handovers(store: Store, actor: Actor) -> list[Incoming]:
     return store.run(actor, lambda space: space.handovers.listed())
 
 
-def release_handover(store: Store, actor: Actor, handover_id: str, on: date) -> None:
-    """The sending doctor's Abmeldung was made: the registration no longer holds back an
-    Anmeldung here (R-EP-5)."""
+def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: date) -> None:
+    """End an open handover received here: `released` (the sending doctor's Abmeldung was
+    made: an Anmeldung here is recorded by the next sync, R-EP-5) or `returned` (the
+    patient went back within the substitute time: the stay here is never reported,
+    R-ABS-1, R-ABS-3)."""
 
-    def release(space: Workspace) -> bool:
-        if not space.handovers.release(handover_id, on):
+    def end(space: Workspace) -> bool:
+        if not space.handovers.end(handover_id, how, on):
             return False
         space.audit.append(
-            actor, "handover.release", purpose=PURPOSE, details={"document": handover_id}
+            actor, f"handover.{how}", purpose=PURPOSE, details={"document": handover_id}
         )
         return True
 
-    if not store.run(actor, release):
-        msg = f"No handover {handover_id} was received here; `substreg handover list` shows them."
+    if not store.run(actor, end):
+        msg = (
+            f"No open handover {handover_id} was received here; `substreg handover list` "
+            "shows them."
+        )
         raise HandoverRefused(msg)

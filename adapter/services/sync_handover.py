@@ -1,41 +1,70 @@
-"""Sync's one hook for handovers received (R-HO-1, R-EP-5, D-162): an Anmeldung under a
-code that another doctor holds open, as a handover document received here states, is
-held back with a finding instead of being recorded. The next sync after `substreg
-handover release` records it, since the walk still calls for it."""
+"""Sync's one hook for handovers received (R-HO-1, R-EP-5, D-162): what
+`handover_decision` decides for the reports sync is about to record. An Anmeldung or
+Abmeldung under a code another doctor holds open is held back with a finding (the next
+sync after `substreg handover release` records it, since the walk still calls for it);
+one of a stay the patient returned from within the substitute time is recorded as
+waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from adapter.domain.handover import second_anmeldung_refused
+from adapter.domain.handover import HandoverState, Received, handover_decision
 from adapter.domain.model import Finding
 from adapter.domain.reconcile import Plan, Planned
-from adapter.store.handovers import OPEN, Incoming
+from adapter.store.handovers import Incoming
 from adapter.store.workspace import Workspace
 
 
-def hold_back_second_anmeldung(space: Workspace, plan: Plan) -> Plan:
-    """`plan` without the Anmeldungen an open handover refuses, and a finding for each."""
-    if not any(p.report.kind == "anmeldung" for p in plan.record):
-        return plan  # nothing to open the handovers for
-    received = {h.code: h for h in space.handovers.listed(OPEN)}
-    holders = {code: h.doctor_btm or "" for code, h in received.items()}
-    held = [p for p in plan.record if second_anmeldung_refused(p.report, holders)]
-    if not held:
+def apply_handovers(space: Workspace, plan: Plan) -> Plan:
+    """`plan` with the reports handovers received here hold back or waive, and a finding
+    for each."""
+    if not plan.record:
         return plan
-    findings = [_held(p, received[p.report.patient_code or ""]) for p in held]
-    kept = [p for p in plan.record if p not in held]
-    return replace(plan, record=kept, findings=[*plan.findings, *findings])
+    newest = {h.code: h for h in space.handovers.listed()}  # oldest first: the newest wins
+    if not newest:
+        return plan
+    received = {code: _received(h) for code, h in newest.items()}
+    record: list[Planned] = []
+    findings = list(plan.findings)
+    for planned in plan.record:
+        decision = handover_decision(planned.report, received)
+        if decision is None:
+            record.append(planned)
+            continue
+        handover = newest[planned.report.patient_code or ""]
+        findings.append(_finding(planned, handover, decision))
+        if decision == "waive":
+            record.append(replace(planned, origin="waived"))
+    return replace(plan, record=record, findings=findings)
 
 
-def _held(planned: Planned, handover: Incoming) -> Finding:
+_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned")}
+
+
+def _received(h: Incoming) -> Received:
+    # A state this version does not know holds back, as an open one does (fail closed).
+    return Received(h.code, h.doctor_btm, _STATES.get(h.state, "open"), h.released_on)
+
+
+def _finding(planned: Planned, handover: Incoming, decision: str) -> Finding:
     report = planned.report
+    what = (
+        f"{report.kind.capitalize()} of {report.date.isoformat()} by BtM {report.doctor.btm_number}"
+    )
+    if decision == "waive":
+        message = (
+            f"{what} not made: the patient returned on {handover.released_on} from the stay "
+            f"handover {handover.handover_id} began, a substitution of at most 30 days "
+            "(R-ABS-1, R-ABS-3); recorded as waived."
+        )
+        return Finding("info", "R-HO-1", message, report.sources)
     message = (
-        f"Anmeldung of {report.date.isoformat()} by BtM {report.doctor.btm_number} held back: "
-        f"handover {handover.handover_id} received here states the patient is registered by "
-        f"BtM {handover.doctor_btm} since {handover.since.isoformat()}, and that registration "
-        "is open (R-HO-1, R-EP-5). Treat as a substitute for up to 30 days (R-ABS-1, "
-        "R-ABS-3); once the sending doctor's Abmeldung is made, run `substreg handover "
-        f"release {handover.handover_id}` and sync again."
+        f"{what} held back: handover {handover.handover_id} received here states the "
+        f"patient is registered by BtM {handover.doctor_btm} since "
+        f"{handover.since.isoformat()}, and that registration is open (R-HO-1, R-EP-5). "
+        "Treat as a substitute for up to 30 days (R-ABS-1, R-ABS-3); once the sending "
+        f"doctor's Abmeldung is made, run `substreg handover release {handover.handover_id}` "
+        "and sync again (or `handover return` if the patient went back)."
     )
     return Finding("warning", "R-HO-1", message, report.sources)

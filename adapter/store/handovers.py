@@ -18,7 +18,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.rows import HandoverRows
 
 _FIELD = "registration"
-OPEN, RELEASED = "open", "released"
+OPEN, RELEASED, RETURNED = "open", "released", "returned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class Incoming:
     signer: str
     state: str
     received_at: datetime
-    released_on: date | None
+    released_on: date | None  # the day it was released or the patient returned
     code: str
     doctor_btm: str | None
     since: date
@@ -86,6 +86,9 @@ class IncomingHandovers:
             )
         return found
 
-    def release(self, handover_id: str, on: date) -> bool:
-        """Mark the registration as ended (the sending doctor's Abmeldung was made)."""
-        return self.rows.set_state(handover_id, RELEASED, on)
+    def end(self, handover_id: str, state: str, on: date) -> bool:
+        """Mark an open handover `released` (the sending doctor's Abmeldung was made) or
+        `returned` (the patient went back); False when there is no open one of that id."""
+        if not any(r["handover_id"] == handover_id for r in self.rows.rows(OPEN)):
+            return False
+        return self.rows.set_state(handover_id, state, on)

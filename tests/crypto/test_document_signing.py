@@ -49,7 +49,9 @@ def test_what_is_no_valid_jws_does_not_verify(token: str) -> None:
 def test_a_key_swapped_in_the_header_does_not_verify() -> None:
     """Another key in the header cannot make the old signature verify."""
     token = sign_detached(KEY, PAYLOAD)
-    other = sign_detached(document_signing_key(generate_keyring("2026-02-01T00:00:00+00:00").active("audit")), PAYLOAD)
+    other = sign_detached(
+        document_signing_key(generate_keyring("2026-02-01T00:00:00+00:00").active("audit")), PAYLOAD
+    )
     assert verify_detached(f"{other.split('.')[0]}..{token.split('.')[2]}", PAYLOAD) is None
 
 

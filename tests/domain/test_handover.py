@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.domain.handover import (
     HandedPatient,
     Handover,
+    Received,
     Registration,
+    handover_decision,
     next_steps,
-    second_anmeldung_refused,
     substitute_until,
 )
 from adapter.domain.model import RegisterDoctor, Report
@@ -80,19 +82,40 @@ def test_without_a_registration_the_receiver_registers() -> None:
     assert step.rule == "R-EP-1"
 
 
-def test_another_doctors_anmeldung_under_an_open_code_is_refused() -> None:
-    """R-EP-5: the hospital's Anmeldung under the code Falkner holds open is refused."""
-    assert second_anmeldung_refused(_anmeldung("THREM249", HOSPITAL), {"THREM249": "3990101"})
+OPEN = {"THREM249": Received("THREM249", "3990101", "open")}
 
 
-def test_the_registering_doctors_own_anmeldung_and_other_codes_pass() -> None:
-    """Only another doctor's Anmeldung under that code is held; other kinds pass too."""
-    open_codes = {"THREM249": "3990101"}
-    assert not second_anmeldung_refused(_anmeldung("THREM249", FALKNER), open_codes)
-    assert not second_anmeldung_refused(_anmeldung("CLBUF919", HOSPITAL), open_codes)
-    assert not second_anmeldung_refused(_anmeldung(None, HOSPITAL), open_codes)
-    abmeldung = _anmeldung("THREM249", HOSPITAL, kind="abmeldung")
-    assert not second_anmeldung_refused(abmeldung, open_codes)
+def test_another_doctors_reports_under_an_open_code_are_held() -> None:
+    """R-EP-5: the hospital's Anmeldung and Abmeldung under Falkner's open code wait."""
+    assert handover_decision(_anmeldung("THREM249", HOSPITAL), OPEN) == "hold"
+    assert handover_decision(_anmeldung("THREM249", HOSPITAL, kind="abmeldung"), OPEN) == "hold"
+
+
+def test_the_registering_doctors_own_reports_and_other_codes_pass() -> None:
+    """Only another doctor's reports under that code are touched; notices pass too."""
+    assert handover_decision(_anmeldung("THREM249", FALKNER), OPEN) is None
+    assert handover_decision(_anmeldung("CLBUF919", HOSPITAL), OPEN) is None
+    assert handover_decision(_anmeldung(None, HOSPITAL), OPEN) is None
+    assert handover_decision(_anmeldung("THREM249", HOSPITAL, kind="mitteilung"), OPEN) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "ended_on", "expected"),
+    [
+        ("returned", date(2026, 1, 5), "waive"),
+        ("returned", date(2026, 1, 4), None),
+        ("released", date(2026, 1, 4), None),
+        ("released", date(2026, 1, 6), None),
+    ],
+    ids=["returned-after-the-report", "returned-before-it", "released", "released-later"],
+)
+def test_an_ended_handover_waives_the_stay_or_lets_the_report_through(
+    state: str, ended_on: date, expected: str | None
+) -> None:
+    """Returned: reports of the stay up to the day back are waived (R-ABS-3); released:
+    the receiver registers (R-ABS-2)."""
+    received = {"THREM249": Received("THREM249", "3990101", state, ended_on)}  # type: ignore[arg-type]
+    assert handover_decision(_anmeldung("THREM249", HOSPITAL), received) == expected
 
 
 def test_a_handover_changes_nothing_after_thirty_days_in_the_domain() -> None:

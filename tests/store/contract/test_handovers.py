@@ -31,7 +31,11 @@ def test_a_received_registration_is_sealed_and_opens_again(backend_db: Database)
         assert "THREM249" not in repr(stored)
         [found] = _handovers(rows).listed()
     assert (found.handover_id, found.state, found.code) == (DOC, OPEN, "THREM249")
-    assert (found.doctor_btm, found.since, found.signer) == ("3990101", date(2025, 1, 7), "ab12 cd34")
+    assert (found.doctor_btm, found.since, found.signer) == (
+        "3990101",
+        date(2025, 1, 7),
+        "ab12 cd34",
+    )
 
 
 def test_the_same_document_is_recorded_once(backend_db: Database) -> None:
@@ -44,15 +48,16 @@ def test_the_same_document_is_recorded_once(backend_db: Database) -> None:
 
 
 def test_a_released_handover_is_no_longer_open(backend_db: Database) -> None:
-    """`release` moves one row to released with its day; the others stay open."""
+    """`end` moves one row to released with its day; the others stay open."""
     with backend_db.transaction() as rows:
         _handovers(rows).record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
         _handovers(rows, NOW + timedelta(minutes=1)).record(
             OTHER, "s", "CLBUF919", "3800101", date(2025, 9, 1)
         )
     with backend_db.transaction() as rows:
-        assert _handovers(rows).release(DOC, date(2026, 1, 12))
-        assert not _handovers(rows).release("no-such-document", date(2026, 1, 12))
+        assert _handovers(rows).end(DOC, RELEASED, date(2026, 1, 12))
+        assert not _handovers(rows).end(DOC, RELEASED, date(2026, 1, 13))  # no longer open
+        assert not _handovers(rows).end("no-such-document", RELEASED, date(2026, 1, 12))
     with backend_db.transaction(write=False) as rows:
         assert [h.code for h in _handovers(rows).listed(OPEN)] == ["CLBUF919"]
         [released] = _handovers(rows).listed(RELEASED)
