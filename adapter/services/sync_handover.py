@@ -1,7 +1,8 @@
 """Sync's one hook for handovers received (R-HO-1, R-EP-5, D-162): what
 `handover_decision` decides for the reports sync is about to record. An Anmeldung or
-Abmeldung under a code another doctor holds open is held back with a finding (the next
-sync after `substreg handover release` records it, since the walk still calls for it);
+Abmeldung under a code another doctor holds open is held back with a finding, and its
+patient is kept unresolved, so that every sync derives it afresh and the first one after
+`substreg handover release` records it;
 one of a stay the patient returned from within the substitute time is recorded as
 waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
 
@@ -27,6 +28,7 @@ def apply_handovers(space: Workspace, plan: Plan) -> Plan:
     received = {code: _received(h) for code, h in newest.items()}
     record: list[Planned] = []
     findings = list(plan.findings)
+    unresolved = set(plan.contradicted)
     for planned in plan.record:
         decision = handover_decision(planned.report, received)
         if decision is None:
@@ -36,7 +38,9 @@ def apply_handovers(space: Workspace, plan: Plan) -> Plan:
         findings.append(_finding(planned, handover, decision))
         if decision == "waive":
             record.append(replace(planned, origin="waived"))
-    return replace(plan, record=record, findings=findings)
+        else:  # derived afresh on every sync until it is made (sync_state `unresolved`)
+            unresolved.add(planned.subject)
+    return replace(plan, record=record, findings=findings, contradicted=unresolved)
 
 
 _STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned")}
