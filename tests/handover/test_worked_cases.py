@@ -43,9 +43,9 @@ def _treatment(
 ) -> Path:
     """One installation's export: the doctor, the patient, the episode and daily doses."""
     ep, rq = f"eoc-{person.key}", f"mr-{person.key}"
-    doses = fhir.doses(f"ma-{person.key}", person, doctor, ep, rq, first, last)
+    doses = fhir.doses(f"ma-{person.key}", person, doctor, links=(ep, rq), days=(first, last))
     if again:
-        doses += fhir.doses(f"ma2-{person.key}", person, doctor, ep, rq, *again)
+        doses += fhir.doses(f"ma2-{person.key}", person, doctor, links=(ep, rq), days=again)
     resources = [
         fhir.practitioner(doctor),
         fhir.patient(person),

@@ -166,10 +166,12 @@ def request(key: str, p: Person, d: Doctor, day: date) -> dict[str, Any]:
 
 
 def doses(
-    prefix: str, p: Person, d: Doctor, episode_key: str, request_key: str, first: date, last: date
+    prefix: str, p: Person, d: Doctor, *, links: tuple[str, str], days: tuple[date, date]
 ) -> list[dict[str, Any]]:
-    """A daily administration under sight, from `first` to `last`."""
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    """A daily administration under sight on `days` (first, last), tied to `links`
+    (the EpisodeOfCare id, the MedicationRequest id)."""
+    (episode_key, request_key), (first, last) = links, days
+    every = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return [
         {
             "resourceType": "MedicationAdministration",
@@ -183,7 +185,7 @@ def doses(
             "request": {"reference": f"MedicationRequest/{request_key}"},
             "dosage": {"dose": {"value": 60, "unit": "mg"}},
         }
-        for day in days
+        for day in every
     ]
 
 
