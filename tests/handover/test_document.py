@@ -5,6 +5,7 @@ handover, and a part missing or a signature absent is refused in one sentence.""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import date
 from typing import Any
 
@@ -127,3 +128,19 @@ def test_bytes_that_are_not_json_are_refused() -> None:
     """A PDF given instead of the JSON document: refused, not a traceback."""
     with pytest.raises(HandoverRefused, match="is not JSON"):
         read_document(b"%PDF-1.7")
+
+
+def test_every_code_the_document_uses_is_defined_in_the_guide() -> None:
+    """Each code of ours in the Bundle is a concept of fhir_profiles/CodeSystem-handover.json."""
+    from pathlib import Path
+
+    from adapter.fhir.handover_document import CODES
+
+    guide = Path(__file__).resolve().parents[2] / "fhir_profiles" / "CodeSystem-handover.json"
+    system = orjson.loads(guide.read_bytes())
+    assert system["url"] == CODES
+    defined = {c["code"] for c in system["concept"]}
+    text = orjson.dumps(handover_bundle(HANDOVER, TIME)).decode()
+    used = set(re.findall(r'"system":"' + re.escape(CODES) + r'","code":"([a-z-]+)"', text))
+    assert used
+    assert used <= defined
