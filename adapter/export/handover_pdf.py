@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Final
 
-from fpdf import FPDF
-
 from adapter.domain.handover import Handover, Step
 from adapter.domain.model import RegisterDoctor
-from adapter.pdf.fonts import find_fonts, load_fonts
+from adapter.pdf.document import FramedDocument
+from adapter.pdf.fonts import find_fonts
 
 TITLE: Final = "Übergabe Substitutionsbehandlung"
 FOOTER: Final = "Enthält Patientendaten und den Patientencode – vertraulich behandeln."
@@ -122,18 +121,9 @@ def _section(pdf: _Document, heading: str, rows: Sequence[tuple[str, str]]) -> N
         pdf.multi_cell(0, 5, pdf.fit(value), new_x="LMARGIN", new_y="NEXT")
 
 
-class _Document(FPDF):
+class _Document(FramedDocument):
     """A4 portrait with the confidentiality note and page numbers in every footer."""
 
     def __init__(self) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.text_family, self.fit = load_fonts(self, find_fonts())
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_title(TITLE)
-        self.set_creator("substreg-adapter")
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.text_family, "", 7)
-        self.cell(self.epw * 0.8, 5, self.fit(FOOTER))
-        self.cell(0, 5, f"Seite {self.page_no()} von {{nb}}", align="R")
+        # find_fonts looked up here, so that tests can pretend there is no font file
+        super().__init__(orientation="P", title=TITLE, footer_note=FOOTER, fonts=find_fonts())

@@ -23,7 +23,7 @@ from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
 from adapter.fhir.partition import load
 from adapter.services import handover_status as status
-from adapter.services.sync_state import PracticeState, load_state
+from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
 from adapter.store.handovers import Incoming
 from adapter.store.mappings import MappingRow, canonical_reference
@@ -63,7 +63,13 @@ def export_handover(
                 "No patient of this installation has the given reference (Patient/ID of the "
                 "EHR, as synced); check it with `substreg sync` of the current export."
             )
-        handover = _handover(space, mapping, receiver=receiver, sender=sender, day=day)
+        state = _state(space, mapping)
+        if state is None:
+            return (
+                f"The records of mapping {mapping.mapping_id} cannot be read (destroyed by "
+                "retention, damaged, or of an older format): sync the current export first."
+            )
+        handover = _handover(space, mapping, state, receiver=receiver, sender=sender, day=day)
         timestamp = space.now.isoformat(timespec="seconds")
         bundle = handover_bundle(handover, timestamp)
         token = space.keys.sign_document(canonical_bytes(bundle))
@@ -94,25 +100,37 @@ def _reference(space: Workspace, patient: str) -> str:
     return canonical_reference(base, patient.removeprefix("Patient/"))
 
 
-def _handover(
-    space: Workspace, mapping: MappingRow, *, receiver: str, sender: str | None, day: date
-) -> Handover:
+def _state(space: Workspace, mapping: MappingRow) -> PatientState | None:
+    """The patient's stored state; None when retention destroyed it or it cannot be read."""
+    if mapping.status == "shredded":
+        return None
     stored = space.facts.states([mapping.mapping_id], with_live=False)
-    state = load_state(stored[0].format, stored[0].data) if stored else None
+    return load_state(stored[0].format, stored[0].data) if stored else None
+
+
+def _handover(
+    space: Workspace,
+    mapping: MappingRow,
+    state: PatientState,
+    *,
+    receiver: str,
+    sender: str | None,
+    day: date,
+) -> Handover:
     reports = status.reports_of(space, mapping.mapping_id)
     opened = status.open_registration(reports)
     registration = status.registration(opened)
-    phase = state.walk.phase if state is not None else None
-    records = status.full_records(space, mapping, state.key) if state is not None else None
+    phase = state.walk.phase
+    records = status.full_records(space, mapping, state.key)
     anmeldung = opened[1] if opened else None
     return Handover(
         document_id=str(uuid.uuid4()),
         day=day,
         sender=sender or _sender(registration),
         receiver=receiver.strip(),
-        patient=status.handed_patient(state.profile.patient if state else None),
+        patient=status.handed_patient(state.profile.patient),
         substance=phase.substance if phase else (registration.substance if registration else None),
-        last_dose=status.last_dose(records) if records else None,
+        last_dose=status.last_dose(records),
         covered_until=phase.last if phase else None,
         consultant=anmeldung.consultant if anmeldung else None,
         registration=registration,

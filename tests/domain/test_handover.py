@@ -3,6 +3,7 @@ Anmeldung a received handover refuses (R-EP-5)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -10,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.domain.handover import (
-    HandedPatient,
     Handover,
     Received,
     Registration,
@@ -19,25 +19,13 @@ from adapter.domain.handover import (
     substitute_until,
 )
 from adapter.domain.model import RegisterDoctor, Report
+from tests.handover.values import FALKNER, HANDOVER
 
-FALKNER = RegisterDoctor("3990101", "Falkner", "Miriam", "1974-09-30", None, None)
 HOSPITAL = RegisterDoctor("3880202", "Brandt", "Jonas", None, None, None)
 
 
 def _handover(registration: Registration | None) -> Handover:
-    return Handover(
-        document_id="0b7f3c9e-8a51-4c2e-9d7a-1f2e3d4c5b6a",
-        day=date(2025, 12, 31),
-        sender="Praxis Falkner",
-        receiver="JVA Leipzig",
-        patient=HandedPatient("Reuter", "Thomas", "1979-04-12", "M"),
-        substance="Levomethadon",
-        last_dose=date(2025, 12, 31),
-        covered_until=date(2026, 1, 2),
-        consultant=None,
-        registration=registration,
-        last_report=None,
-    )
+    return replace(HANDOVER, registration=registration, consultant=None, last_report=None)
 
 
 def _anmeldung(code: str | None, doctor: RegisterDoctor, kind: str = "anmeldung") -> Report:
