@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.domain.handover import Handover, Step, doctor_label
@@ -77,6 +78,24 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _status(handover: Handover) -> str:
+    return _treatment(handover) + _register(handover)
+
+
+def _treatment(h: Handover) -> str:
+    days = (
+        f"last dose {_day(h.last_dose)}, doses until {_day(h.covered_until)}"
+        if h.substance
+        else "no substitution open"
+    )
+    consultant = f"; consulting doctor {doctor_label(h.consultant)}" if h.consultant else ""
+    return f"Current treatment: {h.substance or '-'}, {days}{consultant}.\n"
+
+
+def _day(day: date | None) -> str:
+    return day.isoformat() if day else "unknown"
+
+
+def _register(handover: Handover) -> str:
     reg = handover.registration
     if reg is None:
         return "Register status: no open registration.\n"

@@ -59,7 +59,7 @@ def _sections(h: Handover) -> list[tuple[str, list[tuple[str, str]]]]:
             "Patient",
             [
                 ("Name", f"{p.family}, {p.given}"),
-                ("Geburtsdatum", p.birth_date or "unbekannt"),
+                ("Geburtsdatum", _fhir_day(p.birth_date)),
                 ("Geschlecht", _SEX.get(p.sex or "", "unbekannt")),
             ],
         ),
@@ -104,6 +104,13 @@ def _doctor(doctor: RegisterDoctor) -> str:
 
 def _day(day: date | None) -> str:
     return f"{day:%d.%m.%Y}" if day else "unbekannt"
+
+
+def _fhir_day(value: str | None) -> str:
+    """A FHIR date as Germans write it; a partial one (1979, 1979-04) as it is."""
+    if not value:
+        return "unbekannt"
+    return _day(date.fromisoformat(value)) if len(value) == 10 else value
 
 
 def _lines(pdf: _Document, lines: Sequence[str]) -> None:

@@ -147,6 +147,7 @@ def test_release_from_jva_into_a_practice_registers_the_practice_after_the_jva(
     b = _treatment(tmp_path / "b-data", NEUMANN, at_b, date(2025, 3, 1), date(2025, 3, 3))
     handover, out = _import(practice, document, signer)
     assert "(Levomethadon; Anmeldung pending)" in out
+    assert "Current treatment: Levomethadon, last dose 2025-02-28, doses until 2025-02-28." in out
     assert reports(practice.sync(b, "2025-03-01")) == []
 
     _treatment(a, SOMMER, at_a, date(2025, 1, 6), date(2025, 2, 28), end=date(2025, 2, 28))
