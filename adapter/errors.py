@@ -19,6 +19,7 @@
     │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
     │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
+    │   ├── HandoverRefused         a handover document: not one, changed, unknown signer
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     │   └── AccessError             a service request without credentials, or a role too low
@@ -87,6 +88,7 @@ __all__ = [
     "EnvelopeError",
     "FhirRequestError",
     "Forbidden",
+    "HandoverRefused",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -219,6 +221,11 @@ class BulkReportError(RefusedError):
 
 class LookupRefused(RefusedError):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+class HandoverRefused(RefusedError):
+    """A handover was refused: no such patient, or a document that is not one, was
+    changed after signing, or comes from a signer not trusted here (nothing stored)."""
 
 
 class NotConfirmed(RefusedError):

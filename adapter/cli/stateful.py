@@ -42,6 +42,10 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
     """Run the handler `name`. Errors reach `adapter.cli.run`, the one place that turns a
     `SubstregError` into one line and its exit status (what the database driver refuses
     the store has made one already)."""
+    if name.startswith("handover_"):  # R-HO-1: its own module (fpdf2 for the PDF)
+        from adapter.cli import handover  # noqa: PLC0415
+
+        return handover.dispatch(name, args)
     handler = DESTRUCTIVE.get(name) or globals()[f"_{name}"]
     status: int = handler(args)
     return status
