@@ -22,6 +22,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from adapter.api.tenancy import Caller
+from adapter.services.held import accept_held
 from adapter.services.ingest import ingest_pushed
 from adapter.services.sync import SyncResult
 from adapter.services.sync_plan import SyncOptions
@@ -109,6 +110,19 @@ class Ingestion:
                 return results
             recorded = sum(len(r.recorded) for r in results)
             log.info("ingestion of tenant %s: %d report(s) recorded", caller.tenant, recorded)
+            return results
+
+    def accept(self, caller: Caller, ending: int) -> list[SyncResult]:
+        """A person accepts the held mass end (D-181): the unread pushes synced under the
+        caller's name, at most `ending` ends; after a run of the tenant under way."""
+        with self._running[caller.tenant]:
+            results = accept_held(caller.store, caller.actor, self.options(caller), ending=ending)
+            self.synced[caller.tenant] += len(results)
+            if results:
+                self.last[caller.tenant] = results
+            if self.on_synced is not None:
+                for result in results:
+                    self.on_synced(caller, result)
             return results
 
     def flush(self) -> None:

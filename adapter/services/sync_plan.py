@@ -46,6 +46,9 @@ class SyncOptions:
     accept_corrections: bool = False
     rebuild: bool = False
     accept_mass_end: bool = False  # a stale export may end many treatments (D-48)
+    # with accept_mass_end: at most this many ends are accepted (the number a person saw
+    # held, D-181); more is refused again. None: any number (`--accept-mass-end`).
+    mass_end_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

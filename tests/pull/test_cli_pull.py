@@ -86,3 +86,19 @@ def test_pull_settings_are_read_with_paths_beside_the_configuration(tmp_path: Pa
     assert config.pull.types == ("Patient",)
     assert config.pull.smart.private_key == tmp_path / "keys" / "client.pem"
     assert json.dumps(config.pull.requests_per_second) == "5.0"
+
+
+def test_pull_with_a_refused_token_exits_2_naming_the_server(
+    cli: Cli, tmp_path: Path, fhir_server: Served
+) -> None:
+    """A token the server refuses, also after reading it again: one line, exit 2."""
+    fhir_server.state.auth, fhir_server.state.static_token = "static", "right"
+    token = tmp_path / "token"
+    token.write_text("wrong\n")
+    cli.ok("init")
+    line = cli.refused(
+        "pull", "--server", fhir_server.base, "--token-file", str(token), "--config", str(CONFIG)
+    )
+    assert line.startswith(f"substreg: {fhir_server.base}: the read of the CapabilityStatement ")
+    assert "refused (401) with a fresh token" in line and "wrong" not in line
+    assert fhir_server.state.count("/fhir/") == 2
