@@ -42,6 +42,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/tenant/keys"): frozenset({ADMIN}),
     ("POST", "/tenant/keys"): frozenset({ADMIN}),
     ("DELETE", "/tenant/keys/{key_id}"): frozenset({ADMIN}),
+    ("GET", "/sync/held"): frozenset({STAFF, DOCTOR, ADMIN}),
+    ("POST", "/sync/held/accept"): frozenset({DOCTOR, ADMIN}),
     ("POST", "/fhir/notifications"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/metadata"): frozenset({STAFF, DOCTOR}),
     ("POST", "/fhir"): frozenset({STAFF, DOCTOR}),
@@ -55,6 +57,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
 BODIES: dict[tuple[str, str], object] = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
     ("POST", "/tenant/keys"): {"role": "staff"},
+    ("POST", "/sync/held/accept"): {"ending": 0},
     ("POST", "/fhir/notifications"): notification("heartbeat", events=3),
     ("POST", "/fhir"): {"resourceType": "Bundle", "type": "batch", "entry": []},
     ("POST", "/fhir/{kind}"): {"resourceType": "Patient"},
