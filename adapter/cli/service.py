@@ -10,6 +10,7 @@ from pathlib import Path
 
 from adapter import composition
 from adapter.cli.context import clock, confirm, today_in_berlin
+from adapter.cli.tenant_work import handle_tenant_work
 from adapter.errors import RegistryError, UsageError
 from adapter.mappings import load_mappings
 from adapter.services import tenants
@@ -36,6 +37,7 @@ def dispatch(handler: str, args: argparse.Namespace) -> int:
         "tenant_revoke_key": _revoke,
         "tenant_held": _held,
         "tenant_accept_held": _accept_held,
+        "tenant_work": handle_tenant_work,
     }
     return commands[handler](service, actor, args)
 

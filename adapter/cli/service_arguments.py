@@ -65,3 +65,9 @@ def add_service_commands(
     )
     accept.add_argument("--yes", action="store_true", help="do not ask (scripts)")
     accept.set_defaults(handler="tenant_accept_held")
+    work = actions.add_parser(
+        "work",
+        help="one outbox worker for every tenant (each with its practice.toml's [submission])",
+    )
+    work.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    work.set_defaults(handler="tenant_work")
