@@ -8,6 +8,8 @@ hundred requests makes one sync, not a hundred. One run at a time per tenant (a 
 during a run starts the timer again, and the next run follows that one). A failed run
 leaves the resources unread for the next and is logged by the tenant and the error's
 kind only (PRIVACY.md T2). `flush()` (on shutdown) runs every tenant with a timer now.
+A run refused as a mass end (D-48) waits for a person: `accept` runs it with their yes
+to at most the ends they saw (`/sync/held`, D-181), under the same per-tenant lock.
 
 Threads, not the event loop: a sync is blocking database work, and a timer must fire
 whether or not a request comes.
@@ -104,7 +106,7 @@ class Ingestion:
                 log.warning(
                     "ingestion of tenant %s refused: the pushed data would end many "
                     "treatments at once (D-48); its pushed resources stay unread until current "
-                    "data comes or a person accepts the ends",
+                    "data comes or a person accepts the ends (GET /sync/held, D-181)",
                     caller.tenant,
                 )
                 return results
