@@ -109,7 +109,7 @@ def test_pull_counts_what_was_deleted_on_the_server(
 ) -> None:
     """A prescription deleted on the server after the first pull: the next pull syncs it
     as deleted (D-180), says so, and audits the count; the one after finds nothing."""
-    pull_table = f"[pull]\nserver = \"{fhir_server.base}\"\nrequests_per_second = 500\n"
+    pull_table = f'[pull]\nserver = "{fhir_server.base}"\nrequests_per_second = 500\n'
     config = _config(tmp_path, pull_table)
     cli.ok("init")
     pull = ("pull", "--config", str(config), "--as-of", AS_OF, "--format", "json")
