@@ -102,3 +102,54 @@ def test_without_history_in_the_capability_statement_deletions_are_a_noted_limit
     (note,) = [f for f in again.findings if "history" in f.message]
     assert note.severity == "info" and "MedicationRequest" in note.message
     assert "D-180" in note.message
+
+
+def test_history_entries_are_read_in_the_forms_servers_write_them() -> None:
+    """A DELETE named by a versioned URL, an update by its resource, a DELETE by an
+    absolute fullUrl only; another type's entry and one naming nothing are skipped."""
+    from adapter.connect.history import Change, changes, offered
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "entry": [
+            {"request": {"method": "DELETE", "url": "MedicationRequest/a/_history/3"}},
+            {
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "id": "b",
+                    "meta": {"lastUpdated": "2025-06-01T00:00:05Z"},
+                },
+                "request": {"method": "PUT", "url": "MedicationRequest/b"},
+            },
+            {
+                "fullUrl": "https://ehr.example/fhir/MedicationRequest/c",
+                "request": {"method": "DELETE"},
+                "response": {"status": "204", "lastModified": "2025-06-01T00:00:07Z"},
+            },
+            {"request": {"method": "DELETE", "url": "Patient/p"}},
+            {"request": {"method": "DELETE"}},
+        ],
+    }
+    assert list(changes(bundle, "MedicationRequest")) == [
+        Change("MedicationRequest/a", True, None),
+        Change("MedicationRequest/b", False, "2025-06-01T00:00:05Z"),
+        Change("MedicationRequest/c", True, "2025-06-01T00:00:07Z"),
+    ]
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "rest": [
+            {
+                "mode": "client",
+                "resource": [{"type": "Patient", "interaction": [{"code": "history-type"}]}],
+            },
+            {
+                "mode": "server",
+                "resource": [
+                    {"type": "Encounter", "interaction": [{"code": "history-instance"}]},
+                    {"type": "MedicationRequest", "interaction": [{"code": "history-type"}]},
+                ],
+            },
+        ],
+    }
+    assert offered(statement) == frozenset({"MedicationRequest"})
