@@ -4,7 +4,8 @@
     ├── UsageError                  the input, configuration or mapping data cannot be used
     │   ├── InputError              a file or folder given as input (missing, not JSON/XML), or
     │   │   │                       an output file that cannot be written
-    │   │   └── BatchError          a submission batch that is not one (fields, BtM number)
+    │   │   ├── BatchError          a submission batch that is not one (fields, BtM number)
+    │   │   └── NoticeError         a duplicate notice of the register that is not one (D-170)
     │   ├── ConfigError             practice.toml
     │   ├── FhirRequestError        a FHIR REST request that cannot be done as asked (its HTTP
     │   │                           status and OperationOutcome issues: adapter/api/fhir)
@@ -94,6 +95,7 @@ __all__ = [
     "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
+    "NoticeError",
     "OutboxError",
     "PermanentTransportError",
     "ReceiptError",
@@ -143,6 +145,11 @@ class InputError(UsageError):
 
 class BatchError(InputError):
     """A submission batch (adapter/domain/batch.py) is malformed; the message names the field."""
+
+
+class NoticeError(InputError):
+    """A duplicate notice (adapter/domain/duplicates.py) is malformed, or cannot be answered
+    as asked; the message names the field, never the code."""
 
 
 class ConfigError(UsageError):

@@ -10,7 +10,7 @@ from adapter.registersim.server import serve
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the simulator until it is stopped; 0."""
-    serve(args.state, host=args.host, port=args.port, faults=faults(args))
+    serve(args.state, host=args.host, port=args.port, faults=faults(args), letters=args.letters)
     return 0
 
 

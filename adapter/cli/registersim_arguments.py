@@ -53,6 +53,12 @@ def add_register_sim_command(
         metavar="DIR",
         help="key, certificate, code secret and SQLite state (default ./.register-sim)",
     )
+    sim.add_argument(
+        "--letters",
+        type=Path,
+        metavar="DIR",
+        help="write the register's duplicate letters (004 §10, with the code) to DIR/<BtM>/",
+    )
     for name, what in _FAULTS.items():
         sim.add_argument(f"--fault-{name}", type=fault, metavar=_FAULT_FORM, help=what)
     sim.add_argument("--delay-seconds", type=float, default=1.0, help="default 1")

@@ -13,6 +13,7 @@ import unicodedata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from adapter.cli import duplicate
 from adapter.cli import output as out
 from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
@@ -232,6 +233,14 @@ def _lookup(args: argparse.Namespace) -> int:
     matches = lookup_service.lookup(store(settings), actor, args.code, args.purpose, args.ticket)
     sys.stdout.write(out.matches_text(matches))
     return 0
+
+
+def _duplicate_import(args: argparse.Namespace) -> int:
+    return duplicate.dispatch("duplicate_import", args)
+
+
+def _duplicate_resolve(args: argparse.Namespace) -> int:
+    return duplicate.dispatch("duplicate_resolve", args)
 
 
 def _inspect(args: argparse.Namespace) -> int:

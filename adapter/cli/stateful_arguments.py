@@ -1,6 +1,6 @@
 """The stateful commands' arguments: init, sync, runs, reports, ledger, audit, keys,
-lookup, retention, inspect. Only argparse here, so that `substreg derive` starts without loading the
-store; each command's handler is named, and `adapter.cli.stateful` runs it.
+lookup, duplicate, retention, inspect. Only argparse here, so that `substreg derive` starts
+without loading the store; each command's handler is named, and `adapter.cli.stateful` runs it.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def add_commands(
     listing.set_defaults(handler="audit_list")
     _add_keys(actions(commands.add_parser("keys", help="rotate, migrate, status, backup, restore")))
     _add_privacy(commands, actions, day)
+    _add_duplicate(actions(commands.add_parser("duplicate", help=_DUPLICATE_HELP)), day)
     inspect = actions(commands.add_parser("inspect", help="what of a row is damaged (audited)"))
     for kind, helptext in (("ledger", "a report"), ("mapping", "a patient's mapping row")):
         look = inspect.add_parser(kind, help=f"{helptext}: each sealed part ok or damaged")
@@ -135,6 +136,31 @@ def _add_keys(keys: _Actions[Any]) -> None:
     restore = keys.add_parser("restore", help="put a keyring backup in place")
     restore.add_argument("backup", type=Path)
     restore.set_defaults(handler="keys_restore")
+
+
+_DUPLICATE_HELP = "the register's duplicate notice (004 §10): find the patient, answer"
+_CONTINUES = ("us", "other", "different-people")  # adapter.domain.duplicates.OUTCOMES
+
+
+def _add_duplicate(duplicate: _Actions[Any], day: Callable[[str], date]) -> None:
+    read = duplicate.add_parser(
+        "import", help="check a notice and find its local patient (audited lookup)"
+    )
+    read.add_argument("notice", type=Path, metavar="NOTICE")
+    read.add_argument("--ticket")
+    read.set_defaults(handler="duplicate_import")
+    answer = duplicate.add_parser(
+        "resolve", help="record what the doctors agreed, as a report to approve and send"
+    )
+    answer.add_argument("notice", type=Path, metavar="NOTICE")
+    answer.add_argument("--continues", choices=_CONTINUES, required=True)
+    answer.add_argument(
+        "--last-use", type=day, metavar="YYYY-MM-DD", help="with `other`: the last day here"
+    )
+    answer.add_argument("--by", metavar="BTM", help="with `other`: who continues, of several")
+    answer.add_argument("--mapping", metavar="ID", help="of several local patients, this one")
+    answer.add_argument("--ticket")
+    answer.set_defaults(handler="duplicate_resolve")
 
 
 def _add_privacy(

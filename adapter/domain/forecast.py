@@ -45,6 +45,12 @@ class OpenPhase:
     substance: str
     since: date  # the date of its current Anmeldung
     last_covered: date  # the last day a drug was available (R-DATE-2)
+    # R-DIA-2: the day the next outside review of a Diamorphin treatment is due (D-173)
+    review_due: date | None = None
+
+    def review_overdue(self, as_of: date) -> bool:
+        """The outside review was due before `as_of` (derive gives an R-DIA-2 warning)."""
+        return self.review_due is not None and self.review_due < as_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +60,19 @@ class Forecast:
     open_phases: list[OpenPhase]
     deadlines: list[Deadline]
 
+    def reviews(self) -> list[OpenPhase]:
+        """The open Diamorphin treatments by the due day of their outside review (R-DIA-2)."""
+        found = [p for p in self.open_phases if p.review_due is not None]
+        return sorted(found, key=lambda p: (p.review_due or self.as_of, p.patient))
+
     def next_due(self, patient: str) -> Deadline | None:
         """The first deadline of one patient, or None when nothing falls due by `until`."""
         return next((d for d in self.deadlines if d.patient == patient), None)
 
 
-def open_phase(patient: str, snapshot: PhaseSnapshot) -> OpenPhase:
+def open_phase(
+    patient: str, snapshot: PhaseSnapshot, *, review_due: date | None = None
+) -> OpenPhase:
     return OpenPhase(
         patient,
         snapshot.doctor,
@@ -67,6 +80,7 @@ def open_phase(patient: str, snapshot: PhaseSnapshot) -> OpenPhase:
         snapshot.substance,
         snapshot.start,
         snapshot.last,
+        review_due,
     )
 
 

@@ -89,6 +89,16 @@ class ConsultantSpell:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """An outside review of a Diamorphin treatment (R-DIA-2, D-173): a completed Procedure
+    coded diamorphine-review#outside-review, its day and its performer."""
+
+    day: date
+    doctor: str | None  # key of the performing Practitioner, None when it names none
+    source: str  # `Procedure/id`
+
+
+@dataclass(frozen=True, slots=True)
 class NameSpell:
     """One HumanName of a person with its use and period (INPUT.md edge case 9)."""
 
@@ -116,6 +126,7 @@ class PatientHistory:
     contacts: frozenset[date] = frozenset()
     episodes: tuple[Episode, ...] = ()
     consultants: tuple[ConsultantSpell, ...] = ()
+    reviews: tuple[Review, ...] = ()  # R-DIA-2
 
 
 @dataclass(frozen=True, slots=True)

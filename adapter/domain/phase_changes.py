@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from adapter.domain.model import Cover, Finding, PatientHistory
+from adapter.domain.model import DIAMORPHIN, Cover, Finding, PatientHistory
 from adapter.domain.names import renamed_on
 from adapter.domain.phase_facts import PhaseFacts, consultant_in_force
 from adapter.domain.switches import Switched, track_switch
@@ -87,6 +87,7 @@ class PhaseChanges:
         if switched is not None:
             rule = rule or "R-CHG-2"
             phase.substance = phase.switch_substance
+            phase.dia_since = switched.day if phase.substance == DIAMORPHIN else None
             phase.last_sources = phase.switch_sources
         remarks: tuple[str, ...] = ()
         if self._consultant_change(phase, held, announced):

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from adapter.domain.codes import NameRules
 from adapter.domain.detox import settle_detox
-from adapter.domain.diamorphine import MIN_AGE, too_young_for_diamorphine
+from adapter.domain.diamorphine import MIN_AGE, standing_findings, too_young_for_diamorphine
 from adapter.domain.events import OpenSpan, RegisterEvent
 from adapter.domain.model import DIAMORPHIN, Cover, Doctor, Finding, PatientHistory
 from adapter.domain.phase_changes import CONSULTANT_CHANGE, PhaseChanges
@@ -58,8 +58,14 @@ def derive_phases(
         covers, findings = history.covers, []
     walk = _Walk(history, doctors, rules, as_of, covers)
     walk.run(resume)
+    standing = standing_findings(history, doctors, walk.phase, as_of=as_of)
     return PhaseOutcome(
-        walk.events, findings + walk.findings, walk.spans, walk.state(), walk.open_run
+        walk.events,
+        findings + walk.findings + standing,
+        walk.spans,
+        walk.state(),
+        walk.open_run,
+        standing,
     )
 
 
@@ -150,7 +156,7 @@ class _Walk:
             last_sources=tuple(c.source for c in own),
         )
         if phase.substance == DIAMORPHIN:
-            phase.dia_last = day
+            phase.dia_last = phase.dia_since = day
         self.phase = phase
         self._emit_anmeldung(phase, made_on, (), "R-EP-1", tuple(c.source for c in own))
 
@@ -324,12 +330,18 @@ class _Walk:
         self._end_run(phase, day - ONE_DAY)  # from today the substitute is the registered doctor
         phase.doctor, phase.start, phase.began = phase.run_doctor, run_start, run_start
         phase.announced = max(day, phase.announced)
+        # The Diamorphin treatment goes on under the new doctor (R-DIA-2 counts from its start).
+        was_diamorphin = phase.substance == DIAMORPHIN and phase.dia_since is not None
         phase.substance = phase.run_substance
         phase.consultant = self.facts.consultant(phase.doctor, run_start, [])
         phase.code = self.facts.code(run_start)
         phase.last_own, phase.run_start = day, None
         phase.switch_day = phase.switch_next = None  # the new doctor's events decide
         phase.dia_last = day if phase.substance == DIAMORPHIN else None
+        if phase.substance != DIAMORPHIN:
+            phase.dia_since = None
+        elif not was_diamorphin:
+            phase.dia_since = run_start
         self._emit_anmeldung(phase, phase.announced, (), "R-ABS-2", phase.run_sources)
 
     def _colleague_treats(self, phase: OpenPhase, day: date) -> None:

@@ -34,11 +34,12 @@ from datetime import date, timedelta
 from typing import Literal
 
 from adapter.domain import reconcile_findings as texts
+from adapter.domain.duplicates import agreed_off, continued_after_agreement
 from adapter.domain.model import Finding, Report
 from adapter.domain.register_view import RegisterView, register_order
 
 PRACTICE = "practice"  # the subject of notices (Mitteilungen)
-Origin = Literal["derived", "correction", "waived"]
+Origin = Literal["derived", "correction", "waived", "agreement"]
 _SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
 _NOT_YET_SENT = frozenset({"pending", "approved"})
 _ONE_DAY = timedelta(days=1)
@@ -163,6 +164,30 @@ class _Pair:
         self.subject = (desired or reported)[0].subject if (desired or reported) else PRACTICE
         self.patient = desired[0].patient if desired else f"mapping {self.subject}"
         self.register = _view(self.reported)
+        self._after_agreement()
+
+    def _after_agreement(self) -> None:
+        """D-171: an Abmeldung the doctors agreed on a duplicate notice (004 §10) is not
+        undone by the data that gave the registration it ended."""
+        agreed = max(
+            (
+                r.date
+                for r in self.reported
+                if r.origin == "agreement" and r.kind == "abmeldung" and r.at_register
+            ),
+            default=None,
+        )
+        if agreed is None or self.subject == PRACTICE:
+            return
+        opened = self.register.open_since
+        self.desired, late = agreed_off(
+            self.desired,
+            lambda d: d.report,
+            lambda d: d.slot in self.known_slots,
+            agreed,
+            reopened=opened is not None and opened > agreed,
+        )
+        self.plan.findings.extend(continued_after_agreement(self.patient, r, agreed) for r in late)
 
     def settle(self, accept_corrections: bool, *, complete: bool = True) -> None:
         desired_slots = {d.slot for d in self.desired}
@@ -311,6 +336,11 @@ class _Pair:
             rule="R-EP-5",
         )
         return replace(item, report=report)
+
+
+def _agreed_end(entry: Reported) -> bool:
+    """An Abmeldung the doctors agreed on a duplicate notice, sent or going to be."""
+    return entry.origin == "agreement" and entry.kind == "abmeldung" and entry.at_register
 
 
 def _desired_order(item: Desired) -> tuple[date, date, int]:

@@ -44,6 +44,7 @@ class OpenPhase:
     switch_sources: tuple[str, ...] = ()
     switch_next: date | None = None  # the first covered day after `switch_day`
     dia_last: date | None = None  # in a Diamorphin registration: the last day one was given
+    dia_since: date | None = None  # the first day of the Diamorphin treatment (R-DIA-2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,12 @@ class PhaseSnapshot:
     switch_sources: tuple[str, ...]
     switch_next: date | None
     dia_last: date | None
+    dia_since: date | None = None
 
+
+# The rules of `PhaseOutcome.standing`: a later day or new data can take them back (an
+# outside review arrives), so sync drops them from a kept state before it merges (D-173).
+STANDING_RULES = frozenset({"R-DIA-2"})
 
 _PHASE_FIELDS = tuple(f.name for f in fields(PhaseSnapshot))
 
@@ -96,6 +102,9 @@ class PhaseOutcome:
     spans: list[OpenSpan] = field(default_factory=list)  # the open phase's span last
     state: WalkState | None = None
     open_run: OpenSpan | None = None  # a substitute run still going on at `as_of` (R-ABS-6)
+    # Findings about the open phase as it stands at `as_of` (also in `findings`): every walk
+    # gives them anew, so a resumed walk's state never keeps them (STANDING_RULES).
+    standing: list[Finding] = field(default_factory=list)
 
     @property
     def walked_spans(self) -> list[OpenSpan]:

@@ -42,6 +42,7 @@ def _phase_json(phase: OpenPhase, forecast: Forecast) -> dict[str, Any]:
         "since": phase.since.isoformat(),
         "last_covered": phase.last_covered.isoformat(),
         "next_due": first.due.isoformat() if first else None,
+        "review_due": phase.review_due.isoformat() if phase.review_due else None,
     }
 
 
@@ -59,4 +60,20 @@ def forecast_text(forecast: Forecast) -> str:
         f" {p.substance}, since {p.since.isoformat()}, covered to {p.last_covered.isoformat()}"
         for p in quiet
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _review_lines(forecast)) + "\n"
+
+
+def _review_lines(forecast: Forecast) -> list[str]:
+    """The due day of each open Diamorphin treatment's outside review (R-DIA-2)."""
+    reviews = forecast.reviews()
+    if not reviews:
+        return []
+    lines = [f"Outside reviews of Diamorphin treatments (R-DIA-2): {len(reviews)}"]
+    for p in reviews:
+        due = p.review_due.isoformat() if p.review_due else "?"
+        late = ", overdue" if p.review_overdue(forecast.as_of) else ""
+        lines.append(
+            f"  {due}  {p.patient} ({p.code or '–'}): outside review due{late}, 2 years after "
+            "the treatment's start or its last review, by a qualified doctor of another facility"
+        )
+    return lines

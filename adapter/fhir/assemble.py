@@ -24,6 +24,7 @@ from adapter.domain.model import (
     Episode,
     Finding,
     PatientHistory,
+    Review,
 )
 from adapter.domain.ties import tied_to_substitution
 from adapter.fhir import records as rec
@@ -244,6 +245,7 @@ class Assembly:
                 contacts=frozenset(contacts.get(key, ())),
                 episodes=tuple(episodes.get(key, ())),
                 consultants=_consultants(builder, key),
+                reviews=_reviews(builder, key),
             )
         self.findings = [
             *collection.findings,
@@ -480,6 +482,17 @@ def _consultants(builder: _Builder, patient_key: str) -> tuple[ConsultantSpell, 
             if doctor is not None:
                 spells.append(ConsultantSpell(doctor, start, end, team_key))
     return tuple(spells)
+
+
+def _reviews(builder: _Builder, patient_key: str) -> tuple[Review, ...]:
+    """The patient's outside reviews of a Diamorphin treatment (R-DIA-2), each with the key
+    of its performing doctor."""
+    collection = builder.collection
+    return tuple(
+        Review(review.day, practitioner_key(collection, review.performer), key)
+        for key, review in sorted(collection.reviews.items())
+        if builder.resolve(review.patient) == patient_key
+    )
 
 
 def _untied_findings(builder: _Builder) -> list[Finding]:

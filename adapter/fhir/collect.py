@@ -33,6 +33,7 @@ from adapter.fhir.people import (
     practitioner,
 )
 from adapter.fhir.refs import References
+from adapter.fhir.reviews import read_review
 from adapter.fhir.source import Deleted, Entry, Item, Note, Unreadable
 from adapter.fhir.values import (
     JsonObject,
@@ -72,6 +73,7 @@ PULLED_TYPES = (
     "EpisodeOfCare",
     "CareTeam",
     "Encounter",
+    "Procedure",
     "MedicationRequest",
     "MedicationDispense",
     "MedicationAdministration",
@@ -93,6 +95,7 @@ class Collection:
     dispenses: dict[str, rec.Dispense] = field(default_factory=dict)
     episodes: dict[str, tuple[str | None, Episode]] = field(default_factory=dict)
     care_teams: dict[str, rec.CareTeam] = field(default_factory=dict)
+    reviews: dict[str, rec.Review] = field(default_factory=dict)  # R-DIA-2 (reviews.py)
     encounters: dict[str, rec.Contact] = field(default_factory=dict)
     encounter_episodes: dict[str, rec.EncounterLink] = field(default_factory=dict)
     compositions: dict[str, rec.Composition] = field(default_factory=dict)
@@ -129,6 +132,7 @@ READ_TYPES = (
     "CareTeam",
     "Encounter",
     "Composition",
+    "Procedure",
 )
 
 
@@ -156,6 +160,7 @@ class Collector:
             "CareTeam": (r.care_teams,),
             "Encounter": (r.encounters, r.encounter_episodes),
             "Composition": (r.compositions,),
+            "Procedure": (r.reviews,),
         }
         self._readers: dict[str, Callable[[str, JsonObject], None]] = {
             "Patient": self._patient,
@@ -170,6 +175,7 @@ class Collector:
             "CareTeam": self._care_team,
             "Encounter": self._encounter,
             "Composition": self._composition,
+            "Procedure": self._procedure,
         }
 
     def add(self, item: Item) -> None:
@@ -522,6 +528,11 @@ class Collector:
             self.result.care_teams[key] = rec.CareTeam(
                 reference(resource, "subject"), tuple(spells)
             )
+
+    def _procedure(self, key: str, resource: JsonObject) -> None:
+        review = read_review(resource)
+        if review is not None:
+            self.result.reviews[key] = review
 
     def _encounter(self, key: str, resource: JsonObject) -> None:
         status = text(resource, "status")

@@ -53,6 +53,7 @@ class PatientRecords:
     dispenses: dict[str, rec.Dispense] = field(default_factory=dict)
     episodes: dict[str, Episode] = field(default_factory=dict)
     care_teams: dict[str, rec.CareTeam] = field(default_factory=dict)
+    reviews: dict[str, rec.Review] = field(default_factory=dict)  # R-DIA-2
     encounters: dict[str, rec.Contact] = field(default_factory=dict)
     encounter_episodes: dict[str, rec.EncounterLink] = field(default_factory=dict)
     compositions: dict[str, rec.Composition] = field(default_factory=dict)
@@ -71,6 +72,7 @@ _KEYED = (
     "dispenses",
     "episodes",
     "care_teams",
+    "reviews",
     "encounters",
     "encounter_episodes",
     "compositions",
@@ -119,6 +121,9 @@ def split(collection: Collection) -> Batch:
     for key, team in collection.care_teams.items():
         resolved_team = r.care_team(key, team)
         file("care_teams", key, resolved_team.patient, resolved_team)
+    for key, review in collection.reviews.items():
+        resolved_review = rec.Review(r(review.patient), review.day, r(review.performer))
+        file("reviews", key, resolved_review.patient, resolved_review)
     for key, contact in collection.encounters.items():
         patient = r(contact.patient)
         file("encounters", key, patient, replace(contact, patient=patient))
@@ -248,6 +253,7 @@ def join(practice: PracticeRecords, patients: Iterable[PatientRecords]) -> Colle
         collection.dispenses.update(records.dispenses)
         collection.episodes.update((k, (records.key, e)) for k, e in records.episodes.items())
         collection.care_teams.update(records.care_teams)
+        collection.reviews.update(records.reviews)
         collection.encounters.update(records.encounters)
         collection.encounter_episodes.update(records.encounter_episodes)
         collection.compositions.update(records.compositions)
@@ -284,6 +290,7 @@ def rekey(records: PatientRecords, key: str) -> PatientRecords:
         dispenses={k: replace(d, patient=key) for k, d in records.dispenses.items()},
         episodes=dict(records.episodes),
         care_teams={k: replace(t, patient=key) for k, t in records.care_teams.items()},
+        reviews={k: replace(v, patient=key) for k, v in records.reviews.items()},
         encounters={k: replace(c, patient=key) for k, c in records.encounters.items()},
         encounter_episodes={
             k: replace(e, patient=key) for k, e in records.encounter_episodes.items()

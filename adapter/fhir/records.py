@@ -75,6 +75,15 @@ class CareTeam:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """A completed outside review of a Diamorphin treatment (R-DIA-2, fhir/reviews.py)."""
+
+    patient: str | None
+    day: date
+    performer: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Contact:
     """A finished Encounter with someone of the practice: its start and end days."""
 

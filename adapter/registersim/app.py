@@ -42,10 +42,12 @@ def create_app(
     *,
     faults: Faults | None = None,
     clock: Callable[[], datetime] = utc_now,
+    letters: Path | None = None,
 ) -> FastAPI:
-    """The simulator on the state kept in `state_dir` (made with a new identity when empty)."""
+    """The simulator on the state kept in `state_dir` (made with a new identity when empty);
+    duplicate letters with the code go to `letters` when given (D-172)."""
     identity = load_or_create(state_dir, now=clock())
-    office = Office(identity, RegisterState(state_dir / DATABASE_FILE), clock)
+    office = Office(identity, RegisterState(state_dir / DATABASE_FILE), clock, letters)
     app = FastAPI(
         title="Substitutionsregister (simulator)",
         docs_url=None,

@@ -28,9 +28,11 @@ from typing import Protocol
 
 from adapter.domain.batch import Batch
 from adapter.domain.codes import is_patient_code
+from adapter.domain.duplicate_notice import DuplicateNotice
 from adapter.domain.model import SUBSTANCES, Report
 from adapter.domain.receipt import Notice, Result
 from adapter.domain.register_view import register_order
+from adapter.registersim.letters import duplicate_letters
 
 __all__ = ["Holdings", "Intake", "KnownReport", "Registration", "take_batch"]
 
@@ -92,6 +94,7 @@ class Intake:
     results: list[Result] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     taken: list[Taken] = field(default_factory=list)
+    letters: list[DuplicateNotice] = field(default_factory=list)  # to each doctor, with the code
 
 
 def take_batch(
@@ -119,7 +122,7 @@ def take_batch(
         intake.taken.append(taken)
         results[report.id] = result
         if result.status == "accepted":
-            intake.notices.extend(_register(taken, holdings))
+            intake.notices.extend(_register(taken, holdings, intake.letters, today))
     intake.results = [results[report.id] for report in batch.reports]
     return intake
 
@@ -180,8 +183,11 @@ def _state_refusal(report: Report, secret: str | None, holdings: Holdings) -> st
     return None
 
 
-def _register(taken: Taken, holdings: Holdings) -> list[Notice]:
-    """Change the holdings for an accepted report; the duplicate notices it gives."""
+def _register(
+    taken: Taken, holdings: Holdings, letters: list[DuplicateNotice], today: date
+) -> list[Notice]:
+    """Change the holdings for an accepted report; the duplicate notices it gives (and
+    the letters of 004 §10 to both doctors, added to `letters`)."""
     report, secret = taken.report, taken.cryptogram
     doctor = report.doctor.btm_number or ""
     if report.kind == "pauschalabmeldung":
@@ -199,6 +205,8 @@ def _register(taken: Taken, holdings: Holdings) -> list[Notice]:
     if mine is not None:  # an Inventur of a registration the register holds: confirmed
         return []
     holdings.register(taken, report.date)
+    for other in registrations:
+        letters.extend(duplicate_letters(other, taken, holdings, today))
     return [_duplicate(other, taken, holdings) for other in registrations]
 
 

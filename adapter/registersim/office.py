@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -31,12 +32,14 @@ from adapter.crypto.envelope import certificate_fingerprint, open_envelope
 from adapter.crypto.envelope.receipt import sign_receipt
 from adapter.domain.batch import Batch, batch_from_bytes
 from adapter.domain.codes import is_patient_code
+from adapter.domain.duplicate_notice import DuplicateNotice
 from adapter.domain.model import RegisterDoctor
 from adapter.domain.payload import report_bytes
 from adapter.domain.receipt import Receipt
 from adapter.errors import BatchError, EnvelopeError
 from adapter.registersim.identity import RegisterIdentity
 from adapter.registersim.intake import take_batch
+from adapter.registersim.letters import write_letters
 from adapter.registersim.state import Books, RegisterState, StoredSubmission
 
 __all__ = ["ENVELOPE_TYPE", "Answer", "Office"]
@@ -63,11 +66,16 @@ class Office:
     """Takes submissions for one simulator: its identity, its state, its clock."""
 
     def __init__(
-        self, identity: RegisterIdentity, state: RegisterState, clock: Callable[[], datetime]
+        self,
+        identity: RegisterIdentity,
+        state: RegisterState,
+        clock: Callable[[], datetime],
+        letters: Path | None = None,
     ) -> None:
         self.identity = identity
         self.state = state
         self.clock = clock
+        self.letters = letters  # where the duplicate letters go (D-172); None: nowhere
         self._one_at_a_time = threading.Lock()
 
     def submit(self, key: str | None, content_type: str | None, envelope: bytes) -> Answer:
@@ -120,10 +128,14 @@ class Office:
                 )
             if trusted is None:
                 books.trust_sender(batch.sender_btm_number, signer)
-            document = self._take(books, key, digest, batch, now)
+            document, letters = self._take(books, key, digest, batch, now)
+        if self.letters is not None:  # once the batch is kept: a letter of what was taken
+            write_letters(self.letters, letters)
         return Answer(200, document)
 
-    def _take(self, books: Books, key: str, digest: str, batch: Batch, now: datetime) -> bytes:
+    def _take(
+        self, books: Books, key: str, digest: str, batch: Batch, now: datetime
+    ) -> tuple[bytes, list[DuplicateNotice]]:
         books.keep_doctor(batch.sender_btm_number, _contact(batch.reports[0].doctor))
         codes = {r.patient_code for r in batch.reports if is_patient_code(r.patient_code)}
         holdings = books.load(
@@ -154,7 +166,7 @@ class Office:
             len(intake.results) - accepted,
             len(intake.notices),
         )
-        return document
+        return document, intake.letters
 
     def _again(self, key: str, digest: str, stored: StoredSubmission | None) -> Answer | None:
         if stored is None:

@@ -53,9 +53,10 @@ def serve(
     faults: Faults | None = None,
     clock: Callable[[], datetime] = utc_now,
     say: Callable[[str], None] = print,
+    letters: Path | None = None,
 ) -> None:
     """Run the simulator on `host:port` until stopped; say where and what to pin first."""
-    app = create_app(state_dir, faults=faults, clock=clock)
+    app = create_app(state_dir, faults=faults, clock=clock, letters=letters)
     identity = app.state.office.identity
     made = "made now" if identity.created else "kept"
     say(f"Register simulator: state {state_dir} (key and certificate {made})")
@@ -65,6 +66,8 @@ def serve(
     say(f"  endpoint      http://{host}:{port}  (POST /submissions)")
     if faults is not None and faults.any():
         say(f"  faults        {faults}")
+    if letters is not None:
+        say(f"  letters       {letters}/<BtM number>/  (duplicate notices, with the code)")
     _log_to_stderr(logging.getLogger("substreg.registersim"))
     server(app, host=host, port=port).run()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from adapter.domain.diamorphine import diamorphine_review
 from adapter.domain.forecast import Forecast, deadlines_ahead, open_phase
 from adapter.domain.phases import derive_phases
 from adapter.domain.pipeline import reports_due
@@ -45,7 +46,9 @@ def forecast(
         then_events += then.events
         then_spans += then.walked_spans
         if now.state is not None and now.state.phase is not None:
-            phases.append(open_phase(history.patient.key, now.state.phase))
+            review = diamorphine_review(history, doctors, now.state.phase, as_of=as_of)
+            due = review.due if review is not None else None
+            phases.append(open_phase(history.patient.key, now.state.phase, review_due=due))
     due_now = reports_due(now_events, now_spans, doctors, as_of=as_of)
     due_then = reports_due(then_events, then_spans, doctors, as_of=until)
     deadlines = deadlines_ahead(due_now, due_then, as_of=as_of, until=until)

@@ -48,12 +48,16 @@ class Match:
 
 
 def lookup(store: Store, actor: Actor, code: str, purpose: str, ticket: str | None) -> list[Match]:
-    # Upper case, but "ß" stays "ß" (R-CODE-5): str.upper() would make it "SS".
-    code = "".join(ch if ch == "ß" else ch.upper() for ch in code.strip())
-    if not _CODE.fullmatch(code):
-        # Never echoed: a mistyped code is still a code (PRIVACY.md T2, logs).
-        msg = "the given --code is not a patient code (four letters, F or M, three digits)"
-        raise LookupRefused(msg)
+    code = normal_code(code)
+    require_purpose(purpose, ticket)
+    found = store.run(actor, lambda space: reidentify(space, actor, code, purpose, ticket))
+    if isinstance(found, str):
+        raise LookupRefused(found)
+    return found
+
+
+def require_purpose(purpose: str, ticket: str | None) -> None:
+    """A re-identification says why (PRIVACY.md T3): a purpose the audit log can hold."""
     check_purpose(purpose, ticket)
     if len(purpose.strip()) < MIN_PURPOSE:
         msg = (
@@ -62,27 +66,38 @@ def lookup(store: Store, actor: Actor, code: str, purpose: str, ticket: str | No
         )
         raise LookupRefused(msg)
 
-    def find(space: Workspace) -> list[Match] | str:
-        recent = space.audit.count("lookup", actor, space.now - timedelta(hours=1))
-        if recent >= MAX_PER_HOUR:
-            space.audit.append(
-                actor, "lookup.refused", purpose=purpose, ticket=ticket, details={"reason": "rate"}
-            )
-            return f"{actor.name} made {recent} lookups in the last hour; try again later"
-        matches = _matches(space, code)
-        space.audit.append(
-            actor, "lookup", purpose=purpose, ticket=ticket, details={"matches": len(matches)}
-        )
-        for match in matches:
-            space.audit.append(
-                actor, "lookup.match", mapping_id=match.mapping_id, purpose=purpose, ticket=ticket
-            )
-        return matches
 
-    found = store.run(actor, find)
-    if isinstance(found, str):
-        raise LookupRefused(found)
-    return found
+def normal_code(code: str) -> str:
+    """Upper case, but "ß" stays "ß" (R-CODE-5): str.upper() would make it "SS"."""
+    code = "".join(ch if ch == "ß" else ch.upper() for ch in code.strip())
+    if not _CODE.fullmatch(code):
+        # Never echoed: a mistyped code is still a code (PRIVACY.md T2, logs).
+        msg = "the given --code is not a patient code (four letters, F or M, three digits)"
+        raise LookupRefused(msg)
+    return code
+
+
+def reidentify(
+    space: Workspace, actor: Actor, code: str, purpose: str, ticket: str | None
+) -> list[Match] | str:
+    """The local patients of `code` (normal, `require_purpose` checked) in this unit of
+    work, audited; a refusal (rate) as its sentence, audited too, for the caller to raise
+    once the unit of work is kept."""
+    recent = space.audit.count("lookup", actor, space.now - timedelta(hours=1))
+    if recent >= MAX_PER_HOUR:
+        space.audit.append(
+            actor, "lookup.refused", purpose=purpose, ticket=ticket, details={"reason": "rate"}
+        )
+        return f"{actor.name} made {recent} lookups in the last hour; try again later"
+    matches = _matches(space, code)
+    space.audit.append(
+        actor, "lookup", purpose=purpose, ticket=ticket, details={"matches": len(matches)}
+    )
+    for match in matches:
+        space.audit.append(
+            actor, "lookup.match", mapping_id=match.mapping_id, purpose=purpose, ticket=ticket
+        )
+    return matches
 
 
 def _matches(space: Workspace, code: str) -> list[Match]:

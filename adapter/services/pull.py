@@ -70,6 +70,7 @@ PATIENT_OWNED = frozenset(
         "EpisodeOfCare",
         "CareTeam",
         "Encounter",
+        "Procedure",
         "MedicationRequest",
         "MedicationDispense",
         "MedicationAdministration",

@@ -8,6 +8,7 @@ from datetime import date
 from adapter.domain.events import OpenSpan
 from adapter.domain.model import Finding, Report
 from adapter.domain.pipeline import unique_findings
+from adapter.domain.walk_state import STANDING_RULES
 from adapter.fhir.partition import dump
 from adapter.services.sync_plan import with_delta
 from adapter.services.sync_state import (
@@ -145,7 +146,9 @@ def next_state(walked: Walked, *, unresolved: bool, as_of: date, engine: str) ->
         dispensed = set(known.dispensed) | {d.prescription for d in new_dispenses if d.prescription}
         dangling = set(known.dangling)
         referenced = last_referenced(delta, known.referenced) if delta else known.referenced
-        spans, kept = known.spans, known.findings
+        spans = known.spans
+        # Findings about the open phase on the last walk's day are given anew by every walk.
+        kept = tuple(f for f in known.findings if f.rule not in STANDING_RULES)
     findings = merged_findings(kept, [*outcome.findings, *walked.findings])
     return PatientState(
         key=patient.key,

@@ -21,7 +21,9 @@ from adapter.fhir.partition import PatientRecords, PracticeRecords, dump, load
 from adapter.services.engine_version import engine_version
 from adapter.settings.practice import PracticeConfig
 
-STATE_FORMAT = 2  # 2: the walk keeps held changes and a pending switch (D-32, D-33)
+# 2: the walk keeps held changes and a pending switch (D-32, D-33); 3: the first day of a
+# Diamorphin treatment (R-DIA-2, D-173).
+STATE_FORMAT = 3
 ARCHIVE_FORMAT = 1
 PRACTICE_FORMAT = 1
 _REQUEST_HORIZON = timedelta(days=120)  # older requests drop out of the profile

@@ -1,0 +1,159 @@
+"""The register's duplicate notice (004 §10), as a practice keeps it (D-170).
+
+The Bundesopiumstelle writes to each doctor who registered the same code: the code, the
+date of first use and the contact data of the other doctors. It writes by letter today;
+a person types the letter into this JSON (the simulator can write the same, D-170):
+
+    {"format": "substreg-duplicate-notice/1",
+     "reference": "Az. 2026-0042",           the register's file number (one line)
+     "letter_date": "2026-01-05",            the day of the letter
+     "doctor_btm_number": "1234567",         the doctor of this practice written to
+     "patient_code": "THREM249",             as the register holds it (R-CODE)
+     "other_doctors": [{"name": "Dr. Anna Beispiel", "btm_number": "7654321",
+                        "contact": "Hauptstr. 1, 10115 Berlin, Tel. 030 123456",
+                        "first_use": "2025-11-03"}]}
+
+`btm_number` of another doctor may be null (the letter need not give it). Every other
+field is required and no other field is read: a notice that is not one is refused whole
+(`NoticeError`, naming the field, never the code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+
+from adapter.domain.btm import is_btm_number
+from adapter.domain.codes import is_patient_code
+from adapter.errors import NoticeError
+
+NOTICE_FORMAT = "substreg-duplicate-notice/1"
+_KEYS = frozenset(
+    {"format", "reference", "letter_date", "doctor_btm_number", "patient_code", "other_doctors"}
+)
+_DOCTOR_KEYS = frozenset({"name", "btm_number", "contact", "first_use"})
+MAX_TEXT = 300
+MAX_REFERENCE = 64
+MAX_OTHERS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class OtherDoctor:
+    """Another doctor who registered the code, as the letter names them."""
+
+    name: str
+    btm_number: str | None
+    contact: str
+    first_use: date
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateNotice:
+    reference: str
+    letter_date: date
+    doctor_btm_number: str
+    patient_code: str
+    other_doctors: tuple[OtherDoctor, ...]
+
+
+def parse_notice(data: bytes) -> DuplicateNotice:
+    """A notice from its JSON; NoticeError naming the first thing wrong."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise NoticeError("the duplicate notice is not JSON") from None
+    _exact_keys(document, _KEYS, "a duplicate notice")
+    if document["format"] != NOTICE_FORMAT:
+        msg = f'the duplicate notice\'s "format" must be "{NOTICE_FORMAT}"'
+        raise NoticeError(msg)
+    code = _code(document["patient_code"])
+    btm = document["doctor_btm_number"]
+    if not is_btm_number(btm):
+        raise NoticeError('the notice\'s "doctor_btm_number" must be 7 digits (R-DOC-1)')
+    others = document["other_doctors"]
+    if not isinstance(others, list) or not 1 <= len(others) <= MAX_OTHERS:
+        msg = f'the notice\'s "other_doctors" must list 1 to {MAX_OTHERS} doctors'
+        raise NoticeError(msg)
+    return DuplicateNotice(
+        reference=_line(document["reference"], "reference", MAX_REFERENCE),
+        letter_date=_day(document["letter_date"], "letter_date"),
+        doctor_btm_number=btm,
+        patient_code=code,
+        other_doctors=tuple(_other(item, n) for n, item in enumerate(others, 1)),
+    )
+
+
+def notice_json(notice: DuplicateNotice) -> bytes:
+    """The notice as `parse_notice` reads it (the simulator's letters, D-172)."""
+    document = {
+        "format": NOTICE_FORMAT,
+        "reference": notice.reference,
+        "letter_date": notice.letter_date.isoformat(),
+        "doctor_btm_number": notice.doctor_btm_number,
+        "patient_code": notice.patient_code,
+        "other_doctors": [
+            {
+                "name": o.name,
+                "btm_number": o.btm_number,
+                "contact": o.contact,
+                "first_use": o.first_use.isoformat(),
+            }
+            for o in notice.other_doctors
+        ],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+
+
+def _exact_keys(document: Any, keys: frozenset[str], what: str) -> None:
+    if not isinstance(document, dict) or set(document) != keys:
+        msg = f"{what} has exactly the fields {', '.join(sorted(keys))}"
+        raise NoticeError(msg)
+
+
+def _code(value: object) -> str:
+    """Upper case, but "ß" stays "ß" (R-CODE-5). Never echoed: a mistyped code is a code."""
+    if isinstance(value, str):
+        value = "".join(ch if ch == "ß" else ch.upper() for ch in value.strip())
+    if not is_patient_code(value):
+        msg = (
+            'the notice\'s "patient_code" is not a patient code (four letters, F or M, '
+            "three digits; R-CODE)"
+        )
+        raise NoticeError(msg)
+    return value
+
+
+def _other(item: object, number: int) -> OtherDoctor:
+    what = f"other doctor {number} of the notice"
+    _exact_keys(item, _DOCTOR_KEYS, what)
+    assert isinstance(item, dict)
+    btm = item["btm_number"]
+    if btm is not None and not is_btm_number(btm):
+        msg = f'the "btm_number" of {what} must be 7 digits or null (R-DOC-1)'
+        raise NoticeError(msg)
+    return OtherDoctor(
+        name=_line(item["name"], f'"name" of {what}', MAX_TEXT),
+        btm_number=btm,
+        contact=_line(item["contact"], f'"contact" of {what}', MAX_TEXT),
+        first_use=_day(item["first_use"], f"first_use of {what}"),
+    )
+
+
+def _line(value: object, field: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or "\n" in value:
+        msg = f"the notice's {field} must be one line of 1 to {limit} characters"
+        raise NoticeError(msg)
+    return value.strip()
+
+
+def _day(value: object, field: str) -> date:
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"the notice's {field} must be a day YYYY-MM-DD"
+        raise NoticeError(msg) from None

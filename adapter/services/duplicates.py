@@ -1,0 +1,245 @@
+"""The register's duplicate notice (004 §10): find the local patient, record the answer.
+
+`examine` (`substreg duplicate import NOTICE`) re-identifies the notice's code through the
+audited lookup (`lookup.reidentify`, PRIVACY.md T3) and shows, for each local patient of
+that code, the registration the doctor written to holds under it. `resolve` (`substreg
+duplicate resolve NOTICE --continues us|other|different-people`) records what the doctors
+agreed as one report in the ledger, origin `agreement` (`adapter.domain.duplicates`),
+sealed and chained into the audit log like every report, with an audit entry of the
+outcome; it is approved and submitted like any other. The purpose of both is the notice's
+date and reference, never the code (D-170, D-172).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
+from adapter.domain.duplicates import AGREEMENT, Outcome, agreed_answer
+from adapter.domain.model import Report
+from adapter.domain.reconcile import Planned, Reported
+from adapter.domain.register_view import RegisterView, register_order
+from adapter.errors import LookupRefused, NoticeError, SubstregError
+from adapter.services.lookup import Match, reidentify, require_purpose
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The written-to doctor's latest Anmeldung under the notice's code (ledger view)."""
+
+    ledger_id: str
+    first_use: date
+    state: str
+    open: bool
+    report: Report
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A local patient of the notice's code, and their registration with its doctor."""
+
+    match: Match
+    registration: Registration | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    mapping_id: str
+    ledger_id: str | None  # None: this answer was recorded before (nothing new)
+    report: Report
+
+
+def notice_purpose(notice: DuplicateNotice) -> str:
+    """The audited purpose of a notice's lookup: its date and reference, never the code."""
+    return (
+        f"Doppelmeldung der Bundesopiumstelle vom {notice.letter_date.isoformat()} "
+        f"({notice.reference}), Arzt BtM-Nr. {notice.doctor_btm_number}"
+    )
+
+
+def examine(store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None) -> list[Found]:
+    """The local patients of the notice's code (audited), each with its registration."""
+    purpose = notice_purpose(notice)
+    require_purpose(purpose, ticket)
+
+    def work(space: Workspace) -> list[Found] | str:
+        matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
+        if isinstance(matches, str):
+            return matches
+        return [Found(m, registration_of(space, m.mapping_id, notice)) for m in matches]
+
+    found = store.run(actor, work)
+    if isinstance(found, str):
+        raise LookupRefused(found)
+    return found
+
+
+def resolve(
+    store: Store,
+    actor: Actor,
+    notice: DuplicateNotice,
+    outcome: Outcome,
+    *,
+    today: date,
+    ticket: str | None = None,
+    mapping_id: str | None = None,
+    last_use: date | None = None,
+    continuing_btm: str | None = None,
+) -> Resolution:
+    """Record the answer the doctors agreed (004 §10) as a pending report (D-171).
+
+    What the command line can say wrong is refused before the lookup; what only the
+    ledger can tell (no registration, one ended already) is refused after it, and the
+    lookup stays audited: the patient was re-identified all the same."""
+    purpose = notice_purpose(notice)
+    require_purpose(purpose, ticket)
+    if (outcome == "other") != (last_use is not None):
+        msg = "--last-use goes with --continues other, and --continues other needs it"
+        raise NoticeError(msg)
+    continuing = _continuing(notice, continuing_btm) if outcome == "other" else None
+
+    def work(space: Workspace) -> Resolution | SubstregError:
+        matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
+        if isinstance(matches, str):
+            return LookupRefused(matches)
+        try:
+            match = _one(matches, mapping_id)
+            registration = _registration(space, match.mapping_id, notice)
+            answer = agreed_answer(
+                notice,
+                outcome,
+                registration.report,
+                made_on=today,
+                last_use=last_use,
+                continuing=continuing,
+            )
+        except NoticeError as exc:
+            return exc  # raised once the lookup's audit entries are kept
+        if outcome != "different-people" and not registration.open:
+            if _answered(space, match.mapping_id, answer):
+                return Resolution(match.mapping_id, None, answer)
+            msg = (
+                f"the registration since {registration.first_use.isoformat()} is ended "
+                "already: this doctor neither continues it nor can end it again"
+            )
+            return NoticeError(msg)
+        return _record(
+            space,
+            actor,
+            answer,
+            mapping_id=match.mapping_id,
+            dek_id=space.ledger.entry(registration.ledger_id).dek_id,
+            outcome=outcome,
+            purpose=purpose,
+            ticket=ticket,
+        )
+
+    done = store.run(actor, work)
+    if isinstance(done, SubstregError):
+        raise done
+    return done
+
+
+def _registration(space: Workspace, mapping_id: str, notice: DuplicateNotice) -> Registration:
+    registration = registration_of(space, mapping_id, notice)
+    if registration is None:
+        msg = (
+            f"the ledger holds no Anmeldung of doctor {notice.doctor_btm_number} under the "
+            f"notice's code for mapping {mapping_id}: nothing to answer from here"
+        )
+        raise NoticeError(msg)
+    return registration
+
+
+def registration_of(
+    space: Workspace, mapping_id: str, notice: DuplicateNotice
+) -> Registration | None:
+    """The doctor's latest Anmeldung under the notice's code, and whether the register
+    holds it open, from the reports sent or going to be (R-EP-4, R-CODE-8)."""
+    doctor = notice.doctor_btm_number
+    entries = sorted(
+        (r for r in space.ledger.reported([mapping_id]) if r.doctor == doctor and r.at_register),
+        key=lambda r: register_order(r.kind, r.date),
+    )
+    view = RegisterView((r.kind, r.date, r.code, r.report) for r in entries)
+    latest: Reported | None = None
+    for entry in entries:
+        if entry.kind == "anmeldung" and entry.code == notice.patient_code:
+            latest = entry
+    if latest is None or latest.report is None:
+        return None
+    still_open = view.open_since == latest.date and view.open_code() == notice.patient_code
+    return Registration(latest.ledger_id, latest.date, latest.state, still_open, latest.report)
+
+
+def _answered(space: Workspace, mapping_id: str, answer: Report) -> bool:
+    """Whether this answer was recorded before (the same notice and registration)."""
+    return any(
+        e.origin == AGREEMENT and space.ledger.payload(e).id == answer.id
+        for e in space.ledger.entries(mapping_ids=[mapping_id])
+    )
+
+
+def _one(matches: list[Match], mapping_id: str | None) -> Match:
+    if mapping_id is not None:
+        chosen = [m for m in matches if m.mapping_id == mapping_id]
+        if not chosen:
+            msg = f"mapping {mapping_id} is not one of the notice's local patients"
+            raise NoticeError(msg)
+        return chosen[0]
+    if not matches:
+        raise NoticeError("no local patient was reported under the notice's code")
+    if len(matches) > 1:
+        msg = f"{len(matches)} local patients have the notice's code: choose one with --mapping"
+        raise NoticeError(msg)
+    return matches[0]
+
+
+def _continuing(notice: DuplicateNotice, btm: str | None) -> OtherDoctor:
+    """The other doctor who continues: the only one, or the one with BtM number `btm`."""
+    others = notice.other_doctors
+    if btm is not None:
+        chosen = [o for o in others if o.btm_number == btm]
+        if not chosen:
+            msg = f"the notice names no other doctor with BtM number {btm}"
+            raise NoticeError(msg)
+        return chosen[0]
+    if len(others) > 1:
+        raise NoticeError("the notice names several other doctors: say who continues with --by")
+    return others[0]
+
+
+def _record(
+    space: Workspace,
+    actor: Actor,
+    answer: Report,
+    *,
+    mapping_id: str,
+    dek_id: str,
+    outcome: Outcome,
+    purpose: str,
+    ticket: str | None,
+) -> Resolution:
+    """The answer into the ledger under the patient's data key, and into the audit log."""
+    ledger_id = space.ledger.record(Planned(mapping_id, answer, AGREEMENT), dek_id)
+    if ledger_id is not None:
+        space.audit.append(
+            actor,
+            "report.record",
+            mapping_id=mapping_id,
+            ledger_id=ledger_id,
+            details={"kind": answer.kind, "rule": answer.rule, "origin": AGREEMENT},
+        )
+        space.audit.append(
+            actor,
+            "duplicate.resolve",
+            mapping_id=mapping_id,
+            ledger_id=ledger_id,
+            purpose=purpose,
+            ticket=ticket,
+            details={"outcome": outcome},
+        )
+    return Resolution(mapping_id, ledger_id, answer)

@@ -1,0 +1,125 @@
+"""`substreg duplicate import|resolve NOTICE` end to end on SQLite and PostgreSQL (004 §10,
+D-170, D-171): a notice typed in, the patient found, the answer approved; bad notices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import REUTER, Cli
+
+FALKNER = "3990101"  # the demo's doctor who registered Thomas Reuter (demo/README.md)
+
+
+def notice(**changes: Any) -> dict[str, Any]:
+    """The register's letter on Reuter's code to Falkner, as a person types it."""
+    typed: dict[str, Any] = {
+        "format": "substreg-duplicate-notice/1",
+        "reference": "Az. 2026-0042",
+        "letter_date": "2026-01-05",
+        "doctor_btm_number": FALKNER,
+        "patient_code": REUTER,
+        "other_doctors": [
+            {
+                "name": "Dr. Anna Beispiel",
+                "btm_number": "7654321",
+                "contact": "Hauptstr. 1, 10115 Berlin, Tel. 030 123456",
+                "first_use": "2025-11-03",
+            }
+        ],
+    }
+    return typed | changes
+
+
+def write(cli: Cli, document: Any, name: str = "notice.json") -> Path:
+    path = cli.tmp / name
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def _holds_the_code(cli: Cli) -> bool:
+    return any(REUTER in repr(rows) for rows in cli.tables().values())
+
+
+def test_a_notice_is_imported_resolved_and_approved_without_the_code_in_the_database(
+    cli: Cli,
+) -> None:
+    """import names the patient and the open registration; resolve records the Abmeldung;
+    it is approved like every report; no table holds the code in clear."""
+    cli.synced()
+    path = write(cli, notice())
+    shown = cli.ok("duplicate", "import", str(path), "--ticket", "T-7")
+    assert "Patient/1001" in shown and "since 2025-01-07: open" in shown
+    assert "Dr. Anna Beispiel" in shown and REUTER not in shown
+    said = cli.ok(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+    ledger_id = said.split(" as report ")[1].split(",")[0]
+    assert "Abmeldung dated 2025-12-20 (R-EP-5)" in said
+    cli.ok("reports", "approve", ledger_id)
+    listed = cli.json("reports", "list", "--format", "json")["reports"]
+    [row] = [r for r in listed if r["ledger_id"] == ledger_id]
+    assert (row["kind"], row["state"], row["origin"]) == ("abmeldung", "approved", "agreement")
+    shown_report = cli.json("reports", "show", ledger_id)["payload"]
+    assert shown_report["patient_code"] == REUTER
+    assert "Dr. Anna Beispiel" in shown_report["remarks"][0]
+    assert not _holds_the_code(cli)
+    audit = cli.ok("audit", "list", "--action", "duplicate.resolve")
+    assert ledger_id in audit and REUTER not in audit
+    assert "nothing new" in cli.ok(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+
+
+BAD = {
+    "not-json": "{",
+    "unknown-field": notice(remark="x"),
+    "bad-code": notice(patient_code="THREX249"),
+    "bad-btm": notice(doctor_btm_number="39901"),
+    "no-other-doctor": notice(other_doctors=[]),
+}
+
+
+@pytest.mark.parametrize("bad", BAD.values(), ids=BAD.keys())
+@pytest.mark.parametrize("command", ["import", "resolve"], ids=["import", "resolve"])
+def test_a_bad_notice_is_one_line_exit_2_and_nothing_stored(
+    cli: Cli, bad: Any, command: str
+) -> None:
+    """Checked before the store is opened: no lookup, no audit entry, no report."""
+    cli.synced()
+    path = cli.tmp / "notice.json"
+    path.write_text(bad if isinstance(bad, str) else json.dumps(bad), encoding="utf-8")
+    before = cli.tables()
+    extra = ["--continues", "us"] if command == "resolve" else []
+    line = cli.refused("duplicate", command, str(path), *extra)
+    assert "notice" in line and "THREX" not in line
+    assert cli.tables() == before
+
+
+def test_a_missing_notice_file_is_one_line(cli: Cli) -> None:
+    """A path that is not there: exit 2 naming it."""
+    cli.synced()
+    assert "cannot read the duplicate notice" in cli.refused(
+        "duplicate", "import", str(cli.tmp / "missing.json")
+    )
+
+
+def test_different_people_is_a_notice_and_other_without_a_day_is_refused(cli: Cli) -> None:
+    """`different-people` records a Mitteilung; `other` without --last-use stores nothing."""
+    cli.synced()
+    path = write(cli, notice())
+    before = cli.tables()
+    assert "--last-use" in cli.refused("duplicate", "resolve", str(path), "--continues", "other")
+    assert cli.tables()["report"] == before["report"]
+    said = cli.ok("duplicate", "resolve", str(path), "--continues", "different-people")
+    assert "Mitteilung dated" in said and "(R-NOTE-1)" in said
+
+
+def test_the_example_notice_of_the_docs_is_read(cli: Cli) -> None:
+    """docs/duplicate-notice.example.json is Falkner's letter on Reuter: import finds him."""
+    cli.synced()
+    example = Path(__file__).resolve().parents[1] / "docs" / "duplicate-notice.example.json"
+    assert "Patient/1001" in cli.ok("duplicate", "import", str(example))
