@@ -266,7 +266,8 @@ class _Run:
         found = mass_end(plan.record, len(was_open | opened), batch_newest, self.as_of)
         if found is None:
             return
-        if self.options.accept_mass_end:
+        limit = self.options.mass_end_limit
+        if self.options.accept_mass_end and (limit is None or len(found.ending) <= limit):
             self.findings.append(_mass_end_accepted(len(found.ending)))
             return
         keys = {p.mapping.mapping_id: p.key for p in walked}
