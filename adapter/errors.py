@@ -17,7 +17,10 @@
     │   ├── SyncError               a day before the last sync, after the data's newest …
     │   ├── RetentionError          a period under a year, a day still to come
     │   ├── UndoError               runs that were sent, or are not the newest
+    │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
+    │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
+    │   ├── HandoverRefused         a handover document: not one, changed, unknown signer
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     │   └── AccessError             a service request without credentials, or a role too low
@@ -73,6 +76,7 @@ __all__ = [
     "AccessError",
     "AuditLogMissingError",
     "BatchError",
+    "BulkReportError",
     "CodeTableError",
     "ConcurrentUpdateError",
     "ConfigError",
@@ -85,6 +89,7 @@ __all__ = [
     "EnvelopeError",
     "FhirRequestError",
     "Forbidden",
+    "HandoverRefused",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -221,8 +226,18 @@ class UndoError(RefusedError):
     """The runs cannot be undone as asked; nothing was changed."""
 
 
+class BulkReportError(RefusedError):
+    """An inventory report or a blanket deregistration cannot be made as asked (R-INV-1,
+    R-PAU-1); nothing was written."""
+
+
 class LookupRefused(RefusedError):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+class HandoverRefused(RefusedError):
+    """A handover was refused: no such patient, or a document that is not one, was
+    changed after signing, or comes from a signer not trusted here (nothing stored)."""
 
 
 class NotConfirmed(RefusedError):

@@ -17,10 +17,12 @@ from prometheus_client import CollectorRegistry
 from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
+from adapter.api.bulk import bulk_router
 from adapter.api.duplicates import duplicates_router
 from adapter.api.fhir.router import fhir_router
 from adapter.api.findings import RecentFindings, SyncFindings, remember
 from adapter.api.forecast import forecast_router
+from adapter.api.held import held_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.keys import keys_router
 from adapter.api.notifications import notifications_router
@@ -73,11 +75,13 @@ def create_app(
     outcome.install(app)
     instrument(app, metrics)
     app.include_router(operations_router(lambda: tenancy, metrics))
+    app.include_router(bulk_router(current_caller))  # before /reports/{ledger_id}
     app.include_router(reports_router(current_caller, lambda: tenancy.findings))
     app.include_router(outbox_router(current_caller))
     app.include_router(forecast_router(current_caller))
     app.include_router(duplicates_router(current_caller))
     app.include_router(keys_router(current_caller))
+    app.include_router(held_router(current_caller, ingestion))
     # The notifications before the FHIR endpoint: its path lies under /fhir (D-137).
     app.include_router(
         notifications_router(

@@ -8,6 +8,8 @@ hundred requests makes one sync, not a hundred. One run at a time per tenant (a 
 during a run starts the timer again, and the next run follows that one). A failed run
 leaves the resources unread for the next and is logged by the tenant and the error's
 kind only (PRIVACY.md T2). `flush()` (on shutdown) runs every tenant with a timer now.
+A run refused as a mass end (D-48) waits for a person: `accept` runs it with their yes
+to at most the ends they saw (`/sync/held`, D-181), under the same per-tenant lock.
 
 Threads, not the event loop: a sync is blocking database work, and a timer must fire
 whether or not a request comes.
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from adapter.api.tenancy import Caller
+from adapter.services.held import accept_held
 from adapter.services.ingest import ingest_pushed
 from adapter.services.sync import SyncResult
 from adapter.services.sync_plan import SyncOptions
@@ -103,12 +106,25 @@ class Ingestion:
                 log.warning(
                     "ingestion of tenant %s refused: the pushed data would end many "
                     "treatments at once (D-48); its pushed resources stay unread until current "
-                    "data comes or a person accepts the ends",
+                    "data comes or a person accepts the ends (GET /sync/held, D-181)",
                     caller.tenant,
                 )
                 return results
             recorded = sum(len(r.recorded) for r in results)
             log.info("ingestion of tenant %s: %d report(s) recorded", caller.tenant, recorded)
+            return results
+
+    def accept(self, caller: Caller, ending: int) -> list[SyncResult]:
+        """A person accepts the held mass end (D-181): the unread pushes synced under the
+        caller's name, at most `ending` ends; after a run of the tenant under way."""
+        with self._running[caller.tenant]:
+            results = accept_held(caller.store, caller.actor, self.options(caller), ending=ending)
+            self.synced[caller.tenant] += len(results)
+            if results:
+                self.last[caller.tenant] = results
+            if self.on_synced is not None:
+                for result in results:
+                    self.on_synced(caller, result)
             return results
 
     def flush(self) -> None:

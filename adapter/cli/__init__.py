@@ -4,7 +4,8 @@ main.py              the parser and `main` (loads argparse only: `--help` costs 
 run.py               runs `derive` and `validate`; the one place an error becomes a line
 stateful_arguments   the arguments of the stateful commands
 stateful.py          their handlers; context.py (settings, clock, confirmation),
-                     destructive.py (retention, runs undo), output*.py (what they print)
+                     destructive.py (retention, runs undo, blanket-deregistration),
+                     output*.py (what they print)
 """
 
 from __future__ import annotations

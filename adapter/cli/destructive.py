@@ -1,13 +1,16 @@
-"""The commands that destroy or take back: `retention apply` and `runs undo`. Each shows
-what it will do, then asks (adapter.cli.context.confirm)."""
+"""The commands that destroy or take back: `retention apply`, `runs undo` and
+`blanket-deregistration` (it ends every open registration of a doctor). Each shows what it
+will do, then asks (adapter.cli.context.confirm)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from adapter.cli import output_bulk as bulk
 from adapter.cli import output_care as care
-from adapter.cli.context import confirm, context, store
+from adapter.cli.context import confirm, context, store, today_in_berlin
+from adapter.services.bulk_reports import blanket_deregistration, plan_blanket
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.services.sync_undo import plan_undo, undo
 
@@ -67,4 +70,31 @@ def handle_runs_undo(args: argparse.Namespace) -> int:
     return 0
 
 
-DESTRUCTIVE = {"retention": handle_retention, "runs_undo": handle_runs_undo}
+def handle_blanket(args: argparse.Namespace) -> int:
+    """R-PAU-1: show how many registrations the blanket deregistration ends, then ask."""
+    settings, actor, _ = context()
+    installation = store(settings)
+    today = today_in_berlin()
+    plan = plan_blanket(installation, actor, doctor=args.doctor, day=args.date, today=today)
+    shown = bulk.blanket_plan_text(plan)
+    if not plan.made_already:
+        confirm(
+            f"the blanket deregistration would end {len(plan.ends)} open registration(s) of "
+            f"doctor {args.doctor}",
+            f"{shown}Record the blanket deregistration?",
+            yes=args.yes,
+        )
+    result = blanket_deregistration(
+        installation, actor, doctor=args.doctor, day=args.date, today=today
+    )
+    if plan.made_already or args.yes:
+        sys.stdout.write(shown)  # on a terminal it was shown with the question
+    sys.stdout.write(bulk.blanket_text(result))
+    return 0
+
+
+DESTRUCTIVE = {
+    "retention": handle_retention,
+    "runs_undo": handle_runs_undo,
+    "blanket": handle_blanket,
+}

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from adapter.cli.envelope_arguments import add_envelope_commands
 from adapter.cli.exits import EXIT_USAGE, FAIL_ON
+from adapter.cli.handover_arguments import add_handover_commands
 from adapter.cli.pull_arguments import add_pull_commands
 from adapter.cli.registersim_arguments import add_register_sim_command
 from adapter.cli.service_arguments import add_service_commands
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_submission_commands(commands, _Parser)
     add_service_commands(commands, _Parser)
     add_pull_commands(commands, _day)
+    add_handover_commands(commands, _day, _Parser)
     return parser
 
 

@@ -189,6 +189,7 @@ def _pull_text(result: PullResult, client: FhirClient) -> str:
         "  " + line
         for line in out.table(("type", "pages", "resources", "from", "checkpoint"), rows)
     ]
+    lines.append(f"Deleted on the server and synced as deleted: {len(result.deletions.refs)}.")
     lines.append(f"Recorded {len(result.recorded)} report(s) as pending.")
     if result.refused:
         lines.append("A sync kept nothing (a mass end was refused, D-48): the pull stopped there.")
@@ -215,6 +216,7 @@ def _pull_json(result: PullResult) -> bytes:
             for t in result.types
         ],
         "syncs": result.syncs,
+        "deleted": len(result.deletions.refs),
         "recorded": [
             {"ledger_id": r.ledger_id, "kind": r.report.kind, "rule": r.report.rule}
             for r in result.recorded

@@ -1,5 +1,6 @@
 """`substreg serve` (uvicorn, factory mode) and `substreg tenant …` (the registry), thin
-over adapter.api and adapter.services.tenants."""
+over adapter.api and adapter.services.tenants; `tenant held` and `tenant accept-held`
+over adapter.services.held (D-181)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import sys
 from pathlib import Path
 
 from adapter import composition
-from adapter.cli.context import clock
-from adapter.errors import RegistryError
+from adapter.cli.context import clock, confirm, today_in_berlin
+from adapter.cli.tenant_work import handle_tenant_work
+from adapter.errors import RegistryError, UsageError
+from adapter.mappings import load_mappings
 from adapter.services import tenants
-from adapter.settings.practice import load_config
+from adapter.services.held import Held, accept_held, held
+from adapter.services.sync_plan import SyncOptions
+from adapter.settings.practice import PracticeConfig, load_config
 from adapter.settings.service import ServiceSettings, check_tenant_id
 from adapter.store.audit import Actor
-from adapter.store.registry import Role
+from adapter.store.registry import Role, Tenant
+from adapter.store.workspace import Store
 
 GRACE_SECONDS = 30  # SIGTERM: requests under way get this long to finish
 
@@ -29,6 +35,9 @@ def dispatch(handler: str, args: argparse.Namespace) -> int:
         "tenant_list": _list,
         "tenant_key": _key,
         "tenant_revoke_key": _revoke,
+        "tenant_held": _held,
+        "tenant_accept_held": _accept_held,
+        "tenant_work": handle_tenant_work,
     }
     return commands[handler](service, actor, args)
 
@@ -121,3 +130,53 @@ def _revoke(service: ServiceSettings, actor: Actor, args: argparse.Namespace) ->
     tenants.revoke_key(registry, store, actor, key, clock())
     print(f"Key {key.key_id} of {key.tenant_id} revoked.")
     return 0
+
+
+def _tenant_store(service: ServiceSettings, tenant_id: str) -> tuple[Store, Tenant]:
+    tenant_id = check_tenant_id(tenant_id)
+    tenant = composition.registry(service).tenant(tenant_id)
+    if tenant is None:
+        msg = f"there is no tenant {tenant_id} (`substreg tenant list`)"
+        raise RegistryError(msg)
+    return composition.tenant_store(service, tenant_id, clock), tenant
+
+
+def _held(service: ServiceSettings, _actor: Actor, args: argparse.Namespace) -> int:
+    store, tenant = _tenant_store(service, args.tenant_id)
+    sys.stdout.write(held_text(tenant.tenant_id, held(store)))
+    return 0
+
+
+def _accept_held(service: ServiceSettings, actor: Actor, args: argparse.Namespace) -> int:
+    store, tenant = _tenant_store(service, args.tenant_id)
+    if args.ending < 0:
+        raise UsageError("tenant accept-held: --ending must be 0 or more")
+    waiting = held(store)
+    confirm(
+        f"accept-held would sync {waiting.pending} pushed resource(s) of {tenant.tenant_id}, "
+        f"ending up to {args.ending} treatment(s) at once",
+        f"{held_text(tenant.tenant_id, waiting)}Sync, accepting up to {args.ending} end(s)?",
+        yes=args.yes,
+    )
+    config = load_config(Path(tenant.config_path)) if tenant.config_path else PracticeConfig()
+    as_of = args.as_of or today_in_berlin()
+    options = SyncOptions(as_of=as_of, config=config, mappings=load_mappings())
+    results = accept_held(store, actor, options, ending=args.ending)
+    recorded = sum(len(r.recorded) for r in results)
+    print(f"Synced in {len(results)} run(s); recorded {recorded} report(s) as pending.")
+    return 0
+
+
+def held_text(tenant_id: str, waiting: Held) -> str:
+    """What `tenant held` shows: counts and days, never a patient."""
+    unread = f"{waiting.pending} pushed resource(s) unread"
+    if not waiting.held or waiting.refusal is None:
+        return f"Tenant {tenant_id}: nothing held ({unread}).\n"
+    refusal = waiting.refusal
+    newest = refusal.get("newest_event") or "none"
+    return (
+        f"Tenant {tenant_id}: {unread}; the sync as of {refusal.get('as_of')} is held: it "
+        f"would end {waiting.ending} of {refusal.get('open')} open registration(s) by the "
+        f"10-day rule (R-EP-3; newest event of its data: {newest}).\n"
+        f"  accept: substreg tenant accept-held {tenant_id} --ending {waiting.ending}\n"
+    )

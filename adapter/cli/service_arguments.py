@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,30 @@ def add_service_commands(
     revoke = actions.add_parser("revoke-key", help="revoke an API key (by its key id)")
     revoke.add_argument("key_id", metavar="KEY_ID")
     revoke.set_defaults(handler="tenant_revoke_key")
+    held = actions.add_parser(
+        "held", help="what the tenant's pushed data waits for: a refused mass end (D-181)"
+    )
+    held.add_argument("tenant_id", metavar="ID")
+    held.set_defaults(handler="tenant_held")
+    accept = actions.add_parser(
+        "accept-held",
+        help="sync the tenant's held pushes, accepting at most N treatments ended at once",
+    )
+    accept.add_argument("tenant_id", metavar="ID")
+    accept.add_argument(
+        "--ending", type=int, required=True, metavar="N", help="as `tenant held` showed"
+    )
+    accept.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the day to sync as of (default: today in Berlin, as the service syncs)",
+    )
+    accept.add_argument("--yes", action="store_true", help="do not ask (scripts)")
+    accept.set_defaults(handler="tenant_accept_held")
+    work = actions.add_parser(
+        "work",
+        help="one outbox worker for every tenant (each with its practice.toml's [submission])",
+    )
+    work.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    work.set_defaults(handler="tenant_work")

@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from adapter.cli import duplicate
+from adapter.cli import duplicate, output_bulk
 from adapter.cli import output as out
 from adapter.cli import output_care as care
 from adapter.cli.context import context, store, today_in_berlin
@@ -25,9 +25,9 @@ from adapter.errors import (
 )
 from adapter.export.ledger import write_export
 from adapter.mappings import load_mappings
+from adapter.services import bulk_reports, setup
 from adapter.services import lookup as lookup_service
 from adapter.services import reports as report_service
-from adapter.services import setup
 from adapter.services.audit_log import list_entries, verify_log
 from adapter.services.inspect import inspect_ledger, inspect_mapping
 from adapter.services.sync import SyncOptions, read_batch, sync
@@ -42,6 +42,10 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
     """Run the handler `name`. Errors reach `adapter.cli.run`, the one place that turns a
     `SubstregError` into one line and its exit status (what the database driver refuses
     the store has made one already)."""
+    if name.startswith("handover_"):  # R-HO-1: its own module (fpdf2 for the PDF)
+        from adapter.cli import handover  # noqa: PLC0415
+
+        return handover.dispatch(name, args)
     handler = DESTRUCTIVE.get(name) or globals()[f"_{name}"]
     status: int = handler(args)
     return status
@@ -86,6 +90,16 @@ def _sync(args: argparse.Namespace) -> int:
     # (D-55), so that a nightly job does not pass it by; --fail-on as for derive (D-66).
     kept_nothing = result.run_id is None
     return EXIT_FOUND if kept_nothing or fails_on(args.fail_on, result.findings) else 0
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    """R-INV-1: the Inventur-Meldungen of a key date, recorded as pending."""
+    settings, actor, _ = context()
+    result = bulk_reports.inventory(
+        store(settings), actor, key_date=args.key_date, today=today_in_berlin(), doctor=args.doctor
+    )
+    sys.stdout.write(output_bulk.inventory_text(result, args.key_date))
+    return 0
 
 
 def _reports_list(args: argparse.Namespace) -> int:

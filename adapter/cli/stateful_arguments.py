@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adapter.cli.exits import FAIL_ON
+from adapter.domain.btm import is_btm_number
 from adapter.domain.ledger import STATES
 
 DEFAULT_RETENTION_YEARS = 10  # adapter.services.retention.DEFAULT_YEARS; checked by a test
@@ -34,6 +35,7 @@ def add_commands(
         handler="init"
     )
     _add_sync(commands, day)
+    _add_bulk(commands, day)
     runs = actions(commands.add_parser("runs", help="the sync runs; undo one not yet sent"))
     runs.add_parser("list", help="the newest sync runs").set_defaults(handler="runs_list")
     take_back = runs.add_parser("undo", help="undo the newest run (or back to RUN), if unsent")
@@ -187,3 +189,29 @@ def _add_privacy(
         help="a person checked the clock: count from a day long after the newest synced data",
     )
     apply.set_defaults(handler="retention")
+
+
+def _btm(value: str) -> str:
+    """A BtM number as typed: seven digits, never repaired (R-DOC-1)."""
+    if not is_btm_number(value):
+        msg = f"{value!r} is not a BtM number (seven digits)"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_bulk(commands: _Actions[Any], day: Callable[[str], date]) -> None:
+    """The register's bulk reports, from the ledger (R-INV-1, R-PAU-1)."""
+    stock = commands.add_parser(
+        "inventory", help="Inventur-Meldung: every patient held open at a key date (R-INV-1)"
+    )
+    stock.add_argument("--key-date", type=day, required=True, metavar="YYYY-MM-DD")
+    stock.add_argument("--doctor", type=_btm, metavar="BTM", help="one doctor (default: all)")
+    stock.set_defaults(handler="inventory")
+    blanket = commands.add_parser(
+        "blanket-deregistration",
+        help="Pauschalabmeldung: a leaving doctor ends all their treatments (R-PAU-1)",
+    )
+    blanket.add_argument("--doctor", type=_btm, required=True, metavar="BTM")
+    blanket.add_argument("--date", type=day, required=True, metavar="YYYY-MM-DD")
+    blanket.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    blanket.set_defaults(handler="blanket")

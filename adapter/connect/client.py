@@ -1,9 +1,10 @@
 """A FHIR server's REST API, as the pull connector reads it: searches page by page
 (`Bundle.link` next), searches of named resources by `_id`, reads of single resources,
-and every request paced, authorised and
-tried again on 429 and 503 (honouring `Retry-After`), on 5xx and on a network failure,
-with exponential backoff (stamina) otherwise; then one `SourceError` that says what
-happened. A `next` link to another server is refused: the token is never sent elsewhere.
+the CapabilityStatement and a type's history (deletions, D-180), and every request
+paced, authorised and tried again on 429 and 503 (honouring `Retry-After`), on 5xx and
+on a network failure, with exponential backoff (stamina) otherwise; a 401 once, with a
+new token (D-134); then one `SourceError` that says what happened. A `next` link to
+another server is refused: the token is never sent elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 import stamina
 
 from adapter.connect.auth import Authorisation
+from adapter.connect.history import Change, changes, offered
 from adapter.connect.pacing import Pacer
 from adapter.errors import SourceAuthError, SourceError
 
@@ -30,6 +32,8 @@ _TRY_AGAIN = frozenset({500, 502, 504})  # a passing failure, as likely as not
 # parameter (400, 501), a type it has no search for (404, 405), a scope that grants reads
 # but no searches (403; SMART `system/*.r`). The resources are then read one by one.
 NO_ID_SEARCH = (400, 403, 404, 405, 501)
+# How a server says it has no CapabilityStatement for us: then no type offers its history.
+_NO_STATEMENT = (400, 403, 404, 405, 406, 501)
 T = TypeVar("T")
 
 
@@ -93,7 +97,7 @@ class FhirClient:
             params["_lastUpdated"] = f"gt{since}"
         what = f"the search of {resource_type}"
         first = self.json(self.root + resource_type, params=params, what=f"{what} page 1")
-        for number, bundle in enumerate(self._bundles(first, what), start=1):
+        for number, bundle in enumerate(self.bundles(first, what), start=1):
             yield Page(
                 resource_type,
                 number,
@@ -118,11 +122,31 @@ class FhirClient:
         first = _json(answer, self.base)
         return [
             resource
-            for bundle in self._bundles(first, what)
+            for bundle in self.bundles(first, what)
             for resource, _ in _entries(bundle, "match")
         ]
 
-    def _bundles(self, first: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+    def history_types(self) -> frozenset[str]:
+        """The types whose history the server's CapabilityStatement offers (none when it
+        has no statement for us)."""
+        what = "the read of the CapabilityStatement"
+        answer = self.get(self.root + "metadata", what=what, accept=(200, *_NO_STATEMENT))
+        return offered(_json(answer, self.base)) if answer.status_code == 200 else frozenset()
+
+    def history(self, resource_type: str, *, since: str | None, count: int) -> Iterator[Change]:
+        """The changes of `resource_type` at or after `since`, every page, newest first (as
+        FHIR sorts a history); with `since` None the newest change only (where a first
+        pull's deletion checkpoint starts)."""
+        params = {"_count": str(count if since is not None else 1)}
+        if since is not None:
+            params["_since"] = since
+        what = f"the history of {resource_type}"
+        first = self.json(self.root + f"{resource_type}/_history", params=params, what=what)
+        pages = self.bundles(first, what) if since is not None else iter([first])
+        for bundle in pages:
+            yield from changes(bundle, resource_type)
+
+    def bundles(self, first: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
         """`first` and the pages after it, through `Bundle.link` next (on this server)."""
         bundle, number = first, 1
         while True:
@@ -158,6 +182,10 @@ class FhirClient:
     ) -> dict[str, Any]:
         return _json(self.get(url, params=params, what=what), self.base)
 
+    def json_of(self, answer: httpx.Response) -> dict[str, Any]:
+        """The JSON object of an answer; SourceError for anything else."""
+        return _json(answer, self.base)
+
     # -- one request, paced, authorised, tried again -------------------------------------
 
     def get(
@@ -178,7 +206,23 @@ class FhirClient:
 
     def retrying(self, request: Callable[[], T], what: str) -> T:
         """`request()` tried again on 429/503 (after `Retry-After`), 5xx, a network failure
-        or one 401 (with a new token); SourceError naming `what` when it keeps failing."""
+        or one 401 (with a new token); SourceError naming `what` when it keeps failing.
+        A 401 is tried again once only (D-134): a second one is SourceAuthError at once."""
+        try:
+            return self._tried(request, what)
+        except _Unauthorised:
+            pass  # the held token was dropped (`check`): one more try with a new one
+        try:
+            return self._tried(request, what)
+        except _Unauthorised:
+            msg = (
+                f"{self.base}: {what} was refused (401) with a fresh token: check the "
+                "client's authorisation"
+            )
+            raise SourceAuthError(msg) from None
+
+    def _tried(self, request: Callable[[], T], what: str) -> T:
+        """`request()` under stamina: again on 429/503, 5xx and network failures."""
         try:
             for attempt in stamina.retry_context(
                 on=self._backoff,
@@ -196,12 +240,6 @@ class FhirClient:
                 f"time(s){after}; try again later, or lower requests_per_second in [pull]"
             )
             raise SourceError(msg) from None
-        except _Unauthorised:
-            msg = (
-                f"{self.base}: {what} was refused (401) with a fresh token: check the "
-                "client's authorisation"
-            )
-            raise SourceAuthError(msg) from None
         except httpx.HTTPError as exc:
             msg = (
                 f"{self.base}: {what} failed {self.attempts} time(s) "
@@ -263,7 +301,7 @@ class FhirClient:
             if exc.retry_after is None:
                 return True
             return exc.retry_after if exc.retry_after <= self.max_wait else False
-        return isinstance(exc, _Unauthorised | httpx.TransportError | httpx.HTTPStatusError)
+        return isinstance(exc, httpx.TransportError | httpx.HTTPStatusError)
 
     def same_server(self, url: str) -> str:
         ours, theirs = urlsplit(self.root), urlsplit(url)

@@ -28,12 +28,19 @@ from adapter.crypto.backup import (
 from adapter.crypto.blind_index import blind_index, mac, mac_matches
 from adapter.crypto.derive import (
     audit_signing_key,
+    document_signing_key,
     index_key,
     key_id,
     ledger_mac_key,
     parse_key_id,
     resolve_key_id,
     wrap_key,
+)
+from adapter.crypto.document_signing import (
+    fingerprint,
+    normal_fingerprint,
+    sign_detached,
+    verify_detached,
 )
 from adapter.crypto.keyring import (
     KEYRING_FORMAT,
@@ -84,8 +91,10 @@ __all__ = [
     "audit_signing_key",
     "blind_index",
     "digest_of",
+    "document_signing_key",
     "export_backup",
     "field_aad",
+    "fingerprint",
     "generate_keyring",
     "import_backup",
     "index_key",
@@ -99,6 +108,7 @@ __all__ = [
     "matches",
     "new_api_key",
     "new_data_key",
+    "normal_fingerprint",
     "open_sealed",
     "parse_key_id",
     "public_key_bytes",
@@ -107,9 +117,11 @@ __all__ = [
     "save_keyring",
     "seal",
     "sign",
+    "sign_detached",
     "split_key",
     "unwrap_data_key",
     "verify",
+    "verify_detached",
     "wrap_data_key",
     "wrap_key",
 ]

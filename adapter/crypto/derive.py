@@ -2,8 +2,8 @@
 
 Each purpose has its own master secrets, and each derivation its own `info` label
 (`substreg/idx/v1`, `substreg/wrap/v1`, `substreg/audit/v1`,
-`substreg/ledger-mac/v1`), so no derived key serves two purposes or two versions
-(PRIVACY.md "Keys").
+`substreg/ledger-mac/v1`, `substreg/handover/v1`), so no derived key serves two
+purposes or two versions (PRIVACY.md "Keys").
 
 A key id (`wrap-v2-1a2b3c4d5e6f`) names a master key without revealing it: the
 fingerprint is a separate HKDF output of the secret. The database's key registry
@@ -24,6 +24,7 @@ from adapter.errors import KeyringError, UnknownKeyError
 
 __all__ = [
     "audit_signing_key",
+    "document_signing_key",
     "index_key",
     "key_id",
     "ledger_mac_key",
@@ -49,6 +50,13 @@ def wrap_key(master: MasterKey) -> bytes:
 def audit_signing_key(master: MasterKey) -> Ed25519PrivateKey:
     """The Ed25519 key that signs audit checkpoints, from an audit master key."""
     seed = _hkdf(_secret_for(master, "audit"), b"substreg/audit/v%d" % master.version)
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def document_signing_key(master: MasterKey) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs handover documents, from an audit master key: like the
+    checkpoint signature it vouches for what the installation wrote, under its own label."""
+    seed = _hkdf(_secret_for(master, "audit"), b"substreg/handover/v%d" % master.version)
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 

@@ -42,6 +42,8 @@ PRACTICE = "practice"  # the subject of notices (Mitteilungen)
 Origin = Literal["derived", "correction", "waived", "agreement"]
 _SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
 _NOT_YET_SENT = frozenset({"pending", "approved"})
+# Made on request, not from the data: never stale, never a reason to correct (D-165, D-166).
+_NOT_FROM_DATA = frozenset({"mitteilung", "inventur", "pauschalabmeldung"})
 _ONE_DAY = timedelta(days=1)
 _CONTINUED = "Korrektur: Behandlung nach der gemeldeten Abmeldung fortgesetzt."
 _ENDED = "Korrektur: Behandlung beendet; die gemeldete Anmeldung war noch offen."
@@ -55,7 +57,9 @@ def slot_key(kind: str, subject: str, doctor: str, day: date) -> str:
 def report_slot(subject: str, report: Report) -> str:
     """The slot of a report. A notice's slot also holds a digest of what it says, so that a
     second change of the same day, learned later, is a notice of its own (R-CHG-4)."""
-    slot = slot_key(report.kind, subject, report.doctor.btm_number or "", report.date)
+    # An inventory report's slot is its key date (R-INV-1: one per patient and key date).
+    day = report.made_on if report.kind == "inventur" else report.date
+    slot = slot_key(report.kind, subject, report.doctor.btm_number or "", day)
     if report.kind != "mitteilung":
         return slot
     said = hashlib.sha256("\n".join(report.remarks).encode()).hexdigest()[:16]
@@ -141,11 +145,15 @@ def reconcile(
     for item in desired:
         wanted[(item.subject, item.report.doctor.btm_number or "")].append(item)
     known: dict[tuple[str, str], list[Reported]] = defaultdict(list)
+    blankets: dict[str, list[date]] = defaultdict(list)  # R-PAU-1, by doctor (D-166)
     for entry in reported:
         known[(entry.subject, entry.doctor)].append(entry)
+        if entry.kind == "pauschalabmeldung" and entry.at_register:
+            blankets[entry.doctor].append(entry.date)
     plan = Plan()
     for pair in sorted(set(wanted) | set(known)):
-        settle = _Pair(wanted.get(pair, []), known.get(pair, []), as_of, plan)
+        ended = tuple(blankets.get(pair[1], ()))
+        settle = _Pair(wanted.get(pair, []), known.get(pair, []), as_of, plan, ended)
         settle.settle(accept_corrections, complete=pair[0] not in partial)
     return plan
 
@@ -154,7 +162,12 @@ class _Pair:
     """One subject with one doctor: their slots, the register's view, and the plan."""
 
     def __init__(
-        self, desired: list[Desired], reported: list[Reported], as_of: date, plan: Plan
+        self,
+        desired: list[Desired],
+        reported: list[Reported],
+        as_of: date,
+        plan: Plan,
+        blankets: tuple[date, ...] = (),
     ) -> None:
         self.desired = sorted(desired, key=_desired_order)
         self.reported = sorted(reported, key=lambda r: register_order(r.kind, r.date))
@@ -163,7 +176,8 @@ class _Pair:
         self.known_slots = {r.slot for r in reported}
         self.subject = (desired or reported)[0].subject if (desired or reported) else PRACTICE
         self.patient = desired[0].patient if desired else f"mapping {self.subject}"
-        self.register = _view(self.reported)
+        self.blankets = blankets  # the doctor's blanket deregistrations (R-PAU-1)
+        self.register = _view(self.reported, blankets)
         self._after_agreement()
 
     def _after_agreement(self) -> None:
@@ -199,7 +213,7 @@ class _Pair:
             and r.origin == "derived"
             and r.at_register
             and not r.superseded
-            and r.kind != "mitteilung"
+            and r.kind not in _NOT_FROM_DATA
             and r.slot not in desired_slots
         ]
         unsent = [r for r in stale if r.state in _NOT_YET_SENT]
@@ -226,7 +240,8 @@ class _Pair:
         withdrawn (rejected) instead of corrected: sending them would be the mistake."""
         ids = {r.ledger_id for r in unsent}
         self.plan.withdraw.extend(sorted(ids))
-        self.register = _view([r for r in self.reported if r.ledger_id not in ids])
+        kept = [r for r in self.reported if r.ledger_id not in ids]
+        self.register = _view(kept, self.blankets)
         self.plan.findings.append(texts.withdrawn(self.patient, unsent))
 
     def _code_findings(self) -> None:
@@ -251,6 +266,8 @@ class _Pair:
                 continue
             report = self._with_register_code(item.report)
             problem = self.register.refuses(report)
+            if problem is not None and report.kind == "abmeldung" and self.register.blanketed:
+                continue  # R-PAU-1: the blanket deregistration ended it already (D-166)
             if problem is None:
                 self._plan(Desired(item.subject, item.patient, report), "derived")
             elif waive_conflicts:
@@ -348,6 +365,11 @@ def _desired_order(item: Desired) -> tuple[date, date, int]:
     return (r.made_on, *register_order(r.kind, r.date))
 
 
-def _view(entries: list[Reported]) -> RegisterView:
-    """The register's state from the entries sent or going to be."""
-    return RegisterView((r.kind, r.date, r.code, r.report) for r in entries if r.at_register)
+def _view(entries: list[Reported], blankets: tuple[date, ...] = ()) -> RegisterView:
+    """The register's state from the entries sent or going to be, and the doctor's blanket
+    deregistrations (R-PAU-1), in the register's order."""
+    steps: list[tuple[str, date, str | None, Report | None]] = [
+        (r.kind, r.date, r.code, r.report) for r in entries if r.at_register
+    ]
+    steps += [("pauschalabmeldung", day, None, None) for day in blankets]
+    return RegisterView(sorted(steps, key=lambda s: register_order(s[0], s[1])))

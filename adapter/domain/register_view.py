@@ -15,7 +15,8 @@ from adapter.domain.model import Report
 # On one day the Anmeldung comes first: a registration of one day is opened and ended on
 # it, while an Abmeldung of an earlier registration is never dated the day the next one
 # starts (D-14). Ordered the other way, the one-day registration stayed open for good.
-_RANK = {"anmeldung": 0, "abmeldung": 1, "mitteilung": 2}
+# A blanket deregistration ends what is open on its day, as an Abmeldung does (R-PAU-1).
+_RANK = {"anmeldung": 0, "abmeldung": 1, "pauschalabmeldung": 1, "mitteilung": 2}
 
 
 def register_order(kind: str, day: date) -> tuple[date, int]:
@@ -32,14 +33,20 @@ class RegisterView:
         self.open_report: Report | None = None
         self.closed_on: date | None = None
         self.last_code: str | None = None
+        self.blanketed = False  # the open registration was ended by a blanket deregistration
         for kind, day, code, report in entries:
             self.apply(kind, day, code, report)
 
     def apply(self, kind: str, day: date, code: str | None, report: Report | None) -> None:
         if kind == "anmeldung":
             self.open_since, self.open_report, self.last_code = day, report, code
+            self.blanketed = False
         elif kind == "abmeldung":
             self.open_since, self.open_report, self.closed_on = None, None, day
+        elif kind == "pauschalabmeldung" and self.open_since is not None and self.open_since <= day:
+            # R-PAU-1: it ends the doctor's registrations open on its day (004 §3.7)
+            self.open_since, self.open_report, self.closed_on = None, None, day
+            self.blanketed = True
 
     def open_code(self) -> str | None:
         return self.last_code if self.open_since is not None else None

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Final
 
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from adapter.pdf.fonts import SYSTEM_FONT, FontFiles, find_fonts, load_fonts, to_latin1
+from adapter.pdf.document import FramedDocument
+from adapter.pdf.fonts import SYSTEM_FONT, FontFiles, find_fonts, to_latin1
 
 __all__ = ["PDF_COLUMNS", "SYSTEM_FONT", "FontFiles", "find_fonts", "pdf_bytes", "to_latin1"]
 
@@ -106,19 +106,9 @@ def _table(pdf: _Document, columns: Mapping[str, float], rows: Sequence[Sequence
                 row.cell(pdf.fit(text))
 
 
-class _Document(FPDF):
+class _Document(FramedDocument):
     """A4 landscape with the confidentiality note and page numbers in every footer."""
 
     def __init__(self) -> None:
-        super().__init__(orientation="L", unit="mm", format="A4")
         # find_fonts looked up here, so that tests can pretend there is no font file
-        self.text_family, self.fit = load_fonts(self, find_fonts())
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_title(TITLE)
-        self.set_creator("substreg-adapter")
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(self.text_family, "", 7)
-        self.cell(self.epw * 0.8, 5, self.fit(FOOTER))
-        self.cell(0, 5, f"Seite {self.page_no()} von {{nb}}", align="R")
+        super().__init__(orientation="L", title=TITLE, footer_note=FOOTER, fonts=find_fonts())

@@ -2,7 +2,8 @@
 
 `derive` replays FHIR data (stateless); the others work on the store: `setup` (init,
 keys, backups), `sync` (ingest, reconcile, record), `reports` (the ledger and its
-export), `lookup` (re-identification) and `retention` (crypto-shredding).
+export), `bulk_reports` (the inventory report and the blanket deregistration, from the
+ledger), `lookup` (re-identification) and `retention` (crypto-shredding).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ committed keeps nothing and leaves the checkpoints where they were; a crash afte
 before the checkpoints moved, reads the same resources again, and sync skips what it
 read before unchanged. Either way the ledger is the one an uninterrupted pull makes.
 
+Deletions: before the searches, each type's history (where the server's
+CapabilityStatement offers it) is read from a deletion checkpoint of its own; a resource
+whose newest change there is a DELETE is synced as `Deleted`, as a pushed DELETE is
+(`adapter.services.pull_deleted`, D-180).
+
 A type whose resources came without `meta.lastUpdated` keeps its checkpoint (each pull
 reads it whole again: harmless, slow, and said). A sync that keeps nothing (a refused
 mass end, D-48) moves no checkpoint.
@@ -38,6 +43,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +56,7 @@ from adapter.fhir.collect import PULLED_TYPES
 from adapter.fhir.items import Entry, Item
 from adapter.fhir.source import read_paths
 from adapter.services.ingest import ingest
+from adapter.services.pull_deleted import Deletions, History, read_deletions
 from adapter.services.sync import Recorded, SyncOptions, SyncResult
 from adapter.settings.files import make_private_dirs
 from adapter.store.audit import Actor
@@ -90,7 +97,7 @@ __all__ = [
 ]
 
 
-class Source(Protocol):
+class Source(History, Protocol):
     """A FHIR server to read from (`adapter.connect.client.FhirClient`, or a test's)."""
 
     base: str  # the base URL: whose checkpoints these are
@@ -122,6 +129,7 @@ class PullResult:
     findings: list[Finding] = field(default_factory=list)
     syncs: int = 0
     refused: bool = False  # a sync kept nothing (a mass end, D-48): the pull stopped
+    deletions: Deletions = field(default_factory=Deletions)  # what the histories showed
 
     @property
     def resources(self) -> int:
@@ -147,6 +155,9 @@ def pull(
     server = source.base
     result = PullResult(server)
     checkpoints = store.read(lambda space: space.pull.checkpoints(server))
+    types = list(types)
+    # the histories before the searches: a deletion after this read is seen next time (D-180)
+    result.deletions = read_deletions(source, types, checkpoints, since=since, page_size=page_size)
     with _spool(spool) as folder:
         for index, kind in enumerate(types, start=1):
             start = since or checkpoints.get(kind)
@@ -154,20 +165,23 @@ def pull(
             result.types.append(pulled)
             newest = _read_type(source, pulled, page_size, folder / f"{index:02}-{kind}.ndjson")
             pulled.newest = newest
-        if result.resources:
-            synced = ingest(store, actor, read_paths([folder]), options)
+        if result.resources or result.deletions.refs:
+            items = chain(result.deletions.items(), read_paths([folder]))
+            synced = ingest(store, actor, items, options)
             result.syncs = 1
             result.recorded = synced.recorded
             result.findings = synced.findings
             result.refused = synced.run_id is None
     if not result.refused:
-        _advance(store, actor, server, result.types)
-    result.findings = unique_findings(result.findings + _stamp_findings(result.types))
+        _advance(store, actor, server, result.types, result.deletions.checkpoints)
+    notes = _stamp_findings(result.types) + result.deletions.findings()
+    result.findings = unique_findings(result.findings + notes)
     details = {
         "server": server,
         "types": len(result.types),
         "pages": sum(t.pages for t in result.types),
         "resources": result.resources,
+        "deleted": len(result.deletions.refs),
         "recorded": len(result.recorded),
         **({"refused": True} if result.refused else {}),
     }
@@ -196,19 +210,26 @@ def _read_type(source: Source, pulled: TypePulled, page_size: int, target: Path)
     return None if newest is None or pulled.unstamped else newest[1]
 
 
-def _advance(store: Store, actor: Actor, server: str, types: list[TypePulled]) -> None:
-    """Move each type's checkpoint forward to the newest change synced (never back)."""
+def _advance(
+    store: Store, actor: Actor, server: str, types: list[TypePulled], deleted: dict[str, str]
+) -> None:
+    """Move each type's checkpoint forward to the newest change synced (never back), and
+    each deletion checkpoint to the newest change its history showed."""
     moves = [
         t
         for t in types
         if t.newest is not None and (t.checkpoint is None or _later(t.newest, t.checkpoint))
     ]
-    if not moves:
+    if not moves and not deleted:
         return
 
     def advance(space: Workspace) -> None:
+        held = space.pull.checkpoints(server)
         for pulled in moves:
             space.pull.advance(server, pulled.resource_type, pulled.newest or "")
+        for key, newest in deleted.items():
+            if key not in held or _later(newest, held[key]):
+                space.pull.advance(server, key, newest)
 
     store.run(actor, advance)
     for pulled in moves:

@@ -32,7 +32,6 @@ from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_guard import TOLERANCE
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
 from adapter.store.audit import Actor
-from adapter.store.ledger import Entry
 from adapter.store.mappings import MappingRow
 from adapter.store.workspace import Store, Workspace
 
@@ -153,8 +152,9 @@ def _plan(
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
+    blankets = _blanket_days(space)
     for mapping in space.mappings.closed_before(cutoff):
-        if _open_at_register(space, mapping.mapping_id):
+        if _open_at_register(space, mapping.mapping_id, blankets):
             kept.append(mapping.mapping_id)
         else:
             shred.append(mapping)
@@ -238,15 +238,26 @@ def _refuse_far_after_the_data(
     raise RetentionError(msg)
 
 
-def _open_at_register(space: Workspace, mapping_id: str) -> bool:
-    """Whether the register still holds a registration of this patient with any doctor."""
-    by_doctor: dict[str, list[Entry]] = {}
+def _blanket_days(space: Workspace) -> dict[str, list[date]]:
+    """The days of the blanket deregistrations sent or going to be, by doctor (R-PAU-1)."""
+    days: dict[str, list[date]] = {}
+    for entry in space.ledger.entries():
+        if entry.kind == "pauschalabmeldung" and entry.state != "rejected":
+            days.setdefault(entry.doctor_btm, []).append(entry.report_date)
+    return days
+
+
+def _open_at_register(space: Workspace, mapping_id: str, blankets: dict[str, list[date]]) -> bool:
+    """Whether the register still holds a registration of this patient with any doctor; a
+    blanket deregistration of the doctor ends what is open on its day (D-166)."""
+    by_doctor: dict[str, list[tuple[str, date]]] = {}
     for entry in space.ledger.entries(mapping_ids=[mapping_id]):
         if entry.state != "rejected" and entry.origin != "waived":
-            by_doctor.setdefault(entry.doctor_btm, []).append(entry)
-    for entries in by_doctor.values():
-        entries.sort(key=lambda e: register_order(e.kind, e.report_date))
-        view = RegisterView((e.kind, e.report_date, None, None) for e in entries)
+            by_doctor.setdefault(entry.doctor_btm, []).append((entry.kind, entry.report_date))
+    for doctor, steps in by_doctor.items():
+        steps += [("pauschalabmeldung", day) for day in blankets.get(doctor, [])]
+        steps.sort(key=lambda step: register_order(*step))
+        view = RegisterView((kind, day, None, None) for kind, day in steps)
         if view.open_since is not None:
             return True
     return False

@@ -197,7 +197,8 @@ def _rows_using(space: Workspace, purpose: str, version: int, kid: str) -> int:
 def _index_rows(space: Workspace, version: int) -> tuple[int, int, int]:
     """Rows under index `version`: patients, pushed resources, and the marks of shredded
     treatments in `resource_seen` (D-81). The marks cannot be re-keyed (the resource ids
-    are not kept), so they hold the key decrypt-only until sync reads them again: a key
+    are not kept), so they hold the key decrypt-only until sync reads them again and keeps
+    them under the active key (D-182): a key
     retired under them would let an old export sent again report a shredded treatment
     (D-150)."""
     return (

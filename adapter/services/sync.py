@@ -42,6 +42,7 @@ from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
 from adapter.services.sync_damage import Damage
 from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newest_event
+from adapter.services.sync_handover import apply_handovers
 from adapter.services.sync_keep import Keeper
 from adapter.services.sync_plan import Changes, SyncOptions, changed_keys, gather
 from adapter.services.sync_prepare import prepare
@@ -215,6 +216,7 @@ class _Run:
             accept_corrections=self.options.accept_corrections,
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuilt),
         )
+        plan = apply_handovers(self.space, plan)  # R-HO-1 (D-162)
         self._refuse_mass_end(plan, walked)
         self.findings += plan.findings
         subjects = {p.mapping.mapping_id: p.mapping.dek_id for p in walked}
@@ -264,7 +266,8 @@ class _Run:
         found = mass_end(plan.record, len(was_open | opened), batch_newest, self.as_of)
         if found is None:
             return
-        if self.options.accept_mass_end:
+        limit = self.options.mass_end_limit
+        if self.options.accept_mass_end and (limit is None or len(found.ending) <= limit):
             self.findings.append(_mass_end_accepted(len(found.ending)))
             return
         keys = {p.mapping.mapping_id: p.key for p in walked}

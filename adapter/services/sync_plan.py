@@ -11,7 +11,7 @@ patient from the archive. Both give the same result; resuming is only faster.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from adapter.crypto import blind_index
@@ -46,6 +46,9 @@ class SyncOptions:
     accept_corrections: bool = False
     rebuild: bool = False
     accept_mass_end: bool = False  # a stale export may end many treatments (D-48)
+    # with accept_mass_end: at most this many ends are accepted (the number a person saw
+    # held, D-181); more is refused again. None: any number (`--accept-mass-end`).
+    mass_end_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,9 @@ class Changes:
     owner_keys: dict[str, str | None]  # key → patient key in this batch
     # unchanged, found under an old index version → (owner, that version, its index there)
     rekeyed: dict[str, tuple[str | None, int, bytes]]
+    # changed (a retention mark among them: its digest is blank), found under an old index
+    # version → (that version, its index there, the digest kept): moved to the active one
+    stale: dict[str, tuple[int, bytes, bytes]] = field(default_factory=dict)
 
     def without(self, keys: set[str]) -> Changes:
         """These changes less `keys` (resources not to be remembered as read)."""
@@ -77,9 +83,18 @@ class Changes:
         new += [
             (self.indexes[k], owner, self.digests[k]) for k, (owner, _, _) in self.rekeyed.items()
         ]
+        # A row found under an old index key and not kept anew in this run (the marks of
+        # a shredded treatment, whose events sync left out, D-81) is kept as it was under
+        # the active key, so that the old key can be retired once sync met them (D-182).
+        known += [
+            (self.indexes[k], self.moved_from.get(k), digest)
+            for k, (_, _, digest) in self.stale.items()
+            if k not in self.keys
+        ]
         facts.remember(known, self.version)
         facts.remember(new, self.version, new=True)
         facts.forget([(ver, idx) for _, ver, idx in self.rekeyed.values()])
+        facts.forget([(ver, idx) for ver, idx, _ in self.stale.values()])
 
 
 def seen_text(base_url: str, key: str) -> str:
@@ -103,6 +118,7 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
     keys: set[str] = set()
     moved_from: dict[str, str | None] = {}
     rekeyed: dict[str, tuple[str | None, int, bytes]] = {}
+    stale: dict[str, tuple[int, bytes, bytes]] = {}
     for number, (ver, key) in enumerate(versions):
         idx = {k: blind_index(key, seen_text(base_url, k)) for k in unseen}
         dig = {k: blind_index(key, "record|" + digests[k]) for k in unseen}
@@ -117,11 +133,13 @@ def changed_keys(space: Workspace, batch: Batch, base_url: str) -> Changes:
             if before[1] != dig[k]:
                 keys.add(k)
                 moved_from[k] = before[0]
+                if number > 0:
+                    stale[k] = (ver, idx[k], before[1])
             elif number > 0:
                 rekeyed[k] = (before[0], ver, idx[k])  # unchanged: kept again under the active one
     keys |= unseen  # read for the first time
     owners = dict(batch.owners)
-    return Changes(frozenset(keys), moved_from, indexes, keyed, version, owners, rekeyed)
+    return Changes(frozenset(keys), moved_from, indexes, keyed, version, owners, rekeyed, stale)
 
 
 @dataclass(frozen=True, slots=True)

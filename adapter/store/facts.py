@@ -168,7 +168,7 @@ class Facts:
     def marks_indexed_under(self, version: int) -> int:
         """Resources read of shredded treatments still indexed under `version`: they
         cannot be re-keyed without the resource ids, so the key stays until sync reads
-        them again (D-150)."""
+        them again and keeps them under the active key (D-150, D-182)."""
         return self.rows.count_marks_under(version)
 
     def remember(

@@ -20,6 +20,7 @@ from adapter.crypto import (
     MasterKey,
     audit_signing_key,
     blind_index,
+    document_signing_key,
     field_aad,
     index_key,
     key_id,
@@ -28,6 +29,7 @@ from adapter.crypto import (
     public_key_bytes,
     seal,
     sign,
+    sign_detached,
     unwrap_data_key,
     wrap_data_key,
     wrap_key,
@@ -264,6 +266,15 @@ class KeyStore:
         master = self.keyring.active("audit")
         private = audit_signing_key(master)
         return Signer(key_id(master), lambda message: sign(private, message))
+
+    def sign_document(self, payload: bytes) -> str:
+        """A detached JWS of `payload` under the active audit key's document key (D-160)."""
+        return sign_detached(document_signing_key(self.keyring.active("audit")), payload)
+
+    def document_public_key(self) -> bytes:
+        """The raw public key that `sign_document` signs under (its fingerprint is what a
+        receiver confirms)."""
+        return public_key_bytes(document_signing_key(self.keyring.active("audit")))
 
     def public_keys(self) -> dict[str, bytes]:
         """The audit public keys that checkpoints are verified with, by key id.

@@ -452,6 +452,22 @@ class ResourceRows(Protocol):
         ...
 
 
+class HandoverRows(Protocol):
+    """`handover_in`: the handover documents received (R-HO-1), by document id."""
+
+    def add(self, row: Row) -> bool:
+        """Insert the row; False when a row of that id exists (the document came before)."""
+        ...
+
+    def rows(self, state: str | None = None) -> list[Row]:
+        """Every row (of `state`), oldest first."""
+        ...
+
+    def set_state(self, handover_id: str, state: str, released_on: date | None) -> bool:
+        """Change a row's state; False when there is no such row."""
+        ...
+
+
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""
 
@@ -475,3 +491,5 @@ class Backend(Protocol):
     def pull(self) -> PullRows: ...
     @property
     def resources(self) -> ResourceRows: ...
+    @property
+    def handovers(self) -> HandoverRows: ...

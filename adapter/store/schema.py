@@ -408,3 +408,21 @@ subscription_seen = Table(
     Column("notifications", Integer, nullable=False),  # received in all
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
 )
+
+handover_in = Table(
+    "handover_in",
+    metadata,
+    # A handover document received (`substreg handover import`, R-HO-1): the registration
+    # it states (code, registering doctor, since when) is sealed under a data key of its
+    # own; in clear only our id (the document's), the signer's key fingerprint, the state
+    # (open → released once the sending doctor's Abmeldung is made) and times. While open,
+    # sync holds back a second Anmeldung under the code (R-EP-5, D-162).
+    Column("handover_id", String(UUID_LEN), primary_key=True),
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("signer", String(KEY_ID_LEN + 16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("released_on", Date, nullable=True),
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),
+)

@@ -23,6 +23,7 @@ from adapter.crypto import Keyring
 from adapter.errors import AuditLogMissingError, ConcurrentUpdateError, DatabaseError
 from adapter.store.audit import Actor, AuditLog, wiped_log
 from adapter.store.facts import Facts
+from adapter.store.handovers import IncomingHandovers
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
@@ -69,6 +70,7 @@ class Workspace:
     outbox: Outbox  # sealed batches for the register, and what came back
     pull: PullState  # the pull connector's checkpoints, the EHR's subscriptions (issue 13)
     resources: PushedResources  # what was pushed to /fhir, every version, sealed
+    handovers: IncomingHandovers  # handover documents received, their registrations (R-HO-1)
     actor: Actor
     now: datetime
 
@@ -167,6 +169,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
         outbox=Outbox(backend.outbox, keys, now, ledger.practice_key),
         pull=PullState(backend.pull, now),
         resources=PushedResources(backend.resources, keys, now),
+        handovers=IncomingHandovers(backend.handovers, keys, now),
         actor=actor,
         now=now,
     )

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Final
 
 from adapter.domain.batch import Batch
+from adapter.domain.bulk import blanket_statement
 from adapter.domain.model import Address, RegisterDoctor, Report, ReportKind
 
 TITLE: Final = "Meldung an das Substitutionsregister"
@@ -129,12 +130,9 @@ def _kind(report: Report) -> str:
 
 
 def _remarks(report: Report) -> list[str]:
-    if report.kind == "pauschalabmeldung":  # R-PAU-1: the signed statement
-        statement = (
-            f"Am {german_date(report.date)} habe ich alle von mir durchgeführten "
-            "Substitutionsbehandlungen beendet."
-        )
-        return [statement, *report.remarks]
+    if report.kind == "pauschalabmeldung":  # R-PAU-1: the signed statement, once
+        statement = blanket_statement(report.date)
+        return [statement, *(r for r in report.remarks if r != statement)]
     return list(report.remarks)
 
 

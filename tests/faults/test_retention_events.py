@@ -158,13 +158,15 @@ def test_a_mark_an_earlier_version_kept_names_every_new_patient_it_hides(
 
 @pytest.mark.parametrize("kind", EVERY_KIND)
 @pytest.mark.parametrize("migrate", [False, True], ids=["lazy", "migrate"])
-def test_the_marks_hold_the_old_index_key_and_stay_found_after_a_rotation(
+def test_the_marks_hold_the_old_index_key_until_sync_re_keys_them(
     db: Database, tmp_path: Path, migrate: bool
 ) -> None:
     """The marks of p1's shredded treatment are blind indexes under index-v1 that no
     rotation can re-key (the resource ids are not kept): `keys rotate index` (lazy or with
     the migration) and `keys migrate-index` keep index-v1 decrypt-only for them, `keys
-    status` counts them, and the old export sent again makes no report for p1 (D-150)."""
+    status` counts them, and the old export sent again makes no report for p1 (D-150).
+    That sync keeps each mark it met again under index-v2 (D-182): index-v1 is retired
+    then, and the export sent once more still makes no report for p1."""
     path = tmp_path / "keyring.json"
     save_keyring(generate_keyring(CLOCK.isoformat()), path)
     store, shredded = _shredded_p1(db, tmp_path, load_keyring(path))
@@ -187,7 +189,12 @@ def test_the_marks_hold_the_old_index_key_and_stay_found_after_a_rotation(
     assert statuses == ["active", "shredded"]
     kept = [r for r in raw_rows(filed, resource_seen) if r["mapping_id"] == shredded]
     assert {bytes(r["digest"]) for r in kept} == {RETIRED_DIGEST}
-    # Read again, the marks are not re-keyed (a mark is no unchanged resource): the key
-    # stays decrypt-only for them while they are kept.
-    assert {r["idx_ver"] for r in kept} == {1}
-    assert setup.migrate_index(filed, settings, ACTOR).retired == ()
+    # Read again, every mark is kept under the active key and none under the old one
+    assert len(kept) == marks and {r["idx_ver"] for r in kept} == {2}
+    old = {(k.purpose, k.version): k for k in setup.status(filed, ACTOR)}[("index", 1)]
+    assert (old.rows, old.index_rows) == (0, (0, 0, 0))
+    assert setup.migrate_index(filed, settings, ACTOR).retired == ("index-v1",)
+    retired = Store(store.database, lambda: load_keyring(path), clock=lambda: CLOCK)
+    once_more = run_sync(retired, [again], A_YEAR_ON)
+    assert once_more.recorded == []
+    assert sorted(r["status"] for r in raw_rows(retired, patient_mapping)) == statuses

@@ -8,7 +8,9 @@ paged through `Bundle.link` next over a snapshot of the matches (as real servers
 a search's result set); reads; a SMART Backend Services token endpoint that checks the
 client assertion's signature with the client's public key (PyJWT), or one static token;
 switches that answer 429/503 with Retry-After; a stall that holds a page request (for
-the crash test); and a Bulk Data `$export` (kick-off, poll, NDJSON files).
+the crash test); a Bulk Data `$export` (kick-off, poll, NDJSON files); and deletions: a
+CapabilityStatement (`metadata`) that offers `history-type` (or not, a switch) and the
+type history `[type]/_history?_since=` (newest first, DELETE entries without a resource).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from urllib.parse import parse_qs
 import jwt
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from adapter.fhir.collect import PULLED_TYPES
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 BASE_TIME = datetime(2025, 6, 1, tzinfo=UTC)
@@ -83,6 +87,8 @@ class ServerState:
     exports: dict[str, int] = field(default_factory=dict)  # id → polls still to answer 202
     export_polls: int = 2
     clock: int = 0  # seconds after BASE_TIME of the newest change
+    history: list[dict[str, Any]] = field(default_factory=list)  # Bundle entries, oldest first
+    offers_history: bool = True  # the CapabilityStatement offers `history-type`
 
     def load(self, resources: list[dict[str, Any]], *, per_instant: int = 3) -> None:
         for index, resource in enumerate(resources):
@@ -97,6 +103,27 @@ class ServerState:
             stamp = BASE_TIME + timedelta(seconds=self.clock)
         stored = {**resource, "meta": {**resource.get("meta", {}), "lastUpdated": instant(stamp)}}
         self.resources.setdefault(resource["resourceType"], {})[resource["id"]] = stored
+        self._note("PUT", f"{resource['resourceType']}/{resource['id']}", stamp, stored)
+
+    def delete(self, kind: str, resource_id: str) -> None:
+        """Delete the resource one second after the newest change (a version in history)."""
+        del self.resources[kind][resource_id]
+        self.clock += 1
+        self._note("DELETE", f"{kind}/{resource_id}", BASE_TIME + timedelta(seconds=self.clock))
+
+    def _note(
+        self, method: str, ref: str, stamp: datetime, resource: dict[str, Any] | None = None
+    ) -> None:
+        entry: dict[str, Any] = {
+            "request": {"method": method, "url": ref},
+            "response": {
+                "status": "204" if resource is None else "200",
+                "lastModified": instant(stamp),
+            },
+        }
+        if resource is not None:
+            entry["resource"] = resource
+        self.history.append(entry)
 
     def count(self, path_part: str) -> int:
         return sum(1 for r in self.requests if path_part in r.path)
@@ -196,6 +223,38 @@ def create_fhir_app(state: ServerState) -> FastAPI:
                 yield json.dumps(resource).encode() + b"\n"
 
         return StreamingResponse(lines(), media_type="application/fhir+ndjson")
+
+    @app.get("/fhir/metadata")
+    def metadata() -> Response:
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if state.offers_history:
+            interactions.append({"code": "history-type"})
+        resources = [{"type": kind, "interaction": interactions} for kind in PULLED_TYPES]
+        statement = {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "kind": "instance",
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [{"mode": "server", "resource": resources}],
+        }
+        return JSONResponse(statement, media_type=FHIR_JSON)
+
+    @app.get("/fhir/{kind}/_history")
+    def history(request: Request, kind: str) -> Response:
+        if not state.offers_history:
+            return _outcome(405, "not-supported")
+        since = request.query_params.get("_since")
+        bound = datetime.fromisoformat(since) if since else None
+        entries = [
+            e
+            for e in reversed(state.history)
+            if e["request"]["url"].startswith(f"{kind}/")
+            and (bound is None or datetime.fromisoformat(e["response"]["lastModified"]) >= bound)
+        ]
+        count = int(request.query_params.get("_count", "50"))
+        bundle = {"resourceType": "Bundle", "type": "history", "entry": entries[:count]}
+        return JSONResponse(bundle, media_type=FHIR_JSON)
 
     @app.get("/fhir/{kind}/{resource_id}")
     def read(kind: str, resource_id: str) -> Response:

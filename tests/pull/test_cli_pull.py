@@ -86,3 +86,37 @@ def test_pull_settings_are_read_with_paths_beside_the_configuration(tmp_path: Pa
     assert config.pull.types == ("Patient",)
     assert config.pull.smart.private_key == tmp_path / "keys" / "client.pem"
     assert json.dumps(config.pull.requests_per_second) == "5.0"
+
+
+def test_pull_with_a_refused_token_exits_2_naming_the_server(
+    cli: Cli, tmp_path: Path, fhir_server: Served
+) -> None:
+    """A token the server refuses, also after reading it again: one line, exit 2."""
+    fhir_server.state.auth, fhir_server.state.static_token = "static", "right"
+    token = tmp_path / "token"
+    token.write_text("wrong\n")
+    cli.ok("init")
+    line = cli.refused(
+        "pull", "--server", fhir_server.base, "--token-file", str(token), "--config", str(CONFIG)
+    )
+    assert line.startswith(f"substreg: {fhir_server.base}: the read of the CapabilityStatement ")
+    assert "refused (401) with a fresh token" in line and "wrong" not in line
+    assert fhir_server.state.count("/fhir/") == 2
+
+
+def test_pull_counts_what_was_deleted_on_the_server(
+    cli: Cli, tmp_path: Path, fhir_server: Served
+) -> None:
+    """A prescription deleted on the server after the first pull: the next pull syncs it
+    as deleted (D-180), says so, and audits the count; the one after finds nothing."""
+    pull_table = f'[pull]\nserver = "{fhir_server.base}"\nrequests_per_second = 500\n'
+    config = _config(tmp_path, pull_table)
+    cli.ok("init")
+    pull = ("pull", "--config", str(config), "--as-of", AS_OF, "--format", "json")
+    assert cli.json(*pull)["deleted"] == 0
+    fhir_server.state.delete("MedicationRequest", "mr-1002-s")
+    assert cli.json(*pull)["deleted"] == 1
+    text = cli.ok("pull", "--config", str(config), "--as-of", AS_OF)
+    assert "Deleted on the server and synced as deleted: 0." in text
+    audit = cli.json("audit", "list", "--action", "pull", "--format", "json")["entries"]
+    assert [e["details"]["deleted"] for e in audit] == [0, 1, 0]

@@ -130,6 +130,38 @@ def test_a_static_token_from_a_file_and_a_wrong_one(fhir_server: Served, tmp_pat
         client(fhir_server.base, StaticToken(tmp_path / "missing")).read("Patient/1001")
 
 
+def test_a_token_refused_twice_is_one_error_after_one_retry(
+    fhir_server: Served, tmp_path: Path
+) -> None:
+    """D-134: a 401 drops the token and the request is sent once more with a new one; a
+    second 401 is a SourceAuthError naming the server at once, no loop of retries."""
+    state = fhir_server.state
+    state.auth, state.static_token = "static", "s3cret-token-of-the-ehr"
+    bad = tmp_path / "bad"
+    bad.write_text("another-token\n")
+    source = client(fhir_server.base, StaticToken(bad), attempts=6)
+    with pytest.raises(SourceAuthError) as refused:
+        source.read("Patient/1001")
+    assert str(refused.value).startswith(f"{fhir_server.base}: the read of Patient was refused")
+    assert [r.path for r in state.requests] == ["/fhir/Patient/1001"] * 2
+    assert source.requests == 2
+
+
+def test_a_smart_token_refused_twice_asks_for_two_tokens_only(
+    fhir_server: Served, tmp_path: Path
+) -> None:
+    """A server that refuses every token it issued (a missing scope, say): two token
+    requests and two reads, then the error, however many attempts are allowed."""
+    key, public = _keys(tmp_path, "RS384")
+    state = fhir_server.state
+    state.auth, state.public_key, state.token_seconds = "smart", public, 0
+    source = client(fhir_server.base, _smart(fhir_server, key, "RS384"), attempts=6)
+    with pytest.raises(SourceAuthError, match="refused \\(401\\) with a fresh token"):
+        source.read("Patient/1001")
+    assert state.token_requests == 2
+    assert state.count("/fhir/Patient") == 2
+
+
 def test_429_and_503_are_waited_out_as_retry_after_says(fhir_server: Served) -> None:
     """A 429 with Retry-After 1 and a 503 with Retry-After 0, then the answer: the
     request after the 429 came at least a second later."""
@@ -150,7 +182,7 @@ def test_a_server_that_stays_busy_is_a_clear_error_and_moves_no_checkpoint(
     with pytest.raises(SourceError) as failed:
         pull(store, ACTOR, client(fhir_server.base, attempts=3), options())
     assert str(failed.value) == (
-        f"{fhir_server.base}: the search of Organization page 1 was answered 503 (busy) 3 "
+        f"{fhir_server.base}: the read of the CapabilityStatement was answered 503 (busy) 3 "
         "time(s); try again later, or lower requests_per_second in [pull]"
     )
     assert store.read(lambda space: space.pull.checkpoints(fhir_server.base)) == {}

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapter.domain.batch import Batch
+from adapter.domain.bulk import Held, blanket_report, blanket_statement, inventory_reports
 from adapter.domain.model import SUBSTANCES, Address, RegisterDoctor, Report
 from adapter.errors import PermanentTransportError, TransientTransportError
 from adapter.pdf.fonts import find_fonts
@@ -439,3 +440,24 @@ def test_any_batch_renders_and_every_field_reads_back(
     batch = Batch("b-gen", BRANDT, PRINTED_AT, reports)
     text = "\n".join(pages(render_form(batch, place, PRINTED_AT)))
     find_in_order(text, expected(batch, place, "05.01.2026"))
+
+
+@pytest.mark.usefixtures("unicode_font")
+def test_the_bulk_reports_print_their_marking_and_the_statement_once() -> None:
+    """R-INV-1: "Inventur-Meldung zum Stichtag" with the key date and the first use;
+    R-PAU-1: the signed statement once, its date under the last use."""
+    doctor = RegisterDoctor(BRANDT, "Brandt", "Jonas", "1969-03-11", None, "0341 5550202")
+    anmeldung = Report(
+        "anmeldung", date(2025, 3, 1), date(2025, 3, 1), "HAMÜF284", "Methadon", doctor,
+        None, (), "R-EP-1", (), "anm-1",
+    )  # fmt: skip
+    held = Held("m1", "l1", date(2025, 3, 1), anmeldung)
+    [stock] = [p.report for p in inventory_reports([held], doctor, date(2025, 6, 1))]
+    blanket = blanket_report(doctor, date(2025, 6, 15), made_on=date(2025, 6, 16)).report
+    batch = Batch("b-bulk", BRANDT, PRINTED_AT, (stock, blanket))
+    text = "\n".join(pages(render_form(batch, "Musterstadt", PRINTED_AT)))
+    inventur = ["Inventur-Meldung zum Stichtag 01.06.2025", "HAMÜF284", "01.03.2025", "Methadon"]
+    find_in_order(
+        text, [*inventur, "Pauschalabmeldung", "15.06.2025", blanket_statement(date(2025, 6, 15))]
+    )
+    assert squeeze(text).count(squeeze("habe ich alle von mir")) == 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from adapter.errors import DatabaseError
 from adapter.store.memory.audit import MemoryAuditRows
 from adapter.store.memory.facts import MemoryFactRows
+from adapter.store.memory.handovers import MemoryHandoverRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
@@ -42,6 +43,7 @@ class MemoryBackend:
     outbox: MemoryOutboxRows = field(init=False)
     pull: MemoryPullRows = field(init=False)
     resources: MemoryResourceRows = field(init=False)
+    handovers: MemoryHandoverRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -54,6 +56,7 @@ class MemoryBackend:
         self.outbox = MemoryOutboxRows(self.tables)
         self.pull = MemoryPullRows(self.tables)
         self.resources = MemoryResourceRows(self.tables)
+        self.handovers = MemoryHandoverRows(self.tables)
 
 
 class MemoryDatabase:

@@ -28,6 +28,7 @@ from adapter.store.database import (
 )
 from adapter.store.sql.audit import SqlAuditRows
 from adapter.store.sql.facts import SqlFactRows
+from adapter.store.sql.handovers import SqlHandoverRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
@@ -55,6 +56,7 @@ class SqlBackend:
     outbox: SqlOutboxRows = field(init=False)
     pull: SqlPullRows = field(init=False)
     resources: SqlResourceRows = field(init=False)
+    handovers: SqlHandoverRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
@@ -67,6 +69,7 @@ class SqlBackend:
         self.outbox = SqlOutboxRows(self.connection)
         self.pull = SqlPullRows(self.connection)
         self.resources = SqlResourceRows(self.connection)
+        self.handovers = SqlHandoverRows(self.connection)
 
 
 class SqlDatabase:

@@ -1,0 +1,140 @@
+"""The handlers of `substreg handover` (arguments: `adapter.cli.handover_arguments`): each
+calls one use case of `adapter.services.handover` and prints what it did. The document and
+its PDF name the patient: they are written mode 0600, and never printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from adapter.cli.context import context, store, today_in_berlin
+from adapter.domain.handover import Handover, Step, doctor_label
+from adapter.errors import HandoverRefused, InputError
+from adapter.export.handover_pdf import handover_pdf
+from adapter.services import handover as service
+from adapter.settings.files import write_private
+
+
+def dispatch(name: str, args: argparse.Namespace) -> int:
+    """Run the handler `name` (errors become one line in `adapter.cli.run`)."""
+    handlers = {
+        "handover_export": _export,
+        "handover_import": _import,
+        "handover_list": _list,
+        "handover_release": _release,
+        "handover_return": _release,
+    }
+    return handlers[name](args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    if not args.out.is_dir():
+        msg = f"--out {args.out} is no directory"
+        raise HandoverRefused(msg)
+    settings, actor, _ = context()
+    done = service.export_handover(
+        store(settings),
+        actor,
+        args.patient,
+        receiver=args.to,
+        sender=args.sender,
+        day=args.on or today_in_berlin(),
+    )
+    stem = args.out / f"handover-{done.handover.document_id}"
+    json_path, pdf_path = stem.with_suffix(".json"), stem.with_suffix(".pdf")
+    write_private(json_path, done.document)
+    write_private(pdf_path, handover_pdf(done.handover, done.steps, done.signer))
+    sys.stdout.write(
+        f"Handover document: {json_path}\nReadable copy (PDF): {pdf_path}\n"
+        f"Signed by the key with fingerprint {done.signer}\n"
+        "Give the receiving facility this fingerprint by another way than the file (phone, "
+        "letter): it imports with --trust '<fingerprint>'.\n"
+        f"{_status(done.handover)}"
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        msg = f"Cannot read the handover document {args.file}: {exc.strerror}"
+        raise InputError(msg) from None
+    settings, actor, _ = context()
+    done = service.import_handover(store(settings), actor, data, args.trust)
+    kept = (
+        "Registration recorded: a second Anmeldung under its code is held back while it is "
+        f"open (R-EP-5); `substreg handover release {done.handover.document_id}` ends that."
+        if done.recorded
+        else "Nothing new recorded (no open registration, or this document came before)."
+    )
+    sys.stdout.write(
+        f"Handover {done.handover.document_id} from {done.handover.sender}, signed by "
+        f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"
+        f"What follows:\n{_steps(done.steps)}"
+    )
+    return 0
+
+
+def _status(handover: Handover) -> str:
+    return _treatment(handover) + _register(handover)
+
+
+def _treatment(h: Handover) -> str:
+    days = (
+        f"last dose {_day(h.last_dose)}, doses until {_day(h.covered_until)}"
+        if h.substance
+        else "no substitution open"
+    )
+    consultant = f"; consulting doctor {doctor_label(h.consultant)}" if h.consultant else ""
+    return f"Current treatment: {h.substance or '-'}, {days}{consultant}.\n"
+
+
+def _day(day: date | None) -> str:
+    return day.isoformat() if day else "unknown"
+
+
+def _register(handover: Handover) -> str:
+    reg = handover.registration
+    if reg is None:
+        return "Register status: no open registration.\n"
+    return (
+        f"Register status: registered by {doctor_label(reg.doctor)} since "
+        f"{reg.since.isoformat()} ({reg.substance}; Anmeldung {reg.state}).\n"
+    )
+
+
+def _steps(steps: tuple[Step, ...]) -> str:
+    return "".join(f"  - {step.text}\n" for step in steps)
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    found = service.list_handovers(store(settings), actor)
+    if not found:
+        sys.stdout.write("No handover received.\n")
+        return 0
+    lines = ["handover                              state     received    released    signer"]
+    for h in found:
+        released = h.released_on.isoformat() if h.released_on else "-"
+        lines.append(
+            f"{h.handover_id}  {h.state:<8}  {h.received_at.date().isoformat()}  "
+            f"{released:<10}  {h.signer[:19]} …"
+        )
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    settings, actor, _ = context()
+    on = args.on or today_in_berlin()
+    how = "released" if args.handler == "handover_release" else "returned"
+    service.end_handover(store(settings), actor, args.handover_id, how, on)
+    follows = (
+        "the next sync records the Anmeldung it held back, if the data still calls for it"
+        if how == "released"
+        else "the next sync records the reports of the stay here as waived (never sent)"
+    )
+    sys.stdout.write(f"Handover {args.handover_id} {how} as of {on.isoformat()}: {follows}.\n")
+    return 0

@@ -1,0 +1,144 @@
+"""The register's bulk reports, made from the ledger: the inventory report (R-INV-1) and the
+blanket deregistration of a leaving doctor (R-PAU-1), 004 §3.6, §3.7.
+
+Pure: both take what the ledger says was reported (`Reported`) and return the reports to
+record. What the register holds open is what the reports sent or going to be say, in the
+register's order (`RegisterView`); a blanket deregistration closes, in that view, every
+registration of its doctor open on its date (`blanket_closes`), so that the reconciler
+sends no single Abmeldung of its own for them (D-166).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from adapter.domain.model import RegisterDoctor, Report
+from adapter.domain.reconcile import PRACTICE, Planned, Reported, slot_key
+from adapter.domain.register_view import register_order
+from adapter.domain.reports import report_id
+
+INVENTORY: Final = "inventur"
+BLANKET: Final = "pauschalabmeldung"
+BULK_KINDS = frozenset({INVENTORY, BLANKET})
+# Pairs the register reads as one phase going on (D-12): a new code, a switch to or from
+# Diamorphin, a new consulting doctor. An R-ABS-2 re-registration starts afresh.
+_CONTINUING = frozenset({"R-CHG-1", "R-CHG-2", "R-CHG-3"})
+
+
+def blanket_statement(day: date) -> str:
+    """R-PAU-1: the signed statement of a blanket deregistration, in the register's words."""
+    return (
+        f"Am {day.strftime('%d.%m.%Y')} habe ich alle von mir durchgeführten "
+        "Substitutionsbehandlungen beendet."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One registration the register holds open with a doctor on a day (our ids only,
+    and the Anmeldung as sent: its code is the register's spelling, R-CODE-8)."""
+
+    subject: str  # mapping id
+    ledger_id: str  # the open Anmeldung's
+    began: date  # the first use of the current phase
+    anmeldung: Report
+
+
+def held_open(reported: Iterable[Reported], doctor: str, day: date) -> list[Held]:
+    """The registrations of `doctor` (BtM number) the register holds open on `day`,
+    one per patient, from the reports sent or going to be (a rejected one told nothing)."""
+    entries = [r for r in reported if r.at_register]
+    blankets = blanket_days(entries).get(doctor, [])
+    by_subject: dict[str, list[Reported]] = defaultdict(list)
+    for entry in entries:
+        if entry.doctor == doctor and entry.subject != PRACTICE and entry.date <= day:
+            by_subject[entry.subject].append(entry)
+    held = []
+    for subject in sorted(by_subject):
+        found = _open_of(by_subject[subject], [b for b in blankets if b <= day])
+        if found is not None:
+            held.append(found)
+    return held
+
+
+def _open_of(entries: list[Reported], blankets: list[date]) -> Held | None:
+    """The registration open after these entries and blanket dates, with its phase's start:
+    a pair that continues the phase (a new code, substance or consulting doctor) keeps it."""
+    steps: list[tuple[tuple[date, int], Reported | None]] = [
+        (register_order(e.kind, e.date), e) for e in entries
+    ]
+    steps += [(register_order(BLANKET, d), None) for d in blankets]
+    chain: list[Reported] = []  # the open registration's Anmeldungen, the phase's first first
+    ended: list[Reported] = []  # those of the registration an Abmeldung just closed
+    for _, entry in sorted(steps, key=lambda s: s[0]):
+        if entry is None:  # a blanket deregistration ends the phase for good
+            chain, ended = [], []
+        elif entry.kind == "abmeldung":
+            chain, ended = [], chain
+        elif entry.kind == "anmeldung":
+            continues = entry.report is not None and entry.report.rule in _CONTINUING
+            chain, ended = ([*ended, entry] if continues and ended else [entry]), []
+    if not chain or chain[-1].report is None:
+        return None  # nothing open, or its payload shredded: nothing to tell
+    return Held(chain[-1].subject, chain[-1].ledger_id, chain[0].date, chain[-1].report)
+
+
+def blanket_days(reported: Iterable[Reported]) -> dict[str, list[date]]:
+    """The dates of the blanket deregistrations sent or going to be, by doctor."""
+    days: dict[str, list[date]] = defaultdict(list)
+    for entry in reported:
+        if entry.kind == BLANKET and entry.at_register:
+            days[entry.doctor].append(entry.date)
+    return {doctor: sorted(found) for doctor, found in days.items()}
+
+
+def inventory_reports(
+    held: Iterable[Held], doctor: RegisterDoctor, key_date: date
+) -> list[Planned]:
+    """R-INV-1: one Inventur-Meldung per patient the doctor holds open on the key date, with
+    the code as sent at Anmeldung, the first use of the current phase, the substance and the
+    consulting doctor of the open registration. Made on the key date, which its slot holds:
+    the same key date gives the same slots, so a second run records nothing."""
+    planned = []
+    for item in held:
+        anmeldung = item.anmeldung
+        slot = slot_key(INVENTORY, item.subject, doctor.btm_number or "", key_date)
+        report = Report(
+            kind=INVENTORY,
+            made_on=key_date,
+            date=item.began,
+            patient_code=anmeldung.patient_code,
+            substance=anmeldung.substance,
+            doctor=doctor,
+            consultant=anmeldung.consultant,
+            remarks=(),  # the marking is the kind with the key date (paper: its first column)
+            rule="R-INV-1",
+            sources=(),
+            id=report_id(INVENTORY, slot),
+        )
+        planned.append(Planned(item.subject, report))
+    return planned
+
+
+def blanket_report(doctor: RegisterDoctor, day: date, *, made_on: date) -> Planned:
+    """R-PAU-1: the blanket deregistration of `doctor` on `day`, the statement as remark; it
+    names no patient (the register ends every registration of the doctor open on `day`)."""
+    slot = slot_key(BLANKET, PRACTICE, doctor.btm_number or "", day)
+    report = Report(
+        kind=BLANKET,
+        made_on=made_on,
+        date=day,
+        patient_code=None,
+        substance=None,
+        doctor=doctor,
+        consultant=None,
+        remarks=(blanket_statement(day),),
+        rule="R-PAU-1",
+        sources=(),
+        id=report_id(BLANKET, slot),
+    )
+    return Planned(PRACTICE, report)

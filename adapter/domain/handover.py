@@ -1,0 +1,168 @@
+"""The handover of a patient in substitution to another facility (R-HO-1, 004 §3.8).
+
+A handover states the register status, so that nobody is registered twice: who
+registered the patient, since when, under which code and substance, the last report
+sent and its receipt. This module holds the document's content as plain values, and
+the rules of what follows for the receiving doctor: continue as a substitute for at
+most 30 days (R-ABS-1, R-ABS-3), else re-register after the sending doctor's
+Abmeldung (R-ABS-2, R-EP-2); and while the first registration is open, a second
+Anmeldung under the same code is held back (R-EP-5, R-HO-1): `handover_decision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from adapter.domain.model import RegisterDoctor, Report
+
+_Day = date  # fields named `date` below would shadow the type under slots
+
+SUBSTITUTE_DAYS = 30  # R-ABS-1, R-ABS-3: at most 30 consecutive days without re-registration
+
+
+@dataclass(frozen=True, slots=True)
+class HandedPatient:
+    """The person as the sending EHR names them (in the document only, never in a log)."""
+
+    family: str
+    given: str
+    birth_date: str | None  # FHIR date, possibly partial
+    sex: str | None  # "F"/"M"
+
+
+@dataclass(frozen=True, slots=True)
+class LastReport:
+    """The newest report the sending installation made for the patient, and its proof."""
+
+    kind: str
+    date: _Day
+    made_on: _Day
+    state: str  # the ledger state: pending … acknowledged
+    sent_at: str | None = None  # ISO instant the batch was sent
+    receipt: str | None = None  # the register's receipt id (proof), when one came back
+    received_at: str | None = None  # the receipt's time
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The open registration: the Anmeldung the register holds (or is about to)."""
+
+    code: str
+    doctor: RegisterDoctor
+    since: _Day
+    substance: str
+    state: str  # the Anmeldung's ledger state
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """What `handover export` puts in the document, and `handover import` reads back."""
+
+    document_id: str
+    day: _Day  # the day of the handover
+    sender: str  # the sending facility, as the sender names itself
+    receiver: str  # the receiving facility
+    patient: HandedPatient
+    substance: str | None
+    last_dose: _Day | None  # the last day a dose was given or handed out
+    covered_until: _Day | None  # the take-home reach: the last day the patient has doses for
+    consultant: RegisterDoctor | None
+    registration: Registration | None  # None: nothing open at the register
+    last_report: LastReport | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing that follows for the receiving side, with its rule and day."""
+
+    rule: str
+    text: str
+    due: _Day | None = None
+
+
+def substitute_until(day: date) -> date:
+    """The last day the receiving doctor may treat as a substitute without re-registering:
+    the 30th day counted from the handover day (R-ABS-1, R-ABS-3)."""
+    return day + timedelta(days=SUBSTITUTE_DAYS - 1)
+
+
+def next_steps(handover: Handover) -> tuple[Step, ...]:
+    """What follows for the receiving doctor (R-HO-1, R-ABS-1/2/3, R-EP-2, R-EP-5)."""
+    reg = handover.registration
+    if reg is None:
+        text = (
+            "No registration is open at the register: the receiving doctor registers the "
+            "patient when treatment goes on (Anmeldung, R-EP-1)."
+        )
+        return (Step("R-EP-1", text),)
+    until = substitute_until(handover.day)
+    steps = [
+        Step(
+            "R-ABS-1",
+            f"Continue as a substitute (Vertretung) up to {until.isoformat()}: no Anmeldung "
+            "here; the registered doctor stays the reporting doctor (R-ABS-1, R-ABS-3).",
+            until,
+        ),
+        Step(
+            "R-ABS-2",
+            f"If treatment stays here beyond {until.isoformat()}: re-register (Anmeldung "
+            "here) once the sending doctor's Abmeldung is made; until then this "
+            "installation holds a second Anmeldung back (R-EP-5).",
+            until + timedelta(days=1),
+        ),
+        Step(
+            "R-EP-2",
+            f"Abmeldung due from the sending doctor ({doctor_label(reg.doctor)}) when the "
+            "treatment there ends; the receiving side confirms it with `substreg handover "
+            "release`. If the patient goes back within the substitute time instead, "
+            "`substreg handover return` (the stay here is never reported).",
+        ),
+    ]
+    return tuple(steps)
+
+
+def doctor_label(doctor: RegisterDoctor) -> str:
+    """`Given Family, BtM 1234567` (what the register knows the doctor by)."""
+    name = " ".join(p for p in (doctor.given_name, doctor.family_name) if p) or "name unknown"
+    return f"{name}, BtM {doctor.btm_number or 'unknown'}"
+
+
+HandoverState = Literal["open", "released", "returned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A registration a handover document received here states, as the receiver keeps it."""
+
+    code: str
+    holder_btm: str | None  # the BtM number of the doctor who registered the patient
+    state: HandoverState
+    ended_on: _Day | None = None  # released: the sender's Abmeldung; returned: the day back
+
+
+HandoverDecision = Literal["hold", "waive"]
+
+
+def handover_decision(report: Report, received: Mapping[str, Received]) -> HandoverDecision | None:
+    """What a handover received here decides for one of this installation's reports
+    (R-HO-1): `received` maps each code to the newest handover stating it.
+
+    - open: another doctor's Anmeldung or Abmeldung under the code is held back, not
+      made, while the first doctor's registration is open (R-EP-5: nobody twice);
+    - returned: the patient went back within the substitute time, so the stay here was
+      a substitution and its reports up to the day back are never made (R-ABS-1, R-ABS-3);
+    - released (the sending doctor's Abmeldung is made) or no handover: nothing.
+    The registering doctor's own reports are never touched."""
+    if report.kind not in ("anmeldung", "abmeldung") or report.patient_code is None:
+        return None
+    found = received.get(report.patient_code)
+    if found is None or found.holder_btm == report.doctor.btm_number:
+        return None
+    if found.state == "open":
+        return "hold"
+    if found.state == "returned" and found.ended_on is not None:
+        return "waive" if report.date <= found.ended_on else None
+    return None

@@ -1,0 +1,195 @@
+"""`substreg inventory` and `substreg blanket-deregistration`: the register's bulk reports
+(R-INV-1, R-PAU-1, 004 §3.6, §3.7), made from the ledger of a synced installation.
+
+Both record pending reports in the ledger, which then go through approval, sealing, the
+outbox and the transports like every other report. The inventory report is one report per
+patient the doctor holds open on the key date, each sealed under the patient's data key;
+the blanket deregistration is one report of the practice (it names no patient). Made
+twice for the same day and doctor, they record nothing new: the slots decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from adapter.domain.bulk import Held, blanket_report, held_open, inventory_reports
+from adapter.domain.model import RegisterDoctor
+from adapter.domain.reconcile import Planned, Reported
+from adapter.errors import BulkReportError
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store, Workspace
+
+__all__ = [
+    "BlanketPlan",
+    "BulkResult",
+    "blanket_deregistration",
+    "inventory",
+    "plan_blanket",
+]
+
+_UNSENT = frozenset({"pending", "approved"})
+COVERED_NOTE = "withdrawn: the blanket deregistration of {day} ends this treatment (R-PAU-1)"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """What was recorded (ledger ids), by doctor, and how many were in the ledger already."""
+
+    recorded: dict[str, tuple[str, ...]]  # BtM number → ledger ids
+    already: int = 0
+    withdrawn: tuple[str, ...] = ()  # single Abmeldungen the blanket covers, taken back
+
+
+@dataclass(frozen=True, slots=True)
+class BlanketPlan:
+    """What a blanket deregistration will do: our ids and counts only."""
+
+    doctor: str
+    day: date
+    ends: tuple[str, ...]  # mapping ids of the registrations it ends
+    withdraws: tuple[str, ...]  # ledger ids of unsent single Abmeldungen it covers
+    made_already: bool
+
+
+def inventory(
+    store: Store, actor: Actor, *, key_date: date, today: date, doctor: str | None = None
+) -> BulkResult:
+    """R-INV-1: an Inventur-Meldung for every patient each doctor (or `doctor`) holds open
+    on `key_date`, recorded as pending; audited with counts only."""
+    _not_to_come(key_date, today, "key date")
+
+    def make(space: Workspace) -> BulkResult:
+        reported = _readable(space, doctor)
+        doctors = [doctor] if doctor else sorted({r.doctor for r in reported if r.doctor})
+        recorded: dict[str, tuple[str, ...]] = {}
+        already = 0
+        for btm in doctors:
+            held = held_open(reported, btm, key_date)
+            planned = inventory_reports(held, _doctor_data(reported, btm), key_date)
+            ids = _record(space, planned, _keys_of(space, held))
+            recorded[btm] = tuple(i for i in ids if i is not None)
+            already += sum(i is None for i in ids)
+        space.audit.append(
+            actor,
+            "report.inventory",
+            details={
+                "key_date": key_date.isoformat(),
+                "doctors": len(doctors),
+                "recorded": sum(len(ids) for ids in recorded.values()),
+                "already": already,
+            },
+        )
+        return BulkResult(recorded, already)
+
+    return store.run(actor, make)
+
+
+def plan_blanket(store: Store, actor: Actor, *, doctor: str, day: date, today: date) -> BlanketPlan:
+    """What `blanket_deregistration` would do; nothing is written."""
+    _not_to_come(day, today, "date")
+    return store.run(actor, lambda space: _blanket_plan(_readable(space, doctor), doctor, day))
+
+
+def blanket_deregistration(
+    store: Store, actor: Actor, *, doctor: str, day: date, today: date
+) -> BulkResult:
+    """R-PAU-1: record the blanket deregistration of `doctor` on `day` as pending, and take
+    back the single Abmeldungen not yet sent that it covers (D-166); audited."""
+    _not_to_come(day, today, "date")
+
+    def make(space: Workspace) -> BulkResult:
+        reported = _readable(space, doctor)
+        plan = _blanket_plan(reported, doctor, day)
+        planned = blanket_report(_doctor_data(reported, doctor), day, made_on=today)
+        [ledger_id] = _record(space, [planned], {})
+        if ledger_id is None:
+            return BulkResult({doctor: ()}, already=1)
+        note = COVERED_NOTE.format(day=day.isoformat())
+        for covered in plan.withdraws:
+            space.ledger.withdraw(covered, by="withdrawn", run_id=ledger_id, note=note)
+        space.audit.append(
+            actor,
+            "report.blanket",
+            ledger_id=ledger_id,
+            details={
+                "day": day.isoformat(),
+                "ends": len(plan.ends),
+                "withdrawn": len(plan.withdraws),
+            },
+        )
+        return BulkResult({doctor: (ledger_id,)}, withdrawn=plan.withdraws)
+
+    return store.run(actor, make)
+
+
+def _blanket_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPlan:
+    """The registrations the register holds open on `day` once the doctor's unsent single
+    Abmeldungen are left out: those the blanket ends; those Abmeldungen it takes back."""
+    unsent = [
+        r for r in reported if r.doctor == doctor and r.kind == "abmeldung" and r.state in _UNSENT
+    ]
+    skipped = {r.ledger_id for r in unsent}
+    held = held_open([r for r in reported if r.ledger_id not in skipped], doctor, day)
+    ends = {h.subject for h in held}
+    made = any(
+        r.kind == "pauschalabmeldung" and r.doctor == doctor and r.date == day and r.at_register
+        for r in reported
+    )
+    return BlanketPlan(
+        doctor,
+        day,
+        tuple(sorted(ends)),
+        tuple(sorted(r.ledger_id for r in unsent if r.subject in ends)),
+        made,
+    )
+
+
+def _readable(space: Workspace, doctor: str | None) -> list[Reported]:
+    """The ledger's reports (of the doctor's patients, and the practice's): refused as a
+    whole when one cannot be read, since a registration it holds might be left out."""
+    entries = space.ledger.entries()
+    subjects = sorted(
+        {e.mapping_id for e in entries if e.mapping_id and doctor in (None, e.doctor_btm)}
+    )
+    reported = space.ledger.reported(subjects, notices=True)
+    if space.ledger.unreadable:
+        count = len(space.ledger.unreadable)
+        msg = (
+            f"{count} report(s) of the ledger cannot be read or fail their check, so a "
+            "registration might be left out: see `substreg audit verify`; nothing was written."
+        )
+        raise BulkReportError(msg)
+    return reported
+
+
+def _doctor_data(reported: list[Reported], doctor: str) -> RegisterDoctor:
+    """The doctor's register fields as on their newest report (D-3: as sent last)."""
+    own = [r.report for r in reported if r.doctor == doctor and r.report is not None]
+    if not own:
+        msg = (
+            f"The ledger holds no report of the doctor with BtM number {doctor}: "
+            "check the number (`substreg reports list`); nothing was written."
+        )
+        raise BulkReportError(msg)
+    return max(own, key=lambda r: (r.made_on, r.date)).doctor
+
+
+def _keys_of(space: Workspace, held: list[Held]) -> dict[str, str]:
+    """Each patient's data key: the one their open Anmeldung is sealed under."""
+    return {h.subject: space.ledger.entry(h.ledger_id).dek_id for h in held}
+
+
+def _record(space: Workspace, planned: list[Planned], keys: dict[str, str]) -> list[str | None]:
+    """Record as pending; None for a slot the ledger holds already (made before)."""
+    if not planned:
+        return []
+    practice = space.ledger.practice_key()
+    items = [(p, keys.get(p.subject, practice)) for p in planned]
+    return space.ledger.record_many(items)
+
+
+def _not_to_come(day: date, today: date, what: str) -> None:
+    if day > today:
+        msg = f"The {what} {day.isoformat()} is still to come; a report tells what happened."
+        raise BulkReportError(msg)

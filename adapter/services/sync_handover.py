@@ -1,0 +1,74 @@
+"""Sync's one hook for handovers received (R-HO-1, R-EP-5, D-162): what
+`handover_decision` decides for the reports sync is about to record. An Anmeldung or
+Abmeldung under a code another doctor holds open is held back with a finding, and its
+patient is kept unresolved, so that every sync derives it afresh and the first one after
+`substreg handover release` records it;
+one of a stay the patient returned from within the substitute time is recorded as
+waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from adapter.domain.handover import HandoverState, Received, handover_decision
+from adapter.domain.model import Finding
+from adapter.domain.reconcile import Plan, Planned
+from adapter.store.handovers import Incoming
+from adapter.store.workspace import Workspace
+
+
+def apply_handovers(space: Workspace, plan: Plan) -> Plan:
+    """`plan` with the reports handovers received here hold back or waive, and a finding
+    for each."""
+    if not plan.record:
+        return plan
+    newest = {h.code: h for h in space.handovers.listed()}  # oldest first: the newest wins
+    if not newest:
+        return plan
+    received = {code: _received(h) for code, h in newest.items()}
+    record: list[Planned] = []
+    findings = list(plan.findings)
+    unresolved = set(plan.contradicted)
+    for planned in plan.record:
+        decision = handover_decision(planned.report, received)
+        if decision is None:
+            record.append(planned)
+            continue
+        handover = newest[planned.report.patient_code or ""]
+        findings.append(_finding(planned, handover, decision))
+        if decision == "waive":
+            record.append(replace(planned, origin="waived"))
+        else:  # derived afresh on every sync until it is made (sync_state `unresolved`)
+            unresolved.add(planned.subject)
+    return replace(plan, record=record, findings=findings, contradicted=unresolved)
+
+
+_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned")}
+
+
+def _received(h: Incoming) -> Received:
+    # A state this version does not know holds back, as an open one does (fail closed).
+    return Received(h.code, h.doctor_btm, _STATES.get(h.state, "open"), h.released_on)
+
+
+def _finding(planned: Planned, handover: Incoming, decision: str) -> Finding:
+    report = planned.report
+    what = (
+        f"{report.kind.capitalize()} of {report.date.isoformat()} by BtM {report.doctor.btm_number}"
+    )
+    if decision == "waive":
+        message = (
+            f"{what} not made: the patient returned on {handover.released_on} from the stay "
+            f"handover {handover.handover_id} began, a substitution of at most 30 days "
+            "(R-ABS-1, R-ABS-3); recorded as waived."
+        )
+        return Finding("info", "R-HO-1", message, report.sources)
+    message = (
+        f"{what} held back: handover {handover.handover_id} received here states the "
+        f"patient is registered by BtM {handover.doctor_btm} since "
+        f"{handover.since.isoformat()}, and that registration is open (R-HO-1, R-EP-5). "
+        "Treat as a substitute for up to 30 days (R-ABS-1, R-ABS-3); once the sending "
+        f"doctor's Abmeldung is made, run `substreg handover release {handover.handover_id}` "
+        "and sync again (or `handover return` if the patient went back)."
+    )
+    return Finding("warning", "R-HO-1", message, report.sources)

@@ -1,0 +1,94 @@
+"""The handover documents received (R-HO-1): the registration each states, sealed.
+
+A row's clear columns are the document's id, the signer's key fingerprint, the state
+(`open`, then `released` once the sending doctor's Abmeldung is made) and times; the
+registration (code, registering doctor's BtM number, since when) is sealed under a data
+key of the row's own. Sync opens the open rows to hold back a second Anmeldung under the
+same code (R-EP-5, D-162): few rows, opened each time, never an index of codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import orjson
+
+from adapter.store.keys import KeyStore
+from adapter.store.rows import HandoverRows
+
+_FIELD = "registration"
+OPEN, RELEASED, RETURNED = "open", "released", "returned"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A handover received, with the registration it states (opened)."""
+
+    handover_id: str
+    signer: str
+    state: str
+    received_at: datetime
+    released_on: date | None  # the day it was released or the patient returned
+    code: str
+    doctor_btm: str | None
+    since: date
+
+
+class IncomingHandovers:
+    def __init__(self, rows: HandoverRows, keys: KeyStore, now: datetime) -> None:
+        self.rows = rows
+        self.keys = keys
+        self.now = now
+
+    def record(
+        self, handover_id: str, signer: str, code: str, doctor_btm: str | None, since: date
+    ) -> bool:
+        """Keep a received registration as open; False when this document came before."""
+        if any(r["handover_id"] == handover_id for r in self.rows.rows()):
+            return False
+        dek_id = self.keys.create_data_key("handover")
+        plain = orjson.dumps({"code": code, "doctor_btm": doctor_btm, "since": since})
+        sealed = self.keys.seal(dek_id, handover_id, _FIELD, plain)
+        row = {
+            "handover_id": handover_id,
+            "dek_id": dek_id,
+            "signer": signer,
+            "state": OPEN,
+            "received_at": self.now,
+            "released_on": None,
+            "nonce": sealed.nonce,
+            "ct": sealed.ct,
+        }
+        return self.rows.add(row)
+
+    def listed(self, state: str | None = None) -> list[Incoming]:
+        """The handovers received (of `state`), each opened with its data key."""
+        rows = self.rows.rows(state)
+        self.keys.preload([row["dek_id"] for row in rows])
+        found = []
+        for row in rows:
+            plain = self.keys.open(
+                row["dek_id"], row["handover_id"], _FIELD, row["nonce"], row["ct"]
+            )
+            values = orjson.loads(plain)
+            found.append(
+                Incoming(
+                    row["handover_id"],
+                    row["signer"],
+                    row["state"],
+                    row["received_at"],
+                    row["released_on"],
+                    values["code"],
+                    values["doctor_btm"],
+                    date.fromisoformat(values["since"]),
+                )
+            )
+        return found
+
+    def end(self, handover_id: str, state: str, on: date) -> bool:
+        """Mark an open handover `released` (the sending doctor's Abmeldung was made) or
+        `returned` (the patient went back); False when there is no open one of that id."""
+        if not any(r["handover_id"] == handover_id for r in self.rows.rows(OPEN)):
+            return False
+        return self.rows.set_state(handover_id, state, on)

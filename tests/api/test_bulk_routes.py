@@ -1,0 +1,59 @@
+"""The bulk reports over the service (R-INV-1, R-PAU-1): the same use cases as
+`substreg inventory` and `substreg blanket-deregistration`, for doctors of the tenant."""
+
+from __future__ import annotations
+
+from adapter.store.registry import Role
+from tests.api.service import Service
+
+DOCTOR = "1234567"  # the doctor of every report of tests/api/service.py
+
+
+def test_a_doctor_makes_the_inventory_once_per_key_date(service: Service) -> None:
+    """Five open registrations, five pending Inventur-Meldungen; again: none, five known."""
+    client = service.client()
+    doctor = service.auth("alpha", Role.DOCTOR)
+    body = {"key_date": "2026-12-01", "doctor": DOCTOR}
+    made = client.post("/reports/inventory", headers=doctor, json=body)
+    assert made.status_code == 200, made.text
+    assert len(made.json()["recorded"][DOCTOR]) == 5
+    again = client.post("/reports/inventory", headers=doctor, json=body).json()
+    assert again["recorded"] == {DOCTOR: []} and again["already"] == 5
+    pending = client.get("/reports", params={"state": "pending"}, headers=doctor).json()
+    assert [r["kind"] for r in pending["reports"]].count("inventur") == 5
+    beta = client.get("/reports", headers=service.auth("beta", Role.DOCTOR)).json()["reports"]
+    assert "inventur" not in [r["kind"] for r in beta]
+
+
+def test_staff_may_not_and_a_day_to_come_is_a_business_rule(service: Service) -> None:
+    """Only doctors record bulk reports; a key date after today is refused (409)."""
+    client = service.client()
+    staff = client.post(
+        "/reports/inventory",
+        headers=service.auth("alpha", Role.STAFF),
+        json={"key_date": "2026-12-01"},
+    )
+    assert staff.status_code == 403
+    later = client.post(
+        "/reports/inventory",
+        headers=service.auth("alpha", Role.DOCTOR),
+        json={"key_date": "2026-12-02"},
+    )
+    assert later.status_code == 409 and "still to come" in later.text
+
+
+def test_the_blanket_is_shown_then_recorded_only_when_confirmed(service: Service) -> None:
+    """The plan shows the five registrations it ends; without confirm: refused (400)."""
+    client = service.client()
+    doctor = service.auth("alpha", Role.DOCTOR)
+    body = {"doctor": DOCTOR, "date": "2026-12-01"}
+    plan = client.post("/reports/blanket-deregistration/plan", headers=doctor, json=body).json()
+    assert len(plan["ends"]) == 5 and plan["made_already"] is False
+    unconfirmed = client.post("/reports/blanket-deregistration", headers=doctor, json=body)
+    assert unconfirmed.status_code == 400
+    made = client.post(
+        "/reports/blanket-deregistration", headers=doctor, json=body | {"confirm": True}
+    ).json()
+    assert len(made["recorded"][DOCTOR]) == 1
+    kinds = [r["kind"] for r in client.get("/reports", headers=doctor).json()["reports"]]
+    assert kinds.count("pauschalabmeldung") == 1

@@ -1,0 +1,64 @@
+"""The handover rows' contract (`HandoverRows`) and the received handovers on them, on every
+backend: the registration is stored sealed, opens again, and is released (R-HO-1, D-162)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from adapter.crypto import generate_keyring
+from adapter.store.handovers import OPEN, RELEASED, IncomingHandovers
+from adapter.store.keys import KeyStore
+from adapter.store.workspace import Database
+from tests.storage import NOW
+
+RING = generate_keyring(NOW.isoformat())
+DOC = "0b7f3c9e-8a51-4c2e-9d7a-1f2e3d4c5b6a"
+OTHER = "6d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"
+
+
+def _handovers(rows: Any, now: Any = NOW) -> IncomingHandovers:
+    return IncomingHandovers(rows.handovers, KeyStore(rows.keys, RING, now), now)
+
+
+def test_a_received_registration_is_sealed_and_opens_again(backend_db: Database) -> None:
+    """The code is nowhere in the row in clear; listed, it opens with its data key."""
+    with backend_db.transaction() as rows:
+        assert _handovers(rows).record(DOC, "ab12 cd34", "THREM249", "3990101", date(2025, 1, 7))
+    with backend_db.transaction(write=False) as rows:
+        [stored] = rows.handovers.rows()
+        assert b"THREM249" not in stored["ct"]
+        assert "THREM249" not in repr(stored)
+        [found] = _handovers(rows).listed()
+    assert (found.handover_id, found.state, found.code) == (DOC, OPEN, "THREM249")
+    assert (found.doctor_btm, found.since, found.signer) == (
+        "3990101",
+        date(2025, 1, 7),
+        "ab12 cd34",
+    )
+
+
+def test_the_same_document_is_recorded_once(backend_db: Database) -> None:
+    """A document imported twice keeps its first row and says so."""
+    with backend_db.transaction() as rows:
+        assert _handovers(rows).record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
+    with backend_db.transaction() as rows:
+        assert not _handovers(rows).record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
+        assert len(rows.handovers.rows()) == 1
+
+
+def test_a_released_handover_is_no_longer_open(backend_db: Database) -> None:
+    """`end` moves one row to released with its day; the others stay open."""
+    with backend_db.transaction() as rows:
+        _handovers(rows).record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
+        _handovers(rows, NOW + timedelta(minutes=1)).record(
+            OTHER, "s", "CLBUF919", "3800101", date(2025, 9, 1)
+        )
+    with backend_db.transaction() as rows:
+        assert _handovers(rows).end(DOC, RELEASED, date(2026, 1, 12))
+        assert not _handovers(rows).end(DOC, RELEASED, date(2026, 1, 13))  # no longer open
+        assert not _handovers(rows).end("no-such-document", RELEASED, date(2026, 1, 12))
+    with backend_db.transaction(write=False) as rows:
+        assert [h.code for h in _handovers(rows).listed(OPEN)] == ["CLBUF919"]
+        [released] = _handovers(rows).listed(RELEASED)
+    assert (released.handover_id, released.released_on) == (DOC, date(2026, 1, 12))

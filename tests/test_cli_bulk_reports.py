@@ -1,0 +1,56 @@
+"""`substreg inventory` and `substreg blanket-deregistration` as a person runs them on the
+synced demo (R-INV-1, R-PAU-1), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.cli_helpers import Cli
+
+FALKNER = "3990101"
+
+
+def _kinds(cli: Cli) -> list[str]:
+    return [r["kind"] for r in cli.json("reports", "list", "--format", "json")["reports"]]
+
+
+def test_the_inventory_is_recorded_pending_once_per_key_date(cli: Cli) -> None:
+    """Made twice for one key date and doctor: the second run records nothing."""
+    cli.synced()
+    before = _kinds(cli)
+    out = cli.ok("inventory", "--key-date", "2025-12-31", "--doctor", FALKNER)
+    assert "Inventur-Meldung zum Stichtag 31.12.2025" in out
+    made = _kinds(cli).count("inventur")
+    assert made > 0 and f"doctor {FALKNER}: {made} report(s) recorded as pending" in out
+    again = cli.ok("inventory", "--key-date", "2025-12-31", "--doctor", FALKNER)
+    assert f"{made} were in the ledger already" in again
+    assert len(_kinds(cli)) == len(before) + made
+    pending = cli.json("reports", "list", "--state", "pending", "--format", "json")["reports"]
+    ids = [r["ledger_id"] for r in pending if r["kind"] == "inventur"]
+    cli.ok("reports", "approve", *ids)
+    payload = cli.json("reports", "show", ids[0])["payload"]
+    assert payload["kind"] == "inventur" and payload["made_on"] == "2025-12-31"
+
+
+def test_the_blanket_deregistration_says_what_it_ends_and_is_made_once(cli: Cli) -> None:
+    """With --yes: the plan (how many registrations it ends) and one pending report; asked
+    without a terminal and without --yes, it refuses and writes nothing."""
+    cli.synced()
+    refusal = cli.refused("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31")
+    assert "run it at a terminal to be asked, or give --yes" in refusal
+    assert "pauschalabmeldung" not in _kinds(cli)
+    out = cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    assert "open registration(s) on 2025-12-31" in out and "Recorded as pending" in out
+    assert _kinds(cli).count("pauschalabmeldung") == 1
+    again = cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31")
+    assert "in the ledger already" in again
+    assert _kinds(cli).count("pauschalabmeldung") == 1
+
+
+def test_bad_input_is_one_line_and_exit_2(cli: Cli) -> None:
+    """A BtM number that is not one, a day to come, a doctor the ledger does not know."""
+    cli.synced()
+    assert (
+        "not a BtM number" in cli.run("inventory", "--key-date", "2025-12-31", "--doctor", "12").err
+    )
+    assert "still to come" in cli.refused("inventory", "--key-date", "2999-01-01")
+    unknown = cli.refused("inventory", "--key-date", "2025-12-31", "--doctor", "1234567")
+    assert "no report of the doctor" in unknown

@@ -1,0 +1,192 @@
+"""The inventory report (R-INV-1) and the blanket deregistration (R-PAU-1) as the CLI calls
+them, on the in-memory twin, with the leaving doctor of tests/cases/34-chg-leaving-doctor
+(Wolff, BtM 3800101, leaves the MVZ on 2025-06-15; Richter, 3800202, goes on from 06-18)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from adapter.errors import BulkReportError
+from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
+from adapter.services.reports import decide, list_reports
+from adapter.services.retention import plan_retention
+from adapter.services.submit import submit
+from adapter.services.worker import deliver_due
+from adapter.store.workspace import Store
+from tests.storage import ACTOR
+from tests.submission.fakes import FakeRegister, FakeTransport
+from tests.submission.pki import SubmissionPki
+from tests.submission.setup import delivery_for, sealing_for
+from tests.sync.helpers import ledger, run_sync
+from tests.usecases.conftest import Clock
+
+CASE = Path(__file__).parents[1] / "cases" / "34-chg-leaving-doctor" / "input.json"
+WOLFF, RICHTER = "3800101", "3800202"
+LATER = {"MedicationRequest/mr-sabine-2"} | {
+    f"MedicationAdministration/ma-sabine-06{day:02d}" for day in range(11, 28)
+}
+
+
+def _first_days(tmp_path: Path) -> Path:
+    """The case's data as known on 2025-06-10: Wolff's doses to that day."""
+    bundle = json.loads(CASE.read_text())
+    bundle["entry"] = [
+        e
+        for e in bundle["entry"]
+        if f"{e['resource']['resourceType']}/{e['resource']['id']}" not in LATER
+    ]
+    path = tmp_path / "first.json"
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+@pytest.fixture
+def synced(twin: Store, tmp_path: Path) -> Store:
+    """Wolff's Anmeldung of 2025-06-02 in the ledger, from a sync on 06-10."""
+    run_sync(twin, [_first_days(tmp_path)], date(2025, 6, 10))
+    assert [(h.report.kind, h.report.doctor.btm_number) for h in ledger(twin)] == [
+        ("anmeldung", WOLFF)
+    ]
+    return twin
+
+
+def test_the_inventory_lists_the_open_registration_once_per_key_date(synced: Store) -> None:
+    """R-INV-1: one pending Inventur-Meldung with the code as sent, the phase's first use,
+    the substance; made twice for the same key date and doctor, nothing new."""
+    first = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    assert {k: len(v) for k, v in first.recorded.items()} == {WOLFF: 1}
+    [made] = [h for h in ledger(synced) if h.report.kind == "inventur"]
+    [anmeldung] = [h for h in ledger(synced) if h.report.kind == "anmeldung"]
+    assert made.state == "pending"
+    assert made.report.patient_code == anmeldung.report.patient_code == "SAKOF119"
+    assert (made.report.date, made.report.made_on) == (date(2025, 6, 2), date(2025, 6, 10))
+    assert made.report.substance == "Methadon"
+    again = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11), doctor=WOLFF
+    )
+    assert again.recorded == {WOLFF: ()} and again.already == 1
+    assert len([h for h in ledger(synced) if h.report.kind == "inventur"]) == 1
+
+
+def test_an_inventory_report_goes_through_approval_like_any_other(synced: Store) -> None:
+    """Pending, then approved by a person (`reports approve`)."""
+    result = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    decide(synced, ACTOR, list(result.recorded[WOLFF]), "approve")
+    approved = list_reports(synced, ACTOR, state="approved").entries
+    assert [e.kind for e in approved] == ["inventur"]
+
+
+def test_a_key_date_to_come_and_an_unknown_doctor_are_refused(synced: Store) -> None:
+    """Nothing is written for a day after today or a doctor the ledger does not know."""
+    with pytest.raises(BulkReportError, match="still to come"):
+        inventory(synced, ACTOR, key_date=date(2025, 6, 12), today=date(2025, 6, 11))
+    with pytest.raises(BulkReportError, match="no report of the doctor"):
+        inventory(
+            synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11), doctor="1234567"
+        )
+    assert [h.report.kind for h in ledger(synced)] == ["anmeldung"]
+
+
+def test_the_blanket_covers_the_leaving_doctor_s_abmeldung_and_the_successor_registers(
+    synced: Store,
+) -> None:
+    """R-PAU-1, R-CHG-6: the plan counts one registration; after the blanket, sync records
+    no single Abmeldung of Wolff, and Richter's own Anmeldung of 06-18 as the data says."""
+    plan = plan_blanket(synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16))
+    assert len(plan.ends) == 1 and plan.withdraws == () and not plan.made_already
+    made = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    [blanket_id] = made.recorded[WOLFF]
+    run_sync(synced, [CASE], date(2025, 6, 30))
+    kinds = sorted((h.report.kind, h.report.doctor.btm_number or "") for h in ledger(synced))
+    assert kinds == [("anmeldung", WOLFF), ("anmeldung", RICHTER), ("pauschalabmeldung", WOLFF)]
+    [blanket] = [h for h in ledger(synced) if h.ledger_id == blanket_id]
+    assert blanket.report.remarks == (
+        "Am 15.06.2025 habe ich alle von mir durchgeführten Substitutionsbehandlungen beendet.",
+    )
+    again = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    assert again.already == 1
+
+
+def test_the_blanket_takes_back_an_unsent_single_abmeldung_it_covers(
+    twin: Store, tmp_path: Path
+) -> None:
+    """D-166: Wolff's Abmeldung pending in the ledger is withdrawn, and not made again."""
+    run_sync(twin, [_first_days(tmp_path)], date(2025, 6, 10))
+    run_sync(twin, [CASE], date(2025, 6, 30))
+    [single] = [h for h in ledger(twin) if h.report.kind == "abmeldung"]
+    plan = plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1))
+    assert plan.withdraws == (single.ledger_id,) and len(plan.ends) == 1
+    made = blanket_deregistration(
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+    )
+    assert made.withdrawn == (single.ledger_id,)
+    run_sync(twin, [CASE], date(2025, 7, 1))
+    states = sorted((h.report.kind, h.state) for h in ledger(twin))
+    assert states == [
+        ("abmeldung", "rejected"),
+        ("anmeldung", "pending"),
+        ("anmeldung", "pending"),
+        ("pauschalabmeldung", "pending"),
+    ]
+
+
+def test_retention_reads_a_blanket_as_the_end_at_the_register(
+    synced: Store, clock: Clock, tmp_path: Path
+) -> None:
+    """D-166: the treatment Wolff's blanket ended, its single Abmeldung covered, is shredded
+    ten years on like any ended one, not kept as if the register still held it open."""
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    run_sync(synced, [_first_days(tmp_path)], date(2025, 7, 1), accept_mass_end=True)
+    assert "abmeldung" not in [h.report.kind for h in ledger(synced)]
+    clock.now = clock.now.replace(year=2036, month=6)
+    run_sync(synced, [_first_days(tmp_path)], date(2036, 6, 1))
+    plan = plan_retention(synced, ACTOR, clock_checked=True)
+    assert len(plan.shred) == 1 and plan.kept_open == ()
+
+
+def test_the_bulk_reports_are_sealed_sent_and_acknowledged_like_any_other(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """Approved, sealed into Wolff's batch in the ledger's order, delivered by the worker,
+    and acknowledged by the register's signed receipt (the batch reads back as sent)."""
+    inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    (batch,) = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path)).batches
+    register = FakeRegister(submission_pki.register_key())
+    (outcome,) = deliver_due(synced, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
+    assert outcome.state == "acknowledged"
+    assert {h.report.kind: h.state for h in ledger(synced)} == {
+        "anmeldung": "acknowledged",
+        "inventur": "acknowledged",
+        "pauschalabmeldung": "acknowledged",
+    }
+    assert len(register.reports) == 3 and batch.report_count == 3
+
+
+def test_a_rejected_blanket_gives_the_single_abmeldung_back_on_a_rebuild(
+    twin: Store, tmp_path: Path
+) -> None:
+    """D-166: a person rejects the blanket that took back Wolff's unsent Abmeldung; the
+    next `sync --rebuild` derives her afresh and records the Abmeldung again."""
+    run_sync(twin, [CASE], date(2025, 6, 30))
+    made = blanket_deregistration(
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+    )
+    decide(twin, ACTOR, list(made.recorded[WOLFF]), "reject", reason="not leaving after all")
+    run_sync(twin, [CASE], date(2025, 7, 1), rebuild=True)
+    abmeldungen = [h.state for h in ledger(twin) if h.report.kind == "abmeldung"]
+    assert sorted(abmeldungen) == ["pending", "rejected"]
