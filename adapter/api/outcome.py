@@ -17,6 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapter.errors import (
     AccessError,
     DatabaseError,
+    HandoverInvalid,
+    HandoverUnknown,
+    HandoverUntrusted,
     KeyringError,
     LedgerError,
     OutboxError,
@@ -83,6 +86,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _documented("There is no such row")}
 CONFLICT: dict[int | str, dict[str, Any]] = {409: _documented("Its state does not allow it")}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: _documented("The document was changed, is none, or its signer is not trusted")
+}
 
 
 def status_of(exc: SubstregError) -> tuple[int, str]:
@@ -92,6 +98,9 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
         (UnknownReportError, 404, "not-found"),
         (UnknownBatchError, 404, "not-found"),
         (UnknownApiKeyError, 404, "not-found"),
+        (HandoverUnknown, 404, "not-found"),
+        (HandoverInvalid, 422, "invalid"),
+        (HandoverUntrusted, 422, "security"),  # 403 is the caller's role (D-193)
         (LedgerError, 409, "conflict"),
         (OutboxError, 409, "conflict"),
         (RegistryError, 409, "conflict"),

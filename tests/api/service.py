@@ -19,6 +19,7 @@ from adapter.settings.service import JwtSettings, ServiceSettings
 from adapter.store.memory.registry import MemoryRegistry
 from adapter.store.registry import Role, Tenant
 from adapter.store.workspace import Store, Workspace
+from tests.api.handover_data import open_handover
 from tests.storage import ACTOR, NOW, empty_postgresql, make_twin
 from tests.store.helpers import reference
 from tests.submission.seeding import approved, report
@@ -33,6 +34,7 @@ class TenantData:
     pending: list[str]  # ledger ids of pending reports
     batch_id: str  # a sealed batch in the outbox
     patient_id: str = ""  # a Patient pushed to its /fhir (logical id, version 1)
+    handover_id: str = ""  # an open handover received (tests/api/handover_data.py)
 
 
 @dataclass
@@ -91,7 +93,7 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
             if_match=None,
         )
         service.tenants[tenant_id] = TenantData(
-            store, keys, pending(store, 3), batch.batch_id, patient_id
+            store, keys, pending(store, 3), batch.batch_id, patient_id, open_handover(store)
         )
     return service
 
