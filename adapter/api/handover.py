@@ -24,6 +24,7 @@ from adapter.api.ingestion import BERLIN
 from adapter.api.outcome import CONFLICT, ERRORS, NOT_FOUND, UNPROCESSABLE
 from adapter.api.tenancy import Caller, Role, requires
 from adapter.domain.handover import Handover, Step, doctor_label
+from adapter.errors import HandoverInvalid
 from adapter.export.handover_pdf import handover_pdf
 from adapter.services import handover as service
 
@@ -108,6 +109,16 @@ _EXPORTED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _document_bytes(document: dict[str, Any]) -> bytes:
+    """The document as JSON bytes; HandoverInvalid for values JSON of FHIR cannot hold
+    (an integer beyond 64 bits: no handover document has one)."""
+    try:
+        return orjson.dumps(document)
+    except TypeError:
+        msg = "The document holds a value no handover document has; nothing was stored."
+        raise HandoverInvalid(msg) from None
+
+
 def _today(caller: Caller) -> date:
     return caller.store.clock().astimezone(BERLIN).date()
 
@@ -165,7 +176,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
     @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE)
     def import_(body: ImportIn, who: Annotated[Caller, Depends(decider)]) -> ImportedOut:
         """Verify a received document, keep its registration, say what follows (R-EP-5)."""
-        data = orjson.dumps(body.document)
+        data = _document_bytes(body.document)
         done = service.import_handover(who.store, who.actor, data, body.trust)
         return ImportedOut(
             handover_id=done.handover.document_id,

@@ -123,3 +123,14 @@ def test_a_file_that_is_no_document_is_422_invalid(service: Service) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["issue"][0]["code"] == "invalid"
+
+
+def test_a_number_beyond_json_of_fhir_is_422_invalid(service: Service) -> None:
+    """An integer beyond 64 bits (schemathesis found it): refused, never a 500."""
+    answer = service.client().post(
+        "/handover/import",
+        content=b'{"document": {"": -9223372036854775809}, "trust": []}',
+        headers=service.auth("beta", DOCTOR) | {"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["issue"][0]["code"] == "invalid"
