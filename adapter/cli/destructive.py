@@ -31,10 +31,9 @@ def handle_retention(args: argparse.Namespace) -> int:
         sys.stdout.write(shown + care.retention_text(result))
         return 0
     if plan.shred or plan.handovers:
-        count = (
-            f"the data keys of {len(plan.shred)} patient(s) and {len(plan.handovers)} "
-            "handover record(s)"
-        )
+        count = f"the data keys of {len(plan.shred)} patient(s)"
+        if plan.handovers:
+            count += f" and {len(plan.handovers)} handover record(s)"
         confirm(
             f"retention would destroy {count} whose treatment ended before "
             f"{plan.cutoff.isoformat()}, which cannot be undone",

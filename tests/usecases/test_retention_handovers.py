@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from adapter.cli.output_care import retention_plan_text, retention_text
 from adapter.errors import ShreddedError
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.store.handovers import RELEASED, RETURNED
@@ -69,3 +70,14 @@ def test_a_dry_run_and_an_unconfirmed_handover_destroy_nothing(db: Database) -> 
     assert apply_retention(store, ACTOR, confirmed=frozenset()).handovers == ()
     listed = store.run(ACTOR, lambda space: space.handovers.listed())
     assert len(listed) == 3
+
+
+def test_the_plan_and_the_result_name_the_handover_by_id_only(db: Database) -> None:
+    """What `retention apply` shows before it asks and after: id, state, day; no code."""
+    store, _ = open_store(db)
+    _received(store)
+    shown = retention_plan_text(plan_retention(store, ACTOR))
+    assert f"handover {OLD}  returned on 2016-11-30" in shown
+    assert RECENT not in shown and OPEN not in shown and "ZZTEST00" not in shown
+    done = retention_text(apply_retention(store, ACTOR))
+    assert f"Handover records destroyed: 1 ({OLD})." in done
