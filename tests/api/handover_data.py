@@ -19,14 +19,13 @@ from tests.sync.helpers import run_sync
 
 PATIENT = "Patient/1001"
 DAY = date(2025, 12, 31)
-_SYNCED: set[int] = set()
 
 
 def synced(store: Store) -> Store:
-    """The store with the demo practice synced as of `DAY` (once per store)."""
-    if id(store) not in _SYNCED:
+    """The store with the demo practice synced as of `DAY` (once per store: a store that
+    holds the practice's state was synced)."""
+    if store.read(lambda space: space.facts.practice()) is None:
         run_sync(store, [DEMO], DAY, config=load_config(CONFIG))
-        _SYNCED.add(id(store))
     return store
 
 
