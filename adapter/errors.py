@@ -20,7 +20,10 @@
     │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
     │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
-    │   ├── HandoverRefused         a handover document: not one, changed, unknown signer
+    │   ├── HandoverRefused         a handover: no such patient, document or open handover
+    │   │   ├── HandoverUnknown     no such patient, or no open handover of that id (404)
+    │   │   ├── HandoverInvalid     not a handover document, or changed after signing (422)
+    │   │   └── HandoverUntrusted   signed by a key not trusted here (422)
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     │   └── AccessError             a service request without credentials, or a role too low
@@ -89,7 +92,10 @@ __all__ = [
     "EnvelopeError",
     "FhirRequestError",
     "Forbidden",
+    "HandoverInvalid",
     "HandoverRefused",
+    "HandoverUnknown",
+    "HandoverUntrusted",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -238,6 +244,19 @@ class LookupRefused(RefusedError):
 class HandoverRefused(RefusedError):
     """A handover was refused: no such patient, or a document that is not one, was
     changed after signing, or comes from a signer not trusted here (nothing stored)."""
+
+
+class HandoverUnknown(HandoverRefused):
+    """No patient of this installation has the reference given, or no open handover has
+    the id given (HTTP 404)."""
+
+
+class HandoverInvalid(HandoverRefused):
+    """The document is not a handover document, or was changed after signing (HTTP 422)."""
+
+
+class HandoverUntrusted(HandoverRefused):
+    """The document's signer is not among the fingerprints trusted (HTTP 422, D-193)."""
 
 
 class NotConfirmed(RefusedError):

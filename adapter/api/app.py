@@ -22,6 +22,7 @@ from adapter.api.duplicates import duplicates_router
 from adapter.api.fhir.router import fhir_router
 from adapter.api.findings import RecentFindings, SyncFindings, remember
 from adapter.api.forecast import forecast_router
+from adapter.api.handover import handover_router
 from adapter.api.held import held_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.keys import keys_router
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(duplicates_router(current_caller))
     app.include_router(keys_router(current_caller))
     app.include_router(held_router(current_caller, ingestion))
+    app.include_router(handover_router(current_caller))
     # The notifications before the FHIR endpoint: its path lies under /fhir (D-137).
     app.include_router(
         notifications_router(

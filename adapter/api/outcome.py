@@ -17,6 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapter.errors import (
     AccessError,
     DatabaseError,
+    HandoverInvalid,
+    HandoverUnknown,
+    HandoverUntrusted,
     KeyringError,
     LedgerError,
     NoLocalPatient,
@@ -86,7 +89,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _documented("There is no such row")}
 CONFLICT: dict[int | str, dict[str, Any]] = {409: _documented("Its state does not allow it")}
 UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
-    422: _documented("The body is JSON but not what the route takes; `expression` names the field")
+    422: _documented(
+        "The body is not what the route takes (`expression` names the field), or a "
+        "handover document was changed, is none, or its signer is not trusted"
+    )
 }
 
 
@@ -99,6 +105,9 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
         (UnknownApiKeyError, 404, "not-found"),
         (NoLocalPatient, 404, "not-found"),
         (NoticeError, 422, "invalid"),  # its field's path as the expression
+        (HandoverUnknown, 404, "not-found"),
+        (HandoverInvalid, 422, "invalid"),
+        (HandoverUntrusted, 422, "security"),  # 403 is the caller's role (D-193)
         (LedgerError, 409, "conflict"),
         (OutboxError, 409, "conflict"),
         (RegistryError, 409, "conflict"),

@@ -130,7 +130,7 @@ def _release(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     on = args.on or today_in_berlin()
     how = "released" if args.handler == "handover_release" else "returned"
-    service.end_handover(store(settings), actor, args.handover_id, how, on)
+    on = service.end_handover(store(settings), actor, args.handover_id, how, on)
     follows = (
         "the next sync records the Anmeldung it held back, if the data still calls for it"
         if how == "released"

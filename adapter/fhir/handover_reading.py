@@ -17,7 +17,7 @@ import orjson
 
 from adapter.domain.handover import HandedPatient, Handover, LastReport, Registration
 from adapter.domain.model import Address, RegisterDoctor
-from adapter.errors import HandoverRefused
+from adapter.errors import HandoverInvalid
 from adapter.fhir.handover_document import CODES, SIG_FORMAT, TITLE, canonical_bytes
 from adapter.fhir.people import BTM_SYSTEM
 
@@ -33,7 +33,7 @@ class ReadDocument:
 
 
 def read_document(data: bytes) -> ReadDocument:
-    """The handover in `data`; HandoverRefused when it is not a signed handover document."""
+    """The handover in `data`; HandoverInvalid when it is not a signed handover document."""
     try:
         bundle = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -52,7 +52,7 @@ def read_document(data: bytes) -> ReadDocument:
 
 def _refuse(why: str) -> Any:
     msg = f"The file {why}; a handover document comes from `substreg handover export`."
-    raise HandoverRefused(msg)
+    raise HandoverInvalid(msg)
 
 
 def _token(signature: Any) -> str:

@@ -19,6 +19,7 @@ from adapter.settings.service import JwtSettings, ServiceSettings
 from adapter.store.memory.registry import MemoryRegistry
 from adapter.store.registry import Role, Tenant
 from adapter.store.workspace import Store, Workspace
+from tests.api.handover_data import open_handover
 from tests.storage import ACTOR, NOW, empty_postgresql, make_twin
 from tests.store.helpers import reference
 from tests.submission.seeding import approved, report
@@ -34,6 +35,7 @@ class TenantData:
     batch_id: str  # a sealed batch in the outbox
     patient_id: str = ""  # a Patient pushed to its /fhir (logical id, version 1)
     code: str = ""  # the code of the first pending report's patient (a duplicate notice's)
+    handover_id: str = ""  # an open handover received (tests/api/handover_data.py)
 
 
 @dataclass
@@ -100,6 +102,7 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
             batch.batch_id,
             patient_id,
             report(first, "1234567").patient_code or "",
+            open_handover(store),
         )
     return service
 
