@@ -31,7 +31,7 @@ def list_batches(store: Store, actor: Actor, *, state: str | None = None) -> lis
         require_audit_log(space.audit.rows)
         return space.outbox.listed([state] if state else None)
 
-    return store.read(read)  # writes nothing: no writer's lock (D-175)
+    return store.read(read)  # writes nothing: no writer's lock (D-176)
 
 
 def show_batch(store: Store, actor: Actor, batch_id: str) -> ShownBatch:

@@ -54,7 +54,7 @@ def list_reports(
         chained = space.ledger.chained()
         return Listing(entries, space.ledger.problems(entries, chained), _deleted(space, chained))
 
-    return store.read(read)  # writes nothing: no writer's lock (D-175)
+    return store.read(read)  # writes nothing: no writer's lock (D-176)
 
 
 def _deleted(space: Workspace, chained: dict[str, dict[str, object]]) -> tuple[str, ...]:

@@ -74,7 +74,7 @@ def schema_url(url: str, schema: str) -> str:
 
 def reading(engine: Engine) -> Connection:
     """A connection that only reads: on SQLite its transaction begins DEFERRED, so it
-    neither waits for the writer's lock nor holds it (D-175)."""
+    neither waits for the writer's lock nor holds it (D-176)."""
     return engine.connect().execution_options(**{READ_ONLY: True})
 
 
@@ -92,7 +92,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A reader (`transaction(write=False)`) begins DEFERRED: in WAL mode it reads the
-        # last commit and neither waits for the writer nor holds it up (D-175).
+        # last commit and neither waits for the writer nor holds it up (D-176).
         reader = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 

@@ -96,7 +96,7 @@ class MemoryDatabase:
         drop the inner one's writes."""
         if getattr(self._inside, "active", False):
             raise RuntimeError("a unit of work was opened inside another on the same thread")
-        if not write:  # a reader copies the last committed tables: no writer's lock (D-175)
+        if not write:  # a reader copies the last committed tables: no writer's lock (D-176)
             self._inside.active = True
             try:
                 yield MemoryBackend(self.tables.copy())

@@ -1,6 +1,7 @@
-"""Group commit (D-175) on the twin, SQLite and PostgreSQL: the writes waiting at one
-moment share one unit of work and one signed checkpoint, each caller gets its own result
-or its own error, and a reader never waits for the writer."""
+"""Group commit (D-175) and readers beside the writer (D-176) on the twin, SQLite and
+PostgreSQL: the writes waiting at one moment share one unit of work and one signed
+checkpoint, each caller gets its own result or its own error, and a reader never waits
+for the writer."""
 
 from __future__ import annotations
 
