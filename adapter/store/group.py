@@ -78,6 +78,10 @@ class GroupCommit:
                 if waiting.done.is_set():
                     break  # a leader before us ran it
                 self._lead()
+            with self._guard:  # never spin on a work that no group holds any more
+                lost = not waiting.done.is_set() and all(w is not waiting for w in self._queue)
+            if lost:
+                raise RuntimeError("a queued work was neither answered nor left queued")
         return waiting.answer()
 
     def _lead(self) -> None:
