@@ -10,10 +10,7 @@ that is cut off after syncing reads them again, which sync skips as unchanged.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -31,40 +28,7 @@ CHUNK = 50_000  # resources per sync run: a practice's years fit in one
 
 def ingest(store: Store, actor: Actor, items: Iterable[Item], options: SyncOptions) -> SyncResult:
     """Sync the items: the same use case as `substreg sync`."""
-    with _cycle_collector_paused():
-        return sync(store, actor, batch_of(items, options.mappings), options)
-
-
-class _CollectorPause:
-    """Python's cyclic garbage collector paused while a batch is read and synced (D-177):
-    collecting builds hundreds of thousands of small records that form no cycles, and the
-    collector's passes over them (each older generation again as they grow) were a third
-    of an import's CPU time. Reference counting still frees what is dropped. The collector
-    is process-wide: it runs again (if it ran before) once the last ingestion under way in
-    the service's threads ends."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._under_way = 0
-        self._was_enabled = True
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._under_way == 0:
-                self._was_enabled = gc.isenabled()
-            self._under_way += 1
-            gc.disable()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._under_way -= 1
-                if self._under_way == 0 and self._was_enabled:
-                    gc.enable()
-
-
-_cycle_collector_paused = _CollectorPause()
+    return sync(store, actor, batch_of(items, options.mappings), options)
 
 
 def pending_pushed(
