@@ -38,6 +38,9 @@ class RegistrationOut(BaseModel):
     first_use: date
     state: str
     open: bool = Field(description="whether the register holds it open")
+    ended_by_blanket: date | None = Field(
+        None, description="the day of the doctor's Pauschalabmeldung that ended it (R-PAU-1)"
+    )
 
 
 class LocalPatientOut(BaseModel):
@@ -143,6 +146,9 @@ def imported(notice: DuplicateNotice, found: list[Found]) -> ImportedOut:
                     first_use=registration.first_use,
                     state=registration.state,
                     open=registration.open,
+                    ended_by_blanket=registration.ended_by_blanket.day
+                    if registration.ended_by_blanket
+                    else None,
                 ),
             )
         )

@@ -100,10 +100,13 @@ def _registration_line(item: Found, doctor: str) -> str:
     registration = item.registration
     if registration is None:
         return f"no Anmeldung of doctor {doctor} under this code in the ledger"
+    blanket = registration.ended_by_blanket
+    status = "open" if registration.open else "ended"
+    if blanket is not None and not registration.open:
+        status = f"ended by the Pauschalabmeldung of {blanket.day.isoformat()} ({blanket.state})"
     return (
         f"Anmeldung of doctor {doctor} since {registration.first_use.isoformat()}: "
-        f"{'open' if registration.open else 'ended'} (report {registration.ledger_id}, "
-        f"{registration.state})"
+        f"{status} (report {registration.ledger_id}, {registration.state})"
     )
 
 
