@@ -149,3 +149,19 @@ def test_after_the_blanket_the_status_says_so_and_no_abmeldung_is_recorded(cli: 
     )
     assert "Pauschalabmeldung of 2025-12-31" in line and "R-PAU-1" in line
     assert cli.tables()["report"] == before
+
+
+def test_a_contradicting_answer_is_one_line_and_records_nothing(cli: Cli) -> None:
+    """D-204: `other`, then `us` and `different-people`: refused naming the first answer
+    and its report (exit 2); the report table keeps the one answer."""
+    cli.synced()
+    path = write(cli, notice())
+    said = cli.ok(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+    ledger_id = said.split(" as report ")[1].split(",")[0]
+    before = cli.tables()["report"]
+    for outcome in ("us", "different-people"):
+        line = cli.refused("duplicate", "resolve", str(path), "--continues", outcome)
+        assert f"--continues other already (report {ledger_id}, pending)" in line
+    assert cli.tables()["report"] == before

@@ -16,11 +16,23 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
-from adapter.domain.duplicates import AGREEMENT, Outcome, agreed_answer
+from adapter.domain.duplicates import (
+    AGREEMENT,
+    Outcome,
+    agreed_answer,
+    answers_by_id,
+    contradicting,
+)
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Planned, Reported
 from adapter.domain.register_view import Blanket, RegisterView, ending_blanket, register_order
-from adapter.errors import LookupRefused, NoLocalPatient, NoticeError, SubstregError
+from adapter.errors import (
+    LookupRefused,
+    NoLocalPatient,
+    NoticeAnswered,
+    NoticeError,
+    SubstregError,
+)
 from adapter.services.lookup import Match, reidentify, require_purpose
 from adapter.services.register_status import blankets_by_doctor
 from adapter.store.audit import Actor
@@ -122,6 +134,9 @@ def resolve(
             )
         except NoticeError as exc:
             return exc  # raised once the lookup's audit entries are kept
+        refused = _contradicted(space, match.mapping_id, notice, registration.report, outcome)
+        if refused is not None:
+            return NoticeAnswered(refused)
         if outcome != "different-people" and not registration.open:
             if _answered(space, match.mapping_id, answer):
                 return Resolution(match.mapping_id, None, answer)
@@ -196,6 +211,27 @@ def registration_of(
     return Registration(
         latest.ledger_id, latest.date, latest.state, still_open, latest.report, ended
     )
+
+
+def _contradicted(
+    space: Workspace,
+    mapping_id: str,
+    notice: DuplicateNotice,
+    registration: Report,
+    outcome: Outcome,
+) -> str | None:
+    """Why a different answer to this notice, recorded before and standing, refuses this
+    one (D-204), or None."""
+    answers = answers_by_id(notice, registration)
+    for entry in space.ledger.entries(mapping_ids=[mapping_id]):
+        if entry.origin != AGREEMENT:
+            continue
+        earlier = answers.get(space.ledger.payload(entry).id)
+        if earlier is not None:
+            refused = contradicting(earlier, outcome, entry.ledger_id, entry.state)
+            if refused is not None:
+                return refused
+    return None
 
 
 def _answered(space: Workspace, mapping_id: str, answer: Report) -> bool:

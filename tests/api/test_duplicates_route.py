@@ -139,3 +139,18 @@ def test_an_answer_the_use_case_refuses_is_a_422_naming_the_field(synced: Caller
     body |= {"last_use": "2025-12-20", "by": "1111111"}
     answer = client.post("/duplicates/resolve", json=body)
     assert (answer.status_code, answer.json()["issue"][0]["expression"]) == (422, ["by"])
+
+
+def test_a_contradicting_answer_is_a_409_naming_the_first(synced: Caller) -> None:
+    """D-204: after `other`, `us` is a conflict naming the first answer; nothing recorded."""
+    client = _client(synced)
+    body = {"notice": notice(REUTER, FALKNER), "continues": "other", "last_use": "2025-12-20"}
+    first = client.post("/duplicates/resolve", json=body)
+    assert first.status_code == 200, first.text
+    before = len(ledger(synced.store))
+    answer = client.post(
+        "/duplicates/resolve", json={"notice": notice(REUTER, FALKNER), "continues": "us"}
+    )
+    assert answer.status_code == 409, answer.text
+    assert first.json()["ledger_id"] in answer.json()["issue"][0]["diagnostics"]
+    assert len(ledger(synced.store)) == before

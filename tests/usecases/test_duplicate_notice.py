@@ -12,7 +12,7 @@ import pytest
 from adapter.crypto.envelope import open_envelope
 from adapter.domain.batch import batch_from_bytes
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
-from adapter.errors import NoticeError
+from adapter.errors import NoticeAnswered, NoticeError
 from adapter.services.duplicates import examine, resolve
 from adapter.services.reports import decide
 from adapter.services.submit import submit
@@ -173,7 +173,32 @@ def test_of_several_other_doctors_the_one_who_continues_is_named(synced: Store) 
 
 
 def test_this_doctor_cannot_continue_a_registration_ended_already(synced: Store) -> None:
-    """After the agreed Abmeldung, `us` is refused: the registration is ended."""
-    resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    """After the data's own Abmeldung (the phase ends on 2025-12-31, R-EP-3), `us` and
+    `other` are refused: the registration is ended."""
+    run_sync(synced, [DEMO], date(2026, 1, 20), config=load_config(CONFIG), accept_mass_end=True)
     with pytest.raises(NoticeError, match="ended already"):
         resolve(synced, ACTOR, NOTICE, "us", today=TODAY)
+    with pytest.raises(NoticeError, match="ended already"):
+        resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+
+
+def test_a_different_answer_after_the_first_is_refused_naming_it(synced: Store) -> None:
+    """D-204: after `other`, neither `us` nor `different-people` is recorded; the refusal
+    names the first answer and its report, and the ledger keeps one answer."""
+    done = resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    assert done.ledger_id is not None
+    before = ledger(synced)
+    for outcome in ("us", "different-people"):
+        with pytest.raises(NoticeAnswered, match="--continues other already") as refused:
+            resolve(synced, ACTOR, NOTICE, outcome, today=TODAY)  # type: ignore[arg-type]
+        assert f"(report {done.ledger_id}, pending)" in str(refused.value)
+    assert ledger(synced) == before
+
+
+def test_a_different_answer_is_taken_once_the_first_is_rejected(synced: Store) -> None:
+    """D-204: a rejected (or withdrawn) first answer stands no more: the second is recorded."""
+    first = resolve(synced, ACTOR, NOTICE, "us", today=TODAY)
+    assert first.ledger_id is not None
+    decide(synced, ACTOR, [first.ledger_id], "reject")
+    second = resolve(synced, ACTOR, NOTICE, "different-people", today=TODAY)
+    assert second.ledger_id is not None and second.ledger_id != first.ledger_id
