@@ -109,6 +109,7 @@ __all__ = [
     "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
+    "NoticeAnswered",
     "NoticeError",
     "OutboxError",
     "PermanentTransportError",
