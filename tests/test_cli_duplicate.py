@@ -80,6 +80,7 @@ BAD = {
     "bad-code": notice(patient_code="THREX249"),
     "bad-btm": notice(doctor_btm_number="39901"),
     "no-other-doctor": notice(other_doctors=[]),
+    "letter-to-come": notice(letter_date="2999-01-01"),  # R-DATE-3
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
+from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor, refuse_letter_to_come
 from adapter.domain.duplicates import (
     AGREEMENT,
     Outcome,
@@ -76,8 +76,11 @@ def notice_purpose(notice: DuplicateNotice) -> str:
     )
 
 
-def examine(store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None) -> list[Found]:
+def examine(
+    store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None, *, today: date
+) -> list[Found]:
     """The local patients of the notice's code (audited), each with its registration."""
+    refuse_letter_to_come(notice, today)
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
 
@@ -110,6 +113,7 @@ def resolve(
     What the command line can say wrong is refused before the lookup; what only the
     ledger can tell (no registration, one ended already) is refused after it, and the
     lookup stays audited: the patient was re-identified all the same."""
+    refuse_letter_to_come(notice, today)
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
     if (outcome == "other") != (last_use is not None):

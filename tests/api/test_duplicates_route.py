@@ -90,6 +90,7 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
         ({"patient_code": "THREM2"}, "patient_code"),
         ({"format": "other/1"}, "format"),
         ({"letter_date": "5.1.2026"}, "letter_date"),
+        ({"letter_date": "2999-01-01"}, "letter_date"),  # after today (R-DATE-3)
         ({"other_doctors": []}, "other_doctors"),
         ({"other_doctors": [{"name": "x"}]}, "other_doctors[0]"),
         (
@@ -101,7 +102,15 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
             "other_doctors[0].btm_number",
         ),
     ],
-    ids=["code", "format", "letter-date", "no-other", "other-fields", "other-btm"],
+    ids=[
+        "code",
+        "format",
+        "letter-date",
+        "letter-to-come",
+        "no-other",
+        "other-fields",
+        "other-btm",
+    ],
 )
 def test_a_bad_notice_is_a_422_naming_the_field_and_nothing_is_looked_up(
     synced: Caller, changed: dict[str, Any], path: str
