@@ -5,6 +5,7 @@ no Abmeldung is offered or recorded for it (on the in-memory twin)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,16 @@ from adapter.fhir.handover_reading import read_document
 from adapter.services.bulk_reports import blanket_deregistration
 from adapter.services.duplicates import examine, resolve
 from adapter.services.handover import export_handover
-from adapter.services.reports import decide
+from adapter.services.reports import decide, list_reports
+from adapter.services.submit import submit
+from adapter.services.worker import deliver_due
 from adapter.settings.practice import load_config
 from adapter.store.workspace import Store
 from tests.cli_helpers import CONFIG, DEMO, REUTER
 from tests.storage import ACTOR
+from tests.submission.fakes import FakeRegister, FakeTransport
+from tests.submission.pki import SubmissionPki
+from tests.submission.setup import delivery_for, sealing_for
 from tests.sync.helpers import ledger, run_sync
 
 FALKNER = "3990101"  # the demo's doctor who registered Thomas Reuter (demo/README.md)
@@ -94,3 +100,27 @@ def test_different_people_is_still_answered_after_the_blanket(blanketed: Store) 
     """Whether the code is two people is the register's question all the same (R-NOTE-1)."""
     done = resolve(blanketed, ACTOR, NOTICE, "different-people", today=TODAY)
     assert done.ledger_id is not None and done.report.kind == "mitteilung"
+
+
+def test_an_acknowledged_blanket_ends_what_the_acknowledged_anmeldung_opened(
+    twin: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """Issue 14's case: the demo's reports and then Falkner's blanket deregistration sent
+    and acknowledged; the handover names the Pauschalabmeldung, acknowledged, and the
+    agreed Abmeldung is refused."""
+    run_sync(twin, [DEMO], BLANKET_DAY, config=load_config(CONFIG))
+    register = FakeRegister(submission_pki.register_key())
+    for step in ("reports", "blanket"):
+        if step == "blanket":
+            blanket_deregistration(twin, ACTOR, doctor=FALKNER, day=BLANKET_DAY, today=TODAY)
+        pending = [e.ledger_id for e in list_reports(twin, ACTOR, state="pending").entries]
+        decide(twin, ACTOR, pending, "approve")
+        submit(twin, ACTOR, sealing_for(submission_pki, tmp_path))
+        deliver_due(twin, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
+    [blanket] = [h for h in ledger(twin) if h.report.kind == "pauschalabmeldung"]
+    assert blanket.state == "acknowledged"
+    done = export_handover(twin, ACTOR, "Patient/1001", receiver="JVA", sender=None, day=TODAY)
+    assert done.handover.registration is None
+    assert done.handover.ended_by_blanket == Blanket(BLANKET_DAY, "acknowledged")
+    with pytest.raises(NoticeError, match="Pauschalabmeldung of 2025-12-31 \\(acknowledged\\)"):
+        resolve(twin, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
