@@ -20,6 +20,7 @@
     │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
     │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
+    │   ├── NoticeAnswered          a duplicate notice answered otherwise already (409, D-204)
     │   ├── HandoverRefused         a handover: no such patient, document or open handover
     │   │   ├── HandoverUnknown     no such patient, or no open handover of that id (404)
     │   │   ├── HandoverInvalid     not a handover document, or changed after signing (422)
@@ -108,6 +109,7 @@ __all__ = [
     "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
+    "NoticeAnswered",
     "NoticeError",
     "OutboxError",
     "PermanentTransportError",
@@ -239,6 +241,11 @@ class BulkReportError(RefusedError):
 
 class LookupRefused(RefusedError):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
+
+
+class NoticeAnswered(RefusedError):
+    """A duplicate notice was answered differently already, and that report stands (HTTP
+    409, D-204); nothing was recorded."""
 
 
 class HandoverRefused(RefusedError):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from adapter.api.ingestion import BERLIN
 from adapter.api.outcome import CONFLICT, ERRORS, NOT_FOUND, UNPROCESSABLE
 from adapter.api.tenancy import Caller, Role, requires
-from adapter.domain.duplicate_notice import DuplicateNotice, notice_of
+from adapter.domain.duplicate_notice import DuplicateNotice, notice_of, refuse_letter_to_come
 from adapter.domain.duplicates import Outcome
 from adapter.errors import NoLocalPatient
 from adapter.services.duplicates import NO_LOCAL_PATIENT, Found, examine, resolve
@@ -38,6 +38,9 @@ class RegistrationOut(BaseModel):
     first_use: date
     state: str
     open: bool = Field(description="whether the register holds it open")
+    ended_by_blanket: date | None = Field(
+        None, description="the day of the doctor's Pauschalabmeldung that ended it (R-PAU-1)"
+    )
 
 
 class LocalPatientOut(BaseModel):
@@ -94,7 +97,9 @@ def duplicates_router(caller: Callable[..., Caller]) -> APIRouter:
     ) -> ImportedOut:
         """The local patients of the notice's code (audited), as `duplicate import`."""
         parsed = notice_of(notice)
-        found = examine(who.store, who.actor, parsed, ticket)
+        today = who.store.clock().astimezone(BERLIN).date()
+        refuse_letter_to_come(parsed, today)
+        found = examine(who.store, who.actor, parsed, ticket, today=today)
         if not found:
             raise NoLocalPatient(NO_LOCAL_PATIENT)
         return imported(parsed, found)
@@ -102,12 +107,15 @@ def duplicates_router(caller: Callable[..., Caller]) -> APIRouter:
     @router.post("/duplicates/resolve", response_model=ResolvedOut)
     def resolve_notice(body: ResolveIn, who: Annotated[Caller, Depends(resolver)]) -> ResolvedOut:
         """Record the doctors' answer as a pending report (as `duplicate resolve`)."""
+        parsed = notice_of(body.notice, at="notice.")
+        today = who.store.clock().astimezone(BERLIN).date()
+        refuse_letter_to_come(parsed, today, at="notice.")
         done = resolve(
             who.store,
             who.actor,
-            notice_of(body.notice, at="notice."),
+            parsed,
             body.continues,
-            today=who.store.clock().astimezone(BERLIN).date(),
+            today=today,
             ticket=body.ticket,
             mapping_id=body.mapping,
             last_use=body.last_use,
@@ -143,6 +151,9 @@ def imported(notice: DuplicateNotice, found: list[Found]) -> ImportedOut:
                     first_use=registration.first_use,
                     state=registration.state,
                     open=registration.open,
+                    ended_by_blanket=registration.ended_by_blanket.day
+                    if registration.ended_by_blanket
+                    else None,
                 ),
             )
         )

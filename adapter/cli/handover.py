@@ -97,6 +97,12 @@ def _day(day: date | None) -> str:
 
 def _register(handover: Handover) -> str:
     reg = handover.registration
+    if reg is None and handover.ended_by_blanket is not None:
+        blanket = handover.ended_by_blanket
+        return (
+            "Register status: no open registration: ended by the Pauschalabmeldung of "
+            f"{blanket.day.isoformat()} ({blanket.state}; R-PAU-1).\n"
+        )
     if reg is None:
         return "Register status: no open registration.\n"
     return (

@@ -96,6 +96,17 @@ def notice_of(document: object, *, at: str = "") -> DuplicateNotice:
     )
 
 
+def refuse_letter_to_come(notice: DuplicateNotice, today: date, *, at: str = "") -> None:
+    """R-DATE-3: a letter is dated the day it was written, never after today: a notice
+    dated later was mistyped and is refused whole, before anything is looked up."""
+    if notice.letter_date > today:
+        msg = (
+            f'the notice\'s "letter_date" {notice.letter_date.isoformat()} lies after today '
+            f"({today.isoformat()}): give the day the letter is dated (R-DATE-3)"
+        )
+        raise NoticeError(msg, field=f"{at}letter_date")
+
+
 def notice_json(notice: DuplicateNotice) -> bytes:
     """The notice as `parse_notice` reads it (the simulator's letters, D-172)."""
     document = {

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from adapter.domain.model import RegisterDoctor, Report
+from adapter.domain.register_view import Blanket
 
 _Day = date  # fields named `date` below would shadow the type under slots
 
@@ -72,6 +73,9 @@ class Handover:
     consultant: RegisterDoctor | None
     registration: Registration | None  # None: nothing open at the register
     last_report: LastReport | None
+    # None, or the doctor's blanket deregistration that ended the last registration
+    # (R-PAU-1, D-203): the status says so instead of "no open registration" alone.
+    ended_by_blanket: Blanket | None = None
 
 
 @dataclass(frozen=True, slots=True)

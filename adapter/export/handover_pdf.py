@@ -78,6 +78,10 @@ def _sections(h: Handover) -> list[tuple[str, list[tuple[str, str]]]]:
 def _status(h: Handover) -> list[tuple[str, str]]:
     reg, last = h.registration, h.last_report
     rows = [("Angemeldet", "nein" if reg is None else "ja")]
+    if reg is None and h.ended_by_blanket is not None:  # R-PAU-1, D-203
+        blanket = h.ended_by_blanket
+        state = _STATES.get(blanket.state, blanket.state)
+        rows.append(("Beendet durch", f"Pauschalabmeldung vom {_day(blanket.day)} ({state})"))
     if reg is not None:
         rows += [
             ("Angemeldet von", doctor_label_de(reg.doctor)),

@@ -17,6 +17,7 @@ import orjson
 
 from adapter.domain.handover import HandedPatient, Handover, LastReport, Registration
 from adapter.domain.model import Address, RegisterDoctor
+from adapter.domain.register_view import Blanket
 from adapter.errors import HandoverInvalid
 from adapter.fhir.handover_document import CODES, SIG_FORMAT, TITLE, canonical_bytes
 from adapter.fhir.people import BTM_SYSTEM
@@ -90,6 +91,7 @@ def _handover(bundle: JSON) -> Handover:
         consultant=consultant,
         registration=_registration(status, by_url),
         last_report=_last_report(_components(status)),
+        ended_by_blanket=_blanket(_components(status)),
     )
 
 
@@ -130,6 +132,13 @@ def _registration(status: JSON, by_url: dict[str, JSON]) -> Registration | None:
         substance=values["registered-substance"],
         state=values["anmeldung-state"],
     )
+
+
+def _blanket(values: dict[str, Any]) -> Blanket | None:
+    """The blanket deregistration that ended the last registration (R-PAU-1, D-203)."""
+    if "ended-by-blanket" not in values:
+        return None
+    return Blanket(date.fromisoformat(values["ended-by-blanket"][:10]), values["blanket-state"])
 
 
 def _last_report(values: dict[str, Any]) -> LastReport | None:

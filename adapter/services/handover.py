@@ -23,6 +23,7 @@ from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
 from adapter.fhir.partition import load
 from adapter.services import handover_status as status
+from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
 from adapter.store.handovers import Incoming
@@ -125,7 +126,7 @@ def _handover(
     day: date,
 ) -> Handover:
     reports = status.reports_of(space, mapping.mapping_id)
-    opened = status.open_registration(reports)
+    opened, ended = status.open_registration(reports, blankets_by_doctor(space))
     registration = status.registration(opened)
     phase = state.walk.phase
     records = status.full_records(space, mapping, state.key)
@@ -142,6 +143,7 @@ def _handover(
         consultant=anmeldung.consultant if anmeldung else None,
         registration=registration,
         last_report=status.last_report(space, reports),
+        ended_by_blanket=ended,
     )
 
 

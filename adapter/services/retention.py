@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
 from adapter.fhir.partition import load
+from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_guard import TOLERANCE
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
@@ -162,7 +163,7 @@ def _plan(
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
-    blankets = _blanket_days(space)
+    blankets = {d: [b.day for b in bs] for d, bs in blankets_by_doctor(space).items()}
     for mapping in space.mappings.closed_before(cutoff):
         if _open_at_register(space, mapping.mapping_id, blankets):
             kept.append(mapping.mapping_id)
@@ -259,15 +260,6 @@ def _refuse_far_after_the_data(
         "run again with --clock-checked"
     )
     raise RetentionError(msg)
-
-
-def _blanket_days(space: Workspace) -> dict[str, list[date]]:
-    """The days of the blanket deregistrations sent or going to be, by doctor (R-PAU-1)."""
-    days: dict[str, list[date]] = {}
-    for entry in space.ledger.entries():
-        if entry.kind == "pauschalabmeldung" and entry.state != "rejected":
-            days.setdefault(entry.doctor_btm, []).append(entry.report_date)
-    return days
 
 
 def _open_at_register(space: Workspace, mapping_id: str, blankets: dict[str, list[date]]) -> bool:

@@ -90,6 +90,7 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
         ({"patient_code": "THREM2"}, "patient_code"),
         ({"format": "other/1"}, "format"),
         ({"letter_date": "5.1.2026"}, "letter_date"),
+        ({"letter_date": "2999-01-01"}, "letter_date"),  # after today (R-DATE-3)
         ({"other_doctors": []}, "other_doctors"),
         ({"other_doctors": [{"name": "x"}]}, "other_doctors[0]"),
         (
@@ -101,7 +102,15 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
             "other_doctors[0].btm_number",
         ),
     ],
-    ids=["code", "format", "letter-date", "no-other", "other-fields", "other-btm"],
+    ids=[
+        "code",
+        "format",
+        "letter-date",
+        "letter-to-come",
+        "no-other",
+        "other-fields",
+        "other-btm",
+    ],
 )
 def test_a_bad_notice_is_a_422_naming_the_field_and_nothing_is_looked_up(
     synced: Caller, changed: dict[str, Any], path: str
@@ -139,3 +148,18 @@ def test_an_answer_the_use_case_refuses_is_a_422_naming_the_field(synced: Caller
     body |= {"last_use": "2025-12-20", "by": "1111111"}
     answer = client.post("/duplicates/resolve", json=body)
     assert (answer.status_code, answer.json()["issue"][0]["expression"]) == (422, ["by"])
+
+
+def test_a_contradicting_answer_is_a_409_naming_the_first(synced: Caller) -> None:
+    """D-204: after `other`, `us` is a conflict naming the first answer; nothing recorded."""
+    client = _client(synced)
+    body = {"notice": notice(REUTER, FALKNER), "continues": "other", "last_use": "2025-12-20"}
+    first = client.post("/duplicates/resolve", json=body)
+    assert first.status_code == 200, first.text
+    before = len(ledger(synced.store))
+    answer = client.post(
+        "/duplicates/resolve", json={"notice": notice(REUTER, FALKNER), "continues": "us"}
+    )
+    assert answer.status_code == 409, answer.text
+    assert first.json()["ledger_id"] in answer.json()["issue"][0]["diagnostics"]
+    assert len(ledger(synced.store)) == before
