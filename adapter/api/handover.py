@@ -75,13 +75,16 @@ class ImportedOut(BaseModel):
     sender: str
     signer: str = Field(description="the fingerprint the signature verified under")
     recorded: bool = Field(description="false: no registration to hold, or imported before")
+    replaced: str | None = Field(
+        None, description="the open handover of the same registration this one replaced (D-201)"
+    )
     registration: RegistrationOut | None
     steps: list[StepOut] = Field(description="what follows for the receiver (R-ABS-1/2, R-EP-2)")
 
 
 class HandoverOut(BaseModel):
     handover_id: str
-    state: Literal["open", "released", "returned"]
+    state: Literal["open", "released", "returned", "replaced"]
     received_at: str
     ended_on: date | None
     signer: str
@@ -183,6 +186,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             sender=done.handover.sender,
             signer=done.signer,
             recorded=done.recorded,
+            replaced=done.replaced,
             registration=_registration(done.handover),
             steps=_steps(done.steps),
         )

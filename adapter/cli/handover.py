@@ -69,6 +69,11 @@ def _import(args: argparse.Namespace) -> int:
         if done.recorded
         else "Nothing new recorded (no open registration, or this document came before)."
     )
+    if done.replaced:
+        kept += (
+            f"\nA handover of this registration was already open ({done.replaced}): this "
+            "newer copy replaces it, so one hold stands (D-201)."
+        )
     sys.stdout.write(
         f"Handover {done.handover.document_id} from {done.handover.sender}, signed by "
         f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"

@@ -155,7 +155,7 @@ def doctor_label_de(doctor: RegisterDoctor) -> str:
     return f"{name or 'Name unbekannt'}, BtM-Nr. {doctor.btm_number or 'unbekannt'}"
 
 
-HandoverState = Literal["open", "released", "returned"]
+HandoverState = Literal["open", "released", "returned", "replaced"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,8 @@ def handover_decision(report: Report, received: Mapping[str, Received]) -> Hando
       made, while the first doctor's registration is open (R-EP-5: nobody twice);
     - returned: the patient went back within the substitute time, so the stay here was
       a substitution and its reports up to the day back are never made (R-ABS-1, R-ABS-3);
-    - released (the sending doctor's Abmeldung is made) or no handover: nothing.
+    - released (the sending doctor's Abmeldung is made), replaced (a newer copy of the
+      same registration holds instead, D-201) or no handover: nothing.
     The registering doctor's own reports are never touched."""
     if report.kind not in ("anmeldung", "abmeldung") or report.patient_code is None:
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from adapter.crypto import fingerprint, normal_fingerprint, verify_detached
 from adapter.domain.handover import Handover, Registration, Step, doctor_label, next_steps
@@ -30,6 +31,7 @@ from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Store, Workspace
 
 PURPOSE = "handover to another facility (R-HO-1)"
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Imported:
     signer: str
     steps: tuple[Step, ...]
     recorded: bool  # False: no registration to hold, or this document came before
+    replaced: str | None = None  # the open handover of the same registration it replaced
 
 
 def export_handover(
@@ -175,20 +178,24 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     handover = document.handover
     reg = handover.registration
 
-    def record(space: Workspace) -> bool:
-        kept = reg is not None and space.handovers.record(
-            handover.document_id, signer, reg.code, reg.doctor.btm_number, reg.since
-        )
-        space.audit.append(
-            actor,
-            "handover.import",
-            purpose=PURPOSE,
-            details={"document": handover.document_id, "registered": reg is not None, "kept": kept},
-        )
-        return kept
+    def record(space: Workspace) -> tuple[bool, str | None]:
+        if reg is None:
+            kept, other = False, None
+        else:
+            other = space.handovers.open_of(reg.code, handover.document_id)
+            kept = space.handovers.record(
+                handover.document_id, signer, reg.code, reg.doctor.btm_number, reg.since
+            )
+            if kept and other is not None:  # one hold per registration (D-201)
+                space.handovers.replace(other, space.now.astimezone(BERLIN).date())
+        details = {"document": handover.document_id, "registered": reg is not None, "kept": kept}
+        if kept and other is not None:
+            details["replaced"] = other
+        space.audit.append(actor, "handover.import", purpose=PURPOSE, details=details)
+        return kept, other if kept else None
 
-    recorded = store.run(actor, record)
-    return Imported(handover, signer, next_steps(handover), recorded)
+    recorded, replaced = store.run(actor, record)
+    return Imported(handover, signer, next_steps(handover), recorded, replaced)
 
 
 def list_handovers(store: Store, actor: Actor) -> list[Incoming]:

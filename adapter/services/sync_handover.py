@@ -43,7 +43,7 @@ def apply_handovers(space: Workspace, plan: Plan) -> Plan:
     return replace(plan, record=record, findings=findings, contradicted=unresolved)
 
 
-_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned")}
+_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned", "replaced")}
 
 
 def _received(h: Incoming) -> Received:

@@ -18,7 +18,7 @@ from adapter.store.keys import KeyStore
 from adapter.store.rows import HandoverRows
 
 _FIELD = "registration"
-OPEN, RELEASED, RETURNED = "open", "released", "returned"
+OPEN, RELEASED, RETURNED, REPLACED = "open", "released", "returned", "replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,17 @@ class IncomingHandovers:
             "ct": sealed.ct,
         }
         return self.rows.add(row)
+
+    def open_of(self, code: str, other_than: str) -> str | None:
+        """The id of an open handover stating `code`, other than `other_than` (a second
+        copy of one registration would be a second hold, R-EP-5); None when none is."""
+        found = [h for h in self.listed(OPEN) if h.code == code and h.handover_id != other_than]
+        return found[0].handover_id if found else None
+
+    def replace(self, handover_id: str, on: date) -> None:
+        """Mark an open handover `replaced`: a newer copy of the same registration was
+        received and holds in its place (one hold per registration, R-EP-5, D-201)."""
+        self.rows.set_state(handover_id, REPLACED, on)
 
     def listed(self, state: str | None = None) -> list[Incoming]:
         """The handovers received (of `state`), each opened with its data key."""

@@ -134,3 +134,22 @@ def test_a_number_beyond_json_of_fhir_is_422_invalid(service: Service) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["issue"][0]["code"] == "invalid"
+
+
+def test_a_second_copy_of_a_registration_replaces_the_open_one(service: Service) -> None:
+    """Two exports of one registration imported: the second answers the first as
+    replaced, and only the second stands open (one hold, R-EP-5, D-201)."""
+    first, fingerprint = _export(service)
+    second, _ = _export(service)
+    client, beta = service.client(), service.auth("beta", ADMIN)
+    ids = []
+    for document in (first, second):
+        answer = client.post(
+            "/handover/import", json={"document": document, "trust": [fingerprint]}, headers=beta
+        )
+        assert answer.status_code == 200, answer.text
+        ids.append((answer.json()["handover_id"], answer.json()["replaced"]))
+    assert ids[0][1] is None and ids[1][1] == ids[0][0]
+    listed = client.get("/handover", headers=beta).json()["handovers"]
+    states = {h["handover_id"]: h["state"] for h in listed}
+    assert (states[ids[0][0]], states[ids[1][0]]) == ("replaced", "open")

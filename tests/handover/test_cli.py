@@ -138,3 +138,23 @@ def test_a_second_release_says_the_first_day_and_a_return_after_it_is_refused(
     assert again == first
     line = receiver.refused("handover", "return", handover, "--on", "2025-05-20")
     assert f"No open handover {handover}" in line
+
+
+def test_a_second_copy_of_a_registration_replaces_the_open_one(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Two exports of one registration: the second import names the first as open and
+    replaces it, so one hold stands and releasing it ends the hold (R-EP-5, D-201)."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    first_out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    first = first_out.split("Handover ", 1)[1].split(" ", 1)[0]
+    out = receiver.ok("handover", "import", str(second), "--trust", signer)
+    newer = out.split("Handover ", 1)[1].split(" ", 1)[0]
+    assert f"A handover of this registration was already open ({first})" in out
+    listed = receiver.ok("handover", "list")
+    assert listed.count(" open ") == 1 and f"{newer}  open" in listed
+    assert f"{first}  replaced" in listed
+    assert f"No open handover {first}" in receiver.refused("handover", "release", first)
+    receiver.ok("handover", "release", newer, "--on", "2025-05-17")
+    assert " open " not in receiver.ok("handover", "list")
