@@ -184,7 +184,12 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         else:
             other = space.handovers.open_of(reg.code, handover.document_id)
             kept = space.handovers.record(
-                handover.document_id, signer, reg.code, reg.doctor.btm_number, reg.since
+                handover.document_id,
+                signer,
+                reg.code,
+                reg.doctor.btm_number,
+                reg.since,
+                handover.day,
             )
             if kept and other is not None:  # one hold per registration (D-201)
                 space.handovers.replace(other, space.now.astimezone(BERLIN).date())

@@ -12,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from zoneinfo import ZoneInfo
+
 import orjson
 
 from adapter.store.keys import KeyStore
 from adapter.store.rows import HandoverRows
 
 _FIELD = "registration"
+_BERLIN = ZoneInfo("Europe/Berlin")
 OPEN, RELEASED, RETURNED, REPLACED = "open", "released", "returned", "replaced"
 
 
@@ -33,6 +36,7 @@ class Incoming:
     code: str
     doctor_btm: str | None
     since: date
+    day: date  # the handover day (day 1 of the substitute time); received_at's for old rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +54,22 @@ class IncomingHandovers:
         self.keys = keys
         self.now = now
 
-    def record(
-        self, handover_id: str, signer: str, code: str, doctor_btm: str | None, since: date
+    def record(  # noqa: PLR0913  (the registration's values, each named)
+        self,
+        handover_id: str,
+        signer: str,
+        code: str,
+        doctor_btm: str | None,
+        since: date,
+        day: date | None = None,
     ) -> bool:
-        """Keep a received registration as open; False when this document came before."""
+        """Keep a received registration as open; False when this document came before.
+        `day`: the handover day the document states (sealed with the registration)."""
         if any(r["handover_id"] == handover_id for r in self.rows.rows()):
             return False
         dek_id = self.keys.create_data_key("handover")
-        plain = orjson.dumps({"code": code, "doctor_btm": doctor_btm, "since": since})
+        values = {"code": code, "doctor_btm": doctor_btm, "since": since, "day": day}
+        plain = orjson.dumps(values)
         sealed = self.keys.seal(dek_id, handover_id, _FIELD, plain)
         row = {
             "handover_id": handover_id,
@@ -102,6 +114,7 @@ class IncomingHandovers:
                     values["code"],
                     values["doctor_btm"],
                     date.fromisoformat(values["since"]),
+                    _day(values.get("day"), row["received_at"]),
                 )
             )
         return found
@@ -133,3 +146,11 @@ class IncomingHandovers:
         """The day a handover of that id was ended as `state`; None when it was not."""
         found = [r for r in self.rows.rows(state) if r["handover_id"] == handover_id]
         return found[0]["released_on"] if found else None
+
+
+def _day(stated: str | None, received_at: datetime) -> date:
+    """The handover day sealed in the row; for a row of an older version, which kept none,
+    the day it was received (in Berlin)."""
+    if stated:
+        return date.fromisoformat(stated)
+    return received_at.astimezone(_BERLIN).date()
