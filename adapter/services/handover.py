@@ -170,9 +170,10 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     if signer not in {normal_fingerprint(t) for t in trusted}:
         msg = (
             f"The handover document is signed by a key this installation does not trust "
-            f"(fingerprint {signer}); nothing was stored. Confirm the fingerprint with the "
-            "sending facility (its export printed it) and import again with --trust "
-            f"'{signer}'."
+            f"(the document names fingerprint {signer}); nothing was stored. Compare it "
+            "with the fingerprint the sending facility gave you by phone or letter (its "
+            "export printed it); only if they match, import again with --trust and the "
+            "fingerprint the sender gave (a changed document names its changer's key, D-160)."
         )
         raise HandoverUntrusted(msg)
     handover = document.handover

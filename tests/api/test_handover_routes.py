@@ -97,6 +97,7 @@ def test_an_untrusted_signer_is_422_and_nothing_is_stored(service: Service) -> N
     assert answer.status_code == 422
     issue = answer.json()["issue"][0]
     assert issue["code"] == "security" and fingerprint in issue["diagnostics"]
+    assert "--trust '" not in issue["diagnostics"]
     assert client.get("/handover", headers=beta).json() == before
 
 

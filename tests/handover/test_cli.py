@@ -67,6 +67,8 @@ def test_an_unknown_signer_is_refused_with_the_fingerprint_to_confirm(
     _, receiver, document, signer = sent
     line = receiver.refused("handover", "import", str(document), *trust)
     assert f"fingerprint {signer}" in line
+    assert "--trust '" not in line  # no ready-to-copy command that trusts the file's key
+    assert line.count(signer) == 1
     assert receiver.ok("handover", "list") == NONE_RECEIVED
 
 
