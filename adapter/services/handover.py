@@ -65,6 +65,8 @@ def export_handover(
         raise HandoverRefused(msg)
 
     def read(space: Workspace) -> Exported | Unknown | str:
+        if (later := _after_today(space, day, "handover day")) is not None:
+            return later
         mapping = space.mappings.find(_reference(space, patient))
         if mapping is None:
             return Unknown(
@@ -98,6 +100,22 @@ def export_handover(
     if isinstance(found, str):
         raise HandoverRefused(found)
     return found
+
+
+def _today(space: Workspace) -> date:
+    return space.now.astimezone(BERLIN).date()
+
+
+def _after_today(space: Workspace, day: date, what: str) -> str | None:
+    """The refusal of a day still to come (by the machine's clock, as retention's), else
+    None: a handover, a release or a return is told on the day it happened (D-202)."""
+    today = _today(space)
+    if day <= today:
+        return None
+    return (
+        f"The {what} {day.isoformat()} (--on) lies after today ({today.isoformat()} in "
+        "Berlin by this machine's clock); give a day that has come."
+    )
 
 
 def _reference(space: Workspace, patient: str) -> str:
@@ -193,7 +211,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
                 handover.day,
             )
             if kept and other is not None:  # one hold per registration (D-201)
-                space.handovers.replace(other, space.now.astimezone(BERLIN).date())
+                space.handovers.replace(other, _today(space))
         details = {"document": handover.document_id, "registered": reg is not None, "kept": kept}
         if kept and other is not None:
             details["replaced"] = other
@@ -216,7 +234,9 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
     R-ABS-1, R-ABS-3). The day it stands ended on: asked again the same way (a retry of
     the service), the day it was ended on, with nothing changed and nothing audited."""
 
-    def end(space: Workspace) -> date | None:
+    def end(space: Workspace) -> date | str | None:
+        if (later := _after_today(space, on, "day")) is not None:
+            return later
         if not space.handovers.end(handover_id, how, on):
             return space.handovers.ended_on(handover_id, how)
         space.audit.append(
@@ -225,6 +245,8 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
         return on
 
     ended = store.run(actor, end)
+    if isinstance(ended, str):
+        raise HandoverRefused(ended)
     if ended is None:
         msg = (
             f"No open handover {handover_id} was received here; `substreg handover list` "

@@ -154,3 +154,14 @@ def test_a_second_copy_of_a_registration_replaces_the_open_one(service: Service)
     listed = client.get("/handover", headers=beta).json()["handovers"]
     states = {h["handover_id"]: h["state"] for h in listed}
     assert (states[ids[0][0]], states[ids[1][0]]) == ("replaced", "open")
+
+
+def test_a_handover_day_still_to_come_is_refused(service: Service) -> None:
+    """`on` after today by the service's clock: 409 business-rule, nothing exported."""
+    synced(service.tenants["alpha"].store)
+    body = export_body() | {"on": "2031-01-01"}
+    answer = service.client().post(
+        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
+    )
+    assert answer.status_code == 409
+    assert "lies after today" in answer.json()["issue"][0]["diagnostics"]

@@ -160,3 +160,23 @@ def test_a_second_copy_of_a_registration_replaces_the_open_one(
     assert f"No open handover {first}" in receiver.refused("handover", "release", first)
     receiver.ok("handover", "release", newer, "--on", "2025-05-17")
     assert " open " not in receiver.ok("handover", "list")
+
+
+def test_a_day_still_to_come_is_refused_for_export_and_return(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """`--on` after today (by the clock): one line, exit 2, no file, nothing ended."""
+    sender, receiver, document, signer = sent
+    before = sorted(sender.root.glob("handover-*"))
+    line = sender.refused(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2031-01-01", "--out", str(sender.root),
+    )  # fmt: skip
+    assert "2031-01-01 (--on) lies after today" in line
+    assert sorted(sender.root.glob("handover-*")) == before
+    out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    handover = out.split("Handover ", 1)[1].split(" ", 1)[0]
+    for action in ("return", "release"):
+        line = receiver.refused("handover", action, handover, "--on", "2031-01-01")
+        assert "lies after today" in line
+    assert f"{handover}  open" in receiver.ok("handover", "list")
