@@ -185,6 +185,13 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         )
         raise HandoverInvalid(msg)
     signer = fingerprint(public)
+    if signer == store.read(lambda space: fingerprint(space.keys.document_public_key())):
+        msg = (
+            f"The handover document is signed by this installation itself (fingerprint "
+            f"{signer}: its own export); nothing was stored. Import it at the receiving "
+            "installation: here it would hold back this installation's own reports (D-202)."
+        )
+        raise HandoverRefused(msg)
     if signer not in {normal_fingerprint(t) for t in trusted}:
         msg = (
             f"The handover document is signed by a key this installation does not trust "

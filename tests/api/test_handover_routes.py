@@ -165,3 +165,16 @@ def test_a_handover_day_still_to_come_is_refused(service: Service) -> None:
     )
     assert answer.status_code == 409
     assert "lies after today" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_a_tenant_importing_its_own_document_is_refused(service: Service) -> None:
+    """Alpha imports what alpha exported: 409 business-rule, nothing stored (D-202)."""
+    document, fingerprint = _export(service)
+    client, alpha = service.client(), service.auth("alpha", ADMIN)
+    before = client.get("/handover", headers=alpha).json()
+    answer = client.post(
+        "/handover/import", json={"document": document, "trust": [fingerprint]}, headers=alpha
+    )
+    assert answer.status_code == 409
+    assert "this installation itself" in answer.json()["issue"][0]["diagnostics"]
+    assert client.get("/handover", headers=alpha).json() == before

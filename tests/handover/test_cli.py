@@ -180,3 +180,11 @@ def test_a_day_still_to_come_is_refused_for_export_and_return(
         line = receiver.refused("handover", action, handover, "--on", "2031-01-01")
         assert "lies after today" in line
     assert f"{handover}  open" in receiver.ok("handover", "list")
+
+
+def test_an_installation_refuses_its_own_document(sent: tuple[Site, Site, Path, str]) -> None:
+    """The sender imports what it exported: one line, exit 2, nothing recorded (D-202)."""
+    sender, _, document, signer = sent
+    line = sender.refused("handover", "import", str(document), "--trust", signer)
+    assert "signed by this installation itself" in line
+    assert sender.ok("handover", "list") == NONE_RECEIVED
