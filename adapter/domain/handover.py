@@ -42,7 +42,7 @@ class LastReport:
     made_on: _Day
     state: str  # the ledger state: pending … acknowledged
     sent_at: str | None = None  # ISO instant the batch was sent
-    receipt: str | None = None  # the register's receipt id (proof), when one came back
+    receipt: str | None = None  # the batch the register's receipt acknowledges, when one came
     received_at: str | None = None  # the receipt's time
 
 

@@ -215,7 +215,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
                 reg.code,
                 reg.doctor.btm_number,
                 reg.since,
-                handover.day,
+                day=handover.day,
             )
             if kept and other is not None:  # one hold per registration (D-201)
                 space.handovers.replace(other, _today(space))

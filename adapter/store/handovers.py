@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -54,13 +53,14 @@ class IncomingHandovers:
         self.keys = keys
         self.now = now
 
-    def record(  # noqa: PLR0913  (the registration's values, each named)
+    def record(
         self,
         handover_id: str,
         signer: str,
         code: str,
         doctor_btm: str | None,
         since: date,
+        *,
         day: date | None = None,
     ) -> bool:
         """Keep a received registration as open; False when this document came before.

@@ -5,13 +5,16 @@ export and the import are audited without a name or a code (PRIVACY.md T2)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from adapter.cli.handover import _treatment
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, site
+from tests.handover.values import HANDOVER
 
 SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
 WINTER = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
@@ -188,3 +191,25 @@ def test_an_installation_refuses_its_own_document(sent: tuple[Site, Site, Path, 
     line = sender.refused("handover", "import", str(document), "--trust", signer)
     assert "signed by this installation itself" in line
     assert sender.ok("handover", "list") == NONE_RECEIVED
+
+
+def test_export_makes_a_missing_out_folder_for_its_owner_only(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """`--out` that does not exist yet: made mode 0700, the files written into it."""
+    sender, *_ = sent
+    out = sender.root / "new" / "handovers"
+    sender.ok(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2025-05-15", "--out", str(out),
+    )  # fmt: skip
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert len(list(out.glob("handover-*.json"))) == 1
+
+
+def test_doses_without_an_open_phase_say_what_is_known() -> None:
+    """The last dose is named; the reach is said to be unknown, not "until unknown"."""
+    ended = replace(HANDOVER, covered_until=None)
+    text = _treatment(ended)
+    assert "last dose 2025-12-30 (no open treatment phase" in text
+    assert "until unknown" not in text
