@@ -8,7 +8,9 @@ header `Substreg-Signer` (to confirm with the receiver by another way). It names
 person, so only a doctor exports (audited as a re-identification, D-163). `POST
 /handover/import` verifies a document against the fingerprints given and answers what
 follows; `GET /handover` lists the handovers received (no code, no name); `release` and
-`return` end one. A changed document or an untrusted signer is 422, never stored.
+`return` end one. A changed document or an untrusted signer is 422, never stored; the
+tenant's own document or an `on` day after today is 409. A second document of a
+registration open here replaces the open one (`replaced` in the answer, D-201).
 """
 
 from collections.abc import Callable
@@ -176,7 +178,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             return Response(pdf, media_type=PDF, headers=headers)
         return Response(done.document, media_type=FHIR_JSON, headers=headers)
 
-    @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE)
+    @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE | CONFLICT)
     def import_(body: ImportIn, who: Annotated[Caller, Depends(decider)]) -> ImportedOut:
         """Verify a received document, keep its registration, say what follows (R-EP-5)."""
         data = _document_bytes(body.document)
@@ -208,14 +210,18 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             ]
         )
 
-    @router.post("/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND)
+    @router.post(
+        "/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+    )
     def release(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
     ) -> EndedOut:
         """The sending doctor's Abmeldung is made: the next sync may register here (R-EP-5)."""
         return _end(who, handover_id, "released", body)
 
-    @router.post("/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND)
+    @router.post(
+        "/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+    )
     def back(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
     ) -> EndedOut:
