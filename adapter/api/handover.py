@@ -8,7 +8,9 @@ header `Substreg-Signer` (to confirm with the receiver by another way). It names
 person, so only a doctor exports (audited as a re-identification, D-163). `POST
 /handover/import` verifies a document against the fingerprints given and answers what
 follows; `GET /handover` lists the handovers received (no code, no name); `release` and
-`return` end one. A changed document or an untrusted signer is 422, never stored.
+`return` end one. A changed document or an untrusted signer is 422, never stored; the
+tenant's own document or an `on` day after today is 409. A second document of a
+registration open here replaces the open one (`replaced` in the answer, D-201).
 """
 
 from collections.abc import Callable
@@ -75,13 +77,16 @@ class ImportedOut(BaseModel):
     sender: str
     signer: str = Field(description="the fingerprint the signature verified under")
     recorded: bool = Field(description="false: no registration to hold, or imported before")
+    replaced: str | None = Field(
+        None, description="the open handover of the same registration this one replaced (D-201)"
+    )
     registration: RegistrationOut | None
     steps: list[StepOut] = Field(description="what follows for the receiver (R-ABS-1/2, R-EP-2)")
 
 
 class HandoverOut(BaseModel):
     handover_id: str
-    state: Literal["open", "released", "returned"]
+    state: Literal["open", "released", "returned", "replaced"]
     received_at: str
     ended_on: date | None
     signer: str
@@ -173,7 +178,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             return Response(pdf, media_type=PDF, headers=headers)
         return Response(done.document, media_type=FHIR_JSON, headers=headers)
 
-    @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE)
+    @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE | CONFLICT)
     def import_(body: ImportIn, who: Annotated[Caller, Depends(decider)]) -> ImportedOut:
         """Verify a received document, keep its registration, say what follows (R-EP-5)."""
         data = _document_bytes(body.document)
@@ -183,6 +188,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             sender=done.handover.sender,
             signer=done.signer,
             recorded=done.recorded,
+            replaced=done.replaced,
             registration=_registration(done.handover),
             steps=_steps(done.steps),
         )
@@ -204,14 +210,18 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             ]
         )
 
-    @router.post("/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND)
+    @router.post(
+        "/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+    )
     def release(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
     ) -> EndedOut:
         """The sending doctor's Abmeldung is made: the next sync may register here (R-EP-5)."""
         return _end(who, handover_id, "released", body)
 
-    @router.post("/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND)
+    @router.post(
+        "/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+    )
     def back(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
     ) -> EndedOut:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from pathlib import Path
 
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.domain.handover import Handover, Step, doctor_label
@@ -29,9 +29,7 @@ def dispatch(name: str, args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    if not args.out.is_dir():
-        msg = f"--out {args.out} is no directory"
-        raise HandoverRefused(msg)
+    _folder(args.out)
     settings, actor, _ = context()
     done = service.export_handover(
         store(settings),
@@ -55,6 +53,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder(out: Path) -> None:
+    """`--out`: a missing folder is made, readable by its owner only (the files name the
+    person, D-163); a file of that name is refused."""
+    if out.exists() and not out.is_dir():
+        msg = f"--out {out} is no directory"
+        raise HandoverRefused(msg)
+    try:
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"--out {out} cannot be made: {exc.strerror}"
+        raise HandoverRefused(msg) from None
+
+
 def _import(args: argparse.Namespace) -> int:
     try:
         data = args.file.read_bytes()
@@ -69,6 +80,11 @@ def _import(args: argparse.Namespace) -> int:
         if done.recorded
         else "Nothing new recorded (no open registration, or this document came before)."
     )
+    if done.replaced:
+        kept += (
+            f"\nA handover of this registration was already open ({done.replaced}): this "
+            "newer copy replaces it, so one hold stands (D-201)."
+        )
     sys.stdout.write(
         f"Handover {done.handover.document_id} from {done.handover.sender}, signed by "
         f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"
@@ -82,17 +98,17 @@ def _status(handover: Handover) -> str:
 
 
 def _treatment(h: Handover) -> str:
-    days = (
-        f"last dose {_day(h.last_dose)}, doses until {_day(h.covered_until)}"
-        if h.substance
-        else "no substitution open"
-    )
+    days = _doses(h) if h.substance else "no substitution open"
     consultant = f"; consulting doctor {doctor_label(h.consultant)}" if h.consultant else ""
     return f"Current treatment: {h.substance or '-'}, {days}{consultant}.\n"
 
 
-def _day(day: date | None) -> str:
-    return day.isoformat() if day else "unknown"
+def _doses(h: Handover) -> str:
+    """What is known of the doses: the last one, and the day they cover up to."""
+    last = f"last dose {h.last_dose.isoformat()}" if h.last_dose else "no dose recorded"
+    if h.covered_until is None:
+        return f"{last} (no open treatment phase: how far the doses reach is not known)"
+    return f"{last}, doses until {h.covered_until.isoformat()}"
 
 
 def _register(handover: Handover) -> str:

@@ -43,7 +43,7 @@ class LastReport:
     made_on: _Day
     state: str  # the ledger state: pending … acknowledged
     sent_at: str | None = None  # ISO instant the batch was sent
-    receipt: str | None = None  # the register's receipt id (proof), when one came back
+    receipt: str | None = None  # the batch the register's receipt acknowledges, when one came
     received_at: str | None = None  # the receipt's time
 
 
@@ -159,7 +159,7 @@ def doctor_label_de(doctor: RegisterDoctor) -> str:
     return f"{name or 'Name unbekannt'}, BtM-Nr. {doctor.btm_number or 'unbekannt'}"
 
 
-HandoverState = Literal["open", "released", "returned"]
+HandoverState = Literal["open", "released", "returned", "replaced"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,8 @@ def handover_decision(report: Report, received: Mapping[str, Received]) -> Hando
       made, while the first doctor's registration is open (R-EP-5: nobody twice);
     - returned: the patient went back within the substitute time, so the stay here was
       a substitution and its reports up to the day back are never made (R-ABS-1, R-ABS-3);
-    - released (the sending doctor's Abmeldung is made) or no handover: nothing.
+    - released (the sending doctor's Abmeldung is made), replaced (a newer copy of the
+      same registration holds instead, D-201) or no handover: nothing.
     The registering doctor's own reports are never touched."""
     if report.kind not in ("anmeldung", "abmeldung") or report.patient_code is None:
         return None

@@ -9,8 +9,9 @@ Fonts and style as the ledger export (adapter/pdf/fonts.py, export/ledger_pdf.py
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from adapter.domain.handover import Handover, Step, doctor_label_de
 from adapter.pdf.document import FramedDocument
@@ -18,6 +19,7 @@ from adapter.pdf.fonts import find_fonts
 
 TITLE: Final = "Übergabe Substitutionsbehandlung"
 FOOTER: Final = "Enthält Patientendaten und den Patientencode – vertraulich behandeln."
+_BERLIN: Final = ZoneInfo("Europe/Berlin")
 _SEX: Final = {"F": "weiblich", "M": "männlich"}
 _STATES: Final = {
     "pending": "erstellt, nicht freigegeben",
@@ -67,7 +69,7 @@ def _sections(h: Handover) -> list[tuple[str, list[tuple[str, str]]]]:
             [
                 ("Substanz", h.substance or "unbekannt"),
                 ("Letzte Dosis am", _day(h.last_dose)),
-                ("Take-home-Reichweite bis", _day(h.covered_until)),
+                ("Take-home-Reichweite bis", _reach(h)),
                 ("Konsiliararzt", doctor_label_de(h.consultant) if h.consultant else "keiner"),
             ],
         ),
@@ -94,10 +96,34 @@ def _status(h: Handover) -> list[tuple[str, str]]:
         rows += [
             ("Letzte Meldung", f"{_KINDS.get(last.kind, last.kind)} vom {_day(last.date)}"),
             ("Stand", _STATES.get(last.state, last.state)),
-            ("Gesendet am", last.sent_at or "–"),
-            ("Quittung", f"{last.receipt or '–'} ({last.received_at or '–'})"),
+            ("Gesendet am", _moment(last.sent_at)),
+            ("Quittung", _receipt(last.receipt, last.received_at)),
         ]
     return rows
+
+
+def _reach(h: Handover) -> str:
+    """The last covered day; without an open phase, what is known instead."""
+    if h.covered_until is not None:
+        return _day(h.covered_until)
+    known = f" (letzte Dosis am {_day(h.last_dose)})" if h.last_dose else ""
+    return f"nicht bekannt: keine offene Behandlungsphase{known}"
+
+
+def _moment(value: str | None) -> str:
+    """An ISO instant as a German date and time in Berlin: `07.12.2026, 14:03 Uhr`."""
+    if not value:
+        return "–"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_BERLIN)
+    return f"{moment:%d.%m.%Y, %H:%M} Uhr"
+
+
+def _receipt(batch: str | None, received_at: str | None) -> str:
+    if not batch:
+        return "keine eingegangen"
+    return f"für Sendung {batch}, eingegangen {_moment(received_at)}"
 
 
 def _day(day: date | None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from adapter.crypto import fingerprint, normal_fingerprint, verify_detached
 from adapter.domain.handover import Handover, Registration, Step, doctor_label, next_steps
@@ -31,6 +32,7 @@ from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Store, Workspace
 
 PURPOSE = "handover to another facility (R-HO-1)"
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class Imported:
     signer: str
     steps: tuple[Step, ...]
     recorded: bool  # False: no registration to hold, or this document came before
+    replaced: str | None = None  # the open handover of the same registration it replaced
 
 
 def export_handover(
@@ -63,6 +66,8 @@ def export_handover(
         raise HandoverRefused(msg)
 
     def read(space: Workspace) -> Exported | Unknown | str:
+        if (later := _after_today(space, day, "handover day")) is not None:
+            return later
         mapping = space.mappings.find(_reference(space, patient))
         if mapping is None:
             return Unknown(
@@ -96,6 +101,22 @@ def export_handover(
     if isinstance(found, str):
         raise HandoverRefused(found)
     return found
+
+
+def _today(space: Workspace) -> date:
+    return space.now.astimezone(BERLIN).date()
+
+
+def _after_today(space: Workspace, day: date, what: str) -> str | None:
+    """The refusal of a day still to come (by the machine's clock, as retention's), else
+    None: a handover, a release or a return is told on the day it happened (D-202)."""
+    today = _today(space)
+    if day <= today:
+        return None
+    return (
+        f"The {what} {day.isoformat()} (--on) lies after today ({today.isoformat()} in "
+        "Berlin by this machine's clock); give a day that has come."
+    )
 
 
 def _reference(space: Workspace, patient: str) -> str:
@@ -166,31 +187,48 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         )
         raise HandoverInvalid(msg)
     signer = fingerprint(public)
+    if signer == store.read(lambda space: fingerprint(space.keys.document_public_key())):
+        msg = (
+            f"The handover document is signed by this installation itself (fingerprint "
+            f"{signer}: its own export); nothing was stored. Import it at the receiving "
+            "installation: here it would hold back this installation's own reports (D-202)."
+        )
+        raise HandoverRefused(msg)
     if signer not in {normal_fingerprint(t) for t in trusted}:
         msg = (
             f"The handover document is signed by a key this installation does not trust "
-            f"(fingerprint {signer}); nothing was stored. Confirm the fingerprint with the "
-            "sending facility (its export printed it) and import again with --trust "
-            f"'{signer}'."
+            f"(the document names fingerprint {signer}); nothing was stored. Compare it "
+            "with the fingerprint the sending facility gave you by phone or letter (its "
+            "export printed it); only if they match, import again with --trust and the "
+            "fingerprint the sender gave (a changed document names its changer's key, D-160)."
         )
         raise HandoverUntrusted(msg)
     handover = document.handover
     reg = handover.registration
 
-    def record(space: Workspace) -> bool:
-        kept = reg is not None and space.handovers.record(
-            handover.document_id, signer, reg.code, reg.doctor.btm_number, reg.since
-        )
-        space.audit.append(
-            actor,
-            "handover.import",
-            purpose=PURPOSE,
-            details={"document": handover.document_id, "registered": reg is not None, "kept": kept},
-        )
-        return kept
+    def record(space: Workspace) -> tuple[bool, str | None]:
+        if reg is None:
+            kept, other = False, None
+        else:
+            other = space.handovers.open_of(reg.code, handover.document_id)
+            kept = space.handovers.record(
+                handover.document_id,
+                signer,
+                reg.code,
+                reg.doctor.btm_number,
+                reg.since,
+                day=handover.day,
+            )
+            if kept and other is not None:  # one hold per registration (D-201)
+                space.handovers.replace(other, _today(space))
+        details = {"document": handover.document_id, "registered": reg is not None, "kept": kept}
+        if kept and other is not None:
+            details["replaced"] = other
+        space.audit.append(actor, "handover.import", purpose=PURPOSE, details=details)
+        return kept, other if kept else None
 
-    recorded = store.run(actor, record)
-    return Imported(handover, signer, next_steps(handover), recorded)
+    recorded, replaced = store.run(actor, record)
+    return Imported(handover, signer, next_steps(handover), recorded, replaced)
 
 
 def list_handovers(store: Store, actor: Actor) -> list[Incoming]:
@@ -205,7 +243,9 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
     R-ABS-1, R-ABS-3). The day it stands ended on: asked again the same way (a retry of
     the service), the day it was ended on, with nothing changed and nothing audited."""
 
-    def end(space: Workspace) -> date | None:
+    def end(space: Workspace) -> date | str | None:
+        if (later := _after_today(space, on, "day")) is not None:
+            return later
         if not space.handovers.end(handover_id, how, on):
             return space.handovers.ended_on(handover_id, how)
         space.audit.append(
@@ -214,6 +254,8 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
         return on
 
     ended = store.run(actor, end)
+    if isinstance(ended, str):
+        raise HandoverRefused(ended)
     if ended is None:
         msg = (
             f"No open handover {handover_id} was received here; `substreg handover list` "

@@ -70,7 +70,9 @@ def registration(found: tuple[Entry, Report] | None) -> Registration | None:
 
 
 def last_report(space: Workspace, reports: list[tuple[Entry, Report]]) -> LastReport | None:
-    """The newest report sent, else the newest made, with its proof of sending (R-CH-2)."""
+    """The newest report sent, else the newest made, with its proof of sending (R-CH-2):
+    the receipt is named by the batch it acknowledges (a receipt's id, D-202), never by
+    the transport's address."""
     sent = [er for er in reports if er[0].state in _SENT]
     pick = (sent or reports)[-1:]
     if not pick:
@@ -83,7 +85,7 @@ def last_report(space: Workspace, reports: list[tuple[Entry, Report]]) -> LastRe
         made_on=report.made_on,
         state=entry.state,
         sent_at=proof.sent_at.isoformat() if proof and proof.sent_at else None,
-        receipt=proof.proof if proof else None,
+        receipt=proof.batch_id if proof and proof.received_at else None,
         received_at=proof.received_at.isoformat() if proof and proof.received_at else None,
     )
 

@@ -216,7 +216,7 @@ class _Run:
             accept_corrections=self.options.accept_corrections,
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuilt),
         )
-        plan = apply_handovers(self.space, plan)  # R-HO-1 (D-162)
+        plan = apply_handovers(self.space, plan, self.as_of)  # R-HO-1 (D-162)
         self._refuse_mass_end(plan, walked)
         self.findings += plan.findings
         subjects = {p.mapping.mapping_id: p.mapping.dek_id for p in walked}

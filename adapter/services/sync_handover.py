@@ -9,17 +9,18 @@ waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
-from adapter.domain.handover import HandoverState, Received, handover_decision
+from adapter.domain.handover import HandoverState, Received, handover_decision, substitute_until
 from adapter.domain.model import Finding
 from adapter.domain.reconcile import Plan, Planned
 from adapter.store.handovers import Incoming
 from adapter.store.workspace import Workspace
 
 
-def apply_handovers(space: Workspace, plan: Plan) -> Plan:
+def apply_handovers(space: Workspace, plan: Plan, as_of: date) -> Plan:
     """`plan` with the reports handovers received here hold back or waive, and a finding
-    for each."""
+    for each: a hold is an `error` once `as_of` is past the substitute time (D-202)."""
     if not plan.record:
         return plan
     newest = {h.code: h for h in space.handovers.listed()}  # oldest first: the newest wins
@@ -35,7 +36,7 @@ def apply_handovers(space: Workspace, plan: Plan) -> Plan:
             record.append(planned)
             continue
         handover = newest[planned.report.patient_code or ""]
-        findings.append(_finding(planned, handover, decision))
+        findings.append(_finding(planned, handover, decision, as_of))
         if decision == "waive":
             record.append(replace(planned, origin="waived"))
         else:  # derived afresh on every sync until it is made (sync_state `unresolved`)
@@ -43,7 +44,7 @@ def apply_handovers(space: Workspace, plan: Plan) -> Plan:
     return replace(plan, record=record, findings=findings, contradicted=unresolved)
 
 
-_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned")}
+_STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned", "replaced")}
 
 
 def _received(h: Incoming) -> Received:
@@ -51,7 +52,7 @@ def _received(h: Incoming) -> Received:
     return Received(h.code, h.doctor_btm, _STATES.get(h.state, "open"), h.released_on)
 
 
-def _finding(planned: Planned, handover: Incoming, decision: str) -> Finding:
+def _finding(planned: Planned, handover: Incoming, decision: str, as_of: date) -> Finding:
     report = planned.report
     what = (
         f"{report.kind.capitalize()} of {report.date.isoformat()} by BtM {report.doctor.btm_number}"
@@ -63,6 +64,8 @@ def _finding(planned: Planned, handover: Incoming, decision: str) -> Finding:
             "(R-ABS-1, R-ABS-3); recorded as waived."
         )
         return Finding("info", "R-HO-1", message, report.sources)
+    if as_of > substitute_until(handover.day):
+        return _overdue(what, handover, as_of, report.sources)
     message = (
         f"{what} held back: handover {handover.handover_id} received here states the "
         f"patient is registered by BtM {handover.doctor_btm} since "
@@ -72,3 +75,20 @@ def _finding(planned: Planned, handover: Incoming, decision: str) -> Finding:
         "and sync again (or `handover return` if the patient went back)."
     )
     return Finding("warning", "R-HO-1", message, report.sources)
+
+
+def _overdue(what: str, handover: Incoming, as_of: date, sources: tuple[str, ...]) -> Finding:
+    """A hold past day 30: the patient is treated here beyond the substitute time while the
+    sending doctor's registration stays open (R-ABS-2, R-EP-2, R-EP-5)."""
+    day = (as_of - handover.day).days + 1
+    until = substitute_until(handover.day).isoformat()
+    message = (
+        f"{what} held back, and the substitute time is over: {as_of.isoformat()} is day "
+        f"{day} of handover {handover.handover_id} (30 days up to {until}, R-ABS-1, "
+        f"R-ABS-3), and the registration of BtM {handover.doctor_btm} since "
+        f"{handover.since.isoformat()} is still open here. Overdue: the sending doctor's "
+        f"Abmeldung (R-EP-2); once it is made, `substreg handover release "
+        f"{handover.handover_id}` and sync again to make the Anmeldung here (R-ABS-2, "
+        "R-EP-5); if the patient went back, `handover return`."
+    )
+    return Finding("error", "R-HO-1", message, sources)

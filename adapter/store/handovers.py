@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -18,7 +19,8 @@ from adapter.store.keys import KeyStore
 from adapter.store.rows import HandoverRows
 
 _FIELD = "registration"
-OPEN, RELEASED, RETURNED = "open", "released", "returned"
+_BERLIN = ZoneInfo("Europe/Berlin")
+OPEN, RELEASED, RETURNED, REPLACED = "open", "released", "returned", "replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Incoming:
     code: str
     doctor_btm: str | None
     since: date
+    day: date  # the handover day (day 1 of the substitute time); received_at's for old rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +54,22 @@ class IncomingHandovers:
         self.now = now
 
     def record(
-        self, handover_id: str, signer: str, code: str, doctor_btm: str | None, since: date
+        self,
+        handover_id: str,
+        signer: str,
+        code: str,
+        doctor_btm: str | None,
+        since: date,
+        *,
+        day: date | None = None,
     ) -> bool:
-        """Keep a received registration as open; False when this document came before."""
+        """Keep a received registration as open; False when this document came before.
+        `day`: the handover day the document states (sealed with the registration)."""
         if any(r["handover_id"] == handover_id for r in self.rows.rows()):
             return False
         dek_id = self.keys.create_data_key("handover")
-        plain = orjson.dumps({"code": code, "doctor_btm": doctor_btm, "since": since})
+        values = {"code": code, "doctor_btm": doctor_btm, "since": since, "day": day}
+        plain = orjson.dumps(values)
         sealed = self.keys.seal(dek_id, handover_id, _FIELD, plain)
         row = {
             "handover_id": handover_id,
@@ -70,6 +82,17 @@ class IncomingHandovers:
             "ct": sealed.ct,
         }
         return self.rows.add(row)
+
+    def open_of(self, code: str, other_than: str) -> str | None:
+        """The id of an open handover stating `code`, other than `other_than` (a second
+        copy of one registration would be a second hold, R-EP-5); None when none is."""
+        found = [h for h in self.listed(OPEN) if h.code == code and h.handover_id != other_than]
+        return found[0].handover_id if found else None
+
+    def replace(self, handover_id: str, on: date) -> None:
+        """Mark an open handover `replaced`: a newer copy of the same registration was
+        received and holds in its place (one hold per registration, R-EP-5, D-201)."""
+        self.rows.set_state(handover_id, REPLACED, on)
 
     def listed(self, state: str | None = None) -> list[Incoming]:
         """The handovers received (of `state`), each opened with its data key."""
@@ -91,6 +114,7 @@ class IncomingHandovers:
                     values["code"],
                     values["doctor_btm"],
                     date.fromisoformat(values["since"]),
+                    _day(values.get("day"), row["received_at"]),
                 )
             )
         return found
@@ -122,3 +146,11 @@ class IncomingHandovers:
         """The day a handover of that id was ended as `state`; None when it was not."""
         found = [r for r in self.rows.rows(state) if r["handover_id"] == handover_id]
         return found[0]["released_on"] if found else None
+
+
+def _day(stated: str | None, received_at: datetime) -> date:
+    """The handover day sealed in the row; for a row of an older version, which kept none,
+    the day it was received (in Berlin)."""
+    if stated:
+        return date.fromisoformat(stated)
+    return received_at.astimezone(_BERLIN).date()

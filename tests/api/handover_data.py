@@ -14,7 +14,7 @@ from adapter.services.handover import export_handover
 from adapter.settings.practice import load_config
 from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import CONFIG, DEMO
-from tests.storage import ACTOR
+from tests.storage import ACTOR, make_twin
 from tests.sync.helpers import run_sync
 
 PATIENT = "Patient/1001"
@@ -34,9 +34,14 @@ def export_body(_: Store | None = None) -> dict[str, Any]:
     return {"patient": PATIENT, "to": "JVA Musterstadt", "on": DAY.isoformat()}
 
 
-def import_body(store: Store) -> dict[str, Any]:
-    """A document the store itself exported, with its signer trusted."""
-    done = export_handover(synced(store), ACTOR, PATIENT, receiver="JVA", sender=None, day=DAY)
+_SENDER: list[Store] = []  # another installation, made once (an own document is refused)
+
+
+def import_body(_: Store) -> dict[str, Any]:
+    """A document another installation exported, with its signer trusted."""
+    if not _SENDER:
+        _SENDER.append(synced(make_twin()[0]))
+    done = export_handover(_SENDER[0], ACTOR, PATIENT, receiver="JVA", sender=None, day=DAY)
     return {"document": orjson.loads(done.document), "trust": [done.signer]}
 
 

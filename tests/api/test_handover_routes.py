@@ -97,6 +97,7 @@ def test_an_untrusted_signer_is_422_and_nothing_is_stored(service: Service) -> N
     assert answer.status_code == 422
     issue = answer.json()["issue"][0]
     assert issue["code"] == "security" and fingerprint in issue["diagnostics"]
+    assert "--trust '" not in issue["diagnostics"]
     assert client.get("/handover", headers=beta).json() == before
 
 
@@ -134,3 +135,46 @@ def test_a_number_beyond_json_of_fhir_is_422_invalid(service: Service) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["issue"][0]["code"] == "invalid"
+
+
+def test_a_second_copy_of_a_registration_replaces_the_open_one(service: Service) -> None:
+    """Two exports of one registration imported: the second answers the first as
+    replaced, and only the second stands open (one hold, R-EP-5, D-201)."""
+    first, fingerprint = _export(service)
+    second, _ = _export(service)
+    client, beta = service.client(), service.auth("beta", ADMIN)
+    ids = []
+    for document in (first, second):
+        answer = client.post(
+            "/handover/import", json={"document": document, "trust": [fingerprint]}, headers=beta
+        )
+        assert answer.status_code == 200, answer.text
+        ids.append((answer.json()["handover_id"], answer.json()["replaced"]))
+    assert ids[0][1] is None and ids[1][1] == ids[0][0]
+    listed = client.get("/handover", headers=beta).json()["handovers"]
+    states = {h["handover_id"]: h["state"] for h in listed}
+    assert (states[ids[0][0]], states[ids[1][0]]) == ("replaced", "open")
+
+
+def test_a_handover_day_still_to_come_is_refused(service: Service) -> None:
+    """`on` after today by the service's clock: 409 business-rule, nothing exported."""
+    synced(service.tenants["alpha"].store)
+    body = export_body() | {"on": "2031-01-01"}
+    answer = service.client().post(
+        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
+    )
+    assert answer.status_code == 409
+    assert "lies after today" in answer.json()["issue"][0]["diagnostics"]
+
+
+def test_a_tenant_importing_its_own_document_is_refused(service: Service) -> None:
+    """Alpha imports what alpha exported: 409 business-rule, nothing stored (D-202)."""
+    document, fingerprint = _export(service)
+    client, alpha = service.client(), service.auth("alpha", ADMIN)
+    before = client.get("/handover", headers=alpha).json()
+    answer = client.post(
+        "/handover/import", json={"document": document, "trust": [fingerprint]}, headers=alpha
+    )
+    assert answer.status_code == 409
+    assert "this installation itself" in answer.json()["issue"][0]["diagnostics"]
+    assert client.get("/handover", headers=alpha).json() == before

@@ -5,13 +5,16 @@ export and the import are audited without a name or a code (PRIVACY.md T2)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from adapter.cli.handover import _treatment
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, site
+from tests.handover.values import HANDOVER
 
 SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
 WINTER = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
@@ -67,6 +70,8 @@ def test_an_unknown_signer_is_refused_with_the_fingerprint_to_confirm(
     _, receiver, document, signer = sent
     line = receiver.refused("handover", "import", str(document), *trust)
     assert f"fingerprint {signer}" in line
+    assert "--trust '" not in line  # no ready-to-copy command that trusts the file's key
+    assert line.count(signer) == 1
     assert receiver.ok("handover", "list") == NONE_RECEIVED
 
 
@@ -138,3 +143,73 @@ def test_a_second_release_says_the_first_day_and_a_return_after_it_is_refused(
     assert again == first
     line = receiver.refused("handover", "return", handover, "--on", "2025-05-20")
     assert f"No open handover {handover}" in line
+
+
+def test_a_second_copy_of_a_registration_replaces_the_open_one(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Two exports of one registration: the second import names the first as open and
+    replaces it, so one hold stands and releasing it ends the hold (R-EP-5, D-201)."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    first_out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    first = first_out.split("Handover ", 1)[1].split(" ", 1)[0]
+    out = receiver.ok("handover", "import", str(second), "--trust", signer)
+    newer = out.split("Handover ", 1)[1].split(" ", 1)[0]
+    assert f"A handover of this registration was already open ({first})" in out
+    listed = receiver.ok("handover", "list")
+    assert listed.count(" open ") == 1 and f"{newer}  open" in listed
+    assert f"{first}  replaced" in listed
+    assert f"No open handover {first}" in receiver.refused("handover", "release", first)
+    receiver.ok("handover", "release", newer, "--on", "2025-05-17")
+    assert " open " not in receiver.ok("handover", "list")
+
+
+def test_a_day_still_to_come_is_refused_for_export_and_return(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """`--on` after today (by the clock): one line, exit 2, no file, nothing ended."""
+    sender, receiver, document, signer = sent
+    before = sorted(sender.root.glob("handover-*"))
+    line = sender.refused(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2031-01-01", "--out", str(sender.root),
+    )  # fmt: skip
+    assert "2031-01-01 (--on) lies after today" in line
+    assert sorted(sender.root.glob("handover-*")) == before
+    out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    handover = out.split("Handover ", 1)[1].split(" ", 1)[0]
+    for action in ("return", "release"):
+        line = receiver.refused("handover", action, handover, "--on", "2031-01-01")
+        assert "lies after today" in line
+    assert f"{handover}  open" in receiver.ok("handover", "list")
+
+
+def test_an_installation_refuses_its_own_document(sent: tuple[Site, Site, Path, str]) -> None:
+    """The sender imports what it exported: one line, exit 2, nothing recorded (D-202)."""
+    sender, _, document, signer = sent
+    line = sender.refused("handover", "import", str(document), "--trust", signer)
+    assert "signed by this installation itself" in line
+    assert sender.ok("handover", "list") == NONE_RECEIVED
+
+
+def test_export_makes_a_missing_out_folder_for_its_owner_only(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """`--out` that does not exist yet: made mode 0700, the files written into it."""
+    sender, *_ = sent
+    out = sender.root / "new" / "handovers"
+    sender.ok(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2025-05-15", "--out", str(out),
+    )  # fmt: skip
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert len(list(out.glob("handover-*.json"))) == 1
+
+
+def test_doses_without_an_open_phase_say_what_is_known() -> None:
+    """The last dose is named; the reach is said to be unknown, not "until unknown"."""
+    ended = replace(HANDOVER, covered_until=None)
+    text = _treatment(ended)
+    assert "last dose 2025-12-30 (no open treatment phase" in text
+    assert "until unknown" not in text

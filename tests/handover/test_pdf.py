@@ -54,3 +54,20 @@ def test_what_follows_is_german_in_the_pdf() -> None:
     assert "Neuanmeldung" in text and "Abmeldung durch die abgebende" in text
     for english in ("Continue as a substitute", "re-register", "due from the sending"):
         assert english not in text, english
+
+
+def test_sending_and_receipt_are_german_times_with_the_batch() -> None:
+    """ "Gesendet am" and the receipt's time as German date and time in Berlin, the
+    receipt named by its batch, no raw ISO instant (D-202)."""
+    text = " ".join(_text(handover_pdf(HANDOVER, next_steps(HANDOVER), SIGNER)).split())
+    assert "Gesendet am 08.01.2025, 10:00 Uhr" in text
+    assert "für Sendung R-2025-000123, eingegangen 08.01.2025, 10:00 Uhr" in text
+    assert "2025-01-08T09:00" not in text
+
+
+def test_without_an_open_phase_the_reach_says_what_is_known() -> None:
+    """No open phase: the reach is "nicht bekannt" with the last dose, never a bare
+    "unbekannt"."""
+    ended = replace(HANDOVER, covered_until=None)
+    text = " ".join(_text(handover_pdf(ended, next_steps(ended), SIGNER)).split())
+    assert "nicht bekannt: keine offene Behandlungsphase (letzte Dosis am 30.12.2025)" in text

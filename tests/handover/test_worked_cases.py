@@ -176,3 +176,27 @@ def test_release_from_jva_into_a_practice_registers_the_practice_after_the_jva(
     assert reports(jva.sync(a, "2025-03-02")) == [("abmeldung", "2025-02-28", "3810101")]
     practice.ok("handover", "release", handover, "--on", "2025-03-02")
     assert reports(practice.sync(b, "2025-03-03")) == [("anmeldung", "2025-03-01", "3830303")]
+
+
+def test_a_hold_past_day_30_is_an_error_naming_the_overdue_abmeldung(
+    two: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """Marcel Winter handed over 2025-05-15 stays at JVA Dresden: on day 30 (06-13) the
+    hold is a warning; on day 31 an error naming the day, the sender's overdue Abmeldung
+    and `handover release` (R-ABS-1, R-ABS-2, R-EP-2, D-202)."""
+    leipzig, dresden = two
+    at_a = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
+    at_b = fhir.Person("gef-0815", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
+    _treatment(tmp_path / "a-data", SOMMER, at_a, date(2025, 3, 3), date(2025, 5, 14))
+    leipzig.sync(tmp_path / "a-data", "2025-05-14")
+    document, signer = leipzig.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
+    handover, _ = _import(dresden, document, signer)
+    b = _treatment(tmp_path / "b-data", ROTH, at_b, date(2025, 5, 15), date(2025, 6, 13))
+    [day30] = handover_findings(dresden.sync(b, "2025-06-13"))
+    assert day30["severity"] == "warning"
+    _treatment(tmp_path / "b-data", ROTH, at_b, date(2025, 5, 15), date(2025, 6, 14))
+    [day31] = handover_findings(dresden.sync(b, "2025-06-14"))
+    assert day31["severity"] == "error"
+    assert "2025-06-14 is day 31 of handover" in day31["message"]
+    assert "Overdue: the sending doctor's Abmeldung" in day31["message"]
+    assert f"substreg handover release {handover}" in day31["message"]

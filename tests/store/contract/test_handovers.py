@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from adapter.crypto import generate_keyring
 from adapter.store.handovers import OPEN, RELEASED, IncomingHandovers
 from adapter.store.keys import KeyStore
 from adapter.store.workspace import Database
 from tests.storage import NOW
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 RING = generate_keyring(NOW.isoformat())
 DOC = "0b7f3c9e-8a51-4c2e-9d7a-1f2e3d4c5b6a"
@@ -62,3 +65,20 @@ def test_a_released_handover_is_no_longer_open(backend_db: Database) -> None:
         assert [h.code for h in _handovers(rows).listed(OPEN)] == ["CLBUF919"]
         [released] = _handovers(rows).listed(RELEASED)
     assert (released.handover_id, released.released_on) == (DOC, date(2026, 1, 12))
+
+
+def test_a_replaced_handover_stops_being_open_and_keeps_its_day(backend_db: Database) -> None:
+    """The handover day sealed with the registration opens again (received_at's day for a
+    row without one); `replace` ends the older one as `replaced` (D-201, D-202)."""
+    with backend_db.transaction() as rows:
+        handovers = _handovers(rows)
+        handovers.record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
+        handovers.record(OTHER, "s", "THREM249", "3990101", date(2025, 1, 7), day=date(2025, 5, 15))
+        assert handovers.open_of("THREM249", OTHER) == DOC
+        handovers.replace(DOC, date(2025, 5, 16))
+        assert handovers.open_of("THREM249", OTHER) is None
+    with backend_db.transaction(write=False) as rows:
+        found = {h.handover_id: h for h in _handovers(rows).listed()}
+    assert (found[DOC].state, found[DOC].released_on) == ("replaced", date(2025, 5, 16))
+    assert found[DOC].day == found[DOC].received_at.astimezone(BERLIN).date()
+    assert (found[OTHER].state, found[OTHER].day) == (OPEN, date(2025, 5, 15))
