@@ -18,11 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from adapter.domain.model import Report
+from adapter.domain.model import PatientHistory, Report
 from adapter.domain.pipeline import Due
 from adapter.domain.walk_state import PhaseSnapshot
 
 ONE_DAY = timedelta(days=1)
+# The longest wait the rules have after the last data (the 31st day of an absence or a
+# substitute run, R-ABS-2 … 4): a forecast's day further after the data's newest day shows
+# a practice whose phases the data has long ended, not one with nothing due (D-210).
+STALE_AFTER = timedelta(days=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,13 @@ class Forecast:
     until: date
     open_phases: list[OpenPhase]
     deadlines: list[Deadline]
+    newest_day: date | None = None  # the newest day the data speaks of, by `as_of`
+
+    @property
+    def stale(self) -> bool:
+        """The data stops long before the forecast's day: the export is old or the day is
+        wrong, and "nothing due" would hide reports that are overdue (derive lists them)."""
+        return self.newest_day is not None and self.as_of > self.newest_day + STALE_AFTER
 
     def reviews(self) -> list[OpenPhase]:
         """The open Diamorphin treatments by the due day of their outside review (R-DIA-2)."""
@@ -92,7 +103,19 @@ class Forecast:
             (replace(p, patient=name(p.patient)) for p in self.open_phases),
             key=lambda p: p.patient,
         )
-        return Forecast(self.as_of, self.until, phases, deadlines)
+        return Forecast(self.as_of, self.until, phases, deadlines, self.newest_day)
+
+
+def newest_day(history: PatientHistory, as_of: date) -> date | None:
+    """The newest day one patient's data speaks of by `as_of`: a contact, an episode's or
+    an absence's start or end, or the last day a drug that has begun covers (R-DATE-2)."""
+    days = [*history.contacts]
+    for episode in history.episodes:
+        days += [episode.start, episode.end]
+        days += [d for absence in episode.absences for d in (absence.start, absence.end)]
+    spoken = [d for d in days if d is not None and d <= as_of]
+    reach = [c.end for c in history.covers if c.start <= as_of]
+    return max([*spoken, *reach], default=None)
 
 
 def open_phase(

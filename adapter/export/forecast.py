@@ -15,6 +15,8 @@ def forecast_json(forecast: Forecast) -> bytes:
     document = {
         "as_of": forecast.as_of.isoformat(),
         "until": forecast.until.isoformat(),
+        "newest_day": forecast.newest_day.isoformat() if forecast.newest_day else None,
+        "stale": forecast.stale,
         "deadlines": [_deadline_json(d) for d in forecast.deadlines],
         "open_phases": [_phase_json(p, forecast) for p in forecast.open_phases],
     }
@@ -48,7 +50,7 @@ def _phase_json(phase: OpenPhase, forecast: Forecast) -> dict[str, Any]:
 
 def forecast_text(forecast: Forecast) -> str:
     span = f"{forecast.as_of.isoformat()} to {forecast.until.isoformat()}"
-    lines = [f"Deadlines after {span}: {len(forecast.deadlines)}"]
+    lines = [*_stale_lines(forecast), f"Deadlines after {span}: {len(forecast.deadlines)}"]
     for d in forecast.deadlines:
         who = d.patient or "the doctor's data"
         code = d.report.patient_code or "–"
@@ -61,6 +63,19 @@ def forecast_text(forecast: Forecast) -> str:
         for p in quiet
     )
     return "\n".join(lines + _review_lines(forecast)) + "\n"
+
+
+def _stale_lines(forecast: Forecast) -> list[str]:
+    """A warning first when the data stops long before the forecast's day (D-210)."""
+    if not forecast.stale or forecast.newest_day is None:
+        return []
+    days = (forecast.as_of - forecast.newest_day).days
+    return [
+        f"Warning: the data's newest day is {forecast.newest_day.isoformat()}, {days} days "
+        f"before {forecast.as_of.isoformat()}: the export is old or the day is wrong. Phases "
+        "the data has long ended are not open here, and their reports are overdue, not "
+        f"ahead: `substreg derive … --as-of {forecast.as_of.isoformat()}` lists them."
+    ]
 
 
 def _review_lines(forecast: Forecast) -> list[str]:

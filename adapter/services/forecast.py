@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from adapter.domain.diamorphine import diamorphine_review
-from adapter.domain.forecast import Forecast, deadlines_ahead, open_phase
+from adapter.domain.forecast import Forecast, deadlines_ahead, newest_day, open_phase
 from adapter.domain.phases import derive_phases
 from adapter.domain.pipeline import reports_due
 from adapter.fhir.assemble import Assembly
@@ -69,7 +69,9 @@ def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
     until = as_of + timedelta(days=days)
     doctors, rules = practice.doctors, practice.rules
     now_events, now_spans, then_events, then_spans, phases = [], [], [], [], []
+    spoken: list[date | None] = []  # each patient's newest day: is the data current?
     for history in Assembly(practice.collection, consume=True):
+        spoken.append(newest_day(history, as_of))
         now = derive_phases(history, doctors, rules, as_of=as_of)
         then = derive_phases(history, doctors, rules, as_of=until)
         now_events += now.events
@@ -84,4 +86,5 @@ def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
     due_then = reports_due(then_events, then_spans, doctors, as_of=until)
     deadlines = deadlines_ahead(due_now, due_then, as_of=as_of, until=until)
     phases.sort(key=lambda p: p.patient)
-    return Forecast(as_of, until, phases, deadlines)
+    newest = max((d for d in spoken if d is not None), default=None)
+    return Forecast(as_of, until, phases, deadlines, newest)

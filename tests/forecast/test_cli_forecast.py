@@ -77,3 +77,37 @@ def test_a_missing_export_is_one_line_and_exit_2(
 
 def test_the_command_line_and_the_use_case_agree_on_the_longest_horizon() -> None:
     assert MAX_HORIZON == MAX_DAYS == 366
+
+
+def test_a_day_long_after_the_data_warns_instead_of_showing_nothing_due(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The demo (newest day 2026-01-04, a take-home's reach) forecast on 2026-12-07: the
+    first line warns that the data stops 337 days before, and JSON says `stale` (D-210)."""
+    args = ["forecast", str(DEMO), "--config", str(CONFIG), "--as-of", "2026-12-07"]
+    status, out, err = run(args, capsys)
+    assert (status, err) == (0, "")
+    first = out.splitlines()[0]
+    assert first.startswith("Warning: the data's newest day is 2026-01-04, 337 days before")
+    assert "substreg derive … --as-of 2026-12-07" in first
+    status, out, _ = run([*args, "--format", "json"], capsys)
+    document = json.loads(out)
+    assert (document["newest_day"], document["stale"]) == ("2026-01-04", True)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "stale"),
+    [("2026-02-04", False), ("2026-02-05", True)],
+    ids=["31-days-after-the-data", "32-days-after"],
+)
+def test_the_warning_starts_after_the_longest_wait_the_rules_have(
+    capsys: pytest.CaptureFixture[str], as_of: str, stale: bool
+) -> None:
+    """31 days after the newest day a report can still be ahead (R-ABS's 31st day): no
+    warning; from the 32nd day the forecast warns."""
+    args = ["forecast", str(DEMO), "--config", str(CONFIG), "--as-of", as_of, "--format"]
+    status, out, _ = run([*args, "json"], capsys)
+    assert status == 0
+    assert json.loads(out)["stale"] is stale
+    _, text, _ = run([*args, "text"], capsys)
+    assert text.startswith("Warning:") is stale
