@@ -109,7 +109,7 @@ class Forecast:
 def newest_day(history: PatientHistory, as_of: date) -> date | None:
     """The newest day one patient's data speaks of by `as_of`: a contact, an episode's or
     an absence's start or end, or the last day a drug that has begun covers (R-DATE-2)."""
-    days = [*history.contacts]
+    days: list[date | None] = [*history.contacts]
     for episode in history.episodes:
         days += [episode.start, episode.end]
         days += [d for absence in episode.absences for d in (absence.start, absence.end)]

@@ -149,7 +149,7 @@ class Ledger(SealedRows):
         back to an older version), a row the log recorded but the ledger lacks, and a
         payload that cannot be read are not used: their subjects are in `unreadable`."""
         rows = [entry_of(row) for row in self.rows.rows(mapping_ids=mapping_ids, notices=notices)]
-        chained = self.chained()
+        chained = self.chained_of(mapping_ids, notices=notices)
         problems = self.problems(rows, chained)
         self._note_deleted(chained, {e.ledger_id for e in rows}, set(mapping_ids), notices)
         self.keys.preload([e.dek_id for e in rows])

@@ -63,6 +63,28 @@ class SealedRows:
             found[written_id] = _as_chained(columns)
         return found
 
+    def chained_of(self, mapping_ids: list[str], *, notices: bool) -> dict[str, dict[str, Any]]:
+        """What the audit log last recorded of the rows of these patients (and, with
+        `notices`, of the notices), with the versions this transaction wrote of them: their
+        records alone, by an index, so that reading a day's patients costs as much as
+        their history, not the ledger's (D-199). The records read serve later single-row
+        checks of the transaction."""
+        subjects = set(mapping_ids)
+
+        def wanted(mapping_id: str | None) -> bool:
+            return mapping_id in subjects if mapping_id is not None else notices
+
+        if self._chain is not None:
+            found = {k: v for k, v in self._chain.items() if wanted(v.get("mapping_id"))}
+        else:
+            found = last_chained(self.rows, mapping_ids=mapping_ids, notices=notices)
+            for ledger_id, last in found.items():
+                self._read.setdefault(ledger_id, last)
+        for written_id, columns in self._written.items():
+            if wanted(columns["mapping_id"]):
+                found[written_id] = _as_chained(columns)
+        return found
+
     def _last_of(self, ledger_id: str) -> dict[str, Any] | None:
         if self._chain is not None:
             return self._chain.get(ledger_id)

@@ -130,12 +130,20 @@ def chain_record(columns: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def last_chained(rows: LedgerRows, ledger_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """What the audit log last recorded of each ledger row (of one, if given), with the
-    mapping the entry names (`mapping_id`, None for a notice)."""
+def last_chained(
+    rows: LedgerRows,
+    ledger_id: str | None = None,
+    *,
+    mapping_ids: list[str] | None = None,
+    notices: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """What the audit log last recorded of each ledger row (of one, if given; of the rows
+    of `mapping_ids` and, with `notices`, of the notices, if given), with the mapping the
+    entry names (`mapping_id`, None for a notice)."""
+    found = rows.chained(CHAIN_ACTION, ledger_id, mapping_ids=mapping_ids, notices=notices)
     return {
         chained_id: {**orjson.loads(entry["details"]), "mapping_id": entry["mapping_id"]}
-        for chained_id, entry in rows.chained(CHAIN_ACTION, ledger_id).items()
+        for chained_id, entry in found.items()
     }
 
 

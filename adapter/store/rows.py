@@ -144,10 +144,19 @@ class LedgerRows(Protocol):
         """Full rows without a seal (written before revision 0004), in no given order."""
         ...
 
-    def chained(self, action: str, ledger_id: str | None = None) -> dict[str, Row]:
+    def chained(
+        self,
+        action: str,
+        ledger_id: str | None = None,
+        *,
+        mapping_ids: list[str] | None = None,
+        notices: bool = False,
+    ) -> dict[str, Row]:
         """The last audit entry of `action` of each ledger id (of one, if given), keyed in
         the order the log first names them: its `mapping_id` and its `details` (the JSON
-        text as stored)."""
+        text as stored). With `mapping_ids`, only the entries naming one of them (and,
+        with `notices`, those naming no patient): one subject's share of the log, read by
+        an index (D-199)."""
         ...
 
 

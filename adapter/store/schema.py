@@ -164,6 +164,8 @@ audit_log = Table(
     Column("entry_hash", Bytes(32), nullable=False),
     # revision 0007: a row's chained records read alone, not by a scan of the log (D-118)
     Index("ix_audit_log_ledger_id", "ledger_id", "seq"),
+    # revision 0011: the chain records of some patients (and the notices) read alone (D-199)
+    Index("ix_audit_log_action_mapping_id", "action", "mapping_id", "seq"),
 )
 
 audit_checkpoint = Table(

@@ -73,11 +73,7 @@ class MemoryLedgerRows:
             row
             for row in self.reports.values()
             if (state is None or row["state"] == state)
-            and (
-                wanted is None
-                or row["mapping_id"] in wanted
-                or (notices and row["mapping_id"] is None)
-            )
+            and _of_subjects(row["mapping_id"], wanted, notices)
             and (since is None or row["made_on"] >= since)
             and (until is None or row["made_on"] <= until)
         ]
@@ -95,13 +91,23 @@ class MemoryLedgerRows:
     def unsealed(self) -> list[Row]:
         return _copies(r for r in self.reports.values() if r["row_mac"] is None)
 
-    def chained(self, action: str, ledger_id: str | None = None) -> dict[str, Row]:
+    def chained(
+        self,
+        action: str,
+        ledger_id: str | None = None,
+        *,
+        mapping_ids: list[str] | None = None,
+        notices: bool = False,
+    ) -> dict[str, Row]:
         last: dict[str, Row] = {}
+        wanted = None if mapping_ids is None else set(mapping_ids)
         # Only the entries asked for are put in order, as the SQL reads them by an index.
         found = [
             (seq, entry)
             for seq, entry in self.log.items()
-            if entry["action"] == action and ledger_id in (None, entry["ledger_id"])
+            if entry["action"] == action
+            and ledger_id in (None, entry["ledger_id"])
+            and _of_subjects(entry["mapping_id"], wanted, notices)
         ]
         for _, entry in sorted(found, key=lambda item: item[0]):
             last[entry["ledger_id"]] = {
@@ -120,6 +126,13 @@ class MemoryLedgerRows:
         mapping_id = row["mapping_id"]
         if mapping_id is not None and mapping_id not in self.mappings:
             raise KeyError(f"report: the mapping {mapping_id} is not in patient_mapping")
+
+
+def _of_subjects(mapping_id: str | None, wanted: set[str] | None, notices: bool) -> bool:
+    """Whether a row (or audit entry) of `mapping_id` is among the subjects asked for."""
+    if wanted is None:
+        return True
+    return mapping_id in wanted if mapping_id is not None else notices
 
 
 def _known(values: Row) -> None:

@@ -84,12 +84,24 @@ class SqlLedgerRows:
     def unsealed(self) -> list[Row]:
         return self._all(select(report).where(report.c.row_mac.is_(None)))
 
-    def chained(self, action: str, ledger_id: str | None = None) -> dict[str, Row]:
+    def chained(
+        self,
+        action: str,
+        ledger_id: str | None = None,
+        *,
+        mapping_ids: list[str] | None = None,
+        notices: bool = False,
+    ) -> dict[str, Row]:
         query = select(audit_log.c.ledger_id, audit_log.c.mapping_id, audit_log.c.details).where(
             audit_log.c.action == action
         )
         if ledger_id is not None:
             query = query.where(audit_log.c.ledger_id == ledger_id)
+        if mapping_ids is not None:  # ix_audit_log_action_mapping_id (D-199)
+            subjects: ColumnElement[bool] = audit_log.c.mapping_id.in_(mapping_ids)
+            if notices:
+                subjects = subjects | audit_log.c.mapping_id.is_(None)
+            query = query.where(subjects)
         last: dict[str, Row] = {}
         for row in self.connection.execute(query.order_by(audit_log.c.seq)):
             last[row.ledger_id] = {"mapping_id": row.mapping_id, "details": row.details}

@@ -167,6 +167,35 @@ def test_the_last_chain_entry_of_each_row_is_given(backend_db: Database) -> None
     assert none == {}
 
 
+def test_the_chain_of_some_patients_and_the_notices_is_given_alone(
+    backend_db: Database,
+) -> None:
+    """With mapping ids, only the last entries naming them (and, with notices, those naming
+    no patient); an entry of the patient under another action is left out (D-199)."""
+    _ready(backend_db)
+    with backend_db.transaction() as rows:
+        entry(rows, 1, CHAIN, "r1", state="pending", mapping_id="m1")
+        entry(rows, 2, CHAIN, "r2", state="pending", mapping_id="m2")
+        entry(rows, 3, CHAIN, "n1", state="pending")
+        entry(rows, 4, "reports.move", "r3", state="sent", mapping_id="m1")
+        entry(rows, 5, CHAIN, "r1", state="approved", mapping_id="m1")
+        entry(rows, 6, CHAIN, "r4", state="pending", mapping_id="m3")
+    with backend_db.transaction(write=False) as rows:
+        whole = rows.ledger.chained(CHAIN)
+        some = rows.ledger.chained(CHAIN, mapping_ids=["m1", "m3"])
+        with_notices = rows.ledger.chained(CHAIN, mapping_ids=["m2"], notices=True)
+        notices_only = rows.ledger.chained(CHAIN, mapping_ids=[], notices=True)
+        nobody = rows.ledger.chained(CHAIN, mapping_ids=[])
+        one = rows.ledger.chained(CHAIN, "r1", mapping_ids=["m2"])
+    assert list(some) == ["r1", "r4"]
+    assert some["r1"] == {"mapping_id": "m1", "details": '{"state":"approved"}'}
+    assert some == {k: whole[k] for k in ("r1", "r4")}
+    assert list(with_notices) == ["r2", "n1"]
+    assert with_notices == {k: whole[k] for k in ("r2", "n1")}
+    assert notices_only == {"n1": whole["n1"]}
+    assert (nobody, one) == ({}, {})
+
+
 def test_a_row_must_refer_to_a_data_key_and_a_mapping(backend_db: Database) -> None:
     """The foreign keys: an unknown data key or patient is refused, nothing is written."""
     _ready(backend_db, "m1")

@@ -19,9 +19,9 @@ class CountingRows:
         self._rows = rows
         self._asked = asked
 
-    def chained(self, action: str, ledger_id: str | None = None) -> Any:
+    def chained(self, action: str, ledger_id: str | None = None, **subjects: Any) -> Any:
         self._asked.append(ledger_id)
-        return self._rows.chained(action, ledger_id)
+        return self._rows.chained(action, ledger_id, **subjects)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._rows, name)
