@@ -17,7 +17,8 @@ from datetime import date
 from typing import Final
 
 from adapter.domain.model import RegisterDoctor, Report
-from adapter.domain.reconcile import PRACTICE, Planned, Reported, slot_key
+from adapter.domain.reconcile_filters import blanket_days
+from adapter.domain.reconcile_model import PRACTICE, Planned, Reported, slot_key
 from adapter.domain.register_view import register_order
 from adapter.domain.reports import report_id
 
@@ -85,15 +86,6 @@ def _open_of(entries: list[Reported], blankets: list[date]) -> Held | None:
     if not chain or chain[-1].report is None:
         return None  # nothing open, or its payload shredded: nothing to tell
     return Held(chain[-1].subject, chain[-1].ledger_id, chain[0].date, chain[-1].report)
-
-
-def blanket_days(reported: Iterable[Reported]) -> dict[str, list[date]]:
-    """The dates of the blanket deregistrations sent or going to be, by doctor."""
-    days: dict[str, list[date]] = defaultdict(list)
-    for entry in reported:
-        if entry.kind == BLANKET and entry.at_register:
-            days[entry.doctor].append(entry.date)
-    return {doctor: sorted(found) for doctor, found in days.items()}
 
 
 def inventory_reports(
