@@ -52,8 +52,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Branch coverage is measured where it is read, in CI: `.ci/run` runs `make test` with
+# COVERAGE=1, and the report fails under the floor in pyproject.toml. A developer's
+# `make test` runs every test without the tracer, which costs 70 % more CPU (D-152).
+COVERAGE ?= 0
+COVERAGE_ARGS := $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term:skip-covered,)
+
 unit: $(STAMP)
-	$(BIN)/pytest -n auto --cov --cov-report=term:skip-covered -q
+	$(BIN)/pytest -n auto $(COVERAGE_ARGS) -q
 
 scenarios: $(STAMP)
 	@if [ -d $(SCENARIOS) ]; then \

@@ -6,6 +6,7 @@
     │   │   │                       an output file that cannot be written
     │   │   ├── BatchError          a submission batch that is not one (fields, BtM number)
     │   │   └── NoticeError         a duplicate notice of the register that is not one (D-170)
+    │   │       └── NoLocalPatient  no local patient has the notice's code (HTTP 404)
     │   ├── ConfigError             practice.toml
     │   ├── FhirRequestError        a FHIR REST request that cannot be done as asked (its HTTP
     │   │                           status and OperationOutcome issues: adapter/api/fhir)
@@ -19,7 +20,11 @@
     │   ├── BulkReportError         an inventory or blanket deregistration: a day to come, a
     │   │                           doctor the ledger has no report of
     │   ├── LookupRefused           a re-identification without purpose, rate-limited …
-    │   ├── HandoverRefused         a handover document: not one, changed, unknown signer
+    │   ├── NoticeAnswered          a duplicate notice answered otherwise already (409, D-204)
+    │   ├── HandoverRefused         a handover: no such patient, document or open handover
+    │   │   ├── HandoverUnknown     no such patient, or no open handover of that id (404)
+    │   │   ├── HandoverInvalid     not a handover document, or changed after signing (422)
+    │   │   └── HandoverUntrusted   signed by a key not trusted here (422)
     │   ├── NotConfirmed            a destructive command a person did not confirm
     │   ├── SubmissionRefused       submit, fail closed: a key, a certificate, a payload
     │   └── AccessError             a service request without credentials, or a role too low
@@ -88,7 +93,10 @@ __all__ = [
     "EnvelopeError",
     "FhirRequestError",
     "Forbidden",
+    "HandoverInvalid",
     "HandoverRefused",
+    "HandoverUnknown",
+    "HandoverUntrusted",
     "InputError",
     "KeyMaterialError",
     "KeyringError",
@@ -97,9 +105,11 @@ __all__ = [
     "LookupRefused",
     "MalformedEnvelopeError",
     "MappingError",
+    "NoLocalPatient",
     "NotAuthenticated",
     "NotConfirmed",
     "NotForRecipientError",
+    "NoticeAnswered",
     "NoticeError",
     "OutboxError",
     "PermanentTransportError",
@@ -154,7 +164,17 @@ class BatchError(InputError):
 
 class NoticeError(InputError):
     """A duplicate notice (adapter/domain/duplicates.py) is malformed, or cannot be answered
-    as asked; the message names the field, never the code."""
+    as asked; the message names the field, never the code. `field` is the path of the
+    field in the notice's JSON (`other_doctors[0].first_use`) when one is wrong, which the
+    HTTP edge answers as the issue's expression (422)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NoLocalPatient(NoticeError):
+    """No local patient was reported under a duplicate notice's code (HTTP 404)."""
 
 
 class ConfigError(UsageError):
@@ -223,9 +243,27 @@ class LookupRefused(RefusedError):
     """A re-identification was refused (no purpose, a malformed code, too many)."""
 
 
+class NoticeAnswered(RefusedError):
+    """A duplicate notice was answered differently already, and that report stands (HTTP
+    409, D-204); nothing was recorded."""
+
+
 class HandoverRefused(RefusedError):
     """A handover was refused: no such patient, or a document that is not one, was
     changed after signing, or comes from a signer not trusted here (nothing stored)."""
+
+
+class HandoverUnknown(HandoverRefused):
+    """No patient of this installation has the reference given, or no open handover has
+    the id given (HTTP 404)."""
+
+
+class HandoverInvalid(HandoverRefused):
+    """The document is not a handover document, or was changed after signing (HTTP 422)."""
+
+
+class HandoverUntrusted(HandoverRefused):
+    """The document's signer is not among the fingerprints trusted (HTTP 422, D-193)."""
 
 
 class NotConfirmed(RefusedError):

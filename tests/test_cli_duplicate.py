@@ -80,6 +80,7 @@ BAD = {
     "bad-code": notice(patient_code="THREX249"),
     "bad-btm": notice(doctor_btm_number="39901"),
     "no-other-doctor": notice(other_doctors=[]),
+    "letter-to-come": notice(letter_date="2999-01-01"),  # R-DATE-3
 }
 
 
@@ -123,3 +124,45 @@ def test_the_example_notice_of_the_docs_is_read(cli: Cli) -> None:
     cli.synced()
     example = Path(__file__).resolve().parents[1] / "docs" / "duplicate-notice.example.json"
     assert "Patient/1001" in cli.ok("duplicate", "import", str(example))
+
+
+def test_after_the_blanket_the_status_says_so_and_no_abmeldung_is_recorded(cli: Cli) -> None:
+    """R-PAU-1, D-203: after Falkner's approved blanket deregistration of 2025-12-31,
+    `handover export` and `duplicate import` say the registration ended by it, and
+    `resolve --continues other` is refused in one line, recording nothing."""
+    cli.synced()
+    cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    listed = cli.json("reports", "list", "--format", "json")["reports"]
+    [blanket] = [r["ledger_id"] for r in listed if r["kind"] == "pauschalabmeldung"]
+    cli.ok("reports", "approve", blanket)
+    exported = cli.ok(
+        "handover", "export", "--patient", "Patient/1001", "--to", "JVA Dresden",
+        "--on", "2026-01-08", "--out", str(cli.tmp),
+    )  # fmt: skip
+    assert "ended by the Pauschalabmeldung of 2025-12-31 (approved" in exported
+    assert "registered by" not in exported
+    path = write(cli, notice())
+    shown = cli.ok("duplicate", "import", str(path))
+    assert "since 2025-01-07: ended by the Pauschalabmeldung of 2025-12-31" in shown
+    before = cli.tables()["report"]
+    line = cli.refused(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+    assert "Pauschalabmeldung of 2025-12-31" in line and "R-PAU-1" in line
+    assert cli.tables()["report"] == before
+
+
+def test_a_contradicting_answer_is_one_line_and_records_nothing(cli: Cli) -> None:
+    """D-204: `other`, then `us` and `different-people`: refused naming the first answer
+    and its report (exit 2); the report table keeps the one answer."""
+    cli.synced()
+    path = write(cli, notice())
+    said = cli.ok(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+    ledger_id = said.split(" as report ")[1].split(",")[0]
+    before = cli.tables()["report"]
+    for outcome in ("us", "different-people"):
+        line = cli.refused("duplicate", "resolve", str(path), "--continues", outcome)
+        assert f"--continues other already (report {ledger_id}, pending)" in line
+    assert cli.tables()["report"] == before

@@ -137,7 +137,7 @@ def test_ledger_export_proves_each_report_sent(cli: Cli, submission_pki: Submiss
     assert len(rows) == 16
     assert {r["Batch-ID"] for r in rows} == batches
     assert all(r["Übertragung"] == f"folder ({r['Batch-ID']}.p7m)" for r in rows)
-    assert {r["Gesendet am"] for r in rows} == {"01.12.2026 10:00"}  # NOW in Berlin
+    assert {r["Zugestellt am"] for r in rows} == {"01.12.2026 10:00"}  # NOW in Berlin
     assert {r["Quittung"] for r in rows} == {""}  # a folder gives no receipt
 
 

@@ -189,7 +189,7 @@ def test_csv_gives_the_report_as_recorded(tmp_path: Path) -> None:
         "Prüfsumme": DIGEST.hex(),
         "Batch-ID": "sr-1234567-a",
         "Übertragung": "folder (sr-1234567-a.p7m)",
-        "Gesendet am": "10.03.2025 10:30",
+        "Zugestellt am": "10.03.2025 10:30",
         "Quittung vom": "",
         "Quittung": "",
     }

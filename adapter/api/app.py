@@ -18,8 +18,11 @@ from adapter import composition
 from adapter.api import outcome
 from adapter.api.bearer import JwtVerifier
 from adapter.api.bulk import bulk_router
+from adapter.api.duplicates import duplicates_router
 from adapter.api.fhir.router import fhir_router
 from adapter.api.findings import RecentFindings, SyncFindings, remember
+from adapter.api.forecast import forecast_router
+from adapter.api.handover import handover_router
 from adapter.api.held import held_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.keys import keys_router
@@ -64,7 +67,8 @@ def create_app(
         title=TITLE,
         version="1",
         description="Reports for the Substitutionsregister: the FHIR endpoint, the ledger's "
-        "reports, findings and submission status, per tenant (README: The service).",
+        "reports, findings and submission status, the deadline forecast and the register's "
+        "duplicate notices, per tenant (README: The service).",
     )
     app.state.tenancy = tenancy
     app.state.ingestion = ingestion
@@ -75,8 +79,11 @@ def create_app(
     app.include_router(bulk_router(current_caller))  # before /reports/{ledger_id}
     app.include_router(reports_router(current_caller, lambda: tenancy.findings))
     app.include_router(outbox_router(current_caller))
+    app.include_router(forecast_router(current_caller))
+    app.include_router(duplicates_router(current_caller))
     app.include_router(keys_router(current_caller))
     app.include_router(held_router(current_caller, ingestion))
+    app.include_router(handover_router(current_caller))
     # The notifications before the FHIR endpoint: its path lies under /fhir (D-137).
     app.include_router(
         notifications_router(

@@ -17,8 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapter.errors import (
     AccessError,
     DatabaseError,
+    HandoverInvalid,
+    HandoverUnknown,
+    HandoverUntrusted,
     KeyringError,
     LedgerError,
+    NoLocalPatient,
+    NoticeError,
     OutboxError,
     RefusedError,
     RegistryError,
@@ -83,6 +88,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _documented("There is no such row")}
 CONFLICT: dict[int | str, dict[str, Any]] = {409: _documented("Its state does not allow it")}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: _documented(
+        "The body is not what the route takes (`expression` names the field), or a "
+        "handover document was changed, is none, or its signer is not trusted"
+    )
+}
 
 
 def status_of(exc: SubstregError) -> tuple[int, str]:
@@ -92,6 +103,11 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
         (UnknownReportError, 404, "not-found"),
         (UnknownBatchError, 404, "not-found"),
         (UnknownApiKeyError, 404, "not-found"),
+        (NoLocalPatient, 404, "not-found"),
+        (NoticeError, 422, "invalid"),  # its field's path as the expression
+        (HandoverUnknown, 404, "not-found"),
+        (HandoverInvalid, 422, "invalid"),
+        (HandoverUntrusted, 422, "security"),  # 403 is the caller's role (D-193)
         (LedgerError, 409, "conflict"),
         (OutboxError, 409, "conflict"),
         (RegistryError, 409, "conflict"),
@@ -116,7 +132,8 @@ def install(app: FastAPI) -> None:
         status, code = status_of(exc)
         if status >= 500:
             log.warning("refused: %s", type(exc).__name__)
-        return operation_outcome(status, [(f"error/{code}", " ".join(str(exc).split()), None)])
+        path = exc.field if isinstance(exc, NoticeError) else None
+        return operation_outcome(status, [(f"error/{code}", " ".join(str(exc).split()), path)])
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -14,7 +14,7 @@ from pathlib import Path
 from adapter.cli import output as out
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.exits import EXIT_FOUND
-from adapter.domain.duplicate_notice import DuplicateNotice, parse_notice
+from adapter.domain.duplicate_notice import DuplicateNotice, parse_notice, refuse_letter_to_come
 from adapter.errors import NoticeError
 from adapter.services.duplicates import Found, Resolution, examine, resolve
 
@@ -24,6 +24,7 @@ MAX_NOTICE_BYTES = 64 * 1024  # a letter typed in, a few doctors: far less
 def dispatch(name: str, args: argparse.Namespace) -> int:
     """Run `duplicate import` or `duplicate resolve`; errors reach `adapter.cli.run`."""
     notice = read_notice(args.notice)
+    refuse_letter_to_come(notice, today_in_berlin())  # before the store is opened
     if name == "duplicate_import":
         return _import(notice, args)
     return _resolve(notice, args)
@@ -45,7 +46,7 @@ def read_notice(path: Path) -> DuplicateNotice:
 
 def _import(notice: DuplicateNotice, args: argparse.Namespace) -> int:
     settings, actor, _ = context()
-    found = examine(store(settings), actor, notice, args.ticket)
+    found = examine(store(settings), actor, notice, args.ticket, today=today_in_berlin())
     out.write(found_text(notice, found, args.notice))
     return 0 if found else EXIT_FOUND
 
@@ -100,10 +101,13 @@ def _registration_line(item: Found, doctor: str) -> str:
     registration = item.registration
     if registration is None:
         return f"no Anmeldung of doctor {doctor} under this code in the ledger"
+    blanket = registration.ended_by_blanket
+    status = "open" if registration.open else "ended"
+    if blanket is not None and not registration.open:
+        status = f"ended by the Pauschalabmeldung of {blanket.day.isoformat()} ({blanket.state})"
     return (
         f"Anmeldung of doctor {doctor} since {registration.first_use.isoformat()}: "
-        f"{'open' if registration.open else 'ended'} (report {registration.ledger_id}, "
-        f"{registration.state})"
+        f"{status} (report {registration.ledger_id}, {registration.state})"
     )
 
 

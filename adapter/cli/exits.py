@@ -11,6 +11,11 @@ if TYPE_CHECKING:  # `substreg --help` loads argparse and this module only
 EXIT_FOUND = 1  # validate found an error; --fail-on found a finding; a sync kept nothing;
 # an envelope does not authenticate or verify (EnvelopeDecryptionError, SignatureError)
 EXIT_USAGE = 2  # unusable input or usage: one line on standard error
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as a shell reports it): one line (D-205)
+INTERRUPTED = (
+    "substreg: interrupted; the step under way was rolled back, the steps already "
+    "finished are kept, and running the command again goes on from there"
+)
 FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
 _FAILING = {"error": {"error"}, "warning": {"error", "warning"}}
 

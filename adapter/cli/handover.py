@@ -97,6 +97,12 @@ def _day(day: date | None) -> str:
 
 def _register(handover: Handover) -> str:
     reg = handover.registration
+    if reg is None and handover.ended_by_blanket is not None:
+        blanket = handover.ended_by_blanket
+        return (
+            "Register status: no open registration: ended by the Pauschalabmeldung of "
+            f"{blanket.day.isoformat()} ({blanket.state}; R-PAU-1).\n"
+        )
     if reg is None:
         return "Register status: no open registration.\n"
     return (
@@ -130,7 +136,7 @@ def _release(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     on = args.on or today_in_berlin()
     how = "released" if args.handler == "handover_release" else "returned"
-    service.end_handover(store(settings), actor, args.handover_id, how, on)
+    on = service.end_handover(store(settings), actor, args.handover_id, how, on)
     follows = (
         "the next sync records the Anmeldung it held back, if the data still calls for it"
         if how == "released"

@@ -6,7 +6,7 @@ Exit codes (adapter/cli/exits.py): 0 success (findings included, unless `--fail-
 that severity or worse (the output is printed all the same), a sync kept nothing (a
 refused mass end, D-48), or `envelope open` read an envelope that does not authenticate or
 whose signature does not verify (D-73); 2 unusable input or usage (one line on standard
-error, never a traceback).
+error, never a traceback); 130 interrupted by Ctrl-C (one line, D-205).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from adapter.cli.envelope_arguments import add_envelope_commands
-from adapter.cli.exits import EXIT_USAGE, FAIL_ON
+from adapter.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, FAIL_ON, INTERRUPTED
 from adapter.cli.handover_arguments import add_handover_commands
 from adapter.cli.pull_arguments import add_pull_commands
 from adapter.cli.registersim_arguments import add_register_sim_command
@@ -117,9 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
     # that; each command then loads what it uses (`derive`: neither the store nor the
     # full FHIR models).
-    from adapter.cli.run import run  # noqa: PLC0415
+    try:
+        from adapter.cli.run import run  # noqa: PLC0415
 
-    return run(args.handler, args)
+        return run(args.handler, args)
+    except KeyboardInterrupt:
+        # Ctrl-C is a person's stop, not a fault: one line, never a traceback. Every
+        # write is one transaction, so the one under way is rolled back (D-205).
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

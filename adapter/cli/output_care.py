@@ -27,6 +27,15 @@ def retention_plan_text(plan: RetentionPlan) -> str:
         lines.append(
             f"{len(plan.kept_open)} kept: the register still holds their registration open."
         )
+    if plan.handovers:
+        lines.append(
+            f"The records of {len(plan.handovers)} handover(s) received and ended before "
+            f"{plan.cutoff.isoformat()} are destroyed (the registration each stated):"
+        )
+        lines += [
+            f"  handover {h.handover_id}  {h.state} on {h.ended_on.isoformat()}"
+            for h in plan.handovers
+        ]
     if plan.clock_in_doubt and plan.last_sync is not None:
         lines.append(
             f"Note: the last sync was as of {plan.last_sync.isoformat()}, "
@@ -46,6 +55,11 @@ def retention_text(result: RetentionResult) -> str:
         lines.append(
             f"{len(result.kept_open)} kept: the register still holds their registration open "
             "(send the Abmeldung first)."
+        )
+    if result.handovers:
+        verb = "would be destroyed" if result.dry_run else "destroyed"
+        lines.append(
+            f"Handover records {verb}: {len(result.handovers)} ({', '.join(result.handovers)})."
         )
     return "\n".join(lines) + "\n"
 

@@ -156,7 +156,20 @@ def batches_text(batches: list[OutboxBatch]) -> str:
         )
         for b in batches
     ]
-    header = ("batch", "state", "doctor", "reports", "via", "tries", "next", "sent", "receipt")
+    # "delivered": the attempt the transport saw through (an HTTP answer, a file written, a
+    # form printed); an earlier attempt whose answer was lost may be the one the register
+    # took, whose own time is the receipt's (D-185).
+    header = (
+        "batch",
+        "state",
+        "doctor",
+        "reports",
+        "via",
+        "failed",
+        "next",
+        "delivered",
+        "receipt",
+    )
     return "\n".join(table(header, rows)) + "\n"
 
 
@@ -186,8 +199,9 @@ def shown_text(shown: ShownBatch) -> str:
     lines = [
         f"Batch {b.batch_id}: {b.state}, {b.report_count} report(s) of doctor {b.doctor_btm} "
         f"via {b.transport}.",
-        f"  created {_short(b.created_at)}, sent {_short(b.sent_at)}, receipt "
-        f"{_short(b.received_at)}; {b.attempts} failed attempt(s)",
+        f"  created {_short(b.created_at)}; delivered {_short(b.sent_at)} (the attempt the "
+        f"transport saw through, after {b.attempts} failed attempt(s)); the register's receipt "
+        f"dated {_short(b.received_at)}",
         f"  envelope sha256 {b.envelope_sha256}",
     ]
     extra = [

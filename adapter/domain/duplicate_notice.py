@@ -65,25 +65,46 @@ def parse_notice(data: bytes) -> DuplicateNotice:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise NoticeError("the duplicate notice is not JSON") from None
-    _exact_keys(document, _KEYS, "a duplicate notice")
+    return notice_of(document)
+
+
+def notice_of(document: object, *, at: str = "") -> DuplicateNotice:
+    """A notice from its parsed JSON; NoticeError naming the first thing wrong, with its
+    path under `at` (the notice's own path in a larger document, "" for the whole)."""
+    _exact_keys(document, _KEYS, "a duplicate notice", at.rstrip(".") or None)
+    assert isinstance(document, dict)
     if document["format"] != NOTICE_FORMAT:
         msg = f'the duplicate notice\'s "format" must be "{NOTICE_FORMAT}"'
-        raise NoticeError(msg)
-    code = _code(document["patient_code"])
+        raise NoticeError(msg, field=f"{at}format")
+    code = _code(document["patient_code"], f"{at}patient_code")
     btm = document["doctor_btm_number"]
     if not is_btm_number(btm):
-        raise NoticeError('the notice\'s "doctor_btm_number" must be 7 digits (R-DOC-1)')
+        msg = 'the notice\'s "doctor_btm_number" must be 7 digits (R-DOC-1)'
+        raise NoticeError(msg, field=f"{at}doctor_btm_number")
     others = document["other_doctors"]
     if not isinstance(others, list) or not 1 <= len(others) <= MAX_OTHERS:
         msg = f'the notice\'s "other_doctors" must list 1 to {MAX_OTHERS} doctors'
-        raise NoticeError(msg)
+        raise NoticeError(msg, field=f"{at}other_doctors")
     return DuplicateNotice(
-        reference=_line(document["reference"], "reference", MAX_REFERENCE),
-        letter_date=_day(document["letter_date"], "letter_date"),
+        reference=_line(document["reference"], "reference", MAX_REFERENCE, f"{at}reference"),
+        letter_date=_day(document["letter_date"], "letter_date", f"{at}letter_date"),
         doctor_btm_number=btm,
         patient_code=code,
-        other_doctors=tuple(_other(item, n) for n, item in enumerate(others, 1)),
+        other_doctors=tuple(
+            _other(item, n, f"{at}other_doctors[{n - 1}]") for n, item in enumerate(others, 1)
+        ),
     )
+
+
+def refuse_letter_to_come(notice: DuplicateNotice, today: date, *, at: str = "") -> None:
+    """R-DATE-3: a letter is dated the day it was written, never after today: a notice
+    dated later was mistyped and is refused whole, before anything is looked up."""
+    if notice.letter_date > today:
+        msg = (
+            f'the notice\'s "letter_date" {notice.letter_date.isoformat()} lies after today '
+            f"({today.isoformat()}): give the day the letter is dated (R-DATE-3)"
+        )
+        raise NoticeError(msg, field=f"{at}letter_date")
 
 
 def notice_json(notice: DuplicateNotice) -> bytes:
@@ -107,13 +128,13 @@ def notice_json(notice: DuplicateNotice) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
-def _exact_keys(document: Any, keys: frozenset[str], what: str) -> None:
+def _exact_keys(document: Any, keys: frozenset[str], what: str, path: str | None) -> None:
     if not isinstance(document, dict) or set(document) != keys:
         msg = f"{what} has exactly the fields {', '.join(sorted(keys))}"
-        raise NoticeError(msg)
+        raise NoticeError(msg, field=path)
 
 
-def _code(value: object) -> str:
+def _code(value: object, path: str) -> str:
     """Upper case, but "ß" stays "ß" (R-CODE-5). Never echoed: a mistyped code is a code."""
     if isinstance(value, str):
         value = "".join(ch if ch == "ß" else ch.upper() for ch in value.strip())
@@ -122,38 +143,38 @@ def _code(value: object) -> str:
             'the notice\'s "patient_code" is not a patient code (four letters, F or M, '
             "three digits; R-CODE)"
         )
-        raise NoticeError(msg)
+        raise NoticeError(msg, field=path)
     return value
 
 
-def _other(item: object, number: int) -> OtherDoctor:
+def _other(item: object, number: int, path: str) -> OtherDoctor:
     what = f"other doctor {number} of the notice"
-    _exact_keys(item, _DOCTOR_KEYS, what)
+    _exact_keys(item, _DOCTOR_KEYS, what, path)
     assert isinstance(item, dict)
     btm = item["btm_number"]
     if btm is not None and not is_btm_number(btm):
         msg = f'the "btm_number" of {what} must be 7 digits or null (R-DOC-1)'
-        raise NoticeError(msg)
+        raise NoticeError(msg, field=f"{path}.btm_number")
     return OtherDoctor(
-        name=_line(item["name"], f'"name" of {what}', MAX_TEXT),
+        name=_line(item["name"], f'"name" of {what}', MAX_TEXT, f"{path}.name"),
         btm_number=btm,
-        contact=_line(item["contact"], f'"contact" of {what}', MAX_TEXT),
-        first_use=_day(item["first_use"], f"first_use of {what}"),
+        contact=_line(item["contact"], f'"contact" of {what}', MAX_TEXT, f"{path}.contact"),
+        first_use=_day(item["first_use"], f"first_use of {what}", f"{path}.first_use"),
     )
 
 
-def _line(value: object, field: str, limit: int) -> str:
+def _line(value: object, field: str, limit: int, path: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit or "\n" in value:
         msg = f"the notice's {field} must be one line of 1 to {limit} characters"
-        raise NoticeError(msg)
+        raise NoticeError(msg, field=path)
     return value.strip()
 
 
-def _day(value: object, field: str) -> date:
+def _day(value: object, field: str, path: str) -> date:
     try:
         if not isinstance(value, str) or len(value) != 10:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         msg = f"the notice's {field} must be a day YYYY-MM-DD"
-        raise NoticeError(msg) from None
+        raise NoticeError(msg, field=path) from None

@@ -124,9 +124,6 @@ def _answer(
     remark: str,
     rule: str,
 ) -> Report:
-    seed = "|".join(
-        ("duplicate", outcome, notice.reference, notice.letter_date.isoformat(), registration.id)
-    )
     return Report(
         kind=kind,
         made_on=made_on,
@@ -138,7 +135,40 @@ def _answer(
         remarks=(remark,),
         rule=rule,
         sources=registration.sources,
-        id=report_id(kind, seed),
+        id=_answer_id(notice, outcome, registration),
+    )
+
+
+_KIND_OF: Final[dict[Outcome, str]] = {
+    "us": "mitteilung",
+    "other": "abmeldung",
+    "different-people": "mitteilung",
+}
+
+
+def _answer_id(notice: DuplicateNotice, outcome: Outcome, registration: Report) -> str:
+    """The id of an answer: the notice, the answer and the registration it is about."""
+    seed = "|".join(
+        ("duplicate", outcome, notice.reference, notice.letter_date.isoformat(), registration.id)
+    )
+    return report_id(_KIND_OF[outcome], seed)
+
+
+def answers_by_id(notice: DuplicateNotice, registration: Report) -> dict[str, Outcome]:
+    """The id each possible answer to this notice on this registration has, to its answer:
+    how an answer recorded earlier is recognised (D-204)."""
+    return {_answer_id(notice, o, registration): o for o in OUTCOMES}
+
+
+def contradicting(earlier: Outcome, answer: Outcome, ledger_id: str, state: str) -> str | None:
+    """D-204: the doctors' agreement on a notice is one; a different answer is refused while
+    the first one's report stands (not rejected or withdrawn)."""
+    if earlier == answer or state == "rejected":
+        return None
+    return (
+        f"this notice was answered --continues {earlier} already (report {ledger_id}, "
+        f"{state}): a different answer is refused; reject that report first if the "
+        "doctors agreed otherwise"
     )
 
 

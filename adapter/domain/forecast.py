@@ -15,7 +15,7 @@ there is a contact, a dose or a justified absence by 2025-07-11".
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from adapter.domain.model import Report
@@ -68,6 +68,31 @@ class Forecast:
     def next_due(self, patient: str) -> Deadline | None:
         """The first deadline of one patient, or None when nothing falls due by `until`."""
         return next((d for d in self.deadlines if d.patient == patient), None)
+
+    def renamed(self, names: Mapping[str, str]) -> Forecast:
+        """The same forecast with each patient's key ("Patient/p1") replaced by
+        `names[key]`, its pseudonym: in the deadlines, their reports' sources and the open
+        phases (D-190). A key without a name is a KeyError, never shown as it is."""
+
+        def name(key: str) -> str:
+            return names[key] if key else key
+
+        deadlines = [
+            replace(
+                d,
+                patient=name(d.patient),
+                report=replace(
+                    d.report,
+                    sources=tuple(names.get(s, s) for s in d.report.sources),
+                ),
+            )
+            for d in self.deadlines
+        ]
+        phases = sorted(
+            (replace(p, patient=name(p.patient)) for p in self.open_phases),
+            key=lambda p: p.patient,
+        )
+        return Forecast(self.as_of, self.until, phases, deadlines)
 
 
 def open_phase(

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from adapter.domain.model import RegisterDoctor, Report
+from adapter.domain.register_view import Blanket
 
 _Day = date  # fields named `date` below would shadow the type under slots
 
@@ -72,14 +73,19 @@ class Handover:
     consultant: RegisterDoctor | None
     registration: Registration | None  # None: nothing open at the register
     last_report: LastReport | None
+    # None, or the doctor's blanket deregistration that ended the last registration
+    # (R-PAU-1, D-203): the status says so instead of "no open registration" alone.
+    ended_by_blanket: Blanket | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One thing that follows for the receiving side, with its rule and day."""
+    """One thing that follows for the receiving side, with its rule and day: `text` for
+    the CLI and the API (English, as the rest of the CLI), `german` for the PDF."""
 
     rule: str
     text: str
+    german: str
     due: _Day | None = None
 
 
@@ -97,13 +103,21 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
             "No registration is open at the register: the receiving doctor registers the "
             "patient when treatment goes on (Anmeldung, R-EP-1)."
         )
-        return (Step("R-EP-1", text),)
+        german = (
+            "Keine Anmeldung im Register offen: die übernehmende Ärztin oder der übernehmende "
+            "Arzt meldet die Patientin oder den Patienten an, wenn die Behandlung weitergeht "
+            "(Anmeldung, R-EP-1)."
+        )
+        return (Step("R-EP-1", text, german),)
     until = substitute_until(handover.day)
     steps = [
         Step(
             "R-ABS-1",
             f"Continue as a substitute (Vertretung) up to {until.isoformat()}: no Anmeldung "
             "here; the registered doctor stays the reporting doctor (R-ABS-1, R-ABS-3).",
+            f"Weiterbehandlung als Vertretung bis einschließlich {until:%d.%m.%Y}: hier keine "
+            "Anmeldung; die angemeldete Ärztin oder der angemeldete Arzt bleibt meldend "
+            "(R-ABS-1, R-ABS-3).",
             until,
         ),
         Step(
@@ -111,6 +125,10 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
             f"If treatment stays here beyond {until.isoformat()}: re-register (Anmeldung "
             "here) once the sending doctor's Abmeldung is made; until then this "
             "installation holds a second Anmeldung back (R-EP-5).",
+            f"Bleibt die Behandlung über den {until:%d.%m.%Y} hinaus hier: Neuanmeldung "
+            "(Anmeldung hier), sobald die Abmeldung der abgebenden Ärztin oder des "
+            "abgebenden Arztes erfolgt ist; bis dahin hält diese Installation eine zweite "
+            "Anmeldung zurück (R-EP-5).",
             until + timedelta(days=1),
         ),
         Step(
@@ -119,6 +137,11 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
             "treatment there ends; the receiving side confirms it with `substreg handover "
             "release`. If the patient goes back within the substitute time instead, "
             "`substreg handover return` (the stay here is never reported).",
+            f"Abmeldung durch die abgebende Ärztin oder den abgebenden Arzt "
+            f"({doctor_label_de(reg.doctor)}), wenn die Behandlung dort endet; die "
+            "übernehmende Seite bestätigt sie mit `substreg handover release`. Kehrt die "
+            "Patientin oder der Patient stattdessen innerhalb der Vertretungszeit zurück: "
+            "`substreg handover return` (der Aufenthalt hier wird nie gemeldet).",
         ),
     ]
     return tuple(steps)
@@ -128,6 +151,12 @@ def doctor_label(doctor: RegisterDoctor) -> str:
     """`Given Family, BtM 1234567` (what the register knows the doctor by)."""
     name = " ".join(p for p in (doctor.given_name, doctor.family_name) if p) or "name unknown"
     return f"{name}, BtM {doctor.btm_number or 'unknown'}"
+
+
+def doctor_label_de(doctor: RegisterDoctor) -> str:
+    """`Vorname Name, BtM-Nr. 1234567`: the doctor as the German document names them."""
+    name = " ".join(p for p in (doctor.given_name, doctor.family_name) if p)
+    return f"{name or 'Name unbekannt'}, BtM-Nr. {doctor.btm_number or 'unbekannt'}"
 
 
 HandoverState = Literal["open", "released", "returned"]

@@ -8,6 +8,7 @@ whether a registration is still open.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.model import Report
@@ -17,6 +18,21 @@ from adapter.domain.model import Report
 # starts (D-14). Ordered the other way, the one-day registration stayed open for good.
 # A blanket deregistration ends what is open on its day, as an Abmeldung does (R-PAU-1).
 _RANK = {"anmeldung": 0, "abmeldung": 1, "pauschalabmeldung": 1, "mitteilung": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Blanket:
+    """A blanket deregistration of a doctor, sent or going to be (R-PAU-1): day and state."""
+
+    day: date
+    state: str
+
+
+def ending_blanket(blankets: Iterable[Blanket], since: date) -> Blanket | None:
+    """R-PAU-1: the blanket deregistration that ends a registration open since `since`:
+    the first one on or after that day (004 §3.7, D-166), or None."""
+    ending = [b for b in blankets if b.day >= since]
+    return min(ending, key=lambda b: b.day) if ending else None
 
 
 def register_order(kind: str, day: date) -> tuple[date, int]:

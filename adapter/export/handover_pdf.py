@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Final
 
-from adapter.domain.handover import Handover, Step
-from adapter.domain.model import RegisterDoctor
+from adapter.domain.handover import Handover, Step, doctor_label_de
 from adapter.pdf.document import FramedDocument
 from adapter.pdf.fonts import find_fonts
 
@@ -47,7 +46,7 @@ def handover_pdf(handover: Handover, steps: Sequence[Step], signer: str) -> byte
     )
     for heading, rows in _sections(handover):
         _section(pdf, heading, rows)
-    _section(pdf, "Was folgt", [(s.rule, s.text) for s in steps])
+    _section(pdf, "Was folgt", [(s.rule, s.german) for s in steps])
     _section(pdf, "Signatur", [("Fingerabdruck des Schlüssels", signer)])
     return bytes(pdf.output())
 
@@ -69,7 +68,7 @@ def _sections(h: Handover) -> list[tuple[str, list[tuple[str, str]]]]:
                 ("Substanz", h.substance or "unbekannt"),
                 ("Letzte Dosis am", _day(h.last_dose)),
                 ("Take-home-Reichweite bis", _day(h.covered_until)),
-                ("Konsiliararzt", _doctor(h.consultant) if h.consultant else "keiner"),
+                ("Konsiliararzt", doctor_label_de(h.consultant) if h.consultant else "keiner"),
             ],
         ),
     ]
@@ -79,9 +78,13 @@ def _sections(h: Handover) -> list[tuple[str, list[tuple[str, str]]]]:
 def _status(h: Handover) -> list[tuple[str, str]]:
     reg, last = h.registration, h.last_report
     rows = [("Angemeldet", "nein" if reg is None else "ja")]
+    if reg is None and h.ended_by_blanket is not None:  # R-PAU-1, D-203
+        blanket = h.ended_by_blanket
+        state = _STATES.get(blanket.state, blanket.state)
+        rows.append(("Beendet durch", f"Pauschalabmeldung vom {_day(blanket.day)} ({state})"))
     if reg is not None:
         rows += [
-            ("Angemeldet von", _doctor(reg.doctor)),
+            ("Angemeldet von", doctor_label_de(reg.doctor)),
             ("Angemeldet seit", _day(reg.since)),
             ("Patientencode", reg.code),
             ("Gemeldete Substanz", reg.substance),
@@ -95,11 +98,6 @@ def _status(h: Handover) -> list[tuple[str, str]]:
             ("Quittung", f"{last.receipt or '–'} ({last.received_at or '–'})"),
         ]
     return rows
-
-
-def _doctor(doctor: RegisterDoctor) -> str:
-    name = " ".join(x for x in (doctor.given_name, doctor.family_name) if x)
-    return f"{name or 'Name unbekannt'}, BtM-Nr. {doctor.btm_number or 'unbekannt'}"
 
 
 def _day(day: date | None) -> str:

@@ -38,8 +38,9 @@ class ExportRow:
 
 
 FORMATS: Final = ("csv", "pdf")
-# The proof of sending (R-CH-2): the batch, its route, when it left, the register's receipt.
-PROOF_HEADERS: Final = ("Batch-ID", "Übertragung", "Gesendet am", "Quittung vom", "Quittung")
+# The proof of sending (R-CH-2): the batch, its route, when the transport saw it through
+# (the attempt answered, the file written, the form printed: D-185), the register's receipt.
+PROOF_HEADERS: Final = ("Batch-ID", "Übertragung", "Zugestellt am", "Quittung vom", "Quittung")
 HEADERS: Final = (
     "Ledger-ID",
     "Status",

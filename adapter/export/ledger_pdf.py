@@ -43,7 +43,7 @@ PDF_PROOF_COLUMNS: Final = {
     "Ledger-ID": 52,
     "Batch-ID": 75,
     "Übertragung": 60,
-    "Gesendet am": 30,
+    "Zugestellt am": 30,
     "Quittung vom": 30,
     "Quittung": 30,
 }

@@ -203,6 +203,17 @@ def _register_status(h: Handover, url: Any) -> JSON:
             _component("registered-substance", "Gemeldete Substanz", _text(reg.substance)),
             _component("anmeldung-state", "Stand der Anmeldung", _text(reg.state)),
         ]
+    if reg is None and h.ended_by_blanket is not None:  # R-PAU-1, D-203
+        status["component"] += [
+            _component(
+                "ended-by-blanket",
+                "Beendet durch Pauschalabmeldung vom",
+                _day(h.ended_by_blanket.day),
+            ),
+            _component(
+                "blanket-state", "Stand der Pauschalabmeldung", _text(h.ended_by_blanket.state)
+            ),
+        ]
     if last is not None:
         status["component"] += [
             _component("last-report-kind", "Letzte Meldung", _text(last.kind)),

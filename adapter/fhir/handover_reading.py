@@ -17,7 +17,8 @@ import orjson
 
 from adapter.domain.handover import HandedPatient, Handover, LastReport, Registration
 from adapter.domain.model import Address, RegisterDoctor
-from adapter.errors import HandoverRefused
+from adapter.domain.register_view import Blanket
+from adapter.errors import HandoverInvalid
 from adapter.fhir.handover_document import CODES, SIG_FORMAT, TITLE, canonical_bytes
 from adapter.fhir.people import BTM_SYSTEM
 
@@ -33,7 +34,7 @@ class ReadDocument:
 
 
 def read_document(data: bytes) -> ReadDocument:
-    """The handover in `data`; HandoverRefused when it is not a signed handover document."""
+    """The handover in `data`; HandoverInvalid when it is not a signed handover document."""
     try:
         bundle = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -52,7 +53,7 @@ def read_document(data: bytes) -> ReadDocument:
 
 def _refuse(why: str) -> Any:
     msg = f"The file {why}; a handover document comes from `substreg handover export`."
-    raise HandoverRefused(msg)
+    raise HandoverInvalid(msg)
 
 
 def _token(signature: Any) -> str:
@@ -90,6 +91,7 @@ def _handover(bundle: JSON) -> Handover:
         consultant=consultant,
         registration=_registration(status, by_url),
         last_report=_last_report(_components(status)),
+        ended_by_blanket=_blanket(_components(status)),
     )
 
 
@@ -130,6 +132,13 @@ def _registration(status: JSON, by_url: dict[str, JSON]) -> Registration | None:
         substance=values["registered-substance"],
         state=values["anmeldung-state"],
     )
+
+
+def _blanket(values: dict[str, Any]) -> Blanket | None:
+    """The blanket deregistration that ended the last registration (R-PAU-1, D-203)."""
+    if "ended-by-blanket" not in values:
+        return None
+    return Blanket(date.fromisoformat(values["ended-by-blanket"][:10]), values["blanket-state"])
 
 
 def _last_report(values: dict[str, Any]) -> LastReport | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from adapter.fhir.identifiers import PREFIX
 
@@ -46,6 +47,8 @@ class References:
         """The key a reference points to, or None when it cannot point anywhere; a merged
         Patient's references lead to the Patient that replaced it."""
         key = self._key(ref)
+        if key is None or key not in self.replaced_by:
+            return key  # the usual case, without the cycle guard's set
         seen: set[str] = set()
         while key is not None and key in self.replaced_by and key not in seen:
             seen.add(key)  # a cycle of links ends where it began
@@ -56,18 +59,11 @@ class References:
         if not ref:
             return None
         known = self.aliases.get(ref)
-        if known is None and ref[:9].lower() == "urn:uuid:":
+        if known is None and ref[:1] in "uU" and ref[:9].lower() == "urn:uuid:":
             known = self.aliases.get(ref.lower())
         if known is not None:
             return known if known != AMBIGUOUS else None
-        if ref.startswith(("urn:", PREFIX)):
-            return None
-        parts = ref.split("/")
-        if "_history" in parts:
-            parts = parts[: parts.index("_history")]
-        if len(parts) >= 2:
-            return f"{parts[-2]}/{parts[-1]}"
-        return None
+        return _literal_key(ref)
 
     def note_identifiers(self, key: str, refs: list[str]) -> None:
         """`key` carries these identifiers (identifiers.py); one that two resources carry
@@ -83,3 +79,19 @@ class References:
     def note_team(self, team_ref: str, patient_ref: str | None) -> None:
         """An EpisodeOfCare.team: its CareTeam belongs to the episode's patient."""
         self.team_patients[team_ref] = patient_ref
+
+
+@lru_cache(maxsize=1 << 16)
+def _literal_key(ref: str) -> str | None:
+    """The key a literal reference names (`Type/id`, an absolute URL, a `_history` one),
+    None for a `urn:` or an identifier reference no alias knows. A function of the text
+    alone, so remembered: a practice-year resolves the same few thousand references a
+    hundred thousand times."""
+    if ref.startswith(("urn:", PREFIX)):
+        return None
+    parts = ref.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2:
+        return f"{parts[-2]}/{parts[-1]}"
+    return None

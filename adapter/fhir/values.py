@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -50,15 +48,19 @@ class FarFuture(ResourceProblem):
 _OPEN_ENDS: ContextVar[list[str] | None] = ContextVar("open_ends", default=None)
 
 
-@contextmanager
-def open_ends() -> Iterator[list[str]]:
-    """Collect the period ends read as open while a resource is read (its findings)."""
-    notes: list[str] = []
-    token = _OPEN_ENDS.set(notes)
-    try:
-        yield notes
-    finally:
-        _OPEN_ENDS.reset(token)
+class open_ends:  # noqa: N801 (used as a function: `with open_ends() as notes`)
+    """Collect the period ends read as open while a resource is read (its findings). A
+    class rather than a generator: it is entered once per resource (D-177)."""
+
+    __slots__ = ("notes", "token")
+
+    def __enter__(self) -> list[str]:
+        self.notes: list[str] = []
+        self.token = _OPEN_ENDS.set(self.notes)
+        return self.notes
+
+    def __exit__(self, *_: object) -> None:
+        _OPEN_ENDS.reset(self.token)
 
 
 def usable_day(day: date) -> bool:

@@ -15,15 +15,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
-from adapter.domain.duplicates import AGREEMENT, Outcome, agreed_answer
+from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor, refuse_letter_to_come
+from adapter.domain.duplicates import (
+    AGREEMENT,
+    Outcome,
+    agreed_answer,
+    answers_by_id,
+    contradicting,
+)
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Planned, Reported
-from adapter.domain.register_view import RegisterView, register_order
-from adapter.errors import LookupRefused, NoticeError, SubstregError
+from adapter.domain.register_view import Blanket, RegisterView, ending_blanket, register_order
+from adapter.errors import (
+    LookupRefused,
+    NoLocalPatient,
+    NoticeAnswered,
+    NoticeError,
+    SubstregError,
+)
 from adapter.services.lookup import Match, reidentify, require_purpose
+from adapter.services.register_status import blankets_by_doctor
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
+
+NO_LOCAL_PATIENT = "no local patient was reported under the notice's code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,7 @@ class Registration:
     state: str
     open: bool
     report: Report
+    ended_by_blanket: Blanket | None = None  # R-PAU-1: the doctor's Pauschalabmeldung ended it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +76,11 @@ def notice_purpose(notice: DuplicateNotice) -> str:
     )
 
 
-def examine(store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None) -> list[Found]:
+def examine(
+    store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None, *, today: date
+) -> list[Found]:
     """The local patients of the notice's code (audited), each with its registration."""
+    refuse_letter_to_come(notice, today)
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
 
@@ -94,11 +113,12 @@ def resolve(
     What the command line can say wrong is refused before the lookup; what only the
     ledger can tell (no registration, one ended already) is refused after it, and the
     lookup stays audited: the patient was re-identified all the same."""
+    refuse_letter_to_come(notice, today)
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
     if (outcome == "other") != (last_use is not None):
         msg = "--last-use goes with --continues other, and --continues other needs it"
-        raise NoticeError(msg)
+        raise NoticeError(msg, field="last_use")
     continuing = _continuing(notice, continuing_btm) if outcome == "other" else None
 
     def work(space: Workspace) -> Resolution | SubstregError:
@@ -118,14 +138,13 @@ def resolve(
             )
         except NoticeError as exc:
             return exc  # raised once the lookup's audit entries are kept
+        refused = _contradicted(space, match.mapping_id, notice, registration.report, outcome)
+        if refused is not None:
+            return NoticeAnswered(refused)
         if outcome != "different-people" and not registration.open:
             if _answered(space, match.mapping_id, answer):
                 return Resolution(match.mapping_id, None, answer)
-            msg = (
-                f"the registration since {registration.first_use.isoformat()} is ended "
-                "already: this doctor neither continues it nor can end it again"
-            )
-            return NoticeError(msg)
+            return NoticeError(_ended(registration))
         return _record(
             space,
             actor,
@@ -141,6 +160,21 @@ def resolve(
     if isinstance(done, SubstregError):
         raise done
     return done
+
+
+def _ended(registration: Registration) -> str:
+    """Why an ended registration takes no answer but `different-people` (R-PAU-1)."""
+    since = registration.first_use.isoformat()
+    blanket = registration.ended_by_blanket
+    if blanket is not None:
+        return (
+            f"the registration since {since} was ended by the Pauschalabmeldung of "
+            f"{blanket.day.isoformat()} ({blanket.state}): no Abmeldung is recorded (R-PAU-1)"
+        )
+    return (
+        f"the registration since {since} is ended already: this doctor neither continues it "
+        "nor can end it again"
+    )
 
 
 def _registration(space: Workspace, mapping_id: str, notice: DuplicateNotice) -> Registration:
@@ -164,7 +198,12 @@ def registration_of(
         (r for r in space.ledger.reported([mapping_id]) if r.doctor == doctor and r.at_register),
         key=lambda r: register_order(r.kind, r.date),
     )
-    view = RegisterView((r.kind, r.date, r.code, r.report) for r in entries)
+    blankets = blankets_by_doctor(space).get(doctor, [])
+    steps: list[tuple[str, date, str | None, Report | None]] = [
+        (r.kind, r.date, r.code, r.report) for r in entries
+    ]
+    steps += [("pauschalabmeldung", b.day, None, None) for b in blankets]  # R-PAU-1
+    view = RegisterView(sorted(steps, key=lambda s: register_order(s[0], s[1])))
     latest: Reported | None = None
     for entry in entries:
         if entry.kind == "anmeldung" and entry.code == notice.patient_code:
@@ -172,7 +211,31 @@ def registration_of(
     if latest is None or latest.report is None:
         return None
     still_open = view.open_since == latest.date and view.open_code() == notice.patient_code
-    return Registration(latest.ledger_id, latest.date, latest.state, still_open, latest.report)
+    ended = ending_blanket(blankets, latest.date) if view.blanketed else None
+    return Registration(
+        latest.ledger_id, latest.date, latest.state, still_open, latest.report, ended
+    )
+
+
+def _contradicted(
+    space: Workspace,
+    mapping_id: str,
+    notice: DuplicateNotice,
+    registration: Report,
+    outcome: Outcome,
+) -> str | None:
+    """Why a different answer to this notice, recorded before and standing, refuses this
+    one (D-204), or None."""
+    answers = answers_by_id(notice, registration)
+    for entry in space.ledger.entries(mapping_ids=[mapping_id]):
+        if entry.origin != AGREEMENT:
+            continue
+        earlier = answers.get(space.ledger.payload(entry).id)
+        if earlier is not None:
+            refused = contradicting(earlier, outcome, entry.ledger_id, entry.state)
+            if refused is not None:
+                return refused
+    return None
 
 
 def _answered(space: Workspace, mapping_id: str, answer: Report) -> bool:
@@ -188,10 +251,10 @@ def _one(matches: list[Match], mapping_id: str | None) -> Match:
         chosen = [m for m in matches if m.mapping_id == mapping_id]
         if not chosen:
             msg = f"mapping {mapping_id} is not one of the notice's local patients"
-            raise NoticeError(msg)
+            raise NoticeError(msg, field="mapping")
         return chosen[0]
     if not matches:
-        raise NoticeError("no local patient was reported under the notice's code")
+        raise NoLocalPatient(NO_LOCAL_PATIENT)
     if len(matches) > 1:
         msg = f"{len(matches)} local patients have the notice's code: choose one with --mapping"
         raise NoticeError(msg)
@@ -205,10 +268,11 @@ def _continuing(notice: DuplicateNotice, btm: str | None) -> OtherDoctor:
         chosen = [o for o in others if o.btm_number == btm]
         if not chosen:
             msg = f"the notice names no other doctor with BtM number {btm}"
-            raise NoticeError(msg)
+            raise NoticeError(msg, field="by")
         return chosen[0]
     if len(others) > 1:
-        raise NoticeError("the notice names several other doctors: say who continues with --by")
+        msg = "the notice names several other doctors: say who continues with --by"
+        raise NoticeError(msg, field="by")
     return others[0]
 
 

@@ -159,7 +159,7 @@ def _batch_entry(store: Store, actor: Actor, request: Request | FhirRequestError
     try:
         if request.method == "GET":
             return store.read(lambda space: _do(space, request, Counter()))
-        return store.run(actor, lambda space: _counted(space, [request]))[0]
+        return store.run_grouped(actor, lambda space: _counted(space, [request]))[0]
     except FhirRequestError as exc:
         return _refused(exc)
 
@@ -206,7 +206,7 @@ def _transaction(
             record(space, dict(counts))
         return [answers[r.index] for r in requests]
 
-    return store.run(actor, work)
+    return store.run_grouped(actor, work)
 
 
 def _resolve(space: Workspace, requests: list[Request]) -> list[Request]:

@@ -154,7 +154,7 @@ def create(
     require_type(kind)
     condition = identifier_condition(if_none_exist) if if_none_exist is not None else None
     checked(resource, kind)
-    return store.run(
+    return store.run_grouped(
         actor, lambda space: _audited(space, create_in(space, kind, resource, condition=condition))
     )
 
@@ -172,7 +172,7 @@ def update(
     require_id(logical_id)
     expected = expected_version(if_match) if if_match is not None else None
     checked(resource, kind)
-    return store.run(
+    return store.run_grouped(
         actor,
         lambda space: _audited(
             space, update_in(space, kind, logical_id, resource, if_match=expected)
@@ -190,7 +190,7 @@ def delete(store: Store, actor: Actor, kind: str, logical_id: str) -> Version | 
             record(space, {"deleted": 1})
         return gone
 
-    return store.run(actor, work)
+    return store.run_grouped(actor, work)
 
 
 def read(store: Store, kind: str, logical_id: str, version: int | None = None) -> Version:

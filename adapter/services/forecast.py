@@ -1,6 +1,8 @@
-"""`substreg forecast`: what falls due in the days ahead, and why (issue 14, item 4).
+"""`substreg forecast` and `GET /forecast`: what falls due in the days ahead, and why
+(issue 14, item 4).
 
-The data is read and walked as `derive` does, twice: to the forecast's day and to the end
+The data (files, or what sync keeps in the store: `stored_forecast`) is walked as
+`derive` does, twice: to the forecast's day and to the end
 of its horizon. The second walk sees no new dose, contact or absence, so what it reports
 beyond the first is what the register will be told unless the data changes before
 (`adapter.domain.forecast`).
@@ -17,8 +19,11 @@ from adapter.domain.phases import derive_phases
 from adapter.domain.pipeline import reports_due
 from adapter.fhir.assemble import Assembly
 from adapter.mappings import Mappings
-from adapter.services.derive import read_practice
+from adapter.services.derive import PracticeData, read_practice
+from adapter.services.stored_practice import stored_practice
 from adapter.settings.practice import PracticeConfig
+from adapter.store.audit import Actor
+from adapter.store.workspace import Store
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366  # a year ahead: further out, nothing the data says now is still a deadline
@@ -34,8 +39,34 @@ def forecast(
 ) -> Forecast:
     """Every deadline from the day after `as_of` to `as_of + days`, and the phases open on
     `as_of`. Raises `adapter.errors.InputError` when the input cannot be used at all."""
+    return forecast_of(read_practice(paths, config, mappings), as_of=as_of, days=days)
+
+
+def stored_forecast(
+    store: Store,
+    actor: Actor,
+    *,
+    as_of: date,
+    days: int = DEFAULT_DAYS,
+    config: PracticeConfig,
+    mappings: Mappings,
+) -> Forecast:
+    """The forecast of what sync keeps in `store` (pushed, pulled, imported, synced), each
+    patient named by its pseudonym (its mapping id), never its EHR id (D-190). Its codes
+    are in clear, as the CLI shows them: the showing is audited, as `reports show` is."""
+
+    # Read in one read-only unit of work, walked outside it (no writer waits for a walk),
+    # audited before anything is shown.
+    stored = store.read(lambda space: stored_practice(space, config, mappings))
+    found = forecast_of(stored.practice, as_of=as_of, days=days).renamed(stored.pseudonyms)
+    details = {"as_of": as_of.isoformat(), "days": days, "open": len(found.open_phases)}
+    store.run(actor, lambda space: space.audit.append(actor, "forecast.show", details=details))
+    return found
+
+
+def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
+    """The forecast of the practice's data, however it was read."""
     until = as_of + timedelta(days=days)
-    practice = read_practice(paths, config, mappings)
     doctors, rules = practice.doctors, practice.rules
     now_events, now_spans, then_events, then_spans, phases = [], [], [], [], []
     for history in Assembly(practice.collection, consume=True):

@@ -17,12 +17,13 @@ from datetime import date
 
 from adapter.crypto import fingerprint, normal_fingerprint, verify_detached
 from adapter.domain.handover import Handover, Registration, Step, doctor_label, next_steps
-from adapter.errors import HandoverRefused
+from adapter.errors import HandoverInvalid, HandoverRefused, HandoverUnknown, HandoverUntrusted
 from adapter.fhir.handover_document import canonical_bytes, handover_bundle, signed_bundle
 from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
 from adapter.fhir.partition import load
 from adapter.services import handover_status as status
+from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
 from adapter.store.handovers import Incoming
@@ -41,6 +42,11 @@ class Exported:
 
 
 @dataclass(frozen=True, slots=True)
+class Unknown:
+    message: str  # no patient of the reference given (HandoverUnknown)
+
+
+@dataclass(frozen=True, slots=True)
 class Imported:
     handover: Handover
     signer: str
@@ -56,10 +62,10 @@ def export_handover(
         msg = "--to must name the receiving facility on one line"
         raise HandoverRefused(msg)
 
-    def read(space: Workspace) -> Exported | str:
+    def read(space: Workspace) -> Exported | Unknown | str:
         mapping = space.mappings.find(_reference(space, patient))
         if mapping is None:
-            return (
+            return Unknown(
                 "No patient of this installation has the given reference (Patient/ID of the "
                 "EHR, as synced); check it with `substreg sync` of the current export."
             )
@@ -85,6 +91,8 @@ def export_handover(
         return Exported(handover, document, signer, next_steps(handover))
 
     found = store.run(actor, read)
+    if isinstance(found, Unknown):
+        raise HandoverUnknown(found.message)
     if isinstance(found, str):
         raise HandoverRefused(found)
     return found
@@ -118,7 +126,7 @@ def _handover(
     day: date,
 ) -> Handover:
     reports = status.reports_of(space, mapping.mapping_id)
-    opened = status.open_registration(reports)
+    opened, ended = status.open_registration(reports, blankets_by_doctor(space))
     registration = status.registration(opened)
     phase = state.walk.phase
     records = status.full_records(space, mapping, state.key)
@@ -135,6 +143,7 @@ def _handover(
         consultant=anmeldung.consultant if anmeldung else None,
         registration=registration,
         last_report=status.last_report(space, reports),
+        ended_by_blanket=ended,
     )
 
 
@@ -155,7 +164,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
             "or its signature is broken; nothing was stored. Ask the sender for the document "
             "again."
         )
-        raise HandoverRefused(msg)
+        raise HandoverInvalid(msg)
     signer = fingerprint(public)
     if signer not in {normal_fingerprint(t) for t in trusted}:
         msg = (
@@ -164,7 +173,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
             "sending facility (its export printed it) and import again with --trust "
             f"'{signer}'."
         )
-        raise HandoverRefused(msg)
+        raise HandoverUntrusted(msg)
     handover = document.handover
     reg = handover.registration
 
@@ -189,23 +198,26 @@ def list_handovers(store: Store, actor: Actor) -> list[Incoming]:
     return store.run(actor, lambda space: space.handovers.listed())
 
 
-def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: date) -> None:
+def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: date) -> date:
     """End an open handover received here: `released` (the sending doctor's Abmeldung was
     made: an Anmeldung here is recorded by the next sync, R-EP-5) or `returned` (the
     patient went back within the substitute time: the stay here is never reported,
-    R-ABS-1, R-ABS-3)."""
+    R-ABS-1, R-ABS-3). The day it stands ended on: asked again the same way (a retry of
+    the service), the day it was ended on, with nothing changed and nothing audited."""
 
-    def end(space: Workspace) -> bool:
+    def end(space: Workspace) -> date | None:
         if not space.handovers.end(handover_id, how, on):
-            return False
+            return space.handovers.ended_on(handover_id, how)
         space.audit.append(
             actor, f"handover.{how}", purpose=PURPOSE, details={"document": handover_id}
         )
-        return True
+        return on
 
-    if not store.run(actor, end):
+    ended = store.run(actor, end)
+    if ended is None:
         msg = (
             f"No open handover {handover_id} was received here; `substreg handover list` "
             "shows them."
         )
-        raise HandoverRefused(msg)
+        raise HandoverUnknown(msg)
+    return ended

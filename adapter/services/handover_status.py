@@ -8,6 +8,7 @@ from datetime import date
 
 from adapter.domain.handover import HandedPatient, LastReport, Registration
 from adapter.domain.model import PatientFacts, Report
+from adapter.domain.register_view import Blanket, ending_blanket
 from adapter.errors import ShreddedError
 from adapter.fhir.partition import PatientRecords, load, merge_patient
 from adapter.services.sync_state import ARCHIVE_FORMAT
@@ -37,15 +38,22 @@ def reports_of(space: Workspace, mapping_id: str) -> list[tuple[Entry, Report]]:
     return found
 
 
-def open_registration(reports: list[tuple[Entry, Report]]) -> tuple[Entry, Report] | None:
-    """The Anmeldung no later Abmeldung ends (R-EP-5): the registration the register holds."""
+def open_registration(
+    reports: list[tuple[Entry, Report]], blankets: dict[str, list[Blanket]]
+) -> tuple[tuple[Entry, Report] | None, Blanket | None]:
+    """The Anmeldung no later Abmeldung ends (R-EP-5) and no blanket deregistration of its
+    doctor ended (R-PAU-1, D-203): the registration the register holds; else None, with
+    the blanket deregistration that ended the last one, if one did."""
     current = None
     for entry, report in sorted(reports, key=lambda er: (er[1].date, er[1].made_on)):
         if report.kind == "anmeldung":
             current = (entry, report)
         elif report.kind == "abmeldung":
             current = None
-    return current
+    if current is None:
+        return None, None
+    ended = ending_blanket(blankets.get(current[0].doctor_btm, []), current[1].date)
+    return (None, ended) if ended is not None else (current, None)
 
 
 def registration(found: tuple[Entry, Report] | None) -> Registration | None:

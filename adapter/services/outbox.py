@@ -15,7 +15,7 @@ from adapter.errors import OutboxError
 from adapter.services.submit import Sealing, payload_of, seal_batch, sealing_keys
 from adapter.store.audit import Actor
 from adapter.store.outbox import BatchReport, OutboxBatch
-from adapter.store.workspace import Store, Workspace
+from adapter.store.workspace import Store, Workspace, require_audit_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,11 @@ class ShownBatch:
 
 
 def list_batches(store: Store, actor: Actor, *, state: str | None = None) -> list[OutboxBatch]:
-    return store.run(actor, lambda space: space.outbox.listed([state] if state else None))
+    def read(space: Workspace) -> list[OutboxBatch]:
+        require_audit_log(space.audit.rows)
+        return space.outbox.listed([state] if state else None)
+
+    return store.read(read)  # writes nothing: no writer's lock (D-176)
 
 
 def show_batch(store: Store, actor: Actor, batch_id: str) -> ShownBatch:

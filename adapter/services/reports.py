@@ -18,7 +18,7 @@ from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
 from adapter.store.outbox import Proof
-from adapter.store.workspace import Store, Workspace
+from adapter.store.workspace import Store, Workspace, require_audit_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +49,12 @@ def list_reports(
     changed in SQL is marked where a person looks at the ledger."""
 
     def read(space: Workspace) -> Listing:
+        require_audit_log(space.audit.rows)
         entries = space.ledger.entries(state=state, since=since, until=until)
         chained = space.ledger.chained()
         return Listing(entries, space.ledger.problems(entries, chained), _deleted(space, chained))
 
-    return store.run(actor, read)
+    return store.read(read)  # writes nothing: no writer's lock (D-176)
 
 
 def _deleted(space: Workspace, chained: dict[str, dict[str, object]]) -> tuple[str, ...]:

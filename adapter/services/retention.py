@@ -28,10 +28,12 @@ from zoneinfo import ZoneInfo
 from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
 from adapter.fhir.partition import load
+from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_guard import TOLERANCE
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
 from adapter.store.audit import Actor
+from adapter.store.handovers import Ended
 from adapter.store.mappings import MappingRow
 from adapter.store.workspace import Store, Workspace
 
@@ -57,6 +59,7 @@ class RetentionPlan:
     shred: tuple[Treatment, ...]
     kept_open: tuple[str, ...]  # closed in the data, but open at the register
     last_sync: date | None  # the day the last sync was made as of
+    handovers: tuple[Ended, ...] = ()  # received handovers that ended before the cutoff
 
     @property
     def clock_in_doubt(self) -> bool:
@@ -72,6 +75,7 @@ class RetentionResult:
     kept_open: tuple[str, ...]  # closed in the data, but open at the register
     dry_run: bool
     treatments: tuple[Treatment, ...] = ()
+    handovers: tuple[str, ...] = ()  # handover ids whose records were destroyed
 
 
 def plan_retention(
@@ -97,13 +101,16 @@ def apply_retention(
     confirmed: frozenset[str] | None = None,
     clock_checked: bool = False,
 ) -> RetentionResult:
-    """Destroy the data keys of the treatments the plan names; with `confirmed`, only of
-    those a person was shown (one that qualifies since is left for the next run)."""
+    """Destroy the data keys of the treatments and the received handovers the plan names
+    (D-194); with `confirmed` (mapping and handover ids), only of those a person was shown
+    (one that qualifies since is left for the next run)."""
 
     def shred(space: Workspace) -> RetentionResult:
         plan = _plan(space, as_of, years, clock_checked)
         chosen = [t for t in plan.shred if confirmed is None or t.mapping_id in confirmed]
+        ended = [h for h in plan.handovers if confirmed is None or h.handover_id in confirmed]
         if not dry_run:
+            _destroy_handovers(space, actor, ended, plan.cutoff)
             for treatment in chosen:
                 space.mappings.shred(space.mappings.get(treatment.mapping_id))
                 space.resources.forget_owned(treatment.mapping_id)  # pushed to /fhir (D-131)
@@ -120,11 +127,15 @@ def apply_retention(
                 "cutoff": plan.cutoff.isoformat(),
                 "shredded": len(chosen),
                 "kept_open": len(plan.kept_open),
+                "handovers": len(ended),
                 "dry_run": dry_run,
             },
         )
         shredded = tuple(t.mapping_id for t in chosen)
-        return RetentionResult(plan.cutoff, shredded, plan.kept_open, dry_run, tuple(chosen))
+        destroyed = tuple(h.handover_id for h in ended)
+        return RetentionResult(
+            plan.cutoff, shredded, plan.kept_open, dry_run, tuple(chosen), destroyed
+        )
 
     return store.run(actor, shred)
 
@@ -152,7 +163,7 @@ def _plan(
     cutoff = _years_before(day, years)
     shred: list[MappingRow] = []
     kept: list[str] = []
-    blankets = _blanket_days(space)
+    blankets = {d: [b.day for b in bs] for d, bs in blankets_by_doctor(space).items()}
     for mapping in space.mappings.closed_before(cutoff):
         if _open_at_register(space, mapping.mapping_id, blankets):
             kept.append(mapping.mapping_id)
@@ -165,7 +176,20 @@ def _plan(
         tuple(Treatment(m.mapping_id, m.first_use, m.closed_on) for m in shred),
         tuple(kept),
         last_sync,
+        tuple(space.handovers.ended_before(cutoff)),
     )
+
+
+def _destroy_handovers(space: Workspace, actor: Actor, ended: list[Ended], cutoff: date) -> None:
+    """D-194: a handover received here that was released or returned before the cutoff
+    loses its data key and its row (the registration it stated goes with them, R-HO-1)."""
+    for handover in ended:
+        space.handovers.destroy(handover.handover_id)
+        space.audit.append(
+            actor,
+            "retention.handover",
+            details={"document": handover.handover_id, "cutoff": cutoff.isoformat()},
+        )
 
 
 def _last_sync(space: Workspace) -> date | None:
@@ -236,15 +260,6 @@ def _refuse_far_after_the_data(
         "run again with --clock-checked"
     )
     raise RetentionError(msg)
-
-
-def _blanket_days(space: Workspace) -> dict[str, list[date]]:
-    """The days of the blanket deregistrations sent or going to be, by doctor (R-PAU-1)."""
-    days: dict[str, list[date]] = {}
-    for entry in space.ledger.entries():
-        if entry.kind == "pauschalabmeldung" and entry.state != "rejected":
-            days.setdefault(entry.doctor_btm, []).append(entry.report_date)
-    return days
 
 
 def _open_at_register(space: Workspace, mapping_id: str, blankets: dict[str, list[date]]) -> bool:

@@ -17,11 +17,13 @@ from adapter.domain.model import Finding
 from adapter.domain.receipt import Receipt
 from adapter.domain.submission import Reading, RetryPolicy, ledger_path, next_attempt
 from adapter.store.audit import Actor
-from adapter.store.outbox import Claimed
+from adapter.store.outbox import BatchReport, Claimed
 from adapter.store.workspace import Store, Workspace
 from adapter.transport.base import Delivered
 
 _RESULT = {"acknowledged": "accepted", "rejected": "rejected", "missing": "missing"}
+# Where a report is delivered: an earlier way on in its note is done (a closing line).
+_DELIVERED: frozenset[State] = frozenset({"sent", "acknowledged"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +165,33 @@ def _move_reports(
                 )
         if goal is None:
             continue
-        path = ledger_path(space.ledger.entry(item.ledger_id).state, goal)
+        entry = space.ledger.entry(item.ledger_id)
+        path = ledger_path(entry.state, goal)
         if path is None:
             stuck += 1
             continue
+        if note is None and entry.note_digest is not None and _done(verdict, goal, item):
+            note = _closing(claimed.batch.batch_id, goal)
         for step in path:
             written = _after_earlier(space, item.ledger_id, note) if step == goal else None
             space.ledger.move(item.ledger_id, step, note=written)
     return stuck
+
+
+def _done(verdict: Verdict, goal: State, item: BatchReport) -> bool:
+    """Whether this move delivers the report for good (a receipt that accepts it, or a
+    route without receipt): then what its note asked before is done."""
+    if verdict.kind not in ("sent", "acknowledged") or goal not in _DELIVERED:
+        return False
+    return verdict.reading is None or verdict.reading.outcomes[item.ledger_id][0] != "missing"
+
+
+def _closing(batch_id: str, goal: State) -> str:
+    """The line that ends a report's note once it is delivered: what an earlier line asked
+    (a retry, a resend, a question to the register) is done, so `reports show` and `outbox
+    show` do not send a person to act on it."""
+    how = "acknowledged by the register" if goal == "acknowledged" else "delivered"
+    return f"Batch {batch_id} {how}: done, nothing above is left to do."
 
 
 def _note_failure(space: Workspace, claimed: Claimed, error: str) -> None:
@@ -190,14 +211,23 @@ def _note_refusal(space: Workspace, claimed: Claimed, reason: str) -> None:
     """A batch refused as a whole: the register's words on each report, and the way on."""
     batch_id = claimed.batch.batch_id
     way_on = (
-        f"once the cause is mended, `substreg outbox resend {batch_id}` seals them anew"
+        f"Once the cause is mended, `substreg outbox resend {batch_id}` seals them anew."
         if claimed.batch.attempts == 0
-        else "an earlier attempt may have reached the register, so they are not sealed anew: "
-        "ask the register whether it holds them"
+        else "An earlier attempt may have reached the register, so they are not sealed anew: "
+        "ask the register whether it holds them."
     )
-    note = f"Refused by the register as a whole with batch {batch_id}: {reason}. {way_on}."
+    note = f"Refused by the register as a whole with batch {batch_id}: {_sentence(reason)} {way_on}"
     for item in claimed.reports:
         space.ledger.annotate(item.ledger_id, note)
+
+
+def _sentence(words: str) -> str:
+    """The register's words as they came, ended by one full stop (none added after their
+    own `.`, `!` or `?`), so that the next sentence follows cleanly."""
+    text = words.strip()
+    if not text:
+        return "(no reason given)."
+    return text if text[-1] in ".!?" else f"{text}."
 
 
 def _after_earlier(space: Workspace, ledger_id: str, note: str | None) -> str | None:

@@ -34,6 +34,9 @@ _VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 _VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
+READ_ONLY = "substreg_read_only"  # the execution option of a reading connection
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and write transactions that
     take the lock at BEGIN (two syncs then queue instead of failing half-way)."""
@@ -69,6 +72,12 @@ def schema_url(url: str, schema: str) -> str:
     return with_path.render_as_string(hide_password=False)
 
 
+def reading(engine: Engine) -> Connection:
+    """A connection that only reads: on SQLite its transaction begins DEFERRED, so it
+    neither waits for the writer's lock nor holds it (D-176)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -82,7 +91,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (`transaction(write=False)`) begins DEFERRED: in WAL mode it reads the
+        # last commit and neither waits for the writer nor holds it up (D-176).
+        reader = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -149,7 +161,7 @@ def current_revision(engine: Engine) -> str | None:
     if path is not None and not path.exists():
         return None
     try:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             if not inspect(connection).has_table(_VERSION_TABLE):
                 return None
             versions = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}"))
@@ -173,7 +185,7 @@ def is_current(engine: Engine) -> bool:
     if path is not None and not path.exists():
         return False
     try:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     except DBAPIError:
         return False

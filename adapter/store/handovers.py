@@ -35,6 +35,15 @@ class Incoming:
     since: date
 
 
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A handover that ended: its id, how, and on which day (clear columns)."""
+
+    handover_id: str
+    state: str
+    ended_on: date
+
+
 class IncomingHandovers:
     def __init__(self, rows: HandoverRows, keys: KeyStore, now: datetime) -> None:
         self.rows = rows
@@ -92,3 +101,24 @@ class IncomingHandovers:
         if not any(r["handover_id"] == handover_id for r in self.rows.rows(OPEN)):
             return False
         return self.rows.set_state(handover_id, state, on)
+
+    def ended_before(self, cutoff: date) -> list[Ended]:
+        """The handovers released or returned before `cutoff` (clear columns only)."""
+        return [
+            Ended(r["handover_id"], r["state"], r["released_on"])
+            for r in self.rows.rows()
+            if r["state"] != OPEN and r["released_on"] is not None and r["released_on"] < cutoff
+        ]
+
+    def destroy(self, handover_id: str) -> None:
+        """Retention: the row's data key goes (the registration it sealed with it), then
+        the row; an open handover is never destroyed (it holds a registration back)."""
+        for row in self.rows.rows():
+            if row["handover_id"] == handover_id and row["state"] != OPEN:
+                self.keys.destroy_data_key(row["dek_id"])
+                self.rows.remove(handover_id)
+
+    def ended_on(self, handover_id: str, state: str) -> date | None:
+        """The day a handover of that id was ended as `state`; None when it was not."""
+        found = [r for r in self.rows.rows(state) if r["handover_id"] == handover_id]
+        return found[0]["released_on"] if found else None

@@ -150,7 +150,8 @@ class PushedResources:
             self.keys.active_blind(_identifier_text(kind, system, value))
             for system, value in identifiers
         ]
-        self.rows.set_identifiers(located.resource_id, pairs)
+        if previous is not None or pairs:  # a new resource has no identifier rows to clear
+            self.rows.set_identifiers(located.resource_id, pairs)
         if (kind, logical_id) in self._known:
             self._known[(kind, logical_id)] = located
         return located

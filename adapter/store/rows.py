@@ -467,6 +467,10 @@ class HandoverRows(Protocol):
         """Change a row's state; False when there is no such row."""
         ...
 
+    def remove(self, handover_id: str) -> None:
+        """Delete the row (retention, after its data key was destroyed)."""
+        ...
+
 
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""

@@ -23,6 +23,7 @@ from adapter.crypto import Keyring
 from adapter.errors import AuditLogMissingError, ConcurrentUpdateError, DatabaseError
 from adapter.store.audit import Actor, AuditLog, wiped_log
 from adapter.store.facts import Facts
+from adapter.store.group import GroupCommit
 from adapter.store.handovers import IncomingHandovers
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
@@ -88,6 +89,7 @@ class Store:
         self.database = database
         self._keyring = keyring
         self.clock = clock
+        self.group = GroupCommit(self)  # small writes that arrive together commit together
 
     @property
     def engine(self) -> Engine:
@@ -133,6 +135,12 @@ class Store:
             raise self.database.refused(exc) from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
+    def run_grouped(self, actor: Actor, work: Callable[[Workspace], T]) -> T:
+        """`run`, sharing the unit of work (and its checkpoint and commit) with the other
+        works of `actor` waiting at the same moment (`adapter.store.group`, D-175); `work`
+        must be safe to run again, and is answered only once its group committed."""
+        return self.group.run(actor, work)
+
     def read(self, work: Callable[[Workspace], T], *, keyring: Keyring | None = None) -> T:
         """Run `work` on a transaction that is rolled back: nothing is written, and the
         audit log gets no entry (`audit verify` looks without touching)."""
@@ -146,7 +154,7 @@ class Store:
     ) -> T:
         now = self.clock()
         with self.database.transaction(exclusive=exclusive) as backend:
-            _require_audit_log(backend.audit)
+            require_audit_log(backend.audit)
             space = workspace_on(backend, keyring, actor, now)
             result = work(space)
             space.ledger.chain(space.audit, actor)  # every ledger row written (D-44)
@@ -175,7 +183,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
     )
 
 
-def _require_audit_log(rows: AuditRows) -> None:
+def require_audit_log(rows: AuditRows) -> None:
     """Refuse a database whose audit log was deleted (D-53): writing on would start a new
     log, and the reports and runs deleted with the old one could no longer be told."""
     wiped = wiped_log(rows)

@@ -19,6 +19,7 @@ from adapter.settings.service import JwtSettings, ServiceSettings
 from adapter.store.memory.registry import MemoryRegistry
 from adapter.store.registry import Role, Tenant
 from adapter.store.workspace import Store, Workspace
+from tests.api.handover_data import open_handover
 from tests.storage import ACTOR, NOW, empty_postgresql, make_twin
 from tests.store.helpers import reference
 from tests.submission.seeding import approved, report
@@ -33,6 +34,8 @@ class TenantData:
     pending: list[str]  # ledger ids of pending reports
     batch_id: str  # a sealed batch in the outbox
     patient_id: str = ""  # a Patient pushed to its /fhir (logical id, version 1)
+    code: str = ""  # the code of the first pending report's patient (a duplicate notice's)
+    handover_id: str = ""  # an open handover received (tests/api/handover_data.py)
 
 
 @dataclass
@@ -49,15 +52,16 @@ class Service:
 
 
 def pending(store: Store, count: int, *, first: int = 500) -> list[str]:
-    """`count` pending reports, each of its own patient, as sync records them."""
+    """`count` pending reports, each of its own patient, as sync records them (the code
+    kept with the patient's mapping row, as sync keeps it: a lookup finds it)."""
 
     def work(space: Workspace) -> list[str]:
         ids = []
         for number in range(first, first + count):
             row, _ = space.mappings.find_or_create(reference(f"q{number}"))
-            ledger_id = space.ledger.record(
-                Planned(row.mapping_id, report(number, "1234567")), row.dek_id
-            )
+            made = report(number, "1234567")
+            ledger_id = space.ledger.record(Planned(row.mapping_id, made), row.dek_id)
+            space.mappings.record_use(row, codes=(made.patient_code or "",))
             assert ledger_id is not None
             ids.append(ledger_id)
         return ids
@@ -71,7 +75,7 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
     settings = ServiceSettings(home=Path("/nonexistent"), postgresql_url=None, jwt=jwt)
     app = create_app(settings, registry=registry, open_store=stores.__getitem__, clock=lambda: NOW)
     service = Service(app, registry)
-    for tenant_id in TENANTS:
+    for number, tenant_id in enumerate(TENANTS):
         store, _ = make_twin()
         stores[tenant_id] = store
         registry.add_tenant(Tenant(tenant_id, None, NOW))
@@ -90,8 +94,15 @@ def make_service(sealing: Sealing, *, jwt: JwtSettings | None = None) -> Service
             {"resourceType": "Patient", "id": patient_id},
             if_match=None,
         )
+        first = 500 + 100 * number  # codes of their own: a notice of one is not the other's
         service.tenants[tenant_id] = TenantData(
-            store, keys, pending(store, 3), batch.batch_id, patient_id
+            store,
+            keys,
+            pending(store, 3, first=first),
+            batch.batch_id,
+            patient_id,
+            report(first, "1234567").patient_code or "",
+            open_handover(store),
         )
     return service
 

@@ -13,6 +13,8 @@ import pytest
 from adapter.api.operations import routes_of
 from adapter.services import fhir_resources, tenants
 from adapter.store.registry import Role
+from tests.api.duplicates import notice
+from tests.api.handover_data import export_body, import_body, synced
 from tests.api.service import Service, TenantData
 from tests.pull.notifications import notification
 from tests.storage import ACTOR, NOW
@@ -56,6 +58,15 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("DELETE", "/fhir/{kind}/{logical_id}"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/{kind}/{logical_id}/_history"): frozenset({STAFF, DOCTOR}),
     ("GET", "/fhir/{kind}/{logical_id}/_history/{vid}"): frozenset({STAFF, DOCTOR}),
+    ("GET", "/forecast"): frozenset({STAFF, DOCTOR}),
+    ("POST", "/duplicates"): frozenset({STAFF, DOCTOR}),  # D-191
+    ("POST", "/duplicates/resolve"): frozenset({DOCTOR}),
+    # The document names the person: a doctor's act (D-163, D-193).
+    ("POST", "/handover/export"): frozenset({DOCTOR}),
+    ("POST", "/handover/import"): frozenset({DOCTOR, ADMIN}),
+    ("GET", "/handover"): frozenset({STAFF, DOCTOR, ADMIN}),
+    ("POST", "/handover/{handover_id}/release"): frozenset({DOCTOR, ADMIN}),
+    ("POST", "/handover/{handover_id}/return"): frozenset({DOCTOR, ADMIN}),
 }
 BODIES: dict[tuple[str, str], object] = {
     ("POST", "/reports/{ledger_id}/reject"): {"reason": "not ours"},
@@ -71,9 +82,16 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/fhir/notifications"): notification("heartbeat", events=3),
     ("POST", "/fhir"): {"resourceType": "Bundle", "type": "batch", "entry": []},
     ("POST", "/fhir/{kind}"): {"resourceType": "Patient"},
+    ("POST", "/handover/export"): lambda data: export_body(synced(data.store)),
+    ("POST", "/handover/import"): lambda data: import_body(data.store),
     ("PUT", "/fhir/{kind}/{logical_id}"): lambda data: {
         "resourceType": "Patient",
         "id": data.patient_id,
+    },
+    ("POST", "/duplicates"): lambda data: notice(data.code),
+    ("POST", "/duplicates/resolve"): lambda data: {
+        "notice": notice(data.code),
+        "continues": "different-people",
     },
 }
 
@@ -96,6 +114,7 @@ def _fill(template: str, data: TenantData, spare_key: str) -> str:
         "kind": "Patient",
         "logical_id": data.patient_id,
         "vid": "1",
+        "handover_id": data.handover_id,
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: values.get(m.group(1), "x"), template)
 
@@ -205,6 +224,11 @@ def test_listings_show_the_callers_tenant_only(service: Service) -> None:
     client = service.client()
     for tenant, other in (("alpha", "beta"), ("beta", "alpha")):
         mine, theirs = service.tenants[tenant], service.tenants[other]
+        # a notice of the other tenant's patient finds nobody here (D-191)
+        found = client.post(
+            "/duplicates", headers=service.auth(tenant, STAFF), json=notice(theirs.code)
+        )
+        assert found.status_code == 404 and found.json()["issue"][0]["code"] == "not-found"
         reports = client.get("/reports", headers=service.auth(tenant, STAFF)).json()["reports"]
         listed = {r["ledger_id"] for r in reports}
         assert set(mine.pending) <= listed and not listed & set(theirs.pending)

@@ -4,6 +4,8 @@ every valid entry whatever the others are, a transaction is all or nothing and t
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -173,3 +175,27 @@ def test_a_conditional_create_in_a_transaction_refers_to_the_one_found(client: T
     assert (
         client.get(f"/fhir/{location}").json()["subject"]["reference"] == f"Patient/{first['id']}"
     )
+
+
+def test_transactions_sent_together_are_each_answered_on_their_own() -> None:
+    """Eight transactions queued while the writer is held commit as one group (D-175): the
+    seven good ones are answered 201 and kept, the one with a stale If-Match is answered
+    412 alone and leaves nothing behind."""
+    caller = caller_of()
+    client = client_of(caller)
+    assert put(client, "/fhir/Patient/p-0", patient(id="p-0")).status_code == 201
+    bundles = [_bundle("transaction", _put(patient(id=f"p-{n}"))) for n in range(1, 8)]
+    bundles.insert(3, _bundle("transaction", _put(patient(id="p-0"), ifMatch='W/"7"')))
+    group = caller.store.group
+    before = group.groups
+    # The group's lock held (released first on leaving): every request queues behind it.
+    with ThreadPoolExecutor(max_workers=len(bundles)) as pool, group._leader:
+        answers = [pool.submit(post, client, "/fhir", bundle) for bundle in bundles]
+        while len(group._queue) < len(bundles):
+            threading.Event().wait(0.01)
+    statuses = [answer.result().status_code for answer in answers]
+    assert statuses == [200, 200, 200, 412, 200, 200, 200, 200]
+    assert group.groups - before == 2  # the eight together, then the seven without the 412
+    for n in range(8):
+        read = client.get(f"/fhir/Patient/p-{n}")
+        assert read.status_code == 200 and read.json()["meta"]["versionId"] == "1"

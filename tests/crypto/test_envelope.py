@@ -245,10 +245,13 @@ def test_certificates_load_from_pem_and_der_and_nothing_else(pki: Pki) -> None:
     ids=["empty", "text", "a-sequence", "indefinite"],
 )
 def test_what_is_not_cms_is_malformed(pki: Pki, data: bytes) -> None:
-    """Bytes that are no CMS ContentInfo are refused as malformed (exit 2)."""
+    """Bytes that are no CMS ContentInfo are refused as malformed (exit 2), in a sentence
+    that names no Python exception class."""
     with pytest.raises(MalformedEnvelopeError) as caught:
         open_envelope(data, key=register_key(pki))
     assert caught.value.exit_status == 2
+    message = str(caught.value)
+    assert "Error" not in message and "(" not in message and message.endswith(".")
 
 
 def test_a_truncated_or_extended_envelope_is_malformed(pki: Pki) -> None:

@@ -17,8 +17,9 @@ from adapter.domain.duplicate_notice import (
     OtherDoctor,
     notice_json,
     parse_notice,
+    refuse_letter_to_come,
 )
-from adapter.domain.duplicates import agreed_answer, agreed_off
+from adapter.domain.duplicates import agreed_answer, agreed_off, answers_by_id, contradicting
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Desired, Reported, reconcile
 from adapter.errors import NoticeError
@@ -186,3 +187,38 @@ def test_no_anmeldung_of_a_phase_begun_by_the_agreed_day_is_kept_unless_made(
     for item in items:
         if item.kind == "anmeldung":
             assert (item in kept) == (item.date > agreed)
+
+
+@given(st.dates(min_value=D(2000, 1, 1), max_value=D(2100, 1, 1)), st.integers(-400, 400))
+def test_a_letter_dated_after_today_is_refused_naming_the_field(today: date, shift: int) -> None:
+    """R-DATE-3: refused exactly when the letter's day lies after today; the
+    field's path under `at`, the code never in the message."""
+    notice = replace(NOTICE, letter_date=today + timedelta(days=shift))
+    if shift <= 0:
+        refuse_letter_to_come(notice, today, at="notice.")
+        return
+    with pytest.raises(NoticeError, match="lies after today") as refused:
+        refuse_letter_to_come(notice, today, at="notice.")
+    assert refused.value.field == "notice.letter_date" and CODE not in str(refused.value)
+
+
+def test_each_answer_is_recognised_by_its_id() -> None:
+    """D-204: the id of each recorded answer names that answer; a rejected first answer
+    or the same answer again contradicts nothing."""
+    made = {
+        o: agreed_answer(
+            NOTICE,
+            o,
+            ANM,
+            made_on=TODAY,
+            last_use=TODAY if o == "other" else None,
+            continuing=OTHER,
+        )
+        for o in ("us", "other", "different-people")
+    }  # type: ignore[arg-type]
+    assert {answers_by_id(NOTICE, ANM)[r.id] for r in made.values()} == set(made)
+    assert contradicting("us", "us", "L1", "pending") is None
+    assert contradicting("us", "other", "L1", "rejected") is None
+    assert "answered --continues us already (report L1, sent)" in (
+        contradicting("us", "other", "L1", "sent") or ""
+    )

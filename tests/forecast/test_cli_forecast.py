@@ -27,12 +27,12 @@ def test_the_demo_practice_sees_its_ten_day_deadlines_and_the_withheld_patient(
     assert lines[1].startswith("  2026-01-11  Patient/1001 (THREM249): 10-day rule (R-EP-3)")
     # A patient without a code has an open phase but nothing can be reported: it says so.
     assert "Patient/1008 (no patient code: its reports are withheld, see derive)" in out
-    for name, birth_date in _demo_people():  # a name or a birth date never shows
+    for name, birth_date in demo_people():  # a name or a birth date never shows
         assert name not in out
         assert birth_date not in out
 
 
-def _demo_people() -> list[tuple[str, str]]:
+def demo_people() -> list[tuple[str, str]]:
     bundle = json.loads((DEMO / "patients.json").read_text())
     people = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
     assert len(people) >= 8

@@ -122,3 +122,19 @@ def test_export_and_import_are_audited_without_a_name_or_a_code(
         assert document_id in audit
         for secret in ("Winter", "Marcel", "1988-06-21", "p-4711", "MAWIM168"):
             assert secret not in audit
+
+
+def test_a_second_release_says_the_first_day_and_a_return_after_it_is_refused(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Released again (a retry): the day it stands released on, nothing changed; a
+    return of a released handover: one line, exit 2 (D-193)."""
+    _, receiver, document, signer = sent
+    out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    handover = out.split("Handover ", 1)[1].split(" ", 1)[0]
+    first = receiver.ok("handover", "release", handover, "--on", "2025-05-16")
+    again = receiver.ok("handover", "release", handover, "--on", "2025-05-20")
+    assert "released as of 2025-05-16" in first
+    assert again == first
+    line = receiver.refused("handover", "return", handover, "--on", "2025-05-20")
+    assert f"No open handover {handover}" in line

@@ -45,3 +45,12 @@ def test_without_a_font_file_the_pdf_is_made_all_the_same(monkeypatch: pytest.Mo
     text = _text(handover_pdf(polish, next_steps(polish), SIGNER))
     assert "Lukasiewicz, Pawel" in text
     assert "Geburtsdatum 1979" in text
+
+
+def test_what_follows_is_german_in_the_pdf() -> None:
+    """The steps of "Was folgt" in German with German dates, none of the CLI's English."""
+    text = " ".join(_text(handover_pdf(HANDOVER, next_steps(HANDOVER), SIGNER)).split())
+    assert "Weiterbehandlung als Vertretung bis einschließlich" in text
+    assert "Neuanmeldung" in text and "Abmeldung durch die abgebende" in text
+    for english in ("Continue as a substitute", "re-register", "due from the sending"):
+        assert english not in text, english

@@ -1,9 +1,10 @@
 """The worked handover cases (tests/handover/cases/README.md), each end to end from the CLI
-between two installations with separate keyrings and databases (R-HO-1, R-EP-5,
-R-ABS-1/2/3, R-EP-2)."""
+between two installations with separate keyrings and databases, on SQLite, and two of them
+on PostgreSQL too (R-HO-1, R-EP-5, R-ABS-1/2/3, R-EP-2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, handover_findings, reports, site
+from tests.storage import BACKENDS, _Templates
 
 SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
 ROTH = fhir.Doctor("roth", "3820202", "382020201", "Roth", "Lars", "1971-07-30")
@@ -20,14 +22,32 @@ NEUMANN = fhir.Doctor("neumann", "3830303", "383030301", "Neumann", "Eva", "1980
 
 
 @pytest.fixture
+def backend() -> str:
+    """The installations' database: SQLite, unless a case parametrises `backend`."""
+    return "sqlite"
+
+
+@pytest.fixture
 def two(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[Site, Site]:
-    """The sending and the receiving installation."""
-    return (
-        site(tmp_path / "sender", monkeypatch, capsys),
-        site(tmp_path / "receiver", monkeypatch, capsys),
-    )
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    _templates: _Templates,
+) -> Iterator[tuple[Site, Site]]:
+    """The sending and the receiving installation, each with a database of its own."""
+    if backend == "sqlite":
+        yield (
+            site(tmp_path / "sender", monkeypatch, capsys),
+            site(tmp_path / "receiver", monkeypatch, capsys),
+        )
+        return
+    for sender in _templates.postgresql():
+        for receiver in _templates.postgresql():
+            yield (
+                site(tmp_path / "sender", monkeypatch, capsys, sender),
+                site(tmp_path / "receiver", monkeypatch, capsys, receiver),
+            )
 
 
 def _treatment(
@@ -62,6 +82,7 @@ def _import(receiver: Site, document: Path, signer: str) -> tuple[str, str]:
     return out.split("Handover ", 1)[1].split(" ", 1)[0], out
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_jva_to_jva_the_second_jva_registers_after_the_first_deregisters(
     two: tuple[Site, Site], tmp_path: Path
 ) -> None:
@@ -94,6 +115,7 @@ def test_jva_to_jva_the_second_jva_registers_after_the_first_deregisters(
     assert handover_findings(after) == []
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_practice_to_hospital_for_twelve_days_and_back_reports_nothing_new(
     two: tuple[Site, Site], tmp_path: Path
 ) -> None:

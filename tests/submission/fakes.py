@@ -90,6 +90,7 @@ class FakeTransport:
     script: list[Step] = field(default_factory=list)
     retry_after: float | None = None
     pause: float = 0.0  # seconds each delivery takes (parallel workers overlap)
+    refusal: str = "422: Meldung 1 unvollständig (Code HAMÜF284)"  # a "permanent" step's words
     parcels: list[Parcel] = field(default_factory=list)
     name: str = "fake"
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,7 +106,7 @@ class FakeTransport:
         if step == "transient":
             raise TransientTransportError("HTTP 503", retry_after=self.retry_after)
         if step == "permanent":
-            raise PermanentTransportError("422: Meldung 1 unvollständig (Code HAMÜF284)")
+            raise PermanentTransportError(self.refusal)
         receipt = self._receipt(parcel) if self.register is not None else None
         if step == "lost":
             raise TransientTransportError("the connection dropped before the answer")

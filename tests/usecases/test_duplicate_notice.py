@@ -4,7 +4,7 @@ audited re-identification, the doctors' answer in the ledger, and sync after it.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from adapter.crypto.envelope import open_envelope
 from adapter.domain.batch import batch_from_bytes
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
-from adapter.errors import NoticeError
+from adapter.errors import NoticeAnswered, NoticeError
 from adapter.services.duplicates import examine, resolve
 from adapter.services.reports import decide
 from adapter.services.submit import submit
@@ -47,7 +47,7 @@ def _audit(store: Store, action: str) -> list[dict[str, object]]:
 def test_import_finds_the_patient_and_the_open_registration_audited(synced: Store) -> None:
     """One local patient, Falkner's Anmeldung open since 2025-01-07; the lookup audited
     with the notice's date and reference as its purpose, never the code."""
-    [found] = examine(synced, ACTOR, NOTICE, "T-7")
+    [found] = examine(synced, ACTOR, NOTICE, "T-7", today=TODAY)
     assert found.match.reference.endswith("|1001")
     assert found.registration is not None
     assert (found.registration.first_use, found.registration.open) == (date(2025, 1, 7), True)
@@ -113,7 +113,7 @@ def test_the_other_answers_are_notices_of_the_patient(
 def test_a_code_no_local_patient_has_is_said_and_answers_nothing(synced: Store) -> None:
     """No match: import lists nobody; resolve refuses and records nothing."""
     stranger = DuplicateNotice("Az. 9", date(2026, 1, 5), FALKNER, "ZZZZM999", (OTHER,))
-    assert examine(synced, ACTOR, stranger, None) == []
+    assert examine(synced, ACTOR, stranger, None, today=TODAY) == []
     before = ledger(synced)
     with pytest.raises(NoticeError, match="no local patient"):
         resolve(synced, ACTOR, stranger, "us", today=TODAY)
@@ -173,7 +173,45 @@ def test_of_several_other_doctors_the_one_who_continues_is_named(synced: Store) 
 
 
 def test_this_doctor_cannot_continue_a_registration_ended_already(synced: Store) -> None:
-    """After the agreed Abmeldung, `us` is refused: the registration is ended."""
-    resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    """After the data's own Abmeldung (the phase ends on 2025-12-31, R-EP-3), `us` and
+    `other` are refused: the registration is ended."""
+    run_sync(synced, [DEMO], date(2026, 1, 20), config=load_config(CONFIG), accept_mass_end=True)
     with pytest.raises(NoticeError, match="ended already"):
         resolve(synced, ACTOR, NOTICE, "us", today=TODAY)
+    with pytest.raises(NoticeError, match="ended already"):
+        resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+
+
+def test_a_different_answer_after_the_first_is_refused_naming_it(synced: Store) -> None:
+    """D-204: after `other`, neither `us` nor `different-people` is recorded; the refusal
+    names the first answer and its report, and the ledger keeps one answer."""
+    done = resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    assert done.ledger_id is not None
+    before = ledger(synced)
+    for outcome in ("us", "different-people"):
+        with pytest.raises(NoticeAnswered, match="--continues other already") as refused:
+            resolve(synced, ACTOR, NOTICE, outcome, today=TODAY)  # type: ignore[arg-type]
+        assert f"(report {done.ledger_id}, pending)" in str(refused.value)
+    assert ledger(synced) == before
+
+
+def test_a_different_answer_is_taken_once_the_first_is_rejected(synced: Store) -> None:
+    """D-204: a rejected (or withdrawn) first answer stands no more: the second is recorded."""
+    first = resolve(synced, ACTOR, NOTICE, "us", today=TODAY)
+    assert first.ledger_id is not None
+    decide(synced, ACTOR, [first.ledger_id], "reject")
+    second = resolve(synced, ACTOR, NOTICE, "different-people", today=TODAY)
+    assert second.ledger_id is not None and second.ledger_id != first.ledger_id
+
+
+def test_a_letter_dated_after_today_is_refused_before_the_lookup(synced: Store) -> None:
+    """R-DATE-3: import and resolve refuse a letter dated tomorrow; nothing is looked up,
+    audited or recorded."""
+    later = replace(NOTICE, letter_date=TODAY + timedelta(days=1))
+    before = ledger(synced)
+    with pytest.raises(NoticeError, match="lies after today") as refused:
+        examine(synced, ACTOR, later, "T-7", today=TODAY)
+    assert refused.value.field == "letter_date"
+    with pytest.raises(NoticeError, match="lies after today"):
+        resolve(synced, ACTOR, later, "us", today=TODAY)
+    assert _audit(synced, "lookup") == [] and ledger(synced) == before

@@ -204,6 +204,10 @@ def test_attempts_used_up_fail_the_batch_until_a_person_retries_it(
     assert len({p.envelope for p in transport.delivered(batch_id)}) == 1
     with pytest.raises(OutboxError, match="it is acknowledged"):
         retry_batch(twin, ACTOR, batch_id)
+    for note in notes(twin, ids).values():  # the way on is done: the note says so last
+        assert str(note).splitlines()[-1] == (
+            f"Batch {batch_id} acknowledged by the register: done, nothing above is left to do."
+        )
 
 
 def test_a_refusal_as_a_whole_keeps_the_reports_queued_with_the_reason_and_they_go_anew(
@@ -235,6 +239,51 @@ def test_a_refusal_as_a_whole_keeps_the_reports_queued_with_the_reason_and_they_
     assert set(states(twin).values()) == {"acknowledged"}
     assert list(register.registered) == [new.batch_id]
     assert sorted(register.reports.values()) == [1, 1, 1]  # each report registered once
+    for note in notes(twin, ids).values():  # the refusal stays, closed by the delivery
+        first, last = str(note).splitlines()
+        assert first.startswith("Refused by the register as a whole") and last == (
+            f"Batch {new.batch_id} acknowledged by the register: done, nothing above is left to do."
+        )
+
+
+@pytest.mark.parametrize(
+    ("words", "sentence"),
+    [
+        (
+            "HTTP 400: The envelope is signed with a certificate (sha256 ab12) other than the "
+            "one first seen for BtM number 1234567 (sha256 cd34); the simulator trusts a "
+            "sender's first certificate only.",
+            "the simulator trusts a sender's first certificate only. Once the cause is mended",
+        ),
+        (
+            "HTTP 422: The Idempotency-Key is not the id of the batch in the envelope.",
+            "not the id of the batch in the envelope. Once the cause is mended",
+        ),
+        (
+            "HTTP 400: Idempotency-Key missing",
+            "HTTP 400: Idempotency-Key missing. Once the cause is mended",
+        ),
+        ("Abgelehnt!", "Abgelehnt! Once the cause is mended"),
+    ],
+    ids=["period", "period-422", "no-period", "exclamation"],
+)
+def test_a_refusal_note_is_one_sentence_per_part_whatever_the_registers_words_end_with(
+    twin: Store,
+    submission_pki: SubmissionPki,
+    sealing: Sealing,
+    register: FakeRegister,
+    *,
+    words: str,
+    sentence: str,
+) -> None:
+    """The simulator's refusal words, with or without their own full stop: the note ends
+    each sentence once (no `..`) and the way on starts with a capital letter."""
+    batch_id, ids = _one_batch(twin, sealing, count=1)
+    transport = FakeTransport(register, script=["permanent"], refusal=words)
+    deliver_due(twin, ACTOR, _delivery(submission_pki, transport))
+    (note,) = notes(twin, ids).values()
+    assert sentence in str(note) and ".." not in str(note)
+    assert str(note).endswith(f"`substreg outbox resend {batch_id}` seals them anew.")
 
 
 def test_a_refused_batch_that_had_reached_the_register_is_not_sealed_again(

@@ -37,8 +37,11 @@ def malformed_unless(what: str) -> Iterator[None]:
     """Run the block; malformed input in it becomes MalformedEnvelopeError about `what`."""
     try:
         yield
-    except _MALFORMED as exc:
-        msg = f"{what} is not well-formed CMS as this program reads it ({type(exc).__name__})"
+    except _MALFORMED:
+        msg = (
+            f"{what} is not well-formed CMS as this program reads it: its bytes are damaged, "
+            "cut off, or not a CMS structure."
+        )
         raise MalformedEnvelopeError(msg) from None
 
 

@@ -99,6 +99,13 @@ class MemoryDatabase:
         drop the inner one's writes."""
         if getattr(self._inside, "active", False):
             raise RuntimeError("a unit of work was opened inside another on the same thread")
+        if not write:  # a reader copies the last committed tables: no writer's lock (D-176)
+            self._inside.active = True
+            try:
+                yield MemoryBackend(self.tables.copy())
+            finally:
+                self._inside.active = False
+            return
         with self._writer:
             self._inside.active = True
             try:

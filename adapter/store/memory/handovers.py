@@ -27,3 +27,6 @@ class MemoryHandoverRows:
             return False
         row.update(state=state, released_on=released_on)
         return True
+
+    def remove(self, handover_id: str) -> None:
+        self.table.pop(handover_id, None)

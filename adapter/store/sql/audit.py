@@ -15,6 +15,7 @@ from adapter.store.schema import (
     report,
     sync_run,
 )
+from adapter.store.sql.bulk import insert_arrays, is_postgresql
 
 _CHUNK = 500  # bound parameters per IN list
 _HELD = (report, key_registry, patient_mapping, sync_run)
@@ -33,7 +34,9 @@ class SqlAuditRows:
         return (row.seq, row.entry_hash) if row is not None else None
 
     def add(self, entries: list[Row]) -> None:
-        if entries:
+        if entries and is_postgresql(self.connection):  # one statement over arrays (D-186)
+            insert_arrays(self.connection, audit_log, entries)
+        elif entries:
             self.connection.execute(audit_log.insert(), entries)
 
     def entries(

@@ -22,6 +22,7 @@ from adapter.store.database import (
     current_revision,
     head_revision,
     is_current,
+    reading,
     require_current,
     sqlite_path,
     upgrade,
@@ -142,7 +143,7 @@ class SqlDatabase:
                         self._lock(connection)
                     yield SqlBackend(connection)
             else:
-                with self.engine.connect() as connection:
+                with reading(self.engine) as connection:
                     try:
                         yield SqlBackend(connection)
                     finally:

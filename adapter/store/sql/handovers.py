@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from adapter.store.rows import Row
 from adapter.store.schema import handover_in
@@ -37,3 +37,6 @@ class SqlHandoverRows:
             .values(state=state, released_on=released_on)
         )
         return bool(changed.rowcount)
+
+    def remove(self, handover_id: str) -> None:
+        self.connection.execute(delete(handover_in).where(handover_in.c.handover_id == handover_id))

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapter.store.rows import Row
 from adapter.store.schema import audit_log, report
+from adapter.store.sql.bulk import insert_arrays, is_postgresql
 
 
 class SqlLedgerRows:
@@ -20,6 +21,11 @@ class SqlLedgerRows:
         # The UNIQUE slot decides between parallel runs: ON CONFLICT DO NOTHING … RETURNING.
         if not rows:
             return set()
+        if is_postgresql(self.connection):  # one statement over arrays (D-186)
+            inserted = insert_arrays(
+                self.connection, report, rows, skip_conflicts=True, returning="ledger_id"
+            )
+            return set(inserted)
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(report).on_conflict_do_nothing().returning(report.c.ledger_id)
         return set(self.connection.execute(statement, rows).scalars())

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, delete, func, select, update
 
 from adapter.store.rows import Row
 from adapter.store.schema import patient_mapping, patient_state, report, sync_run, sync_run_change
+from adapter.store.sql.bulk import insert_arrays, is_postgresql
 
 _CHUNK = 500  # bound parameters per IN list
 _ROWS: dict[str, tuple[Table, str]] = {
@@ -63,7 +64,9 @@ class SqlRunRows:
         self.connection.execute(sync_run.insert().values(**row))
 
     def add_changes(self, rows: list[Row]) -> None:
-        if rows:
+        if rows and is_postgresql(self.connection):  # one statement over arrays (D-186)
+            insert_arrays(self.connection, sync_run_change, rows)
+        elif rows:
             self.connection.execute(sync_run_change.insert(), rows)
 
     def drop_changes_through(self, seq: int) -> None:

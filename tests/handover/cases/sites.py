@@ -1,5 +1,6 @@
-"""Two installations on one machine, each with its own SUBSTREG_HOME (keyring) and SQLite
-database, driven through `adapter.cli.main` as a person would (tests/handover)."""
+"""Two installations on one machine, each with its own SUBSTREG_HOME (keyring) and
+database (SQLite, or PostgreSQL for the cases that ask for it), driven through
+`adapter.cli.main` as a person would (tests/handover)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ class Site:
     root: Path
     monkeypatch: pytest.MonkeyPatch
     capsys: pytest.CaptureFixture[str]
+    url: str  # the installation's database
 
     def run(self, *argv: str) -> Run:
         for name in _ENV:
             self.monkeypatch.delenv(name, raising=False)
         self.monkeypatch.setenv("SUBSTREG_HOME", str(self.root / "home"))
-        self.monkeypatch.setenv("SUBSTREG_DATABASE_URL", f"sqlite:///{self.root / 'substreg.db'}")
+        self.monkeypatch.setenv("SUBSTREG_DATABASE_URL", self.url)
         self.monkeypatch.setenv("SUBSTREG_ACTOR", f"tester-{self.root.name}")
         try:
             status = main(list(argv))
@@ -65,10 +67,16 @@ class Site:
         return document, signer
 
 
-def site(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Site:
-    """A fresh installation under `root`, after `substreg init`."""
+def site(
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str | None = None,
+) -> Site:
+    """A fresh installation under `root`, after `substreg init`: on the database `url`
+    (empty, or at the newest schema without data), else on a SQLite file under `root`."""
     root.mkdir(parents=True)
-    found = Site(root, monkeypatch, capsys)
+    found = Site(root, monkeypatch, capsys, url or f"sqlite:///{root / 'substreg.db'}")
     found.ok("init")
     return found
 

@@ -1,0 +1,38 @@
+"""The forecast of what sync keeps (`stored_forecast`, `GET /forecast`, D-190) is the
+forecast of the files sync read, each patient named by its pseudonym: on every worked
+case, public and our own, synced as of its day, from that day and from the day before each
+of its first reports (the deadlines then lie in the horizon)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from adapter.export.forecast import forecast_json
+from adapter.mappings import load_mappings
+from adapter.services.forecast import forecast, stored_forecast
+from adapter.services.stored_practice import stored_practice
+from adapter.settings.practice import PracticeConfig
+from tests.forecast.test_forecast_agrees_with_derive import CASES, _days_before_reports
+from tests.storage import ACTOR, make_twin
+from tests.sync.helpers import run_sync
+
+MAPPINGS = load_mappings()
+CONFIG = PracticeConfig()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_the_stored_forecast_is_the_forecast_of_the_files(case: Path) -> None:
+    """Byte for byte the same JSON document once the keys are renamed."""
+    paths = [case / "input.json"]
+    as_of = date.fromisoformat(json.loads((case / "expected.json").read_text())["as_of"])
+    store, _ = make_twin()
+    assert run_sync(store, paths, as_of).run_id is not None
+    names = store.read(lambda space: stored_practice(space, CONFIG, MAPPINGS).pseudonyms)
+    for day in [*_days_before_reports(case), as_of]:
+        got = stored_forecast(store, ACTOR, as_of=day, days=45, config=CONFIG, mappings=MAPPINGS)
+        want = forecast(paths, as_of=day, days=45).renamed(names)
+        assert forecast_json(got) == forecast_json(want), day
