@@ -54,3 +54,33 @@ def test_bad_input_is_one_line_and_exit_2(cli: Cli) -> None:
     assert "still to come" in cli.refused("inventory", "--key-date", "2999-01-01")
     unknown = cli.refused("inventory", "--key-date", "2025-12-31", "--doctor", "1234567")
     assert "no report of the doctor" in unknown
+
+
+def test_a_deceased_doctor_s_blanket_is_declared_by_the_successor(cli: Cli) -> None:
+    """D-197: --died-on with --declared-by records the blanket deregistration whose
+    statement gives the date of death and whose second remark names who signs it."""
+    cli.synced()
+    out = cli.ok(
+        "blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-30",
+        "--died-on", "2025-12-30", "--declared-by", "Dr. Lea Winter",
+        "--successor-btm", "3990303", "--yes",
+    )  # fmt: skip
+    assert "Recorded as pending" in out
+    pending = cli.json("reports", "list", "--state", "pending", "--format", "json")["reports"]
+    [made] = [r["ledger_id"] for r in pending if r["kind"] == "pauschalabmeldung"]
+    remarks = cli.json("reports", "show", made)["payload"]["remarks"]
+    assert "Sterbedatum 30.12.2025: Am 30.12.2025 wurden alle" in remarks[0]
+    assert remarks[1].startswith("Erklärt und unterschrieben von Dr. Lea Winter")
+
+
+def test_a_deceased_doctor_s_blanket_refuses_what_the_manual_does_not_allow(cli: Cli) -> None:
+    """A declarant without --died-on, an employee without a reason, a date after the
+    death: one line, exit 2, nothing recorded."""
+    cli.synced()
+    base = ("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-30", "--yes")
+    assert "go with --died-on" in cli.refused(*base, "--declared-by", "Petra Lang")
+    staff = ("--died-on", "2025-12-30", "--declared-by", "Petra Lang", "--declarant", "staff")
+    assert "give the reason" in cli.refused(*base, *staff)
+    later = ("--died-on", "2025-12-29", "--declared-by", "Dr. Lea Winter")
+    assert "the day the doctor died" in cli.refused(*base, *later)
+    assert "pauschalabmeldung" not in _kinds(cli)

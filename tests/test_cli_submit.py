@@ -320,3 +320,22 @@ def test_a_keyring_of_another_installation_seals_nothing_and_writes_nothing(
     cli.keyring.write_bytes(own)
     assert "Sealed 2 batch(es)" in cli.ok("submit", "--config", str(config))
     assert _states(cli) == {"sent"}
+
+
+def test_an_inventory_approved_with_its_anmeldungen_is_sealed_by_the_next_submit(
+    cli: Cli, submission_pki: SubmissionPki
+) -> None:
+    """D-196: the first submit sends the Anmeldungen and says it holds the inventory
+    reports back; once those were sent, the next submit seals them."""
+    cli.synced()
+    cli.ok("inventory", "--key-date", "2025-12-31", "--doctor", "3990101")
+    cli.ok("reports", "approve", *cli.ledger_ids())
+    cli.set_clock(NOW)
+    config = _practice(cli.tmp, submission_pki)
+    first = cli.ok("submit", "--config", str(config))
+    assert "Held back" in first and "Inventur-Meldung(en)" in first
+    approved = cli.json("reports", "list", "--state", "approved", "--format", "json")["reports"]
+    assert approved and {r["kind"] for r in approved} == {"inventur"}
+    second = cli.ok("submit", "--config", str(config))
+    assert "Held back" not in second and "Sealed 1 batch(es) into the outbox:" in second
+    assert _states(cli) == {"sent"}

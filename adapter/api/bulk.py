@@ -3,7 +3,8 @@ as `substreg inventory` and `substreg blanket-deregistration` make them, the sam
 (adapter/services/bulk_reports.py), on the caller's tenant. Doctors only: each records
 reports for the register. The blanket deregistration ends every open registration of a
 doctor, so, as the command shows its plan and asks, the service shows it at `…/plan` and
-records it only with `"confirm": true`.
+records it only with `"confirm": true`. For a doctor who died, `deceased` carries the
+date of death and who declares it (004 §3.7, D-197).
 """
 
 from collections.abc import Callable
@@ -16,8 +17,9 @@ from pydantic import BaseModel, Field
 from adapter.api.ingestion import BERLIN
 from adapter.api.outcome import CONFLICT, ERRORS
 from adapter.api.tenancy import Caller, Role, requires
+from adapter.domain.bulk_deceased import Declarant
 from adapter.services import bulk_reports as bulk
-from adapter.services.bulk_reports import BlanketPlan, BulkResult
+from adapter.services.bulk_reports import BlanketPlan, BulkResult, Deceased
 
 BtmNumber = Annotated[str, Field(pattern=r"^[0-9]{7}$", description="seven digits (R-DOC-1)")]
 
@@ -32,8 +34,24 @@ class BlanketPlanIn(BaseModel):
     date: date
 
 
+class DeceasedIn(BaseModel):
+    """004 §3.7: the doctor died; the successor (or an employee) declares and signs."""
+
+    died_on: date
+    declared_by: str = Field(min_length=1, max_length=200, description="who signs")
+    declarant: Declarant = "successor"
+    successor_btm: BtmNumber | None = None
+    reason: str | None = Field(None, max_length=200, description="required for staff")
+
+    def value(self) -> Deceased:
+        return Deceased(
+            self.died_on, self.declared_by, self.declarant, self.successor_btm, self.reason
+        )
+
+
 class BlanketIn(BlanketPlanIn):
     confirm: Literal[True] = Field(description="true: the plan was seen (D-166)")
+    deceased: DeceasedIn | None = Field(None, description="a doctor who died (D-197)")
 
 
 class BulkOut(BaseModel):
@@ -96,7 +114,12 @@ def bulk_router(caller: Callable[..., Caller]) -> APIRouter:
     def blanket(body: BlanketIn, who: Annotated[Caller, Depends(doctor)]) -> BulkOut:
         """R-PAU-1: record the blanket deregistration as pending (audited, D-166)."""
         result = bulk.blanket_deregistration(
-            who.store, who.actor, doctor=body.doctor, day=body.date, today=_today(who)
+            who.store,
+            who.actor,
+            doctor=body.doctor,
+            day=body.date,
+            today=_today(who),
+            deceased=body.deceased.value() if body.deceased else None,
         )
         return BulkOut.of(result)
 

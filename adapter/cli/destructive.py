@@ -10,7 +10,13 @@ import sys
 from adapter.cli import output_bulk as bulk
 from adapter.cli import output_care as care
 from adapter.cli.context import confirm, context, store, today_in_berlin
-from adapter.services.bulk_reports import blanket_deregistration, plan_blanket
+from adapter.errors import UsageError
+from adapter.services.bulk_reports import (
+    Deceased,
+    blanket_deregistration,
+    check_deceased,
+    plan_blanket,
+)
 from adapter.services.retention import apply_retention, plan_retention
 from adapter.services.sync_undo import plan_undo, undo
 
@@ -79,6 +85,8 @@ def handle_blanket(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     installation = store(settings)
     today = today_in_berlin()
+    deceased = _deceased(args)
+    check_deceased(deceased, day=args.date, today=today)
     plan = plan_blanket(installation, actor, doctor=args.doctor, day=args.date, today=today)
     shown = bulk.blanket_plan_text(plan)
     if not plan.made_already:
@@ -89,12 +97,34 @@ def handle_blanket(args: argparse.Namespace) -> int:
             yes=args.yes,
         )
     result = blanket_deregistration(
-        installation, actor, doctor=args.doctor, day=args.date, today=today
+        installation, actor, doctor=args.doctor, day=args.date, today=today, deceased=deceased
     )
     if plan.made_already or args.yes:
         sys.stdout.write(shown)  # on a terminal it was shown with the question
     sys.stdout.write(bulk.blanket_text(result))
     return 0
+
+
+def _deceased(args: argparse.Namespace) -> Deceased | None:
+    """The declaration for a doctor who died (004 §3.7), or None for the doctor's own."""
+    given = [args.declared_by, args.successor_btm, args.reason]
+    if args.died_on is None:
+        if any(value is not None for value in given):
+            msg = (
+                "blanket-deregistration: --declared-by, --successor-btm and --reason go "
+                "with --died-on"
+            )
+            raise UsageError(msg)
+        return None
+    if not args.declared_by:
+        raise UsageError("blanket-deregistration: --died-on needs --declared-by NAME (who signs)")
+    return Deceased(
+        died_on=args.died_on,
+        declared_by=args.declared_by,
+        declarant=args.declarant,
+        successor_btm=args.successor_btm,
+        reason=args.reason,
+    )
 
 
 DESTRUCTIVE = {

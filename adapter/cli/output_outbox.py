@@ -60,12 +60,24 @@ def _sealed_lines(result: SubmitResult) -> list[str]:
             f"Today ({result.today}) is not a bundle weekday of the practice (R-DATE-4): "
             f"{result.waiting} approved report(s) wait for the next one."
         ]
+    lines = _held_lines(result.held)
     if not result.batches:
-        return ["No approved report waits to be sent."]
-    lines = [f"Sealed {len(result.batches)} batch(es) into the outbox:"]
+        return lines or ["No approved report waits to be sent."]
+    lines += [f"Sealed {len(result.batches)} batch(es) into the outbox:"]
     rows = [(b.batch_id, b.doctor_btm, str(b.report_count), b.transport) for b in result.batches]
     lines += ["  " + line for line in table(("batch", "doctor", "reports", "transport"), rows)]
     return lines
+
+
+def _held_lines(held: tuple[str, ...]) -> list[str]:
+    """D-196: the inventory reports that wait for their patients' single reports."""
+    if not held:
+        return []
+    return [
+        f"Held back {len(held)} Inventur-Meldung(en) until the register has the reports of "
+        "their patients up to the key date (D-196; `substreg reports show ID` names them); "
+        "`substreg submit` again once those were sent: " + ", ".join(held)
+    ]
 
 
 def outcome_line(outcome: Outcome) -> str:
@@ -79,6 +91,7 @@ def submit_json(result: SubmitResult | None, outcomes: list[Outcome]) -> bytes:
             "due": result.due,
             "today": result.today,
             "waiting": result.waiting,
+            "held": list(result.held),
             "sealed": [batch_json(b) for b in result.batches],
         }
     return _json(document)

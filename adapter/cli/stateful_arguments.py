@@ -13,6 +13,7 @@ from typing import Any
 
 from adapter.cli.exits import FAIL_ON
 from adapter.domain.btm import is_btm_number
+from adapter.domain.bulk_deceased import DECLARANTS
 from adapter.domain.ledger import STATES
 
 DEFAULT_RETENTION_YEARS = 10  # adapter.services.retention.DEFAULT_YEARS; checked by a test
@@ -214,4 +215,23 @@ def _add_bulk(commands: _Actions[Any], day: Callable[[str], date]) -> None:
     blanket.add_argument("--doctor", type=_btm, required=True, metavar="BTM")
     blanket.add_argument("--date", type=day, required=True, metavar="YYYY-MM-DD")
     blanket.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    _add_deceased(blanket, day)
     blanket.set_defaults(handler="blanket")
+
+
+def _add_deceased(blanket: argparse.ArgumentParser, day: Callable[[str], date]) -> None:
+    """004 §3.7: the blanket deregistration of a doctor who died, declared by another."""
+    dead = blanket.add_argument_group(
+        "a doctor who died (004 §3.7, D-197)",
+        "the successor (or, in a justified exception, an employee) declares and signs it",
+    )
+    dead.add_argument("--died-on", type=day, metavar="YYYY-MM-DD", help="the date of death")
+    dead.add_argument("--declared-by", metavar="NAME", help="who declares and signs")
+    dead.add_argument(
+        "--declarant",
+        choices=DECLARANTS,
+        default="successor",
+        help="the (perhaps temporary) medical successor, or an employee (default: successor)",
+    )
+    dead.add_argument("--successor-btm", type=_btm, metavar="BTM", help="the successor's")
+    dead.add_argument("--reason", metavar="TEXT", help="why an employee declares (required)")

@@ -5,7 +5,9 @@ Pure: both take what the ledger says was reported (`Reported`) and return the re
 record. What the register holds open is what the reports sent or going to be say, in the
 register's order (`RegisterView`); a blanket deregistration closes, in that view, every
 registration of its doctor open on its date (`blanket_closes`), so that the reconciler
-sends no single Abmeldung of its own for them (D-166).
+sends no single Abmeldung of its own for them (D-166). An inventory report goes to the
+register only once the single reports it confirms are there (`inventory_waits_for`,
+D-196).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from adapter.domain.bulk_deceased import Deceased, deceased_statement, declaration
 from adapter.domain.model import RegisterDoctor, Report
-from adapter.domain.reconcile import PRACTICE, Planned, Reported, slot_key
+from adapter.domain.reconcile_filters import blanket_days
+from adapter.domain.reconcile_model import PRACTICE, Planned, Reported, slot_key
 from adapter.domain.register_view import register_order
 from adapter.domain.reports import report_id
 
@@ -87,15 +91,6 @@ def _open_of(entries: list[Reported], blankets: list[date]) -> Held | None:
     return Held(chain[-1].subject, chain[-1].ledger_id, chain[0].date, chain[-1].report)
 
 
-def blanket_days(reported: Iterable[Reported]) -> dict[str, list[date]]:
-    """The dates of the blanket deregistrations sent or going to be, by doctor."""
-    days: dict[str, list[date]] = defaultdict(list)
-    for entry in reported:
-        if entry.kind == BLANKET and entry.at_register:
-            days[entry.doctor].append(entry.date)
-    return {doctor: sorted(found) for doctor, found in days.items()}
-
-
 def inventory_reports(
     held: Iterable[Held], doctor: RegisterDoctor, key_date: date
 ) -> list[Planned]:
@@ -124,9 +119,18 @@ def inventory_reports(
     return planned
 
 
-def blanket_report(doctor: RegisterDoctor, day: date, *, made_on: date) -> Planned:
+def blanket_report(
+    doctor: RegisterDoctor, day: date, *, made_on: date, deceased: Deceased | None = None
+) -> Planned:
     """R-PAU-1: the blanket deregistration of `doctor` on `day`, the statement as remark; it
-    names no patient (the register ends every registration of the doctor open on `day`)."""
+    names no patient (the register ends every registration of the doctor open on `day`).
+    For a doctor who died, the statement gives the date of death and a second remark who
+    declares it (004 §3.7, D-197)."""
+    remarks = (
+        (deceased_statement(doctor, day, deceased.died_on), declaration(deceased))
+        if deceased is not None
+        else (blanket_statement(day),)
+    )
     slot = slot_key(BLANKET, PRACTICE, doctor.btm_number or "", day)
     report = Report(
         kind=BLANKET,
@@ -136,9 +140,50 @@ def blanket_report(doctor: RegisterDoctor, day: date, *, made_on: date) -> Plann
         substance=None,
         doctor=doctor,
         consultant=None,
-        remarks=(blanket_statement(day),),
+        remarks=remarks,
         rule="R-PAU-1",
         sources=(),
         id=report_id(BLANKET, slot),
     )
     return Planned(PRACTICE, report)
+
+
+# An entry the register has not had yet: recorded, approved, or sealed and not delivered
+# (a batch sealed earlier may still fail and be delivered after a later one).
+_NOT_AT_REGISTER_YET = frozenset({"pending", "approved", "queued"})
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A ledger entry by its clear columns (our ids, kinds, days and states only)."""
+
+    ledger_id: str
+    subject: str | None  # mapping id
+    kind: str
+    doctor: str
+    day: date  # the report's date
+    made_on: date
+    state: str
+    origin: str = "derived"
+
+
+def inventory_waits_for(inventory: Listed, ledger: Iterable[Listed]) -> tuple[str, ...]:
+    """D-196: the single reports of the inventory report's patient and doctor, dated up to
+    its key date, that the register has not had yet. Sent before them, the inventory report
+    would open the registration and the register would refuse their Anmeldung as a second
+    one (R-EP-4); in their batch it would too, the register taking a batch by date and the
+    inventory dated at the phase's first use. So it is sealed only after they were sent."""
+    if inventory.kind != INVENTORY:
+        return ()
+    return tuple(
+        sorted(
+            entry.ledger_id
+            for entry in ledger
+            if entry.subject == inventory.subject
+            and entry.doctor == inventory.doctor
+            and entry.kind in {"anmeldung", "abmeldung"}
+            and entry.day <= inventory.made_on
+            and entry.state in _NOT_AT_REGISTER_YET
+            and entry.origin != "waived"
+        )
+    )

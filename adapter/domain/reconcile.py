@@ -4,10 +4,9 @@ Pure: `reconcile` takes the reports the data calls for (the derive engine's outp
 each tied to a subject: our mapping id, or `PRACTICE` for notices) and the ledger's
 entries, and returns what to record. Nothing here reads the clock or the database.
 
-A report is identified by its *slot*: kind, subject, doctor (BtM number) and date.
-The code is not part of the slot, because once reported it is fixed (R-CODE-8): an
-Abmeldung always takes the code of the Anmeldung the register holds open, however the
-EHR spells the name today.
+The slot of a report and the entries it works with are in `reconcile_model`, the
+corrections in `reconcile_corrections`, the blanket and agreement filters in
+`reconcile_filters`.
 
 Per pair of subject and doctor:
 - every ledger slot is still called for by the data: each new slot is recorded,
@@ -26,105 +25,43 @@ Per pair of subject and doctor:
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
-from typing import Literal
+from dataclasses import replace
+from datetime import date
 
 from adapter.domain import reconcile_findings as texts
-from adapter.domain.duplicates import agreed_off, continued_after_agreement
-from adapter.domain.model import Finding, Report
-from adapter.domain.register_view import RegisterView, register_order
+from adapter.domain.model import Report
+from adapter.domain.reconcile_corrections import Contradicted, corrections, desired_order
+from adapter.domain.reconcile_filters import after_agreement, blanket_days, register_view
+from adapter.domain.reconcile_model import (
+    PRACTICE,
+    Desired,
+    Origin,
+    Plan,
+    Planned,
+    Reported,
+    report_slot,
+    slot_key,
+)
+from adapter.domain.register_view import register_order
 
-PRACTICE = "practice"  # the subject of notices (Mitteilungen)
-Origin = Literal["derived", "correction", "waived", "agreement"]
+__all__ = [
+    "PRACTICE",
+    "Desired",
+    "Origin",
+    "Plan",
+    "Planned",
+    "Reported",
+    "reconcile",
+    "report_slot",
+    "slot_key",
+]
+
 _SPLITS_KEEPING_THE_CODE = frozenset({"R-CHG-2", "R-CHG-3"})
 _NOT_YET_SENT = frozenset({"pending", "approved"})
 # Made on request, not from the data: never stale, never a reason to correct (D-165, D-166).
 _NOT_FROM_DATA = frozenset({"mitteilung", "inventur", "pauschalabmeldung"})
-_ONE_DAY = timedelta(days=1)
-_CONTINUED = "Korrektur: Behandlung nach der gemeldeten Abmeldung fortgesetzt."
-_ENDED = "Korrektur: Behandlung beendet; die gemeldete Anmeldung war noch offen."
-
-
-def slot_key(kind: str, subject: str, doctor: str, day: date) -> str:
-    """The ledger's uniqueness key: our own ids and a date only, nothing personal."""
-    return f"{kind}|{subject}|{doctor}|{day.isoformat()}"
-
-
-def report_slot(subject: str, report: Report) -> str:
-    """The slot of a report. A notice's slot also holds a digest of what it says, so that a
-    second change of the same day, learned later, is a notice of its own (R-CHG-4)."""
-    # An inventory report's slot is its key date (R-INV-1: one per patient and key date).
-    day = report.made_on if report.kind == "inventur" else report.date
-    slot = slot_key(report.kind, subject, report.doctor.btm_number or "", day)
-    if report.kind != "mitteilung":
-        return slot
-    said = hashlib.sha256("\n".join(report.remarks).encode()).hexdigest()[:16]
-    return f"{slot}|{said}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reported:
-    """A ledger entry as the reconciler needs it."""
-
-    ledger_id: str
-    subject: str
-    kind: str
-    doctor: str
-    date: date
-    code: str | None
-    state: str
-    origin: Origin = "derived"
-    superseded: bool = False
-    report: Report | None = None  # the payload as recorded, when it could be decrypted
-    stored_slot: str | None = None  # the slot as the ledger holds it
-
-    @property
-    def slot(self) -> str:
-        return self.stored_slot or slot_key(self.kind, self.subject, self.doctor, self.date)
-
-    @property
-    def at_register(self) -> bool:
-        """Sent or going to be: everything but a rejected or waived entry."""
-        return self.state != "rejected" and self.origin != "waived"
-
-
-@dataclass(frozen=True, slots=True)
-class Desired:
-    """A report the data calls for, with its subject (mapping id) and patient key."""
-
-    subject: str
-    patient: str  # `Patient/p1`: findings may name it, the ledger never stores it
-    report: Report
-
-    @property
-    def slot(self) -> str:
-        return report_slot(self.subject, self.report)
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """A report to record in the ledger."""
-
-    subject: str
-    report: Report
-    origin: Origin = "derived"
-
-    @property
-    def slot(self) -> str:
-        return report_slot(self.subject, self.report)
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    record: list[Planned] = field(default_factory=list)
-    supersede: list[str] = field(default_factory=list)  # ledger ids
-    findings: list[Finding] = field(default_factory=list)
-    contradicted: set[str] = field(default_factory=set)  # subjects left unresolved
-    withdraw: list[str] = field(default_factory=list)  # ledger ids not yet sent, now void
 
 
 def reconcile(
@@ -145,11 +82,10 @@ def reconcile(
     for item in desired:
         wanted[(item.subject, item.report.doctor.btm_number or "")].append(item)
     known: dict[tuple[str, str], list[Reported]] = defaultdict(list)
-    blankets: dict[str, list[date]] = defaultdict(list)  # R-PAU-1, by doctor (D-166)
-    for entry in reported:
+    entries = list(reported)
+    for entry in entries:
         known[(entry.subject, entry.doctor)].append(entry)
-        if entry.kind == "pauschalabmeldung" and entry.at_register:
-            blankets[entry.doctor].append(entry.date)
+    blankets = blanket_days(entries)  # R-PAU-1, by doctor (D-166)
     plan = Plan()
     for pair in sorted(set(wanted) | set(known)):
         ended = tuple(blankets.get(pair[1], ()))
@@ -169,7 +105,7 @@ class _Pair:
         plan: Plan,
         blankets: tuple[date, ...] = (),
     ) -> None:
-        self.desired = sorted(desired, key=_desired_order)
+        self.desired = sorted(desired, key=desired_order)
         self.reported = sorted(reported, key=lambda r: register_order(r.kind, r.date))
         self.as_of = as_of
         self.plan = plan
@@ -177,31 +113,20 @@ class _Pair:
         self.subject = (desired or reported)[0].subject if (desired or reported) else PRACTICE
         self.patient = desired[0].patient if desired else f"mapping {self.subject}"
         self.blankets = blankets  # the doctor's blanket deregistrations (R-PAU-1)
-        self.register = _view(self.reported, blankets)
+        self.register = register_view(self.reported, blankets)
         self._after_agreement()
 
     def _after_agreement(self) -> None:
-        """D-171: an Abmeldung the doctors agreed on a duplicate notice (004 §10) is not
-        undone by the data that gave the registration it ended."""
-        agreed = max(
-            (
-                r.date
-                for r in self.reported
-                if r.origin == "agreement" and r.kind == "abmeldung" and r.at_register
-            ),
-            default=None,
-        )
-        if agreed is None or self.subject == PRACTICE:
-            return
-        opened = self.register.open_since
-        self.desired, late = agreed_off(
+        """D-171: what the doctors agreed on a duplicate notice the data does not undo."""
+        self.desired, late = after_agreement(
+            self.subject,
+            self.patient,
             self.desired,
-            lambda d: d.report,
-            lambda d: d.slot in self.known_slots,
-            agreed,
-            reopened=opened is not None and opened > agreed,
+            reported=self.reported,
+            register=self.register,
+            known_slots=self.known_slots,
         )
-        self.plan.findings.extend(continued_after_agreement(self.patient, r, agreed) for r in late)
+        self.plan.findings.extend(late)
 
     def settle(self, accept_corrections: bool, *, complete: bool = True) -> None:
         desired_slots = {d.slot for d in self.desired}
@@ -241,7 +166,7 @@ class _Pair:
         ids = {r.ledger_id for r in unsent}
         self.plan.withdraw.extend(sorted(ids))
         kept = [r for r in self.reported if r.ledger_id not in ids]
-        self.register = _view(kept, self.blankets)
+        self.register = register_view(kept, self.blankets)
         self.plan.findings.append(texts.withdrawn(self.patient, unsent))
 
     def _code_findings(self) -> None:
@@ -297,79 +222,6 @@ class _Pair:
     # -- contradictions ------------------------------------------------------------------
 
     def _corrections(self) -> list[Desired]:
-        """The reports that bring the register's current state to the data's (D-20).
-
-        Reports can only be added, never withdrawn: the register's past stays as it is,
-        but a registration the data shows open must be open, and one it shows ended
-        must be ended, with the last-use date the data gives.
-        """
-        ends = [d for d in self.desired if d.report.kind == "abmeldung"]
-        starts = [d for d in self.desired if d.report.kind == "anmeldung"]
-        latest = max(ends + starts, key=_desired_order, default=None)
-        held = self.register.open_since
-        if held is not None:
-            if latest is not None and latest.report.kind == "anmeldung":
-                return []  # both open: the register's dates are history now
-            day = max(latest.report.date, held) if latest is not None else held
-            return [self._corrected(latest, "abmeldung", day, _ENDED)]
-        if latest is None:
-            return []
-        after = (self.register.closed_on or date.min) + _ONE_DAY
-        if latest.report.kind == "anmeldung":
-            day = max(latest.report.date, after)
-            # Not before the day after the reported end has come (R-DATE-3).
-            return (
-                [self._corrected(latest, "anmeldung", day, _CONTINUED)] if day <= self.as_of else []
-            )
-        if latest.report.date < after:
-            return []  # both ended, the data no later than the register: history
-        opening = max(
-            (s for s in starts if s.report.date <= latest.report.date),
-            key=_desired_order,
-            default=latest,
-        )
-        day = max(opening.report.date, after)
-        return [
-            self._corrected(opening, "anmeldung", day, _CONTINUED),
-            self._corrected(latest, "abmeldung", latest.report.date, _ENDED),
-        ]
-
-    def _corrected(self, item: Desired | None, kind: str, day: date, remark: str) -> Desired:
-        """A correction report on the model of a desired one, else of the open Anmeldung."""
-        if item is None:
-            template = self.register.open_report
-            assert template is not None  # only asked for while a registration is open
-            item = Desired(self.subject, self.patient, template)
-        anmeldung = kind == "anmeldung"
-        report = replace(
-            item.report,
-            kind="anmeldung" if anmeldung else "abmeldung",
-            date=day,
-            made_on=max(self.as_of, day),
-            patient_code=self.register.last_code or item.report.patient_code,
-            substance=item.report.substance if anmeldung else None,
-            consultant=item.report.consultant if anmeldung else None,
-            remarks=(remark,),
-            rule="R-EP-5",
-        )
-        return replace(item, report=report)
-
-
-def _agreed_end(entry: Reported) -> bool:
-    """An Abmeldung the doctors agreed on a duplicate notice, sent or going to be."""
-    return entry.origin == "agreement" and entry.kind == "abmeldung" and entry.at_register
-
-
-def _desired_order(item: Desired) -> tuple[date, date, int]:
-    r = item.report
-    return (r.made_on, *register_order(r.kind, r.date))
-
-
-def _view(entries: list[Reported], blankets: tuple[date, ...] = ()) -> RegisterView:
-    """The register's state from the entries sent or going to be, and the doctor's blanket
-    deregistrations (R-PAU-1), in the register's order."""
-    steps: list[tuple[str, date, str | None, Report | None]] = [
-        (r.kind, r.date, r.code, r.report) for r in entries if r.at_register
-    ]
-    steps += [("pauschalabmeldung", day, None, None) for day in blankets]
-    return RegisterView(sorted(steps, key=lambda s: register_order(s[0], s[1])))
+        """The reports that bring the register's current state to the data's (D-20)."""
+        pair = Contradicted(self.subject, self.patient, self.desired, self.register, self.as_of)
+        return corrections(pair)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from adapter.domain.model import Finding, Report
 
 if TYPE_CHECKING:
-    from adapter.domain.reconcile import Desired, Reported
+    from adapter.domain.reconcile_model import Desired, Reported
 
 _ONE_DAY = timedelta(days=1)
 

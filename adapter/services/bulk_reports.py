@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from adapter.domain.bulk import Held, blanket_report, held_open, inventory_reports
+from adapter.domain.bulk_deceased import Deceased, deceased_problem
 from adapter.domain.model import RegisterDoctor
 from adapter.domain.reconcile import Planned, Reported
 from adapter.errors import BulkReportError
@@ -23,7 +24,9 @@ from adapter.store.workspace import Store, Workspace
 __all__ = [
     "BlanketPlan",
     "BulkResult",
+    "Deceased",
     "blanket_deregistration",
+    "check_deceased",
     "inventory",
     "plan_blanket",
 ]
@@ -92,16 +95,25 @@ def plan_blanket(store: Store, actor: Actor, *, doctor: str, day: date, today: d
 
 
 def blanket_deregistration(
-    store: Store, actor: Actor, *, doctor: str, day: date, today: date
+    store: Store,
+    actor: Actor,
+    *,
+    doctor: str,
+    day: date,
+    today: date,
+    deceased: Deceased | None = None,
 ) -> BulkResult:
     """R-PAU-1: record the blanket deregistration of `doctor` on `day` as pending, and take
-    back the single Abmeldungen not yet sent that it covers (D-166); audited."""
+    back the single Abmeldungen not yet sent that it covers (D-166); audited. `deceased`:
+    the doctor died, and a successor or an employee declares it (004 §3.7, D-197)."""
     _not_to_come(day, today, "date")
+    check_deceased(deceased, day=day, today=today)
 
     def make(space: Workspace) -> BulkResult:
         reported = _readable(space, doctor)
         plan = _blanket_plan(reported, doctor, day)
-        planned = blanket_report(_doctor_data(reported, doctor), day, made_on=today)
+        doctor_data = _doctor_data(reported, doctor)
+        planned = blanket_report(doctor_data, day, made_on=today, deceased=deceased)
         [ledger_id] = _record(space, [planned], {})
         if ledger_id is None:
             return BulkResult({doctor: ()}, already=1)
@@ -116,11 +128,23 @@ def blanket_deregistration(
                 "day": day.isoformat(),
                 "ends": len(plan.ends),
                 "withdrawn": len(plan.withdraws),
+                "deceased": deceased is not None,
             },
         )
         return BulkResult({doctor: (ledger_id,)}, withdrawn=plan.withdraws)
 
     return store.run(actor, make)
+
+
+def check_deceased(deceased: Deceased | None, *, day: date, today: date) -> None:
+    """BulkReportError when the declaration for a deceased doctor cannot be recorded."""
+    if deceased is None:
+        return
+    _not_to_come(deceased.died_on, today, "date of death")
+    problem = deceased_problem(deceased, day)
+    if problem is not None:
+        msg = f"The blanket deregistration of a deceased doctor is not made: {problem}."
+        raise BulkReportError(msg)
 
 
 def _blanket_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPlan:

@@ -4,7 +4,10 @@
 In one transaction: the reports' payloads are opened, each doctor's reports become a
 batch (adapter/domain/submission.py), each batch is signed with the practice's key and
 encrypted to the register's pinned certificate, stored with its envelope, and its reports
-move `approved → queued`. Nothing is sent before that transaction commits.
+move `approved → queued`. Nothing is sent before that transaction commits. An
+Inventur-Meldung whose patient's single reports up to its key date the register has not had
+yet stays approved, with a note, until they were sent (D-196): it is sealed by a later
+`submit`.
 
 Fail closed: the signer's key and certificate and the register's certificate are checked
 before anything is sealed, and every payload must open. When one cannot be used nothing is
@@ -31,6 +34,7 @@ from adapter.crypto.envelope import (
     valid_at,
 )
 from adapter.domain.batch import Batch, batch_bytes
+from adapter.domain.bulk import INVENTORY, Listed, inventory_waits_for
 from adapter.domain.model import Report
 from adapter.domain.submission import Waiting, batch_id, due_today, plan_batches
 from adapter.errors import (
@@ -43,10 +47,16 @@ from adapter.errors import (
     SubstregError,
 )
 from adapter.store.audit import Actor
+from adapter.store.ledger_entry import Entry
 from adapter.store.outbox import OutboxBatch
 from adapter.store.workspace import Store, Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
+HELD_NOTE = (
+    "Held back (D-196): an Inventur-Meldung goes to the register only after the reports of "
+    "its patient up to its key date, lest the register refuse their Anmeldung as a second "
+    "one (R-EP-4). Waiting for: {ids}. `substreg submit` seals it once they were sent."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,7 @@ class SubmitResult:
     waiting: int  # approved reports not sealed (not a bundle day)
     today: str  # the weekday in Berlin
     due: bool
+    held: tuple[str, ...] = ()  # approved inventory reports held back (D-196), ledger ids
 
 
 def sealing_keys(sealing: Sealing, now: datetime) -> SealingKeys:
@@ -145,6 +156,9 @@ def _seal_due(space: Workspace, actor: Actor, sealing: Sealing) -> SubmitResult:
     due = due_today(today, sealing.bundle_weekdays)
     if not entries or not due:
         return SubmitResult([], len(entries), weekday, due)
+    entries, held = _hold_inventories(space, entries)
+    if not entries:
+        return SubmitResult([], 0, weekday, due=True, held=held)
     keys = sealing_keys(sealing, space.now)
     waiting = [Waiting(e.ledger_id, e.doctor_btm) for e in entries]
     sealed = []
@@ -163,7 +177,46 @@ def _seal_due(space: Workspace, actor: Actor, sealing: Sealing) -> SubmitResult:
         for ledger_id in planned.ledger_ids:
             space.ledger.move(ledger_id, "queued")
         sealed.append(batch)
-    return SubmitResult(sealed, 0, weekday, due=True)
+    return SubmitResult(sealed, 0, weekday, due=True, held=held)
+
+
+def _hold_inventories(
+    space: Workspace, approved: list[Entry]
+) -> tuple[list[Entry], tuple[str, ...]]:
+    """D-196: the approved reports that go now, and the inventory reports held back (each
+    with a note naming what it waits for, written once)."""
+    if not any(e.kind == INVENTORY for e in approved):
+        return approved, ()
+    ledger = [_listed(e) for e in space.ledger.entries()]
+    going: list[Entry] = []
+    held: list[str] = []
+    for entry in approved:
+        waits = inventory_waits_for(_listed(entry), ledger)
+        if not waits:
+            going.append(entry)
+            continue
+        held.append(entry.ledger_id)
+        _note_once(space, entry, HELD_NOTE.format(ids=", ".join(waits)))
+    return going, tuple(held)
+
+
+def _listed(entry: Entry) -> Listed:
+    return Listed(
+        entry.ledger_id,
+        entry.mapping_id,
+        entry.kind,
+        entry.doctor_btm,
+        entry.report_date,
+        entry.made_on,
+        entry.state,
+        entry.origin,
+    )
+
+
+def _note_once(space: Workspace, entry: Entry, line: str) -> None:
+    """Add `line` to the report's note unless it says so already."""
+    if line not in (space.ledger.note(entry) or ""):
+        space.ledger.annotate(entry.ledger_id, line)
 
 
 def seal_batch(

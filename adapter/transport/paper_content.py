@@ -24,6 +24,7 @@ from typing import Final
 
 from adapter.domain.batch import Batch
 from adapter.domain.bulk import blanket_statement
+from adapter.domain.bulk_deceased import statement_of
 from adapter.domain.model import Address, RegisterDoctor, Report, ReportKind
 
 TITLE: Final = "Meldung an das Substitutionsregister"
@@ -131,7 +132,7 @@ def _kind(report: Report) -> str:
 
 def _remarks(report: Report) -> list[str]:
     if report.kind == "pauschalabmeldung":  # R-PAU-1: the signed statement, once
-        statement = blanket_statement(report.date)
+        statement = statement_of(report, blanket_statement(report.date))  # D-197
         return [statement, *(r for r in report.remarks if r != statement)]
     return list(report.remarks)
 

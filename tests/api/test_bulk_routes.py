@@ -57,3 +57,23 @@ def test_the_blanket_is_shown_then_recorded_only_when_confirmed(service: Service
     assert len(made["recorded"][DOCTOR]) == 1
     kinds = [r["kind"] for r in client.get("/reports", headers=doctor).json()["reports"]]
     assert kinds.count("pauschalabmeldung") == 1
+
+
+def test_a_deceased_doctor_s_blanket_carries_the_declaration(service: Service) -> None:
+    """D-197: with `deceased`, the report states the date of death and who signs; an
+    employee without a reason is a business rule (409), nothing recorded."""
+    client = service.client()
+    doctor = service.auth("alpha", Role.DOCTOR)
+    body = {"doctor": DOCTOR, "date": "2026-12-01", "confirm": True}
+    staff = {"died_on": "2026-12-01", "declared_by": "Petra Lang", "declarant": "staff"}
+    refused = client.post(
+        "/reports/blanket-deregistration", headers=doctor, json=body | {"deceased": staff}
+    )
+    assert refused.status_code == 409 and "give the reason" in refused.text
+    successor = {"died_on": "2026-12-01", "declared_by": "Dr. Lea Winter"}
+    made = client.post(
+        "/reports/blanket-deregistration", headers=doctor, json=body | {"deceased": successor}
+    ).json()
+    [ledger_id] = made["recorded"][DOCTOR]
+    shown = client.get(f"/reports/{ledger_id}", headers=doctor)
+    assert shown.status_code == 200 and "Sterbedatum 01.12.2026" in shown.text

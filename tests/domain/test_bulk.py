@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapter.domain.bulk import (
+    Listed,
     blanket_report,
     blanket_statement,
     held_open,
     inventory_reports,
+    inventory_waits_for,
 )
 from adapter.domain.model import Report
 from adapter.domain.reconcile import PRACTICE, Desired, Reported, reconcile
@@ -181,3 +183,49 @@ def test_held_on_a_day_exactly_when_begun_by_it_and_not_blanketed_by_it(
     found = held_open([held(anm, "a1"), held(end, "p1", PRACTICE)], DOCTOR, key)
     expected = start <= key and not (start <= blanket <= key)
     assert bool(found) == expected
+
+
+KEY = D(2025, 6, 10)
+STOCK = Listed("l-inv", "m1", "inventur", DOCTOR, D(2025, 3, 1), KEY, "approved")
+
+
+def _single(ledger_id: str, state: str, **changes: object) -> Listed:
+    """A single Anmeldung of m1 with DOCTOR on 2025-03-01 in `state`, changed as given."""
+    return replace(
+        Listed(ledger_id, "m1", "anmeldung", DOCTOR, D(2025, 3, 1), D(2025, 3, 2), state),
+        **changes,
+    )
+
+
+def test_an_inventory_waits_for_its_patient_s_reports_not_yet_sent() -> None:
+    """D-196: pending, approved and queued single reports up to the key date hold it back."""
+    ledger = [_single(f"l-{s}", s) for s in ("pending", "approved", "queued")]
+    assert inventory_waits_for(STOCK, [STOCK, *ledger]) == ("l-approved", "l-pending", "l-queued")
+
+
+def test_an_inventory_goes_once_the_register_had_them() -> None:
+    """D-196: sent, acknowledged or rejected single reports hold nothing back."""
+    ledger = [_single(f"l-{s}", s) for s in ("sent", "acknowledged", "rejected")]
+    assert inventory_waits_for(STOCK, [STOCK, *ledger]) == ()
+
+
+def test_other_patients_doctors_later_days_and_waived_reports_hold_nothing_back() -> None:
+    """D-196: only this patient's and doctor's single reports up to the key date count."""
+    ledger = [
+        _single("l-other", "approved", subject="m2"),
+        _single("l-doctor", "approved", doctor=OTHER),
+        _single("l-later", "approved", day=KEY + timedelta(days=1)),
+        _single("l-waived", "pending", origin="waived"),
+        _single("l-notice", "approved", kind="mitteilung"),
+    ]
+    assert inventory_waits_for(STOCK, ledger) == ()
+
+
+def test_only_an_inventory_report_is_ever_held_back() -> None:
+    """D-196: an Anmeldung, an Abmeldung or a blanket waits for nothing."""
+    ledger = [_single("l-a", "approved")]
+    for kind in ("anmeldung", "abmeldung", "pauschalabmeldung"):
+        assert inventory_waits_for(replace(STOCK, kind=kind), ledger) == ()
+    assert inventory_waits_for(STOCK, [_single("l-on-the-day", "approved", day=KEY)]) == (
+        "l-on-the-day",
+    )

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from adapter.domain.batch import Batch
 from adapter.domain.bulk import Held, blanket_report, blanket_statement, inventory_reports
+from adapter.domain.bulk_deceased import Deceased
 from adapter.domain.model import SUBSTANCES, Address, RegisterDoctor, Report
 from adapter.errors import PermanentTransportError, TransientTransportError
 from adapter.pdf.fonts import find_fonts
@@ -461,3 +462,20 @@ def test_the_bulk_reports_print_their_marking_and_the_statement_once() -> None:
         text, [*inventur, "Pauschalabmeldung", "15.06.2025", blanket_statement(date(2025, 6, 15))]
     )
     assert squeeze(text).count(squeeze("habe ich alle von mir")) == 1
+
+
+@pytest.mark.usefixtures("unicode_font")
+def test_a_deceased_doctor_s_blanket_prints_its_statement_and_who_signs() -> None:
+    """D-197: the statement with the date of death and the successor's declaration, never
+    the first-person sentence of the doctor's own blanket deregistration (004 §3.7)."""
+    doctor = RegisterDoctor(BRANDT, "Brandt", "Jonas", "1969-03-11", None, "0341 5550202")
+    died = date(2025, 6, 15)
+    deceased = Deceased(died, "Dr. Lea Winter", "successor", successor_btm="3990303")
+    blanket = blanket_report(doctor, died, made_on=date(2025, 6, 20), deceased=deceased).report
+    text = "\n".join(
+        pages(
+            render_form(Batch("b-dead", BRANDT, PRINTED_AT, (blanket,)), "Musterstadt", PRINTED_AT)
+        )
+    )
+    find_in_order(text, ["Pauschalabmeldung", "15.06.2025", *blanket.remarks])
+    assert "habe ich alle von mir" not in squeeze(text)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapter.services.bulk_reports import blanket_deregistration, inventory
+from adapter.services.bulk_reports import Deceased, blanket_deregistration, inventory
 from adapter.store.workspace import Store
 from tests.storage import ACTOR
 from tests.sync.helpers import ledger, run_sync
@@ -48,8 +48,26 @@ def _step(store: Store, case: dict[str, Any], step: dict[str, Any], folder: Path
         )
     else:
         blanket_deregistration(
-            store, ACTOR, doctor=step["doctor"], day=day(step["blanket"]), today=day(step["today"])
+            store,
+            ACTOR,
+            doctor=step["doctor"],
+            day=day(step["blanket"]),
+            today=day(step["today"]),
+            deceased=_deceased(step.get("deceased")),
         )
+
+
+def _deceased(given: dict[str, Any] | None) -> Deceased | None:
+    """The declaration for a doctor who died (004 §3.7, D-197), as the CLI builds it."""
+    if given is None:
+        return None
+    return Deceased(
+        died_on=date.fromisoformat(given["died_on"]),
+        declared_by=given["declared_by"],
+        declarant=given["declarant"],
+        successor_btm=given.get("successor_btm"),
+        reason=given.get("reason"),
+    )
 
 
 def _row(state: str, report: Any) -> dict[str, Any]:
@@ -83,3 +101,6 @@ def test_the_worked_case_ends_with_its_ledger(folder: Path, clock: Clock, tmp_pa
         key=lambda r: (r["kind"], r["date"], r["doctor_btm"]),
     )
     assert held == case["ledger"], case["why"]
+    remarks = {h.report.kind: list(h.report.remarks) for h in ledger(store)}
+    for kind, expected in case.get("remarks", {}).items():
+        assert remarks[kind] == expected, case["why"]

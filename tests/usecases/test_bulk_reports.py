@@ -12,7 +12,7 @@ import pytest
 
 from adapter.errors import BulkReportError
 from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
-from adapter.services.reports import decide, list_reports
+from adapter.services.reports import decide, list_reports, show
 from adapter.services.retention import plan_retention
 from adapter.services.submit import submit
 from adapter.services.worker import deliver_due
@@ -157,24 +157,52 @@ def test_retention_reads_a_blanket_as_the_end_at_the_register(
 def test_the_bulk_reports_are_sealed_sent_and_acknowledged_like_any_other(
     synced: Store, submission_pki: SubmissionPki, tmp_path: Path
 ) -> None:
-    """Approved, sealed into Wolff's batch in the ledger's order, delivered by the worker,
-    and acknowledged by the register's signed receipt (the batch reads back as sent)."""
+    """Approved, sealed into Wolff's batches, delivered by the worker, and acknowledged by
+    the register's signed receipt; the inventory report in a batch after its patient's
+    Anmeldung (D-196)."""
     inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
     blanket_deregistration(
         synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
     )
     pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
     decide(synced, ACTOR, pending, "approve")
-    (batch,) = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path)).batches
     register = FakeRegister(submission_pki.register_key())
-    (outcome,) = deliver_due(synced, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
-    assert outcome.state == "acknowledged"
+    delivery = delivery_for(submission_pki, FakeTransport(register))
+    first = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path))
+    assert [b.report_count for b in first.batches] == [2] and len(first.held) == 1
+    (outcome,) = deliver_due(synced, ACTOR, delivery)
+    (later,) = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path)).batches
+    (then,) = deliver_due(synced, ACTOR, delivery)
+    assert (outcome.state, then.state, later.report_count) == ("acknowledged", "acknowledged", 1)
     assert {h.report.kind: h.state for h in ledger(synced)} == {
         "anmeldung": "acknowledged",
         "inventur": "acknowledged",
         "pauschalabmeldung": "acknowledged",
     }
-    assert len(register.reports) == 3 and batch.report_count == 3
+    assert len(register.reports) == 3
+
+
+def test_an_inventory_approved_with_its_anmeldung_waits_for_it(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-196: approved together, the Anmeldung is sealed and the inventory report held back
+    with a note naming it; while the Anmeldung's batch is undelivered it still waits."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    [anmeldung] = [h.ledger_id for h in ledger(synced) if h.report.kind == "anmeldung"]
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    sealing = sealing_for(submission_pki, tmp_path)
+    first = submit(synced, ACTOR, sealing)
+    assert first.held == (stock,) and [b.report_count for b in first.batches] == [1]
+    again = submit(synced, ACTOR, sealing)  # the Anmeldung is queued, not yet delivered
+    assert again.held == (stock,) and again.batches == []
+    note = show(synced, ACTOR, stock).note or ""
+    assert f"Waiting for: {anmeldung}." in note and note.count("Held back") == 1
+    assert {h.ledger_id: h.state for h in ledger(synced)} == {
+        anmeldung: "queued",
+        stock: "approved",
+    }
 
 
 def test_a_rejected_blanket_gives_the_single_abmeldung_back_on_a_rebuild(
