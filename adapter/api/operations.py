@@ -101,7 +101,10 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # what no handler answered: one line, no traceback
+                response = unanswered(exc)
             status = response.status_code
             response.headers["X-Request-ID"] = request_id
             return response
@@ -123,6 +126,24 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
                 },
             )
             REQUEST_ID.reset(token)
+
+
+# A database driver's errors, known by name: the HTTP edge imports no SQL library.
+_UNREACHABLE = frozenset({"OperationalError", "InterfaceError", "DBAPIError"})
+
+
+def unanswered(exc: Exception) -> Response:
+    """An error no handler answered, logged as one line under the request's id by its kind
+    only (a driver's message may quote data): a database that cannot be reached is 503
+    transient, as DatabaseError is; anything else 500."""
+    names = {kind.__name__ for kind in type(exc).__mro__}
+    kind = type(exc).__name__
+    if names & _UNREACHABLE and type(exc).__module__.startswith(("sqlalchemy", "psycopg")):
+        log.warning("database unreachable: %s", kind, extra={"error": kind})
+        issue = ("error/transient", "the database cannot be reached; try again later", None)
+        return operation_outcome(503, [issue])
+    log.error("unexpected error: %s", kind, extra={"error": kind})
+    return operation_outcome(500, [("fatal/exception", "internal error", None)])
 
 
 @dataclass(frozen=True, slots=True)
