@@ -185,9 +185,14 @@ class _WithRequestId(logging.Filter):
         return True
 
 
+# The loggers the service's JSON log takes: its own (substreg.*), every module's of the
+# package (adapter.*: the ingestion's, the stores'), and uvicorn's errors.
+JSON_LOGGERS = ("substreg", "adapter", "uvicorn.error")
+
+
 def json_logging(level: str) -> None:
-    """The service's log: JSON lines on standard error (substreg.* and uvicorn's errors;
-    uvicorn's access log is off, it would print paths and query strings)."""
+    """The service's log: JSON lines on standard error (JSON_LOGGERS; uvicorn's access
+    log is off, it would print paths and query strings)."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter(
@@ -196,7 +201,7 @@ def json_logging(level: str) -> None:
         )
     )
     handler.addFilter(_WithRequestId())
-    for name in ("substreg", "uvicorn.error"):
+    for name in JSON_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
