@@ -53,18 +53,14 @@ def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistr
 
     @router.get("/readyz", response_model=Health, responses={503: {"description": "not ready"}})
     def readyz() -> Response:
-        """The registry and each tenant's database and keyring can be used; 503 naming the
-        first that cannot (by tenant id, never a path or key)."""
-        service = tenancy()
-        where = "the registry"
-        try:
-            service.registry.ping()
-            for tenant in service.registry.tenants():
-                where = f"tenant {tenant.tenant_id}"
-                store = service.store(tenant.tenant_id)
-                store.read(lambda _space: None)  # the schema, and the keyring opened
-        except SubstregError as exc:
-            return operation_outcome(503, [("error/transient", f"{where}: {exc}", None)])
+        """The registry and each tenant's database and keyring can be used; 503 with the
+        number of those that cannot, and nothing else: this route needs no credentials,
+        so which tenant and why (never a path) is in the service's log only (D-207)."""
+        failing = not_ready(tenancy())
+        if failing:
+            where = "the registry" if failing < 0 else f"{failing} tenant(s)"
+            text = f"not ready: {where} cannot be used (the service's log says which and why)"
+            return operation_outcome(503, [("error/transient", text, None)])
         return Response(Health(status="ready").model_dump_json(), media_type="application/json")
 
     @router.get("/metrics", include_in_schema=False)
@@ -72,6 +68,30 @@ def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistr
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def not_ready(service: Tenancy) -> int:
+    """How many tenants' databases or keyrings cannot be used (-1: the registry cannot);
+    each logged by tenant id and the error's kind, never its message (it may name a file)."""
+    try:
+        service.registry.ping()
+        tenants = service.registry.tenants()
+    except SubstregError as exc:
+        log.warning("not ready: the registry (%s)", type(exc).__name__)
+        return -1
+    failing = 0
+    for tenant in tenants:
+        try:
+            service.store(tenant.tenant_id).read(lambda _space: None)  # schema and keyring
+        except SubstregError as exc:
+            failing += 1
+            log.warning(
+                "not ready: tenant %s (%s)",
+                tenant.tenant_id,
+                type(exc).__name__,
+                extra={"tenant": tenant.tenant_id, "error": type(exc).__name__},
+            )
+    return failing
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
