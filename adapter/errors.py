@@ -223,7 +223,12 @@ class SetupError(RefusedError):
 
 class SyncError(RefusedError):
     """The sync cannot run as asked (a day before the last sync, or one the data cannot
-    mean); nothing was written."""
+    mean); nothing was written. `service` is the same refusal worded for the service's
+    callers, who pass no command-line flag (the HTTP edge and its findings show it)."""
+
+    def __init__(self, message: str, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
 
 
 class RetentionError(RefusedError):

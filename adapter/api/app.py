@@ -20,7 +20,7 @@ from adapter.api.bearer import JwtVerifier
 from adapter.api.bulk import bulk_router
 from adapter.api.duplicates import duplicates_router
 from adapter.api.fhir.router import fhir_router
-from adapter.api.findings import RecentFindings, SyncFindings, remember
+from adapter.api.findings import RecentFindings, SyncFindings, failure_recorder, remember
 from adapter.api.forecast import forecast_router
 from adapter.api.handover import handover_router
 from adapter.api.held import held_router
@@ -55,7 +55,11 @@ def create_app(
         findings=RecentFindings(),
         jwt=JwtVerifier(settings.jwt) if settings.jwt is not None else None,
     )
-    ingestion = Ingestion(synced=lambda who, result: _remember_push(tenancy, who, result))
+    metrics = CollectorRegistry()
+    ingestion = Ingestion(
+        synced=lambda who, result: _remember_push(tenancy, who, result),
+        failed=failure_recorder(tenancy.findings, tenancy.clock, metrics),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +76,6 @@ def create_app(
     )
     app.state.tenancy = tenancy
     app.state.ingestion = ingestion
-    metrics = CollectorRegistry()
     outcome.install(app)
     instrument(app, metrics)
     app.include_router(operations_router(lambda: tenancy, metrics))

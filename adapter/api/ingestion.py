@@ -6,8 +6,10 @@ for `quiet` seconds (default 2), what it pushed and sync has not read is synced
 (`adapter.services.ingest.ingest_pushed`), so that an EHR pushing a day's data in a
 hundred requests makes one sync, not a hundred. One run at a time per tenant (a push
 during a run starts the timer again, and the next run follows that one). A failed run
-leaves the resources unread for the next and is logged by the tenant and the error's
-kind only (PRIVACY.md T2). `flush()` (on shutdown) runs every tenant with a timer now.
+leaves the resources unread for the next; it is logged (JSON, with the tenant, the
+error's kind and its reason: messages carry no personal data, PRIVACY.md T2), counted and
+handed to `failed` (the service shows it in GET /findings). `flush()` (on shutdown)
+runs every tenant with a timer now.
 A run refused as a mass end (D-48) waits for a person: `accept` runs it with their yes
 to at most the ends they saw (`/sync/held`, D-181), under the same per-tenant lock.
 
@@ -23,7 +25,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from adapter.api.outcome import said
 from adapter.api.tenancy import Caller
+from adapter.errors import SubstregError
 from adapter.services.held import accept_held
 from adapter.services.ingest import ingest_pushed
 from adapter.services.sync import SyncResult
@@ -48,12 +52,16 @@ class Ingestion:
         *,
         quiet: float = 2.0,
         synced: Callable[[Caller, SyncResult], None] | None = None,
+        failed: Callable[[Caller, str, str | None], None] | None = None,
     ) -> None:
         self.options = options
         self.quiet = quiet
         # told of every sync run's result (the service keeps its findings for GET /findings:
         # `RecentFindings.record(tenant, …)` with source "push")
         self.on_synced = synced
+        # told of every failed run: (caller, the error's kind, its reason or None); the
+        # service shows it in GET /findings and counts it in /metrics
+        self.on_failed = failed
         self._guard = threading.Lock()  # over the timers and callers
         self._timers: dict[str, threading.Timer] = {}
         self._callers: dict[str, Caller] = {}
@@ -87,13 +95,7 @@ class Ingestion:
             try:
                 results = ingest_pushed(caller.store, ACTOR, self.options(caller))
             except Exception as exc:  # any failure: logged, and the resources stay unread
-                self.failures[caller.tenant] += 1
-                log.warning(
-                    "ingestion of tenant %s failed (%s); its pushed resources stay unread "
-                    "for the next run",
-                    caller.tenant,
-                    type(exc).__name__,
-                )
+                self._failed(caller, exc)
                 return []
             self.synced[caller.tenant] += len(results)
             if results:
@@ -113,6 +115,23 @@ class Ingestion:
             recorded = sum(len(r.recorded) for r in results)
             log.info("ingestion of tenant %s: %d report(s) recorded", caller.tenant, recorded)
             return results
+
+    def _failed(self, caller: Caller, exc: Exception) -> None:
+        """A failed run: counted, logged with its reason (an error of the tree is worded
+        without personal data; any other by its kind only) and handed on."""
+        kind = type(exc).__name__
+        reason = said(exc) if isinstance(exc, SubstregError) else None
+        self.failures[caller.tenant] += 1
+        log.warning(
+            "ingestion of tenant %s failed (%s): %s; its pushed resources stay unread for "
+            "the next run",
+            caller.tenant,
+            kind,
+            reason or "an unexpected error",
+            extra={"tenant": caller.tenant, "error": kind, "reason": reason},
+        )
+        if self.on_failed is not None:
+            self.on_failed(caller, kind, reason)
 
     def accept(self, caller: Caller, ending: int) -> list[SyncResult]:
         """A person accepts the held mass end (D-181): the unread pushes synced under the

@@ -53,18 +53,14 @@ def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistr
 
     @router.get("/readyz", response_model=Health, responses={503: {"description": "not ready"}})
     def readyz() -> Response:
-        """The registry and each tenant's database and keyring can be used; 503 naming the
-        first that cannot (by tenant id, never a path or key)."""
-        service = tenancy()
-        where = "the registry"
-        try:
-            service.registry.ping()
-            for tenant in service.registry.tenants():
-                where = f"tenant {tenant.tenant_id}"
-                store = service.store(tenant.tenant_id)
-                store.read(lambda _space: None)  # the schema, and the keyring opened
-        except SubstregError as exc:
-            return operation_outcome(503, [("error/transient", f"{where}: {exc}", None)])
+        """The registry and each tenant's database and keyring can be used; 503 with the
+        number of those that cannot, and nothing else: this route needs no credentials,
+        so which tenant and why (never a path) is in the service's log only (D-207)."""
+        failing = not_ready(tenancy())
+        if failing:
+            where = "the registry" if failing < 0 else f"{failing} tenant(s)"
+            text = f"not ready: {where} cannot be used (the service's log says which and why)"
+            return operation_outcome(503, [("error/transient", text, None)])
         return Response(Health(status="ready").model_dump_json(), media_type="application/json")
 
     @router.get("/metrics", include_in_schema=False)
@@ -72,6 +68,30 @@ def operations_router(tenancy: Callable[[], Tenancy], registry: CollectorRegistr
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def not_ready(service: Tenancy) -> int:
+    """How many tenants' databases or keyrings cannot be used (-1: the registry cannot);
+    each logged by tenant id and the error's kind, never its message (it may name a file)."""
+    try:
+        service.registry.ping()
+        tenants = service.registry.tenants()
+    except SubstregError as exc:
+        log.warning("not ready: the registry (%s)", type(exc).__name__)
+        return -1
+    failing = 0
+    for tenant in tenants:
+        try:
+            service.store(tenant.tenant_id).read(lambda _space: None)  # schema and keyring
+        except SubstregError as exc:
+            failing += 1
+            log.warning(
+                "not ready: tenant %s (%s)",
+                tenant.tenant_id,
+                type(exc).__name__,
+                extra={"tenant": tenant.tenant_id, "error": type(exc).__name__},
+            )
+    return failing
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
@@ -101,7 +121,10 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # what no handler answered: one line, no traceback
+                response = unanswered(exc)
             status = response.status_code
             response.headers["X-Request-ID"] = request_id
             return response
@@ -123,6 +146,24 @@ def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
                 },
             )
             REQUEST_ID.reset(token)
+
+
+# A database driver's errors, known by name: the HTTP edge imports no SQL library.
+_UNREACHABLE = frozenset({"OperationalError", "InterfaceError", "DBAPIError"})
+
+
+def unanswered(exc: Exception) -> Response:
+    """An error no handler answered, logged as one line under the request's id by its kind
+    only (a driver's message may quote data): a database that cannot be reached is 503
+    transient, as DatabaseError is; anything else 500."""
+    names = {kind.__name__ for kind in type(exc).__mro__}
+    kind = type(exc).__name__
+    if names & _UNREACHABLE and type(exc).__module__.startswith(("sqlalchemy", "psycopg")):
+        log.warning("database unreachable: %s", kind, extra={"error": kind})
+        issue = ("error/transient", "the database cannot be reached; try again later", None)
+        return operation_outcome(503, [issue])
+    log.error("unexpected error: %s", kind, extra={"error": kind})
+    return operation_outcome(500, [("fatal/exception", "internal error", None)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +205,14 @@ class _WithRequestId(logging.Filter):
         return True
 
 
+# The loggers the service's JSON log takes: its own (substreg.*), every module's of the
+# package (adapter.*: the ingestion's, the stores'), and uvicorn's errors.
+JSON_LOGGERS = ("substreg", "adapter", "uvicorn.error")
+
+
 def json_logging(level: str) -> None:
-    """The service's log: JSON lines on standard error (substreg.* and uvicorn's errors;
-    uvicorn's access log is off, it would print paths and query strings)."""
+    """The service's log: JSON lines on standard error (JSON_LOGGERS; uvicorn's access
+    log is off, it would print paths and query strings)."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter(
@@ -175,7 +221,7 @@ def json_logging(level: str) -> None:
         )
     )
     handler.addFilter(_WithRequestId())
-    for name in ("substreg", "uvicorn.error"):
+    for name in JSON_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())

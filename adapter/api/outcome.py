@@ -28,6 +28,7 @@ from adapter.errors import (
     RefusedError,
     RegistryError,
     SubstregError,
+    SyncError,
     UnknownApiKeyError,
     UnknownBatchError,
     UnknownReportError,
@@ -124,16 +125,23 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
     return 500, "exception"
 
 
+def said(exc: SubstregError) -> str:
+    """An error's one line for an HTTP caller: its service wording where it has one (a
+    SyncError names no command-line flag there), else its message."""
+    service = exc.service if isinstance(exc, SyncError) else None
+    return " ".join((service or str(exc)).split())
+
+
 def install(app: FastAPI) -> None:
     """Every error answer of `app` as OperationOutcome."""
 
     async def substreg_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SubstregError)
         status, code = status_of(exc)
-        if status >= 500:
-            log.warning("refused: %s", type(exc).__name__)
+        if status >= 500:  # the message names a file or key at most, never personal data
+            log.warning("refused (%s): %s", type(exc).__name__, said(exc))
         path = exc.field if isinstance(exc, NoticeError) else None
-        return operation_outcome(status, [(f"error/{code}", " ".join(str(exc).split()), path)])
+        return operation_outcome(status, [(f"error/{code}", said(exc), path)])
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

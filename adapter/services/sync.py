@@ -385,5 +385,5 @@ def _mass_end_accepted(count: int) -> Finding:
         "warning",
         "R-EP-3",
         f"{count} registrations were ended by the 10-day rule on an export without recent "
-        "events, as --accept-mass-end asked (D-48).",
+        "events, as a person accepted (D-48: --accept-mass-end, or POST /sync/held/accept)",
     )

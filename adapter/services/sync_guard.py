@@ -71,7 +71,14 @@ def check_as_of(as_of: date, known: date | None) -> None:
         f"stopped. Nothing was synced. Check the clock, or give --as-of "
         f"{(known + TOLERANCE).isoformat()} or earlier; if the export is old, send a current one"
     )
-    raise SyncError(msg)
+    service = (
+        f"the day of this sync ({as_of.isoformat()}, the server's today) lies "
+        f"{(as_of - known).days} days after the newest day the data speaks of "
+        f"({known.isoformat()}): the server's clock is wrong, or the EHR's data stopped. "
+        "Nothing was synced; the pushed data stays unread. Check the server's clock; if the "
+        "EHR's data is old, push current data"
+    )
+    raise SyncError(msg, service=service)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +102,9 @@ class MassEnd:
             "R-EP-3",
             f"Nothing was recorded: {newest}, yet {len(self.ending)} of {self.open_phases} "
             "open registrations would end by the 10-day rule (R-EP-3) in this sync. A stale or "
-            "empty export must not end every treatment. Sync a current export; if these "
-            "treatments really ended, sync again with --accept-mass-end.",
+            "empty export must not end every treatment. Sync current data; if these "
+            "treatments really ended, a doctor accepts the ends (the service: GET /sync/held, "
+            "then POST /sync/held/accept; the command line: sync with --accept-mass-end).",
             tuple(keys[:5]),
         )
 

@@ -60,7 +60,12 @@ def _check_day(as_of: date, today: date, latest: date | None) -> None:
             f"--as-of {as_of.isoformat()} lies in the future (today is {today.isoformat()} in "
             "Berlin): no report may be dated after the day it is made (R-DATE-3)"
         )
-        raise SyncError(msg)
+        service = (
+            f"the day of this sync ({as_of.isoformat()}) lies in the future (today is "
+            f"{today.isoformat()} in Berlin): no report may be dated after the day it is made "
+            "(R-DATE-3); check the server's clock"
+        )
+        raise SyncError(msg, service=service)
     if latest is not None and as_of < latest - timedelta(days=1):
         last = (latest - timedelta(days=1)).isoformat()
         msg = (
@@ -68,7 +73,13 @@ def _check_day(as_of: date, today: date, latest: date | None) -> None:
             "already holds what was due until then. If that sync ran under a wrong clock and "
             "its reports were not sent, take it back with `substreg runs undo` (README)"
         )
-        raise SyncError(msg)
+        service = (
+            f"the day of this sync ({as_of.isoformat()}) lies before the last sync ({last}): "
+            "the server's clock went back, or a sync ran under a wrong clock. Check the "
+            "server's clock; an administrator can take back a wrong sync whose reports were "
+            "not sent (README: runs undo)"
+        )
+        raise SyncError(msg, service=service)
 
 
 def _repair_retention_mark(space: Workspace, today: date, findings: list[Finding]) -> None:
@@ -116,6 +127,10 @@ def _practice(facts: Facts, options: SyncOptions, findings: list[Finding]) -> Pr
                 f"{exc} Nothing was synced: every patient's reports depend on them. Sync a "
                 "full export with --rebuild, which takes them from the export anew."
             )
-            raise SyncError(msg) from None
+            service = (
+                f"{exc} Nothing was synced: every patient's reports depend on them. An "
+                "administrator rebuilds them from a full export (README: sync --rebuild)."
+            )
+            raise SyncError(msg, service=service) from None
         findings.append(_PRACTICE_REBUILT)
         return PracticeState(PracticeRecords(), engine="")

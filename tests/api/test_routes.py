@@ -4,8 +4,10 @@ tenant's keys; and the operations routes (request ids, metrics without ids, read
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
+import pytest
 from fastapi import Request
 
 from adapter.api.findings import remember
@@ -140,8 +142,31 @@ def test_ready_only_when_every_tenants_keyring_can_be_opened(service: Service) -
     service.tenants["beta"].store._keyring = missing  # type: ignore[assignment,method-assign]
     answer = client.get("/readyz")
     assert answer.status_code == 503
-    assert answer.json()["issue"][0]["diagnostics"].startswith("tenant beta: ")
+    assert answer.json()["issue"][0]["diagnostics"].startswith("not ready: 1 tenant(s) ")
+    assert "beta" not in answer.text and "keyring" not in answer.text  # D-207
     assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_names_no_tenant_nor_path_and_logs_which_without_the_path(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without credentials /readyz counts what cannot be used; the log names the tenant
+    and the error's kind, neither names the keyring's path (D-207)."""
+
+    def missing() -> None:
+        msg = "the keyring file /srv/substreg/tenants/alpha/keyring.json is missing"
+        raise KeyringError(msg)
+
+    for tenant in ("alpha", "beta"):
+        service.tenants[tenant].store._keyring = missing  # type: ignore[assignment,method-assign]
+    caplog.set_level(logging.INFO)
+    answer = service.client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["issue"][0]["diagnostics"].startswith("not ready: 2 tenant(s) ")
+    assert "alpha" not in answer.text and "/srv" not in answer.text
+    logged = "\n".join(r.getMessage() for r in caplog.records if "not ready" in r.getMessage())
+    assert "tenant alpha (KeyringError)" in logged and "tenant beta" in logged
+    assert "/srv" not in logged
 
 
 def test_not_ready_when_the_registry_cannot_be_read(service: Service) -> None:
@@ -152,7 +177,8 @@ def test_not_ready_when_the_registry_cannot_be_read(service: Service) -> None:
     service.registry.ping = down  # type: ignore[method-assign]
     answer = service.client().get("/readyz")
     assert answer.status_code == 503
-    assert answer.json()["issue"][0]["diagnostics"].startswith("the registry: ")
+    assert answer.json()["issue"][0]["diagnostics"].startswith("not ready: the registry ")
+    assert "connection refused" not in answer.text
 
 
 def test_an_unexpected_error_is_a_500_that_says_nothing_of_its_cause(service: Service) -> None:

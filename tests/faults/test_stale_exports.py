@@ -67,7 +67,7 @@ def test_the_same_export_three_weeks_on_ends_no_treatment(cli: Cli) -> None:
     assert result["recorded"] == []
     accepted = cli.json(*stale, "--accept-mass-end")
     assert [r["rule"] for r in accepted["recorded"]] == ["R-EP-3"] * 5
-    assert any("--accept-mass-end asked" in f["message"] for f in accepted["findings"])
+    assert any("as a person accepted" in f["message"] for f in accepted["findings"])
 
 
 def test_a_current_export_ends_those_who_stayed_away(db: Database, tmp_path: Path) -> None:

@@ -8,10 +8,13 @@ are not part of a practice database, and the chain's revisions stay the practice
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -54,6 +57,20 @@ class SqlRegistry:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @contextmanager
+    def _reached(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection (in a transaction that commits when `write`); a database that
+        cannot be reached is a DatabaseError (the service answers 503), never a driver's
+        error; a violated constraint stays an IntegrityError for the caller to name."""
+        try:
+            with self.engine.begin() if write else self.engine.connect() as connection:
+                yield connection
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            msg = f"the service's registry cannot be reached ({_first_line(exc)})"
+            raise DatabaseError(msg) from None
+
     def create(self) -> None:
         try:
             metadata.create_all(self.engine)
@@ -62,16 +79,12 @@ class SqlRegistry:
             raise DatabaseError(msg) from None
 
     def ping(self) -> None:
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(select(tenants.c.tenant_id).limit(1))
-        except DBAPIError as exc:
-            msg = f"the service's registry cannot be read ({_first_line(exc)})"
-            raise DatabaseError(msg) from None
+        with self._reached() as connection:
+            connection.execute(select(tenants.c.tenant_id).limit(1))
 
     def add_tenant(self, tenant: Tenant) -> None:
         try:
-            with self.engine.begin() as connection:
+            with self._reached(write=True) as connection:
                 connection.execute(
                     insert(tenants).values(
                         tenant_id=tenant.tenant_id,
@@ -84,21 +97,21 @@ class SqlRegistry:
             raise RegistryError(msg) from None
 
     def tenant(self, tenant_id: str) -> Tenant | None:
-        with self.engine.connect() as connection:
+        with self._reached() as connection:
             row = connection.execute(
                 select(tenants).where(tenants.c.tenant_id == tenant_id)
             ).first()
         return None if row is None else _tenant(row._mapping)
 
     def tenants(self) -> list[Tenant]:
-        with self.engine.connect() as connection:
+        with self._reached() as connection:
             rows = connection.execute(select(tenants).order_by(tenants.c.tenant_id)).all()
         return [_tenant(row._mapping) for row in rows]
 
     def add_key(self, key: ApiKey) -> None:
         if self.tenant(key.tenant_id) is None:
             raise RegistryError(_no_tenant(key.tenant_id))
-        with self.engine.begin() as connection:
+        with self._reached(write=True) as connection:
             connection.execute(
                 insert(api_keys).values(
                     key_id=key.key_id,
@@ -111,7 +124,7 @@ class SqlRegistry:
             )
 
     def key(self, key_id: str) -> ApiKey | None:
-        with self.engine.connect() as connection:
+        with self._reached() as connection:
             row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         return None if row is None else _key(row._mapping)
 
@@ -121,11 +134,11 @@ class SqlRegistry:
             .where(api_keys.c.tenant_id == tenant_id)
             .order_by(api_keys.c.created_at, api_keys.c.key_id)
         )
-        with self.engine.connect() as connection:
+        with self._reached() as connection:
             return [_key(row._mapping) for row in connection.execute(query).all()]
 
     def revoke_key(self, key_id: str, at: datetime) -> ApiKey:
-        with self.engine.begin() as connection:
+        with self._reached(write=True) as connection:
             connection.execute(
                 update(api_keys)
                 .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
