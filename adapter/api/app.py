@@ -30,6 +30,7 @@ from adapter.api.notifications import notifications_router
 from adapter.api.operations import instrument, json_logging, operations_router
 from adapter.api.outbox import outbox_router
 from adapter.api.reports import reports_router
+from adapter.api.schedule import Schedule
 from adapter.api.tenancy import Caller, Tenancy, current_caller, requires
 from adapter.services.sync import SyncResult
 from adapter.settings.service import ServiceSettings
@@ -56,10 +57,13 @@ def create_app(
         jwt=JwtVerifier(settings.jwt) if settings.jwt is not None else None,
     )
     ingestion = Ingestion(synced=lambda who, result: _remember_push(tenancy, who, result))
+    schedule = Schedule(tenancy, ingestion, settings.sync_interval)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        schedule.start()  # every tenant synced now, in the background, and then timed (D-208)
         yield
+        schedule.stop()
         ingestion.flush()  # on shutdown nothing pushed waits for its sync (D-130)
 
     app = FastAPI(
@@ -72,6 +76,7 @@ def create_app(
     )
     app.state.tenancy = tenancy
     app.state.ingestion = ingestion
+    app.state.schedule = schedule
     metrics = CollectorRegistry()
     outcome.install(app)
     instrument(app, metrics)
