@@ -3,7 +3,7 @@ pass (the Abmeldung on day L+11 of the 10-day rule, R-EP-3; the 31st day of an a
 R-ABS-2 … 4), not only because data comes.
 
 `sync_due` syncs what was pushed and not read (`ingest_pushed`); when nothing was unread
-and the last sync walked an earlier day than `options.as_of`, it syncs a batch of no data
+and the newest sync run was of an earlier day than `options.as_of`, it syncs a batch of no data
 as of that day, exactly as `substreg sync --as-of <later day>` with no changed files:
 every patient with an open phase is walked on to the day, and what fell due is recorded.
 The guards of sync hold unchanged: a day more than 31 days after the newest the data
@@ -13,7 +13,7 @@ refused and audited as `sync.refused`, never forced (D-48).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from adapter.services.ingest import ingest, ingest_pushed
 from adapter.services.sync import SyncResult
@@ -25,8 +25,8 @@ __all__ = ["behind", "sync_due"]
 
 
 def sync_due(store: Store, actor: Actor, options: SyncOptions) -> list[SyncResult]:
-    """Sync the unread pushes; with none, walk on to `options.as_of` when the last sync
-    walked an earlier day. One result per sync run; none when nothing was to do."""
+    """Sync the unread pushes; with none, walk on to `options.as_of` when the newest
+    sync run was of an earlier day. One result per sync run; none when nothing was to do."""
     results = ingest_pushed(store, actor, options)
     if results or not store.read(lambda space: behind(space, options.as_of)):
         return results
@@ -34,7 +34,7 @@ def sync_due(store: Store, actor: Actor, options: SyncOptions) -> list[SyncResul
 
 
 def behind(space: Workspace, as_of: date) -> bool:
-    """Whether a sync walked before and ended before `as_of` (a state's `walked_to` is
-    the day after its sync's day); a tenant that never synced has nothing to walk on."""
-    latest = space.facts.latest_walk()
-    return latest is not None and latest - timedelta(days=1) < as_of
+    """Whether the newest sync run was of a day before `as_of`; a tenant that never
+    synced has nothing to walk on. (A run taken back the same day is not made again.)"""
+    newest = space.journal.runs(1)
+    return bool(newest) and newest[0].as_of < as_of

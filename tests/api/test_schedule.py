@@ -111,7 +111,8 @@ def test_readiness_does_not_wait_for_the_syncs_at_start() -> None:
 def test_the_timer_records_the_abmeldung_on_day_l_plus_11_without_a_push() -> None:
     """Synced on L+10 the phase is open (only the Anmeldung); the tenant pushes nothing
     more; on L+11 the timer's round walks it on and the R-EP-3 Abmeldung, dated L, is
-    pending. A second round that day syncs nothing (the day was walked)."""
+    pending. A second round that day syncs nothing (the day was synced); nor does a
+    second round of the next day, when nobody is open any more."""
     clock = Clock(date(2025, 5, 31))
     store = _pushed(clock, [CASE])
     app = _app(store)
@@ -126,9 +127,14 @@ def test_the_timer_records_the_abmeldung_on_day_l_plus_11_without_a_push() -> No
     ]
     (abmeldung,) = [h.report for h in ledger(store) if h.report.kind == "abmeldung"]
     assert abmeldung.rule == "R-EP-3"
-    runs = app.state.ingestion.synced[TENANT]
+    ingestion = app.state.ingestion
     schedule.round()
-    assert app.state.ingestion.synced[TENANT] == runs == 2
+    assert ingestion.synced[TENANT] == 2
+    clock.set(date(2025, 6, 2))  # nobody open: one run walks nobody, once that day
+    schedule.round()
+    schedule.round()
+    assert ingestion.synced[TENANT] == 3 and ingestion.failures[TENANT] == 0
+    assert len(_kinds(store)) == 2
 
 
 def test_the_timer_keeps_a_mass_end_refused() -> None:
