@@ -30,6 +30,7 @@ from adapter.api.notifications import notifications_router
 from adapter.api.operations import instrument, json_logging, operations_router
 from adapter.api.outbox import outbox_router
 from adapter.api.reports import reports_router
+from adapter.api.schedule import Schedule
 from adapter.api.tenancy import Caller, Tenancy, current_caller, requires
 from adapter.services.sync import SyncResult
 from adapter.settings.service import ServiceSettings
@@ -60,10 +61,13 @@ def create_app(
         synced=lambda who, result: _remember_push(tenancy, who, result),
         failed=failure_recorder(tenancy.findings, tenancy.clock, metrics),
     )
+    schedule = Schedule(tenancy, ingestion, settings.sync_interval)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        schedule.start()  # every tenant synced now, in the background, and then timed (D-208)
         yield
+        schedule.stop()
         ingestion.flush()  # on shutdown nothing pushed waits for its sync (D-130)
 
     app = FastAPI(
@@ -76,6 +80,7 @@ def create_app(
     )
     app.state.tenancy = tenancy
     app.state.ingestion = ingestion
+    app.state.schedule = schedule
     outcome.install(app)
     instrument(app, metrics)
     app.include_router(operations_router(lambda: tenancy, metrics))

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 from adapter.api.outcome import said
 from adapter.api.tenancy import Caller
 from adapter.errors import SubstregError
+from adapter.services.due import sync_due
 from adapter.services.held import accept_held
-from adapter.services.ingest import ingest_pushed
 from adapter.services.sync import SyncResult
 from adapter.services.sync_plan import SyncOptions
 from adapter.store.audit import Actor
@@ -90,10 +90,11 @@ class Ingestion:
             return sorted(self._timers)
 
     def run(self, caller: Caller) -> list[SyncResult]:
-        """Sync the tenant's unread pushes now (after a run of it that is under way)."""
+        """Sync the tenant's unread pushes now, or with none, walk on to today when its
+        last sync walked an earlier day (D-209); after a run of it that is under way."""
         with self._running[caller.tenant]:
             try:
-                results = ingest_pushed(caller.store, ACTOR, self.options(caller))
+                results = sync_due(caller.store, ACTOR, self.options(caller))
             except Exception as exc:  # any failure: logged, and the resources stay unread
                 self._failed(caller, exc)
                 return []

@@ -8,6 +8,9 @@ once, at start (D-120, D-124):
                                     SQLite files under SUBSTREG_HOME
     SUBSTREG_HOST, SUBSTREG_PORT    where `serve` listens (default 127.0.0.1:8000)
     SUBSTREG_LOG_LEVEL              debug, info (default), warning, error
+    SUBSTREG_SYNC_INTERVAL_SECONDS  how often every tenant is synced without a push, so
+                                    that reports due by time are recorded (default 21600,
+                                    6 hours; 0: only at start; D-208, D-209)
     SUBSTREG_JWT_ISSUER             bearer JWTs: the issuer they must name (`iss`); unset:
                                     API keys only
     SUBSTREG_JWT_AUDIENCE           the audience they must name (`aud`), required with it
@@ -32,6 +35,7 @@ from adapter.settings.environment import DATABASE_URL_ENV, HOME_ENV, secret
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")  # a folder name and a schema name
 REGISTRY_NAME = "registry.db"
+INTERVAL_ENV = "SUBSTREG_SYNC_INTERVAL_SECONDS"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -53,6 +57,7 @@ class ServiceSettings:
     port: int = 8000
     log_level: str = "info"
     jwt: JwtSettings | None = None
+    sync_interval: float = 21600.0  # seconds between the scheduled syncs (D-209)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -70,6 +75,7 @@ class ServiceSettings:
             port=_port(env.get("SUBSTREG_PORT") or "8000"),
             log_level=level,
             jwt=_jwt(env),
+            sync_interval=_interval(env.get(INTERVAL_ENV) or "21600"),
         )
 
     @property
@@ -102,6 +108,13 @@ def _port(text: str) -> int:
         msg = f"SUBSTREG_PORT: '{text[:10]}' is not a port (1 to 65535)"
         raise ConfigError(msg)
     return int(text)
+
+
+def _interval(text: str) -> float:
+    if not text.isdigit():
+        msg = f"{INTERVAL_ENV}: '{text[:10]}' is not a number of seconds (0 or more)"
+        raise ConfigError(msg)
+    return float(text)
 
 
 def _jwt(env: Mapping[str, str]) -> JwtSettings | None:

@@ -38,12 +38,24 @@ def test_the_database_url_may_come_from_a_mounted_secret_file(tmp_path: Path) ->
         ServiceSettings.from_env({"SUBSTREG_DATABASE_URL_FILE": str(tmp_path / "none")})
 
 
+def test_the_scheduled_sync_runs_every_6_hours_unless_set(tmp_path: Path) -> None:
+    """SUBSTREG_SYNC_INTERVAL_SECONDS sets the timer's interval; 0 leaves the start's
+    round only (D-208, D-209)."""
+    env = {"SUBSTREG_HOME": str(tmp_path)}
+    assert ServiceSettings.from_env(env).sync_interval == 6 * 3600
+    for text, seconds in (("3600", 3600), ("0", 0)):
+        changed = env | {"SUBSTREG_SYNC_INTERVAL_SECONDS": text}
+        assert ServiceSettings.from_env(changed).sync_interval == seconds
+
+
 @pytest.mark.parametrize(
     ("env", "words"),
     [
         ({"SUBSTREG_PORT": "http"}, "not a port"),
         ({"SUBSTREG_PORT": "70000"}, "not a port"),
         ({"SUBSTREG_LOG_LEVEL": "loud"}, "not one of"),
+        ({"SUBSTREG_SYNC_INTERVAL_SECONDS": "6h"}, "not a number of seconds"),
+        ({"SUBSTREG_SYNC_INTERVAL_SECONDS": "-1"}, "not a number of seconds"),
         ({"SUBSTREG_JWT_ISSUER": "https://idp"}, "AUDIENCE"),
         ({"SUBSTREG_JWT_ISSUER": "https://idp", "SUBSTREG_JWT_AUDIENCE": "a"}, "JWKS"),
     ],
