@@ -188,6 +188,7 @@ def _transaction(
         msg = f"the transaction was not done: {len(refused)} of its entries cannot be"
         raise FhirRequestError(msg, status=refused[0].status, issues=issues)
     requests = [p for p in parsed if isinstance(p, Request)]
+    _refuse_overlaps(requests)
 
     def work(space: Workspace) -> list[JsonObject]:
         resolved = _resolve(space, requests)
@@ -207,6 +208,32 @@ def _transaction(
         return [answers[r.index] for r in requests]
 
     return store.run_grouped(actor, work)
+
+
+def _refuse_overlaps(requests: list[Request]) -> None:
+    """FHIR R4 (http.html#trules): a transaction whose DELETE, POST and PUT entries name one
+    resource twice (by id, or by the same conditional-create query) SHALL fail: which
+    version would it leave? (D-213)"""
+    first: dict[tuple[object, ...], int] = {}
+    for request in requests:
+        if request.method == "GET" or not request.kept:
+            continue
+        if request.logical_id is not None:
+            identity: tuple[object, ...] = (request.kind, request.logical_id)
+            named = f"{request.kind}/{request.logical_id}"
+        elif request.condition is not None:
+            identity = (request.kind, "?", request.condition)
+            named = f"the {request.kind} of one ifNoneExist"  # its value may be a KVNR
+        else:
+            continue
+        if identity in first:
+            msg = (
+                f"the transaction was not done: entries {first[identity]} and {request.index} "
+                f"both change {named}; a transaction names each resource once"
+            )
+            where = f"Bundle.entry[{request.index}].request"
+            raise FhirRequestError(msg, issues=[("invalid", msg, where)])
+        first[identity] = request.index
 
 
 def _resolve(space: Workspace, requests: list[Request]) -> list[Request]:

@@ -101,17 +101,58 @@ def test_a_transaction_refused_midway_is_rolled_back(client: TestClient) -> None
     """A stale If-Match on the last entry: 412 naming the entry, and the create and the
     update before it are undone."""
     put(client, "/fhir/Patient/p-1", patient(id="p-1"))
+    put(client, "/fhir/Patient/p-1", patient(id="p-1", family="Roth"))
     bundle = _bundle(
         "transaction",
         _post(_medication()),
-        _put(patient(id="p-1", family="Roth")),
+        _put(patient(id="p-2", family="Rau")),
         _put(patient(id="p-1", family="Rau"), ifMatch='W/"1"'),
     )
     response = post(client, "/fhir", bundle)
     assert response.status_code == 412
     assert response.json()["issue"][0]["diagnostics"].startswith("entry 2: ")
+    assert client.get("/fhir/Patient/p-2").status_code == 404
     kept = client.get("/fhir/Patient/p-1")
-    assert kept.headers["etag"] == 'W/"1"' and kept.json()["name"][0]["family"] == "Reuter"
+    assert kept.headers["etag"] == 'W/"2"' and kept.json()["name"][0]["family"] == "Roth"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"request": {"method": "PUT", "url": "Patient/p-1"}, "resource": patient(id="p-1")},
+        {"request": {"method": "DELETE", "url": "Patient/p-1"}},
+    ],
+    ids=["put-twice", "put-and-delete"],
+)
+def test_a_transaction_that_names_one_resource_twice_fails(
+    client: TestClient, second: dict[str, Any]
+) -> None:
+    """FHIR R4: overlapping resource identities fail the transaction (400, naming both
+    entries), and nothing of it is kept (D-213); a batch may name one twice."""
+    bundle = _bundle("transaction", _post(_medication()), _put(patient(id="p-1")), second)
+    response = post(client, "/fhir", bundle)
+    assert response.status_code == 400
+    (issue,) = response.json()["issue"]
+    assert "entries 1 and 2 both change Patient/p-1" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[2].request"]
+    assert client.get("/fhir/Patient/p-1").status_code == 404
+
+
+def test_two_conditional_creates_of_one_identifier_fail_without_naming_it(
+    client: TestClient,
+) -> None:
+    """Two ifNoneExist of the same identifier in one transaction: 400, and the identifier's
+    value (a KVNR, say) is not repeated in the answer."""
+    condition = "identifier=http://fhir.de/sid/gkv/kvid-10|A123456789"
+    bundle = _bundle(
+        "transaction",
+        _post(patient(), ifNoneExist=condition),
+        _post(patient(), ifNoneExist=condition),
+    )
+    response = post(client, "/fhir", bundle)
+    assert response.status_code == 400
+    assert "A123456789" not in response.text
+    assert "entries 0 and 1 both change the Patient of one ifNoneExist" in response.text
 
 
 def test_a_batch_keeps_every_valid_entry(client: TestClient) -> None:
