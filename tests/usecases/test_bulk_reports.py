@@ -118,14 +118,15 @@ def test_the_blanket_covers_the_leaving_doctor_s_abmeldung_and_the_successor_reg
 def test_the_blanket_takes_back_an_unsent_single_abmeldung_it_covers(
     twin: Store, tmp_path: Path
 ) -> None:
-    """D-166: Wolff's Abmeldung pending in the ledger is withdrawn, and not made again."""
+    """D-166, D-211: Wolff's Abmeldung of 06-13 pending in the ledger, a blanket of 06-12
+    ends her registration first: the Abmeldung is withdrawn, and not made again."""
     run_sync(twin, [_first_days(tmp_path)], date(2025, 6, 10))
     run_sync(twin, [CASE], date(2025, 6, 30))
     [single] = [h for h in ledger(twin) if h.report.kind == "abmeldung"]
-    plan = plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1))
+    plan = plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1))
     assert plan.withdraws == (single.ledger_id,) and len(plan.ends) == 1
     made = blanket_deregistration(
-        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1)
     )
     assert made.withdrawn == (single.ledger_id,)
     run_sync(twin, [CASE], date(2025, 7, 1))
@@ -212,9 +213,48 @@ def test_a_rejected_blanket_gives_the_single_abmeldung_back_on_a_rebuild(
     next `sync --rebuild` derives her afresh and records the Abmeldung again."""
     run_sync(twin, [CASE], date(2025, 6, 30))
     made = blanket_deregistration(
-        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1)
     )
     decide(twin, ACTOR, list(made.recorded[WOLFF]), "reject", reason="not leaving after all")
     run_sync(twin, [CASE], date(2025, 7, 1), rebuild=True)
     abmeldungen = [h.state for h in ledger(twin) if h.report.kind == "abmeldung"]
     assert sorted(abmeldungen) == ["pending", "rejected"]
+
+
+def test_an_unsent_abmeldung_before_the_blanket_s_date_is_kept_and_nothing_is_ended(
+    twin: Store,
+) -> None:
+    """D-211, D-212: Wolff's Abmeldung of 06-13 is pending; on 06-15 nothing of hers is open
+    at the register, so a blanket of 06-15 ends nothing, takes nothing back and is refused."""
+    run_sync(twin, [CASE], date(2025, 6, 30))
+    with pytest.raises(BulkReportError, match="nothing to deregister"):
+        plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1))
+    with pytest.raises(BulkReportError, match="no registration open on 2025-06-15"):
+        blanket_deregistration(
+            twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        )
+    assert sorted((h.report.kind, h.state) for h in ledger(twin)) == [
+        ("abmeldung", "pending"),
+        ("anmeldung", "pending"),
+        ("anmeldung", "pending"),
+    ]
+
+
+def test_a_second_blanket_of_the_doctor_on_another_date_is_refused(synced: Store) -> None:
+    """D-212: Wolff's blanket of 06-15 is pending; one of 06-12 names it and records
+    nothing, while the same day again is no refusal (the slot decides)."""
+    made = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    [first] = made.recorded[WOLFF]
+    with pytest.raises(BulkReportError, match=f"{first}, 2025-06-15, pending"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
+        )
+    again = plan_blanket(synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16))
+    assert again.made_already
+    decide(synced, ACTOR, [first], "reject", reason="wrong date")
+    other = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
+    )
+    assert len(other.recorded[WOLFF]) == 1
