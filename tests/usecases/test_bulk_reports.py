@@ -251,10 +251,38 @@ def test_a_second_blanket_of_the_doctor_on_another_date_is_refused(synced: Store
         blanket_deregistration(
             synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
         )
-    again = plan_blanket(synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16))
+    again = plan_blanket(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
     assert again.made_already
     decide(synced, ACTOR, [first], "reject", reason="wrong date")
     other = blanket_deregistration(
         synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
     )
     assert len(other.recorded[WOLFF]) == 1
+
+
+def test_rejecting_the_anmeldung_withdraws_the_inventory_that_names_it(synced: Store) -> None:
+    """D-196: the inventory of 06-10 rests on Wolff's pending Anmeldung; a person rejects
+    the Anmeldung, the inventory is withdrawn with a note, and made again it holds nothing."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    [anmeldung] = [h.ledger_id for h in ledger(synced) if h.report.kind == "anmeldung"]
+    decide(synced, ACTOR, [anmeldung], "reject", reason="not ours")
+    shown = show(synced, ACTOR, stock)
+    assert shown.entry.state == "rejected"
+    assert f"the Anmeldung {anmeldung} this inventory report names" in (shown.note or "")
+    again = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    assert again.recorded == {WOLFF: ()} and again.already == 0
+
+
+def test_rejecting_another_report_leaves_the_inventory(synced: Store) -> None:
+    """D-196: only a rejected Anmeldung takes its inventory report back; a rejected
+    blanket deregistration of the same doctor leaves it pending."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    blanket = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    decide(synced, ACTOR, list(blanket.recorded[WOLFF]), "reject", reason="wrong")
+    assert show(synced, ACTOR, stock).entry.state == "pending"
