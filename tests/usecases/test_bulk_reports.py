@@ -15,6 +15,7 @@ from adapter.services.bulk_reports import blanket_deregistration, inventory, pla
 from adapter.services.reports import decide, list_reports, show
 from adapter.services.retention import plan_retention
 from adapter.services.submit import submit
+from adapter.services.sync_undo import plan_undo, undo
 from adapter.services.worker import deliver_due
 from adapter.store.workspace import Store
 from tests.storage import ACTOR
@@ -271,7 +272,7 @@ def test_rejecting_the_anmeldung_withdraws_the_inventory_that_names_it(synced: S
     decide(synced, ACTOR, [anmeldung], "reject", reason="not ours")
     shown = show(synced, ACTOR, stock)
     assert shown.entry.state == "rejected"
-    assert f"the Anmeldung {anmeldung} this inventory report names" in (shown.note or "")
+    assert f"this inventory report names was rejected ({anmeldung})" in (shown.note or "")
     again = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
     assert again.recorded == {WOLFF: ()} and again.already == 0
 
@@ -286,3 +287,26 @@ def test_rejecting_another_report_leaves_the_inventory(synced: Store) -> None:
     )
     decide(synced, ACTOR, list(blanket.recorded[WOLFF]), "reject", reason="wrong")
     assert show(synced, ACTOR, stock).entry.state == "pending"
+
+
+def test_sync_withdrawing_the_anmeldung_withdraws_its_inventory(
+    synced: Store, tmp_path: Path
+) -> None:
+    """D-196: the Patient loses her gender in one export (R-CODE-3: no code), so sync
+    withdraws Wolff's pending Anmeldung, and with it the inventory report that names it."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    bundle = json.loads(_first_days(tmp_path).read_text())
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"].pop("gender", None)
+    glitch = tmp_path / "glitch.json"
+    glitch.write_text(json.dumps(bundle))
+    run_sync(synced, [glitch], date(2025, 6, 11))
+    assert {h.report.kind: h.state for h in ledger(synced)} == {
+        "anmeldung": "rejected",
+        "inventur": "rejected",
+    }
+    assert show(synced, ACTOR, stock).entry.state == "rejected"
+    undo(synced, ACTOR, tuple(r.run_id for r in plan_undo(synced, ACTOR).runs))
+    assert show(synced, ACTOR, stock).entry.state == "pending"  # `runs undo` puts it back
