@@ -310,3 +310,27 @@ def test_sync_withdrawing_the_anmeldung_withdraws_its_inventory(
     assert show(synced, ACTOR, stock).entry.state == "rejected"
     undo(synced, ACTOR, tuple(r.run_id for r in plan_undo(synced, ACTOR).runs))
     assert show(synced, ACTOR, stock).entry.state == "pending"  # `runs undo` puts it back
+
+
+def test_after_an_acknowledged_blanket_a_later_one_must_end_something(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-212: Wolff's blanket of 06-15 acknowledged by the register no longer bars a later
+    one (she may come back), but one of 06-20 ends nothing and is refused for that."""
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    register = FakeRegister(submission_pki.register_key())
+    submit(synced, ACTOR, sealing_for(submission_pki, tmp_path))
+    deliver_due(synced, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
+    assert {h.report.kind: h.state for h in ledger(synced)}["pauschalabmeldung"] == ("acknowledged")
+    with pytest.raises(BulkReportError, match="nothing to deregister"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 20), today=date(2025, 6, 21)
+        )
+    with pytest.raises(BulkReportError, match="acknowledged"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 14), today=date(2025, 6, 21)
+        )
