@@ -56,6 +56,20 @@ def test_bad_input_is_one_line_and_exit_2(cli: Cli) -> None:
     assert "no report of the doctor" in unknown
 
 
+def test_a_blanket_that_ends_nothing_or_comes_second_is_one_line_exit_2(cli: Cli) -> None:
+    """D-211, D-212: Falkner's treatments are open on 2025-12-31; a blanket of a day before
+    any began ends nothing; a second one names the first; neither is recorded."""
+    cli.synced()
+    nothing = cli.refused("blanket-deregistration", "--doctor", FALKNER, "--date", "2000-01-01")
+    assert "nothing to deregister" in nothing and "\n" not in nothing.strip()
+    cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    reports = cli.json("reports", "list", "--format", "json")["reports"]
+    [first] = [r for r in reports if r["kind"] == "pauschalabmeldung"]
+    second = cli.refused("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-30")
+    assert f"({first['ledger_id']}, 2025-12-31, pending)" in second
+    assert _kinds(cli).count("pauschalabmeldung") == 1
+
+
 def test_a_deceased_doctor_s_blanket_is_declared_by_the_successor(cli: Cli) -> None:
     """D-197: --died-on with --declared-by records the blanket deregistration whose
     statement gives the date of death and whose second remark names who signs it."""

@@ -187,3 +187,32 @@ def inventory_waits_for(inventory: Listed, ledger: Iterable[Listed]) -> tuple[st
             and entry.origin != "waived"
         )
     )
+
+
+_UNSENT = frozenset({"pending", "approved"})
+
+
+def inventories_resting_on(anmeldung: Listed, ledger: Iterable[Listed]) -> tuple[str, ...]:
+    """The unsent inventory reports that name `anmeldung`, which is being rejected or
+    withdrawn: those of its patient and doctor keyed on or after its date, for which it is
+    the newest Anmeldung still going to the register dated up to the key date. Without it
+    the register would be told of a registration it never had (D-196)."""
+    if anmeldung.kind != "anmeldung":
+        return ()
+    entries = [e for e in ledger if e.subject == anmeldung.subject and e.doctor == anmeldung.doctor]
+    going = [
+        e
+        for e in entries
+        if e.kind == "anmeldung"
+        and e.origin != "waived"
+        and (e.state != "rejected" or e.ledger_id == anmeldung.ledger_id)
+    ]
+    resting = []
+    for inventory in entries:
+        if inventory.kind != INVENTORY or inventory.state not in _UNSENT:
+            continue
+        before = [e for e in going if e.day <= inventory.made_on]
+        newest = max((e.day for e in before), default=None)
+        if newest == anmeldung.day and anmeldung in before:
+            resting.append(inventory.ledger_id)
+    return tuple(sorted(resting))

@@ -91,7 +91,7 @@ def inventory(
 def plan_blanket(store: Store, actor: Actor, *, doctor: str, day: date, today: date) -> BlanketPlan:
     """What `blanket_deregistration` would do; nothing is written."""
     _not_to_come(day, today, "date")
-    return store.run(actor, lambda space: _blanket_plan(_readable(space, doctor), doctor, day))
+    return store.run(actor, lambda space: _checked_plan(_readable(space, doctor), doctor, day))
 
 
 def blanket_deregistration(
@@ -111,7 +111,7 @@ def blanket_deregistration(
 
     def make(space: Workspace) -> BulkResult:
         reported = _readable(space, doctor)
-        plan = _blanket_plan(reported, doctor, day)
+        plan = _checked_plan(reported, doctor, day)
         doctor_data = _doctor_data(reported, doctor)
         planned = blanket_report(doctor_data, day, made_on=today, deceased=deceased)
         [ledger_id] = _record(space, [planned], {})
@@ -147,11 +147,54 @@ def check_deceased(deceased: Deceased | None, *, day: date, today: date) -> None
         raise BulkReportError(msg)
 
 
+def _checked_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPlan:
+    """The plan, or BulkReportError when the blanket cannot be recorded (D-212): another
+    blanket of the doctor is pending or sent, or nothing is open on `day` to end. The same
+    day made again is no refusal: it records nothing (the slot decides)."""
+    plan = _blanket_plan(reported, doctor, day)
+    if plan.made_already:
+        return plan
+    other = next(
+        (
+            r
+            for r in reported
+            if r.kind == "pauschalabmeldung" and r.doctor == doctor and _still_stands(r, day)
+        ),
+        None,
+    )
+    if other is not None:
+        msg = (
+            f"The doctor {doctor} has a blanket deregistration already ({other.ledger_id}, "
+            f"{other.date.isoformat()}, {other.state}): a doctor leaves once; reject that "
+            "one first if its date is wrong; nothing was written."
+        )
+        raise BulkReportError(msg)
+    if not plan.ends:
+        msg = (
+            f"The doctor {doctor} has no registration open on {day.isoformat()} "
+            "(the treatments ended before, and their Abmeldungen are sent or going to be): "
+            "there is nothing to deregister; nothing was written."
+        )
+        raise BulkReportError(msg)
+    return plan
+
+
+def _still_stands(blanket: Reported, day: date) -> bool:
+    """Another blanket that bars one on `day`: any sent or going to be, but one the register
+    acknowledged before `day` (the doctor came back; this one ends what began since)."""
+    past = blanket.state == "acknowledged" and blanket.date < day
+    return blanket.at_register and not past
+
+
 def _blanket_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPlan:
     """The registrations the register holds open on `day` once the doctor's unsent single
-    Abmeldungen are left out: those the blanket ends; those Abmeldungen it takes back."""
+    Abmeldungen dated on or after it are left out: those the blanket ends; those Abmeldungen
+    it takes back. One dated before `day` stays and is sent: the register takes reports in
+    date order, so it ends that treatment on its own day, and the blanket does not (D-211)."""
     unsent = [
-        r for r in reported if r.doctor == doctor and r.kind == "abmeldung" and r.state in _UNSENT
+        r
+        for r in reported
+        if r.doctor == doctor and r.kind == "abmeldung" and r.state in _UNSENT and r.date >= day
     ]
     skipped = {r.ledger_id for r in unsent}
     held = held_open([r for r in reported if r.ledger_id not in skipped], doctor, day)

@@ -14,6 +14,7 @@ from datetime import date
 from adapter.domain.model import Report
 from adapter.errors import DamagedDataError, ShreddedError
 from adapter.export.ledger import ExportRow
+from adapter.services.inventory_rests import withdraw_resting
 from adapter.services.lookup import check_purpose
 from adapter.store.audit import Actor
 from adapter.store.ledger import Entry
@@ -100,6 +101,8 @@ def decide(
                 details={"from": before.state, "to": entry.state, "with_reason": bool(reason)},
             )
             moved.append(entry)
+        if decision == "reject":
+            withdraw_resting(space, actor, moved)  # D-196: an inventory rests on its Anmeldung
         return moved
 
     return store.run(actor, move)

@@ -34,7 +34,7 @@ from adapter.crypto.envelope import (
     valid_at,
 )
 from adapter.domain.batch import Batch, batch_bytes
-from adapter.domain.bulk import INVENTORY, Listed, inventory_waits_for
+from adapter.domain.bulk import INVENTORY, inventory_waits_for
 from adapter.domain.model import Report
 from adapter.domain.submission import Waiting, batch_id, due_today, plan_batches
 from adapter.errors import (
@@ -46,6 +46,7 @@ from adapter.errors import (
     SubmissionRefused,
     SubstregError,
 )
+from adapter.services.inventory_rests import listed
 from adapter.store.audit import Actor
 from adapter.store.ledger_entry import Entry
 from adapter.store.outbox import OutboxBatch
@@ -187,30 +188,17 @@ def _hold_inventories(
     with a note naming what it waits for, written once)."""
     if not any(e.kind == INVENTORY for e in approved):
         return approved, ()
-    ledger = [_listed(e) for e in space.ledger.entries()]
+    ledger = [listed(e) for e in space.ledger.entries()]
     going: list[Entry] = []
     held: list[str] = []
     for entry in approved:
-        waits = inventory_waits_for(_listed(entry), ledger)
+        waits = inventory_waits_for(listed(entry), ledger)
         if not waits:
             going.append(entry)
             continue
         held.append(entry.ledger_id)
         _note_once(space, entry, HELD_NOTE.format(ids=", ".join(waits)))
     return going, tuple(held)
-
-
-def _listed(entry: Entry) -> Listed:
-    return Listed(
-        entry.ledger_id,
-        entry.mapping_id,
-        entry.kind,
-        entry.doctor_btm,
-        entry.report_date,
-        entry.made_on,
-        entry.state,
-        entry.origin,
-    )
 
 
 def _note_once(space: Workspace, entry: Entry, line: str) -> None:

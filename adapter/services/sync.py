@@ -40,6 +40,7 @@ from adapter.fhir.items import Item
 from adapter.fhir.partition import Batch, PracticeRecords, dump, join, merge_practice, split
 from adapter.fhir.source import read_paths
 from adapter.mappings import Mappings
+from adapter.services.inventory_rests import resting_on
 from adapter.services.sync_damage import Damage
 from adapter.services.sync_guard import check_as_of, mass_end, newest_day, newest_event
 from adapter.services.sync_handover import apply_handovers
@@ -234,13 +235,15 @@ class _Run:
         ]
         self.journal.recorded([r.ledger_id for r in recorded])
         self.journal.reports_before(plan.supersede, "supersede")
-        self.journal.reports_before(plan.withdraw, "withdraw")
+        # D-196: an unsent inventory report goes with the Anmeldung it names
+        withdrawn = [*plan.withdraw, *resting_on(self.space, plan.withdraw)]
+        self.journal.reports_before(withdrawn, "withdraw")
         self.space.ledger.supersede(plan.supersede)
-        withdraw(self.space, plan.withdraw, self.journal.run_id)  # their slots freed (D-80)
+        withdraw(self.space, withdrawn, self.journal.run_id)  # their slots freed (D-80)
         return _Recording(
             recorded,
             tuple(plan.supersede),
-            tuple(plan.withdraw),
+            tuple(withdrawn),
             frozenset(m for m in plan.contradicted if m in subjects),
         )
 

@@ -59,6 +59,26 @@ def test_the_blanket_is_shown_then_recorded_only_when_confirmed(service: Service
     assert kinds.count("pauschalabmeldung") == 1
 
 
+def test_a_second_blanket_and_one_that_ends_nothing_are_refused(service: Service) -> None:
+    """D-212: a blanket of a day before any treatment began ends nothing (409); one of
+    another date while the first is pending names it (409); neither is recorded."""
+    client = service.client()
+    doctor = service.auth("alpha", Role.DOCTOR)
+    body = {"doctor": DOCTOR, "date": "2026-11-30", "confirm": True}
+    early = client.post(
+        "/reports/blanket-deregistration", headers=doctor, json=body | {"date": "2000-01-01"}
+    )
+    assert early.status_code == 409 and "nothing to deregister" in early.text
+    first = client.post("/reports/blanket-deregistration", headers=doctor, json=body).json()
+    [first_id] = first["recorded"][DOCTOR]
+    other = client.post(
+        "/reports/blanket-deregistration", headers=doctor, json=body | {"date": "2026-12-01"}
+    )
+    assert other.status_code == 409 and f"{first_id}, 2026-11-30, pending" in other.text
+    kinds = [r["kind"] for r in client.get("/reports", headers=doctor).json()["reports"]]
+    assert kinds.count("pauschalabmeldung") == 1
+
+
 def test_a_deceased_doctor_s_blanket_carries_the_declaration(service: Service) -> None:
     """D-197: with `deceased`, the report states the date of death and who signs; an
     employee without a reason is a business rule (409), nothing recorded."""

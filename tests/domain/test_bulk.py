@@ -14,6 +14,7 @@ from adapter.domain.bulk import (
     blanket_report,
     blanket_statement,
     held_open,
+    inventories_resting_on,
     inventory_reports,
     inventory_waits_for,
 )
@@ -229,3 +230,28 @@ def test_only_an_inventory_report_is_ever_held_back() -> None:
     assert inventory_waits_for(STOCK, [_single("l-on-the-day", "approved", day=KEY)]) == (
         "l-on-the-day",
     )
+
+
+def test_an_inventory_rests_on_the_newest_anmeldung_up_to_its_key_date() -> None:
+    """D-196: rejecting the Anmeldung the inventory names takes it back; an older one the
+    newer Anmeldung of a change pair replaced, or one after the key date, does not."""
+    old = _single("l-old", "rejected")
+    new = _single("l-new", "rejected", day=D(2025, 5, 1))
+    kept = replace(new, state="pending")
+    later = _single("l-later", "rejected", day=KEY + timedelta(days=1))
+    assert inventories_resting_on(new, [STOCK, old, new]) == ("l-inv",)
+    assert inventories_resting_on(old, [STOCK, old, kept]) == ()
+    assert inventories_resting_on(later, [STOCK, later, kept]) == ()
+
+
+def test_only_an_unsent_inventory_of_the_pair_is_taken_back() -> None:
+    """D-196: a sent inventory, another patient's or doctor's, and a rejected Abmeldung
+    take nothing back."""
+    anmeldung = _single("l-a", "rejected")
+    others = [
+        replace(STOCK, ledger_id="l-sent", state="sent"),
+        replace(STOCK, ledger_id="l-m2", subject="m2"),
+        replace(STOCK, ledger_id="l-doc", doctor=OTHER),
+    ]
+    assert inventories_resting_on(anmeldung, [anmeldung, *others]) == ()
+    assert inventories_resting_on(replace(anmeldung, kind="abmeldung"), [STOCK]) == ()

@@ -15,6 +15,7 @@ from adapter.services.bulk_reports import blanket_deregistration, inventory, pla
 from adapter.services.reports import decide, list_reports, show
 from adapter.services.retention import plan_retention
 from adapter.services.submit import submit
+from adapter.services.sync_undo import plan_undo, undo
 from adapter.services.worker import deliver_due
 from adapter.store.workspace import Store
 from tests.storage import ACTOR
@@ -118,14 +119,15 @@ def test_the_blanket_covers_the_leaving_doctor_s_abmeldung_and_the_successor_reg
 def test_the_blanket_takes_back_an_unsent_single_abmeldung_it_covers(
     twin: Store, tmp_path: Path
 ) -> None:
-    """D-166: Wolff's Abmeldung pending in the ledger is withdrawn, and not made again."""
+    """D-166, D-211: Wolff's Abmeldung of 06-13 pending in the ledger, a blanket of 06-12
+    ends her registration first: the Abmeldung is withdrawn, and not made again."""
     run_sync(twin, [_first_days(tmp_path)], date(2025, 6, 10))
     run_sync(twin, [CASE], date(2025, 6, 30))
     [single] = [h for h in ledger(twin) if h.report.kind == "abmeldung"]
-    plan = plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1))
+    plan = plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1))
     assert plan.withdraws == (single.ledger_id,) and len(plan.ends) == 1
     made = blanket_deregistration(
-        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1)
     )
     assert made.withdrawn == (single.ledger_id,)
     run_sync(twin, [CASE], date(2025, 7, 1))
@@ -212,9 +214,123 @@ def test_a_rejected_blanket_gives_the_single_abmeldung_back_on_a_rebuild(
     next `sync --rebuild` derives her afresh and records the Abmeldung again."""
     run_sync(twin, [CASE], date(2025, 6, 30))
     made = blanket_deregistration(
-        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 7, 1)
     )
     decide(twin, ACTOR, list(made.recorded[WOLFF]), "reject", reason="not leaving after all")
     run_sync(twin, [CASE], date(2025, 7, 1), rebuild=True)
     abmeldungen = [h.state for h in ledger(twin) if h.report.kind == "abmeldung"]
     assert sorted(abmeldungen) == ["pending", "rejected"]
+
+
+def test_an_unsent_abmeldung_before_the_blanket_s_date_is_kept_and_nothing_is_ended(
+    twin: Store,
+) -> None:
+    """D-211, D-212: Wolff's Abmeldung of 06-13 is pending; on 06-15 nothing of hers is open
+    at the register, so a blanket of 06-15 ends nothing, takes nothing back and is refused."""
+    run_sync(twin, [CASE], date(2025, 6, 30))
+    with pytest.raises(BulkReportError, match="nothing to deregister"):
+        plan_blanket(twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1))
+    with pytest.raises(BulkReportError, match="no registration open on 2025-06-15"):
+        blanket_deregistration(
+            twin, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 7, 1)
+        )
+    assert sorted((h.report.kind, h.state) for h in ledger(twin)) == [
+        ("abmeldung", "pending"),
+        ("anmeldung", "pending"),
+        ("anmeldung", "pending"),
+    ]
+
+
+def test_a_second_blanket_of_the_doctor_on_another_date_is_refused(synced: Store) -> None:
+    """D-212: Wolff's blanket of 06-15 is pending; one of 06-12 names it and records
+    nothing, while the same day again is no refusal (the slot decides)."""
+    made = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    [first] = made.recorded[WOLFF]
+    with pytest.raises(BulkReportError, match=f"{first}, 2025-06-15, pending"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
+        )
+    again = plan_blanket(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    assert again.made_already
+    decide(synced, ACTOR, [first], "reject", reason="wrong date")
+    other = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 12), today=date(2025, 6, 16)
+    )
+    assert len(other.recorded[WOLFF]) == 1
+
+
+def test_rejecting_the_anmeldung_withdraws_the_inventory_that_names_it(synced: Store) -> None:
+    """D-196: the inventory of 06-10 rests on Wolff's pending Anmeldung; a person rejects
+    the Anmeldung, the inventory is withdrawn with a note, and made again it holds nothing."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    [anmeldung] = [h.ledger_id for h in ledger(synced) if h.report.kind == "anmeldung"]
+    decide(synced, ACTOR, [anmeldung], "reject", reason="not ours")
+    shown = show(synced, ACTOR, stock)
+    assert shown.entry.state == "rejected"
+    assert f"this inventory report names was rejected ({anmeldung})" in (shown.note or "")
+    again = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    assert again.recorded == {WOLFF: ()} and again.already == 0
+
+
+def test_rejecting_another_report_leaves_the_inventory(synced: Store) -> None:
+    """D-196: only a rejected Anmeldung takes its inventory report back; a rejected
+    blanket deregistration of the same doctor leaves it pending."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    blanket = blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    decide(synced, ACTOR, list(blanket.recorded[WOLFF]), "reject", reason="wrong")
+    assert show(synced, ACTOR, stock).entry.state == "pending"
+
+
+def test_sync_withdrawing_the_anmeldung_withdraws_its_inventory(
+    synced: Store, tmp_path: Path
+) -> None:
+    """D-196: the Patient loses her gender in one export (R-CODE-3: no code), so sync
+    withdraws Wolff's pending Anmeldung, and with it the inventory report that names it."""
+    made = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
+    [stock] = made.recorded[WOLFF]
+    bundle = json.loads(_first_days(tmp_path).read_text())
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"].pop("gender", None)
+    glitch = tmp_path / "glitch.json"
+    glitch.write_text(json.dumps(bundle))
+    run_sync(synced, [glitch], date(2025, 6, 11))
+    assert {h.report.kind: h.state for h in ledger(synced)} == {
+        "anmeldung": "rejected",
+        "inventur": "rejected",
+    }
+    assert show(synced, ACTOR, stock).entry.state == "rejected"
+    undo(synced, ACTOR, tuple(r.run_id for r in plan_undo(synced, ACTOR).runs))
+    assert show(synced, ACTOR, stock).entry.state == "pending"  # `runs undo` puts it back
+
+
+def test_after_an_acknowledged_blanket_a_later_one_must_end_something(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-212: Wolff's blanket of 06-15 acknowledged by the register no longer bars a later
+    one (she may come back), but one of 06-20 ends nothing and is refused for that."""
+    blanket_deregistration(
+        synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 15), today=date(2025, 6, 16)
+    )
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    register = FakeRegister(submission_pki.register_key())
+    submit(synced, ACTOR, sealing_for(submission_pki, tmp_path))
+    deliver_due(synced, ACTOR, delivery_for(submission_pki, FakeTransport(register)))
+    assert {h.report.kind: h.state for h in ledger(synced)}["pauschalabmeldung"] == ("acknowledged")
+    with pytest.raises(BulkReportError, match="nothing to deregister"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 20), today=date(2025, 6, 21)
+        )
+    with pytest.raises(BulkReportError, match="acknowledged"):
+        blanket_deregistration(
+            synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 14), today=date(2025, 6, 21)
+        )
