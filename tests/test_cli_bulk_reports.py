@@ -54,6 +54,9 @@ def test_bad_input_is_one_line_and_exit_2(cli: Cli) -> None:
     assert "still to come" in cli.refused("inventory", "--key-date", "2999-01-01")
     unknown = cli.refused("inventory", "--key-date", "2025-12-31", "--doctor", "1234567")
     assert "no report of the doctor" in unknown
+    for command in (("--yes",), ()):  # named so before any question is asked
+        blanket = ("blanket-deregistration", "--doctor", "1234567", "--date", "2025-12-31")
+        assert "no report of the doctor" in cli.refused(*blanket, *command)
 
 
 def test_a_blanket_that_ends_nothing_or_comes_second_is_one_line_exit_2(cli: Cli) -> None:

@@ -151,6 +151,8 @@ def _checked_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPl
     """The plan, or BulkReportError when the blanket cannot be recorded (D-212): another
     blanket of the doctor is pending or sent, or nothing is open on `day` to end. The same
     day made again is no refusal: it records nothing (the slot decides)."""
+    if not any(r.doctor == doctor for r in reported):
+        raise _unknown_doctor(doctor)  # not "nothing open": the number may be mistyped
     plan = _blanket_plan(reported, doctor, day)
     if plan.made_already:
         return plan
@@ -234,12 +236,16 @@ def _doctor_data(reported: list[Reported], doctor: str) -> RegisterDoctor:
     """The doctor's register fields as on their newest report (D-3: as sent last)."""
     own = [r.report for r in reported if r.doctor == doctor and r.report is not None]
     if not own:
-        msg = (
-            f"The ledger holds no report of the doctor with BtM number {doctor}: "
-            "check the number (`substreg reports list`); nothing was written."
-        )
-        raise BulkReportError(msg)
+        raise _unknown_doctor(doctor)
     return max(own, key=lambda r: (r.made_on, r.date)).doctor
+
+
+def _unknown_doctor(doctor: str) -> BulkReportError:
+    msg = (
+        f"The ledger holds no report of the doctor with BtM number {doctor}: "
+        "check the number (`substreg reports list`); nothing was written."
+    )
+    return BulkReportError(msg)
 
 
 def _keys_of(space: Workspace, held: list[Held]) -> dict[str, str]:
