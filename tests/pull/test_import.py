@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,9 @@ def test_the_export_flow_against_a_server(cli: Cli, tmp_path: Path, fhir_server:
     assert paths[0] == "/fhir/$export"
     assert paths.count(paths[1]) == state.export_polls + 1  # 202, 202, then the manifest
     assert sum(p.startswith("/fhir/files/") for p in paths) == len(state.resources)
+    # patient data: this user's only (review of issue 13), whatever the umask
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o600}
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
     manifest = json.loads((kept / "manifest.json").read_text())
     assert {item["url"] for item in manifest["output"]} == {p.name for p in kept.glob("output-*")}
     assert all(r.authorization == "Bearer bulk-token" for r in state.requests)
