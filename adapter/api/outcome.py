@@ -150,7 +150,8 @@ def install(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+        codes = {404: "not-found", 405: "not-supported", 406: "not-supported"}
+        code = codes.get(exc.status_code, "processing")
         return operation_outcome(exc.status_code, [(f"error/{code}", str(exc.detail), None)])
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
