@@ -6,6 +6,7 @@ of its cause (it is logged, without personal data, under the request's id)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -145,21 +146,12 @@ def install(app: FastAPI) -> None:
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        issues: list[tuple[str, str, str | None]] = [
-            (
-                "error/invalid",
-                str(error.get("msg", "invalid")),
-                ".".join(str(part) for part in error.get("loc", ())),
-            )
-            for error in exc.errors()
-        ]
-        if not issues:
-            issues = [("error/invalid", "invalid request", None)]
-        return operation_outcome(400, issues)
+        return request_outcome(exc.errors())
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+        codes = {404: "not-found", 405: "not-supported", 406: "not-supported"}
+        code = codes.get(exc.status_code, "processing")
         return operation_outcome(exc.status_code, [(f"error/{code}", str(exc.detail), None)])
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -171,3 +163,63 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+    _document_body_errors(app)
+
+
+def request_outcome(errors: Sequence[Any]) -> JSONResponse:
+    """FastAPI's validation errors as one OperationOutcome: 422 when the body is JSON but
+    not what the route takes (each issue's expression the field's path in it, `body` for
+    a missing body), else 400 (a parameter, or a body that is no JSON: the location)."""
+    issues: list[tuple[str, str, str | None]] = [
+        ("error/invalid", str(error.get("msg", "invalid")), _where(error.get("loc", ())))
+        for error in errors
+    ]
+    if not issues:
+        return operation_outcome(400, [("error/invalid", "invalid request", None)])
+    return operation_outcome(422 if all(map(_in_body, errors)) else 400, issues)
+
+
+def _in_body(error: Any) -> bool:
+    location = tuple(error.get("loc", ()))
+    return location[:1] == ("body",) and error.get("type") != "json_invalid"
+
+
+def _where(location: Sequence[Any]) -> str:
+    """`query.days`, `path.ledger_id`; in a body the field's path (`items[0].id`)."""
+    if tuple(location[:1]) != ("body",) or len(location) == 1:
+        return ".".join(str(part) for part in location)
+    path = ""
+    for part in location[1:]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path.removeprefix(".")
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    """The OpenAPI schema as the handlers answer: FastAPI documents a 422 of its own
+    shape on every route with a parameter; a route with a body answers an
+    OperationOutcome then, one without never answers 422 (a parameter is a 400)."""
+    made = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = made()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    answers = operation.get("responses", {})
+                    if answers.get("422", {}).get("description") != "Validation Error":
+                        continue
+                    if "requestBody" in operation:
+                        answers["422"] = dict(_BODY_ERROR)
+                    else:
+                        del answers["422"]
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_BODY_ERROR: dict[str, Any] = {
+    "description": "The body is not what the route takes (`expression` names the field)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}},
+}

@@ -6,6 +6,7 @@ Exit 0; 1 when a sync kept nothing (a refused mass end, D-48) or `--fail-on` mat
 2 when the server, its authorisation or the input cannot be used (one line). A pull
 stopped by an error keeps what it synced: the next one resumes from its checkpoints.
 On a terminal `import` shows a progress bar on stderr (rich); in a pipeline it is quiet.
+Each retry of a busy or unreachable server is one line on stderr (`adapter.cli.retries`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from adapter import composition
 from adapter.cli import output as out
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.exits import EXIT_FOUND, fails_on
+from adapter.cli.retries import show_retries
 from adapter.connect.client import FhirClient
 from adapter.errors import UsageError
 from adapter.export.derivation import finding_json
@@ -37,6 +39,7 @@ from adapter.settings.practice import PracticeConfig, load_config
 
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
+    show_retries()
     return _pull(args) if name == "pull" else _import(args)
 
 

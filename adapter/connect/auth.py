@@ -40,6 +40,10 @@ class Authorisation(Protocol):
         """The server answered 401: forget what was held, so the next header is new."""
         ...
 
+    def refusal(self) -> str:
+        """What a second 401 says after "was refused (401) ": whose token, what to do."""
+        ...
+
 
 class StaticToken:
     def __init__(self, path: Path) -> None:
@@ -62,6 +66,13 @@ class StaticToken:
     def refused(self) -> None:
         self._token = None
 
+    def refusal(self) -> str:
+        return (
+            f"with the static bearer token of {self.path} (read again): put a valid token "
+            "for this server in that file, or name another with --token-file or [pull] "
+            "token_file"
+        )
+
 
 class BackendServices:
     def __init__(self, client: SmartClient, *, clock: Callable[[], float] = time.time) -> None:
@@ -78,6 +89,9 @@ class BackendServices:
 
     def refused(self) -> None:
         self._token = None
+
+    def refusal(self) -> str:
+        return "with a fresh token: check the client's authorisation"
 
     def assertion(self) -> str:
         """The signed JWT that authenticates the client at the token endpoint."""

@@ -19,6 +19,7 @@ import orjson
 
 from adapter.connect.client import FhirClient, retry_after
 from adapter.errors import SourceError
+from adapter.settings.files import make_private_dirs, open_private, write_private
 
 MANIFEST = "manifest.json"
 _LISTS = ("output", "error", "deleted")
@@ -40,7 +41,7 @@ def export(
     `progress` hears the server's X-Progress texts, `on_bytes` each chunk downloaded."""
     status_url = _kick_off(client, types, since)
     manifest = _poll(client, status_url, progress, sleep, max_polls)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(folder)  # patient data: this user's only, as every file in it
     local: dict[str, Any] = {k: v for k, v in manifest.items() if k not in _LISTS}
     for key in _LISTS:
         local[key] = []
@@ -53,7 +54,7 @@ def export(
             _download(client, item["url"], folder / name, authorised, on_bytes)
             local[key].append({**item, "url": name})
     target = folder / MANIFEST
-    target.write_bytes(orjson.dumps(local, option=orjson.OPT_INDENT_2))
+    write_private(target, orjson.dumps(local, option=orjson.OPT_INDENT_2))
     return target
 
 
@@ -117,7 +118,7 @@ def _download(
         client.requests += 1
         with client.http.stream("GET", url, headers=headers) as answer:
             client.check(answer, what, (200,))
-            with path.open("wb") as out:
+            with open_private(path) as out:
                 for chunk in answer.iter_bytes():
                     out.write(chunk)
                     on_bytes(len(chunk))

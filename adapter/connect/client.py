@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import orjson
 import stamina
+from stamina.instrumentation import RetryDetails
 
 from adapter.connect.auth import Authorisation
 from adapter.connect.history import Change, changes, offered
@@ -48,11 +49,24 @@ class Page:
     included: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
 
 
-class _Busy(Exception):
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(status)
+class _Retried(Exception):
+    """A failed attempt that is tried again: which server, how many attempts in all, what
+    failed (`cause`, for the one line a retry shows: `retry_line`)."""
+
+    def __init__(self, server: str, attempts: int, cause: str) -> None:
+        super().__init__(cause)
+        self.server = server
+        self.attempts = attempts
+        self.cause = cause
+
+
+class _Busy(_Retried):
+    """429 or 503: the server asks to be left alone, for `retry_after` seconds if it says."""
+
+    def __init__(self, server: str, attempts: int, status: int, after: float | None) -> None:
+        super().__init__(server, attempts, f"HTTP {status}")
         self.status = status
-        self.retry_after = retry_after
+        self.retry_after = after
 
 
 class _Unauthorised(Exception):
@@ -215,10 +229,8 @@ class FhirClient:
         try:
             return self._tried(request, what)
         except _Unauthorised:
-            msg = (
-                f"{self.base}: {what} was refused (401) with a fresh token: check the "
-                "client's authorisation"
-            )
+            refusal = self.auth.refusal() if self.auth is not None else "(no token sent)"
+            msg = f"{self.base}: {what} was refused (401) {refusal}"
             raise SourceAuthError(msg) from None
 
     def _tried(self, request: Callable[[], T], what: str) -> T:
@@ -232,7 +244,10 @@ class FhirClient:
                 wait_max=max(self.max_wait, 0.5),
             ):
                 with attempt:
-                    return request()
+                    try:
+                        return request()
+                    except httpx.TransportError as exc:  # refused, timed out, dropped
+                        raise _Retried(self.base, self.attempts, type(exc).__name__) from exc
         except _Busy as busy:
             after = f"; it last asked to wait {busy.retry_after:g} s" if busy.retry_after else ""
             msg = (
@@ -240,10 +255,11 @@ class FhirClient:
                 f"time(s){after}; try again later, or lower requests_per_second in [pull]"
             )
             raise SourceError(msg) from None
-        except httpx.HTTPError as exc:
+        except (_Retried, httpx.HTTPError) as exc:  # an HTTPError of no retried kind: at once
+            cause = exc.cause if isinstance(exc, _Retried) else type(exc).__name__
             msg = (
                 f"{self.base}: {what} failed {self.attempts} time(s) "
-                f"({type(exc).__name__}); is the server reachable?"
+                f"({cause}); is the server reachable?"
             )
             raise SourceError(msg) from None
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
@@ -274,9 +290,10 @@ class FhirClient:
             self.auth.refused()
             raise _Unauthorised
         if status in _BUSY:
-            raise _Busy(status, retry_after(answer.headers.get("Retry-After")))
+            after = retry_after(answer.headers.get("Retry-After"))
+            raise _Busy(self.base, self.attempts, status, after)
         if status in _TRY_AGAIN:
-            raise httpx.HTTPStatusError(f"HTTP {status}", request=answer.request, response=answer)
+            raise _Retried(self.base, self.attempts, f"HTTP {status}")
         msg = f"{self.base}: {what} was refused: HTTP {status}{_outcome_code(answer)}"
         raise (SourceAuthError if status in (401, 403) else SourceError)(msg)
 
@@ -301,7 +318,7 @@ class FhirClient:
             if exc.retry_after is None:
                 return True
             return exc.retry_after if exc.retry_after <= self.max_wait else False
-        return isinstance(exc, httpx.TransportError | httpx.HTTPStatusError)
+        return isinstance(exc, _Retried)
 
     def same_server(self, url: str) -> str:
         ours, theirs = urlsplit(self.root), urlsplit(url)
@@ -309,6 +326,20 @@ class FhirClient:
             msg = f"{self.base}: a link to another server ({theirs.netloc}) is not followed"
             raise SourceError(msg)
         return url
+
+
+def retry_line(details: RetryDetails) -> str | None:
+    """The one line a retry of `FhirClient` shows ("<server>: HTTP 429, waiting 2 s as
+    Retry-After says (attempt 2 of 6)"); None for a retry of anything else."""
+    failed = details.caused_by
+    if not isinstance(failed, _Retried):
+        return None
+    told = isinstance(failed, _Busy) and failed.retry_after is not None
+    reason = " as Retry-After says" if told else ""
+    return (
+        f"{failed.server}: {failed.cause}, waiting {details.wait_for:.3g} s{reason} "
+        f"(attempt {details.retry_num + 1} of {failed.attempts})"
+    )
 
 
 def _entries(bundle: dict[str, Any], mode: str) -> Iterator[tuple[dict[str, Any], str | None]]:

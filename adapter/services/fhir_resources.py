@@ -208,7 +208,10 @@ def history(store: Store, kind: str, logical_id: str) -> JsonObject:
         "resourceType": "Bundle",
         "type": "history",
         "total": len(versions),
-        "entry": [_history_entry(v) for v in versions],
+        "entry": [
+            _history_entry(v, created=v.version == 1 or (older is not None and older.deleted))
+            for v, older in zip(versions, [*versions[1:], None], strict=True)
+        ],
     }
 
 
@@ -285,7 +288,9 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _history_entry(version: Version) -> JsonObject:
+def _history_entry(version: Version, *, created: bool) -> JsonObject:
+    """One version as a history entry; `created`: nothing was there before it (its first
+    version, or the first after a deletion), so it was answered 201 (FHIR http.html)."""
     entry: JsonObject = {
         "fullUrl": f"{version.kind}/{version.logical_id}",
         "request": {
@@ -293,7 +298,7 @@ def _history_entry(version: Version) -> JsonObject:
             "url": f"{version.kind}/{version.logical_id}",
         },
         "response": {
-            "status": "204" if version.deleted else "200",
+            "status": "204" if version.deleted else "201" if created else "200",
             "etag": version.etag,
             "lastModified": instant(version.last_updated),
         },

@@ -1,5 +1,6 @@
 """Files and folders only their owner may read: a file written whole or not at all (keyring,
-exports, backups), and the folders the database and the keyring live in."""
+exports, backups), one written in pieces (a download), an empty one made before SQLite
+opens it (the service's registry), and the folders the database and the keyring live in."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -35,6 +37,25 @@ def write_private(path: Path, data: bytes) -> None:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def open_private(path: Path) -> BinaryIO:
+    """`path` opened for writing from its start, mode 0600 whether it is new or not (a
+    file streamed in pieces: a download); OSError when it cannot be opened."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)  # an older file keeps its mode through os.open
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "wb")
+
+
+def make_private_file(path: Path) -> None:
+    """An empty file at `path` unless one is there, and mode 0600 either way: a SQLite
+    database made before SQLite opens it (SQLite gives its journals the file's mode)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
 
 
 def make_private_dirs(folder: Path) -> None:

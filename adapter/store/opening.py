@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapter.crypto import Keyring, load_keyring
+from adapter.settings.files import make_private_dirs, make_private_file
 from adapter.settings.service import ServiceSettings, tenant_schema
 from adapter.store.database import open_engine, schema_url
 from adapter.store.sql.backend import SqlDatabase
@@ -43,7 +44,8 @@ def open_registry(settings: ServiceSettings) -> SqlRegistry:
     """The service's registry, its tables made when they are not there: a SQLite file in
     the service's home, or the schema `substreg_registry` of the PostgreSQL database."""
     if settings.postgresql_url is None:
-        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(settings.home)
+        make_private_file(settings.registry_path)  # 0600, as a practice's database
         registry = SqlRegistry(open_engine(f"sqlite:///{settings.registry_path}"))
     else:
         base = open_engine(settings.postgresql_url)
@@ -66,7 +68,7 @@ def tenant_database_url(settings: ServiceSettings, tenant_id: str) -> str:
 def prepare_tenant_database(settings: ServiceSettings, tenant_id: str) -> None:
     """Make the place a tenant's database goes: its home (0700) and, on PostgreSQL, its
     schema (`substreg init` makes the tables in it)."""
-    settings.tenant_home(tenant_id).mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(settings.tenant_home(tenant_id))  # the home above it too: 0700
     if settings.postgresql_url is not None:
         base = open_engine(settings.postgresql_url)
         try:

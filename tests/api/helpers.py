@@ -11,6 +11,7 @@ import orjson
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from adapter.api import outcome
 from adapter.api.fhir.router import fhir_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.tenancy import Caller, Role
@@ -40,7 +41,9 @@ def caller_of(store: Store | None = None, config: PracticeConfig | None = None) 
 
 
 def client_of(caller: Caller, ingestion: Ingestion | None = None) -> TestClient:
+    """`/fhir` for `caller` with the service's error answers (OperationOutcome)."""
     app = FastAPI()
+    outcome.install(app)
     app.include_router(fhir_router(lambda: caller, ingestion=ingestion), prefix="/fhir")
     return TestClient(app)
 

@@ -43,14 +43,15 @@ def test_staff_may_not_and_a_day_to_come_is_a_business_rule(service: Service) ->
 
 
 def test_the_blanket_is_shown_then_recorded_only_when_confirmed(service: Service) -> None:
-    """The plan shows the five registrations it ends; without confirm: refused (400)."""
+    """The plan shows the five registrations it ends; without confirm: refused (422)."""
     client = service.client()
     doctor = service.auth("alpha", Role.DOCTOR)
     body = {"doctor": DOCTOR, "date": "2026-12-01"}
     plan = client.post("/reports/blanket-deregistration/plan", headers=doctor, json=body).json()
     assert len(plan["ends"]) == 5 and plan["made_already"] is False
     unconfirmed = client.post("/reports/blanket-deregistration", headers=doctor, json=body)
-    assert unconfirmed.status_code == 400
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["issue"][0]["expression"] == ["confirm"]
     made = client.post(
         "/reports/blanket-deregistration", headers=doctor, json=body | {"confirm": True}
     ).json()

@@ -75,6 +75,7 @@ def test_update_makes_versions_and_if_match_refuses_a_stale_one(client: TestClie
     history = client.get("/fhir/Patient/p-1/_history").json()
     assert history["type"] == "history" and history["total"] == 3
     assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["3", "2", "1"]
+    assert [e["response"]["status"] for e in history["entry"]] == ["200", "200", "201"]
     _outcome(client.get("/fhir/Patient/p-1/_history/4"), 404)
     _outcome(put(client, "/fhir/Patient/new", patient(id="new"), **{"If-Match": 'W/"1"'}), 412)
 
@@ -107,6 +108,10 @@ def test_delete_is_a_version_and_a_read_then_is_gone(client: TestClient) -> None
     assert history["total"] == 2 and history["entry"][0]["request"]["method"] == "DELETE"
     back = put(client, "/fhir/Patient/p-1", patient(id="p-1"))
     assert back.status_code == 201 and back.headers["etag"] == 'W/"3"'
+    statuses = [
+        e["response"]["status"] for e in client.get("/fhir/Patient/p-1/_history").json()["entry"]
+    ]
+    assert statuses == ["201", "204", "201"]  # as each was answered: back, gone, created
     _outcome(client.delete("/fhir/Patient/never"), 404)
 
 
@@ -175,3 +180,44 @@ def test_the_openapi_schema_names_every_route_with_its_fhir_body(client: TestCli
     body = paths["/fhir"]["post"]["requestBody"]["content"]
     assert body == {FHIR_JSON: {"schema": {"type": "object"}}}
     assert set(paths["/fhir/{kind}/{logical_id}"]) == {"get", "put", "delete"}
+
+
+_XML, _JSON = 406, 200
+
+
+@pytest.mark.parametrize(
+    ("accept", "params", "status"),
+    [
+        ({"Accept": "application/fhir+xml"}, {}, _XML),
+        ({"Accept": "text/html, application/xml;q=0.9"}, {}, _XML),
+        ({"Accept": "application/fhir+json;q=0, application/fhir+xml"}, {}, _XML),
+        ({}, {"_format": "xml"}, _XML),
+        ({"Accept": FHIR_JSON}, {"_format": "application/fhir+xml"}, _XML),  # _format decides
+        ({"Accept": "application/fhir+xml, application/fhir+json;q=0.5"}, {}, _JSON),
+        ({"Accept": "*/*"}, {}, _JSON),
+        ({"Accept": "application/json"}, {}, _JSON),
+        ({}, {"_format": "json"}, _JSON),
+        ({"Accept": "application/fhir+xml"}, {"_format": "application/fhir+json"}, _JSON),
+    ],
+)
+def test_only_json_is_answered_and_another_format_is_406(
+    client: TestClient, accept: dict[str, str], params: dict[str, str], status: int
+) -> None:
+    """XML (or HTML) asked for by Accept or `_format` is 406 not-supported, never JSON
+    with 200; an Accept that takes JSON among others, `*/*`, or `_format=json` is 200."""
+    put(client, "/fhir/Patient/p-1", patient(id="p-1"))
+    read = client.get("/fhir/Patient/p-1", headers=accept, params=params)
+    assert read.headers["content-type"] == FHIR_JSON
+    if status == _XML:
+        (issue,) = _outcome(read, 406)
+        assert issue["code"] == "not-supported"
+    else:
+        assert read.status_code == 200 and read.json()["id"] == "p-1"
+
+
+def test_a_write_that_asks_for_xml_is_406_and_writes_nothing(client: TestClient) -> None:
+    """A PUT with Accept application/fhir+xml is refused before it is done."""
+    put(client, "/fhir/Patient/p-1", patient(id="p-1"))
+    xml = {"Accept": "application/fhir+xml"}
+    _outcome(put(client, "/fhir/Patient/p-1", patient(id="p-1", family="Roth"), **xml), 406)
+    assert client.get("/fhir/Patient/p-1/_history").json()["total"] == 1

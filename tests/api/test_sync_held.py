@@ -105,4 +105,4 @@ def test_nothing_held_is_shown_so_and_an_accept_syncs_nothing() -> None:
     who.be(Role.ADMIN)
     answer = client.post("/sync/held/accept", json={"ending": 0})
     assert answer.json() == {"runs": 0, "recorded": 0, "run_ids": []}
-    assert client.post("/sync/held/accept", json={"ending": -1}).status_code == 400
+    assert client.post("/sync/held/accept", json={"ending": -1}).status_code == 422

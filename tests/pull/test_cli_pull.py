@@ -41,6 +41,23 @@ def test_pull_from_the_configured_server_then_nothing_new(
     assert len(audit["entries"]) == 2
 
 
+def test_a_busy_server_shows_one_line_per_retry_on_stderr(
+    cli: Cli, tmp_path: Path, fhir_server: Served
+) -> None:
+    """A 429 and a 503 (Retry-After 0) before the pull goes on: two readable lines on
+    stderr naming the server, the answer, the wait and the attempt; no bare
+    `stamina.retry_scheduled` record."""
+    config = _config(tmp_path, f'[pull]\nserver = "{fhir_server.base}"\n')
+    cli.ok("init")
+    fhir_server.state.busy = [(429, "0"), (503, "0")]
+    result = cli.run("pull", "--config", str(config), "--as-of", AS_OF)
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        f"{fhir_server.base}: HTTP 429, waiting 0 s as Retry-After says (attempt 2 of 6)",
+        f"{fhir_server.base}: HTTP 503, waiting 0 s as Retry-After says (attempt 3 of 6)",
+    ]
+
+
 def test_pull_without_a_server_or_with_a_bad_setting_is_one_line(cli: Cli, tmp_path: Path) -> None:
     cli.ok("init")
     assert cli.refused("pull", "--config", str(CONFIG), "--as-of", AS_OF) == (
@@ -100,7 +117,8 @@ def test_pull_with_a_refused_token_exits_2_naming_the_server(
         "pull", "--server", fhir_server.base, "--token-file", str(token), "--config", str(CONFIG)
     )
     assert line.startswith(f"substreg: {fhir_server.base}: the read of the CapabilityStatement ")
-    assert "refused (401) with a fresh token" in line and "wrong" not in line
+    assert f"refused (401) with the static bearer token of {token}" in line
+    assert "wrong" not in line.replace(str(token), "")
     assert fhir_server.state.count("/fhir/") == 2
 
 

@@ -5,16 +5,19 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from adapter.connect.auth import BackendServices, StaticToken
+from adapter.connect.client import retry_line
 from adapter.connect.pacing import Pacer
-from adapter.errors import SourceAuthError, SourceError
+from adapter.errors import ConcurrentUpdateError, SourceAuthError, SourceError
 from adapter.services.pull import pull
 from adapter.settings.pull import SmartClient
 from tests.pull.conftest import Served
@@ -116,6 +119,8 @@ def test_an_assertion_signed_with_another_key_is_refused_in_one_line(
 
 
 def test_a_static_token_from_a_file_and_a_wrong_one(fhir_server: Served, tmp_path: Path) -> None:
+    """The token file's token is sent; a wrong one is refused in one line that says the
+    static token was refused and where to put a valid one (never the token itself)."""
     state = fhir_server.state
     state.auth, state.static_token = "static", "s3cret-token-of-the-ehr"
     good, bad = tmp_path / "good", tmp_path / "bad"
@@ -124,7 +129,11 @@ def test_a_static_token_from_a_file_and_a_wrong_one(fhir_server: Served, tmp_pat
     assert client(fhir_server.base, StaticToken(good)).read("Patient/1001") is not None
     with pytest.raises(SourceAuthError) as refused:
         client(fhir_server.base, StaticToken(bad)).read("Patient/1001")
-    assert "was refused (401) with a fresh token" in str(refused.value)
+    assert str(refused.value) == (
+        f"{fhir_server.base}: the read of Patient was refused (401) with the static bearer "
+        f"token of {bad} (read again): put a valid token for this server in that file, or "
+        "name another with --token-file or [pull] token_file"
+    )
     assert "another-token" not in str(refused.value)
     with pytest.raises(SourceAuthError, match="cannot be read"):
         client(fhir_server.base, StaticToken(tmp_path / "missing")).read("Patient/1001")
@@ -171,6 +180,29 @@ def test_429_and_503_are_waited_out_as_retry_after_says(fhir_server: Served) -> 
     times = [r.at for r in state.requests]
     assert len(times) == 3
     assert times[1] - times[0] >= 1.0
+
+
+def test_each_retry_is_one_line_naming_the_server_status_wait_and_attempt(
+    fhir_server: Served,
+) -> None:
+    """A 429 with Retry-After 1, then a 502: each retry is described by one line that
+    names the server, the answer, the wait and the attempt that follows; a retry of
+    anything but the FHIR client (a store's race) is not described."""
+    lines: list[str | None] = []
+    set_on_retry_hooks([lambda details: lines.append(retry_line(details))])
+    try:
+        fhir_server.state.busy = [(429, "1"), (502, None)]
+        assert client(fhir_server.base).read("Patient/1001") is not None
+    finally:
+        set_on_retry_hooks(None)
+    base = fhir_server.base
+    assert lines[0] == f"{base}: HTTP 429, waiting 1 s as Retry-After says (attempt 2 of 3)"
+    assert lines[1] is not None
+    assert re.fullmatch(
+        rf"{re.escape(base)}: HTTP 502, waiting [0-9.]+ s \(attempt 3 of 3\)", lines[1]
+    )
+    race = RetryDetails("race", (), {}, 1, 0.05, 0.0, ConcurrentUpdateError("again"))
+    assert retry_line(race) is None
 
 
 def test_a_server_that_stays_busy_is_a_clear_error_and_moves_no_checkpoint(

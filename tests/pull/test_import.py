@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -72,12 +73,17 @@ def test_the_export_flow_against_a_server(cli: Cli, tmp_path: Path, fhir_server:
     assert paths[0] == "/fhir/$export"
     assert paths.count(paths[1]) == state.export_polls + 1  # 202, 202, then the manifest
     assert sum(p.startswith("/fhir/files/") for p in paths) == len(state.resources)
+    # patient data: this user's only (review of issue 13), whatever the umask
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.iterdir()} == {0o600}
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
     manifest = json.loads((kept / "manifest.json").read_text())
     assert {item["url"] for item in manifest["output"]} == {p.name for p in kept.glob("output-*")}
     assert all(r.authorization == "Bearer bulk-token" for r in state.requests)
 
 
 def test_import_needs_a_folder_or_a_server(cli: Cli, tmp_path: Path) -> None:
+    """Neither or both of a folder and --server is one line; an unreachable server is
+    one line per retry, then one error line."""
     cli.ok("init")
     assert cli.refused("import", *IMPORT) == (
         "substreg: import: name the export's folder (PATH), or --server, not both"
@@ -86,10 +92,13 @@ def test_import_needs_a_folder_or_a_server(cli: Cli, tmp_path: Path) -> None:
     config.write_text(CONFIG.read_text() + "\n[pull]\nattempts = 2\nmax_wait_seconds = 0.1\n")
     server = "http://127.0.0.1:9/fhir"  # the discard port: nothing listens
     argv = ("import", "--server", server, "--config", str(config), "--as-of", AS_OF)
-    assert cli.refused(*argv) == (
+    failed = cli.run(*argv)
+    assert (failed.status, failed.out) == (2, "")
+    assert failed.err.splitlines() == [
+        f"{server}: ConnectError, waiting 0.5 s (attempt 2 of 2)",  # each retry: one line
         f"substreg: {server}: the export's kick-off failed 2 time(s) (ConnectError); "
-        "is the server reachable?"
-    )
+        "is the server reachable?",
+    ]
 
 
 def test_on_a_terminal_import_shows_its_progress(cli: Cli, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapter.api.fhir.capabilities import FHIR_JSON, capability_statement
 from adapter.api.ingestion import Ingestion
@@ -33,6 +34,7 @@ from adapter.services.fhir_resources import Version
 METADATA = "fhir_metadata"  # the route's name: where the router is mounted is read from it
 _ACCEPTED = frozenset({FHIR_JSON, "application/json"})
 _FHIR_OBJECT = {FHIR_JSON: {"schema": {"type": "object"}}}
+_FORMATS = frozenset({"json", FHIR_JSON, "application/json"})  # what we answer in
 
 
 class FhirResponse(Response):
@@ -55,13 +57,14 @@ def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Parallel writes won every retry: try again",
         410: "The resource was deleted",
         412: "If-Match names another version, or a conditional create matches several",
+        406: "Only FHIR JSON is answered: Accept or _format asks for another format",
         415: "The body is not FHIR JSON",
         422: "The resource is not valid FHIR R4: an issue with the path of each problem",
         503: "The tenant's database or keyring cannot be reached",
     }
     found: dict[int | str, dict[str, Any]] = {}
     first = () if 204 in statuses else (200,)
-    for status in (*first, 400, 401, 403, 503, *statuses):
+    for status in (*first, 400, 401, 403, 406, 503, *statuses):
         found[status] = {"description": said[status]}
         if status != 204:
             found[status]["content"] = _FHIR_OBJECT
@@ -80,7 +83,9 @@ _BODY = {  # for the OpenAPI schema: the body is read raw, as FHIR JSON
 def fhir_router(caller: Callable[..., Caller], *, ingestion: Ingestion | None = None) -> APIRouter:
     """The `/fhir` routes for the callers `caller` resolves; `ingestion`: told of every
     tenant that wrote (None: nothing is synced by itself, as in tests of the endpoint)."""
-    router = APIRouter(tags=["FHIR"], default_response_class=FhirResponse)
+    router = APIRouter(
+        tags=["FHIR"], default_response_class=FhirResponse, dependencies=[Depends(_json_asked)]
+    )
     who = Depends(caller)
 
     def wrote(tenant: Caller) -> None:
@@ -234,6 +239,26 @@ async def _answered(answer: Callable[[], Awaitable[Response]]) -> Response:
         return operation_outcome(exc.status, issues)
     except ConcurrentUpdateError as exc:  # other writes won every retry: try again later
         return operation_outcome(409, [("error/conflict", str(exc), None)])
+
+
+def _json_asked(request: Request) -> None:
+    """406 when the caller asks for a format other than FHIR JSON: `_format` (it overrides
+    Accept, FHIR http.html#mime-type) or an Accept header that takes no JSON."""
+    asked = request.query_params.get("_format")
+    if asked is not None:
+        ok = asked.split(";")[0].strip().lower() in _FORMATS
+    else:
+        ok = any(_takes_json(part) for part in request.headers.get("accept", "*/*").split(","))
+    if not ok:
+        msg = f"only {FHIR_JSON} is answered here: ask for it (Accept, _format=json)"
+        raise StarletteHTTPException(406, detail=msg)
+
+
+def _takes_json(accepted: str) -> bool:
+    """One entry of an Accept header takes FHIR JSON (`*/*`, `application/*`, …; q=0 not)."""
+    media, *parameters = (part.strip().lower() for part in accepted.split(";"))
+    refused = any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parameters)
+    return not refused and media in {"", "*/*", "application/*", *_FORMATS}
 
 
 async def _body(request: Request) -> bytes:
