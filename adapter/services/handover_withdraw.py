@@ -60,6 +60,8 @@ def take_back(space: Workspace, actor: Actor, handover_id: str, reg: Registratio
             and e.doctor_btm != reg.doctor.btm_number
         }
     )
+    if not subjects:
+        return TakenBack((), ())
     found = [r for r in space.ledger.reported(subjects) if held_by(r, received)]
     unsent = [r.ledger_id for r in found if r.state in _UNSENT]
     withdrawn = [*unsent, *resting_on(space, unsent)]
