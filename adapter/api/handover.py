@@ -80,6 +80,12 @@ class ImportedOut(BaseModel):
     replaced: str | None = Field(
         None, description="the open handover of the same registration this one replaced (D-201)"
     )
+    withdrawn: list[str] = Field(
+        [], description="ledger ids recorded here before, unsent: withdrawn (R-HO-1, D-216)"
+    )
+    sent: list[str] = Field(
+        [], description="ledger ids recorded here before and sent: a duplicate (004 §10, D-216)"
+    )
     registration: RegistrationOut | None
     steps: list[StepOut] = Field(description="what follows for the receiver (R-ABS-1/2, R-EP-2)")
 
@@ -189,6 +195,8 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             signer=done.signer,
             recorded=done.recorded,
             replaced=done.replaced,
+            withdrawn=list(done.withdrawn),
+            sent=list(done.sent),
             registration=_registration(done.handover),
             steps=_steps(done.steps),
         )

@@ -85,6 +85,18 @@ def _import(args: argparse.Namespace) -> int:
             f"\nA handover of this registration was already open ({done.replaced}): this "
             "newer copy replaces it, so one hold stands (D-201)."
         )
+    if done.withdrawn:
+        kept += (
+            f"\nWithdrawn {len(done.withdrawn)} unsent report(s) recorded here before the import "
+            "(held back by this handover, R-HO-1): the next sync holds them with a finding "
+            "(D-216)."
+        )
+    if done.sent:
+        kept += (
+            f"\nReport(s) {', '.join(done.sent)} under its code were queued or sent already "
+            "and cannot be taken back: the register will report a duplicate; agree with the "
+            "sending doctor (004 §10)."
+        )
     sys.stdout.write(
         f"Handover {done.handover.document_id} from {done.handover.sender}, signed by "
         f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"

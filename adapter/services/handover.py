@@ -24,6 +24,7 @@ from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
 from adapter.fhir.partition import load
 from adapter.services import handover_status as status
+from adapter.services.handover_withdraw import TakenBack, take_back
 from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
@@ -55,6 +56,8 @@ class Imported:
     steps: tuple[Step, ...]
     recorded: bool  # False: no registration to hold, or this document came before
     replaced: str | None = None  # the open handover of the same registration it replaced
+    withdrawn: tuple[str, ...] = ()  # unsent reports it holds back, withdrawn (D-216)
+    sent: tuple[str, ...] = ()  # reports it holds back that were sent already (D-216)
 
 
 def export_handover(
@@ -206,7 +209,8 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     handover = document.handover
     reg = handover.registration
 
-    def record(space: Workspace) -> tuple[bool, str | None]:
+    def record(space: Workspace) -> tuple[bool, str | None, TakenBack]:
+        taken = TakenBack((), ())
         if reg is None:
             kept, other = False, None
         else:
@@ -221,14 +225,21 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
             )
             if kept and other is not None:  # one hold per registration (D-201)
                 space.handovers.replace(other, _today(space))
-        details = {"document": handover.document_id, "registered": reg is not None, "kept": kept}
+        details: dict[str, object] = {
+            "document": handover.document_id,
+            "registered": reg is not None,
+            "kept": kept,
+        }
         if kept and other is not None:
             details["replaced"] = other
         space.audit.append(actor, "handover.import", purpose=PURPOSE, details=details)
-        return kept, other if kept else None
+        if kept and reg is not None:  # recorded here before the import (D-216)
+            taken = take_back(space, actor, handover.document_id, reg)
+        return kept, other if kept else None, taken
 
-    recorded, replaced = store.run(actor, record)
-    return Imported(handover, signer, next_steps(handover), recorded, replaced)
+    recorded, replaced, taken = store.run(actor, record)
+    steps = next_steps(handover)
+    return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent)
 
 
 def list_handovers(store: Store, actor: Actor) -> list[Incoming]:

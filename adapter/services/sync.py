@@ -210,14 +210,15 @@ class _Run:
         ] + [Desired(PRACTICE, r.sources[0], r) for r in due.notices]
         known = self._ledger([p.mapping.mapping_id for p in walked], by_key)
         walked = [p for p in walked if p.mapping.mapping_id not in self.damage]
+        known = [r for r in known if r.subject not in self.damage]
         plan = reconcile(
             [d for d in desired if d.subject not in self.damage],
-            [r for r in known if r.subject not in self.damage],
+            known,
             as_of=self.as_of,
             accept_corrections=self.options.accept_corrections,
             partial=frozenset(p.mapping.mapping_id for p in walked if not p.rebuilt),
         )
-        plan = apply_handovers(self.space, plan, self.as_of)  # R-HO-1 (D-162)
+        plan = apply_handovers(self.space, plan, self.as_of, known)  # R-HO-1 (D-162, D-216)
         self._refuse_mass_end(plan, walked)
         self.findings += plan.findings
         subjects = {p.mapping.mapping_id: p.mapping.dek_id for p in walked}

@@ -8,20 +8,26 @@ waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
 from adapter.domain.handover import HandoverState, Received, handover_decision, substitute_until
 from adapter.domain.model import Finding
-from adapter.domain.reconcile import Plan, Planned
+from adapter.domain.reconcile import Plan, Planned, Reported
+from adapter.services.handover_withdraw import held_by, sent_finding
 from adapter.store.handovers import Incoming
 from adapter.store.workspace import Workspace
 
 
-def apply_handovers(space: Workspace, plan: Plan, as_of: date) -> Plan:
+def apply_handovers(
+    space: Workspace, plan: Plan, as_of: date, known: Sequence[Reported] = ()
+) -> Plan:
     """`plan` with the reports handovers received here hold back or waive, and a finding
-    for each: a hold is an `error` once `as_of` is past the substitute time (D-202)."""
-    if not plan.record:
+    for each: a hold is an `error` once `as_of` is past the substitute time (D-202). A
+    report of `known` (the ledger) held back but sent already gets a finding too, and its
+    patient is derived afresh so that it comes again while the handover is open (D-216)."""
+    if not plan.record and not known:
         return plan
     newest = {h.code: h for h in space.handovers.listed()}  # oldest first: the newest wins
     if not newest:
@@ -30,6 +36,11 @@ def apply_handovers(space: Workspace, plan: Plan, as_of: date) -> Plan:
     record: list[Planned] = []
     findings = list(plan.findings)
     unresolved = set(plan.contradicted)
+    for reported in known:
+        if reported.state in _AT_REGISTER and held_by(reported, received):
+            handover = newest[reported.code or ""]
+            findings.append(sent_finding(reported, handover.handover_id, handover.doctor_btm))
+            unresolved.add(reported.subject)
     for planned in plan.record:
         decision = handover_decision(planned.report, received)
         if decision is None:
@@ -44,6 +55,7 @@ def apply_handovers(space: Workspace, plan: Plan, as_of: date) -> Plan:
     return replace(plan, record=record, findings=findings, contradicted=unresolved)
 
 
+_AT_REGISTER = frozenset({"queued", "sent", "acknowledged"})
 _STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned", "replaced")}
 
 
