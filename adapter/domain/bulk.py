@@ -193,10 +193,12 @@ _UNSENT = frozenset({"pending", "approved"})
 
 
 def inventories_resting_on(anmeldung: Listed, ledger: Iterable[Listed]) -> tuple[str, ...]:
-    """The unsent inventory reports that name `anmeldung`, which is being rejected or
+    """The unsent inventory reports that rest on `anmeldung`, which is being rejected or
     withdrawn: those of its patient and doctor keyed on or after its date, for which it is
-    the newest Anmeldung still going to the register dated up to the key date. Without it
-    the register would be told of a registration it never had (D-196)."""
+    the newest Anmeldung still going to the register dated up to the key date (the one it
+    names), or one of the phase it states, from its first use on (the first supplies that
+    date, R-CHG-1/2/3 pairs keep it). Without it the register would be told of a
+    registration it never had, or of the wrong first use (D-196, D-217)."""
     if anmeldung.kind != "anmeldung":
         return ()
     entries = [e for e in ledger if e.subject == anmeldung.subject and e.doctor == anmeldung.doctor]
@@ -213,6 +215,7 @@ def inventories_resting_on(anmeldung: Listed, ledger: Iterable[Listed]) -> tuple
             continue
         before = [e for e in going if e.day <= inventory.made_on]
         newest = max((e.day for e in before), default=None)
-        if newest == anmeldung.day and anmeldung in before:
+        in_phase = newest == anmeldung.day or inventory.day <= anmeldung.day
+        if in_phase and anmeldung in before:
             resting.append(inventory.ledger_id)
     return tuple(sorted(resting))

@@ -1,5 +1,6 @@
-"""An inventory report rests on the Anmeldung it names (R-INV-1, D-196): when a person
-rejects that Anmeldung before it was sent, the unsent inventory report is withdrawn with
+"""An inventory report rests on the Anmeldung it names and on those of the phase it
+states, from the first, whose date it gives as first use (R-INV-1, D-196, D-217): when a
+person rejects one of them before it was sent, the unsent inventory report is withdrawn with
 it (rejected with a note, its slot freed); so it is when sync withdraws that Anmeldung
 (the data no longer calls for it; sync's note then). The register is never told of a
 registration it was not sent; `substreg inventory` for the key date makes the right one
@@ -16,8 +17,9 @@ from adapter.store.ledger import Entry
 from adapter.store.workspace import Workspace
 
 RESTING_NOTE = (
-    "withdrawn: the Anmeldung this inventory report names was rejected ({anmeldungen}), so "
-    "the register never had it; run `substreg inventory --key-date {key_date}` again (D-196)"
+    "withdrawn: the Anmeldung this inventory report names or takes its first use from was "
+    "rejected ({anmeldungen}), so the register never had it; run "
+    "`substreg inventory --key-date {key_date}` again (D-196, D-217)"
 )
 
 

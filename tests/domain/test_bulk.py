@@ -233,15 +233,23 @@ def test_only_an_inventory_report_is_ever_held_back() -> None:
 
 
 def test_an_inventory_rests_on_the_newest_anmeldung_up_to_its_key_date() -> None:
-    """D-196: rejecting the Anmeldung the inventory names takes it back; an older one the
-    newer Anmeldung of a change pair replaced, or one after the key date, does not."""
-    old = _single("l-old", "rejected")
+    """D-196: rejecting the Anmeldung the inventory names takes it back; one after the key
+    date, or one before the phase it states began, does not."""
+    old = _single("l-old", "rejected", day=D(2025, 2, 1))
     new = _single("l-new", "rejected", day=D(2025, 5, 1))
     kept = replace(new, state="pending")
     later = _single("l-later", "rejected", day=KEY + timedelta(days=1))
     assert inventories_resting_on(new, [STOCK, old, new]) == ("l-inv",)
     assert inventories_resting_on(old, [STOCK, old, kept]) == ()
     assert inventories_resting_on(later, [STOCK, later, kept]) == ()
+
+
+def test_an_inventory_rests_on_the_anmeldung_that_gives_its_first_use() -> None:
+    """D-217: the phase's first Anmeldung (the inventory's date), though a change pair's
+    newer one is the one named, takes the inventory back when rejected (R-CHG-1)."""
+    first = _single("l-first", "rejected")  # dated 03-01, the inventory's first use
+    named = _single("l-named", "pending", day=D(2025, 5, 1))
+    assert inventories_resting_on(first, [STOCK, first, named]) == ("l-inv",)
 
 
 def test_only_an_unsent_inventory_of_the_pair_is_taken_back() -> None:

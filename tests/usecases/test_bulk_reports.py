@@ -272,9 +272,28 @@ def test_rejecting_the_anmeldung_withdraws_the_inventory_that_names_it(synced: S
     decide(synced, ACTOR, [anmeldung], "reject", reason="not ours")
     shown = show(synced, ACTOR, stock)
     assert shown.entry.state == "rejected"
-    assert f"this inventory report names was rejected ({anmeldung})" in (shown.note or "")
+    assert f"names or takes its first use from was rejected ({anmeldung})" in (shown.note or "")
     again = inventory(synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11))
     assert again.recorded == {WOLFF: ()} and again.already == 0
+
+
+def test_rejecting_the_phase_s_first_anmeldung_withdraws_the_inventory(twin: Store) -> None:
+    """D-217: tests/cases/50-chg-to-diamorphin, Wolff's phase begun 06-02 goes on with
+    Diamorphin from 06-17 (R-CHG-2); the inventory of 06-20 names the Anmeldung of 06-17
+    but states first use 06-02, so rejecting the Anmeldung of 06-02 withdraws it too."""
+    run_sync(twin, [CASE.parent.parent / "50-chg-to-diamorphin" / "input.json"], date(2025, 6, 30))
+    made = inventory(twin, ACTOR, key_date=date(2025, 6, 20), today=date(2025, 6, 30))
+    [stock] = made.recorded[WOLFF]
+    assert show(twin, ACTOR, stock).entry.report_date == date(2025, 6, 2)
+    [first] = [
+        h.ledger_id
+        for h in ledger(twin)
+        if h.report.kind == "anmeldung" and h.report.date == date(2025, 6, 2)
+    ]
+    decide(twin, ACTOR, [first], "reject", reason="t")
+    shown = show(twin, ACTOR, stock)
+    assert shown.entry.state == "rejected"
+    assert f"takes its first use from was rejected ({first})" in (shown.note or "")
 
 
 def test_rejecting_another_report_leaves_the_inventory(synced: Store) -> None:
