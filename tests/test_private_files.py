@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.settings.files import make_private_file, open_private
+from adapter.settings.files import make_private_file, open_private, write_private_together
 from adapter.settings.service import ServiceSettings
 from adapter.store.opening import open_registry, prepare_tenant_database
 from tests.storage import empty_postgresql
@@ -74,3 +74,15 @@ def test_a_postgresql_services_home_is_made_0700(tmp_path: Path) -> None:
         prepare_tenant_database(settings, "alpha")
         folders = (settings.home, settings.home / "tenants", settings.tenant_home("alpha"))
         assert [_mode(f) for f in folders] == [0o700] * 3
+
+
+def test_files_written_together_are_all_or_none(tmp_path: Path) -> None:
+    """The second file cannot be written (its folder is missing): the first, already
+    complete, is not left behind either, nor any temporary file."""
+    first, second = tmp_path / "a.json", tmp_path / "missing" / "a.pdf"
+    with pytest.raises(OSError):
+        write_private_together({first: b"{}", second: b"%PDF"})
+    assert list(tmp_path.iterdir()) == []
+    write_private_together({first: b"{}", tmp_path / "a.pdf": b"%PDF"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.pdf"]
+    assert _mode(first) == 0o600

@@ -13,7 +13,7 @@ from adapter.domain.handover import Handover, Step, doctor_label
 from adapter.errors import HandoverRefused, InputError
 from adapter.export.handover_pdf import handover_pdf
 from adapter.services import handover as service
-from adapter.settings.files import write_private
+from adapter.settings.files import write_private_together
 
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
@@ -38,11 +38,9 @@ def _export(args: argparse.Namespace) -> int:
         receiver=args.to,
         sender=args.sender,
         day=args.on or today_in_berlin(),
+        deliver=lambda exported: _write_both(args.out, exported),
     )
-    stem = args.out / f"handover-{done.handover.document_id}"
-    json_path, pdf_path = stem.with_suffix(".json"), stem.with_suffix(".pdf")
-    write_private(json_path, done.document)
-    write_private(pdf_path, handover_pdf(done.handover, done.steps, done.signer))
+    json_path, pdf_path = _paths(args.out, done)
     sys.stdout.write(
         f"Handover document: {json_path}\nReadable copy (PDF): {pdf_path}\n"
         f"Signed by the key with fingerprint {done.signer}\n"
@@ -51,6 +49,19 @@ def _export(args: argparse.Namespace) -> int:
         f"{_status(done.handover)}"
     )
     return 0
+
+
+def _paths(out: Path, done: service.Exported) -> tuple[Path, Path]:
+    stem = out / f"handover-{done.handover.document_id}"
+    return stem.with_suffix(".json"), stem.with_suffix(".pdf")
+
+
+def _write_both(out: Path, done: service.Exported) -> None:
+    """The signed JSON and its PDF, both or neither (a failure or Ctrl-C leaves no file),
+    in the unit of work that audits the export, which a failure here rolls back."""
+    json_path, pdf_path = _paths(out, done)
+    pdf = handover_pdf(done.handover, done.steps, done.signer)
+    write_private_together({json_path: done.document, pdf_path: pdf})
 
 
 def _folder(out: Path) -> None:

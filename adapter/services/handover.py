@@ -12,6 +12,7 @@ holds back a second Anmeldung while it is open (R-EP-5, D-162), and says what fo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -61,9 +62,18 @@ class Imported:
 
 
 def export_handover(
-    store: Store, actor: Actor, patient: str, *, receiver: str, sender: str | None, day: date
+    store: Store,
+    actor: Actor,
+    patient: str,
+    *,
+    receiver: str,
+    sender: str | None,
+    day: date,
+    deliver: Callable[[Exported], None] | None = None,
 ) -> Exported:
-    """The signed handover document of the patient with EHR reference `patient`."""
+    """The signed handover document of the patient with EHR reference `patient`.
+    `deliver` (the CLI's files) runs in the unit of work that audits the export: when it
+    fails, nothing is audited."""
     if not receiver.strip() or "\n" in receiver:
         msg = "--to must name the receiving facility on one line"
         raise HandoverRefused(msg)
@@ -96,7 +106,10 @@ def export_handover(
             details={"document": handover.document_id, "registered": bool(handover.registration)},
         )
         document = bundle_bytes(signed_bundle(bundle, token, timestamp))
-        return Exported(handover, document, signer, next_steps(handover))
+        exported = Exported(handover, document, signer, next_steps(handover))
+        if deliver is not None:
+            deliver(exported)
+        return exported
 
     found = store.run(actor, read)
     if isinstance(found, Unknown):

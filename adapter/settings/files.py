@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +18,40 @@ def write_private(path: Path, data: bytes) -> None:
     A temporary file in the same directory, then os.replace: a reader sees the old file or
     the new one, never half of one, and a crash leaves the old one intact.
     """
+    temp = _written_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _sync_folder(path.parent)
+
+
+def write_private_together(files: Mapping[Path, bytes]) -> None:
+    """New files (mode 0600) written all or none: each to a temporary file beside it,
+    renamed into place only once all are complete. A failure or an interrupt (Ctrl-C)
+    removes the temporary files and those already renamed, so it leaves none of them."""
+    temps: dict[Path, Path] = {}
+    placed: list[Path] = []
+    try:
+        for path, data in files.items():
+            temps[path] = _written_temp(path, data)
+        for path, temp in temps.items():
+            os.replace(temp, path)
+            placed.append(path)
+    except BaseException:
+        for left in [*temps.values(), *placed]:
+            with contextlib.suppress(OSError):
+                left.unlink()
+        raise
+    for folder in {path.parent for path in files}:
+        _sync_folder(folder)
+
+
+def _written_temp(path: Path, data: bytes) -> Path:
+    """`data` in a new temporary file (mode 0600, synced) in `path`'s folder; none left
+    behind when it cannot be written."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(name)
     try:
@@ -25,14 +60,17 @@ def write_private(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    # Make the rename itself durable; some file systems refuse to fsync a directory.
+    return temp
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in `folder` durable; some file systems refuse to fsync a directory."""
     with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
+        directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:

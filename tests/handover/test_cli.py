@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapter.cli.exits import EXIT_INTERRUPTED
 from adapter.cli.handover import _treatment
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, site
@@ -205,6 +206,30 @@ def test_export_makes_a_missing_out_folder_for_its_owner_only(
     )  # fmt: skip
     assert out.stat().st_mode & 0o777 == 0o700
     assert len(list(out.glob("handover-*.json"))) == 1
+
+
+def test_an_export_stopped_while_rendering_the_pdf_leaves_no_file_and_no_audit(
+    sent: tuple[Site, Site, Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the PDF is rendered, after the JSON is made: neither file (nor a
+    temporary one) is left in --out, and the export is not audited (both or neither)."""
+    sender, *_ = sent
+    audited = sender.ok("audit", "list", "--action", "handover.export", "--format", "json")
+    before = sorted(sender.root.glob("*handover-*"))
+
+    def stopped(*_: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("adapter.cli.handover.handover_pdf", stopped)
+    result = sender.run(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2025-05-15", "--out", str(sender.root),
+    )  # fmt: skip
+    assert result.status == EXIT_INTERRUPTED
+    assert sorted(sender.root.glob("*handover-*")) == before and len(before) == 2
+    assert sender.ok("audit", "list", "--action", "handover.export", "--format", "json") == (
+        audited
+    )
 
 
 def test_doses_without_an_open_phase_say_what_is_known() -> None:
