@@ -12,6 +12,7 @@ error, never a traceback); 130 interrupted by Ctrl-C (one line, D-205).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -112,8 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The parser, built once a process: building it costs ~30 ms (argparse looks up a
+    translation for every help string), which a process calling `main` many times (the
+    service's tests, a script) would pay on every call. parse_args leaves it unchanged."""
+    return build_parser()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
     # that; each command then loads what it uses (`derive`: neither the store nor the
     # full FHIR models).
