@@ -49,3 +49,26 @@ def cli_without_schema(
 ) -> Cli:
     """An installation whose database no `init` has touched (no schema at all)."""
     return Cli(monkeypatch, capsys, tmp_path, empty_database.url)
+
+
+# The tests that take many seconds each (real processes, exhaustive loops): collected
+# first, so that `make test`'s workers start them at once, and none is left holding one
+# at the end while the other idles. Only the order changes, never what runs.
+LONG_RUNNING = (
+    "tests/submission/test_crash.py",
+    "tests/e2e/",
+    "tests/pull/test_crash_resume.py",
+    "tests/api/test_serve",
+    "tests/test_benchmark_submit_roundtrip.py",
+    "tests/transport/test_exactly_once.py",
+    "tests/api/test_fhir_versions_property.py",
+    "tests/api/test_fhir_sql.py",
+    "tests/api/test_schema.py",
+    "tests/crypto/test_envelope_tamper.py",
+    "tests/transport/test_paper.py",
+    "tests/sync/test_sync_privacy.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_RUNNING))

@@ -1,7 +1,8 @@
 """A changed byte anywhere in an envelope is rejected; a wrong payload never comes out.
 
 Every byte of a whole envelope is flipped in turn (its lowest bit, then all its bits):
-each one is refused with an EnvelopeError. Hypothesis then changes bytes at random
+each one is refused with an EnvelopeError (at `make test`'s quick depth every fourth
+byte, each test from another offset; tests/depth.py, D-218). Hypothesis then changes bytes at random
 positions with random masks. Inside the encryption (a forger who encrypts to the register
 himself) every byte of the SignedData is flipped in turn: the open is refused, or gives
 exactly the payload that was signed (a changed byte in a part no signature covers, such
@@ -29,6 +30,7 @@ from adapter.crypto.envelope.enveloped import encrypt
 from adapter.crypto.envelope.signed import sign
 from adapter.errors import EnvelopeError, SignatureError
 from tests.crypto.pki import NOW, Pki
+from tests.depth import STRIDE, sampled
 
 # Small, so that every position can be tried: a batch of one short report.
 PAYLOAD = b'{"batch_id":"b-7","reports":[{"kind":"anmeldung","patient_code":"HAMUF284"}]}'
@@ -61,10 +63,13 @@ def flipped(data: bytes, at: int, mask: int) -> bytes:
     return bytes(changed)
 
 
-def refusals(envelope: bytes, key: RecipientKey, mask: int, signer_cert: object) -> list[int]:
-    """The positions at which a flip with `mask` was NOT refused (should be none)."""
+def refusals(
+    envelope: bytes, key: RecipientKey, mask: int, signer_cert: object, offset: int
+) -> list[int]:
+    """The positions at which a flip with `mask` was NOT refused (should be none): every
+    position, or every STRIDE-th from `offset` at the quick depth (tests/depth.py)."""
     accepted = []
-    for at in range(len(envelope)):
+    for at in sampled(len(envelope), offset):
         try:
             open_envelope(flipped(envelope, at, mask), key=key, signer_certificate=signer_cert)  # type: ignore[arg-type]
         except EnvelopeError:
@@ -79,20 +84,20 @@ def test_the_untouched_envelope_opens(envelope: bytes, key: RecipientKey, pki: P
     assert opened.payload == PAYLOAD
 
 
-@pytest.mark.parametrize("mask", [0x01, 0xFF], ids=["lowest-bit", "all-bits"])
+@pytest.mark.parametrize(("mask", "offset"), [(0x01, 0), (0xFF, 1)], ids=["lowest-bit", "all-bits"])
 def test_a_flip_at_every_position_is_refused(
-    envelope: bytes, key: RecipientKey, pki: Pki, mask: int
+    envelope: bytes, key: RecipientKey, pki: Pki, mask: int, offset: int
 ) -> None:
     """Each of the envelope's bytes changed in turn: every one is refused."""
     assert len(envelope) > 2000  # the whole envelope: recipient info, GCM parameters, MAC …
-    assert refusals(envelope, key, mask, pki.signer.cert) == []
+    assert refusals(envelope, key, mask, pki.signer.cert, offset=offset) == []
 
 
 def test_a_flip_at_every_position_is_refused_without_a_signer_certificate(
     envelope: bytes, key: RecipientKey
 ) -> None:
     """Without a signer certificate (checked against the carried one) as well."""
-    assert refusals(envelope, key, 0x80, None) == []
+    assert refusals(envelope, key, 0x80, None, offset=2) == []
 
 
 @settings(
@@ -119,7 +124,7 @@ class Forgeries:
     """Every byte of one SignedData flipped in turn, each encrypted anew to the register
     (made once: both parametrisations below open the same envelopes)."""
 
-    envelopes: list[bytes]  # the one with the byte at position `at` flipped, at index `at`
+    envelopes: dict[int, bytes]  # the one with the byte at position `at` flipped, by `at`
     covered: set[int]  # the positions a signature covers: payload, attributes, signature
 
 
@@ -135,9 +140,10 @@ def forgeries(pki: Pki) -> Forgeries:
     for part in (PAYLOAD, signer_info["signed_attrs"].contents, signer_info["signature"].native):
         start = content.index(part)
         covered |= set(range(start, start + len(part)))
-    envelopes = [
-        encrypt(flipped(content, at, 0x01), recipient).dump() for at in range(len(content))
-    ]
+    envelopes = {
+        at: encrypt(flipped(content, at, 0x01), recipient).dump()
+        for at in sampled(len(content), offset=3)
+    }
     return Forgeries(envelopes, covered)
 
 
@@ -151,7 +157,7 @@ def test_a_forger_who_reencrypts_never_gets_a_changed_payload_out(
     (the carried certificate when the signer's is given, a digest's NULL parameters)."""
     signer_cert = pki.signer.cert if given_signer else None
     wrong, opened_at = [], []
-    for at, envelope in enumerate(forgeries.envelopes):
+    for at, envelope in forgeries.envelopes.items():
         try:
             opened = open_envelope(envelope, key=key, signer_certificate=signer_cert)
         except EnvelopeError:
@@ -162,6 +168,7 @@ def test_a_forger_who_reencrypts_never_gets_a_changed_payload_out(
     assert wrong == []
     assert sorted(set(opened_at) & forgeries.covered) == []
     assert len(forgeries.covered) > 500  # payload, attributes and a 384-byte signature
+    assert len(set(forgeries.envelopes) & forgeries.covered) > 500 // STRIDE
 
 
 def test_a_flipped_payload_byte_is_a_signature_error(pki: Pki, key: RecipientKey) -> None:

@@ -16,8 +16,8 @@ landed in each phase. The simulator waits 0.4 s on every submission while worker
 killed, so that each delivers few batches a life, and the runs go on until the required
 number of kills fell while batches were left (D-149): a kill after the last delivery does
 not count. SUBSTREG_CRASH_KILLS sets the kills per database: 240 by
-default and in `make soak` (CI), 24 in `make test`; SUBSTREG_CRASH_REPORTS the reports:
-1,000 by default, 200 in `make test` (D-117).
+default and in `make soak` (CI), 12 in `make test`; SUBSTREG_CRASH_REPORTS the reports:
+1,000 by default, 96 in `make test` (D-117, D-218).
 
 Afterwards the simulator holds every report once, under the batch the outbox put it in,
 each code registered once; every report of the ledger is acknowledged and every batch has
@@ -57,7 +57,7 @@ from tests.store.helpers import make_report, reference
 from tests.submission.pki import SubmissionPki
 
 # Worker runs killed per database, and the reports they deliver: `make soak` (CI) the
-# issue's ≥ 200 kills while 1,000 reports go, `make test` 24 kills and 200 reports, so that
+# issue's ≥ 200 kills while 1,000 reports go, `make test` 12 kills and 96 reports, so that
 # the path is always exercised within its time (D-117).
 KILLS = int(os.environ.get("SUBSTREG_CRASH_KILLS", "240"))
 REPORTS = int(os.environ.get("SUBSTREG_CRASH_REPORTS", "1000"))
@@ -86,7 +86,9 @@ FAULTS = (
 PACE_SECONDS = "0.4"
 PACE_SENDING = ("--fault-delay", "1@before", "--delay-seconds", PACE_SECONDS)
 PACE_RECORDING = ("--fault-delay", "1@after", "--delay-seconds", PACE_SECONDS)
-# Kills that must land in sending and in recording each: more than a handful.
+# Kills that must land in sending and in recording each (in full; at the quick size in
+# both together): more than a handful.
+FULL_KILLS = 200  # the issue's "at least 200 kills": `make soak`
 HANDFUL = max(2, KILLS // 24)
 
 
@@ -457,7 +459,13 @@ def test_killed_workers_leave_every_report_registered_once_and_acknowledged(
     # half, and more than a handful of them while a worker sent and while it recorded.
     assert faulty["at work"] >= FAULTY_UNTIL, f"the faulty half ran out of work: {faulty}"
     assert calm["at work"] >= KILLS - FAULTY_UNTIL, f"the calm half ran out of work: {calm}"
-    assert phases["sending"] >= HANDFUL and phases["recording"] >= HANDFUL, phases
+    # Where a kill lands is drawn at random: in full (240 kills) more than a handful land
+    # in each of sending and recording; at `make test`'s few kills a handful in the two
+    # together, which one random run need not split between them (D-218).
+    in_flight = phases["sending"] + phases["recording"]
+    if KILLS >= FULL_KILLS:
+        assert phases["sending"] >= HANDFUL and phases["recording"] >= HANDFUL, phases
+    assert in_flight >= HANDFUL, phases
     assert left < BATCHES, "no killed worker delivered anything"
     assert {o["state"] for o in outcomes} <= {"acknowledged", "sealed", "sent", "lost"}
     if left:
