@@ -3,7 +3,8 @@ caller's tenant, from what sync keeps of its data (pushed, pulled, imported): th
 case as `substreg forecast` (adapter/services/forecast.py) and the same JSON document
 (`adapter.export.forecast.forecast_json`, one serializer). Patients are named by their
 pseudonyms; the codes are in clear, as the CLI shows them, and the showing is audited
-(D-190). For staff and doctors, who read the reports too.
+(D-190). The ledger is counted: what sync will not make is `settled`, an open handover's
+day 31 is in `handovers` (D-226). For staff and doctors, who read the reports too.
 """
 
 from collections.abc import Callable

@@ -94,7 +94,7 @@ class _Ledger:
     def __init__(self, facts: LedgerFacts, planned: Mapping[str, Report]) -> None:
         self.facts = facts
         self.planned = planned  # report id → the report as sync would record it
-        self.slots = {r.slot for r in facts.reported}
+        self.slots = {r.slot: r for r in facts.reported}
         self.received = {h.received.code: h for h in facts.handovers}
         self.blanket_days = blanket_days(facts.reported)
 
@@ -102,9 +102,10 @@ class _Ledger:
         """Why sync will not make the deadline's report, or None when it will."""
         report = self.planned.get(deadline.report.id)
         if report is None:
-            if report_slot(subject, deadline.report) in self.slots:
-                return None  # recorded already: it goes to the register
-            return self._covered(deadline, subject)
+            entry = self.slots.get(report_slot(subject, deadline.report))
+            if entry is None:
+                return self._covered(deadline, subject)
+            return None if entry.at_register else _decided(deadline, entry)
         decision = handover_decision(report, {c: h.received for c, h in self.received.items()})
         if decision is None or report.patient_code is None:
             return None
@@ -153,6 +154,16 @@ def _ending(blankets: Sequence[Blanket], day: date) -> Blanket | None:
     if before:
         return max(before, key=lambda b: b.day)
     return min(blankets, key=lambda b: b.day, default=None)
+
+
+def _decided(deadline: Deadline, entry: Reported) -> str:
+    """A slot decided already and not going to the register: sync never makes it again."""
+    how = "waived (never sent)" if entry.origin == "waived" else "rejected"
+    return (
+        f"decided already: the ledger holds this {deadline.report.kind.capitalize()} of "
+        f"{deadline.report.date.isoformat()} as {how} (report {entry.ledger_id}), and sync "
+        "does not make a decided report again"
+    )
 
 
 def _held(deadline: Deadline, handover: HandedOver) -> str:

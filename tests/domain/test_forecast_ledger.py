@@ -14,6 +14,7 @@ from adapter.domain.forecast_ledger import HandedOver, LedgerFacts, counted
 from adapter.domain.handover import Received
 from adapter.domain.model import Report
 from adapter.domain.pipeline import Due
+from adapter.domain.reconcile import Reported
 
 from .builders import CODE, report
 
@@ -74,6 +75,26 @@ def test_a_stay_the_patient_returned_from_is_waived_up_to_the_day_back() -> None
     )  # fmt: skip
     found = counted(_forecast(later), _then(ANM, later), SUBJECTS, returned)
     assert [d.report for d in found.deadlines] == [later] and found.settled == []
+
+
+def test_a_report_the_ledger_holds_as_waived_or_rejected_is_settled() -> None:
+    """Synced past the forecast's day: the slot is decided, never sent, never made again;
+    one pending in the ledger goes to the register and stays due."""
+    for state, origin, said in (
+        ("rejected", "waived", "waived"),
+        ("rejected", "derived", "rejected"),
+    ):
+        entry = Reported(
+            "l-1", "mapping-1", "abmeldung", RECEIVER, ABM.date, CODE, state, origin, report=ABM
+        )  # type: ignore[arg-type]
+        facts = LedgerFacts((entry,), {})
+        [settled] = counted(_forecast(ABM), _then(ANM, ABM), SUBJECTS, facts).settled
+        assert f"as {said}" in settled.why and "report l-1" in settled.why
+    pending = Reported(
+        "l-1", "mapping-1", "abmeldung", RECEIVER, ABM.date, CODE, "pending", report=ABM
+    )
+    found = counted(_forecast(ABM), _then(ANM, ABM), SUBJECTS, LedgerFacts((pending,), {}))
+    assert [d.report for d in found.deadlines] == [ABM]
 
 
 def test_without_ledger_facts_nothing_is_settled() -> None:

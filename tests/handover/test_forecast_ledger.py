@@ -1,7 +1,9 @@
-"""`substreg forecast --stored` at a receiving installation counts the handover it holds
-(N7, D-226): the reports sync holds back are no deadlines but settled with the handover's
-name, and the handover's day 31 falls due (R-HO-1, R-EP-5, R-ABS-1/2/3, D-202); the file
-forecast cannot know the ledger and says so once. On SQLite and PostgreSQL."""
+"""`substreg forecast --stored` counts the handovers (N7, D-226, D-227): at the receiving
+installation the reports sync holds back or waives are no deadlines but settled with the
+handover's name, and an open handover's day 31 falls due (R-HO-1, R-EP-5, R-ABS-1/2/3,
+D-202); at the sending one the Abmeldung stays due and names the handover; the file
+forecast cannot know the ledger and says so once. On SQLite, the main cases on PostgreSQL
+too."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pytest
 
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site
-from tests.handover.test_worked_cases import ROTH, SOMMER, _import, _treatment
+from tests.handover.test_worked_cases import KLINIK, ROTH, SOMMER, WOLFF, _import, _treatment
 from tests.storage import BACKENDS
 
 WINTER_A = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
@@ -127,3 +129,31 @@ def test_the_sender_s_abmeldung_stays_due_and_names_the_handover(
     handed = f"handed over on 2025-05-15 (handover document {document.stem.split('-', 1)[1]}"
     assert handed in deadline["why"] and "(R-EP-2, R-ABS-2)" in deadline["why"]
     assert after["settled"] == [] and after["handovers"] == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_stay_the_patient_returned_from_is_settled_as_waived(
+    two: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """Olga Brandt in hospital 2025-06-10 … 06-21, back on 06-22 (`handover return`): the
+    hospital's 10-day Abmeldung (dated 06-21, due 07-02) is waived, never sent (R-ABS-3),
+    so the forecast lists it as settled; once sync recorded it waived, as decided."""
+    practice, hospital = two
+    at_a = fhir.Person("p-olga", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
+    at_b = fhir.Person("fall-2025-0610", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
+    a = _treatment(tmp_path / "a-data", WOLFF, at_a, date(2025, 4, 1), date(2025, 6, 9))
+    practice.sync(a, "2025-06-09")
+    document, signer = practice.export("Patient/p-olga", "Klinikum St. Georg", "2025-06-10")
+    b = _treatment(tmp_path / "b-data", KLINIK, at_b, date(2025, 6, 10), date(2025, 6, 21))
+    handover, _ = _import(hospital, document, signer)
+    hospital.sync(b, "2025-06-12")
+    hospital.ok("handover", "return", handover, "--on", "2025-06-22")
+
+    returned = _stored(hospital, "2025-06-22")
+    [settled] = returned["settled"]
+    assert (settled["kind"], settled["due"]) == ("abmeldung", "2025-07-02")
+    assert "waived: the patient returned on 2025-06-22" in settled["why"]
+    assert (returned["deadlines"], returned["handovers"]) == ([], [])
+    hospital.sync(b, "2025-07-05")
+    [decided] = _stored(hospital, "2025-06-22")["settled"]
+    assert "as waived (never sent)" in decided["why"]
