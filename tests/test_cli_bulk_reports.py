@@ -3,7 +3,7 @@ synced demo (R-INV-1, R-PAU-1), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from tests.cli_helpers import Cli
+from tests.cli_helpers import ROOT, Cli
 
 FALKNER = "3990101"
 
@@ -101,3 +101,20 @@ def test_a_deceased_doctor_s_blanket_refuses_what_the_manual_does_not_allow(cli:
     later = ("--died-on", "2025-12-29", "--declared-by", "Dr. Lea Winter")
     assert "the day the doctor died" in cli.refused(*base, *later)
     assert "pauschalabmeldung" not in _kinds(cli)
+
+
+def test_a_rebuild_after_a_blanket_on_a_change_pair_s_day_finds_nothing(cli: Cli) -> None:
+    """N5, D-225: case 51's new consultant gives Krause's (3800303) pair, Abmeldung 04-14 and
+    Anmeldung 04-15 (R-CHG-3). A blanket of 04-14 takes the unsent Abmeldung back and ends
+    the registration; `sync --rebuild` derives the Abmeldung afresh and finds it covered
+    (R-PAU-1): nothing recorded and no R-EP-4 finding, on either database."""
+    data = str(ROOT / "tests" / "cases" / "51-chg-new-consultant" / "input.json")
+    sync = ("sync", data, "--as-of", "2025-04-28", "--format", "json")
+    cli.ok("init")
+    assert len(cli.json(*sync)["recorded"]) == 3
+    out = cli.ok("blanket-deregistration", "--doctor", "3800303", "--date", "2025-04-14", "--yes")
+    assert "It ends 1 open registration(s) on 2025-04-14" in out
+    assert "1 single Abmeldung(en) not yet sent are taken back" in out
+    for argv in (sync, (*sync, "--rebuild")):
+        result = cli.json(*argv)
+        assert (result["recorded"], result["findings"]) == ([], []), argv

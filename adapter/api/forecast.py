@@ -3,7 +3,8 @@ caller's tenant, from what sync keeps of its data (pushed, pulled, imported): th
 case as `substreg forecast` (adapter/services/forecast.py) and the same JSON document
 (`adapter.export.forecast.forecast_json`, one serializer). Patients are named by their
 pseudonyms; the codes are in clear, as the CLI shows them, and the showing is audited
-(D-190). For staff and doctors, who read the reports too.
+(D-190). The ledger is counted: what sync will not make is `settled`, an open handover's
+day 31 is in `handovers` (D-226). For staff and doctors, who read the reports too.
 """
 
 from collections.abc import Callable
@@ -40,6 +41,14 @@ class OpenPhaseOut(BaseModel):
     review_due: date | None = Field(description="R-DIA-2: the next outside review")
 
 
+class HandoverDueOut(BaseModel):
+    due: date = Field(description="day 31 of a handover received here and still open")
+    patient: str | None = Field(description="the patient's pseudonym; null: no patient's code")
+    handover: str
+    patient_code: str
+    why: str
+
+
 class ForecastOut(BaseModel):
     """The document `substreg forecast --format json` writes (documentation only: the body
     is written by `forecast_json`)."""
@@ -48,6 +57,12 @@ class ForecastOut(BaseModel):
     until: date
     deadlines: list[DeadlineOut]
     open_phases: list[OpenPhaseOut]
+    ledger: bool = Field(description="the ledger was counted (always, here: D-226)")
+    settled: list[DeadlineOut] = Field(
+        description="reports the data calls for that sync will not make, and why: a blanket "
+        "deregistration ended the registration, a handover received holds them back (D-226)"
+    )
+    handovers: list[HandoverDueOut]
 
 
 def forecast_router(caller: Callable[..., Caller]) -> APIRouter:

@@ -91,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         "forecast",
         help="what falls due in the days ahead and why, unless the data changes before",
     )
-    forecast_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    forecast_cmd.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    forecast_cmd.add_argument(
+        "--stored",
+        action="store_true",
+        help="forecast what sync keeps in the database instead of files, counting the "
+        "ledger: blanket deregistrations, handovers received (audited, D-226)",
+    )
     forecast_cmd.add_argument(
         "--as-of", type=_day, metavar="YYYY-MM-DD", help="the day to look ahead from (today)"
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import orjson
 
 from adapter.cli.exits import EXIT_FOUND, fails_on
-from adapter.errors import SubstregError
+from adapter.errors import SubstregError, UsageError
 from adapter.export.derivation import derivation_json, derivation_table, finding_json
 from adapter.services import derive
 from adapter.settings.practice import PracticeConfig, load_config
@@ -29,8 +29,10 @@ def run(handler: str, args: argparse.Namespace) -> int:
     try:
         if handler == "derive":
             return _derive(args)
-        if handler == "forecast":
+        if handler == "forecast" and not args.stored:
             return _forecast(args)
+        if handler == "forecast":  # --stored: the store, as `GET /forecast` (D-226)
+            handler = "forecast_stored"
         if handler == "validate":
             return _validate(args)
         return _room_of(handler)(handler, args)
@@ -80,15 +82,28 @@ def _forecast(args: argparse.Namespace) -> int:
     from adapter.cli.context import today_in_berlin  # noqa: PLC0415  (the one clock, D-46)
     from adapter.export.forecast import forecast_json, forecast_text  # noqa: PLC0415
     from adapter.services.forecast import forecast  # noqa: PLC0415
+    from adapter.settings.environment import database_configured  # noqa: PLC0415
 
+    if not args.paths:
+        msg = "forecast needs a PATH of FHIR data, or --stored for what sync keeps"
+        raise UsageError(msg)
     config = load_config(args.config) if args.config else PracticeConfig()
     as_of = args.as_of or today_in_berlin()
     found = forecast(args.paths, as_of=as_of, days=args.days, config=config)
+    if database_configured():  # once, on stderr: stdout stays the document (D-226)
+        print(FILES_ONLY, file=sys.stderr)
     if args.format == "json":
         sys.stdout.buffer.write(forecast_json(found))
     else:
         sys.stdout.write(forecast_text(found))
     return 0
+
+
+FILES_ONLY = (
+    "substreg: note: this forecast reads the files only, not the ledger of the database "
+    "set up here: a blanket deregistration or a handover received is not counted. "
+    "`substreg forecast --stored` forecasts what sync keeps and counts them (D-226)."
+)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -20,9 +20,7 @@ from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.destructive import DESTRUCTIVE
 from adapter.cli.exits import EXIT_FOUND, fails_on
 from adapter.crypto import MIN_PASSPHRASE_LENGTH
-from adapter.errors import (
-    SetupError,
-)
+from adapter.errors import SetupError, UsageError
 from adapter.export.ledger import write_export
 from adapter.mappings import load_mappings
 from adapter.services import bulk_reports, setup
@@ -90,6 +88,24 @@ def _sync(args: argparse.Namespace) -> int:
     # (D-55), so that a nightly job does not pass it by; --fail-on as for derive (D-66).
     kept_nothing = result.run_id is None
     return EXIT_FOUND if kept_nothing or fails_on(args.fail_on, result.findings) else 0
+
+
+def _forecast_stored(args: argparse.Namespace) -> int:
+    """`forecast --stored`: what sync keeps, the ledger counted (D-190, D-226)."""
+    from adapter.export.forecast import forecast_json, forecast_text  # noqa: PLC0415
+    from adapter.services.forecast import stored_forecast  # noqa: PLC0415
+
+    if args.paths:
+        msg = "forecast --stored reads what sync keeps: give no PATH (sync it first)"
+        raise UsageError(msg)
+    settings, actor, _ = context()
+    config = load_config(args.config) if args.config else PracticeConfig()
+    as_of = args.as_of or today_in_berlin()
+    found = stored_forecast(
+        store(settings), actor, as_of=as_of, days=args.days, config=config, mappings=load_mappings()
+    )
+    out.write(forecast_json(found) if args.format == "json" else forecast_text(found))
+    return 0
 
 
 def _inventory(args: argparse.Namespace) -> int:

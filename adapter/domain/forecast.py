@@ -15,7 +15,7 @@ there is a contact, a dose or a justified absence by 2025-07-11".
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from adapter.domain.model import PatientHistory, Report
@@ -37,6 +37,31 @@ class Deadline:
     patient: str  # the patient's resource key ("Patient/p1"), '' for a doctor's notice
     report: Report
     why: str  # one sentence: the rule, the day, and what prevents it
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A report the data will call for on `due` that sync will not make, as the ledger
+    stands: a blanket deregistration ended its registration (R-PAU-1), or a handover
+    received here holds it back or waives it (R-HO-1); `why` says which (D-226)."""
+
+    due: date
+    patient: str
+    report: Report
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverDue:
+    """The first day past the substitute time of a handover received here and still open
+    (R-ABS-1/2/3, D-202): from `due` on the patient is treated here beyond 30 days while
+    the sending doctor's registration is open (D-226)."""
+
+    due: date
+    patient: str  # the patient's key when the handover's code is one of the data's, else ''
+    handover_id: str
+    code: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +89,11 @@ class Forecast:
     open_phases: list[OpenPhase]
     deadlines: list[Deadline]
     newest_day: date | None = None  # the newest day the data speaks of, by `as_of`
+    # Whether the ledger was counted (the stored forecast, D-226): the files alone cannot
+    # know a blanket deregistration or a handover received.
+    ledger: bool = False
+    settled: list[Settled] = field(default_factory=list)
+    handovers: list[HandoverDue] = field(default_factory=list)
 
     @property
     def stale(self) -> bool:
@@ -89,21 +119,29 @@ class Forecast:
             return names[key] if key else key
 
         deadlines = [
-            replace(
-                d,
-                patient=name(d.patient),
-                report=replace(
-                    d.report,
-                    sources=tuple(names.get(s, s) for s in d.report.sources),
-                ),
-            )
+            replace(d, patient=name(d.patient), report=_renamed(d.report, names))
             for d in self.deadlines
         ]
         phases = sorted(
             (replace(p, patient=name(p.patient)) for p in self.open_phases),
             key=lambda p: p.patient,
         )
-        return Forecast(self.as_of, self.until, phases, deadlines, self.newest_day)
+        settled = [
+            replace(s, patient=name(s.patient), report=_renamed(s.report, names))
+            for s in self.settled
+        ]
+        handovers = [replace(h, patient=name(h.patient)) for h in self.handovers]
+        return replace(
+            self,
+            open_phases=phases,
+            deadlines=deadlines,
+            settled=settled,
+            handovers=handovers,
+        )
+
+
+def _renamed(report: Report, names: Mapping[str, str]) -> Report:
+    return replace(report, sources=tuple(names.get(s, s) for s in report.sources))
 
 
 def newest_day(history: PatientHistory, as_of: date) -> date | None:

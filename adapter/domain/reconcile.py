@@ -33,7 +33,12 @@ from datetime import date
 from adapter.domain import reconcile_findings as texts
 from adapter.domain.model import Report
 from adapter.domain.reconcile_corrections import Contradicted, corrections, desired_order
-from adapter.domain.reconcile_filters import after_agreement, blanket_days, register_view
+from adapter.domain.reconcile_filters import (
+    after_agreement,
+    blanket_days,
+    ended_by_blanket,
+    register_view,
+)
 from adapter.domain.reconcile_model import (
     PRACTICE,
     Desired,
@@ -165,8 +170,8 @@ class _Pair:
         withdrawn (rejected) instead of corrected: sending them would be the mistake."""
         ids = {r.ledger_id for r in unsent}
         self.plan.withdraw.extend(sorted(ids))
-        kept = [r for r in self.reported if r.ledger_id not in ids]
-        self.register = register_view(kept, self.blankets)
+        self.reported = [r for r in self.reported if r.ledger_id not in ids]
+        self.register = register_view(self.reported, self.blankets)
         self.plan.findings.append(texts.withdrawn(self.patient, unsent))
 
     def _code_findings(self) -> None:
@@ -191,7 +196,7 @@ class _Pair:
                 continue
             report = self._with_register_code(item.report)
             problem = self.register.refuses(report)
-            if problem is not None and report.kind == "abmeldung" and self.register.blanketed:
+            if problem is not None and self._blanketed(report):
                 continue  # R-PAU-1: the blanket deregistration ended it already (D-166)
             if problem is None:
                 self._plan(Desired(item.subject, item.patient, report), "derived")
@@ -199,6 +204,9 @@ class _Pair:
                 self._plan(Desired(item.subject, item.patient, report), "waived")
             else:
                 self.plan.findings.append(texts.refused(item, problem))
+
+    def _blanketed(self, report: Report) -> bool:
+        return ended_by_blanket(report, self.reported, self.blankets, self.register)
 
     def _with_register_code(self, report: Report) -> Report:
         """R-CODE-8: an Abmeldung, and the Anmeldung of a split that keeps the code, carry

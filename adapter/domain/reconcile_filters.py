@@ -37,6 +37,23 @@ def register_view(entries: Iterable[Reported], blankets: Iterable[date] = ()) ->
     return RegisterView(sorted(steps, key=lambda s: register_order(s[0], s[1])))
 
 
+def ended_by_blanket(
+    report: Report, entries: Iterable[Reported], blankets: Iterable[date], register: RegisterView
+) -> bool:
+    """R-PAU-1: an Abmeldung the register cannot take because a blanket deregistration of
+    the doctor ended the registration it would end (D-166): it is covered, not an R-EP-4
+    error. Asked of the register as it stood on the Abmeldung's day (what was sent or goes
+    to be, dated up to it), not only as it stands now: a registration opened after the
+    blanket (the new code's Anmeldung of a change pair dated the next day, R-CHG-1/3) is
+    no reason to make the one the blanket ended again (`sync --rebuild`, D-225)."""
+    if report.kind != "abmeldung":
+        return False
+    if register.blanketed:
+        return True
+    on_the_day = [r for r in entries if r.date <= report.date]
+    return register_view(on_the_day, [d for d in blankets if d <= report.date]).blanketed
+
+
 def after_agreement(
     subject: str,
     patient: str,

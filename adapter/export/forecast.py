@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from adapter.domain.forecast import Deadline, Forecast, OpenPhase
+from adapter.domain.forecast import Deadline, Forecast, HandoverDue, OpenPhase, Settled
 from adapter.domain.payload import report_json
 
 
@@ -19,11 +19,25 @@ def forecast_json(forecast: Forecast) -> bytes:
         "stale": forecast.stale,
         "deadlines": [_deadline_json(d) for d in forecast.deadlines],
         "open_phases": [_phase_json(p, forecast) for p in forecast.open_phases],
+        # D-226: whether the ledger was counted, what it settles, the handovers' day 31
+        "ledger": forecast.ledger,
+        "settled": [_deadline_json(s) for s in forecast.settled],
+        "handovers": [_handover_json(h) for h in forecast.handovers],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _deadline_json(deadline: Deadline) -> dict[str, Any]:
+def _handover_json(handover: HandoverDue) -> dict[str, Any]:
+    return {
+        "due": handover.due.isoformat(),
+        "patient": handover.patient or None,
+        "handover": handover.handover_id,
+        "patient_code": handover.code,
+        "why": handover.why,
+    }
+
+
+def _deadline_json(deadline: Deadline | Settled) -> dict[str, Any]:
     return {
         "due": deadline.due.isoformat(),
         "patient": deadline.patient or None,
@@ -55,7 +69,14 @@ def forecast_text(forecast: Forecast) -> str:
         who = d.patient or "the doctor's data"
         code = d.report.patient_code or "–"
         lines.append(f"  {d.due.isoformat()}  {who} ({code}): {d.why}")
-    quiet = [p for p in forecast.open_phases if forecast.next_due(p.patient) is None]
+    lines += _ledger_lines(forecast)
+    # A phase the ledger settles (a blanket ended it, a handover holds it) is listed above.
+    named = {s.patient for s in forecast.settled} | {h.patient for h in forecast.handovers}
+    quiet = [
+        p
+        for p in forecast.open_phases
+        if forecast.next_due(p.patient) is None and p.patient not in named
+    ]
     lines.append(f"Open phases with nothing due by {forecast.until.isoformat()}: {len(quiet)}")
     lines.extend(
         f"  {p.patient} ({p.code or 'no patient code: its reports are withheld, see derive'}),"
@@ -63,6 +84,23 @@ def forecast_text(forecast: Forecast) -> str:
         for p in quiet
     )
     return "\n".join(lines + _review_lines(forecast)) + "\n"
+
+
+def _ledger_lines(forecast: Forecast) -> list[str]:
+    """What the ledger settles, and the handovers received whose day 31 comes (D-226)."""
+    lines = []
+    if forecast.settled:
+        lines.append(f"Not made, as the ledger stands: {len(forecast.settled)}")
+        lines.extend(
+            f"  {s.due.isoformat()}  {s.patient} ({s.report.patient_code or '–'}): {s.why}"
+            for s in forecast.settled
+        )
+    if forecast.handovers:
+        lines.append(f"Handovers received, past the substitute time: {len(forecast.handovers)}")
+        for h in forecast.handovers:
+            late = ", overdue" if h.due <= forecast.as_of else ""
+            lines.append(f"  {h.due.isoformat()}{late}  {h.patient or '–'} ({h.code}): {h.why}")
+    return lines
 
 
 def _stale_lines(forecast: Forecast) -> list[str]:

@@ -10,20 +10,23 @@ beyond the first is what the register will be told unless the data changes befor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from adapter.domain.diamorphine import diamorphine_review
 from adapter.domain.forecast import Forecast, deadlines_ahead, newest_day, open_phase
+from adapter.domain.forecast_ledger import LedgerFacts, counted
 from adapter.domain.phases import derive_phases
-from adapter.domain.pipeline import reports_due
+from adapter.domain.pipeline import Due, reports_due
 from adapter.fhir.assemble import Assembly
 from adapter.mappings import Mappings
 from adapter.services.derive import PracticeData, read_practice
-from adapter.services.stored_practice import stored_practice
+from adapter.services.forecast_ledger import ledger_facts
+from adapter.services.stored_practice import StoredPractice, stored_practice
 from adapter.settings.practice import PracticeConfig
 from adapter.store.audit import Actor
-from adapter.store.workspace import Store
+from adapter.store.workspace import Store, Workspace
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366  # a year ahead: further out, nothing the data says now is still a deadline
@@ -56,16 +59,40 @@ def stored_forecast(
     are in clear, as the CLI shows them: the showing is audited, as `reports show` is."""
 
     # Read in one read-only unit of work, walked outside it (no writer waits for a walk),
-    # audited before anything is shown.
-    stored = store.read(lambda space: stored_practice(space, config, mappings))
-    found = forecast_of(stored.practice, as_of=as_of, days=days).renamed(stored.pseudonyms)
+    # audited before anything is shown. The ledger is read in the same unit of work: what
+    # sync will not make (a blanket deregistration, a handover received) is no deadline
+    # (D-226).
+    stored, facts = store.read(lambda space: _stored_with_ledger(space, config, mappings))
+    walked = walk_forecast(stored.practice, as_of=as_of, days=days)
+    found = counted(walked.forecast, walked.then, stored.pseudonyms, facts)
+    found = found.renamed(stored.pseudonyms)
     details = {"as_of": as_of.isoformat(), "days": days, "open": len(found.open_phases)}
     store.run(actor, lambda space: space.audit.append(actor, "forecast.show", details=details))
     return found
 
 
+def _stored_with_ledger(
+    space: Workspace, config: PracticeConfig, mappings: Mappings
+) -> tuple[StoredPractice, LedgerFacts]:
+    stored = stored_practice(space, config, mappings)
+    return stored, ledger_facts(space, sorted(stored.pseudonyms.values()))
+
+
 def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
     """The forecast of the practice's data, however it was read."""
+    return walk_forecast(practice, as_of=as_of, days=days).forecast
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """The forecast of the data alone, and the walk to its horizon's end it rests on."""
+
+    forecast: Forecast
+    then: Due
+
+
+def walk_forecast(practice: PracticeData, *, as_of: date, days: int) -> Walked:
+    """The data walked to `as_of` and to `as_of + days` (D-141)."""
     until = as_of + timedelta(days=days)
     doctors, rules = practice.doctors, practice.rules
     now_events, now_spans, then_events, then_spans, phases = [], [], [], [], []
@@ -87,4 +114,4 @@ def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
     deadlines = deadlines_ahead(due_now, due_then, as_of=as_of, until=until)
     phases.sort(key=lambda p: p.patient)
     newest = max((d for d in spoken if d is not None), default=None)
-    return Forecast(as_of, until, phases, deadlines, newest)
+    return Walked(Forecast(as_of, until, phases, deadlines, newest), due_then)

@@ -103,7 +103,11 @@ def export_handover(
             "handover.export",
             mapping_id=mapping.mapping_id,
             purpose=PURPOSE,
-            details={"document": handover.document_id, "registered": bool(handover.registration)},
+            details={
+                "document": handover.document_id,
+                "registered": bool(handover.registration),
+                "day": handover.day.isoformat(),  # the sender's forecast names it (D-227)
+            },
         )
         document = bundle_bytes(signed_bundle(bundle, token, timestamp))
         exported = Exported(handover, document, signer, next_steps(handover))

@@ -32,7 +32,7 @@ def apply_handovers(
     newest = {h.code: h for h in space.handovers.listed()}  # oldest first: the newest wins
     if not newest:
         return plan
-    received = {code: _received(h) for code, h in newest.items()}
+    received = {code: received_of(h) for code, h in newest.items()}
     record: list[Planned] = []
     findings = list(plan.findings)
     unresolved = set(plan.contradicted)
@@ -59,8 +59,9 @@ _AT_REGISTER = frozenset({"queued", "sent", "acknowledged"})
 _STATES: dict[str, HandoverState] = {s: s for s in ("open", "released", "returned", "replaced")}
 
 
-def _received(h: Incoming) -> Received:
-    # A state this version does not know holds back, as an open one does (fail closed).
+def received_of(h: Incoming) -> Received:
+    """What a handover received here decides with (`handover_decision`). A state this
+    version does not know holds back, as an open one does (fail closed)."""
     return Received(h.code, h.doctor_btm, _STATES.get(h.state, "open"), h.released_on)
 
 

@@ -81,6 +81,15 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
     return secret(env, DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
 
 
+def database_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """A store is set up for this shell: the database is named (directly or as a secret
+    file), or the default database exists in the current folder. Nothing is opened."""
+    env = os.environ if environ is None else environ
+    if env.get(DATABASE_URL_ENV) or env.get(f"{DATABASE_URL_ENV}_FILE"):
+        return True
+    return Path(DEFAULT_DATABASE_URL.removeprefix("sqlite:///")).exists()
+
+
 def mappings_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     """A practice's own copy of the mapping files, when one is set (read on every call, so
     a folder set after an earlier call is honoured)."""

@@ -120,6 +120,42 @@ def test_reports_the_register_cannot_take_are_refused_with_r_ep_4(
     assert finding.rule == "R-EP-4" and problem in finding.message
 
 
+PAIR_ABM = report("abmeldung", made_on=D(2025, 4, 15), dated=D(2025, 4, 14))
+PAIR_ANM = report("anmeldung", made_on=D(2025, 4, 15), dated=D(2025, 4, 15))
+
+
+def _blanket(day: date) -> Reported:
+    """The doctor's blanket deregistration of `day`, pending (a report of the practice)."""
+    pau = report("pauschalabmeldung", made_on=D(2025, 4, 28), dated=day, code=None)
+    return held(pau, f"pau-{day.isoformat()}", state="pending", subject=PRACTICE)
+
+
+@pytest.mark.parametrize(
+    "blanket",
+    [D(2025, 4, 14), D(2025, 4, 10)],
+    ids=["blanket-on-the-pair-s-abmeldung-day", "blanket-before-it"],
+)
+def test_a_change_pair_s_abmeldung_the_blanket_ended_is_covered_on_a_rebuild(
+    blanket: date,
+) -> None:
+    """R-PAU-1, R-EP-4 (D-225): the blanket took the pair's unsent Abmeldung of 04-14
+    back; derived afresh, it is covered although the new code's Anmeldung of 04-15 is
+    open now: nothing recorded, no finding."""
+    reported = [held(ANM, "l1", state="pending"), held(PAIR_ANM, "l3", state="pending")]
+    desired = [want(ANM), want(PAIR_ABM), want(PAIR_ANM)]
+    plan = reconcile(desired, [*reported, _blanket(blanket)], as_of=D(2025, 4, 28))
+    assert plan.record == [] and plan.findings == [] and plan.withdraw == []
+
+
+def test_without_the_blanket_the_same_abmeldung_is_refused_with_r_ep_4() -> None:
+    """The control: no blanket ended that registration, so the register cannot take an
+    Abmeldung dated before the Anmeldung it holds, and sync says so (R-EP-4)."""
+    reported = [held(ANM, "l1", state="pending"), held(PAIR_ANM, "l3", state="pending")]
+    plan = reconcile([want(PAIR_ABM)], reported, as_of=D(2025, 4, 28), partial=frozenset({SUBJECT}))
+    [finding] = plan.findings
+    assert finding.rule == "R-EP-4" and "lies before the Anmeldung" in finding.message
+
+
 def test_a_contradicted_abmeldung_records_nothing_and_names_the_correction() -> None:
     """R-EP-5: the data now shows the phase going on after the reported end."""
     plan = reconcile([want(ANM)], [held(ANM, "l1"), held(ABM, "l2")], as_of=AS_OF)

@@ -17,6 +17,15 @@ DEMO, CONFIG = ROOT / "demo", ROOT / "demo" / "practice.toml"
 DEMO_ARGS = ["forecast", str(DEMO), "--config", str(CONFIG), "--as-of", "2025-12-31"]
 
 
+@pytest.fixture(autouse=True)
+def _no_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No database set up in this shell, whatever the runner's: the files-only note of
+    D-226 would be on stderr (tests/handover/test_forecast_ledger.py tests it)."""
+    for name in ("SUBSTREG_DATABASE_URL", "SUBSTREG_DATABASE_URL_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./substreg.db here
+
+
 def test_the_demo_practice_sees_its_ten_day_deadlines_and_the_withheld_patient(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -73,6 +82,23 @@ def test_a_missing_export_is_one_line_and_exit_2(
     assert (status, out) == (2, "")
     assert err.startswith("substreg: ") and "gone.json" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["forecast"], "needs a PATH of FHIR data, or --stored"),
+        (["forecast", str(DEMO), "--stored"], "--stored reads what sync keeps: give no PATH"),
+    ],
+    ids=["neither-path-nor-stored", "path-and-stored"],
+)
+def test_files_or_the_store_one_of_them_else_one_line_and_exit_2(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D-226: `forecast PATH` reads files, `forecast --stored` what sync keeps; not both."""
+    status, out, err = run(argv, capsys)
+    assert (status, out) == (2, "")
+    assert err.startswith("substreg: ") and said in err and len(err.splitlines()) == 1
 
 
 def test_the_command_line_and_the_use_case_agree_on_the_longest_horizon() -> None:

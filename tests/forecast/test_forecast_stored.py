@@ -6,6 +6,7 @@ of its first reports (the deadlines then lie in the horizon)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +27,8 @@ CONFIG = PracticeConfig()
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_the_stored_forecast_is_the_forecast_of_the_files(case: Path) -> None:
-    """Byte for byte the same JSON document once the keys are renamed."""
+    """Byte for byte the same JSON document once the keys are renamed, but for `ledger`:
+    the stored forecast counted the ledger, which on these cases settles nothing (D-226)."""
     paths = [case / "input.json"]
     as_of = date.fromisoformat(json.loads((case / "expected.json").read_text())["as_of"])
     store, _ = make_twin()
@@ -34,5 +36,5 @@ def test_the_stored_forecast_is_the_forecast_of_the_files(case: Path) -> None:
     names = store.read(lambda space: stored_practice(space, CONFIG, MAPPINGS).pseudonyms)
     for day in [*_days_before_reports(case), as_of]:
         got = stored_forecast(store, ACTOR, as_of=day, days=45, config=CONFIG, mappings=MAPPINGS)
-        want = forecast(paths, as_of=day, days=45).renamed(names)
+        want = replace(forecast(paths, as_of=day, days=45).renamed(names), ledger=True)
         assert forecast_json(got) == forecast_json(want), day

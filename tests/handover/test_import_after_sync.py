@@ -15,12 +15,10 @@ from adapter.services.reports import list_reports
 from adapter.store.workspace import Store, Workspace
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, handover_findings, reports
-from tests.handover.test_worked_cases import ROTH, SOMMER, _import, _treatment, two
+from tests.handover.test_worked_cases import ROTH, SOMMER, _import, _treatment
 from tests.storage import ACTOR, BACKENDS, NOW
 from tests.sync.helpers import run_sync
 from tests.usecases.conftest import Clock, twin_store
-
-__all__ = ["two"]
 
 AT_A = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
 AT_B = fhir.Person("gef-0815", "Winter", "Marcel", "1988-06-21", "male", "W123456789")

@@ -4,50 +4,20 @@ on PostgreSQL too (R-HO-1, R-EP-5, R-ABS-1/2/3, R-EP-2)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.handover.cases import fhir
-from tests.handover.cases.sites import Site, handover_findings, reports, site
-from tests.storage import BACKENDS, _Templates
+from tests.handover.cases.sites import Site, handover_findings, reports
+from tests.storage import BACKENDS
 
 SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
 ROTH = fhir.Doctor("roth", "3820202", "382020201", "Roth", "Lars", "1971-07-30")
 WOLFF = fhir.Doctor("wolff", "3800101", "123456701", "Wolff", "Klara", "1970-05-11")
 KLINIK = fhir.Doctor("brandt-j", "3880202", "388020201", "Brandt", "Jonas", "1975-01-20")
 NEUMANN = fhir.Doctor("neumann", "3830303", "383030301", "Neumann", "Eva", "1980-10-02")
-
-
-@pytest.fixture
-def backend() -> str:
-    """The installations' database: SQLite, unless a case parametrises `backend`."""
-    return "sqlite"
-
-
-@pytest.fixture
-def two(
-    backend: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    _templates: _Templates,
-) -> Iterator[tuple[Site, Site]]:
-    """The sending and the receiving installation, each with a database of its own."""
-    if backend == "sqlite":
-        yield (
-            site(tmp_path / "sender", monkeypatch, capsys),
-            site(tmp_path / "receiver", monkeypatch, capsys),
-        )
-        return
-    for sender in _templates.postgresql():
-        for receiver in _templates.postgresql():
-            yield (
-                site(tmp_path / "sender", monkeypatch, capsys, sender),
-                site(tmp_path / "receiver", monkeypatch, capsys, receiver),
-            )
 
 
 def _treatment(
