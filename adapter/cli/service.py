@@ -10,6 +10,7 @@ from pathlib import Path
 
 from adapter import composition
 from adapter.cli.context import clock, confirm, today_in_berlin
+from adapter.cli.output import recorded_summary
 from adapter.cli.tenant_work import handle_tenant_work
 from adapter.errors import RegistryError, UsageError
 from adapter.mappings import load_mappings
@@ -162,8 +163,8 @@ def _accept_held(service: ServiceSettings, actor: Actor, args: argparse.Namespac
     as_of = args.as_of or today_in_berlin()
     options = SyncOptions(as_of=as_of, config=config, mappings=load_mappings())
     results = accept_held(store, actor, options, ending=args.ending)
-    recorded = sum(len(r.recorded) for r in results)
-    print(f"Synced in {len(results)} run(s); recorded {recorded} report(s) as pending.")
+    recorded = recorded_summary([r for result in results for r in result.recorded])
+    print(f"Synced in {len(results)} run(s). {recorded}.")
     return 0
 
 
