@@ -162,8 +162,8 @@ def test_continuing_after_the_blanket_says_what_happened_and_what_to_do(cli: Cli
     path = write(cli, notice())
     before = cli.tables()["report"]
     line = cli.refused("duplicate", "resolve", str(path), "--continues", "us")
-    assert "ended by this doctor's Pauschalabmeldung of 2025-12-31 (pending, R-PAU-1)" in line
-    assert "the doctor left and cannot continue it, so nothing was recorded" in line
+    assert "ended by the Pauschalabmeldung of 2025-12-31 (pending)" in line
+    assert "the doctor left and cannot continue it (R-PAU-1), so nothing was recorded" in line
     assert "the successor registers them anew (R-CHG-6" in line
     assert "different-people" in line and "Abmeldung is recorded" not in line
     assert cli.tables()["report"] == before

@@ -173,19 +173,20 @@ def _ended(registration: Registration, outcome: Outcome) -> str:
             "nor can end it again"
         )
     ended = (
-        f"the registration since {since} was ended by this doctor's Pauschalabmeldung of "
-        f"{blanket.day.isoformat()} ({blanket.state}, R-PAU-1)"
+        f"the registration since {since} was ended by the Pauschalabmeldung of "
+        f"{blanket.day.isoformat()} ({blanket.state})"
     )
     if outcome == "us":
         return (
-            f"{ended}: the doctor left and cannot continue it, so nothing was recorded. If the "
-            "patient stays in the practice, the successor registers them anew (R-CHG-6: the "
-            "next sync records that Anmeldung from the data); if the codes belong to two "
-            "people, answer that (continues: different-people)"
+            f"{ended}: the doctor left and cannot continue it (R-PAU-1), so nothing was "
+            "recorded. If the patient stays in the practice, the successor registers them "
+            "anew (R-CHG-6: the next sync records that Anmeldung from the data); if the "
+            "codes belong to two people, answer that (continues: different-people)"
         )
     return (
-        f"{ended}: it ends the treatment at the register, so no Abmeldung is recorded and "
-        "nothing was; if the codes belong to two people, answer that (continues: different-people)"
+        f"{ended}: it ends the treatment at the register, so no Abmeldung is recorded "
+        "(R-PAU-1) and nothing was; if the codes belong to two people, answer that "
+        "(continues: different-people)"
     )
 
 
