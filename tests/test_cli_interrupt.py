@@ -97,7 +97,7 @@ def test_ctrl_c_while_the_final_output_waits_for_its_reader_is_one_line(
     written (inside the command, or, buffered, after it returned) is the one line and
     130, not "Exception ignored … KeyboardInterrupt" and exit 120."""
     read_end, write_end = _full_pipe()
-    child = subprocess.Popen(  # noqa: S603 (our own command)
+    child = subprocess.Popen(
         [sys.executable, "-m", "adapter.cli", *DERIVE, "--format", "table"],
         stdout=write_end,
         stderr=subprocess.PIPE,
@@ -126,7 +126,7 @@ def test_ctrl_c_while_the_final_output_waits_for_its_reader_is_one_line(
 def test_a_reader_that_went_away_gets_no_traceback(unbuffered: bool) -> None:
     """`substreg derive … | head` where head has gone before the output is written: no
     traceback and no "Exception ignored", exit 141 as for SIGPIPE, like `cat | head`."""
-    child = subprocess.Popen(  # noqa: S603 (our own command)
+    child = subprocess.Popen(
         [sys.executable, "-m", "adapter.cli", *DERIVE],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -155,7 +155,7 @@ def test_ctrl_c_after_the_command_returned_is_one_line() -> None:
         "cli.main = main\n"
         "cli.console()\n"
     )
-    run = subprocess.run(  # noqa: S603 (our own command)
+    run = subprocess.run(
         [sys.executable, "-c", script, *DERIVE, "--format", "table"],
         capture_output=True,
         text=True,

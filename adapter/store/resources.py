@@ -103,8 +103,8 @@ class PushedResources:
     ) -> Located:
         """Keep the next version of `kind/logical_id` (version 1 without `previous`), written
         by `method` (POST, PUT, DELETE); `deleted`: a DELETE, whose body is what still
-        names the resource (its type and id, for sync's `Deleted`). ConcurrentUpdateError when another write made that version
-        first (the unit of work runs again)."""
+        names the resource (its type and id, for sync's `Deleted`). ConcurrentUpdateError
+        when another write made that version first (the unit of work runs again)."""
         version = 1 if previous is None else previous.version + 1
         index_version, id_idx = self.keys.active_blind(_id_text(kind, logical_id))
         if previous is None:

@@ -141,10 +141,9 @@ def test_the_timer_records_the_abmeldung_on_day_l_plus_11_without_a_push() -> No
     assert len(_kinds(store)) == 2
 
 
-def test_the_timer_keeps_a_mass_end_refused() -> None:
-    """The demo practice synced as of its last day, then silent for 25 days: the timer's
-    walk would end most treatments at once on no new data, so it is refused and audited
-    (D-48), not forced, and the ledger stays as it was."""
+def _timer_refused() -> tuple[Store, FastAPI, list[tuple[str, str, date]]]:
+    """The demo practice synced as of its last day by the start's round, then a round 25
+    days on, with nothing pushed meanwhile; the store, the app, and the ledger before."""
     config = DEMO / "practice.toml"
     clock = Clock(date(2025, 12, 31))
     store = _pushed(clock, [DEMO], config)
@@ -155,6 +154,14 @@ def test_the_timer_keeps_a_mass_end_refused() -> None:
     assert before and _unread(store) == 0
     clock.set(date(2026, 1, 25))
     schedule.round()
+    return store, app, before
+
+
+def test_the_timer_keeps_a_mass_end_refused() -> None:
+    """The demo practice synced as of its last day, then silent for 25 days: the timer's
+    walk would end most treatments at once on no new data, so it is refused and audited
+    (D-48), not forced, and the ledger stays as it was."""
+    store, app, before = _timer_refused()
     assert _kinds(store) == before
     assert app.state.ingestion.failures[TENANT] == 1
     refused = store.read(lambda space: space.audit.entries(action="sync.refused"))
@@ -165,22 +172,13 @@ def test_a_mass_end_the_timer_refused_is_held_and_accepted_as_shown() -> None:
     """D-237: the timer's refused walk on leaves nothing unread, yet `GET /sync/held` shows
     it held with the ends it would make, its finding names the service's way on (D-236),
     and a doctor's `POST /sync/held/accept` of that number records the Abmeldungen."""
-    config = DEMO / "practice.toml"
-    clock = Clock(date(2025, 12, 31))
-    store = _pushed(clock, [DEMO], config)
-    app = _app(store, config)
-    schedule: Schedule = app.state.schedule
-    schedule.round()
-    before = _kinds(store)
-    clock.set(date(2026, 1, 25))
-    schedule.round()
+    store, app, before = _timer_refused()
     [refused] = app.state.ingestion.last[TENANT]
     [error] = [f for f in refused.findings if f.severity == "error" and f.rule == "R-EP-3"]
     assert "GET /sync/held" in error.message and "POST /sync/held/accept" in error.message
     assert "--accept-mass-end" not in error.message
-    doctor = replace(
-        caller_of(store, load_config(config)), role=Role.DOCTOR, actor=Actor("dr-1", "doctor")
-    )
+    config = load_config(DEMO / "practice.toml")
+    doctor = replace(caller_of(store, config), role=Role.DOCTOR, actor=Actor("dr-1", "doctor"))
     routes = FastAPI()
     outcome.install(routes)
     routes.include_router(held_router(lambda: doctor, app.state.ingestion))

@@ -245,5 +245,7 @@ def test_a_sender_without_a_name_is_said_in_english() -> None:
     """N8: a document whose sender gave no name reads "sendende Einrichtung" (German, as
     the document is); the English line says so around it, in quotes."""
     unnamed = sender_named(replace(HANDOVER, sender=UNNAMED_SENDER))
-    assert unnamed == 'a sending facility that gave no name ("sendende Einrichtung" in the document)'
+    assert unnamed == (
+        'a sending facility that gave no name ("sendende Einrichtung" in the document)'
+    )
     assert sender_named(HANDOVER) == '"Praxis Falkner"'
