@@ -149,6 +149,23 @@ def test_after_the_blanket_the_status_says_so_and_no_abmeldung_is_recorded(cli: 
         "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
     )
     assert "Pauschalabmeldung of 2025-12-31" in line and "R-PAU-1" in line
+    assert "no Abmeldung is recorded" in line
+    assert cli.tables()["report"] == before
+
+
+def test_continuing_after_the_blanket_says_what_happened_and_what_to_do(cli: Cli) -> None:
+    """N8: `resolve --continues us` on a registration Falkner's blanket deregistration
+    ended: one line that says the doctor left and cannot continue it, that nothing was
+    recorded, and the way on (the successor's new Anmeldung, R-CHG-6), not of an Abmeldung."""
+    cli.synced()
+    cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    path = write(cli, notice())
+    before = cli.tables()["report"]
+    line = cli.refused("duplicate", "resolve", str(path), "--continues", "us")
+    assert "ended by the Pauschalabmeldung of 2025-12-31 (pending)" in line
+    assert "the doctor left and cannot continue it (R-PAU-1), so nothing was recorded" in line
+    assert "the successor registers them anew (R-CHG-6" in line
+    assert "different-people" in line and "Abmeldung is recorded" not in line
     assert cli.tables()["report"] == before
 
 

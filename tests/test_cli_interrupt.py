@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from adapter.cli.exits import EXIT_INTERRUPTED
+from adapter.cli.exits import EXIT_INTERRUPTED, EXIT_READER_GONE
+from adapter.cli.main import main
 from adapter.services import sync as sync_service
 from tests.cli_helpers import SYNC, Cli, one_line
 from tests.storage import ON_SQLITE_ONLY
@@ -45,3 +55,148 @@ def test_ctrl_c_while_a_command_loads_is_one_line(
     run = cli.run("reports", "list")
     assert run.status == EXIT_INTERRUPTED
     assert one_line(run.err).startswith("substreg: interrupted")
+
+
+# -- the final output (D-235) ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+DERIVE = ("derive", "demo", "--as-of", "2025-12-31", "--config", "demo/practice.toml")
+BUFFERED = pytest.mark.parametrize(
+    "unbuffered", [False, True], ids=["block-buffered", "PYTHONUNBUFFERED"]
+)
+
+
+def _child_env(*, unbuffered: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUBSTREG_")}
+    env.pop("PYTHONUNBUFFERED", None)  # as a person's shell has it: output buffered
+    return env | ({"PYTHONUNBUFFERED": "1"} if unbuffered else {})
+
+
+def _full_pipe() -> tuple[int, int]:
+    """A pipe whose buffer is full already: the next write to it blocks."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"x" * 4096)
+    os.set_blocking(write_end, True)
+    return read_end, write_end
+
+
+def _blocked_writing(pid: int) -> bool:
+    wchan = Path(f"/proc/{pid}/wchan")
+    return wchan.exists() and "pipe_write" in wchan.read_text()
+
+
+@BUFFERED
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_while_the_final_output_waits_for_its_reader_is_one_line(
+    unbuffered: bool,
+) -> None:
+    """`derive … | a reader that does not read`: Ctrl-C while the output waits to be
+    written (inside the command, or, buffered, after it returned) is the one line and
+    130, not "Exception ignored … KeyboardInterrupt" and exit 120."""
+    read_end, write_end = _full_pipe()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "adapter.cli", *DERIVE, "--format", "table"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=_child_env(unbuffered=unbuffered),
+    )
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 60
+        while not _blocked_writing(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _blocked_writing(child.pid), "the command never waited to write"
+        child.send_signal(signal.SIGINT)
+        status = child.wait(timeout=30)
+        err = child.stderr.read().decode() if child.stderr else ""
+    finally:
+        child.kill()
+        child.wait()
+        os.close(read_end)
+    assert status == EXIT_INTERRUPTED, err
+    assert one_line(err).startswith("substreg: interrupted")
+
+
+@BUFFERED
+def test_a_reader_that_went_away_gets_no_traceback(unbuffered: bool) -> None:
+    """`substreg derive … | head` where head has gone before the output is written: no
+    traceback and no "Exception ignored", exit 141 as for SIGPIPE, like `cat | head`."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "adapter.cli", *DERIVE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=_child_env(unbuffered=unbuffered),
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before a line is written
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == EXIT_READER_GONE
+    assert err == ""
+
+
+def test_ctrl_c_after_the_command_returned_is_one_line() -> None:
+    """An interrupt landing once `main` has returned, in the process's end: the output is
+    all written, and the one line and 130 follow, not a traceback."""
+    script = (
+        "import importlib, os, signal\n"
+        "cli = importlib.import_module('adapter.cli.main')\n"
+        "done = cli.main\n"
+        "def main():\n"
+        "    status = done()\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return status\n"
+        "cli.main = main\n"
+        "cli.console()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, *DERIVE, "--format", "table"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_child_env(unbuffered=False),
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == EXIT_INTERRUPTED, run.stderr
+    assert one_line(run.stderr).startswith("substreg: interrupted")
+    assert run.stdout.startswith("Reports due by 2025-12-31")
+
+
+class _StalledOutput(io.StringIO):
+    """Standard output whose final flush is where Ctrl-C lands."""
+
+    def flush(self) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_the_final_flush_is_answered_by_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main` writes the buffered output itself, inside its own handler: an interrupt
+    there is the one line and 130 (it used to come at the interpreter's end, unanswered)."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "stdout", _StalledOutput())
+    status = main([*DERIVE, "--format", "table"])
+    assert status == EXIT_INTERRUPTED
+    assert one_line(capsys.readouterr().err).startswith("substreg: interrupted")
+
+
+def test_a_broken_pipe_that_is_not_standard_output_stays_visible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a reader of standard output gone is silent: any other broken pipe is a fault
+    and is not hidden."""
+
+    def broken(*_: object, **__: object) -> int:
+        raise BrokenPipeError
+
+    monkeypatch.setattr("adapter.cli.run.run", broken)
+    with pytest.raises(BrokenPipeError):
+        main([*DERIVE])

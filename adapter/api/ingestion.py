@@ -42,7 +42,7 @@ ACTOR = Actor("ingestion", "system")  # who syncs what was pushed: the service i
 def today_options(caller: Caller) -> SyncOptions:
     """Sync as of today in Berlin (by the tenant store's clock), with its configuration."""
     as_of = caller.store.clock().astimezone(BERLIN).date()
-    return SyncOptions(as_of=as_of, config=caller.config, mappings=caller.mappings)
+    return SyncOptions(as_of=as_of, config=caller.config, mappings=caller.mappings, service=True)
 
 
 class Ingestion:

@@ -57,7 +57,9 @@ def notifications_router(
             bundle = orjson.loads(request_body)
         except orjson.JSONDecodeError:
             return operation_outcome(400, [("error/structure", "the body is not JSON", None)])
-        options = SyncOptions(as_of=_today(who), config=who.config, mappings=who.mappings)
+        options = SyncOptions(
+            as_of=_today(who), config=who.config, mappings=who.mappings, service=True
+        )
         try:
             received = receive(
                 who.store,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from adapter.cli.main import console
 
-from adapter.cli.main import main
-
-sys.exit(main())
+console()

@@ -12,6 +12,7 @@ EXIT_FOUND = 1  # validate found an error; --fail-on found a finding; a sync kep
 # an envelope does not authenticate or verify (EnvelopeDecryptionError, SignatureError)
 EXIT_USAGE = 2  # unusable input or usage: one line on standard error
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as a shell reports it): one line (D-205)
+EXIT_READER_GONE = 141  # standard output's reader went away (128 + SIGPIPE): silent (D-235)
 INTERRUPTED = (
     "substreg: interrupted; the step under way was rolled back, the steps already "
     "finished are kept, and running the command again goes on from there"

@@ -109,11 +109,19 @@ def _import(args: argparse.Namespace) -> int:
             "sending doctor (004 §10)."
         )
     sys.stdout.write(
-        f"Handover {done.handover.document_id} from {done.handover.sender}, signed by "
+        f"Handover {done.handover.document_id} from {sender_named(done.handover)}, signed by "
         f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"
         f"What follows:\n{_steps(done.steps)}"
     )
     return 0
+
+
+def sender_named(handover: Handover) -> str:
+    """The sending facility in an English sentence: its name as the document gives it, in
+    quotes (a German name stays German), or that it gave none."""
+    if handover.sender == service.UNNAMED_SENDER:
+        return f'a sending facility that gave no name ("{service.UNNAMED_SENDER}" in the document)'
+    return f'"{handover.sender}"'
 
 
 def _status(handover: Handover) -> str:

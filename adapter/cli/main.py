@@ -6,7 +6,8 @@ Exit codes (adapter/cli/exits.py): 0 success (findings included, unless `--fail-
 that severity or worse (the output is printed all the same), a sync kept nothing (a
 refused mass end, D-48), or `envelope open` read an envelope that does not authenticate or
 whose signature does not verify (D-73); 2 unusable input or usage (one line on standard
-error, never a traceback); 130 interrupted by Ctrl-C (one line, D-205).
+error, never a traceback); 130 interrupted by Ctrl-C (one line, D-205); 141 standard
+output's reader went away (`| head`: silent, D-235).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from adapter.cli import stopped
 from adapter.cli.envelope_arguments import add_envelope_commands
-from adapter.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, FAIL_ON, INTERRUPTED
+from adapter.cli.exits import EXIT_USAGE, FAIL_ON
 from adapter.cli.handover_arguments import add_handover_commands
 from adapter.cli.pull_arguments import add_pull_commands
 from adapter.cli.registersim_arguments import add_register_sim_command
@@ -128,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status. The caller owns the process (`console` is the
+    installed command; tests and the service's children call this)."""
     args = _parser().parse_args(argv)
     # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
     # that; each command then loads what it uses (`derive`: neither the store nor the
@@ -135,13 +139,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from adapter.cli.run import run  # noqa: PLC0415
 
-        return run(args.handler, args)
+        status = run(args.handler, args)
+        # The final output is still in the buffer of a pipe or file: written here, while an
+        # interrupt or a reader gone is still ours to answer, not at the interpreter's end,
+        # where Ctrl-C lost it silently and a closed pipe was "Exception ignored" (D-235).
+        sys.stdout.flush()
     except KeyboardInterrupt:
         # Ctrl-C is a person's stop, not a fault: one line, never a traceback. Every
         # write is one transaction, so the one under way is rolled back (D-205).
-        print(INTERRUPTED, file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return stopped.interrupted()
+    except BrokenPipeError:
+        if not stopped.reader_gone():
+            raise  # not standard output's reader: a fault to see
+        return stopped.EXIT_READER_GONE
+    return status
+
+
+def console() -> NoReturn:
+    """The installed `substreg`: `main`, and an interrupt after its last write (in the
+    interpreter's end) is the same one line and 130, never a traceback (D-235)."""
+    try:
+        status = main()
+    except KeyboardInterrupt:  # between main's own handler and here
+        status = stopped.interrupted()
+    stopped.guard_the_end(status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

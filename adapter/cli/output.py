@@ -19,7 +19,7 @@ from adapter.services.audit_log import AuditEntry
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
-from adapter.services.sync import SyncResult
+from adapter.services.sync import Recorded, SyncResult
 from adapter.settings.environment import Settings
 from adapter.store.audit import Verification
 from adapter.store.ledger import Entry
@@ -94,30 +94,20 @@ def sync_json(result: SyncResult) -> bytes:
 
 
 def sync_text(result: SyncResult) -> str:
+    waived = [r for r in result.recorded if r.origin == "waived"]
+    pending = [r for r in result.recorded if r.origin != "waived"]
     lines = [
         f"Sync as of {result.as_of.isoformat()}: {result.resources} resources read, "
         f"{result.changed} new or changed; {result.walked} patients walked "
         f"({result.rebuilt} derived afresh).",
-        f"Recorded {len(result.recorded)} report(s) as pending"
+        f"Recorded {len(pending)} report(s) as pending"
         + (f", {result.superseded} marked superseded" if result.superseded else "")
         + ":",
+        *_recorded_rows(pending),
     ]
-    rows = [
-        (
-            r.ledger_id,
-            r.report.kind,
-            r.report.made_on.isoformat(),
-            r.report.date.isoformat(),
-            r.report.doctor.btm_number or "–",
-            r.report.rule + ("" if r.origin == "derived" else f" ({r.origin})"),
-        )
-        for r in result.recorded
-    ]
-    if rows:
-        lines += [
-            "  " + line
-            for line in table(("ledger id", "kind", "made on", "date", "doctor", "rule"), rows)
-        ]
+    if waived:  # rejected as they are recorded: never to be approved or sent
+        lines.append(f"Recorded {len(waived)} report(s) as waived (never sent; see the findings):")
+        lines += _recorded_rows(waived)
     lines.append(f"Findings: {len(result.findings)}")
     lines += [f"  {f.severity:<7} {f.rule:<9} {f.message}" for f in result.findings]
     if result.run_id is None:
@@ -126,6 +116,31 @@ def sync_text(result: SyncResult) -> str:
     lines.append(f"Run {result.run_id} (`substreg runs undo` takes it back while unsent).")
     lines.append("Next: `substreg reports list --state pending`, then approve or reject.")
     return "\n".join(lines) + "\n"
+
+
+def _recorded_rows(recorded: Sequence[Recorded]) -> list[str]:
+    rows = [
+        (
+            r.ledger_id,
+            r.report.kind,
+            r.report.made_on.isoformat(),
+            r.report.date.isoformat(),
+            r.report.doctor.btm_number or "–",
+            r.report.rule + ("" if r.origin in ("derived", "waived") else f" ({r.origin})"),
+        )
+        for r in recorded
+    ]
+    if not rows:
+        return []
+    header = ("ledger id", "kind", "made on", "date", "doctor", "rule")
+    return ["  " + line for line in table(header, rows)]
+
+
+def recorded_summary(recorded: Sequence[Recorded]) -> str:
+    """How many reports a sync recorded as pending, and the waived ones apart (never sent)."""
+    waived = sum(1 for r in recorded if r.origin == "waived")
+    text = f"Recorded {len(recorded) - waived} report(s) as pending"
+    return text + (f" and {waived} as waived (never sent)" if waived else "")
 
 
 # -- ledger ---------------------------------------------------------------------------------

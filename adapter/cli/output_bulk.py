@@ -30,14 +30,19 @@ def inventory_text(result: BulkResult, key_date: date) -> str:
 
 
 def blanket_plan_text(plan: BlanketPlan) -> str:
-    """What the blanket deregistration will do: the registrations it ends, by our ids."""
+    """What the blanket deregistration will do: the registrations it ends, by our ids. Made
+    already, it ends nothing: only its statement is shown (`blanket_text` says the rest)."""
     day = plan.day.strftime("%d.%m.%Y")
     lines = [
         f'Pauschalabmeldung of doctor {plan.doctor}: "Am {day} habe ich alle von mir '
         'durchgeführten Substitutionsbehandlungen beendet."',
-        f"It ends {len(plan.ends)} open registration(s) on {plan.day.isoformat()}; sync sends "
-        "no single Abmeldung for them, and a successor registers each patient anew (R-CHG-6).",
     ]
+    if plan.made_already:
+        return "\n".join(lines) + "\n"
+    lines.append(
+        f"It ends {len(plan.ends)} open registration(s) on {plan.day.isoformat()}; sync sends "
+        "no single Abmeldung for them, and a successor registers each patient anew (R-CHG-6)."
+    )
     lines += [f"  mapping {subject}" for subject in plan.ends]
     if plan.withdraws:
         lines.append(
@@ -45,13 +50,14 @@ def blanket_plan_text(plan: BlanketPlan) -> str:
             + ", ".join(plan.withdraws)
             + " (should the blanket be rejected later: `substreg sync --rebuild` makes them again)"
         )
-    if plan.made_already:
-        lines.append("The ledger holds this blanket deregistration already: nothing is made again.")
     return "\n".join(lines) + "\n"
 
 
 def blanket_text(result: BulkResult) -> str:
     ids = [i for found in result.recorded.values() for i in found]
     if not ids:
-        return "Nothing recorded: the blanket deregistration is in the ledger already.\n"
+        return (
+            "Nothing recorded: the ledger holds this blanket deregistration already, and what "
+            "it ends it ended then.\n"
+        )
     return f"Recorded as pending: {ids[0]}.\n{_NEXT}\n"

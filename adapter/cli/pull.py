@@ -193,7 +193,7 @@ def _pull_text(result: PullResult, client: FhirClient) -> str:
         for line in out.table(("type", "pages", "resources", "from", "checkpoint"), rows)
     ]
     lines.append(f"Deleted on the server and synced as deleted: {len(result.deletions.refs)}.")
-    lines.append(f"Recorded {len(result.recorded)} report(s) as pending.")
+    lines.append(out.recorded_summary(result.recorded) + ".")
     if result.refused:
         lines.append("A sync kept nothing (a mass end was refused, D-48): the pull stopped there.")
     severities = [f.severity for f in result.findings]

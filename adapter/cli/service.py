@@ -10,6 +10,7 @@ from pathlib import Path
 
 from adapter import composition
 from adapter.cli.context import clock, confirm, today_in_berlin
+from adapter.cli.output import recorded_summary
 from adapter.cli.tenant_work import handle_tenant_work
 from adapter.errors import RegistryError, UsageError
 from adapter.mappings import load_mappings
@@ -153,18 +154,24 @@ def _accept_held(service: ServiceSettings, actor: Actor, args: argparse.Namespac
         raise UsageError("tenant accept-held: --ending must be 0 or more")
     waiting = held(store)
     confirm(
-        f"accept-held would sync {waiting.pending} pushed resource(s) of {tenant.tenant_id}, "
+        f"accept-held would sync {_unread(waiting)} of {tenant.tenant_id}, "
         f"ending up to {args.ending} treatment(s) at once",
         f"{held_text(tenant.tenant_id, waiting)}Sync, accepting up to {args.ending} end(s)?",
         yes=args.yes,
     )
     config = load_config(Path(tenant.config_path)) if tenant.config_path else PracticeConfig()
     as_of = args.as_of or today_in_berlin()
-    options = SyncOptions(as_of=as_of, config=config, mappings=load_mappings())
+    options = SyncOptions(as_of=as_of, config=config, mappings=load_mappings(), service=True)
     results = accept_held(store, actor, options, ending=args.ending)
-    recorded = sum(len(r.recorded) for r in results)
-    print(f"Synced in {len(results)} run(s); recorded {recorded} report(s) as pending.")
+    recorded = recorded_summary([r for result in results for r in result.recorded])
+    print(f"Synced in {len(results)} run(s). {recorded}.")
     return 0
+
+
+def _unread(waiting: Held) -> str:
+    if waiting.pending or not waiting.held:
+        return f"{waiting.pending} pushed resource(s)"
+    return "no new data (the walk on to the day its timer refused, D-237)"
 
 
 def held_text(tenant_id: str, waiting: Held) -> str:

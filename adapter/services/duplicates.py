@@ -144,7 +144,7 @@ def resolve(
         if outcome != "different-people" and not registration.open:
             if _answered(space, match.mapping_id, answer):
                 return Resolution(match.mapping_id, None, answer)
-            return NoticeError(_ended(registration))
+            return NoticeError(_ended(registration, outcome))
         return _record(
             space,
             actor,
@@ -162,18 +162,31 @@ def resolve(
     return done
 
 
-def _ended(registration: Registration) -> str:
-    """Why an ended registration takes no answer but `different-people` (R-PAU-1)."""
+def _ended(registration: Registration, outcome: Outcome) -> str:
+    """Why an ended registration takes no answer but `different-people` (R-PAU-1), and
+    what to do instead."""
     since = registration.first_use.isoformat()
     blanket = registration.ended_by_blanket
-    if blanket is not None:
+    if blanket is None:
         return (
-            f"the registration since {since} was ended by the Pauschalabmeldung of "
-            f"{blanket.day.isoformat()} ({blanket.state}): no Abmeldung is recorded (R-PAU-1)"
+            f"the registration since {since} is ended already: this doctor neither continues it "
+            "nor can end it again"
+        )
+    ended = (
+        f"the registration since {since} was ended by the Pauschalabmeldung of "
+        f"{blanket.day.isoformat()} ({blanket.state})"
+    )
+    if outcome == "us":
+        return (
+            f"{ended}: the doctor left and cannot continue it (R-PAU-1), so nothing was "
+            "recorded. If the patient stays in the practice, the successor registers them "
+            "anew (R-CHG-6: the next sync records that Anmeldung from the data); if the "
+            "codes belong to two people, answer that (continues: different-people)"
         )
     return (
-        f"the registration since {since} is ended already: this doctor neither continues it "
-        "nor can end it again"
+        f"{ended}: it ends the treatment at the register, so no Abmeldung is recorded "
+        "(R-PAU-1) and nothing was; if the codes belong to two people, answer that "
+        "(continues: different-people)"
     )
 
 

@@ -51,6 +51,7 @@ class Version:
     last_updated: datetime
     deleted: bool
     resource: JsonObject  # meta set; a DELETE's is only its type and id
+    method: str | None = None  # POST, PUT or DELETE; None: written before it was kept
 
     @property
     def etag(self) -> str:
@@ -91,7 +92,7 @@ def create_in(
         if existing is not None:
             return Written(200, _current(space, kind, existing), wrote=False)
     new_id = logical_id or str(uuid.uuid4())
-    return Written(201, _write(space, kind, new_id, None, resource))
+    return Written(201, _write(space, kind, new_id, None, resource, method="POST"))
 
 
 def update_in(
@@ -113,7 +114,7 @@ def update_in(
         msg = f"If-Match names version {if_match} of the {kind}, which has {now}"
         raise FhirRequestError(msg, status=412, issues=[("conflict", msg, None)])
     status = 201 if previous is None or previous.deleted else 200
-    return Written(status, _write(space, kind, logical_id, previous, resource))
+    return Written(status, _write(space, kind, logical_id, previous, resource, method="PUT"))
 
 
 def delete_in(space: Workspace, kind: str, logical_id: str) -> Version | None:
@@ -123,7 +124,7 @@ def delete_in(space: Workspace, kind: str, logical_id: str) -> Version | None:
     if previous.deleted:
         return None
     tombstone = {"resourceType": kind, "id": logical_id}
-    return _write(space, kind, logical_id, previous, tombstone, deleted=True)
+    return _write(space, kind, logical_id, previous, tombstone, method="DELETE", deleted=True)
 
 
 def read_in(space: Workspace, kind: str, logical_id: str, version: int | None = None) -> Version:
@@ -264,6 +265,7 @@ def _write(
     previous: Located | None,
     resource: JsonObject,
     *,
+    method: str,
     deleted: bool = False,
 ) -> Version:
     version = 1 if previous is None else previous.version + 1
@@ -273,15 +275,20 @@ def _write(
         meta.update(versionId=str(version), lastUpdated=instant(space.now))
         stamped["meta"] = meta
     identifiers = [] if deleted else identifiers_of(resource)
+    body = orjson.dumps(stamped)
     located = space.resources.write(
-        kind, logical_id, previous, orjson.dumps(stamped), identifiers, deleted=deleted
+        kind, logical_id, previous, body, identifiers, method=method, deleted=deleted
     )
-    return Version(kind, logical_id, located.version, located.last_updated, deleted, stamped)
+    return Version(
+        kind, logical_id, located.version, located.last_updated, deleted, stamped, method
+    )
 
 
 def _version(kind: str, kept: Kept) -> Version:
     resource = orjson.loads(kept.body)
-    return Version(kind, resource["id"], kept.version, kept.last_updated, kept.deleted, resource)
+    return Version(
+        kind, resource["id"], kept.version, kept.last_updated, kept.deleted, resource, kept.method
+    )
 
 
 def instant(moment: datetime) -> str:
@@ -293,10 +300,7 @@ def _history_entry(version: Version, *, created: bool) -> JsonObject:
     version, or the first after a deletion), so it was answered 201 (FHIR http.html)."""
     entry: JsonObject = {
         "fullUrl": f"{version.kind}/{version.logical_id}",
-        "request": {
-            "method": "DELETE" if version.deleted else "PUT",
-            "url": f"{version.kind}/{version.logical_id}",
-        },
+        "request": _request(version),
         "response": {
             "status": "204" if version.deleted else "201" if created else "200",
             "etag": version.etag,
@@ -306,6 +310,15 @@ def _history_entry(version: Version, *, created: bool) -> JsonObject:
     if not version.deleted:
         entry["resource"] = version.resource
     return entry
+
+
+def _request(version: Version) -> JsonObject:
+    """How the version was written (D-238): a POST to the type, a PUT or DELETE to the
+    instance. A version kept before the method was (revision 0012) is answered as then:
+    DELETE for a deletion, else PUT, which FHIR allows for a create too."""
+    method = version.method or ("DELETE" if version.deleted else "PUT")
+    url = version.kind if method == "POST" else f"{version.kind}/{version.logical_id}"
+    return {"method": method, "url": url}
 
 
 def outcome(issues: list[tuple[str, str, str | None]], severity: str = "error") -> JsonObject:

@@ -36,6 +36,10 @@ from adapter.store.workspace import Store, Workspace
 PURPOSE = "handover to another facility (R-HO-1)"
 BERLIN = ZoneInfo("Europe/Berlin")
 
+# The document is German (a Composition "Übergabe Substitutionsbehandlung"): the sender's
+# name in it when none was given and no registration names the doctor.
+UNNAMED_SENDER = "sendende Einrichtung"
+
 
 @dataclass(frozen=True, slots=True)
 class Exported:
@@ -190,7 +194,7 @@ def _handover(
 
 def _sender(registration: Registration | None) -> str:
     if registration is None:
-        return "sendende Einrichtung"
+        return UNNAMED_SENDER
     return f"Praxis/Einrichtung von {doctor_label(registration.doctor)}"
 
 

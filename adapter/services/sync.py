@@ -272,7 +272,7 @@ class _Run:
             return
         limit = self.options.mass_end_limit
         if self.options.accept_mass_end and (limit is None or len(found.ending) <= limit):
-            self.findings.append(_mass_end_accepted(len(found.ending)))
+            self.findings.append(_mass_end_accepted(len(found.ending), self.options.service))
             return
         keys = {p.mapping.mapping_id: p.key for p in walked}
         result = SyncResult(
@@ -283,7 +283,9 @@ class _Run:
             0,
             [],
             0,
-            unique_findings([found.finding(self.as_of, keys), *self.findings]),
+            unique_findings(
+                [found.finding(self.as_of, keys, service=self.options.service), *self.findings]
+            ),
         )
         details: dict[str, object] = {
             "as_of": self.as_of.isoformat(),
@@ -291,6 +293,7 @@ class _Run:
             "ending": len(found.ending),
             "open": found.open_phases,
             "newest_event": batch_newest.isoformat() if batch_newest else None,
+            "resources": len(self.batch.owners),  # 0: a walk on of no data (D-209, D-237)
         }
         raise _MassEndRefused(result, details)
 
@@ -384,10 +387,11 @@ def _state_rebuilt(mapping_id: str) -> Finding:
     )
 
 
-def _mass_end_accepted(count: int) -> Finding:
+def _mass_end_accepted(count: int, service: bool) -> Finding:
+    how = "the held sync accepted, D-181" if service else "--accept-mass-end"
     return Finding(
         "warning",
         "R-EP-3",
         f"{count} registrations were ended by the 10-day rule on an export without recent "
-        "events, as a person accepted (D-48: --accept-mass-end, or POST /sync/held/accept)",
+        f"events, as a person accepted (D-48: {how})",
     )

@@ -89,7 +89,9 @@ class MassEnd:
     open_phases: int
     newest: date | None  # the export's newest event
 
-    def finding(self, as_of: date, patients: dict[str, str]) -> Finding:
+    def finding(self, as_of: date, patients: dict[str, str], *, service: bool) -> Finding:
+        """The refusal as it is shown: by the command that ran the sync, or by the
+        service's GET /findings (`service`): each names its own way to accept (D-236)."""
         newest = (
             f"the export's newest event is from {self.newest.isoformat()} "
             f"({(as_of - self.newest).days} days before {as_of.isoformat()})"
@@ -102,11 +104,21 @@ class MassEnd:
             "R-EP-3",
             f"Nothing was recorded: {newest}, yet {len(self.ending)} of {self.open_phases} "
             "open registrations would end by the 10-day rule (R-EP-3) in this sync. A stale or "
-            "empty export must not end every treatment. Sync current data; if these "
-            "treatments really ended, a doctor accepts the ends (the service: GET /sync/held, "
-            "then POST /sync/held/accept; the command line: sync with --accept-mass-end).",
+            f"empty export must not end every treatment. {_SERVICE if service else _COMMAND}",
             tuple(keys[:5]),
         )
+
+
+_COMMAND = (
+    "Sync current data; if these treatments really ended, a doctor accepts the ends: run "
+    "this command again with --accept-mass-end."
+)
+_SERVICE = (
+    "The EHR pushes current data; if these treatments really ended, a doctor or an admin "
+    "accepts the ends: GET /sync/held shows the sync held, POST /sync/held/accept with the "
+    "number of ends it shows accepts them (on the server: substreg tenant held TENANT, then "
+    "substreg tenant accept-held TENANT --ending N)."
+)
 
 
 def mass_end(

@@ -49,6 +49,10 @@ class SyncOptions:
     # with accept_mass_end: at most this many ends are accepted (the number a person saw
     # held, D-181); more is refused again. None: any number (`--accept-mass-end`).
     mass_end_limit: int | None = None
+    # run by the service (a push, a notification, its timer): a run refused as a mass end
+    # waits for a person at GET /sync/held (D-181), and its finding says so, not the
+    # command line's --accept-mass-end (D-236)
+    service: bool = False
 
 
 @dataclass(frozen=True, slots=True)

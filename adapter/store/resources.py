@@ -43,6 +43,7 @@ class Kept:
     last_updated: datetime
     deleted: bool
     body: bytes
+    method: str | None = None  # POST, PUT or DELETE; None: written before it was kept (D-238)
 
 
 class PushedResources:
@@ -97,12 +98,13 @@ class PushedResources:
         body: bytes,
         identifiers: list[tuple[str, str]],
         *,
+        method: str,
         deleted: bool = False,
     ) -> Located:
-        """Keep the next version of `kind/logical_id` (version 1 without `previous`);
-        `deleted`: a DELETE, whose body is what still names the resource (its type and id,
-        for sync's `Deleted`). ConcurrentUpdateError when another write made that version
-        first (the unit of work runs again)."""
+        """Keep the next version of `kind/logical_id` (version 1 without `previous`), written
+        by `method` (POST, PUT, DELETE); `deleted`: a DELETE, whose body is what still
+        names the resource (its type and id, for sync's `Deleted`). ConcurrentUpdateError
+        when another write made that version first (the unit of work runs again)."""
         version = 1 if previous is None else previous.version + 1
         index_version, id_idx = self.keys.active_blind(_id_text(kind, logical_id))
         if previous is None:
@@ -144,6 +146,7 @@ class PushedResources:
                 "nonce": sealed.nonce,
                 "ct": sealed.ct,
                 "ingested_at": None,
+                "method": method,
             }
         )
         pairs = [
@@ -232,7 +235,14 @@ class PushedResources:
         body = self.keys.open(
             located.dek_id, _row_id(located), _field(row["version"]), row["nonce"], row["ct"]
         )
-        return Kept(located.resource_id, row["version"], row["last_updated"], row["deleted"], body)
+        return Kept(
+            located.resource_id,
+            row["version"],
+            row["last_updated"],
+            row["deleted"],
+            body,
+            row["method"],
+        )
 
 
 def _located(row: Row) -> Located:

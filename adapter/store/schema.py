@@ -360,6 +360,8 @@ fhir_resource_version = Table(
     Column("nonce", Bytes, nullable=False),
     Column("ct", Bytes, nullable=False),  # the JSON as served, meta set (a DELETE: type and id)
     Column("ingested_at", DateTime(timezone=True), nullable=True),  # NULL: sync has not read it
+    # revision 0012: POST, PUT or DELETE, as `_history` shows it (NULL: written before, D-238)
+    Column("method", String(6), nullable=True),
     PrimaryKeyConstraint("resource_id", "version"),
     Index("ix_fhir_resource_version_ingested_at", "ingested_at"),
 )

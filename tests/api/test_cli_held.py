@@ -71,5 +71,5 @@ def test_a_tenants_held_sync_is_shown_and_accepted_at_the_command_line(
     assert status == 2 and "give --yes" in err
     assert "is held" in run("tenant", "held", "demo")[1]
     status, out, _ = run(*accept, "--yes")
-    assert status == 0 and out.startswith("Synced in 1 run(s); recorded ")
+    assert status == 0 and out.startswith("Synced in 1 run(s). Recorded ")
     assert "nothing held (0 pushed resource(s) unread)" in run("tenant", "held", "demo")[1]

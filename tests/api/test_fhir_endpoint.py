@@ -3,11 +3,14 @@ error as an OperationOutcome with its status (issue 13 item 2, D-127)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
 from adapter.fhir.r4b import model_class
 from adapter.services.fhir_requests import SUPPORTED
+from adapter.services.fhir_resources import Version, _history_entry
 from tests.api.helpers import FHIR_JSON, caller_of, client_of, patient, post, put
 
 
@@ -78,6 +81,49 @@ def test_update_makes_versions_and_if_match_refuses_a_stale_one(client: TestClie
     assert [e["response"]["status"] for e in history["entry"]] == ["200", "200", "201"]
     _outcome(client.get("/fhir/Patient/p-1/_history/4"), 404)
     _outcome(put(client, "/fhir/Patient/new", patient(id="new"), **{"If-Match": 'W/"1"'}), 412)
+
+
+def test_the_history_names_the_method_each_version_was_written_with(
+    client: TestClient,
+) -> None:
+    """D-238: a resource created by POST, then updated by PUT, in a transaction and alone:
+    `_history` says POST (to the type) for the first version and PUT for the next, not PUT
+    for both."""
+    created = post(client, "/fhir/Patient", patient("4711")).json()
+    url = f"Patient/{created['id']}"
+    assert put(client, f"/fhir/{url}", {**created, "gender": "female"}).status_code == 200
+    in_bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:9a1c6f2e-0b8d-4c1e-9f3a-5d2b7e8c4a10",
+                "resource": patient("4712"),
+                "request": {"method": "POST", "url": "Patient"},
+            }
+        ],
+    }
+    answer = post(client, "/fhir", in_bundle).json()
+    bundled = answer["entry"][0]["response"]["location"].split("/_history")[0]
+    history = client.get(f"/fhir/{url}/_history").json()
+    assert [e["request"] for e in history["entry"]] == [
+        {"method": "PUT", "url": url},
+        {"method": "POST", "url": "Patient"},
+    ]
+    [entry] = client.get(f"/fhir/{bundled}/_history").json()["entry"]
+    assert entry["request"] == {"method": "POST", "url": "Patient"}
+    assert entry["response"]["status"] == "201"
+
+
+@pytest.mark.parametrize(
+    ("deleted", "method"), [(False, "PUT"), (True, "DELETE")], ids=["written", "deleted"]
+)
+def test_a_version_kept_before_its_method_was_is_shown_as_then(deleted: bool, method: str) -> None:
+    """A version from before revision 0012 has no method kept: `_history` answers it as
+    it always did (PUT, or DELETE for a deletion), never a guess of POST."""
+    old = Version("Patient", "p-1", 1, datetime(2026, 1, 2, tzinfo=UTC), deleted, {}, None)
+    entry = _history_entry(old, created=True)
+    assert entry["request"] == {"method": method, "url": "Patient/p-1"}
 
 
 def test_conditional_create_finds_one_and_refuses_many(client: TestClient) -> None:

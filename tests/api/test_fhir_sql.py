@@ -45,6 +45,15 @@ def test_the_interactions_and_the_push_to_the_ledger_on_sql(database: Database) 
     assert put(client, url, body, **{"If-Match": 'W/"1"'}).status_code == 412
     assert client.get(f"{url}/_history/1").json()["gender"] == "male"
     assert client.delete(url).status_code == 204 and client.get(url).status_code == 410
+    requests = [e["request"] for e in client.get(f"{url}/_history").json()["entry"]]
+    assert (
+        requests
+        == [  # D-238: each version as it was written, kept in the row
+            {"method": "DELETE", "url": url[6:]},
+            {"method": "PUT", "url": url[6:]},
+            {"method": "POST", "url": "Patient"},
+        ]
+    )
 
     cases = SHARED_CASES or OWN_CASES
     case = cases[0]

@@ -6,18 +6,22 @@ without a push, while a mass end stays refused (D-48)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from adapter.api import outcome
 from adapter.api.app import create_app
+from adapter.api.held import held_router
 from adapter.api.schedule import Schedule
 from adapter.settings.practice import load_config
 from adapter.settings.service import ServiceSettings
+from adapter.store.audit import Actor
 from adapter.store.memory.registry import MemoryRegistry
-from adapter.store.registry import Tenant
+from adapter.store.registry import Role, Tenant
 from adapter.store.workspace import Store
 from tests.api.helpers import caller_of, client_of, post, transactions
 from tests.storage import NOW, make_twin
@@ -137,10 +141,9 @@ def test_the_timer_records_the_abmeldung_on_day_l_plus_11_without_a_push() -> No
     assert len(_kinds(store)) == 2
 
 
-def test_the_timer_keeps_a_mass_end_refused() -> None:
-    """The demo practice synced as of its last day, then silent for 25 days: the timer's
-    walk would end most treatments at once on no new data, so it is refused and audited
-    (D-48), not forced, and the ledger stays as it was."""
+def _timer_refused() -> tuple[Store, FastAPI, list[tuple[str, str, date]]]:
+    """The demo practice synced as of its last day by the start's round, then a round 25
+    days on, with nothing pushed meanwhile; the store, the app, and the ledger before."""
     config = DEMO / "practice.toml"
     clock = Clock(date(2025, 12, 31))
     store = _pushed(clock, [DEMO], config)
@@ -151,7 +154,41 @@ def test_the_timer_keeps_a_mass_end_refused() -> None:
     assert before and _unread(store) == 0
     clock.set(date(2026, 1, 25))
     schedule.round()
+    return store, app, before
+
+
+def test_the_timer_keeps_a_mass_end_refused() -> None:
+    """The demo practice synced as of its last day, then silent for 25 days: the timer's
+    walk would end most treatments at once on no new data, so it is refused and audited
+    (D-48), not forced, and the ledger stays as it was."""
+    store, app, before = _timer_refused()
     assert _kinds(store) == before
     assert app.state.ingestion.failures[TENANT] == 1
     refused = store.read(lambda space: space.audit.entries(action="sync.refused"))
     assert len(refused) == 1
+
+
+def test_a_mass_end_the_timer_refused_is_held_and_accepted_as_shown() -> None:
+    """D-237: the timer's refused walk on leaves nothing unread, yet `GET /sync/held` shows
+    it held with the ends it would make, its finding names the service's way on (D-236),
+    and a doctor's `POST /sync/held/accept` of that number records the Abmeldungen."""
+    store, app, before = _timer_refused()
+    [refused] = app.state.ingestion.last[TENANT]
+    [error] = [f for f in refused.findings if f.severity == "error" and f.rule == "R-EP-3"]
+    assert "GET /sync/held" in error.message and "POST /sync/held/accept" in error.message
+    assert "--accept-mass-end" not in error.message
+    config = load_config(DEMO / "practice.toml")
+    doctor = replace(caller_of(store, config), role=Role.DOCTOR, actor=Actor("dr-1", "doctor"))
+    routes = FastAPI()
+    outcome.install(routes)
+    routes.include_router(held_router(lambda: doctor, app.state.ingestion))
+    client = TestClient(routes)
+    shown = client.get("/sync/held").json()
+    assert shown["held"] is True and shown["pending"] == 0
+    assert shown["as_of"] == "2026-01-25" and shown["ending"] > 2
+    accepted = client.post("/sync/held/accept", json={"ending": shown["ending"]})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["runs"] == 1
+    ended = [k for k in _kinds(store) if k not in before]
+    assert [kind for kind, _, _ in ended] == ["abmeldung"] * shown["ending"]
+    assert client.get("/sync/held").json()["held"] is False

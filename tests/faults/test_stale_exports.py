@@ -64,6 +64,9 @@ def test_the_same_export_three_weeks_on_ends_no_treatment(cli: Cli) -> None:
     assert result["run_id"] is None
     [error] = [f for f in result["findings"] if f["rule"] == "R-EP-3"]
     assert "newest event is from 2025-12-31 (20 days before 2026-01-20)" in error["message"]
+    # D-236: the command's own way on, not the service's routes
+    assert "run this command again with --accept-mass-end" in error["message"]
+    assert "/sync/held" not in error["message"]
     assert result["recorded"] == []
     accepted = cli.json(*stale, "--accept-mass-end")
     assert [r["rule"] for r in accepted["recorded"]] == ["R-EP-3"] * 5

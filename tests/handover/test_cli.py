@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from adapter.cli.exits import EXIT_INTERRUPTED
-from adapter.cli.handover import _treatment
+from adapter.cli.handover import _treatment, sender_named
+from adapter.services.handover import UNNAMED_SENDER
 from tests.handover.cases import fhir
 from tests.handover.cases.sites import Site, site
 from tests.handover.values import HANDOVER
@@ -91,9 +92,9 @@ def test_a_fingerprint_with_colons_is_the_same_fingerprint(
 def test_a_document_imported_twice_is_recorded_once(sent: tuple[Site, Site, Path, str]) -> None:
     """The second import verifies again and records nothing new."""
     _, receiver, document, signer = sent
-    assert "Registration recorded" in receiver.ok(
-        "handover", "import", str(document), "--trust", signer
-    )
+    first = receiver.ok("handover", "import", str(document), "--trust", signer)
+    assert "Registration recorded" in first
+    assert ' from "Praxis/Einrichtung von ' in first  # the document's German name, quoted
     again = receiver.ok("handover", "import", str(document), "--trust", signer)
     assert "Nothing new recorded" in again
     assert receiver.ok("handover", "list").count(" open ") == 1
@@ -238,3 +239,13 @@ def test_doses_without_an_open_phase_say_what_is_known() -> None:
     text = _treatment(ended)
     assert "last dose 2025-12-30 (no open treatment phase" in text
     assert "until unknown" not in text
+
+
+def test_a_sender_without_a_name_is_said_in_english() -> None:
+    """N8: a document whose sender gave no name reads "sendende Einrichtung" (German, as
+    the document is); the English line says so around it, in quotes."""
+    unnamed = sender_named(replace(HANDOVER, sender=UNNAMED_SENDER))
+    assert unnamed == (
+        'a sending facility that gave no name ("sendende Einrichtung" in the document)'
+    )
+    assert sender_named(HANDOVER) == '"Praxis Falkner"'

@@ -31,27 +31,30 @@ def _races(database: Database) -> tuple[type[Exception], ...]:
 
 
 def test_versions_are_kept_sealed_and_open_again(backend_db: Database) -> None:
-    """Two versions and a DELETE: each opens as written, the history is newest first, and
-    no row holds the id, the identifier or the body in clear."""
+    """Two versions and a DELETE: each opens as written with the method that wrote it
+    (D-238), the history is newest first, and no row holds the id, the identifier or the
+    body in clear."""
     with backend_db.transaction() as rows:
         pushed = _resources(rows)
-        first = pushed.write("Patient", ID, None, b'{"v":1,"id":"' + ID.encode() + b'"}', [])
-        second = pushed.write("Patient", ID, first, b'{"v":2}', [IDENTIFIER])
+        first = pushed.write(
+            "Patient", ID, None, b'{"v":1,"id":"' + ID.encode() + b'"}', [], method="POST"
+        )
+        second = pushed.write("Patient", ID, first, b'{"v":2}', [IDENTIFIER], method="PUT")
     with backend_db.transaction() as rows:
         pushed = _resources(rows, LATER)
         found = pushed.locate("Patient", ID)
         assert found is not None and found.version == 2 and not found.deleted
         assert found.resource_id == first.resource_id == second.resource_id
-        gone = pushed.write("Patient", ID, found, b"{}", [], deleted=True)
+        gone = pushed.write("Patient", ID, found, b"{}", [], method="DELETE", deleted=True)
         assert gone.deleted and gone.version == 3
     with backend_db.transaction(write=False) as rows:
         pushed = _resources(rows, LATER)
         located = pushed.locate("Patient", ID)
         assert located is not None and located.deleted and located.last_updated == LATER
-        assert [(k.version, k.body, k.deleted) for k in pushed.history(located)] == [
-            (3, b"{}", True),
-            (2, b'{"v":2}', False),
-            (1, b'{"v":1,"id":"' + ID.encode() + b'"}', False),
+        assert [(k.version, k.body, k.deleted, k.method) for k in pushed.history(located)] == [
+            (3, b"{}", True, "DELETE"),
+            (2, b'{"v":2}', False, "PUT"),
+            (1, b'{"v":1,"id":"' + ID.encode() + b'"}', False, "POST"),
         ]
         kept = pushed.version(located, 2)
         assert kept is not None and kept.body == b'{"v":2}'
@@ -72,9 +75,11 @@ def test_identifiers_find_the_current_version_only(backend_db: Database) -> None
     two resources with one identifier are both found."""
     with backend_db.transaction() as rows:
         pushed = _resources(rows)
-        one = pushed.write("Patient", "a", None, b"{}", [IDENTIFIER])
-        pushed.write("Patient", "b", None, b"{}", [IDENTIFIER, ("s", "v")])
-        pushed.write("Patient", "a", one, b"{}", [("s", "w")])  # a's identifier changed
+        one = pushed.write("Patient", "a", None, b"{}", [IDENTIFIER], method="PUT")
+        pushed.write("Patient", "b", None, b"{}", [IDENTIFIER, ("s", "v")], method="PUT")
+        pushed.write(
+            "Patient", "a", one, b"{}", [("s", "w")], method="PUT"
+        )  # a's identifier changed
     with backend_db.transaction(write=False) as rows:
         pushed = _resources(rows)
         assert [r.version for r in pushed.identified("Patient", *IDENTIFIER)] == [1]
@@ -87,13 +92,13 @@ def test_a_logical_id_is_created_once_and_a_stale_version_refused(backend_db: Da
     """A second create of one id, or a write on a version not current, is refused as a race
     (the unit of work runs again and sees the resource)."""
     with backend_db.transaction() as rows:
-        first = _resources(rows).write("Patient", ID, None, b"{}", [])
+        first = _resources(rows).write("Patient", ID, None, b"{}", [], method="PUT")
     with pytest.raises(_races(backend_db)), backend_db.transaction() as rows:
-        _resources(rows).write("Patient", ID, None, b"{}", [])
+        _resources(rows).write("Patient", ID, None, b"{}", [], method="PUT")
     with backend_db.transaction() as rows:
-        _resources(rows).write("Patient", ID, first, b"{}", [])
+        _resources(rows).write("Patient", ID, first, b"{}", [], method="PUT")
     with pytest.raises(_races(backend_db)), backend_db.transaction() as rows:
-        _resources(rows).write("Patient", ID, first, b"{}", [])  # version 1 is stale
+        _resources(rows).write("Patient", ID, first, b"{}", [], method="PUT")  # version 1 is stale
     with backend_db.transaction(write=False) as rows:
         located = _resources(rows).locate("Patient", ID)
         assert located is not None and located.version == 2
@@ -104,11 +109,11 @@ def test_pending_versions_until_sync_has_read_them(backend_db: Database) -> None
     marking a version read marks those before it, not a newer one written meanwhile."""
     with backend_db.transaction() as rows:
         pushed = _resources(rows)
-        a = pushed.write("Patient", "a", None, b"a1", [])
-        pushed.write("Organization", "o", None, b"o1", [])
+        a = pushed.write("Patient", "a", None, b"a1", [], method="PUT")
+        pushed.write("Organization", "o", None, b"o1", [], method="PUT")
     with backend_db.transaction() as rows:
         pushed = _resources(rows, LATER)
-        pushed.write("Patient", "a", a, b"a2", [])
+        pushed.write("Patient", "a", a, b"a2", [], method="PUT")
         assert pushed.count_pending() == 2
         waiting = pushed.pending(10)
         assert [(kind, kept.body) for kind, kept in waiting] == [
@@ -122,14 +127,14 @@ def test_pending_versions_until_sync_has_read_them(backend_db: Database) -> None
         pushed = _resources(rows, LATER)
         located = pushed.locate("Patient", "a")
         assert located is not None
-        pushed.write("Patient", "a", located, b"a3", [])
+        pushed.write("Patient", "a", located, b"a3", [], method="PUT")
         pushed.mark_ingested([(located.resource_id, 2)])  # read before version 3 came
         assert [kept.body for _, kept in pushed.pending(10)] == [b"a3"]
 
 
 def test_a_failed_transaction_keeps_no_version(backend_db: Database) -> None:
     with pytest.raises(RuntimeError), backend_db.transaction() as rows:
-        _resources(rows).write("Patient", ID, None, b"{}", [IDENTIFIER])
+        _resources(rows).write("Patient", ID, None, b"{}", [IDENTIFIER], method="PUT")
         raise RuntimeError("the work failed")
     with backend_db.transaction(write=False) as rows:
         pushed = _resources(rows)
@@ -142,10 +147,10 @@ def test_owners_are_noted_and_a_patients_resources_forgotten(backend_db: Databas
     keys and deletes their rows, versions and identifiers; the others stay."""
     with backend_db.transaction() as rows:
         pushed = _resources(rows)
-        one = pushed.write("Patient", "a", None, b"a1", [IDENTIFIER])
-        pushed.write("Patient", "a", one, b"a2", [IDENTIFIER])
-        two = pushed.write("MedicationAdministration", "m", None, b"m1", [])
-        other = pushed.write("Patient", "b", None, b"b1", [])
+        one = pushed.write("Patient", "a", None, b"a1", [IDENTIFIER], method="PUT")
+        pushed.write("Patient", "a", one, b"a2", [IDENTIFIER], method="PUT")
+        two = pushed.write("MedicationAdministration", "m", None, b"m1", [], method="PUT")
+        other = pushed.write("Patient", "b", None, b"b1", [], method="PUT")
         pushed.set_owners(
             {one.resource_id: "map-1", two.resource_id: "map-1", other.resource_id: None}
         )
@@ -175,11 +180,13 @@ def test_an_index_key_rotation_finds_and_reindexes_what_the_old_key_indexes(
     rotated = RING.rotated("index", LATER.isoformat())
     with backend_db.transaction() as rows:
         pushed = _resources(rows)
-        a = pushed.write("Patient", "a", None, b"{}", [IDENTIFIER])
-        b = pushed.write("Patient", "b", None, b"{}", [])
+        a = pushed.write("Patient", "a", None, b"{}", [IDENTIFIER], method="PUT")
+        b = pushed.write("Patient", "b", None, b"{}", [], method="PUT")
     with backend_db.transaction() as rows:
         after = PushedResources(rows.resources, KeyStore(rows.keys, rotated, LATER), LATER)
-        c = after.write("Patient", "c", None, b"{}", [IDENTIFIER])  # under the new key
+        c = after.write(
+            "Patient", "c", None, b"{}", [IDENTIFIER], method="PUT"
+        )  # under the new key
         assert after.rows_indexed_under(1) == 3 and after.rows_indexed_under(2) == 2
         stale = after.indexed_under_old_keys()
         assert sorted(s.resource_id for s in stale) == sorted([a.resource_id, b.resource_id])
