@@ -141,9 +141,7 @@ def _practice_toml(out: Path, base: str, endpoint: str, keys: Path, pin: str) ->
     return out
 
 
-def _tenants(
-    tmp: Path, endpoint: str, keys: Path, pin: str, env: dict[str, str]
-) -> list[Tenant]:
+def _tenants(tmp: Path, endpoint: str, keys: Path, pin: str, env: dict[str, str]) -> list[Tenant]:
     """The demo and every public scenario, each a tenant; at `make test`'s quick depth
     every other one on each database, so that the two runs together still push every
     scenario through the whole round (tests/depth.py, D-218)."""
