@@ -186,19 +186,27 @@ def _hold_inventories(
 ) -> tuple[list[Entry], tuple[str, ...]]:
     """D-196: the approved reports that go now, and the inventory reports held back (each
     with a note naming what it waits for, written once)."""
-    if not any(e.kind == INVENTORY for e in approved):
-        return approved, ()
-    ledger = [listed(e) for e in space.ledger.entries()]
+    waiting = inventories_waiting(space, approved)
     going: list[Entry] = []
     held: list[str] = []
     for entry in approved:
-        waits = inventory_waits_for(listed(entry), ledger)
+        waits = waiting.get(entry.ledger_id)
         if not waits:
             going.append(entry)
             continue
         held.append(entry.ledger_id)
         _note_once(space, entry, HELD_NOTE.format(ids=", ".join(waits)))
     return going, tuple(held)
+
+
+def inventories_waiting(space: Workspace, entries: list[Entry]) -> dict[str, tuple[str, ...]]:
+    """D-196: of `entries`, each inventory report that may not be sealed yet, with the
+    single reports it waits for; `submit` and `outbox resend` both ask this."""
+    if not any(e.kind == INVENTORY for e in entries):
+        return {}
+    ledger = [listed(e) for e in space.ledger.entries()]
+    found = {e.ledger_id: inventory_waits_for(listed(e), ledger) for e in entries}
+    return {ledger_id: waits for ledger_id, waits in found.items() if waits}
 
 
 def _note_once(space: Workspace, entry: Entry, line: str) -> None:

@@ -5,19 +5,22 @@ them, on the in-memory twin, with the leaving doctor of tests/cases/34-chg-leavi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from adapter.errors import BulkReportError
+from adapter.domain.reconcile import Planned
+from adapter.errors import BulkReportError, OutboxError
 from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
+from adapter.services.outbox import resend
 from adapter.services.reports import decide, list_reports, show
 from adapter.services.retention import plan_retention
 from adapter.services.submit import submit
 from adapter.services.sync_undo import plan_undo, undo
 from adapter.services.worker import deliver_due
-from adapter.store.workspace import Store
+from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR
 from tests.submission.fakes import FakeRegister, FakeTransport
 from tests.submission.pki import SubmissionPki
@@ -353,3 +356,50 @@ def test_after_an_acknowledged_blanket_a_later_one_must_end_something(
         blanket_deregistration(
             synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 14), today=date(2025, 6, 21)
         )
+
+
+def _record_abmeldung(store: Store, anmeldung: str, day: date) -> str:
+    """An Abmeldung of the Anmeldung's patient and doctor, recorded pending (as a sync
+    of corrected data, or a duplicate notice's answer, would record one)."""
+
+    def work(space: Workspace) -> str:
+        entry = space.ledger.entry(anmeldung)
+        report = replace(space.ledger.payload(entry), kind="abmeldung", date=day, id=f"abm-{day}")
+        assert entry.mapping_id is not None
+        recorded = space.ledger.record(Planned(entry.mapping_id, report), entry.dek_id)
+        assert recorded is not None
+        return recorded
+
+    return store.run(ACTOR, work)
+
+
+def test_resend_of_an_inventory_batch_applies_the_same_check(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-196 on `outbox resend`: the inventory's batch was refused as a whole at its first
+    attempt (D-151); an Abmeldung of its patient dated before the key date was recorded
+    since and is unsent, so resend refuses, naming it; once sent, resend seals it anew."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    [anmeldung] = [h.ledger_id for h in ledger(synced) if h.report.kind == "anmeldung"]
+    decide(synced, ACTOR, [anmeldung, stock], "approve")
+    sealing = sealing_for(submission_pki, tmp_path)
+    transport = FakeTransport(FakeRegister(submission_pki.register_key()))
+    delivery = delivery_for(submission_pki, transport)
+    submit(synced, ACTOR, sealing)
+    deliver_due(synced, ACTOR, delivery)
+    (batch,) = submit(synced, ACTOR, sealing).batches
+    transport.script = ["permanent"]
+    assert [o.state for o in deliver_due(synced, ACTOR, delivery)] == ["rejected"]
+    abmeldung = _record_abmeldung(synced, anmeldung, date(2025, 6, 9))
+    with pytest.raises(OutboxError) as refused:
+        resend(synced, ACTOR, batch.batch_id, sealing)
+    line = str(refused.value)
+    assert "\n" not in line and "(D-196)" in line
+    assert f"{stock} waits for {abmeldung}" in line
+    decide(synced, ACTOR, [abmeldung], "approve")
+    submit(synced, ACTOR, sealing)
+    deliver_due(synced, ACTOR, delivery)
+    new = resend(synced, ACTOR, batch.batch_id, sealing)
+    assert new.report_count == 1 and new.batch_id != batch.batch_id
