@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapter.domain.duplicate_notice import DuplicateNotice
+from adapter.domain.duplicate_notice import DuplicateNotice, doctor_json
 from adapter.store.audit import Actor
 from adapter.store.notice_letters import ANSWERED, OPEN, KeptNotice
 from adapter.store.workspace import Store, Workspace
@@ -76,15 +76,7 @@ def notice_json(listed: ListedNotice) -> dict[str, Any]:
         "reference": notice.reference,
         "letter_date": notice.letter_date.isoformat(),
         "doctor_btm_number": notice.doctor_btm_number,
-        "other_doctors": [
-            {
-                "name": o.name,
-                "btm_number": o.btm_number,
-                "contact": o.contact,
-                "first_use": o.first_use.isoformat(),
-            }
-            for o in notice.other_doctors
-        ],
+        "other_doctors": [doctor_json(o) for o in notice.other_doctors],
         "state": listed.state,
         "received_at": _utc(kept.received_at),
         "answer": kept.answer,

@@ -189,9 +189,7 @@ def test_a_day_still_to_come_is_refused_for_export_and_return(
 def test_an_installation_refuses_its_own_document(sent: tuple[Site, Site, Path, str]) -> None:
     """The sender imports what it exported: one line, exit 2, nothing recorded (D-202)."""
     sender, _, document, signer = sent
-    line = sender.refused("handover", "import", str(document), "--trust", signer)
-    assert "signed by this installation itself" in line
-    assert sender.ok("handover", "list") == NONE_RECEIVED
+    _refused_as_its_own(sender, document, signer)
 
 
 def test_export_makes_a_missing_out_folder_for_its_owner_only(
@@ -251,9 +249,7 @@ def test_the_sender_still_knows_its_own_document_after_rotating_the_audit_key(
     sender, _, document, signer = sent
     rotated = sender.ok("keys", "rotate", "audit")
     assert "Handover documents are signed under a new key from now on" in rotated
-    line = sender.refused("handover", "import", str(document), "--trust", signer)
-    assert "signed by this installation itself" in line
-    assert sender.ok("handover", "list") == NONE_RECEIVED
+    _refused_as_its_own(sender, document, signer)
 
 
 def test_a_document_exported_after_the_rotation_names_the_new_key(
@@ -265,9 +261,7 @@ def test_a_document_exported_after_the_rotation_names_the_new_key(
     sender.ok("keys", "rotate", "audit")
     newer, new_signer = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
     assert new_signer != signer
-    assert "signed by this installation itself" in sender.refused(
-        "handover", "import", str(newer), "--trust", new_signer
-    )
+    _refused_as_its_own(sender, newer, new_signer)
     receiver.ok("handover", "import", str(document), "--trust", signer)
     out = receiver.ok("handover", "import", str(newer), "--trust", new_signer)
     assert "this newer copy replaces it" in out
@@ -297,3 +291,10 @@ def test_release_and_return_of_an_earlier_handover_after_the_receiver_rotates_it
 def _imported(receiver: Site, document: Path, signer: str) -> str:
     out = receiver.ok("handover", "import", str(document), "--trust", signer)
     return out.split("Handover ", 1)[1].split(" ", 1)[0]
+
+
+def _refused_as_its_own(sender: Site, document: Path, signer: str) -> None:
+    """D-202: one line, exit 2, nothing recorded."""
+    line = sender.refused("handover", "import", str(document), "--trust", signer)
+    assert "signed by this installation itself" in line
+    assert sender.ok("handover", "list") == NONE_RECEIVED
