@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapter.domain.duplicate_notice import DuplicateNotice, doctor_json
+from adapter.errors import UnknownReportError
 from adapter.store.audit import Actor
 from adapter.store.notice_letters import ANSWERED, OPEN, KeptNotice
 from adapter.store.workspace import Store, Workspace
@@ -56,12 +57,22 @@ def list_notices(store: Store) -> list[ListedNotice]:
     def read(space: Workspace) -> list[ListedNotice]:
         listed = []
         for kept in space.notice_letters.listed():
-            report = None if kept.ledger_id is None else space.ledger.entry(kept.ledger_id).state
+            report = _report_state(space, kept.ledger_id)
             state = OPEN if kept.answer is None or report == "rejected" else ANSWERED
             listed.append(ListedNotice(kept, state, report))
         return listed
 
     return store.read(read)
+
+
+def _report_state(space: Workspace, ledger_id: str | None) -> str | None:
+    """The answer's report's state now; None without an answer, or once the row is gone."""
+    if ledger_id is None:
+        return None
+    try:
+        return space.ledger.entry(ledger_id).state
+    except UnknownReportError:
+        return None
 
 
 def notices_json(notices: list[ListedNotice]) -> dict[str, Any]:
