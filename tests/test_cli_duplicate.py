@@ -183,3 +183,47 @@ def test_a_contradicting_answer_is_one_line_and_records_nothing(cli: Cli) -> Non
         line = cli.refused("duplicate", "resolve", str(path), "--continues", outcome)
         assert f"--continues other already (report {ledger_id}, pending)" in line
     assert cli.tables()["report"] == before
+
+
+def test_imported_notices_are_kept_once_and_listed_open_then_answered(cli: Cli) -> None:
+    """D-233: the notice is kept at import (sealed: no table holds the code), once per
+    letter; `duplicate list` shows it open, then answered with `--continues other`, the
+    report's ledger id and day; rejecting that report opens it again."""
+    cli.synced()
+    assert cli.ok("duplicate", "list") == "No duplicate notice received.\n"
+    path = write(cli, notice())
+    first = cli.ok("duplicate", "import", str(path), "--ticket", "T-7")
+    notice_id = first.split("Kept as notice ", 1)[1].split(" ", 1)[0]
+    again = cli.ok("duplicate", "import", str(path), "--ticket", "T-7")
+    assert f"imported before (notice {notice_id}," in again and "nothing new" in again
+    [kept] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    assert (kept["notice_id"], kept["state"], kept["answer"]) == (notice_id, "open", None)
+    assert (kept["reference"], kept["letter_date"]) == ("Az. 2026-0042", "2026-01-05")
+    said = cli.ok(
+        "duplicate", "resolve", str(path), "--continues", "other", "--last-use", "2025-12-20"
+    )
+    ledger_id = said.split(" as report ")[1].split(",")[0]
+    [answered] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    assert (answered["state"], answered["answer"], answered["ledger_id"]) == (
+        "answered",
+        "other",
+        ledger_id,
+    )
+    assert answered["report_state"] == "pending" and answered["answered_at"]
+    table = cli.ok("duplicate", "list")
+    assert f"{ledger_id} (pending)" in table and "1 notice(s), 0 open." in table
+    assert REUTER not in table + json.dumps(answered)
+    assert not _holds_the_code(cli)
+    cli.ok("reports", "reject", ledger_id, "--reason", "wrong answer typed")
+    [reopened] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    assert (reopened["state"], reopened["report_state"]) == ("open", "rejected")
+
+
+def test_a_notice_answered_without_import_is_kept_answered(cli: Cli) -> None:
+    """`resolve` alone keeps the notice too, answered; importing it afterwards adds none."""
+    cli.synced()
+    path = write(cli, notice())
+    cli.ok("duplicate", "resolve", str(path), "--continues", "us")
+    cli.ok("duplicate", "import", str(path))
+    [kept] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    assert (kept["state"], kept["answer"]) == ("answered", "us")

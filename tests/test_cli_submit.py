@@ -322,20 +322,37 @@ def test_a_keyring_of_another_installation_seals_nothing_and_writes_nothing(
     assert _states(cli) == {"sent"}
 
 
-def test_an_inventory_approved_with_its_anmeldungen_is_sealed_by_the_next_submit(
+def test_an_inventory_approved_with_its_anmeldungen_is_sent_by_the_same_submit(
     cli: Cli, submission_pki: SubmissionPki
 ) -> None:
-    """D-196: the first submit sends the Anmeldungen and says it holds the inventory
-    reports back; once those were sent, the next submit seals them."""
+    """D-196, D-232: one submit sends the Anmeldungen, then seals and sends the inventory
+    reports it held back for them, and says so; a second submit has nothing to do."""
     cli.synced()
     cli.ok("inventory", "--key-date", "2025-12-31", "--doctor", "3990101")
     cli.ok("reports", "approve", *cli.ledger_ids())
     cli.set_clock(NOW)
     config = _practice(cli.tmp, submission_pki)
     first = cli.ok("submit", "--config", str(config))
-    assert "Held back" in first and "Inventur-Meldung(en)" in first
-    approved = cli.json("reports", "list", "--state", "approved", "--format", "json")["reports"]
-    assert approved and {r["kind"] for r in approved} == {"inventur"}
-    second = cli.ok("submit", "--config", str(config))
-    assert "Held back" not in second and "Sealed 1 batch(es) into the outbox:" in second
+    assert "Held back" not in first
+    assert "Inventur-Meldung(en) held back until the reports they confirm were sent" in first
+    assert _states(cli) == {"sent"}
+    assert "No approved report waits to be sent." in cli.ok("submit", "--config", str(config))
+
+
+def test_a_worker_seals_the_inventory_its_pass_freed_and_sends_it_next(
+    cli: Cli, submission_pki: SubmissionPki
+) -> None:
+    """D-232: `submit --queue-only` holds the inventory reports back; the worker's pass
+    (`--once`) writes the Anmeldungen and seals the inventory reports they freed, and the
+    next pass writes those."""
+    cli.synced()
+    cli.ok("inventory", "--key-date", "2025-12-31", "--doctor", "3990101")
+    cli.ok("reports", "approve", *cli.ledger_ids())
+    cli.set_clock(NOW)
+    config = _practice(cli.tmp, submission_pki)
+    assert "Held back" in cli.ok("submit", "--config", str(config), "--queue-only")
+    first = cli.ok("submit", "--worker", "--once", "--config", str(config))
+    assert "held Inventur-Meldung(en)" in first
+    assert _states(cli) == {"sent", "queued"}
+    cli.ok("submit", "--worker", "--once", "--config", str(config))
     assert _states(cli) == {"sent"}

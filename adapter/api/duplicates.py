@@ -6,14 +6,16 @@ D-171, D-191).
 import` shows: the local patients of its code through the audited re-identification, each
 with the registration the doctor written to holds under it, and the other doctors the
 register names; 404 when no local patient has the code. `POST /duplicates/resolve` records
-what the doctors agreed, as `duplicate resolve` does. A notice that is not one is a 422
+what the doctors agreed, as `duplicate resolve` does. `GET /duplicates` lists the notices
+received with their state and answer, as `duplicate list --format json` (D-233). A notice
+that is not one is a 422
 naming the field's path, and nothing is looked up or audited. Staff and doctors may import
 (staff type the letter in); only doctors resolve (the answer is what the doctors agreed);
 an admin, who sees no patient data, does neither (D-191).
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -25,7 +27,8 @@ from adapter.api.tenancy import Caller, Role, requires
 from adapter.domain.duplicate_notice import DuplicateNotice, notice_of, refuse_letter_to_come
 from adapter.domain.duplicates import Outcome
 from adapter.errors import NoLocalPatient
-from adapter.services.duplicates import NO_LOCAL_PATIENT, Found, examine, resolve
+from adapter.services.duplicate_letters import list_notices, notices_json
+from adapter.services.duplicates import NO_LOCAL_PATIENT, Examined, examine, resolve
 
 IMPORTERS = (Role.STAFF, Role.DOCTOR)  # who types the letter in; an admin sees no patient
 RESOLVERS = (Role.DOCTOR,)  # the doctors' agreement is a doctor's word (D-191)
@@ -65,6 +68,26 @@ class ImportedOut(BaseModel):
     doctor_btm_number: str
     patients: list[LocalPatientOut]
     other_doctors: list[OtherDoctorOut]
+    notice_id: str = Field(description="the notice as kept (`GET /duplicates`, D-233)")
+    new: bool = Field(description="false: this letter was imported before, nothing new kept")
+
+
+class NoticeOut(BaseModel):
+    notice_id: str
+    reference: str
+    letter_date: date
+    doctor_btm_number: str
+    other_doctors: list[OtherDoctorOut]
+    state: str = Field(description="open, or answered (open again once its report is rejected)")
+    received_at: datetime
+    answer: Outcome | None = Field(description="the `continues` answer recorded")
+    ledger_id: str | None = Field(description="the agreement report of the answer")
+    report_state: str | None = Field(description="that report's ledger state now")
+    answered_at: datetime | None
+
+
+class NoticesOut(BaseModel):
+    notices: list[NoticeOut]
 
 
 class ResolveIn(BaseModel):
@@ -99,10 +122,15 @@ def duplicates_router(caller: Callable[..., Caller]) -> APIRouter:
         parsed = notice_of(notice)
         today = who.store.clock().astimezone(BERLIN).date()
         refuse_letter_to_come(parsed, today)
-        found = examine(who.store, who.actor, parsed, ticket, today=today)
-        if not found:
+        examined = examine(who.store, who.actor, parsed, ticket, today=today)
+        if not examined.found:  # the notice is kept all the same, as at the command line
             raise NoLocalPatient(NO_LOCAL_PATIENT)
-        return imported(parsed, found)
+        return imported(parsed, examined)
+
+    @router.get("/duplicates", response_model=NoticesOut)
+    def list_received(who: Annotated[Caller, Depends(importer)]) -> NoticesOut:
+        """The notices received, open or answered, as `substreg duplicate list` (no code)."""
+        return NoticesOut.model_validate(notices_json(list_notices(who.store)))
 
     @router.post("/duplicates/resolve", response_model=ResolvedOut)
     def resolve_notice(body: ResolveIn, who: Annotated[Caller, Depends(resolver)]) -> ResolvedOut:
@@ -133,10 +161,10 @@ def duplicates_router(caller: Callable[..., Caller]) -> APIRouter:
     return router
 
 
-def imported(notice: DuplicateNotice, found: list[Found]) -> ImportedOut:
+def imported(notice: DuplicateNotice, examined: Examined) -> ImportedOut:
     """What `duplicate import` prints, as JSON."""
     patients = []
-    for item in found:
+    for item in examined.found:
         _, ehr, patient_id = item.match.reference.split("|", 2)
         registration = item.registration
         patients.append(
@@ -169,4 +197,6 @@ def imported(notice: DuplicateNotice, found: list[Found]) -> ImportedOut:
         doctor_btm_number=notice.doctor_btm_number,
         patients=patients,
         other_doctors=others,
+        notice_id=examined.kept.notice_id,
+        new=examined.new,
     )

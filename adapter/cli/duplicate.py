@@ -11,18 +11,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import orjson
+
 from adapter.cli import output as out
 from adapter.cli.context import context, store, today_in_berlin
 from adapter.cli.exits import EXIT_FOUND
+from adapter.cli.output_duplicates import BERLIN, notices_text
 from adapter.domain.duplicate_notice import DuplicateNotice, parse_notice, refuse_letter_to_come
 from adapter.errors import NoticeError
-from adapter.services.duplicates import Found, Resolution, examine, resolve
+from adapter.services.duplicate_letters import list_notices, notices_json
+from adapter.services.duplicates import Examined, Found, Resolution, examine, resolve
 
 MAX_NOTICE_BYTES = 64 * 1024  # a letter typed in, a few doctors: far less
 
 
 def dispatch(name: str, args: argparse.Namespace) -> int:
-    """Run `duplicate import` or `duplicate resolve`; errors reach `adapter.cli.run`."""
+    """Run `duplicate import`, `resolve` or `list`; errors reach `adapter.cli.run`."""
+    if name == "duplicate_list":
+        return _list(args)
     notice = read_notice(args.notice)
     refuse_letter_to_come(notice, today_in_berlin())  # before the store is opened
     if name == "duplicate_import":
@@ -46,9 +52,32 @@ def read_notice(path: Path) -> DuplicateNotice:
 
 def _import(notice: DuplicateNotice, args: argparse.Namespace) -> int:
     settings, actor, _ = context()
-    found = examine(store(settings), actor, notice, args.ticket, today=today_in_berlin())
-    out.write(found_text(notice, found, args.notice))
-    return 0 if found else EXIT_FOUND
+    examined = examine(store(settings), actor, notice, args.ticket, today=today_in_berlin())
+    out.write(found_text(notice, examined.found, args.notice) + kept_line(examined))
+    return 0 if examined.found else EXIT_FOUND
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings, _, _ = context()
+    notices = list_notices(store(settings))
+    if args.format == "json":
+        out.write(orjson.dumps(notices_json(notices), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        out.write(notices_text(notices))
+    return 0
+
+
+def kept_line(examined: Examined) -> str:
+    """Whether the notice was stored now or before (D-233: once per letter)."""
+    kept = examined.kept
+    if examined.new:
+        return f"Kept as notice {kept.notice_id} (open; `substreg duplicate list`).\n"
+    state = f"answered --continues {kept.answer}" if kept.answer else "open"
+    received = kept.received_at.astimezone(BERLIN).date().isoformat()
+    return (
+        f"This notice was imported before (notice {kept.notice_id}, {received}, {state}); "
+        "nothing new was stored.\n"
+    )
 
 
 def _resolve(notice: DuplicateNotice, args: argparse.Namespace) -> int:

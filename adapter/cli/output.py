@@ -281,6 +281,12 @@ def rotation_text(result: RotationResult) -> str:
             "Retired: " + ", ".join(result.retired) + " signs nothing new; its public key "
             "stays in the key registry, so the checkpoints it signed still verify."
         )
+    if result.purpose == "audit":  # the handover document key derives from it (D-160)
+        lines.append(
+            "Handover documents are signed under a new key from now on (`handover export` "
+            "prints its fingerprint); those exported before still verify under the old one "
+            "and are still known here as this installation's own (D-230)."
+        )
     elif result.retired:
         lines.append("Retired (no row uses them): " + ", ".join(result.retired) + ".")
     if result.purpose == "index" and not result.retired:

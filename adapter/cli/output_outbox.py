@@ -61,6 +61,12 @@ def _sealed_lines(result: SubmitResult) -> list[str]:
             f"{result.waiting} approved report(s) wait for the next one."
         ]
     lines = _held_lines(result.held)
+    if result.released:
+        lines.append(
+            f"{len(result.released)} Inventur-Meldung(en) held back until the reports they "
+            "confirm were sent are sealed too: those reports were delivered in this run "
+            "(D-196)."
+        )
     if not result.batches:
         return lines or ["No approved report waits to be sent."]
     lines += [f"Sealed {len(result.batches)} batch(es) into the outbox:"]
@@ -76,12 +82,23 @@ def _held_lines(held: tuple[str, ...]) -> list[str]:
     return [
         f"Held back {len(held)} Inventur-Meldung(en) until the register has the reports of "
         "their patients up to the key date (D-196; `substreg reports show ID` names them); "
-        "`substreg submit` again once those were sent: " + ", ".join(held)
+        "a worker (`submit --worker`) or the next `substreg submit` seals them once those "
+        "were sent: " + ", ".join(held)
     ]
 
 
 def outcome_line(outcome: Outcome) -> str:
     return f"{outcome.batch_id}: {outcome.state} – {outcome.note}"
+
+
+def released_text(freed: SubmitResult) -> str:
+    """A worker sealed held inventory reports that its pass freed (D-232)."""
+    count = sum(b.report_count for b in freed.batches)
+    ids = ", ".join(b.batch_id for b in freed.batches)
+    return (
+        f"Sealed {count} held Inventur-Meldung(en) as {ids}: the reports they confirm were "
+        "delivered (D-196); delivered next.\n"
+    )
 
 
 def submit_json(result: SubmitResult | None, outcomes: list[Outcome]) -> bytes:
@@ -92,6 +109,7 @@ def submit_json(result: SubmitResult | None, outcomes: list[Outcome]) -> bytes:
             "today": result.today,
             "waiting": result.waiting,
             "held": list(result.held),
+            "released": list(result.released),
             "sealed": [batch_json(b) for b in result.batches],
         }
     return _json(document)

@@ -273,6 +273,10 @@ def _duplicate_resolve(args: argparse.Namespace) -> int:
     return duplicate.dispatch("duplicate_resolve", args)
 
 
+def _duplicate_list(args: argparse.Namespace) -> int:
+    return duplicate.dispatch("duplicate_list", args)
+
+
 def _inspect(args: argparse.Namespace) -> int:
     settings, actor, _ = context()
     look = inspect_ledger if args.kind == "ledger" else inspect_mapping

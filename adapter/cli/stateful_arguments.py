@@ -164,6 +164,11 @@ def _add_duplicate(duplicate: _Actions[Any], day: Callable[[str], date]) -> None
     answer.add_argument("--mapping", metavar="ID", help="of several local patients, this one")
     answer.add_argument("--ticket")
     answer.set_defaults(handler="duplicate_resolve")
+    listing = duplicate.add_parser(
+        "list", help="the notices received: open or answered, how and when (no code)"
+    )
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.set_defaults(handler="duplicate_list")
 
 
 def _add_privacy(

@@ -23,9 +23,10 @@ from adapter.cli import context as cli_context
 from adapter.cli import output_outbox as out
 from adapter.cli.context import confirm, context, store
 from adapter.cli.exits import EXIT_FOUND
-from adapter.errors import UsageError
+from adapter.errors import SubmissionRefused, UsageError
 from adapter.services import outbox as outbox_service
-from adapter.services.submit import submit
+from adapter.services.submit import Sealing, submit
+from adapter.services.submit_round import release_held, submit_and_deliver
 from adapter.services.worker import Delivery, deliver_due, run_worker
 from adapter.services.worker_record import Outcome
 from adapter.settings.practice import load_config
@@ -48,11 +49,18 @@ def _submit(args: argparse.Namespace) -> int:
     installation = store(settings)
     # Built first: a transport's setting that cannot be used stops before anything is sealed.
     delivery = composition.delivery(config, _now)
+    sealing = composition.sealing(config)
     if args.worker:
         poll = composition.submission_of(config).poll_seconds
-        return _work(installation, actor, delivery, poll, once=args.once, fmt=args.format)
-    result = submit(installation, actor, composition.sealing(config))
-    outcomes = [] if args.queue_only else deliver_due(installation, actor, delivery)
+        release = _releaser(installation, actor, sealing, args.format)
+        return _work(
+            installation, actor, delivery, poll, once=args.once, fmt=args.format, after=release
+        )
+    if args.queue_only:
+        result, outcomes = submit(installation, actor, sealing), []
+    else:  # the inventory reports its delivery frees are sealed and sent too (D-232)
+        done = submit_and_deliver(installation, actor, sealing, delivery)
+        result, outcomes = done.result, done.outcomes
     if args.format == "json":
         out.write_bytes(out.submit_json(result, outcomes))
     else:
@@ -61,11 +69,20 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _work(
-    installation: Store, actor: Actor, delivery: Delivery, poll: float, *, once: bool, fmt: str
+    installation: Store,
+    actor: Actor,
+    delivery: Delivery,
+    poll: float,
+    *,
+    once: bool,
+    fmt: str,
+    after: Callable[[list[Outcome]], None],
 ) -> int:
     seen = _printer(fmt)
     if once:
-        return _status(deliver_due(installation, actor, delivery, seen=seen))
+        outcomes = deliver_due(installation, actor, delivery, seen=seen)
+        after(outcomes)  # sealed for the next worker's pass
+        return _status(outcomes)
     stop = threading.Event()
 
     def stopping(_signal: int, _frame: FrameType | None) -> None:
@@ -73,11 +90,33 @@ def _work(
 
     previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        run_worker(installation, actor, delivery, poll_seconds=poll, stop=stop, seen=seen)
+        run_worker(
+            installation, actor, delivery, poll_seconds=poll, stop=stop, seen=seen, after_pass=after
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _releaser(
+    installation: Store, actor: Actor, sealing: Sealing, fmt: str
+) -> Callable[[list[Outcome]], None]:
+    """After a worker's pass that delivered something: seal the inventory reports a
+    `submit` held back and that pass freed (D-196, D-232). A refusal to seal is one line
+    on stderr (the reason is on each report); the worker goes on delivering."""
+
+    def release(outcomes: list[Outcome]) -> None:
+        try:
+            freed = release_held(installation, actor, sealing, outcomes)
+        except SubmissionRefused as exc:
+            sys.stderr.write(f"Held Inventur-Meldungen not sealed: {exc}\n")
+            return
+        if freed is not None and freed.batches and fmt != "json":
+            sys.stdout.write(out.released_text(freed))
+            sys.stdout.flush()
+
+    return release
 
 
 def _printer(fmt: str) -> Callable[[Outcome], None]:

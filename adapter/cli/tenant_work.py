@@ -59,6 +59,7 @@ class _Tenants:
                 composition.tenant_store(self.service, tenant_id, context.clock),
                 composition.delivery(config, context.clock),
                 composition.submission_of(config).poll_seconds,
+                composition.sealing(config),
             )
         except SubstregError as exc:
             self._say(tenant_id, str(exc))

@@ -115,17 +115,19 @@ def notice_json(notice: DuplicateNotice) -> bytes:
         "letter_date": notice.letter_date.isoformat(),
         "doctor_btm_number": notice.doctor_btm_number,
         "patient_code": notice.patient_code,
-        "other_doctors": [
-            {
-                "name": o.name,
-                "btm_number": o.btm_number,
-                "contact": o.contact,
-                "first_use": o.first_use.isoformat(),
-            }
-            for o in notice.other_doctors
-        ],
+        "other_doctors": [doctor_json(o) for o in notice.other_doctors],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+
+
+def doctor_json(doctor: OtherDoctor) -> dict[str, object]:
+    """Another doctor as the notice's JSON names them (and the list of notices, D-233)."""
+    return {
+        "name": doctor.name,
+        "btm_number": doctor.btm_number,
+        "contact": doctor.contact,
+        "first_use": doctor.first_use.isoformat(),
+    }
 
 
 def _exact_keys(document: Any, keys: frozenset[str], what: str, path: str | None) -> None:

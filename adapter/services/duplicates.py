@@ -7,7 +7,8 @@ duplicate resolve NOTICE --continues us|other|different-people`) records what th
 agreed as one report in the ledger, origin `agreement` (`adapter.domain.duplicates`),
 sealed and chained into the audit log like every report, with an audit entry of the
 outcome; it is approved and submitted like any other. The purpose of both is the notice's
-date and reference, never the code (D-170, D-172).
+date and reference, never the code (D-170, D-172). Both keep the notice, sealed, with its
+state (`adapter.services.duplicate_letters`, D-233).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from adapter.errors import (
     NoticeError,
     SubstregError,
 )
+from adapter.services.duplicate_letters import keep_answer, keep_notice
 from adapter.services.lookup import Match, reidentify, require_purpose
 from adapter.services.register_status import blankets_by_doctor
 from adapter.store.audit import Actor
+from adapter.store.notice_letters import KeptNotice
 from adapter.store.workspace import Store, Workspace
 
 NO_LOCAL_PATIENT = "no local patient was reported under the notice's code"
@@ -62,6 +65,15 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class Examined:
+    """What `duplicate import` found, and the notice as kept (D-233)."""
+
+    found: list[Found]
+    kept: KeptNotice
+    new: bool  # False: the same letter was imported before; nothing new was stored
+
+
+@dataclass(frozen=True, slots=True)
 class Resolution:
     mapping_id: str
     ledger_id: str | None  # None: this answer was recorded before (nothing new)
@@ -78,17 +90,20 @@ def notice_purpose(notice: DuplicateNotice) -> str:
 
 def examine(
     store: Store, actor: Actor, notice: DuplicateNotice, ticket: str | None, *, today: date
-) -> list[Found]:
-    """The local patients of the notice's code (audited), each with its registration."""
+) -> Examined:
+    """The local patients of the notice's code (audited), each with its registration; the
+    notice kept as `open`, once per letter (D-233)."""
     refuse_letter_to_come(notice, today)
     purpose = notice_purpose(notice)
     require_purpose(purpose, ticket)
 
-    def work(space: Workspace) -> list[Found] | str:
+    def work(space: Workspace) -> Examined | str:
         matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
         if isinstance(matches, str):
             return matches
-        return [Found(m, registration_of(space, m.mapping_id, notice)) for m in matches]
+        found = [Found(m, registration_of(space, m.mapping_id, notice)) for m in matches]
+        kept, new = keep_notice(space, actor, notice)
+        return Examined(found, kept, new)
 
     found = store.run(actor, work)
     if isinstance(found, str):
@@ -142,10 +157,12 @@ def resolve(
         if refused is not None:
             return NoticeAnswered(refused)
         if outcome != "different-people" and not registration.open:
-            if _answered(space, match.mapping_id, answer):
-                return Resolution(match.mapping_id, None, answer)
-            return NoticeError(_ended(registration, outcome))
-        return _record(
+            before = _answered(space, match.mapping_id, answer)
+            if before is None:
+                return NoticeError(_ended(registration, outcome))
+            keep_answer(space, actor, notice, outcome, before)
+            return Resolution(match.mapping_id, None, answer)
+        done = _record(
             space,
             actor,
             answer,
@@ -155,6 +172,10 @@ def resolve(
             purpose=purpose,
             ticket=ticket,
         )
+        recorded = done.ledger_id or _answered(space, match.mapping_id, answer)
+        if recorded is not None:  # None: only when the ledger refused the slot otherwise
+            keep_answer(space, actor, notice, outcome, recorded)
+        return done
 
     done = store.run(actor, work)
     if isinstance(done, SubstregError):
@@ -251,12 +272,16 @@ def _contradicted(
     return None
 
 
-def _answered(space: Workspace, mapping_id: str, answer: Report) -> bool:
-    """Whether this answer was recorded before (the same notice and registration)."""
-    return any(
-        e.origin == AGREEMENT and space.ledger.payload(e).id == answer.id
+def _answered(space: Workspace, mapping_id: str, answer: Report) -> str | None:
+    """The ledger id of this answer recorded before (the same notice and registration),
+    or None."""
+    found = [
+        e
         for e in space.ledger.entries(mapping_ids=[mapping_id])
-    )
+        if e.origin == AGREEMENT and space.ledger.payload(e).id == answer.id
+    ]
+    standing = [e for e in found if e.state != "rejected"]  # D-204: a rejected one is over
+    return (standing or found)[-1].ledger_id if found else None
 
 
 def _one(matches: list[Match], mapping_id: str | None) -> Match:

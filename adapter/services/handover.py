@@ -211,7 +211,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         )
         raise HandoverInvalid(msg)
     signer = fingerprint(public)
-    if signer == store.read(lambda space: fingerprint(space.keys.document_public_key())):
+    if signer in store.read(_own_fingerprints):
         msg = (
             f"The handover document is signed by this installation itself (fingerprint "
             f"{signer}: its own export); nothing was stored. Import it at the receiving "
@@ -261,6 +261,12 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     recorded, replaced, taken = store.run(actor, record)
     steps = next_steps(handover)
     return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent)
+
+
+def _own_fingerprints(space: Workspace) -> set[str]:
+    """The fingerprints this installation signed documents under, before and after each
+    rotation of its audit key (D-230)."""
+    return {fingerprint(public) for public in space.keys.own_document_keys()}
 
 
 def list_handovers(store: Store, actor: Actor) -> list[Incoming]:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapter.errors import OutboxError
-from adapter.services.submit import Sealing, payload_of, seal_batch, sealing_keys
+from adapter.services.submit import (
+    Sealing,
+    inventories_waiting,
+    payload_of,
+    seal_batch,
+    sealing_keys,
+)
 from adapter.store.audit import Actor
 from adapter.store.outbox import BatchReport, OutboxBatch
 from adapter.store.workspace import Store, Workspace, require_audit_log
@@ -128,7 +134,9 @@ def resend(store: Store, actor: Actor, batch_id: str, sealing: Sealing) -> Outbo
 
 
 def _refuse_resend(space: Workspace, batch: OutboxBatch) -> None:
-    problem = resend_problem(batch) or _reports_moved_on(space, batch)
+    problem = (
+        resend_problem(batch) or _reports_moved_on(space, batch) or _inventory_waits(space, batch)
+    )
     if problem is not None:
         msg = f"The batch {batch.batch_id} is not sealed again: {problem}."
         raise OutboxError(msg)
@@ -149,3 +157,19 @@ def _reports_moved_on(space: Workspace, batch: OutboxBatch) -> str | None:
     if states <= {"queued"}:
         return None
     return "some of its reports are no longer queued (" + ", ".join(sorted(states)) + ")"
+
+
+def _inventory_waits(space: Workspace, batch: OutboxBatch) -> str | None:
+    """D-196 holds for a batch sealed anew as for one sealed first: an inventory report of
+    it goes only after the single reports of its patient up to its key date were sent
+    (one recorded since it was sealed, or put back, would be refused as a second one)."""
+    entries = [space.ledger.entry(item.ledger_id) for item in space.outbox.reports(batch.batch_id)]
+    waiting = inventories_waiting(space, entries)
+    if not waiting:
+        return None
+    held = "; ".join(f"{inv} waits for {', '.join(ids)}" for inv, ids in sorted(waiting.items()))
+    return (
+        f"its Inventur-Meldung goes to the register only after the reports it confirms were "
+        f"sent, and they are not yet (D-196): {held}; approve and `substreg submit` those "
+        "first, then resend"
+    )

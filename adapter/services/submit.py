@@ -53,8 +53,9 @@ from adapter.store.outbox import OutboxBatch
 from adapter.store.workspace import Store, Workspace
 
 BERLIN = ZoneInfo("Europe/Berlin")
-HELD_NOTE = (
-    "Held back (D-196): an Inventur-Meldung goes to the register only after the reports of "
+HELD_MARK = "Held back (D-196)"  # how a held report's note begins
+HELD_NOTE = HELD_MARK + (
+    ": an Inventur-Meldung goes to the register only after the reports of "
     "its patient up to its key date, lest the register refuse their Anmeldung as a second "
     "one (R-EP-4). Waiting for: {ids}. `substreg submit` seals it once they were sent."
 )
@@ -89,6 +90,7 @@ class SubmitResult:
     today: str  # the weekday in Berlin
     due: bool
     held: tuple[str, ...] = ()  # approved inventory reports held back (D-196), ledger ids
+    released: tuple[str, ...] = ()  # of those held, sealed later in the same run (D-232)
 
 
 def sealing_keys(sealing: Sealing, now: datetime) -> SealingKeys:
@@ -135,11 +137,15 @@ def _bytes(text: str | None) -> bytes | None:
     return text.encode() if text else None
 
 
-def submit(store: Store, actor: Actor, sealing: Sealing) -> SubmitResult:
+def submit(
+    store: Store, actor: Actor, sealing: Sealing, *, held_only: bool = False
+) -> SubmitResult:
     """Seal the approved reports that are due into the outbox (one transaction), or
-    refuse: then nothing is batched and the reason is on each report."""
+    refuse: then nothing is batched and the reason is on each report. `held_only`: only
+    the inventory reports an earlier `submit` held back (D-196), now that the reports they
+    waited for may have been sent (D-232: the same run's delivery, a worker's round)."""
     try:
-        return store.run(actor, lambda space: _seal_due(space, actor, sealing))
+        return store.run(actor, lambda space: _seal_due(space, actor, sealing, held_only))
     except SubmissionRefused as refused:
         reason = refused
 
@@ -150,9 +156,13 @@ def submit(store: Store, actor: Actor, sealing: Sealing) -> SubmitResult:
         raise
 
 
-def _seal_due(space: Workspace, actor: Actor, sealing: Sealing) -> SubmitResult:
+def _seal_due(
+    space: Workspace, actor: Actor, sealing: Sealing, held_only: bool = False
+) -> SubmitResult:
     today = space.now.astimezone(BERLIN).date()
     entries = space.ledger.entries(state="approved")
+    if held_only:
+        entries = [e for e in entries if e.kind == INVENTORY and _was_held(space, e)]
     weekday = f"{today:%A}".lower()
     due = due_today(today, sealing.bundle_weekdays)
     if not entries or not due:
@@ -186,19 +196,33 @@ def _hold_inventories(
 ) -> tuple[list[Entry], tuple[str, ...]]:
     """D-196: the approved reports that go now, and the inventory reports held back (each
     with a note naming what it waits for, written once)."""
-    if not any(e.kind == INVENTORY for e in approved):
-        return approved, ()
-    ledger = [listed(e) for e in space.ledger.entries()]
+    waiting = inventories_waiting(space, approved)
     going: list[Entry] = []
     held: list[str] = []
     for entry in approved:
-        waits = inventory_waits_for(listed(entry), ledger)
+        waits = waiting.get(entry.ledger_id)
         if not waits:
             going.append(entry)
             continue
         held.append(entry.ledger_id)
         _note_once(space, entry, HELD_NOTE.format(ids=", ".join(waits)))
     return going, tuple(held)
+
+
+def inventories_waiting(space: Workspace, entries: list[Entry]) -> dict[str, tuple[str, ...]]:
+    """D-196: of `entries`, each inventory report that may not be sealed yet, with the
+    single reports it waits for; `submit` and `outbox resend` both ask this."""
+    if not any(e.kind == INVENTORY for e in entries):
+        return {}
+    ledger = [listed(e) for e in space.ledger.entries()]
+    found = {e.ledger_id: inventory_waits_for(listed(e), ledger) for e in entries}
+    return {ledger_id: waits for ledger_id, waits in found.items() if waits}
+
+
+def _was_held(space: Workspace, entry: Entry) -> bool:
+    """Whether a `submit` held this approved inventory report back (its note says so):
+    a person asked for it to be sent, and only D-196 kept it."""
+    return HELD_MARK in (space.ledger.note(entry) or "")
 
 
 def _note_once(space: Workspace, entry: Entry, line: str) -> None:

@@ -100,14 +100,19 @@ def run_worker(
     poll_seconds: float,
     stop: threading.Event,
     seen: Callable[[Outcome], None] = lambda _: None,
+    after_pass: Callable[[list[Outcome]], None] = lambda _: None,
 ) -> int:
     """`submit --worker`: deliver what is due, then sleep until the next batch is due (a
     next attempt, a lease that ends), at most `poll_seconds`, until `stop` is set. The
     waiting is the schedule stored with each batch (adapter/domain/submission.py), so a
-    worker that is stopped or killed loses none of it. The number of outcomes."""
+    worker that is stopped or killed loses none of it. `after_pass` hears each pass's
+    outcomes (the CLI seals the inventory reports they freed, D-232: what it seals is due
+    at once, so the next round delivers it). The number of outcomes."""
     count = 0
     while not stop.is_set():
-        count += len(deliver_due(store, actor, delivery, stop=stop.is_set, seen=seen))
+        outcomes = deliver_due(store, actor, delivery, stop=stop.is_set, seen=seen)
+        after_pass(outcomes)
+        count += len(outcomes)
         due = store.read(lambda space: space.outbox.next_due())
         pause = poll_seconds if due is None else (due - store.clock()).total_seconds()
         stop.wait(min(poll_seconds, max(MIN_PAUSE, pause)))

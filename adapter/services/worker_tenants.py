@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from adapter.services.submit import Sealing
+from adapter.services.submit_round import release_held
 from adapter.services.worker import MIN_PAUSE, Delivery, deliver_due
 from adapter.services.worker_record import Outcome
 from adapter.store.audit import Actor
@@ -34,6 +36,7 @@ class TenantWork:
     store: Store
     delivery: Delivery
     poll_seconds: float
+    sealing: Sealing | None = None  # to seal what a pass freed of the held (D-232)
 
 
 def run_tenants(
@@ -79,4 +82,6 @@ def _deliver(
         stop=stop.is_set,
         seen=lambda outcome: seen(work.tenant, outcome),
     )
+    if work.sealing is not None:  # delivered in the tenant's next round (D-232)
+        release_held(work.store, actor, work.sealing, outcomes)
     return len(outcomes)

@@ -6,6 +6,12 @@ never a value: what failed to decrypt may be a patient's code.
 
 from __future__ import annotations
 
+# Rows named by a prefix of their id: what they are, and the command that shows them.
+_PREFIXED = (
+    ("outbox/", "batch", "`substreg outbox show {id}`"),
+    ("duplicate/", "duplicate notice", "`substreg duplicate list`"),  # D-233
+)
+
 
 def sealed_field_name(row_id: str, field: str) -> str:
     """What a sealed field is, and how to look at it: `the codes of mapping … (…)`."""
@@ -13,9 +19,10 @@ def sealed_field_name(row_id: str, field: str) -> str:
         return f"the {field} of report {row_id} (`substreg inspect ledger {row_id}`)"
     if row_id == "practice":
         return "the practice's stored records (doctors, organisations, medications)"
-    if row_id.startswith("outbox/"):
-        batch = row_id.removeprefix("outbox/")
-        return f"the {field} of batch {batch} (`substreg outbox show {batch}`)"
+    for prefix, what, shown in _PREFIXED:
+        if row_id.startswith(prefix):
+            kept = row_id.removeprefix(prefix)
+            return f"the {field} of {what} {kept} ({shown.format(id=kept)})"
     if row_id.startswith("fhir/"):
         return f"the {field} of pushed resource {row_id.removeprefix('fhir/')}"
     if row_id.startswith("audit/"):

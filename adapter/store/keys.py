@@ -276,6 +276,16 @@ class KeyStore:
         receiver confirms)."""
         return public_key_bytes(document_signing_key(self.keyring.active("audit")))
 
+    def own_document_keys(self) -> list[bytes]:
+        """The raw public keys of every document key this installation signed under: the
+        active audit key's and each older one's the keyring still holds (a rotation keeps
+        their secrets, D-230). A document exported before `keys rotate audit` is still
+        this installation's own."""
+        audit_keys = [
+            k for k in self.keyring.keys if k.purpose == "audit" and k.state != "destroyed"
+        ]
+        return [public_key_bytes(document_signing_key(master)) for master in audit_keys]
+
     def public_keys(self) -> dict[str, bytes]:
         """The audit public keys that checkpoints are verified with, by key id.
 

@@ -481,6 +481,22 @@ class HandoverRows(Protocol):
         ...
 
 
+class NoticeLetterRows(Protocol):
+    """`duplicate_notice`: the register's duplicate notices received (004 §10), by our id."""
+
+    def add(self, row: Row) -> None:
+        """Insert the row (a new id: the caller compared the letters first)."""
+        ...
+
+    def rows(self) -> list[Row]:
+        """Every row, oldest first."""
+        ...
+
+    def update(self, notice_id: str, values: Row) -> bool:
+        """Set columns of the row; False when there is no such row."""
+        ...
+
+
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""
 
@@ -506,3 +522,5 @@ class Backend(Protocol):
     def resources(self) -> ResourceRows: ...
     @property
     def handovers(self) -> HandoverRows: ...
+    @property
+    def notice_letters(self) -> NoticeLetterRows: ...

@@ -430,3 +430,25 @@ handover_in = Table(
     Column("nonce", Bytes, nullable=False),
     Column("ct", Bytes, nullable=False),
 )
+
+duplicate_notice = Table(
+    "duplicate_notice",
+    metadata,
+    # A duplicate notice of the register (004 §10) as typed in (`substreg duplicate
+    # import`, D-233): the letter itself (reference, patient code, the other doctors) is
+    # sealed under a data key of its own, never an index of the code (PRIVACY.md). In
+    # clear only our random id, the doctor written to (a BtM number, as in `report`), the
+    # letter's day, the state (open → answered), the answer (`--continues`), the ledger id
+    # of the agreement report, and times.
+    Column("notice_id", String(UUID_LEN), primary_key=True),
+    Column("dek_id", String(UUID_LEN), ForeignKey("data_key.dek_id"), nullable=False),
+    Column("doctor_btm", String(7), nullable=False),
+    Column("letter_date", Date, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("answer", String(24), nullable=True),
+    Column("ledger_id", String(UUID_LEN), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Column("nonce", Bytes, nullable=False),
+    Column("ct", Bytes, nullable=False),
+)

@@ -28,6 +28,7 @@ from adapter.store.handovers import IncomingHandovers
 from adapter.store.keys import KeyStore
 from adapter.store.ledger import Ledger
 from adapter.store.mappings import PatientMappings
+from adapter.store.notice_letters import NoticeLetters
 from adapter.store.outbox import Outbox
 from adapter.store.pull_state import PullState
 from adapter.store.resources import PushedResources
@@ -72,6 +73,7 @@ class Workspace:
     pull: PullState  # the pull connector's checkpoints, the EHR's subscriptions (issue 13)
     resources: PushedResources  # what was pushed to /fhir, every version, sealed
     handovers: IncomingHandovers  # handover documents received, their registrations (R-HO-1)
+    notice_letters: NoticeLetters  # the register's duplicate notices received (004 §10)
     actor: Actor
     now: datetime
 
@@ -178,6 +180,7 @@ def workspace_on(backend: Backend, keyring: Keyring, actor: Actor, now: datetime
         pull=PullState(backend.pull, now),
         resources=PushedResources(backend.resources, keys, now),
         handovers=IncomingHandovers(backend.handovers, keys, now),
+        notice_letters=NoticeLetters(backend.notice_letters, keys, now),
         actor=actor,
         now=now,
     )

@@ -61,6 +61,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/forecast"): frozenset({STAFF, DOCTOR}),
     ("POST", "/duplicates"): frozenset({STAFF, DOCTOR}),  # D-191
     ("POST", "/duplicates/resolve"): frozenset({DOCTOR}),
+    ("GET", "/duplicates"): frozenset({STAFF, DOCTOR}),  # D-233: no admin, as for import
     # The document names the person: a doctor's act (D-163, D-193).
     ("POST", "/handover/export"): frozenset({DOCTOR}),
     ("POST", "/handover/import"): frozenset({DOCTOR, ADMIN}),

@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from adapter.api import outcome
 from adapter.api.duplicates import duplicates_router
 from adapter.api.tenancy import Caller
+from adapter.services.duplicate_letters import list_notices, notices_json
 from adapter.settings.practice import load_config
 from adapter.store.registry import Role
 from adapter.store.workspace import Store, Workspace
@@ -70,6 +73,24 @@ def _import_and_resolve(caller: Caller) -> None:
     again = client.post("/duplicates/resolve", json=body)
     assert again.status_code == 200 and again.json()["ledger_id"] is None
     assert REUTER not in found.text + done.text  # the code is never answered back
+    _listed_answered(client, found.json(), done.json()["ledger_id"])
+
+
+def _listed_answered(client: TestClient, found: dict[str, Any], ledger_id: str) -> None:
+    """D-233: the notice kept at import, once; `GET /duplicates` lists it answered."""
+    assert found["new"] is True
+    second = client.post("/duplicates", json=notice(REUTER, FALKNER)).json()
+    assert (second["notice_id"], second["new"]) == (found["notice_id"], False)
+    listed = client.get("/duplicates")
+    assert listed.status_code == 200, listed.text
+    [kept] = listed.json()["notices"]
+    assert (kept["notice_id"], kept["state"], kept["answer"]) == (
+        found["notice_id"],
+        "answered",
+        "other",
+    )
+    assert (kept["ledger_id"], kept["report_state"]) == (ledger_id, "pending")
+    assert REUTER not in listed.text
 
 
 def test_import_shows_the_patient_and_resolve_records_the_abmeldung_once(synced: Caller) -> None:
@@ -163,3 +184,12 @@ def test_a_contradicting_answer_is_a_409_naming_the_first(synced: Caller) -> Non
     assert answer.status_code == 409, answer.text
     assert first.json()["ledger_id"] in answer.json()["issue"][0]["diagnostics"]
     assert len(ledger(synced.store)) == before
+
+
+def test_the_list_is_what_the_command_writes(synced: Caller) -> None:
+    """`GET /duplicates` is `substreg duplicate list --format json`, field for field."""
+    client = _client(synced)
+    client.post("/duplicates", json=notice(REUTER, FALKNER))
+    listed = client.get("/duplicates").json()
+    assert listed == json.loads(orjson.dumps(notices_json(list_notices(synced.store))))
+    assert [n["state"] for n in listed["notices"]] == ["open"]

@@ -17,12 +17,14 @@ from adapter.cli import context as cli_context
 from adapter.cli.main import main
 from adapter.fhir.source import read_paths
 from adapter.mappings import load_mappings
+from adapter.services.bulk_reports import inventory
 from adapter.services.ingest import ingest
 from adapter.services.reports import decide
 from adapter.services.submit import submit
 from adapter.services.sync_plan import SyncOptions
 from adapter.services.worker_tenants import TenantWork, run_tenants
-from adapter.settings.practice import load_config
+from adapter.settings.practice import PracticeConfig, load_config
+from adapter.store.workspace import Store
 from tests.storage import ACTOR, NOW
 from tests.submission.pki import SubmissionPki
 
@@ -62,22 +64,10 @@ def test_one_worker_delivers_for_every_tenant_with_a_submission(
 ) -> None:
     """Tenant alpha's demo reports approved and sealed; `tenant work --once` writes them to
     alpha's folder (every batch sent) and names beta, which has no practice.toml, once."""
-    for name in [k for k in os.environ if k.startswith("SUBSTREG_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("SUBSTREG_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(cli_context, "clock", lambda: NOW)  # the certificates hold
-    config_path = _practice(tmp_path / "alpha", submission_pki)
-    assert main(["tenant", "add", "alpha", "--config", str(config_path)]) == 0
+    store, config = _alpha_synced(tmp_path, monkeypatch, submission_pki)
     assert main(["tenant", "add", "beta"]) == 0
     capsys.readouterr()
-    store = composition.tenant_store(composition.service_settings(), "alpha", lambda: NOW)
-    config = load_config(config_path)
-    options = SyncOptions(as_of=date(2025, 12, 31), config=config, mappings=load_mappings())
-    ingest(store, ACTOR, read_paths([DEMO]), options)
-    pending = store.read(
-        lambda space: space.ledger.entries(state="pending", since=None, until=None)
-    )
-    decide(store, ACTOR, [e.ledger_id for e in pending], "approve")
+    _approve_pending(store)
     sealed = submit(store, ACTOR, composition.sealing(config))
     assert sealed.batches
 
@@ -90,6 +80,52 @@ def test_one_worker_delivers_for_every_tenant_with_a_submission(
     assert len(manifest["batches"]) == len(sealed.batches)
     states = store.read(lambda space: {b.state for b in space.outbox.listed()})
     assert states == {"sent"}
+
+
+def test_tenant_work_seals_the_inventory_reports_its_pass_freed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    submission_pki: SubmissionPki,
+) -> None:
+    """D-232: submit held alpha's inventory reports back for their Anmeldungen; the first
+    `tenant work --once` sends those and seals the inventory reports, the second sends them."""
+    store, config = _alpha_synced(tmp_path, monkeypatch, submission_pki)
+    inventory(store, ACTOR, key_date=date(2025, 12, 31), today=date(2026, 1, 2))
+    _approve_pending(store)
+    held = submit(store, ACTOR, composition.sealing(config)).held
+    assert held
+    assert main(["tenant", "work", "--once"]) == 0
+    states = store.read(lambda space: {e.ledger_id: e.state for e in space.ledger.entries()})
+    assert {states[i] for i in held} == {"queued"}
+    assert main(["tenant", "work", "--once"]) == 0
+    states = store.read(lambda space: {e.ledger_id: e.state for e in space.ledger.entries()})
+    assert set(states.values()) == {"sent"}
+    capsys.readouterr()
+
+
+def _alpha_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pki: SubmissionPki
+) -> tuple[Store, PracticeConfig]:
+    """Tenant alpha with the demo synced as of 2025-12-31 and a folder submission."""
+    for name in [k for k in os.environ if k.startswith("SUBSTREG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SUBSTREG_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cli_context, "clock", lambda: NOW)  # the certificates hold
+    config_path = _practice(tmp_path / "alpha", pki)
+    assert main(["tenant", "add", "alpha", "--config", str(config_path)]) == 0
+    store = composition.tenant_store(composition.service_settings(), "alpha", lambda: NOW)
+    config = load_config(config_path)
+    options = SyncOptions(as_of=date(2025, 12, 31), config=config, mappings=load_mappings())
+    ingest(store, ACTOR, read_paths([DEMO]), options)
+    return store, config
+
+
+def _approve_pending(store: Store) -> None:
+    pending = store.read(
+        lambda space: space.ledger.entries(state="pending", since=None, until=None)
+    )
+    decide(store, ACTOR, [e.ledger_id for e in pending], "approve")
 
 
 def test_a_failing_tenant_is_reported_and_the_others_go_on() -> None:

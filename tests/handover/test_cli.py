@@ -190,9 +190,7 @@ def test_a_day_still_to_come_is_refused_for_export_and_return(
 def test_an_installation_refuses_its_own_document(sent: tuple[Site, Site, Path, str]) -> None:
     """The sender imports what it exported: one line, exit 2, nothing recorded (D-202)."""
     sender, _, document, signer = sent
-    line = sender.refused("handover", "import", str(document), "--trust", signer)
-    assert "signed by this installation itself" in line
-    assert sender.ok("handover", "list") == NONE_RECEIVED
+    _refused_as_its_own(sender, document, signer)
 
 
 def test_export_makes_a_missing_out_folder_for_its_owner_only(
@@ -249,3 +247,63 @@ def test_a_sender_without_a_name_is_said_in_english() -> None:
         'a sending facility that gave no name ("sendende Einrichtung" in the document)'
     )
     assert sender_named(HANDOVER) == '"Praxis Falkner"'
+# -- across a rotation of the audit key, whence the document key (D-160, D-230) ----------
+
+
+def test_the_sender_still_knows_its_own_document_after_rotating_the_audit_key(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """R-HO-1, D-230: exported, then `keys rotate audit`; importing that document at the
+    sender is still refused as its own export, nothing recorded (D-202)."""
+    sender, _, document, signer = sent
+    rotated = sender.ok("keys", "rotate", "audit")
+    assert "Handover documents are signed under a new key from now on" in rotated
+    _refused_as_its_own(sender, document, signer)
+
+
+def test_a_document_exported_after_the_rotation_names_the_new_key(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """The new export is signed under the new document key, and the receiver takes both
+    copies, each under the fingerprint the sender gave for it (the newer replaces, D-201)."""
+    sender, receiver, document, signer = sent
+    sender.ok("keys", "rotate", "audit")
+    newer, new_signer = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
+    assert new_signer != signer
+    _refused_as_its_own(sender, newer, new_signer)
+    receiver.ok("handover", "import", str(document), "--trust", signer)
+    out = receiver.ok("handover", "import", str(newer), "--trust", new_signer)
+    assert "this newer copy replaces it" in out
+
+
+def test_release_and_return_of_an_earlier_handover_after_the_receiver_rotates_its_keys(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Received, then the receiver rotates its audit, wrap and index keys: the handover is
+    still listed open and is released by its id; a second one is returned by its id."""
+    sender, receiver, document, signer = sent
+    handover = _imported(receiver, document, signer)
+    for purpose in ("audit", "wrap", "index"):
+        receiver.ok("keys", "rotate", purpose)
+    assert f"{handover}  open" in receiver.ok("handover", "list")
+    assert "released as of 2025-05-16" in receiver.ok(
+        "handover", "release", handover, "--on", "2025-05-16"
+    )
+    sender.ok("keys", "rotate", "audit")
+    newer, new_signer = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-17")
+    again = _imported(receiver, newer, new_signer)
+    receiver.ok("keys", "rotate", "audit")
+    assert "returned" in receiver.ok("handover", "return", again, "--on", "2025-05-18")
+    assert f"{again}  returned" in receiver.ok("handover", "list")
+
+
+def _imported(receiver: Site, document: Path, signer: str) -> str:
+    out = receiver.ok("handover", "import", str(document), "--trust", signer)
+    return out.split("Handover ", 1)[1].split(" ", 1)[0]
+
+
+def _refused_as_its_own(sender: Site, document: Path, signer: str) -> None:
+    """D-202: one line, exit 2, nothing recorded."""
+    line = sender.refused("handover", "import", str(document), "--trust", signer)
+    assert "signed by this installation itself" in line
+    assert sender.ok("handover", "list") == NONE_RECEIVED

@@ -5,19 +5,25 @@ them, on the in-memory twin, with the leaving doctor of tests/cases/34-chg-leavi
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from adapter.errors import BulkReportError
+from adapter.domain.reconcile import Planned
+from adapter.errors import BulkReportError, OutboxError
 from adapter.services.bulk_reports import blanket_deregistration, inventory, plan_blanket
+from adapter.services.outbox import resend
 from adapter.services.reports import decide, list_reports, show
 from adapter.services.retention import plan_retention
 from adapter.services.submit import submit
+from adapter.services.submit_round import release_held, submit_and_deliver
 from adapter.services.sync_undo import plan_undo, undo
-from adapter.services.worker import deliver_due
-from adapter.store.workspace import Store
+from adapter.services.worker import deliver_due, run_worker
+from adapter.services.worker_record import Outcome
+from adapter.store.workspace import Store, Workspace
 from tests.storage import ACTOR
 from tests.submission.fakes import FakeRegister, FakeTransport
 from tests.submission.pki import SubmissionPki
@@ -353,3 +359,133 @@ def test_after_an_acknowledged_blanket_a_later_one_must_end_something(
         blanket_deregistration(
             synced, ACTOR, doctor=WOLFF, day=date(2025, 6, 14), today=date(2025, 6, 21)
         )
+
+
+def _record_abmeldung(store: Store, anmeldung: str, day: date) -> str:
+    """An Abmeldung of the Anmeldung's patient and doctor, recorded pending (as a sync
+    of corrected data, or a duplicate notice's answer, would record one)."""
+
+    def work(space: Workspace) -> str:
+        entry = space.ledger.entry(anmeldung)
+        report = replace(space.ledger.payload(entry), kind="abmeldung", date=day, id=f"abm-{day}")
+        assert entry.mapping_id is not None
+        recorded = space.ledger.record(Planned(entry.mapping_id, report), entry.dek_id)
+        assert recorded is not None
+        return recorded
+
+    return store.run(ACTOR, work)
+
+
+def test_resend_of_an_inventory_batch_applies_the_same_check(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-196 on `outbox resend`: the inventory's batch was refused as a whole at its first
+    attempt (D-151); an Abmeldung of its patient dated before the key date was recorded
+    since and is unsent, so resend refuses, naming it; once sent, resend seals it anew."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    [anmeldung] = [h.ledger_id for h in ledger(synced) if h.report.kind == "anmeldung"]
+    decide(synced, ACTOR, [anmeldung, stock], "approve")
+    sealing = sealing_for(submission_pki, tmp_path)
+    transport = FakeTransport(FakeRegister(submission_pki.register_key()))
+    delivery = delivery_for(submission_pki, transport)
+    submit(synced, ACTOR, sealing)
+    deliver_due(synced, ACTOR, delivery)
+    (batch,) = submit(synced, ACTOR, sealing).batches
+    transport.script = ["permanent"]
+    assert [o.state for o in deliver_due(synced, ACTOR, delivery)] == ["rejected"]
+    abmeldung = _record_abmeldung(synced, anmeldung, date(2025, 6, 9))
+    with pytest.raises(OutboxError) as refused:
+        resend(synced, ACTOR, batch.batch_id, sealing)
+    line = str(refused.value)
+    assert "\n" not in line and "(D-196)" in line
+    assert f"{stock} waits for {abmeldung}" in line
+    decide(synced, ACTOR, [abmeldung], "approve")
+    submit(synced, ACTOR, sealing)
+    deliver_due(synced, ACTOR, delivery)
+    new = resend(synced, ACTOR, batch.batch_id, sealing)
+    assert new.report_count == 1 and new.batch_id != batch.batch_id
+
+
+def test_one_submit_run_seals_and_sends_the_inventory_its_delivery_freed(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-232: approved together, the run seals the Anmeldung, delivers it (acknowledged),
+    then seals and delivers the inventory report it held back: no second `submit`."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    register = FakeRegister(submission_pki.register_key())
+    delivery = delivery_for(submission_pki, FakeTransport(register))
+    done = submit_and_deliver(synced, ACTOR, sealing_for(submission_pki, tmp_path), delivery)
+    assert (done.result.held, done.result.released) == ((), (stock,))
+    assert [b.report_count for b in done.result.batches] == [1, 1]
+    assert [o.state for o in done.outcomes] == ["acknowledged", "acknowledged"]
+    assert {h.report.kind: h.state for h in ledger(synced)} == {
+        "anmeldung": "acknowledged",
+        "inventur": "acknowledged",
+    }
+
+
+def test_a_run_whose_delivery_failed_keeps_the_inventory_held(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-196 still holds in the one run: the Anmeldung's batch is not delivered (503), so
+    the inventory report stays approved and held, and nothing more is sealed."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    transport = FakeTransport(FakeRegister(submission_pki.register_key()), script=["transient"])
+    delivery = delivery_for(submission_pki, transport)
+    done = submit_and_deliver(synced, ACTOR, sealing_for(submission_pki, tmp_path), delivery)
+    assert (done.result.held, done.result.released) == ((stock,), ())
+    assert len(done.result.batches) == 1
+    assert {h.ledger_id: h.state for h in ledger(synced)}[stock] == "approved"
+
+
+def test_a_worker_s_round_seals_what_its_pass_freed(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """D-232: `submit --queue-only` held the inventory report; the worker's pass delivers
+    the Anmeldung, seals the freed report after it, and its next round delivers it."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    pending = [e.ledger_id for e in list_reports(synced, ACTOR, state="pending").entries]
+    decide(synced, ACTOR, pending, "approve")
+    sealing = sealing_for(submission_pki, tmp_path)
+    assert submit(synced, ACTOR, sealing).held == (stock,)
+    delivery = delivery_for(
+        submission_pki, FakeTransport(FakeRegister(submission_pki.register_key()))
+    )
+    stop = threading.Event()
+    rounds: list[list[str]] = []
+
+    def after(outcomes: list[Outcome]) -> None:
+        rounds.append([o.state for o in outcomes])
+        release_held(synced, ACTOR, sealing, outcomes)
+        if len(rounds) == 2:
+            stop.set()
+
+    run_worker(synced, ACTOR, delivery, poll_seconds=0.01, stop=stop, after_pass=after)
+    assert rounds == [["acknowledged"], ["acknowledged"]]
+    assert {h.ledger_id: h.state for h in ledger(synced)}[stock] == "acknowledged"
+
+
+def test_held_only_leaves_an_approved_inventory_no_submit_held(
+    synced: Store, submission_pki: SubmissionPki, tmp_path: Path
+) -> None:
+    """A worker seals only what a person's `submit` asked for and D-196 held back: an
+    inventory report approved since, never submitted, stays approved."""
+    [stock] = inventory(
+        synced, ACTOR, key_date=date(2025, 6, 10), today=date(2025, 6, 11)
+    ).recorded[WOLFF]
+    decide(synced, ACTOR, [stock], "approve")
+    freed = submit(synced, ACTOR, sealing_for(submission_pki, tmp_path), held_only=True)
+    assert freed.batches == []
+    assert {h.ledger_id: h.state for h in ledger(synced)}[stock] == "approved"

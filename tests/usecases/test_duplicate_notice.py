@@ -47,7 +47,7 @@ def _audit(store: Store, action: str) -> list[dict[str, object]]:
 def test_import_finds_the_patient_and_the_open_registration_audited(synced: Store) -> None:
     """One local patient, Falkner's Anmeldung open since 2025-01-07; the lookup audited
     with the notice's date and reference as its purpose, never the code."""
-    [found] = examine(synced, ACTOR, NOTICE, "T-7", today=TODAY)
+    [found] = examine(synced, ACTOR, NOTICE, "T-7", today=TODAY).found
     assert found.match.reference.endswith("|1001")
     assert found.registration is not None
     assert (found.registration.first_use, found.registration.open) == (date(2025, 1, 7), True)
@@ -113,7 +113,7 @@ def test_the_other_answers_are_notices_of_the_patient(
 def test_a_code_no_local_patient_has_is_said_and_answers_nothing(synced: Store) -> None:
     """No match: import lists nobody; resolve refuses and records nothing."""
     stranger = DuplicateNotice("Az. 9", date(2026, 1, 5), FALKNER, "ZZZZM999", (OTHER,))
-    assert examine(synced, ACTOR, stranger, None, today=TODAY) == []
+    assert examine(synced, ACTOR, stranger, None, today=TODAY).found == []
     before = ledger(synced)
     with pytest.raises(NoticeError, match="no local patient"):
         resolve(synced, ACTOR, stranger, "us", today=TODAY)

@@ -72,14 +72,14 @@ def test_a_rejected_blanket_ends_nothing(twin: Store) -> None:
     run_sync(twin, [DEMO], BLANKET_DAY, config=load_config(CONFIG))
     made = blanket_deregistration(twin, ACTOR, doctor=FALKNER, day=BLANKET_DAY, today=TODAY)
     decide(twin, ACTOR, list(made.recorded[FALKNER]), "reject")
-    [found] = examine(twin, ACTOR, NOTICE, None, today=TODAY)
+    [found] = examine(twin, ACTOR, NOTICE, None, today=TODAY).found
     assert found.registration is not None and found.registration.open
     assert found.registration.ended_by_blanket is None
 
 
 def test_the_notice_shows_the_registration_ended_by_the_blanket(blanketed: Store) -> None:
     """`duplicate import`: not open, ended by the Pauschalabmeldung of 2025-12-31."""
-    [found] = examine(blanketed, ACTOR, NOTICE, "T-7", today=TODAY)
+    [found] = examine(blanketed, ACTOR, NOTICE, "T-7", today=TODAY).found
     assert found.registration is not None
     assert not found.registration.open
     assert found.registration.ended_by_blanket == Blanket(BLANKET_DAY, "approved")

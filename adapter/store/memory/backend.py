@@ -20,6 +20,7 @@ from adapter.store.memory.handovers import MemoryHandoverRows
 from adapter.store.memory.keys import MemoryKeyRows
 from adapter.store.memory.ledger import MemoryLedgerRows
 from adapter.store.memory.mappings import MemoryMappingRows
+from adapter.store.memory.notice_letters import MemoryNoticeLetterRows
 from adapter.store.memory.outbox import MemoryOutboxRows
 from adapter.store.memory.pull import MemoryPullRows
 from adapter.store.memory.resources import MemoryResourceRows
@@ -44,6 +45,7 @@ class MemoryBackend:
     pull: MemoryPullRows = field(init=False)
     resources: MemoryResourceRows = field(init=False)
     handovers: MemoryHandoverRows = field(init=False)
+    notice_letters: MemoryNoticeLetterRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = MemoryKeyRows(self.tables)
@@ -57,6 +59,7 @@ class MemoryBackend:
         self.pull = MemoryPullRows(self.tables)
         self.resources = MemoryResourceRows(self.tables)
         self.handovers = MemoryHandoverRows(self.tables)
+        self.notice_letters = MemoryNoticeLetterRows(self.tables)
 
 
 class MemoryDatabase:

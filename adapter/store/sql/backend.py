@@ -33,6 +33,7 @@ from adapter.store.sql.handovers import SqlHandoverRows
 from adapter.store.sql.keys import SqlKeyRows
 from adapter.store.sql.ledger import SqlLedgerRows
 from adapter.store.sql.mappings import SqlMappingRows
+from adapter.store.sql.notice_letters import SqlNoticeLetterRows
 from adapter.store.sql.outbox import SqlOutboxRows
 from adapter.store.sql.pull import SqlPullRows
 from adapter.store.sql.resources import SqlResourceRows
@@ -58,6 +59,7 @@ class SqlBackend:
     pull: SqlPullRows = field(init=False)
     resources: SqlResourceRows = field(init=False)
     handovers: SqlHandoverRows = field(init=False)
+    notice_letters: SqlNoticeLetterRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = SqlKeyRows(self.connection)
@@ -71,6 +73,7 @@ class SqlBackend:
         self.pull = SqlPullRows(self.connection)
         self.resources = SqlResourceRows(self.connection)
         self.handovers = SqlHandoverRows(self.connection)
+        self.notice_letters = SqlNoticeLetterRows(self.connection)
 
 
 class SqlDatabase:
