@@ -247,6 +247,8 @@ def test_a_sender_without_a_name_is_said_in_english() -> None:
         'a sending facility that gave no name ("sendende Einrichtung" in the document)'
     )
     assert sender_named(HANDOVER) == '"Praxis Falkner"'
+
+
 # -- across a rotation of the audit key, whence the document key (D-160, D-230) ----------
 
 
