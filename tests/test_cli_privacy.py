@@ -348,10 +348,12 @@ def leaks(needles: Iterable[Needle], stacks: Iterable[Haystack]) -> list[str]:
                 bits = len(form) * 4 if hexadecimal else len(form.encode("utf-8")) * 8
                 if stack.noise and (needle.word or bits < MIN_BITS_IN_NOISE):
                     continue  # not distinctive here: chance would find it in random bytes
-                pattern = re.escape(form if stack.noise else form.casefold())
+                target = form if stack.noise else form.casefold()
                 if needle.word:
-                    pattern = rf"(?<![\w-]){pattern}(?![\w-])"
-                if re.search(pattern, text):
+                    hit = re.search(rf"(?<![\w-]){re.escape(target)}(?![\w-])", text)
+                else:
+                    hit = target in text  # a plain substring: no pattern to build a million times
+                if hit:
                     found.append(f"{needle.what} ({form!r}) in {stack.where}")
     return found
 
