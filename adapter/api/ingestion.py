@@ -98,12 +98,7 @@ class Ingestion:
             except Exception as exc:  # any failure: logged, and the resources stay unread
                 self._failed(caller, exc)
                 return []
-            self.synced[caller.tenant] += len(results)
-            if results:
-                self.last[caller.tenant] = results
-            if self.on_synced is not None:
-                for result in results:
-                    self.on_synced(caller, result)
+            self._took(caller, results)
             if results and results[-1].run_id is None:
                 self.failures[caller.tenant] += 1
                 log.warning(
@@ -139,13 +134,18 @@ class Ingestion:
         caller's name, at most `ending` ends; after a run of the tenant under way."""
         with self._running[caller.tenant]:
             results = accept_held(caller.store, caller.actor, self.options(caller), ending=ending)
-            self.synced[caller.tenant] += len(results)
-            if results:
-                self.last[caller.tenant] = results
-            if self.on_synced is not None:
-                for result in results:
-                    self.on_synced(caller, result)
+            self._took(caller, results)
             return results
+
+    def _took(self, caller: Caller, results: list[SyncResult]) -> None:
+        """A finished run of the tenant (by the timer or by a person): counted, kept as its
+        last, and handed on (the metrics and `/findings`)."""
+        self.synced[caller.tenant] += len(results)
+        if results:
+            self.last[caller.tenant] = results
+        if self.on_synced is not None:
+            for result in results:
+                self.on_synced(caller, result)
 
     def flush(self) -> None:
         """Run every tenant whose timer runs, now (on shutdown: nothing pushed waits)."""
