@@ -22,7 +22,7 @@ from adapter.domain.handover import Received, Registration, handover_decision
 from adapter.domain.model import Finding
 from adapter.domain.reconcile import Reported
 from adapter.fhir.partition import dump
-from adapter.services.inventory_rests import resting_on
+from adapter.services.inventory_rests import resting_on, withdraw_audited
 from adapter.services.sync_state import STATE_FORMAT, load_state
 from adapter.store.audit import Actor
 from adapter.store.facts import StoredState
@@ -67,14 +67,10 @@ def take_back(space: Workspace, actor: Actor, handover_id: str, reg: Registratio
     withdrawn = [*unsent, *resting_on(space, unsent)]
     note = HELD_NOTE.format(handover=handover_id)
     for ledger_id in withdrawn:
-        entry = space.ledger.withdraw(ledger_id, by="withdrawn", run_id=handover_id, note=note)
-        space.audit.append(
-            actor,
-            "report.withdraw",
-            mapping_id=entry.mapping_id,
-            ledger_id=ledger_id,
+        withdraw_audited(
+            space, actor, ledger_id, cause=handover_id, note=note,
             details={"handover": handover_id},
-        )
+        )  # fmt: skip
     _derive_afresh(space, sorted({r.subject for r in found}))
     sent = tuple(r.ledger_id for r in found if r.state in _AT_REGISTER)
     return TakenBack(tuple(withdrawn), sent)

@@ -63,12 +63,27 @@ def withdraw_resting(space: Workspace, actor: Actor, rejected: list[Entry]) -> t
         note = RESTING_NOTE.format(
             anmeldungen=", ".join(anmeldungen), key_date=inventory.made_on.isoformat()
         )
-        space.ledger.withdraw(ledger_id, by="withdrawn", run_id=anmeldungen[0], note=note)
-        space.audit.append(
-            actor,
-            "report.withdraw",
-            mapping_id=inventory.mapping_id,
-            ledger_id=ledger_id,
+        withdraw_audited(
+            space, actor, ledger_id, cause=anmeldungen[0], note=note,
             details={"rests_on": anmeldungen},
-        )
+        )  # fmt: skip
     return tuple(resting)
+
+
+def withdraw_audited(
+    space: Workspace,
+    actor: Actor,
+    ledger_id: str,
+    *,
+    cause: str,
+    note: str,
+    details: dict[str, object],
+) -> Entry:
+    """Withdraw one unsent report by the work of `cause` (a handover, a rejected
+    Anmeldung: our ids), with its note, audited as `report.withdraw` (our ids only)."""
+    entry = space.ledger.withdraw(ledger_id, by="withdrawn", run_id=cause, note=note)
+    space.audit.append(
+        actor, "report.withdraw", mapping_id=entry.mapping_id, ledger_id=ledger_id,
+        details=details,
+    )  # fmt: skip
+    return entry
