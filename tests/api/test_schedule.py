@@ -105,9 +105,17 @@ def test_readiness_does_not_wait_for_the_syncs_at_start() -> None:
     store = _pushed(clock, [CASE])
     app = _app(store)
     busy = app.state.ingestion._running[TENANT]
-    with busy, TestClient(app) as client:
-        assert client.get("/readyz").status_code == 200
-        assert app.state.schedule.rounds == 0 and _unread(store) > 0
+    busy.acquire()  # a run of the tenant under way: the start's sync waits for it
+    held = True
+    try:
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200
+            assert app.state.schedule.rounds == 0 and _unread(store) > 0
+            busy.release()  # that run ends before the shutdown, which would wait for it
+            held = False
+    finally:
+        if held:
+            busy.release()
     _rounds(app.state.schedule, 1)
     assert _unread(store) == 0
 

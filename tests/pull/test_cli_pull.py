@@ -47,7 +47,8 @@ def test_a_busy_server_shows_one_line_per_retry_on_stderr(
     """A 429 and a 503 (Retry-After 0) before the pull goes on: two readable lines on
     stderr naming the server, the answer, the wait and the attempt; no bare
     `stamina.retry_scheduled` record."""
-    config = _config(tmp_path, f'[pull]\nserver = "{fhir_server.base}"\n')
+    unpaced = f'[pull]\nserver = "{fhir_server.base}"\nrequests_per_second = 500\n'
+    config = _config(tmp_path, unpaced)
     cli.ok("init")
     fhir_server.state.busy = [(429, "0"), (503, "0")]
     result = cli.run("pull", "--config", str(config), "--as-of", AS_OF)
