@@ -256,7 +256,10 @@ def test_what_is_no_notification_is_named(bundle: dict[str, Any], message: str) 
 
 def _app(store: Store, *, server: str | None = None) -> TestClient:
     opts = options()
-    config = replace(opts.config, pull=PullConfig(server=server) if server else None)
+    # The EHR's protection (5 requests a second by default, D-134) is tested in
+    # test_connect.py; here it would only make the test wait.
+    unpaced = PullConfig(server=server, requests_per_second=500) if server else None
+    config = replace(opts.config, pull=unpaced)
     caller = Caller(
         tenant="praxis-demo",
         role=Role.STAFF,
@@ -307,7 +310,7 @@ def test_the_route_reads_id_only_notifications_from_the_configured_server(
     assert answer.status_code == 200, answer.text
     assert "id-only:" in answer.json()["issue"][0]["diagnostics"]
     assert ledger(store)
-    assert len(fhir_server.state.requests) == _searches(refs)  # at the configured pace
+    assert len(fhir_server.state.requests) == _searches(refs)
 
 
 @pytest.mark.parametrize(
