@@ -16,7 +16,9 @@ A wrong clock or `--as-of` must not shred a treatment still inside the period (i
 9.1, D-46): a day after today is refused, and so is a day more than `TOLERANCE` after
 the last sync (D-81: a clock years ahead with no `--as-of` destroyed keys with a note
 only); the command shows the plan (ids and treatment dates, no identity) and asks before
-it destroys, and only what it showed is destroyed.
+it destroys, and only what it showed is destroyed. The records of received handovers
+(D-194) and the register's duplicate notices (D-240, `retention_notices`) go by the same
+cutoff.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def plan_retention(
     clock_checked: bool = False,
 ) -> RetentionPlan:
     """What `apply_retention` would destroy, to show before it is asked to (not audited:
-    it reads our ids and dates only)."""
+    it shows our ids and dates only; the duplicate notices' codes are compared with those
+    of the patients it shreds in memory, never shown, D-240)."""
     return store.run(actor, lambda space: _plan(space, as_of, years, clock_checked))
 
 
