@@ -219,11 +219,39 @@ def test_imported_notices_are_kept_once_and_listed_open_then_answered(cli: Cli) 
     assert (reopened["state"], reopened["report_state"]) == ("open", "rejected")
 
 
+def _actions(cli: Cli, action: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = cli.json(
+        "audit", "list", "--action", action, "--format", "json"
+    )["entries"]
+    return entries
+
+
 def test_a_notice_answered_without_import_is_kept_answered(cli: Cli) -> None:
-    """`resolve` alone keeps the notice too, answered; importing it afterwards adds none."""
+    """`resolve` alone keeps the notice too, answered, audited as what happened (D-241:
+    `duplicate.resolve.notice`, not an import that was never made); importing it
+    afterwards adds none, and the log still verifies."""
     cli.synced()
     path = write(cli, notice())
     cli.ok("duplicate", "resolve", str(path), "--continues", "us")
     cli.ok("duplicate", "import", str(path))
     [kept] = cli.json("duplicate", "list", "--format", "json")["notices"]
     assert (kept["state"], kept["answer"]) == ("answered", "us")
+    assert _actions(cli, "duplicate.import") == []
+    [stored] = _actions(cli, "duplicate.resolve.notice")
+    assert stored["details"] == {"notice": kept["notice_id"], "letter_date": "2026-01-05"}
+    assert stored["mapping_id"] is None and REUTER not in json.dumps(stored)
+    assert len(_actions(cli, "duplicate.resolve")) == 1  # the answer, as before
+    cli.ok("audit", "verify")
+
+
+def test_an_imported_notice_is_audited_as_imported_once(cli: Cli) -> None:
+    """D-233/D-241: `import` stores and audits the notice as `duplicate.import`; the
+    answer then stores nothing new, so no `duplicate.resolve.notice` is written."""
+    cli.synced()
+    path = write(cli, notice())
+    cli.ok("duplicate", "import", str(path))
+    cli.ok("duplicate", "resolve", str(path), "--continues", "us")
+    [kept] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    [imported] = _actions(cli, "duplicate.import")
+    assert imported["details"]["notice"] == kept["notice_id"]
+    assert _actions(cli, "duplicate.resolve.notice") == []

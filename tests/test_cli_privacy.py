@@ -267,6 +267,42 @@ def test_a_sync_after_retention_does_not_report_the_shredded_treatments_again(cl
         assert "No local patient was reported under this code." in found
 
 
+def test_retention_destroys_a_duplicate_notice_of_a_letter_before_the_cutoff(cli: Cli) -> None:
+    """D-240: a notice of 2026-01-05 on Reuter's code (his treatment goes on) is past the
+    ten years counted from 2036-12-31 by its own day: the plan names it by id, retention
+    destroys its key and row, `duplicate list` is empty, and the audit entry holds neither
+    the code nor the reference; the chain verifies."""
+    _ten_years_on(cli)
+    letter = {
+        "format": "substreg-duplicate-notice/1",
+        "reference": "Az. 2026-0042",
+        "letter_date": "2026-01-05",
+        "doctor_btm_number": "3990101",
+        "patient_code": REUTER,
+        "other_doctors": [
+            {
+                "name": "Dr. Anna Beispiel",
+                "btm_number": "7654321",
+                "contact": "Hauptstr. 1, 10115 Berlin",
+                "first_use": "2025-11-03",
+            }
+        ],
+    }
+    path = cli.tmp / "notice.json"
+    path.write_text(json.dumps(letter), encoding="utf-8")
+    cli.ok("duplicate", "import", str(path))
+    [kept] = cli.json("duplicate", "list", "--format", "json")["notices"]
+    shown = cli.ok(*RETENTION)
+    assert f"  notice {kept['notice_id']}  of 2026-01-05  (letter before the cutoff)" in shown
+    assert f"Duplicate notices destroyed: 1 ({kept['notice_id']})." in shown
+    assert cli.json("duplicate", "list", "--format", "json")["notices"] == []
+    assert cli.tables()["duplicate_notice"] == []
+    audited = cli.ok("audit", "list", "--action", "retention.notice", "--format", "json")
+    assert kept["notice_id"] in audited
+    assert REUTER not in audited and "Az. 2026" not in audited
+    assert "OK: the chain is whole" in cli.ok("audit", "verify")
+
+
 def test_a_retention_period_under_a_year_is_refused(cli: Cli) -> None:
     """`--years 0`: exit 2, one line, nothing shredded or audited."""
     cli.synced()

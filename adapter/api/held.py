@@ -16,6 +16,7 @@ from adapter.api.ingestion import Ingestion
 from adapter.api.outcome import CONFLICT, ERRORS
 from adapter.api.tenancy import Caller, Role, requires
 from adapter.services.held import held
+from adapter.services.sync import pending_and_waived
 
 
 class HeldOut(BaseModel):
@@ -33,7 +34,10 @@ class AcceptIn(BaseModel):
 
 class AcceptedOut(BaseModel):
     runs: int = Field(description="sync runs made")
-    recorded: int = Field(description="reports recorded as pending")
+    recorded: int = Field(description="reports recorded as pending (to approve and send)")
+    waived: int = Field(
+        description="reports recorded as waived: rejected as recorded, never sent (D-242)"
+    )
     run_ids: list[str]
 
 
@@ -60,9 +64,11 @@ def held_router(caller: Callable[..., Caller], ingestion: Ingestion) -> APIRoute
     def accept(body: AcceptIn, who: Annotated[Caller, Depends(decider)]) -> AcceptedOut:
         """Sync the unread pushes accepting at most `ending` ends at once (audited)."""
         results = ingestion.accept(who, body.ending)
+        pending, waived = pending_and_waived([r for result in results for r in result.recorded])
         return AcceptedOut(
             runs=len(results),
-            recorded=sum(len(r.recorded) for r in results),
+            recorded=pending,
+            waived=waived,
             run_ids=[r.run_id for r in results if r.run_id is not None],
         )
 

@@ -36,10 +36,12 @@ def handle_retention(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(shown + care.retention_text(result))
         return 0
-    if plan.shred or plan.handovers:
+    if plan.shred or plan.handovers or plan.notices:
         count = f"the data keys of {len(plan.shred)} patient(s)"
         if plan.handovers:
             count += f" and {len(plan.handovers)} handover record(s)"
+        if plan.notices:
+            count += f" and {len(plan.notices)} duplicate notice(s)"
         confirm(
             f"retention would destroy {count} whose treatment ended before "
             f"{plan.cutoff.isoformat()}, which cannot be undone",
@@ -52,11 +54,13 @@ def handle_retention(args: argparse.Namespace) -> int:
         as_of=as_of,
         years=args.years,
         confirmed=frozenset(
-            [t.mapping_id for t in plan.shred] + [h.handover_id for h in plan.handovers]
+            [t.mapping_id for t in plan.shred]
+            + [h.handover_id for h in plan.handovers]
+            + [n.notice_id for n in plan.notices]
         ),
         clock_checked=checked,
     )
-    if not (plan.shred or plan.handovers) or args.yes:
+    if not (plan.shred or plan.handovers or plan.notices) or args.yes:
         sys.stdout.write(shown)  # on a terminal it was shown with the question
     sys.stdout.write(care.retention_text(result))
     return 0

@@ -19,7 +19,7 @@ from adapter.services.audit_log import AuditEntry
 from adapter.services.lookup import Match
 from adapter.services.reports import ShownReport
 from adapter.services.setup import InitResult, KeyStatus, RotationResult
-from adapter.services.sync import Recorded, SyncResult
+from adapter.services.sync import Recorded, SyncResult, pending_and_waived
 from adapter.settings.environment import Settings
 from adapter.store.audit import Verification
 from adapter.store.ledger import Entry
@@ -138,8 +138,8 @@ def _recorded_rows(recorded: Sequence[Recorded]) -> list[str]:
 
 def recorded_summary(recorded: Sequence[Recorded]) -> str:
     """How many reports a sync recorded as pending, and the waived ones apart (never sent)."""
-    waived = sum(1 for r in recorded if r.origin == "waived")
-    text = f"Recorded {len(recorded) - waived} report(s) as pending"
+    pending, waived = pending_and_waived(recorded)
+    text = f"Recorded {pending} report(s) as pending"
     return text + (f" and {waived} as waived (never sent)" if waived else "")
 
 

@@ -7,6 +7,7 @@ from adapter.cli.output import table
 from adapter.services.inspect import Inspection
 from adapter.services.reports import LedgerExport
 from adapter.services.retention import RetentionPlan, RetentionResult
+from adapter.services.retention_notices import LETTER
 from adapter.services.sync_undo import UndoPlan
 from adapter.store.runs import Run
 
@@ -36,6 +37,16 @@ def retention_plan_text(plan: RetentionPlan) -> str:
             f"  handover {h.handover_id}  {h.state} on {h.ended_on.isoformat()}"
             for h in plan.handovers
         ]
+    if plan.notices:
+        lines.append(
+            f"{len(plan.notices)} duplicate notice(s) of the register are destroyed (the "
+            f"letter sealed, the code with it): dated before {plan.cutoff.isoformat()}, or "
+            "concerning a patient shredded:"
+        )
+        lines += [
+            f"  notice {n.notice_id}  of {n.letter_date.isoformat()}  ({_why(n.why)})"
+            for n in plan.notices
+        ]
     if plan.clock_in_doubt and plan.last_sync is not None:
         lines.append(
             f"Note: the last sync was as of {plan.last_sync.isoformat()}, "
@@ -61,7 +72,17 @@ def retention_text(result: RetentionResult) -> str:
         lines.append(
             f"Handover records {verb}: {len(result.handovers)} ({', '.join(result.handovers)})."
         )
+    if result.notices:
+        verb = "would be destroyed" if result.dry_run else "destroyed"
+        lines.append(
+            f"Duplicate notices {verb}: {len(result.notices)} ({', '.join(result.notices)})."
+        )
     return "\n".join(lines) + "\n"
+
+
+def _why(why: str) -> str:
+    """Why retention destroys a notice (D-240), in the plan's words."""
+    return "letter before the cutoff" if why == LETTER else "its patient is shredded"
 
 
 def inspection_text(found: Inspection) -> str:

@@ -33,20 +33,28 @@ class ListedNotice:
     report_state: str | None  # the answer's report in the ledger now; None: no answer
 
 
-def keep_notice(space: Workspace, actor: Actor, notice: DuplicateNotice) -> tuple[KeptNotice, bool]:
-    """Store the notice (once per letter); audited by our id only, never the code."""
+IMPORTED = "duplicate.import"  # the notice stored by `duplicate import`
+KEPT_ON_ANSWER = "duplicate.resolve.notice"  # stored by `duplicate resolve`, never imported
+
+
+def keep_notice(
+    space: Workspace, actor: Actor, notice: DuplicateNotice, action: str = IMPORTED
+) -> tuple[KeptNotice, bool]:
+    """Store the notice (once per letter); audited as `action`, which names the command
+    that stored it (D-241), by our id only, never the code."""
     kept, new = space.notice_letters.record(notice)
     if new:
         details = {"notice": kept.notice_id, "letter_date": notice.letter_date.isoformat()}
-        space.audit.append(actor, "duplicate.import", details=details)
+        space.audit.append(actor, action, details=details)
     return kept, new
 
 
 def keep_answer(
     space: Workspace, actor: Actor, notice: DuplicateNotice, outcome: str, ledger_id: str
 ) -> None:
-    """The notice answered with `outcome` as report `ledger_id` (kept first if need be)."""
-    kept, _ = keep_notice(space, actor, notice)
+    """The notice answered with `outcome` as report `ledger_id` (kept first if need be:
+    a notice never imported is stored by the answer, and audited so, D-241)."""
+    kept, _ = keep_notice(space, actor, notice, KEPT_ON_ANSWER)
     if (kept.state, kept.answer, kept.ledger_id) != (ANSWERED, outcome, ledger_id):
         space.notice_letters.answered(kept.notice_id, outcome, ledger_id)
 

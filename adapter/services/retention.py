@@ -16,7 +16,9 @@ A wrong clock or `--as-of` must not shred a treatment still inside the period (i
 9.1, D-46): a day after today is refused, and so is a day more than `TOLERANCE` after
 the last sync (D-81: a clock years ahead with no `--as-of` destroyed keys with a note
 only); the command shows the plan (ids and treatment dates, no identity) and asks before
-it destroys, and only what it showed is destroyed.
+it destroys, and only what it showed is destroyed. The records of received handovers
+(D-194) and the register's duplicate notices (D-240, `retention_notices`) go by the same
+cutoff.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from adapter.domain.register_view import RegisterView, register_order
 from adapter.errors import RetentionError
 from adapter.fhir.partition import load
 from adapter.services.register_status import blankets_by_doctor
+from adapter.services.retention_notices import (
+    OldNotice,
+    destroy_notices,
+    notices_past,
+    taken_with,
+)
 from adapter.services.sync_damage import UNREADABLE
 from adapter.services.sync_guard import TOLERANCE
 from adapter.services.sync_state import PRACTICE_FORMAT, PracticeState
@@ -60,6 +68,7 @@ class RetentionPlan:
     kept_open: tuple[str, ...]  # closed in the data, but open at the register
     last_sync: date | None  # the day the last sync was made as of
     handovers: tuple[Ended, ...] = ()  # received handovers that ended before the cutoff
+    notices: tuple[OldNotice, ...] = ()  # duplicate notices past the period (D-240)
 
     @property
     def clock_in_doubt(self) -> bool:
@@ -76,6 +85,7 @@ class RetentionResult:
     dry_run: bool
     treatments: tuple[Treatment, ...] = ()
     handovers: tuple[str, ...] = ()  # handover ids whose records were destroyed
+    notices: tuple[str, ...] = ()  # duplicate notice ids destroyed (D-240)
 
 
 def plan_retention(
@@ -87,7 +97,8 @@ def plan_retention(
     clock_checked: bool = False,
 ) -> RetentionPlan:
     """What `apply_retention` would destroy, to show before it is asked to (not audited:
-    it reads our ids and dates only)."""
+    it shows our ids and dates only; the duplicate notices' codes are compared with those
+    of the patients it shreds in memory, never shown, D-240)."""
     return store.run(actor, lambda space: _plan(space, as_of, years, clock_checked))
 
 
@@ -101,16 +112,20 @@ def apply_retention(
     confirmed: frozenset[str] | None = None,
     clock_checked: bool = False,
 ) -> RetentionResult:
-    """Destroy the data keys of the treatments and the received handovers the plan names
-    (D-194); with `confirmed` (mapping and handover ids), only of those a person was shown
-    (one that qualifies since is left for the next run)."""
+    """Destroy the data keys of the treatments, the received handovers (D-194) and the
+    duplicate notices (D-240) the plan names; with `confirmed` (mapping, handover and notice
+    ids), only of those a person was shown (one that qualifies since is left for the next
+    run)."""
 
     def shred(space: Workspace) -> RetentionResult:
         plan = _plan(space, as_of, years, clock_checked)
         chosen = [t for t in plan.shred if confirmed is None or t.mapping_id in confirmed]
         ended = [h for h in plan.handovers if confirmed is None or h.handover_id in confirmed]
+        shown = [n for n in plan.notices if confirmed is None or n.notice_id in confirmed]
+        notices = taken_with(shown, {t.mapping_id for t in chosen})
         if not dry_run:
             _destroy_handovers(space, actor, ended, plan.cutoff)
+            destroy_notices(space, actor, notices, plan.cutoff)
             for treatment in chosen:
                 space.mappings.shred(space.mappings.get(treatment.mapping_id))
                 space.resources.forget_owned(treatment.mapping_id)  # pushed to /fhir (D-131)
@@ -128,13 +143,15 @@ def apply_retention(
                 "shredded": len(chosen),
                 "kept_open": len(plan.kept_open),
                 "handovers": len(ended),
+                "notices": len(notices),
                 "dry_run": dry_run,
             },
         )
         shredded = tuple(t.mapping_id for t in chosen)
         destroyed = tuple(h.handover_id for h in ended)
+        gone = tuple(n.notice_id for n in notices)
         return RetentionResult(
-            plan.cutoff, shredded, plan.kept_open, dry_run, tuple(chosen), destroyed
+            plan.cutoff, shredded, plan.kept_open, dry_run, tuple(chosen), destroyed, gone
         )
 
     return store.run(actor, shred)
@@ -177,6 +194,7 @@ def _plan(
         tuple(kept),
         last_sync,
         tuple(space.handovers.ended_before(cutoff)),
+        notices_past(space, cutoff, shred),
     )
 
 

@@ -25,7 +25,7 @@ report that held it was withdrawn before it was sent (D-80).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -60,6 +60,7 @@ __all__ = [
     "SyncOptions",
     "SyncResult",
     "batch_of",
+    "pending_and_waived",
     "read_batch",
     "sync",
 ]
@@ -71,6 +72,14 @@ class Recorded:
     report: Report
     origin: str
     subject: str  # mapping id, or PRACTICE for a notice
+
+
+def pending_and_waived(recorded: Sequence[Recorded]) -> tuple[int, int]:
+    """How many reports were recorded as pending and how many as waived: the waived ones
+    are rejected as they are recorded, never approved or sent, so every count people or
+    tools read keeps them apart (the CLI's summary, `POST /sync/held/accept`, D-242)."""
+    waived = sum(1 for r in recorded if r.origin == "waived")
+    return len(recorded) - waived, waived
 
 
 @dataclass(frozen=True, slots=True)

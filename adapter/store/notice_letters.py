@@ -97,6 +97,14 @@ class NoticeLetters:
         values = {"state": ANSWERED, "answer": answer, "ledger_id": ledger_id}
         self.rows.update(notice_id, values | {"answered_at": self.now})
 
+    def destroy(self, notice_id: str) -> None:
+        """Retention (D-240): the notice's data key goes (the letter it sealed, the code
+        with it), then the row."""
+        for row in self.rows.rows():
+            if row["notice_id"] == notice_id:
+                self.keys.destroy_data_key(row["dek_id"])
+                self.rows.remove(notice_id)
+
     def listed(self) -> list[KeptNotice]:
         """Every notice received, oldest first, opened with its data key."""
         return self._opened_all(self.rows.rows())

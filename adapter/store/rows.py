@@ -496,6 +496,10 @@ class NoticeLetterRows(Protocol):
         """Set columns of the row; False when there is no such row."""
         ...
 
+    def remove(self, notice_id: str) -> None:
+        """Delete the row (retention, after its data key was destroyed, D-240)."""
+        ...
+
 
 class Backend(Protocol):
     """The row stores of one transaction (read-only members: each backend's own types)."""

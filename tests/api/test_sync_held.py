@@ -18,11 +18,13 @@ from adapter.api.held import held_router
 from adapter.api.ingestion import Ingestion
 from adapter.api.tenancy import Caller
 from adapter.services.ingest import ingest_pushed
+from adapter.services.sync import Recorded, SyncResult
 from adapter.services.sync_plan import SyncOptions
 from adapter.settings.practice import load_config
 from adapter.store.audit import Actor
 from adapter.store.registry import Role
 from tests.api.helpers import caller_of, post, put, transactions
+from tests.store.helpers import make_report
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 LATER = date(2026, 1, 25)  # weeks after the demo's last day: its data is stale then
@@ -104,5 +106,33 @@ def test_nothing_held_is_shown_so_and_an_accept_syncs_nothing() -> None:
     assert client.get("/sync/held").json()["held"] is False
     who.be(Role.ADMIN)
     answer = client.post("/sync/held/accept", json={"ending": 0})
-    assert answer.json() == {"runs": 0, "recorded": 0, "run_ids": []}
+    assert answer.json() == {"runs": 0, "recorded": 0, "waived": 0, "run_ids": []}
     assert client.post("/sync/held/accept", json={"ending": -1}).status_code == 422
+
+
+class _Accepting(Ingestion):
+    """An ingestion whose accepted run recorded one pending and one waived report."""
+
+    def accept(self, caller: Caller, ending: int) -> list[SyncResult]:
+        report = make_report("BROLF377", btm="3800101", day=date(2025, 6, 10))
+        recorded = [
+            Recorded("11111111-1111-4111-8111-111111111111", report, "derived", "m-1"),
+            Recorded("22222222-2222-4222-8222-222222222222", report, "waived", "m-2"),
+        ]
+        return [SyncResult(LATER, 1, 1, 2, 2, recorded, 0, [], "run-1")]
+
+
+def test_an_accept_counts_the_waived_reports_apart_as_the_command_line_does() -> None:
+    """D-242: `recorded` counts the reports to approve and send; a waived one (rejected as
+    it is recorded, never sent) is counted under `waived`, as `tenant accept-held` says
+    "Recorded 1 report(s) as pending and 1 as waived"."""
+    who = _Who(caller_of())
+    who.be(Role.DOCTOR)
+    app = FastAPI()
+    outcome.install(app)
+    app.include_router(held_router(who, _Accepting(_options, quiet=60.0)))
+    answer = TestClient(app).post("/sync/held/accept", json={"ending": 3})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"runs": 1, "recorded": 1, "waived": 1, "run_ids": ["run-1"]}
+    schema = app.openapi()["components"]["schemas"]["AcceptedOut"]
+    assert {"recorded", "waived"} <= set(schema["required"])

@@ -25,3 +25,6 @@ class MemoryNoticeLetterRows:
             return False
         row.update(values)
         return True
+
+    def remove(self, notice_id: str) -> None:
+        self.table.pop(notice_id, None)

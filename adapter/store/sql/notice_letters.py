@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from adapter.store.rows import Row
 from adapter.store.schema import duplicate_notice
@@ -29,3 +29,8 @@ class SqlNoticeLetterRows:
             .values(**_in_utc(values))
         )
         return bool(changed.rowcount)
+
+    def remove(self, notice_id: str) -> None:
+        self.connection.execute(
+            delete(duplicate_notice).where(duplicate_notice.c.notice_id == notice_id)
+        )

@@ -7,8 +7,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from adapter.crypto import generate_keyring
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
+from adapter.errors import ShreddedError
 from adapter.store.keys import KeyStore
 from adapter.store.notice_letters import ANSWERED, OPEN, NoticeLetters
 from adapter.store.workspace import Database
@@ -63,3 +66,20 @@ def test_an_answer_is_kept_with_its_report_and_time(backend_db: Database) -> Non
         [found] = _letters(rows).listed()
     assert (found.state, found.answer, found.ledger_id) == (ANSWERED, "other", "led-1")
     assert found.answered_at == later and found.received_at == NOW
+
+
+def test_a_destroyed_notice_loses_its_key_and_its_row(backend_db: Database) -> None:
+    """Retention (D-240): the notice's data key is destroyed (the sealed letter unreadable
+    in every backup) and its row deleted; another notice stays, open as before."""
+    with backend_db.transaction() as rows:
+        gone, _ = _letters(rows).record(NOTICE)
+        stays, _ = _letters(rows).record(replace(NOTICE, letter_date=date(2026, 2, 1)))
+        [dek] = [
+            r["dek_id"] for r in rows.notice_letters.rows() if r["notice_id"] == gone.notice_id
+        ]
+    with backend_db.transaction() as rows:
+        _letters(rows).destroy(gone.notice_id)
+    with backend_db.transaction(write=False) as rows:
+        assert [k.notice_id for k in _letters(rows).listed()] == [stays.notice_id]
+        with pytest.raises(ShreddedError):
+            KeyStore(rows.keys, RING, NOW).data_key(dek)
