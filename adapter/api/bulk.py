@@ -29,11 +29,6 @@ class InventoryIn(BaseModel):
     doctor: BtmNumber | None = None
 
 
-class BlanketPlanIn(BaseModel):
-    doctor: BtmNumber
-    date: date
-
-
 class DeceasedIn(BaseModel):
     """004 §3.7: the doctor died; the successor (or an employee) declares and signs."""
 
@@ -49,9 +44,14 @@ class DeceasedIn(BaseModel):
         )
 
 
+class BlanketPlanIn(BaseModel):
+    doctor: BtmNumber
+    date: date
+    deceased: DeceasedIn | None = Field(None, description="a doctor who died (D-197)")
+
+
 class BlanketIn(BlanketPlanIn):
     confirm: Literal[True] = Field(description="true: the plan was seen (D-166)")
-    deceased: DeceasedIn | None = Field(None, description="a doctor who died (D-197)")
 
 
 class BulkOut(BaseModel):
@@ -71,6 +71,9 @@ class BlanketPlanOut(BaseModel):
     ends: list[str] = Field(description="mapping ids of the registrations it ends")
     withdraws: list[str] = Field(description="ledger ids of unsent single Abmeldungen")
     made_already: bool
+    remarks: list[str] = Field(description="the statement (and declaration) as recorded")
+    dosed_after: int = Field(description="registrations it ends with a dose after the date")
+    last_dose: date | None = Field(description="the latest such dose (D-249): check the date")
 
     @classmethod
     def of(cls, plan: BlanketPlan) -> "BlanketPlanOut":
@@ -80,6 +83,9 @@ class BlanketPlanOut(BaseModel):
             ends=list(plan.ends),
             withdraws=list(plan.withdraws),
             made_already=plan.made_already,
+            remarks=list(plan.remarks),
+            dosed_after=plan.dosed_after,
+            last_dose=plan.last_dose,
         )
 
 
@@ -106,7 +112,12 @@ def bulk_router(caller: Callable[..., Caller]) -> APIRouter:
     ) -> BlanketPlanOut:
         """R-PAU-1: what the blanket deregistration would end; nothing is written."""
         plan = bulk.plan_blanket(
-            who.store, who.actor, doctor=body.doctor, day=body.date, today=_today(who)
+            who.store,
+            who.actor,
+            doctor=body.doctor,
+            day=body.date,
+            today=_today(who),
+            deceased=body.deceased.value() if body.deceased else None,
         )
         return BlanketPlanOut.of(plan)
 
