@@ -7,9 +7,10 @@ records it only with `"confirm": true`. For a doctor who died, `deceased` carrie
 date of death and who declares it (004 §3.7, D-197).
 """
 
+import datetime
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -73,7 +74,8 @@ class BlanketPlanOut(BaseModel):
     made_already: bool
     remarks: list[str] = Field(description="the statement (and declaration) as recorded")
     dosed_after: int = Field(description="registrations it ends with a dose after the date")
-    last_dose: date | None = Field(description="the latest such dose (D-249): check the date")
+    # `datetime.date`: within this class `date` names the field above.
+    last_dose: datetime.date | None = Field(description="the latest such dose (D-249)")
 
     @classmethod
     def of(cls, plan: BlanketPlan) -> "BlanketPlanOut":
@@ -87,6 +89,16 @@ class BlanketPlanOut(BaseModel):
             dosed_after=plan.dosed_after,
             last_dose=plan.last_dose,
         )
+
+
+def _asked(body: BlanketPlanIn, who: Caller) -> dict[str, Any]:
+    """The plan's and the deregistration's arguments, read alike from either body."""
+    return {
+        "doctor": body.doctor,
+        "day": body.date,
+        "today": _today(who),
+        "deceased": body.deceased.value() if body.deceased else None,
+    }
 
 
 def _today(caller: Caller) -> date:
@@ -111,27 +123,12 @@ def bulk_router(caller: Callable[..., Caller]) -> APIRouter:
         body: BlanketPlanIn, who: Annotated[Caller, Depends(doctor)]
     ) -> BlanketPlanOut:
         """R-PAU-1: what the blanket deregistration would end; nothing is written."""
-        plan = bulk.plan_blanket(
-            who.store,
-            who.actor,
-            doctor=body.doctor,
-            day=body.date,
-            today=_today(who),
-            deceased=body.deceased.value() if body.deceased else None,
-        )
-        return BlanketPlanOut.of(plan)
+        return BlanketPlanOut.of(bulk.plan_blanket(who.store, who.actor, **_asked(body, who)))
 
     @router.post("/reports/blanket-deregistration", response_model=BulkOut)
     def blanket(body: BlanketIn, who: Annotated[Caller, Depends(doctor)]) -> BulkOut:
         """R-PAU-1: record the blanket deregistration as pending (audited, D-166)."""
-        result = bulk.blanket_deregistration(
-            who.store,
-            who.actor,
-            doctor=body.doctor,
-            day=body.date,
-            today=_today(who),
-            deceased=body.deceased.value() if body.deceased else None,
-        )
+        result = bulk.blanket_deregistration(who.store, who.actor, **_asked(body, who))
         return BulkOut.of(result)
 
     return router

@@ -103,18 +103,30 @@ def plan_blanket(
     deceased: Deceased | None = None,
 ) -> BlanketPlan:
     """What `blanket_deregistration` would do; nothing is written."""
-    _not_to_come(day, today, "date")
-    check_deceased(deceased, doctor=doctor, day=day, today=today)
+    asked = _Asked(doctor, day, today, deceased)
+    asked.check()
+    return store.run(actor, lambda space: _with_doses(space, asked.plan(space)[2]))
 
-    def read(space: Workspace) -> BlanketPlan:
-        reported = _readable(space, doctor)
-        planned = blanket_report(
-            _doctor_data(reported, doctor), day, made_on=today, deceased=deceased
-        )
-        plan = _checked_plan(reported, doctor, day, planned)
-        return _with_doses(space, plan)
 
-    return store.run(actor, read)
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A blanket deregistration as asked for: the plan and `blanket_deregistration` check
+    and plan it alike."""
+
+    doctor: str
+    day: date
+    today: date
+    deceased: Deceased | None
+
+    def check(self) -> None:
+        _not_to_come(self.day, self.today, "date")
+        check_deceased(self.deceased, doctor=self.doctor, day=self.day, today=self.today)
+
+    def plan(self, space: Workspace) -> tuple[list[Reported], Planned, BlanketPlan]:
+        reported = _readable(space, self.doctor)
+        doctor_data = _doctor_data(reported, self.doctor)
+        planned = blanket_report(doctor_data, self.day, made_on=self.today, deceased=self.deceased)
+        return reported, planned, _checked_plan(reported, self.doctor, self.day, planned)
 
 
 def blanket_deregistration(
@@ -129,14 +141,11 @@ def blanket_deregistration(
     """R-PAU-1: record the blanket deregistration of `doctor` on `day` as pending, and take
     back the single Abmeldungen not yet sent that it covers (D-166); audited. `deceased`:
     the doctor died, and a successor or an employee declares it (004 §3.7, D-197)."""
-    _not_to_come(day, today, "date")
-    check_deceased(deceased, doctor=doctor, day=day, today=today)
+    asked = _Asked(doctor, day, today, deceased)
+    asked.check()
 
     def make(space: Workspace) -> BulkResult:
-        reported = _readable(space, doctor)
-        doctor_data = _doctor_data(reported, doctor)
-        planned = blanket_report(doctor_data, day, made_on=today, deceased=deceased)
-        plan = _checked_plan(reported, doctor, day, planned)
+        reported, planned, plan = asked.plan(space)
         replaced = _free_rejected_slot(space, reported, planned)
         [ledger_id] = _record(space, [planned], {})
         if ledger_id is None:
