@@ -120,3 +120,101 @@ def test_a_rebuild_after_a_blanket_on_a_change_pair_s_day_finds_nothing(cli: Cli
     for argv in (sync, (*sync, "--rebuild")):
         result = cli.json(*argv)
         assert (result["recorded"], result["findings"]) == ([], []), argv
+
+
+def _blanket_ids(cli: Cli, state: str | None = None) -> list[str]:
+    reports = cli.json("reports", "list", "--format", "json")["reports"]
+    return [
+        r["ledger_id"]
+        for r in reports
+        if r["kind"] == "pauschalabmeldung" and state in (None, r["state"])
+    ]
+
+
+DEAD = ("--died-on", "2025-12-31", "--declared-by", "Dr. Jonas Brandt")
+
+
+def test_a_rejected_blanket_does_not_block_a_new_one_for_the_same_day(cli: Cli) -> None:
+    """D-248 (review r1 item 2): the successor's number was wrong; the person rejects the
+    blanket and makes it again with the right one: a new pending report, not "held
+    already"; the rejected one stays as the record."""
+    cli.synced()
+    base = ("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    cli.ok(*base, *DEAD, "--successor-btm", "3990303")
+    [first] = _blanket_ids(cli)
+    cli.ok("reports", "reject", first, "--reason", "wrong successor")
+    out = cli.ok(*base, *DEAD, "--successor-btm", "3990202")
+    assert "Recorded as pending" in out and "already" not in out
+    [second] = _blanket_ids(cli, "pending")
+    assert second != first and _blanket_ids(cli, "rejected") == [first]
+    remarks = cli.json("reports", "show", second)["payload"]["remarks"]
+    assert "BtM-Nr. 3990202" in remarks[1]
+    again = cli.ok(*base, *DEAD, "--successor-btm", "3990202")
+    assert "the ledger holds this blanket deregistration already" in again
+    assert len(_blanket_ids(cli)) == 2
+
+
+def test_a_pending_blanket_with_another_declaration_is_named_not_held_made(cli: Cli) -> None:
+    """D-248: while one is pending, the same doctor and day with another successor, another
+    declarant, another date of death, or as a living doctor's is refused in one line that
+    names the pending one and says to reject it first; nothing is recorded."""
+    cli.synced()
+    base = ("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    cli.ok(*base, *DEAD, "--successor-btm", "3990303")
+    [first] = _blanket_ids(cli)
+    variants = (
+        (*DEAD, "--successor-btm", "3990202"),
+        (
+            "--died-on",
+            "2025-12-31",
+            "--declared-by",
+            "Dr. Lea Winter",
+            "--successor-btm",
+            "3990303",
+        ),
+        (*DEAD, "--declarant", "staff", "--reason", "kein Nachfolger erreichbar"),
+        (),
+    )
+    for variant in variants:
+        refusal = cli.refused(*base, *variant)
+        assert f"({first}, pending)" in refusal and "reject it first" in refusal, variant
+        assert "\n" not in refusal.strip()
+    assert _blanket_ids(cli) == [first]
+
+
+def test_the_confirmation_shows_the_deceased_doctor_s_remarks_as_stored(cli: Cli) -> None:
+    """D-249 (review r1 item 9): for a doctor who died the plan shows the statement with
+    the date of death and the declaration, as recorded, not "habe ich … beendet"."""
+    cli.synced()
+    out = cli.ok(
+        "blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", *DEAD,
+        "--successor-btm", "3990202", "--yes",
+    )  # fmt: skip
+    [made] = _blanket_ids(cli)
+    remarks = cli.json("reports", "show", made)["payload"]["remarks"]
+    assert "habe ich alle" not in out
+    assert all(f'"{remark}"' in out for remark in remarks)
+
+
+def test_the_successor_is_not_the_deceased_doctor(cli: Cli) -> None:
+    """D-249: --successor-btm equal to --doctor is refused in one line, nothing recorded."""
+    cli.synced()
+    refusal = cli.refused(
+        "blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", *DEAD,
+        "--successor-btm", FALKNER, "--yes",
+    )  # fmt: skip
+    assert "the deceased doctor's own" in refusal and "\n" not in refusal.strip()
+    assert "pauschalabmeldung" not in _kinds(cli)
+
+
+def test_a_date_before_the_doctor_s_last_doses_is_warned_of_not_refused(cli: Cli) -> None:
+    """D-249: the demo's patients of Falkner had doses on 2025-12-31; a blanket of 12-30
+    is recorded, with a warning naming how many and the last day; one of 12-31 has none."""
+    cli.synced()
+    out = cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-30", "--yes")
+    assert "Warning: the synced data shows doses after 2025-12-30" in out
+    assert "the last on 2025-12-31" in out and "Recorded as pending" in out
+    [made] = _blanket_ids(cli)
+    cli.ok("reports", "reject", made, "--reason", "wrong day")
+    right = cli.ok("blanket-deregistration", "--doctor", FALKNER, "--date", "2025-12-31", "--yes")
+    assert "Warning" not in right and "Recorded as pending" in right

@@ -334,7 +334,10 @@ def test_an_inventory_approved_with_its_anmeldungen_is_sent_by_the_same_submit(
     config = _practice(cli.tmp, submission_pki)
     first = cli.ok("submit", "--config", str(config))
     assert "Held back" not in first
-    assert "Inventur-Meldung(en) held back until the reports they confirm were sent" in first
+    # D-250 (review r1 item 11f): said of the sealed batches, after them, in plain words.
+    released = first.index("Inventur-Meldung(en) were sealed only after the reports they confirm")
+    assert first.index("Sealed ") < released
+    assert "Of these, " in first and "sealed too" not in first
     assert _states(cli) == {"sent"}
     assert "No approved report waits to be sent." in cli.ok("submit", "--config", str(config))
 

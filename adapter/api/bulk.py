@@ -7,9 +7,10 @@ records it only with `"confirm": true`. For a doctor who died, `deceased` carrie
 date of death and who declares it (004 §3.7, D-197).
 """
 
+import datetime
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -29,11 +30,6 @@ class InventoryIn(BaseModel):
     doctor: BtmNumber | None = None
 
 
-class BlanketPlanIn(BaseModel):
-    doctor: BtmNumber
-    date: date
-
-
 class DeceasedIn(BaseModel):
     """004 §3.7: the doctor died; the successor (or an employee) declares and signs."""
 
@@ -49,9 +45,14 @@ class DeceasedIn(BaseModel):
         )
 
 
+class BlanketPlanIn(BaseModel):
+    doctor: BtmNumber
+    date: date
+    deceased: DeceasedIn | None = Field(None, description="a doctor who died (D-197)")
+
+
 class BlanketIn(BlanketPlanIn):
     confirm: Literal[True] = Field(description="true: the plan was seen (D-166)")
-    deceased: DeceasedIn | None = Field(None, description="a doctor who died (D-197)")
 
 
 class BulkOut(BaseModel):
@@ -71,6 +72,10 @@ class BlanketPlanOut(BaseModel):
     ends: list[str] = Field(description="mapping ids of the registrations it ends")
     withdraws: list[str] = Field(description="ledger ids of unsent single Abmeldungen")
     made_already: bool
+    remarks: list[str] = Field(description="the statement (and declaration) as recorded")
+    dosed_after: int = Field(description="registrations it ends with a dose after the date")
+    # `datetime.date`: within this class `date` names the field above.
+    last_dose: datetime.date | None = Field(description="the latest such dose (D-249)")
 
     @classmethod
     def of(cls, plan: BlanketPlan) -> "BlanketPlanOut":
@@ -80,7 +85,20 @@ class BlanketPlanOut(BaseModel):
             ends=list(plan.ends),
             withdraws=list(plan.withdraws),
             made_already=plan.made_already,
+            remarks=list(plan.remarks),
+            dosed_after=plan.dosed_after,
+            last_dose=plan.last_dose,
         )
+
+
+def _asked(body: BlanketPlanIn, who: Caller) -> dict[str, Any]:
+    """The plan's and the deregistration's arguments, read alike from either body."""
+    return {
+        "doctor": body.doctor,
+        "day": body.date,
+        "today": _today(who),
+        "deceased": body.deceased.value() if body.deceased else None,
+    }
 
 
 def _today(caller: Caller) -> date:
@@ -105,22 +123,12 @@ def bulk_router(caller: Callable[..., Caller]) -> APIRouter:
         body: BlanketPlanIn, who: Annotated[Caller, Depends(doctor)]
     ) -> BlanketPlanOut:
         """R-PAU-1: what the blanket deregistration would end; nothing is written."""
-        plan = bulk.plan_blanket(
-            who.store, who.actor, doctor=body.doctor, day=body.date, today=_today(who)
-        )
-        return BlanketPlanOut.of(plan)
+        return BlanketPlanOut.of(bulk.plan_blanket(who.store, who.actor, **_asked(body, who)))
 
     @router.post("/reports/blanket-deregistration", response_model=BulkOut)
     def blanket(body: BlanketIn, who: Annotated[Caller, Depends(doctor)]) -> BulkOut:
         """R-PAU-1: record the blanket deregistration as pending (audited, D-166)."""
-        result = bulk.blanket_deregistration(
-            who.store,
-            who.actor,
-            doctor=body.doctor,
-            day=body.date,
-            today=_today(who),
-            deceased=body.deceased.value() if body.deceased else None,
-        )
+        result = bulk.blanket_deregistration(who.store, who.actor, **_asked(body, who))
         return BulkOut.of(result)
 
     return router

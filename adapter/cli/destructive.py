@@ -90,8 +90,10 @@ def handle_blanket(args: argparse.Namespace) -> int:
     installation = store(settings)
     today = today_in_berlin()
     deceased = _deceased(args)
-    check_deceased(deceased, day=args.date, today=today)
-    plan = plan_blanket(installation, actor, doctor=args.doctor, day=args.date, today=today)
+    check_deceased(deceased, doctor=args.doctor, day=args.date, today=today)
+    plan = plan_blanket(
+        installation, actor, doctor=args.doctor, day=args.date, today=today, deceased=deceased
+    )
     shown = bulk.blanket_plan_text(plan)
     if not plan.made_already:
         confirm(

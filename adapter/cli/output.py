@@ -102,7 +102,8 @@ def sync_text(result: SyncResult) -> str:
         f"({result.rebuilt} derived afresh).",
         f"Recorded {len(pending)} report(s) as pending"
         + (f", {result.superseded} marked superseded" if result.superseded else "")
-        + ":",
+        # A heading only over a table: none was recorded, the line says so and ends (D-250).
+        + (":" if pending else "."),
         *_recorded_rows(pending),
     ]
     if waived:  # rejected as they are recorded: never to be approved or sent

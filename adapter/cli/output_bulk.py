@@ -30,13 +30,12 @@ def inventory_text(result: BulkResult, key_date: date) -> str:
 
 
 def blanket_plan_text(plan: BlanketPlan) -> str:
-    """What the blanket deregistration will do: the registrations it ends, by our ids. Made
-    already, it ends nothing: only its statement is shown (`blanket_text` says the rest)."""
-    day = plan.day.strftime("%d.%m.%Y")
-    lines = [
-        f'Pauschalabmeldung of doctor {plan.doctor}: "Am {day} habe ich alle von mir '
-        'durchgeführten Substitutionsbehandlungen beendet."',
-    ]
+    """What the blanket deregistration will do: the remarks it carries as recorded (for a
+    deceased doctor the successor's or employee's declaration, D-249) and the registrations
+    it ends, by our ids. Made already, it ends nothing: only its remarks are shown
+    (`blanket_text` says the rest)."""
+    lines = [f"Pauschalabmeldung of doctor {plan.doctor}:"]
+    lines += [f'  "{remark}"' for remark in plan.remarks]
     if plan.made_already:
         return "\n".join(lines) + "\n"
     lines.append(
@@ -49,6 +48,12 @@ def blanket_plan_text(plan: BlanketPlan) -> str:
             f"{len(plan.withdraws)} single Abmeldung(en) not yet sent are taken back: "
             + ", ".join(plan.withdraws)
             + " (should the blanket be rejected later: `substreg sync --rebuild` makes them again)"
+        )
+    if plan.last_dose is not None:
+        lines.append(
+            f"Warning: the synced data shows doses after {plan.day.isoformat()} for "
+            f"{plan.dosed_after} of these patient(s), the last on {plan.last_dose.isoformat()}: "
+            "is the date the last day of treatment?"
         )
     return "\n".join(lines) + "\n"
 

@@ -61,17 +61,16 @@ def _sealed_lines(result: SubmitResult) -> list[str]:
             f"{result.waiting} approved report(s) wait for the next one."
         ]
     lines = _held_lines(result.held)
-    if result.released:
-        lines.append(
-            f"{len(result.released)} Inventur-Meldung(en) held back until the reports they "
-            "confirm were sent are sealed too: those reports were delivered in this run "
-            "(D-196)."
-        )
     if not result.batches:
         return lines or ["No approved report waits to be sent."]
     lines += [f"Sealed {len(result.batches)} batch(es) into the outbox:"]
     rows = [(b.batch_id, b.doctor_btm, str(b.report_count), b.transport) for b in result.batches]
     lines += ["  " + line for line in table(("batch", "doctor", "reports", "transport"), rows)]
+    if result.released:  # said of the batches above, so after them (D-250)
+        lines.append(
+            f"Of these, {len(result.released)} Inventur-Meldung(en) were sealed only after the "
+            "reports they confirm had been delivered earlier in this run (D-196)."
+        )
     return lines
 
 

@@ -33,8 +33,9 @@ class Deceased:
     reason: str | None = None  # why an employee declares: required for `staff`
 
 
-def deceased_problem(deceased: Deceased, day: date) -> str | None:
-    """Why this declaration cannot be recorded for a blanket deregistration on `day`."""
+def deceased_problem(deceased: Deceased, day: date, doctor: str) -> str | None:
+    """Why this declaration cannot be recorded for the blanket deregistration of `doctor`
+    (BtM number) on `day`."""
     text_problem = _text_problem(deceased.declared_by, "the declarant's name") or (
         _text_problem(deceased.reason, "the reason") if deceased.reason is not None else None
     )
@@ -58,6 +59,11 @@ def deceased_problem(deceased: Deceased, day: date) -> str | None:
         (
             deceased.successor_btm is not None and not is_btm_number(deceased.successor_btm),
             "the successor's BtM number is 7 digits (R-DOC-1)",
+        ),
+        (
+            deceased.successor_btm == doctor,
+            f"the successor's BtM number {doctor} is the deceased doctor's own: give the "
+            "successor's",
         ),
     )
     return next((why for refused, why in checks if refused), None)

@@ -36,7 +36,9 @@ TRANSITIONS: Final[dict[State, tuple[State, ...]]] = {
 }
 
 
-FREED: Final[tuple[str, ...]] = ("withdrawn", "undone")  # who freed a slot: sync, runs undo
+# Who freed a slot: sync, `runs undo`, or a new blanket deregistration of the same doctor
+# and day made after a rejected one (D-248).
+FREED: Final[tuple[str, ...]] = ("withdrawn", "undone", "replaced")
 
 
 def freed_slot(by: str, run_id: str, ledger_id: str) -> str:

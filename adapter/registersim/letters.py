@@ -26,7 +26,11 @@ from adapter.domain.duplicate_notice import (
 if TYPE_CHECKING:
     from adapter.registersim.intake import Holdings, Registration, Taken
 
-__all__ = ["duplicate_letters", "write_letters"]
+__all__ = ["NO_NAME", "duplicate_letters", "write_letters"]
+
+# A doctor whose reports gave no name: the letter gives the BtM number in its own field,
+# so the name field says so rather than repeating the number (D-251).
+NO_NAME = "Name nicht hinterlegt"
 
 _log = logging.getLogger("substreg.registersim")
 
@@ -53,7 +57,7 @@ def _other(contact: str | None, btm: str, first_use: date) -> OtherDoctor:
     """The other doctor from a stored contact line (`office._contact`: the name first)."""
     name, _, rest = (contact or "").partition(", ")
     return OtherDoctor(
-        name=(name or f"Arzt mit BtM-Nr. {btm}")[:MAX_TEXT],
+        name=(name or NO_NAME)[:MAX_TEXT],
         btm_number=btm,
         contact=(rest or "keine Kontaktdaten")[:MAX_TEXT],
         first_use=first_use,

@@ -39,7 +39,7 @@ from adapter.domain.receipt import Receipt
 from adapter.errors import BatchError, EnvelopeError
 from adapter.registersim.identity import RegisterIdentity
 from adapter.registersim.intake import take_batch
-from adapter.registersim.letters import write_letters
+from adapter.registersim.letters import NO_NAME, write_letters
 from adapter.registersim.state import Books, RegisterState, StoredSubmission
 
 __all__ = ["ENVELOPE_TYPE", "Answer", "Office"]
@@ -196,7 +196,8 @@ def _header_refusal(key: str | None, content_type: str | None) -> Answer | None:
 def _contact(doctor: RegisterDoctor) -> str:
     """The doctor's name, address and phone, as a duplicate notice gives them (004 §10)."""
     name = " ".join(part for part in (doctor.given_name, doctor.family_name) if part)
-    parts = [name] if name else []
+    # The name always first, so that a letter tells it from the address (D-251).
+    parts = [name or NO_NAME]
     if doctor.address is not None:
         place = " ".join(p for p in (doctor.address.postal_code, doctor.address.city) if p)
         parts += [*doctor.address.line, place] if place else list(doctor.address.line)

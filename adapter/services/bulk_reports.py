@@ -10,14 +10,15 @@ twice for the same day and doctor, they record nothing new: the slots decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from adapter.domain.bulk import Held, blanket_report, held_open, inventory_reports
 from adapter.domain.bulk_deceased import Deceased, deceased_problem
 from adapter.domain.model import RegisterDoctor
 from adapter.domain.reconcile import Planned, Reported
-from adapter.errors import BulkReportError
+from adapter.errors import BulkReportError, DamagedDataError, ShreddedError, StoredFormatError
+from adapter.services.handover_status import full_records, last_dose
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
 
@@ -46,13 +47,17 @@ class BulkResult:
 
 @dataclass(frozen=True, slots=True)
 class BlanketPlan:
-    """What a blanket deregistration will do: our ids and counts only."""
+    """What a blanket deregistration will do: our ids and counts only, and the remarks it
+    carries as stored (the statement; for a deceased doctor also who declares it)."""
 
     doctor: str
     day: date
     ends: tuple[str, ...]  # mapping ids of the registrations it ends
     withdraws: tuple[str, ...]  # ledger ids of unsent single Abmeldungen it covers
     made_already: bool
+    remarks: tuple[str, ...] = ()
+    dosed_after: int = 0  # registrations it ends whose patient had a dose after `day`
+    last_dose: date | None = None  # the latest of those doses (D-249)
 
 
 def inventory(
@@ -88,10 +93,40 @@ def inventory(
     return store.run(actor, make)
 
 
-def plan_blanket(store: Store, actor: Actor, *, doctor: str, day: date, today: date) -> BlanketPlan:
+def plan_blanket(
+    store: Store,
+    actor: Actor,
+    *,
+    doctor: str,
+    day: date,
+    today: date,
+    deceased: Deceased | None = None,
+) -> BlanketPlan:
     """What `blanket_deregistration` would do; nothing is written."""
-    _not_to_come(day, today, "date")
-    return store.run(actor, lambda space: _checked_plan(_readable(space, doctor), doctor, day))
+    asked = _Asked(doctor, day, today, deceased)
+    asked.check()
+    return store.run(actor, lambda space: _with_doses(space, asked.plan(space)[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A blanket deregistration as asked for: the plan and `blanket_deregistration` check
+    and plan it alike."""
+
+    doctor: str
+    day: date
+    today: date
+    deceased: Deceased | None
+
+    def check(self) -> None:
+        _not_to_come(self.day, self.today, "date")
+        check_deceased(self.deceased, doctor=self.doctor, day=self.day, today=self.today)
+
+    def plan(self, space: Workspace) -> tuple[list[Reported], Planned, BlanketPlan]:
+        reported = _readable(space, self.doctor)
+        doctor_data = _doctor_data(reported, self.doctor)
+        planned = blanket_report(doctor_data, self.day, made_on=self.today, deceased=self.deceased)
+        return reported, planned, _checked_plan(reported, self.doctor, self.day, planned)
 
 
 def blanket_deregistration(
@@ -106,14 +141,12 @@ def blanket_deregistration(
     """R-PAU-1: record the blanket deregistration of `doctor` on `day` as pending, and take
     back the single Abmeldungen not yet sent that it covers (D-166); audited. `deceased`:
     the doctor died, and a successor or an employee declares it (004 §3.7, D-197)."""
-    _not_to_come(day, today, "date")
-    check_deceased(deceased, day=day, today=today)
+    asked = _Asked(doctor, day, today, deceased)
+    asked.check()
 
     def make(space: Workspace) -> BulkResult:
-        reported = _readable(space, doctor)
-        plan = _checked_plan(reported, doctor, day)
-        doctor_data = _doctor_data(reported, doctor)
-        planned = blanket_report(doctor_data, day, made_on=today, deceased=deceased)
+        reported, planned, plan = asked.plan(space)
+        replaced = _free_rejected_slot(space, reported, planned)
         [ledger_id] = _record(space, [planned], {})
         if ledger_id is None:
             return BulkResult({doctor: ()}, already=1)
@@ -129,6 +162,7 @@ def blanket_deregistration(
                 "ends": len(plan.ends),
                 "withdrawn": len(plan.withdraws),
                 "deceased": deceased is not None,
+                "replaces": list(replaced),
             },
         )
         return BulkResult({doctor: (ledger_id,)}, withdrawn=plan.withdraws)
@@ -136,25 +170,65 @@ def blanket_deregistration(
     return store.run(actor, make)
 
 
-def check_deceased(deceased: Deceased | None, *, day: date, today: date) -> None:
+def _free_rejected_slot(
+    space: Workspace, reported: list[Reported], planned: Planned
+) -> tuple[str, ...]:
+    """D-248: a blanket deregistration rejected (by a person or the register) decided that
+    it is not to be sent; it does not decide that none is. Unlike a single report, which
+    sync makes again from the data and a rejection must keep from coming back (D-80), a
+    blanket is only ever made by a person asking for it: its slot only keeps the same
+    request twice from recording two. So the rejected one gives up its slot to the new one
+    and stays in the ledger as the record (rejected, with its note)."""
+    rejected = tuple(
+        r.ledger_id for r in reported if r.state == "rejected" and r.slot == planned.slot
+    )
+    for ledger_id in rejected:
+        space.ledger.withdraw(ledger_id, by="replaced", run_id="blanket", note="")
+    return rejected
+
+
+def _with_doses(space: Workspace, plan: BlanketPlan) -> BlanketPlan:
+    """D-249: how many of the registrations it ends had a dose after its date, in the
+    records the last sync kept: the date may be wrong. A warning, not a refusal: a colleague
+    may have gone on giving doses until the successor's Anmeldung. Read as `handover export`
+    reads a patient's last dose; a patient whose records cannot be read is left out (this
+    only warns; the blanket itself rests on the ledger)."""
+    if not plan.ends or plan.made_already:
+        return plan
+    after = []
+    for mapping in space.mappings.get_many(list(plan.ends)).values():
+        try:
+            last = last_dose(full_records(space, mapping, mapping.mapping_id))
+        except (DamagedDataError, ShreddedError, StoredFormatError):
+            continue
+        if last is not None and last > plan.day:
+            after.append(last)
+    return replace(plan, dosed_after=len(after), last_dose=max(after, default=None))
+
+
+def check_deceased(deceased: Deceased | None, *, doctor: str, day: date, today: date) -> None:
     """BulkReportError when the declaration for a deceased doctor cannot be recorded."""
     if deceased is None:
         return
     _not_to_come(deceased.died_on, today, "date of death")
-    problem = deceased_problem(deceased, day)
+    problem = deceased_problem(deceased, day, doctor)
     if problem is not None:
         msg = f"The blanket deregistration of a deceased doctor is not made: {problem}."
         raise BulkReportError(msg)
 
 
-def _checked_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPlan:
+def _checked_plan(
+    reported: list[Reported], doctor: str, day: date, planned: Planned
+) -> BlanketPlan:
     """The plan, or BulkReportError when the blanket cannot be recorded (D-212): another
     blanket of the doctor is pending or sent, or nothing is open on `day` to end. The same
-    day made again is no refusal: it records nothing (the slot decides)."""
+    day made again is no refusal: it records nothing (the slot decides), unless what it
+    would say differs from the one recorded (D-248)."""
     if not any(r.doctor == doctor for r in reported):
         raise _unknown_doctor(doctor)  # not "nothing open": the number may be mistyped
-    plan = _blanket_plan(reported, doctor, day)
+    plan = replace(_blanket_plan(reported, doctor, day), remarks=planned.report.remarks)
     if plan.made_already:
+        _same_declaration(reported, planned)
         return plan
     other = next(
         (
@@ -179,6 +253,27 @@ def _checked_plan(reported: list[Reported], doctor: str, day: date) -> BlanketPl
         )
         raise BulkReportError(msg)
     return plan
+
+
+def _same_declaration(reported: list[Reported], planned: Planned) -> None:
+    """D-248: the blanket of the same doctor and day is in the ledger (pending, or on its
+    way): asked for again with other remarks (another declarant or successor, another date
+    of death, a deceased doctor's where the doctor's own was made, or the reverse), it is
+    refused, not answered with "made already": that one would be sent, not this."""
+    held = next((r for r in reported if r.at_register and r.slot == planned.slot), None)
+    if held is None or held.report is None or held.report.remarks == planned.report.remarks:
+        return
+    undo = (
+        f"reject it first (`substreg reports reject {held.ledger_id} --reason …`)"
+        if held.state in _UNSENT
+        else "it was sealed for the register already and stands"
+    )
+    msg = (
+        f"The blanket deregistration of doctor {held.doctor} on {held.date.isoformat()} is "
+        f"in the ledger already ({held.ledger_id}, {held.state}) with another statement or "
+        f"declaration: {undo}; nothing was written."
+    )
+    raise BulkReportError(msg)
 
 
 def _still_stands(blanket: Reported, day: date) -> bool:

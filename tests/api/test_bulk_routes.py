@@ -98,3 +98,33 @@ def test_a_deceased_doctor_s_blanket_carries_the_declaration(service: Service) -
     [ledger_id] = made["recorded"][DOCTOR]
     shown = client.get(f"/reports/{ledger_id}", headers=doctor)
     assert shown.status_code == 200 and "Sterbedatum 01.12.2026" in shown.text
+
+
+def test_the_plan_quotes_the_deceased_doctor_s_remarks_and_a_rejected_one_frees_the_day(
+    service: Service,
+) -> None:
+    """D-248, D-249: the plan with `deceased` quotes the remarks to be recorded; another
+    declaration while one is pending is a 409 naming it; once rejected, the corrected one
+    is recorded for the same day."""
+    client = service.client()
+    doctor = service.auth("alpha", Role.DOCTOR)
+    body = {"doctor": DOCTOR, "date": "2026-12-01"}
+    winter = {"died_on": "2026-12-01", "declared_by": "Dr. Lea Winter"}
+    plan = client.post(
+        "/reports/blanket-deregistration/plan", headers=doctor, json=body | {"deceased": winter}
+    ).json()
+    assert "Sterbedatum 01.12.2026" in plan["remarks"][0]
+    assert plan["remarks"][1].startswith("Erklärt und unterschrieben von Dr. Lea Winter")
+    made = client.post(
+        "/reports/blanket-deregistration",
+        headers=doctor,
+        json=body | {"deceased": winter, "confirm": True},
+    ).json()
+    [first] = made["recorded"][DOCTOR]
+    brandt = winter | {"declared_by": "Dr. Jonas Brandt"}
+    again = body | {"deceased": brandt, "confirm": True}
+    refused = client.post("/reports/blanket-deregistration", headers=doctor, json=again)
+    assert refused.status_code == 409 and f"({first}, pending)" in refused.text
+    client.post(f"/reports/{first}/reject", headers=doctor, json={"reason": "wrong declarant"})
+    second = client.post("/reports/blanket-deregistration", headers=doctor, json=again).json()
+    assert len(second["recorded"][DOCTOR]) == 1 and second["recorded"][DOCTOR] != [first]

@@ -20,6 +20,7 @@ from .builders import report
 D = date
 DOCTOR = report("anmeldung", made_on=D(2025, 3, 1)).doctor
 DIED = D(2025, 6, 15)
+OWN = DOCTOR.btm_number or ""
 SUCCESSOR = Deceased(DIED, "Dr. Jonas Richter", "successor", successor_btm="3800202")
 STAFF = Deceased(DIED, "Petra Lang", "staff", reason="kein ärztlicher Nachfolger erreichbar")
 
@@ -72,16 +73,18 @@ def test_the_statement_of_a_blanket_is_the_deceased_s_when_it_carries_one() -> N
 
 def test_what_cannot_be_declared_is_refused() -> None:
     """A date after the death, an employee without reason, a BtM number that is not one."""
-    assert deceased_problem(SUCCESSOR, DIED) is None
-    assert deceased_problem(STAFF, D(2025, 6, 1)) is None
+    assert deceased_problem(SUCCESSOR, DIED, OWN) is None
+    assert deceased_problem(STAFF, D(2025, 6, 1), OWN) is None
     refused = {
-        "after the death": deceased_problem(SUCCESSOR, D(2025, 6, 16)),
-        "no reason": deceased_problem(replace(STAFF, reason=None), DIED),
-        "staff with number": deceased_problem(replace(STAFF, successor_btm="3800202"), DIED),
-        "bad number": deceased_problem(replace(SUCCESSOR, successor_btm="12"), DIED),
-        "no name": deceased_problem(replace(SUCCESSOR, declared_by=" "), DIED),
-        "two lines": deceased_problem(replace(SUCCESSOR, declared_by="a\nb"), DIED),
+        "after the death": deceased_problem(SUCCESSOR, D(2025, 6, 16), OWN),
+        "no reason": deceased_problem(replace(STAFF, reason=None), DIED, OWN),
+        "staff with number": deceased_problem(replace(STAFF, successor_btm="3800202"), DIED, OWN),
+        "bad number": deceased_problem(replace(SUCCESSOR, successor_btm="12"), DIED, OWN),
+        "no name": deceased_problem(replace(SUCCESSOR, declared_by=" "), DIED, OWN),
+        "two lines": deceased_problem(replace(SUCCESSOR, declared_by="a\nb"), DIED, OWN),
+        "own number": deceased_problem(replace(SUCCESSOR, successor_btm=OWN), DIED, OWN),
     }
     assert "the day the doctor died" in (refused["after the death"] or "")
     assert "justified exception" in (refused["no reason"] or "")
+    assert "the deceased doctor's own" in (refused["own number"] or "")  # D-249
     assert all(refused.values()), refused

@@ -40,6 +40,15 @@ def test_without_waived_reports_there_is_no_waived_heading() -> None:
     assert "Recorded 1 report(s) as pending:" in text and "waived" not in text
 
 
+def test_only_waived_reports_leave_no_empty_pending_heading() -> None:
+    """D-250 (review r1 item 11g): a sync that recorded only waived reports says it recorded
+    none as pending in a sentence, not as a heading with nothing under it."""
+    text = sync_text(_result(WAIVED))
+    assert "Recorded 0 report(s) as pending:" not in text
+    assert "Recorded 0 report(s) as pending.\nRecorded 1 report(s) as waived" in text
+    assert "Recorded 0 report(s) as pending.\nFindings: 0" in sync_text(_result())
+
+
 def test_the_summary_of_pull_and_accept_held_counts_waived_apart() -> None:
     """`pull`, `import` and `tenant accept-held` print the counts only."""
     assert recorded_summary([PENDING, WAIVED]) == (
