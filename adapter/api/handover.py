@@ -8,9 +8,12 @@ header `Substreg-Signer` (to confirm with the receiver by another way). It names
 person, so only a doctor exports (audited as a re-identification, D-163). `POST
 /handover/import` verifies a document against the fingerprints given and answers what
 follows; `GET /handover` lists the handovers received (no code, no name); `release` and
-`return` end one. A changed document or an untrusted signer is 422, never stored; the
-tenant's own document or an `on` day after today is 409. A second document of a
-registration open here replaces the open one (`replaced` in the answer, D-201).
+`return` end one. A changed document or an untrusted signer is 422, never stored; so is
+an `on` day that cannot be (after today, an export's before the synced data's day, an end
+before the handover day, a return after day 30: 422 naming `on`, D-244, D-245); the
+tenant's own document is 409. An export's warnings (synced before the handover day, stale
+data) come as `Substreg-Warning` headers. A second document of a registration open here
+replaces the open one (`replaced` in the answer, D-201).
 """
 
 from collections.abc import Callable
@@ -162,7 +165,9 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
     reader = requires(Role.STAFF, Role.DOCTOR, Role.ADMIN, caller=caller)
 
     @router.post(
-        "/handover/export", response_class=Response, responses=_EXPORTED | NOT_FOUND | CONFLICT
+        "/handover/export",
+        response_class=Response,
+        responses=_EXPORTED | NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def export(
         body: ExportIn,
@@ -180,9 +185,13 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
         )
         headers = {"Substreg-Signer": done.signer, "Cache-Control": "no-store"}
         if accept is not None and PDF in accept and FHIR_JSON not in accept:
-            pdf = handover_pdf(done.handover, done.steps, done.signer)
-            return Response(pdf, media_type=PDF, headers=headers)
-        return Response(done.document, media_type=FHIR_JSON, headers=headers)
+            answer = Response(handover_pdf(done.handover, done.steps), media_type=PDF)
+        else:
+            answer = Response(done.document, media_type=FHIR_JSON)
+        answer.headers.update(headers)
+        for warning in done.warnings:  # one header each: synced before the day, stale (D-245)
+            answer.headers.append("Substreg-Warning", warning)
+        return answer
 
     @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE | CONFLICT)
     def import_(body: ImportIn, who: Annotated[Caller, Depends(decider)]) -> ImportedOut:
@@ -219,7 +228,9 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
         )
 
     @router.post(
-        "/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+        "/handover/{handover_id}/release",
+        response_model=EndedOut,
+        responses=NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def release(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
@@ -228,7 +239,9 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
         return _end(who, handover_id, "released", body)
 
     @router.post(
-        "/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+        "/handover/{handover_id}/return",
+        response_model=EndedOut,
+        responses=NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def back(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None

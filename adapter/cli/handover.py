@@ -41,6 +41,8 @@ def _export(args: argparse.Namespace) -> int:
         deliver=lambda exported: _write_both(args.out, exported),
     )
     json_path, pdf_path = _paths(args.out, done)
+    for warning in done.warnings:  # the document is written: a warning, not a refusal
+        sys.stderr.write(f"warning: {warning}\n")
     sys.stdout.write(
         f"Handover document: {json_path}\nReadable copy (PDF): {pdf_path}\n"
         f"Signed by the key with fingerprint {done.signer}\n"
@@ -60,7 +62,7 @@ def _write_both(out: Path, done: service.Exported) -> None:
     """The signed JSON and its PDF, both or neither (a failure or Ctrl-C leaves no file),
     in the unit of work that audits the export, which a failure here rolls back."""
     json_path, pdf_path = _paths(out, done)
-    pdf = handover_pdf(done.handover, done.steps, done.signer)
+    pdf = handover_pdf(done.handover, done.steps)
     write_private_together({json_path: done.document, pdf_path: pdf})
 
 

@@ -14,12 +14,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from adapter.crypto import fingerprint, normal_fingerprint, verify_detached
-from adapter.domain.handover import Handover, Registration, Step, doctor_label, next_steps
-from adapter.errors import HandoverInvalid, HandoverRefused, HandoverUnknown, HandoverUntrusted
+from adapter.domain.handover import (
+    Handover,
+    Registration,
+    Step,
+    doctor_label,
+    ending_refused,
+    export_day_refused,
+    export_warnings,
+    next_steps,
+)
+from adapter.errors import (
+    HandoverDayError,
+    HandoverInvalid,
+    HandoverRefused,
+    HandoverUnknown,
+    HandoverUntrusted,
+)
 from adapter.fhir.handover_document import canonical_bytes, handover_bundle, signed_bundle
 from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
@@ -29,7 +44,7 @@ from adapter.services.handover_withdraw import TakenBack, take_back
 from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
-from adapter.store.handovers import Incoming
+from adapter.store.handovers import OPEN, Incoming
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Store, Workspace
 
@@ -47,11 +62,19 @@ class Exported:
     document: bytes  # the signed FHIR document Bundle, JSON
     signer: str  # the fingerprint of the signing key, for the receiver to confirm
     steps: tuple[Step, ...]
+    # What the person exporting should know of the data behind it: synced to a day before
+    # the handover day, or stale (D-245); the document itself carries none of it.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Unknown:
     message: str  # no patient of the reference given (HandoverUnknown)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRefused:
+    message: str  # a handover day the export cannot state (HandoverDayError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +105,23 @@ def export_handover(
         msg = "--to must name the receiving facility on one line"
         raise HandoverRefused(msg)
 
-    def read(space: Workspace) -> Exported | Unknown | str:
+    def read(space: Workspace) -> Exported | Unknown | DayRefused | str:
         if (later := _after_today(space, day, "handover day")) is not None:
-            return later
+            return DayRefused(later)
         mapping = space.mappings.find(_reference(space, patient))
         if mapping is None:
             return Unknown(
                 "No patient of this installation has the given reference (Patient/ID of the "
                 "EHR, as synced); check it with `substreg sync` of the current export."
             )
-        state = _state(space, mapping)
+        state, synced_to = _state(space, mapping)
         if state is None:
             return (
                 f"The records of mapping {mapping.mapping_id} cannot be read (destroyed by "
                 "retention, damaged, or of an older format): sync the current export first."
             )
+        if (earlier := export_day_refused(day, synced_to)) is not None:
+            return DayRefused(earlier)
         handover = _handover(space, mapping, state, receiver=receiver, sender=sender, day=day)
         timestamp = space.now.isoformat(timespec="seconds")
         bundle = handover_bundle(handover, timestamp)
@@ -114,7 +139,8 @@ def export_handover(
             },
         )
         document = bundle_bytes(signed_bundle(bundle, token, timestamp))
-        exported = Exported(handover, document, signer, next_steps(handover))
+        warnings = export_warnings(handover, synced_to)
+        exported = Exported(handover, document, signer, next_steps(handover), warnings)
         if deliver is not None:
             deliver(exported)
         return exported
@@ -122,6 +148,8 @@ def export_handover(
     found = store.run(actor, read)
     if isinstance(found, Unknown):
         raise HandoverUnknown(found.message)
+    if isinstance(found, DayRefused):
+        raise HandoverDayError(found.message)
     if isinstance(found, str):
         raise HandoverRefused(found)
     return found
@@ -153,12 +181,17 @@ def _reference(space: Workspace, patient: str) -> str:
     return canonical_reference(base, patient.removeprefix("Patient/"))
 
 
-def _state(space: Workspace, mapping: MappingRow) -> PatientState | None:
-    """The patient's stored state; None when retention destroyed it or it cannot be read."""
+def _state(space: Workspace, mapping: MappingRow) -> tuple[PatientState | None, date | None]:
+    """The patient's stored state (None when retention destroyed it or it cannot be read)
+    and the last day the sync walked it to (its `--as-of`; None when not known)."""
     if mapping.status == "shredded":
-        return None
+        return None, None
     stored = space.facts.states([mapping.mapping_id], with_live=False)
-    return load_state(stored[0].format, stored[0].data) if stored else None
+    if not stored:
+        return None, None
+    walked = stored[0].walked_to  # the next day to walk: the day after the sync's --as-of
+    synced_to = walked - timedelta(days=1) if walked is not None else None
+    return load_state(stored[0].format, stored[0].data), synced_to
 
 
 def _handover(
@@ -284,6 +317,9 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
     def end(space: Workspace) -> date | str | None:
         if (later := _after_today(space, on, "day")) is not None:
             return later
+        opened = [h for h in space.handovers.listed(OPEN) if h.handover_id == handover_id]
+        if opened and (refused := ending_refused(how, opened[0].day, on)) is not None:
+            return refused
         if not space.handovers.end(handover_id, how, on):
             return space.handovers.ended_on(handover_id, how)
         space.audit.append(
@@ -293,7 +329,7 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
 
     ended = store.run(actor, end)
     if isinstance(ended, str):
-        raise HandoverRefused(ended)
+        raise HandoverDayError(ended)
     if ended is None:
         msg = (
             f"No open handover {handover_id} was received here; `substreg handover list` "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,35 +13,10 @@ import pytest
 from adapter.cli.exits import EXIT_INTERRUPTED
 from adapter.cli.handover import _treatment, sender_named
 from adapter.services.handover import UNNAMED_SENDER
-from tests.handover.cases import fhir
-from tests.handover.cases.sites import Site, site
+from tests.handover.cases.sites import Site
 from tests.handover.values import HANDOVER
 
-SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
-WINTER = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
 NONE_RECEIVED = "No handover received.\n"
-
-
-@pytest.fixture
-def sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[Site, Site, Path, str]:
-    """A sender that exported Marcel Winter's handover, and a fresh receiver."""
-    sender = site(tmp_path / "sender", monkeypatch, capsys)
-    first, last = date(2025, 3, 3), date(2025, 5, 14)
-    data = fhir.write_export(
-        tmp_path / "data",
-        [
-            fhir.practitioner(SOMMER),
-            fhir.patient(WINTER),
-            fhir.episode("eoc-1", WINTER, SOMMER, first),
-            fhir.request("mr-1", WINTER, SOMMER, first),
-            *fhir.doses("ma", WINTER, SOMMER, links=("eoc-1", "mr-1"), days=(first, last)),
-        ],
-    )
-    sender.sync(data, "2025-05-14")
-    document, signer = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
-    return sender, site(tmp_path / "receiver", monkeypatch, capsys), document, signer
 
 
 def test_a_document_changed_after_signing_is_refused_and_nothing_stored(
