@@ -90,6 +90,11 @@ class ImportedOut(BaseModel):
         [], description="ledger ids recorded here before and sent: a duplicate (004 §10, D-216)"
     )
     registration: RegistrationOut | None
+    ended: Literal["released", "returned", "replaced"] | None = Field(
+        None,
+        description="imported before and ended here since: what it said follows no more, "
+        "and `steps` is empty (D-247)",
+    )
     steps: list[StepOut] = Field(description="what follows for the receiver (R-ABS-1/2, R-EP-2)")
 
 
@@ -97,8 +102,14 @@ class HandoverOut(BaseModel):
     handover_id: str
     state: Literal["open", "released", "returned", "replaced"]
     received_at: str
-    ended_on: date | None
+    day: date = Field(description="the handover day (day 1 of the substitute time)")
+    ended_on: date | None = Field(
+        description="the day it was released, the patient returned, or a newer copy replaced it"
+    )
     signer: str
+    sender: str | None = Field(
+        description="the sending facility as the document names it (null: kept by no older version)"
+    )
 
 
 class HandoversOut(BaseModel):
@@ -207,6 +218,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             withdrawn=list(done.withdrawn),
             sent=list(done.sent),
             registration=_registration(done.handover),
+            ended=done.ended.state if done.ended else None,  # type: ignore[arg-type]
             steps=_steps(done.steps),
         )
 
@@ -220,8 +232,10 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
                     handover_id=h.handover_id,
                     state=h.state,  # type: ignore[arg-type]
                     received_at=h.received_at.isoformat(),
+                    day=h.day,
                     ended_on=h.released_on,
                     signer=h.signer,
+                    sender=h.sender,
                 )
                 for h in found
             ]

@@ -44,7 +44,7 @@ from adapter.services.handover_withdraw import TakenBack, take_back
 from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
-from adapter.store.handovers import OPEN, Incoming
+from adapter.store.handovers import OPEN, Ended, Incoming
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Store, Workspace
 
@@ -86,6 +86,7 @@ class Imported:
     replaced: str | None = None  # the open handover of the same registration it replaced
     withdrawn: tuple[str, ...] = ()  # unsent reports it holds back, withdrawn (D-216)
     sent: tuple[str, ...] = ()  # reports it holds back that were sent already (D-216)
+    ended: Ended | None = None  # received before and replaced, released or returned since
 
 
 def export_handover(
@@ -139,7 +140,7 @@ def export_handover(
             },
         )
         document = bundle_bytes(signed_bundle(bundle, token, timestamp))
-        warnings = export_warnings(handover, synced_to)
+        warnings = export_warnings(handover, synced_to) + _unnamed(handover)
         exported = Exported(handover, document, signer, next_steps(handover), warnings)
         if deliver is not None:
             deliver(exported)
@@ -225,6 +226,20 @@ def _handover(
     )
 
 
+def _unnamed(handover: Handover) -> tuple[str, ...]:
+    """The warning of a document that names no sender: no name was given and no open
+    registration names a doctor, so the receiver reads "a sending facility that gave no
+    name" (D-247). The stored data has no facility name to take instead: the EHR's
+    Organization names are not kept, and a practice may have several."""
+    if handover.sender != UNNAMED_SENDER:
+        return ()
+    return (
+        f'The document names its sender only as "{UNNAMED_SENDER}": no facility name was '
+        "given and no open registration names a doctor. Export again with this facility's "
+        "name (--from; `sender` over the API) so the receiver knows whom to call.",
+    )
+
+
 def _sender(registration: Registration | None) -> str:
     if registration is None:
         return UNNAMED_SENDER
@@ -263,8 +278,9 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     handover = document.handover
     reg = handover.registration
 
-    def record(space: Workspace) -> tuple[bool, str | None, TakenBack]:
+    def record(space: Workspace) -> tuple[bool, str | None, TakenBack, Ended | None]:
         taken = TakenBack((), ())
+        before = space.handovers.state_of(handover.document_id)
         if reg is None:
             kept, other = False, None
         else:
@@ -276,6 +292,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
                 reg.doctor.btm_number,
                 reg.since,
                 day=handover.day,
+                sender=handover.sender,
             )
             if kept and other is not None:  # one hold per registration (D-201)
                 space.handovers.replace(other, _today(space))
@@ -289,11 +306,14 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         space.audit.append(actor, "handover.import", purpose=PURPOSE, details=details)
         if kept and reg is not None:  # recorded here before the import (D-216)
             taken = take_back(space, actor, handover.document_id, reg)
-        return kept, other if kept else None, taken
+        return kept, other if kept else None, taken, before
 
-    recorded, replaced, taken = store.run(actor, record)
-    steps = next_steps(handover)
-    return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent)
+    recorded, replaced, taken, before = store.run(actor, record)
+    # A copy received before that is no longer open: what it once said follows no more (a
+    # newer copy holds, or it was released or returned), so no steps are offered (D-247).
+    ended = before if before is not None and before.state != OPEN else None
+    steps = next_steps(handover) if ended is None else ()
+    return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent, ended)
 
 
 def _own_fingerprints(space: Workspace) -> set[str]:

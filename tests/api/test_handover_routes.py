@@ -257,3 +257,31 @@ def test_a_tenant_importing_its_own_document_is_refused(service: Service) -> Non
     assert answer.status_code == 409
     assert "this installation itself" in answer.json()["issue"][0]["diagnostics"]
     assert client.get("/handover", headers=alpha).json() == before
+
+
+def test_the_list_names_the_day_and_sender_and_a_replaced_copy_again_has_no_steps(
+    service: Service,
+) -> None:
+    """D-247: each handover listed with its handover day and sending facility; the first
+    copy imported again after a newer one replaced it answers `ended: replaced` and no
+    steps, which would contradict the open handover's."""
+    first, fingerprint = _export(service)
+    second, _ = _export(service)
+    client, beta = service.client(), service.auth("beta", ADMIN)
+    answers = [
+        client.post(
+            "/handover/import", json={"document": document, "trust": [fingerprint]}, headers=beta
+        ).json()
+        for document in (first, second, first)
+    ]
+    assert answers[1]["ended"] is None and answers[1]["steps"]
+    assert (answers[2]["ended"], answers[2]["steps"], answers[2]["recorded"]) == (
+        "replaced",
+        [],
+        False,
+    )
+    ids = {a["handover_id"] for a in answers}
+    listed = client.get("/handover", headers=service.auth("beta", STAFF)).json()["handovers"]
+    mine = [h for h in listed if h["handover_id"] in ids]
+    assert [h["day"] for h in mine] == ["2025-12-31"] * 2
+    assert {h["sender"] for h in mine} == {"Praxis/Einrichtung von Miriam Falkner, BtM 3990101"}

@@ -12,7 +12,7 @@ import pytest
 
 from adapter.cli.exits import EXIT_INTERRUPTED
 from adapter.cli.handover import _treatment, sender_named
-from adapter.services.handover import UNNAMED_SENDER
+from adapter.services.handover import UNNAMED_SENDER, _unnamed
 from tests.handover.cases.sites import Site
 from tests.handover.values import HANDOVER
 
@@ -283,3 +283,51 @@ def _refused_as_its_own(sender: Site, document: Path, signer: str) -> None:
     line = sender.refused("handover", "import", str(document), "--trust", signer)
     assert "signed by this installation itself" in line
     assert sender.ok("handover", "list") == NONE_RECEIVED
+
+
+# -- the list and a document imported again (D-247) -----------------------------------
+
+
+def test_the_list_shows_the_handover_day_the_registration_and_the_sender(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Review r1 11a: each row names the handover day, the registering doctor and since
+    when, and the sending facility; the ending column is "ended on" (a replaced row's day
+    is the day it was replaced, not a release)."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    first = _imported(receiver, document, signer)
+    newer = _imported(receiver, second, signer)
+    listed = receiver.ok("handover", "list")
+    header, *rows = listed.splitlines()
+    assert "day" in header and "ended on" in header and "released" not in header
+    [old] = [r for r in rows if r.startswith(first)]
+    [new] = [r for r in rows if r.startswith(newer)]
+    assert f"{first}  replaced  2025-05-15" in old
+    assert f"{newer}  open      2025-05-16" in new
+    assert "BtM 3810101 since 2025-03-03" in new
+    assert new.endswith("Praxis/Einrichtung von Heike Sommer, BtM 3810101")
+
+
+def test_a_replaced_document_imported_again_offers_no_steps(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Review r1 11b: the first copy again, after a newer one replaced it: it says so and
+    offers none of its old steps, which would contradict the open handover's."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    _imported(receiver, document, signer)
+    _imported(receiver, second, signer)
+    again = receiver.ok("handover", "import", str(document), "--trust", signer)
+    assert "imported before and is replaced here" in again
+    assert "a newer copy of its registration holds instead" in again
+    assert "What follows" not in again and "R-ABS-1" not in again
+
+
+def test_an_export_that_names_no_sender_warns() -> None:
+    """Review r1 11c: no facility name given and no registration to name a doctor by:
+    the export warns that the receiver reads no sender's name (D-247)."""
+    unnamed = replace(HANDOVER, sender=UNNAMED_SENDER, registration=None)
+    [warning] = _unnamed(unnamed)
+    assert "names its sender only as" in warning and "--from" in warning
+    assert _unnamed(HANDOVER) == ()
