@@ -159,6 +159,15 @@ def test_a_second_copy_of_a_registration_replaces_the_open_one(service: Service)
     assert (states[ids[0][0]], states[ids[1][0]]) == ("replaced", "open")
 
 
+def _exported_on(service: Service, day: str) -> Response:
+    """Alpha's export of the synced patient with the handover day `day`."""
+    synced(service.tenants["alpha"].store)
+    body = export_body() | {"on": day}
+    return service.client().post(
+        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
+    )
+
+
 def _refused_day(answer: Response, says: str) -> None:
     """A day the handover cannot be told on: 422 invalid naming `on` (D-244), like the
     other date refusals of the service (a notice's future letter day)."""
@@ -170,32 +179,20 @@ def _refused_day(answer: Response, says: str) -> None:
 
 def test_a_handover_day_still_to_come_is_refused(service: Service) -> None:
     """`on` after today by the service's clock: 422 invalid, nothing exported."""
-    synced(service.tenants["alpha"].store)
-    body = export_body() | {"on": "2031-01-01"}
-    answer = service.client().post(
-        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
-    )
+    answer = _exported_on(service, "2031-01-01")
     _refused_day(answer, "lies after today")
 
 
 def test_an_export_before_the_synced_day_is_refused(service: Service) -> None:
     """D-245: synced to 2025-12-31, a handover day before it is refused."""
-    synced(service.tenants["alpha"].store)
-    body = export_body() | {"on": "2025-12-30"}
-    answer = service.client().post(
-        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
-    )
+    answer = _exported_on(service, "2025-12-30")
     _refused_day(answer, "last synced to (2025-12-31)")
 
 
 def test_an_export_long_after_the_synced_day_warns_in_headers(service: Service) -> None:
     """D-245: the document is answered, and each warning is a `Substreg-Warning` header:
     synced 59 days before the handover day, and the last dose long before it."""
-    synced(service.tenants["alpha"].store)
-    body = export_body() | {"on": "2026-02-28"}
-    answer = service.client().post(
-        "/handover/export", json=body, headers=service.auth("alpha", DOCTOR)
-    )
+    answer = _exported_on(service, "2026-02-28")
     assert answer.status_code == 200
     warnings = answer.headers.get_list("substreg-warning")
     assert len(warnings) == 2

@@ -12,10 +12,19 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from tests.cli_helpers import Run, one_line
 from tests.handover.cases.sites import Site
 
 # `sent`: synced to 2025-05-14 (last dose that day), exported with handover day 2025-05-15.
 HANDOVER_DAY, DAY_30 = "2025-05-15", "2025-06-13"
+
+
+def _export(sender: Site, day: str) -> Run:
+    """`handover export` of the patient with the handover day `day`."""
+    return sender.run(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", day, "--out", str(sender.root),
+    )  # fmt: skip
 
 
 def _imported(receiver: Site, document: Path, signer: str) -> str:
@@ -66,10 +75,9 @@ def test_an_export_before_the_synced_day_is_refused(sent: tuple[Site, Site, Path
     as of the day before: refused, no file written."""
     sender, *_ = sent
     before = sorted(sender.root.glob("handover-*"))
-    line = sender.refused(
-        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
-        "--on", "2025-05-13", "--out", str(sender.root),
-    )  # fmt: skip
+    result = _export(sender, "2025-05-13")
+    assert result.status == 2
+    line = one_line(result.err)
     assert "lies before the day this patient's data was last synced to (2025-05-14)" in line
     assert sorted(sender.root.glob("handover-*")) == before
 
@@ -80,17 +88,11 @@ def test_an_export_after_the_synced_day_warns_and_of_stale_data(
     """D-245 (as D-210): a handover day after the sync's day is written with a warning on
     stderr; 48 days after the last dose it warns that the data looks stale."""
     sender, *_ = sent
-    near = sender.run(
-        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
-        "--on", "2025-05-15", "--out", str(sender.root),
-    )  # fmt: skip
+    near = _export(sender, "2025-05-15")
     assert near.status == 0
     assert "synced to 2025-05-14, 1 day(s) before the handover day 2025-05-15" in near.err
     assert "stale" not in near.err
-    far = sender.run(
-        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
-        "--on", "2025-07-01", "--out", str(sender.root),
-    )  # fmt: skip
+    far = _export(sender, "2025-07-01")
     assert far.status == 0
     assert "last dose on 2025-05-14, 48 days before the handover day" in far.err
     assert "looks stale" in far.err
@@ -101,10 +103,7 @@ def test_an_export_on_the_synced_day_warns_of_nothing(
 ) -> None:
     """The day the sync walked to: the data is that day's, nothing to warn of."""
     sender, *_ = sent
-    result = sender.run(
-        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
-        "--on", "2025-05-14", "--out", str(sender.root),
-    )  # fmt: skip
+    result = _export(sender, "2025-05-14")
     assert (result.status, result.err) == (0, "")
 
 
