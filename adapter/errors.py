@@ -271,6 +271,14 @@ class HandoverUntrusted(HandoverRefused):
     """The document's signer is not among the fingerprints trusted (HTTP 422, D-193)."""
 
 
+class HandoverDayError(HandoverRefused):
+    """An `on` day a handover cannot be told on: one still to come, one before the handover
+    day, a return after day 30 (R-ABS-1, R-ABS-3), or an export on a day before the
+    synced data's (HTTP 422 with the expression `on`, D-244); nothing changed."""
+
+    field = "on"
+
+
 class NotConfirmed(RefusedError):
     """A destructive command was not confirmed; nothing was changed."""
 

@@ -137,7 +137,8 @@ def test_after_the_blanket_the_status_says_so_and_no_abmeldung_is_recorded(cli: 
     cli.ok("reports", "approve", blanket)
     exported = cli.ok(
         "handover", "export", "--patient", "Patient/1001", "--to", "JVA Dresden",
-        "--on", "2026-01-08", "--out", str(cli.tmp),
+        "--from", "Praxis", "--on", "2025-12-31",  # named, on the day synced to (D-245, D-247)
+        "--out", str(cli.tmp),
     )  # fmt: skip
     assert "ended by the Pauschalabmeldung of 2025-12-31 (approved" in exported
     assert "registered by" not in exported

@@ -8,9 +8,12 @@ header `Substreg-Signer` (to confirm with the receiver by another way). It names
 person, so only a doctor exports (audited as a re-identification, D-163). `POST
 /handover/import` verifies a document against the fingerprints given and answers what
 follows; `GET /handover` lists the handovers received (no code, no name); `release` and
-`return` end one. A changed document or an untrusted signer is 422, never stored; the
-tenant's own document or an `on` day after today is 409. A second document of a
-registration open here replaces the open one (`replaced` in the answer, D-201).
+`return` end one. A changed document or an untrusted signer is 422, never stored; so is
+an `on` day that cannot be (after today, an export's before the synced data's day, an end
+before the handover day, a return after day 30: 422 naming `on`, D-244, D-245); the
+tenant's own document is 409. An export's warnings (synced before the handover day, stale
+data) come as `Substreg-Warning` headers. A second document of a registration open here
+replaces the open one (`replaced` in the answer, D-201).
 """
 
 from collections.abc import Callable
@@ -87,6 +90,11 @@ class ImportedOut(BaseModel):
         [], description="ledger ids recorded here before and sent: a duplicate (004 §10, D-216)"
     )
     registration: RegistrationOut | None
+    ended: Literal["released", "returned", "replaced"] | None = Field(
+        None,
+        description="imported before and ended here since: what it said follows no more, "
+        "and `steps` is empty (D-247)",
+    )
     steps: list[StepOut] = Field(description="what follows for the receiver (R-ABS-1/2, R-EP-2)")
 
 
@@ -94,8 +102,14 @@ class HandoverOut(BaseModel):
     handover_id: str
     state: Literal["open", "released", "returned", "replaced"]
     received_at: str
-    ended_on: date | None
+    day: date = Field(description="the handover day (day 1 of the substitute time)")
+    ended_on: date | None = Field(
+        description="the day it was released, the patient returned, or a newer copy replaced it"
+    )
     signer: str
+    sender: str | None = Field(
+        description="the sending facility as the document names it (null: kept by no older version)"
+    )
 
 
 class HandoversOut(BaseModel):
@@ -162,7 +176,9 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
     reader = requires(Role.STAFF, Role.DOCTOR, Role.ADMIN, caller=caller)
 
     @router.post(
-        "/handover/export", response_class=Response, responses=_EXPORTED | NOT_FOUND | CONFLICT
+        "/handover/export",
+        response_class=Response,
+        responses=_EXPORTED | NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def export(
         body: ExportIn,
@@ -180,9 +196,13 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
         )
         headers = {"Substreg-Signer": done.signer, "Cache-Control": "no-store"}
         if accept is not None and PDF in accept and FHIR_JSON not in accept:
-            pdf = handover_pdf(done.handover, done.steps, done.signer)
-            return Response(pdf, media_type=PDF, headers=headers)
-        return Response(done.document, media_type=FHIR_JSON, headers=headers)
+            answer = Response(handover_pdf(done.handover, done.steps), media_type=PDF)
+        else:
+            answer = Response(done.document, media_type=FHIR_JSON)
+        answer.headers.update(headers)
+        for warning in done.warnings:  # one header each: synced before the day, stale (D-245)
+            answer.headers.append("Substreg-Warning", warning)
+        return answer
 
     @router.post("/handover/import", response_model=ImportedOut, responses=UNPROCESSABLE | CONFLICT)
     def import_(body: ImportIn, who: Annotated[Caller, Depends(decider)]) -> ImportedOut:
@@ -198,6 +218,7 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
             withdrawn=list(done.withdrawn),
             sent=list(done.sent),
             registration=_registration(done.handover),
+            ended=done.ended.state if done.ended else None,  # type: ignore[arg-type]
             steps=_steps(done.steps),
         )
 
@@ -211,15 +232,19 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
                     handover_id=h.handover_id,
                     state=h.state,  # type: ignore[arg-type]
                     received_at=h.received_at.isoformat(),
+                    day=h.day,
                     ended_on=h.released_on,
                     signer=h.signer,
+                    sender=h.sender,
                 )
                 for h in found
             ]
         )
 
     @router.post(
-        "/handover/{handover_id}/release", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+        "/handover/{handover_id}/release",
+        response_model=EndedOut,
+        responses=NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def release(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None
@@ -228,7 +253,9 @@ def handover_router(caller: Callable[..., Caller]) -> APIRouter:
         return _end(who, handover_id, "released", body)
 
     @router.post(
-        "/handover/{handover_id}/return", response_model=EndedOut, responses=NOT_FOUND | CONFLICT
+        "/handover/{handover_id}/return",
+        response_model=EndedOut,
+        responses=NOT_FOUND | CONFLICT | UNPROCESSABLE,
     )
     def back(
         handover_id: str, who: Annotated[Caller, Depends(decider)], body: EndIn | None = None

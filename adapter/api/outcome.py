@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapter.errors import (
     AccessError,
     DatabaseError,
+    HandoverDayError,
     HandoverInvalid,
     HandoverUnknown,
     HandoverUntrusted,
@@ -93,7 +94,8 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: _documented("Its state does no
 UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
     422: _documented(
         "The body is not what the route takes (`expression` names the field), or a "
-        "handover document was changed, is none, or its signer is not trusted"
+        "handover document was changed, is none, or its signer is not trusted, or its `on` "
+        "day cannot be (after today, before the handover day, a return after day 30)"
     )
 }
 
@@ -109,6 +111,7 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
         (NoticeError, 422, "invalid"),  # its field's path as the issue's expression
         (HandoverUnknown, 404, "not-found"),
         (HandoverInvalid, 422, "invalid"),
+        (HandoverDayError, 422, "invalid"),  # an argument wrong in itself (D-204, D-244)
         (HandoverUntrusted, 422, "security"),  # 403 is the caller's role (D-193)
         (LedgerError, 409, "conflict"),
         (OutboxError, 409, "conflict"),
@@ -141,7 +144,7 @@ def install(app: FastAPI) -> None:
         status, code = status_of(exc)
         if status >= 500:  # the message names a file or key at most, never personal data
             log.warning("refused (%s): %s", type(exc).__name__, said(exc))
-        path = exc.field if isinstance(exc, NoticeError) else None
+        path = exc.field if isinstance(exc, NoticeError | HandoverDayError) else None
         return operation_outcome(status, [(f"error/{code}", said(exc), path)])
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:

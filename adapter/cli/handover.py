@@ -41,6 +41,8 @@ def _export(args: argparse.Namespace) -> int:
         deliver=lambda exported: _write_both(args.out, exported),
     )
     json_path, pdf_path = _paths(args.out, done)
+    for warning in done.warnings:  # the document is written: a warning, not a refusal
+        sys.stderr.write(f"warning: {warning}\n")
     sys.stdout.write(
         f"Handover document: {json_path}\nReadable copy (PDF): {pdf_path}\n"
         f"Signed by the key with fingerprint {done.signer}\n"
@@ -60,7 +62,7 @@ def _write_both(out: Path, done: service.Exported) -> None:
     """The signed JSON and its PDF, both or neither (a failure or Ctrl-C leaves no file),
     in the unit of work that audits the export, which a failure here rolls back."""
     json_path, pdf_path = _paths(out, done)
-    pdf = handover_pdf(done.handover, done.steps, done.signer)
+    pdf = handover_pdf(done.handover, done.steps)
     write_private_together({json_path: done.document, pdf_path: pdf})
 
 
@@ -91,6 +93,17 @@ def _import(args: argparse.Namespace) -> int:
         if done.recorded
         else "Nothing new recorded (no open registration, or this document came before)."
     )
+    if done.ended is not None:
+        kept = (
+            f"This document was imported before and is {done.ended.state} here (since "
+            f"{done.ended.ended_on.isoformat()}): nothing new recorded, and what it said "
+            "follows no more"
+            + (
+                "; a newer copy of its registration holds instead (`substreg handover list`)."
+                if done.ended.state == "replaced"
+                else "."
+            )
+        )
     if done.replaced:
         kept += (
             f"\nA handover of this registration was already open ({done.replaced}): this "
@@ -108,10 +121,10 @@ def _import(args: argparse.Namespace) -> int:
             "and cannot be taken back: the register will report a duplicate; agree with the "
             "sending doctor (004 §10)."
         )
+    follows = f"What follows:\n{_steps(done.steps)}" if done.steps else ""
     sys.stdout.write(
         f"Handover {done.handover.document_id} from {sender_named(done.handover)}, signed by "
-        f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n"
-        f"What follows:\n{_steps(done.steps)}"
+        f"{done.signer}: signature verified.\n{_status(done.handover)}{kept}\n{follows}"
     )
     return 0
 
@@ -168,15 +181,33 @@ def _list(args: argparse.Namespace) -> int:
     if not found:
         sys.stdout.write("No handover received.\n")
         return 0
-    lines = ["handover                              state     received    released    signer"]
+    lines = [
+        "handover                              state     day         received    ended on    "
+        "registered by                 signer                 from"
+    ]
     for h in found:
-        released = h.released_on.isoformat() if h.released_on else "-"
+        ended = h.released_on.isoformat() if h.released_on else "-"
+        holder = f"BtM {h.doctor_btm or 'unknown'} since {h.since.isoformat()}"
+        received = h.received_at.astimezone(service.BERLIN).date()  # as `ended on` is
         lines.append(
-            f"{h.handover_id}  {h.state:<8}  {h.received_at.date().isoformat()}  "
-            f"{released:<10}  {h.signer[:19]} …"
+            f"{h.handover_id}  {h.state:<8}  {h.day.isoformat()}  "
+            f"{received.isoformat()}  {ended:<10}  {holder:<28}  "
+            f"{h.signer[:19]} …  {_listed_sender(h.sender)}"
         )
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(
+        "\n".join(lines) + "\n(day: the handover day; ended on: the day it was released, "
+        "the patient returned, or a newer copy replaced it)\n"
+    )
     return 0
+
+
+def _listed_sender(sender: str | None) -> str:
+    """The sending facility as the document named it; older rows kept none (D-247)."""
+    if sender is None:
+        return "- (not kept by an older version)"
+    if sender == service.UNNAMED_SENDER:
+        return "- (no name given)"
+    return sender
 
 
 def _release(args: argparse.Namespace) -> int:

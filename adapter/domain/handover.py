@@ -22,6 +22,10 @@ from adapter.domain.register_view import Blanket
 _Day = date  # fields named `date` below would shadow the type under slots
 
 SUBSTITUTE_DAYS = 30  # R-ABS-1, R-ABS-3: at most 30 consecutive days without re-registration
+# The longest wait the rules have after the last data (as a forecast's D-210): a last dose
+# further before the handover day than this, under a treatment stated as going on, shows
+# data that stopped, not a patient still dosed.
+STALE_AFTER = timedelta(days=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,68 @@ def substitute_until(day: date) -> date:
     """The last day the receiving doctor may treat as a substitute without re-registering:
     the 30th day counted from the handover day (R-ABS-1, R-ABS-3)."""
     return day + timedelta(days=SUBSTITUTE_DAYS - 1)
+
+
+def ending_refused(how: str, handover_day: date, on: date) -> str | None:
+    """Why a handover received here cannot be ended on `on`, else None (D-244). Neither a
+    release nor a return happens before the handover began; and a patient back after day
+    30 was no substitute's patient (R-ABS-1, R-ABS-3): the stay here was longer than a
+    substitution, re-registration is due (R-ABS-2), so it ends as `released` once the
+    sending doctor's Abmeldung is made, never as `returned` (that waives its reports)."""
+    if on < handover_day:
+        return (
+            f"The day {on.isoformat()} lies before the handover day "
+            f"{handover_day.isoformat()}: a handover is released or returned on or after "
+            "the day it began; give the day the Abmeldung was made or the patient went back."
+        )
+    until = substitute_until(handover_day)
+    if how == "returned" and on > until:
+        return (
+            f"The day back {on.isoformat()} lies after day 30 of the handover "
+            f"({until.isoformat()}): a stay of more than 30 days is no substitution and is "
+            "reported here (R-ABS-1, R-ABS-2, R-ABS-3); release the handover instead once the "
+            "sending doctor's Abmeldung is made (`substreg handover release`)."
+        )
+    return None
+
+
+def export_day_refused(day: date, synced_to: date | None) -> str | None:
+    """Why a handover cannot be exported on `day`, else None (R-HO-1, D-245): the store
+    holds the treatment and the register status as the last sync walked them to
+    `synced_to`, not as of an earlier day, so a document of an earlier handover day would
+    state what happened after it (an Abmeldung, a treatment ended) as its status then."""
+    if synced_to is None or day >= synced_to:
+        return None
+    return (
+        f"The handover day {day.isoformat()} lies before the day this patient's data was "
+        f"last synced to ({synced_to.isoformat()}): the stored treatment and register "
+        "status are those of that day, not of the handover day, and the document would "
+        f"state them as its own. Export with the handover day {synced_to.isoformat()} or "
+        "later, or tell the receiver what changed since the handover."
+    )
+
+
+def export_warnings(handover: Handover, synced_to: date | None) -> tuple[str, ...]:
+    """What a person exporting a handover should know of the data behind it (R-HO-1,
+    D-245, as a forecast's D-210): synced to a day before the handover day, and a
+    treatment stated as going on whose last dose lies long before it."""
+    found = []
+    day = handover.day
+    if synced_to is not None and synced_to < day:
+        found.append(
+            f"This patient's data was synced to {synced_to.isoformat()}, "
+            f"{(day - synced_to).days} day(s) before the handover day {day.isoformat()}: the "
+            "document states the treatment and register status of that day; sync the "
+            "current export first if anything happened since."
+        )
+    last = handover.last_dose
+    if handover.substance and last is not None and day - last > STALE_AFTER:
+        found.append(
+            "The document states a treatment going on with the last dose on "
+            f"{last.isoformat()}, {(day - last).days} days before the handover day: "
+            "the synced data looks stale; sync the current export before handing over."
+        )
+    return tuple(found)
 
 
 def next_steps(handover: Handover) -> tuple[Step, ...]:

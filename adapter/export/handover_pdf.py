@@ -1,7 +1,8 @@
 """The handover document for a person: A4 portrait, German, beside the FHIR document
-(R-HO-1). It shows what the Bundle holds, what follows for the receiver, and the
-signer's fingerprint to confirm; the FHIR document is what the receiving installation
-imports (only its signature is verified).
+(R-HO-1). It shows what the Bundle holds and what follows for the receiver; the FHIR
+document is what the receiving installation imports (only its signature is verified).
+It never prints the signer's fingerprint: whoever swaps the file swaps its PDF too, so
+the fingerprint reaches the receiver by phone or letter only (D-160, D-246).
 
 Fonts and style as the ledger export (adapter/pdf/fonts.py, export/ledger_pdf.py).
 """
@@ -31,7 +32,16 @@ _STATES: Final = {
 _KINDS: Final = {"anmeldung": "Anmeldung", "abmeldung": "Abmeldung", "mitteilung": "Mitteilung"}
 
 
-def handover_pdf(handover: Handover, steps: Sequence[Step], signer: str) -> bytes:
+# Where the receiver gets the fingerprint from, instead of the fingerprint (D-160, D-246).
+SIGNATURE_NOTE: Final = (
+    "Das FHIR-Dokument ist elektronisch signiert. Den Fingerabdruck des Schlüssels teilt die "
+    "abgebende Einrichtung telefonisch oder per Brief mit, nie mit der Datei oder diesem "
+    "Ausdruck; eingelesen wird das Dokument nur, wenn der mitgeteilte Fingerabdruck "
+    "übereinstimmt."
+)
+
+
+def handover_pdf(handover: Handover, steps: Sequence[Step]) -> bytes:
     """The PDF of a handover document."""
     pdf = _Document()
     pdf.add_page()
@@ -49,7 +59,7 @@ def handover_pdf(handover: Handover, steps: Sequence[Step], signer: str) -> byte
     for heading, rows in _sections(handover):
         _section(pdf, heading, rows)
     _section(pdf, "Was folgt", [(s.rule, s.german) for s in steps])
-    _section(pdf, "Signatur", [("Fingerabdruck des Schlüssels", signer)])
+    _section(pdf, "Signatur", [("Prüfung", SIGNATURE_NOTE)])
     return bytes(pdf.output())
 
 

@@ -14,12 +14,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from adapter.crypto import fingerprint, normal_fingerprint, verify_detached
-from adapter.domain.handover import Handover, Registration, Step, doctor_label, next_steps
-from adapter.errors import HandoverInvalid, HandoverRefused, HandoverUnknown, HandoverUntrusted
+from adapter.domain.handover import (
+    Handover,
+    Registration,
+    Step,
+    doctor_label,
+    ending_refused,
+    export_day_refused,
+    export_warnings,
+    next_steps,
+)
+from adapter.errors import (
+    HandoverDayError,
+    HandoverInvalid,
+    HandoverRefused,
+    HandoverUnknown,
+    HandoverUntrusted,
+)
 from adapter.fhir.handover_document import canonical_bytes, handover_bundle, signed_bundle
 from adapter.fhir.handover_document import document_json as bundle_bytes
 from adapter.fhir.handover_reading import read_document
@@ -29,7 +44,7 @@ from adapter.services.handover_withdraw import TakenBack, take_back
 from adapter.services.register_status import blankets_by_doctor
 from adapter.services.sync_state import PatientState, PracticeState, load_state
 from adapter.store.audit import Actor
-from adapter.store.handovers import Incoming
+from adapter.store.handovers import OPEN, Ended, Incoming
 from adapter.store.mappings import MappingRow, canonical_reference
 from adapter.store.workspace import Store, Workspace
 
@@ -47,11 +62,19 @@ class Exported:
     document: bytes  # the signed FHIR document Bundle, JSON
     signer: str  # the fingerprint of the signing key, for the receiver to confirm
     steps: tuple[Step, ...]
+    # What the person exporting should know of the data behind it: synced to a day before
+    # the handover day, or stale (D-245); the document itself carries none of it.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Unknown:
     message: str  # no patient of the reference given (HandoverUnknown)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRefused:
+    message: str  # a handover day the export cannot state (HandoverDayError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +86,7 @@ class Imported:
     replaced: str | None = None  # the open handover of the same registration it replaced
     withdrawn: tuple[str, ...] = ()  # unsent reports it holds back, withdrawn (D-216)
     sent: tuple[str, ...] = ()  # reports it holds back that were sent already (D-216)
+    ended: Ended | None = None  # received before and replaced, released or returned since
 
 
 def export_handover(
@@ -82,21 +106,23 @@ def export_handover(
         msg = "--to must name the receiving facility on one line"
         raise HandoverRefused(msg)
 
-    def read(space: Workspace) -> Exported | Unknown | str:
+    def read(space: Workspace) -> Exported | Unknown | DayRefused | str:
         if (later := _after_today(space, day, "handover day")) is not None:
-            return later
+            return DayRefused(later)
         mapping = space.mappings.find(_reference(space, patient))
         if mapping is None:
             return Unknown(
                 "No patient of this installation has the given reference (Patient/ID of the "
                 "EHR, as synced); check it with `substreg sync` of the current export."
             )
-        state = _state(space, mapping)
+        state, synced_to = _state(space, mapping)
         if state is None:
             return (
                 f"The records of mapping {mapping.mapping_id} cannot be read (destroyed by "
                 "retention, damaged, or of an older format): sync the current export first."
             )
+        if (earlier := export_day_refused(day, synced_to)) is not None:
+            return DayRefused(earlier)
         handover = _handover(space, mapping, state, receiver=receiver, sender=sender, day=day)
         timestamp = space.now.isoformat(timespec="seconds")
         bundle = handover_bundle(handover, timestamp)
@@ -114,7 +140,8 @@ def export_handover(
             },
         )
         document = bundle_bytes(signed_bundle(bundle, token, timestamp))
-        exported = Exported(handover, document, signer, next_steps(handover))
+        warnings = export_warnings(handover, synced_to) + _unnamed(handover)
+        exported = Exported(handover, document, signer, next_steps(handover), warnings)
         if deliver is not None:
             deliver(exported)
         return exported
@@ -122,6 +149,8 @@ def export_handover(
     found = store.run(actor, read)
     if isinstance(found, Unknown):
         raise HandoverUnknown(found.message)
+    if isinstance(found, DayRefused):
+        raise HandoverDayError(found.message)
     if isinstance(found, str):
         raise HandoverRefused(found)
     return found
@@ -153,12 +182,17 @@ def _reference(space: Workspace, patient: str) -> str:
     return canonical_reference(base, patient.removeprefix("Patient/"))
 
 
-def _state(space: Workspace, mapping: MappingRow) -> PatientState | None:
-    """The patient's stored state; None when retention destroyed it or it cannot be read."""
+def _state(space: Workspace, mapping: MappingRow) -> tuple[PatientState | None, date | None]:
+    """The patient's stored state (None when retention destroyed it or it cannot be read)
+    and the last day the sync walked it to (its `--as-of`; None when not known)."""
     if mapping.status == "shredded":
-        return None
+        return None, None
     stored = space.facts.states([mapping.mapping_id], with_live=False)
-    return load_state(stored[0].format, stored[0].data) if stored else None
+    if not stored:
+        return None, None
+    walked = stored[0].walked_to  # the next day to walk: the day after the sync's --as-of
+    synced_to = walked - timedelta(days=1) if walked is not None else None
+    return load_state(stored[0].format, stored[0].data), synced_to
 
 
 def _handover(
@@ -189,6 +223,20 @@ def _handover(
         registration=registration,
         last_report=status.last_report(space, reports),
         ended_by_blanket=ended,
+    )
+
+
+def _unnamed(handover: Handover) -> tuple[str, ...]:
+    """The warning of a document that names no sender: no name was given and no open
+    registration names a doctor, so the receiver reads "a sending facility that gave no
+    name" (D-247). The stored data has no facility name to take instead: the EHR's
+    Organization names are not kept, and a practice may have several."""
+    if handover.sender != UNNAMED_SENDER:
+        return ()
+    return (
+        f'The document names its sender only as "{UNNAMED_SENDER}": no facility name was '
+        "given and no open registration names a doctor. Export again with this facility's "
+        "name (--from; `sender` over the API) so the receiver knows whom to call.",
     )
 
 
@@ -230,8 +278,9 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
     handover = document.handover
     reg = handover.registration
 
-    def record(space: Workspace) -> tuple[bool, str | None, TakenBack]:
+    def record(space: Workspace) -> tuple[bool, str | None, TakenBack, Ended | None]:
         taken = TakenBack((), ())
+        before = space.handovers.state_of(handover.document_id)
         if reg is None:
             kept, other = False, None
         else:
@@ -243,6 +292,7 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
                 reg.doctor.btm_number,
                 reg.since,
                 day=handover.day,
+                sender=handover.sender,
             )
             if kept and other is not None:  # one hold per registration (D-201)
                 space.handovers.replace(other, _today(space))
@@ -256,11 +306,14 @@ def import_handover(store: Store, actor: Actor, data: bytes, trusted: list[str])
         space.audit.append(actor, "handover.import", purpose=PURPOSE, details=details)
         if kept and reg is not None:  # recorded here before the import (D-216)
             taken = take_back(space, actor, handover.document_id, reg)
-        return kept, other if kept else None, taken
+        return kept, other if kept else None, taken, before
 
-    recorded, replaced, taken = store.run(actor, record)
-    steps = next_steps(handover)
-    return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent)
+    recorded, replaced, taken, before = store.run(actor, record)
+    # A copy received before that is no longer open: what it once said follows no more (a
+    # newer copy holds, or it was released or returned), so no steps are offered (D-247).
+    ended = before if before is not None and before.state != OPEN else None
+    steps = next_steps(handover) if ended is None else ()
+    return Imported(handover, signer, steps, recorded, replaced, taken.withdrawn, taken.sent, ended)
 
 
 def _own_fingerprints(space: Workspace) -> set[str]:
@@ -284,6 +337,9 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
     def end(space: Workspace) -> date | str | None:
         if (later := _after_today(space, on, "day")) is not None:
             return later
+        opened = [h for h in space.handovers.listed(OPEN) if h.handover_id == handover_id]
+        if opened and (refused := ending_refused(how, opened[0].day, on)) is not None:
+            return refused
         if not space.handovers.end(handover_id, how, on):
             return space.handovers.ended_on(handover_id, how)
         space.audit.append(
@@ -293,7 +349,7 @@ def end_handover(store: Store, actor: Actor, handover_id: str, how: str, on: dat
 
     ended = store.run(actor, end)
     if isinstance(ended, str):
-        raise HandoverRefused(ended)
+        raise HandoverDayError(ended)
     if ended is None:
         msg = (
             f"No open handover {handover_id} was received here; `substreg handover list` "

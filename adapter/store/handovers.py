@@ -36,6 +36,7 @@ class Incoming:
     doctor_btm: str | None
     since: date
     day: date  # the handover day (day 1 of the substitute time); received_at's for old rows
+    sender: str | None = None  # the sending facility as the document names it (None: older)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,21 @@ class IncomingHandovers:
         since: date,
         *,
         day: date | None = None,
+        sender: str | None = None,
     ) -> bool:
         """Keep a received registration as open; False when this document came before.
-        `day`: the handover day the document states (sealed with the registration)."""
+        `day`: the handover day the document states, `sender` the facility it names
+        (sealed with the registration: a facility's name says where the patient was)."""
         if any(r["handover_id"] == handover_id for r in self.rows.rows()):
             return False
         dek_id = self.keys.create_data_key("handover")
-        values = {"code": code, "doctor_btm": doctor_btm, "since": since, "day": day}
+        values = {
+            "code": code,
+            "doctor_btm": doctor_btm,
+            "since": since,
+            "day": day,
+            "sender": sender,
+        }
         plain = orjson.dumps(values)
         sealed = self.keys.seal(dek_id, handover_id, _FIELD, plain)
         row = {
@@ -115,6 +124,7 @@ class IncomingHandovers:
                     values["doctor_btm"],
                     date.fromisoformat(values["since"]),
                     _day(values.get("day"), row["received_at"]),
+                    values.get("sender"),
                 )
             )
         return found
@@ -141,6 +151,15 @@ class IncomingHandovers:
             if row["handover_id"] == handover_id and row["state"] != OPEN:
                 self.keys.destroy_data_key(row["dek_id"])
                 self.rows.remove(handover_id)
+
+    def state_of(self, handover_id: str) -> Ended | None:
+        """The state of the handover of that id and the day it ended (the day it was
+        received, in Berlin, while open); None when none was received (clear columns)."""
+        for r in self.rows.rows():
+            if r["handover_id"] == handover_id:
+                day = r["released_on"] or r["received_at"].astimezone(_BERLIN).date()
+                return Ended(r["handover_id"], r["state"], day)
+        return None
 
     def ended_on(self, handover_id: str, state: str) -> date | None:
         """The day a handover of that id was ended as `state`; None when it was not."""

@@ -6,43 +6,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from adapter.cli.exits import EXIT_INTERRUPTED
 from adapter.cli.handover import _treatment, sender_named
-from adapter.services.handover import UNNAMED_SENDER
-from tests.handover.cases import fhir
-from tests.handover.cases.sites import Site, site
+from adapter.services.handover import UNNAMED_SENDER, _unnamed
+from tests.handover.cases.sites import Site
 from tests.handover.values import HANDOVER
 
-SOMMER = fhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
-WINTER = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
 NONE_RECEIVED = "No handover received.\n"
-
-
-@pytest.fixture
-def sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[Site, Site, Path, str]:
-    """A sender that exported Marcel Winter's handover, and a fresh receiver."""
-    sender = site(tmp_path / "sender", monkeypatch, capsys)
-    first, last = date(2025, 3, 3), date(2025, 5, 14)
-    data = fhir.write_export(
-        tmp_path / "data",
-        [
-            fhir.practitioner(SOMMER),
-            fhir.patient(WINTER),
-            fhir.episode("eoc-1", WINTER, SOMMER, first),
-            fhir.request("mr-1", WINTER, SOMMER, first),
-            *fhir.doses("ma", WINTER, SOMMER, links=("eoc-1", "mr-1"), days=(first, last)),
-        ],
-    )
-    sender.sync(data, "2025-05-14")
-    document, signer = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
-    return sender, site(tmp_path / "receiver", monkeypatch, capsys), document, signer
 
 
 def test_a_document_changed_after_signing_is_refused_and_nothing_stored(
@@ -309,3 +283,51 @@ def _refused_as_its_own(sender: Site, document: Path, signer: str) -> None:
     line = sender.refused("handover", "import", str(document), "--trust", signer)
     assert "signed by this installation itself" in line
     assert sender.ok("handover", "list") == NONE_RECEIVED
+
+
+# -- the list and a document imported again (D-247) -----------------------------------
+
+
+def test_the_list_shows_the_handover_day_the_registration_and_the_sender(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Review r1 11a: each row names the handover day, the registering doctor and since
+    when, and the sending facility; the ending column is "ended on" (a replaced row's day
+    is the day it was replaced, not a release)."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    first = _imported(receiver, document, signer)
+    newer = _imported(receiver, second, signer)
+    listed = receiver.ok("handover", "list")
+    header, *rows = listed.splitlines()
+    assert "day" in header and "ended on" in header and "released" not in header
+    [old] = [r for r in rows if r.startswith(first)]
+    [new] = [r for r in rows if r.startswith(newer)]
+    assert f"{first}  replaced  2025-05-15" in old
+    assert f"{newer}  open      2025-05-16" in new
+    assert "BtM 3810101 since 2025-03-03" in new
+    assert new.endswith("Praxis/Einrichtung von Heike Sommer, BtM 3810101")
+
+
+def test_a_replaced_document_imported_again_offers_no_steps(
+    sent: tuple[Site, Site, Path, str],
+) -> None:
+    """Review r1 11b: the first copy again, after a newer one replaced it: it says so and
+    offers none of its old steps, which would contradict the open handover's."""
+    sender, receiver, document, signer = sent
+    second, _ = sender.export("Patient/p-4711", "JVA Dresden", "2025-05-16")
+    _imported(receiver, document, signer)
+    _imported(receiver, second, signer)
+    again = receiver.ok("handover", "import", str(document), "--trust", signer)
+    assert "imported before and is replaced here" in again
+    assert "a newer copy of its registration holds instead" in again
+    assert "What follows" not in again and "R-ABS-1" not in again
+
+
+def test_an_export_that_names_no_sender_warns() -> None:
+    """Review r1 11c: no facility name given and no registration to name a doctor by:
+    the export warns that the receiver reads no sender's name (D-247)."""
+    unnamed = replace(HANDOVER, sender=UNNAMED_SENDER, registration=None)
+    [warning] = _unnamed(unnamed)
+    assert "names its sender only as" in warning and "--from" in warning
+    assert _unnamed(HANDOVER) == ()

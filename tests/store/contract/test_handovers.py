@@ -82,3 +82,29 @@ def test_a_replaced_handover_stops_being_open_and_keeps_its_day(backend_db: Data
     assert (found[DOC].state, found[DOC].released_on) == ("replaced", date(2025, 5, 16))
     assert found[DOC].day == found[DOC].received_at.astimezone(BERLIN).date()
     assert (found[OTHER].state, found[OTHER].day) == (OPEN, date(2025, 5, 15))
+
+
+def test_the_sender_is_sealed_and_the_state_of_a_document_is_told(backend_db: Database) -> None:
+    """D-247: the sending facility is kept sealed with the registration (None for a row
+    of an older version); `state_of` tells a document's state and day, or None."""
+    with backend_db.transaction() as rows:
+        handovers = _handovers(rows)
+        handovers.record(DOC, "s", "THREM249", "3990101", date(2025, 1, 7))
+        handovers.record(OTHER, "s", "THREM249", "3990101", date(2025, 1, 7), sender="JVA Waldheim")
+        handovers.replace(DOC, date(2025, 5, 16))
+    with backend_db.transaction(write=False) as rows:
+        [stored] = [r for r in rows.handovers.rows() if r["handover_id"] == OTHER]
+        assert "Waldheim" not in repr(stored)
+        handovers = _handovers(rows)
+        found = {h.handover_id: h.sender for h in handovers.listed()}
+        assert found == {DOC: None, OTHER: "JVA Waldheim"}
+        replaced, opened = handovers.state_of(DOC), handovers.state_of(OTHER)
+        assert handovers.state_of("no-such-document") is None
+    assert replaced is not None and (replaced.state, replaced.ended_on) == (
+        "replaced",
+        date(2025, 5, 16),
+    )
+    assert opened is not None and (opened.state, opened.ended_on) == (
+        OPEN,
+        NOW.astimezone(BERLIN).date(),
+    )
