@@ -166,11 +166,15 @@ class NoticeError(InputError):
     """A duplicate notice (adapter/domain/duplicates.py) is malformed, or cannot be answered
     as asked; the message names the field, never the code. `field` is the path of the
     field in the notice's JSON (`other_doctors[0].first_use`) when one is wrong, which the
-    HTTP edge answers as the issue's expression (422)."""
+    HTTP edge answers as the issue's expression (422). `service` is the same refusal worded
+    by the request's JSON fields where the message names a command-line flag."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, service: str | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.service = service
 
 
 class NoLocalPatient(NoticeError):

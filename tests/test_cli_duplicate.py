@@ -81,6 +81,11 @@ BAD = {
     "bad-btm": notice(doctor_btm_number="39901"),
     "no-other-doctor": notice(other_doctors=[]),
     "letter-to-come": notice(letter_date="2999-01-01"),  # R-DATE-3
+    # D-254: the other doctor is the one written to; a doctor the ledger does not know
+    "self-as-other": notice(
+        other_doctors=[{**notice()["other_doctors"][0], "btm_number": FALKNER}]
+    ),
+    "unknown-doctor": notice(doctor_btm_number="1111111"),
 }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.cli.exits import EXIT_INTERRUPTED, EXIT_READER_GONE
+from adapter.cli.exits import EXIT_INTERRUPTED, EXIT_READER_GONE, FINISHED, OUTPUT_CUT
 from adapter.cli.main import main
 from adapter.services import sync as sync_service
 from tests.cli_helpers import SYNC, Cli, one_line
@@ -141,20 +141,34 @@ def test_a_reader_that_went_away_gets_no_traceback(unbuffered: bool) -> None:
     assert err == ""
 
 
-def test_ctrl_c_after_the_command_returned_is_one_line() -> None:
-    """An interrupt landing once `main` has returned, in the process's end: the output is
-    all written, and the one line and 130 follow, not a traceback."""
-    script = (
+WHEN_THE_END_COMES = {
+    # In the process's end (an atexit callback): where the interpreter once gave SIGINT
+    # back to the system's default and the process died silently with 130 (r1 item 10).
+    "in-the-end": (
+        "import atexit, importlib, os, signal, time\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(5)))\n"
+        "importlib.import_module('adapter.cli.main').console()\n"
+    ),
+    # Between `main`'s return and the guard of the end.
+    "after-main": (
         "import importlib, os, signal\n"
         "cli = importlib.import_module('adapter.cli.main')\n"
-        "done = cli.main\n"
-        "def main():\n"
-        "    status = done()\n"
+        "guard = cli.stopped.guard_the_end\n"
+        "def guarded(status):\n"
         "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "    return status\n"
-        "cli.main = main\n"
+        "    guard(status)\n"
+        "cli.stopped.guard_the_end = guarded\n"
         "cli.console()\n"
-    )
+    ),
+}
+
+
+@pytest.mark.parametrize("script", WHEN_THE_END_COMES.values(), ids=WHEN_THE_END_COMES.keys())
+def test_ctrl_c_after_the_command_finished_says_its_work_is_done_and_keeps_its_status(
+    script: str,
+) -> None:
+    """An interrupt landing once `main` has returned (the work done, the output written in
+    full): one line saying so, and the command's own status, 0, never a silent 130 (D-255)."""
     run = subprocess.run(
         [sys.executable, "-c", script, *DERIVE, "--format", "table"],
         capture_output=True,
@@ -164,8 +178,8 @@ def test_ctrl_c_after_the_command_returned_is_one_line() -> None:
         timeout=120,
         check=False,
     )
-    assert run.returncode == EXIT_INTERRUPTED, run.stderr
-    assert one_line(run.stderr).startswith("substreg: interrupted")
+    assert run.returncode == 0, run.stderr
+    assert one_line(run.stderr) == FINISHED
     assert run.stdout.startswith("Reports due by 2025-12-31")
 
 
@@ -180,12 +194,14 @@ def test_ctrl_c_in_the_final_flush_is_answered_by_main(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`main` writes the buffered output itself, inside its own handler: an interrupt
-    there is the one line and 130 (it used to come at the interpreter's end, unanswered)."""
+    there is one line and 130 (it used to come at the interpreter's end, unanswered); the
+    command had returned, so the line says its work is done and only the output is cut
+    (D-255)."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(sys, "stdout", _StalledOutput())
     status = main([*DERIVE, "--format", "table"])
     assert status == EXIT_INTERRUPTED
-    assert one_line(capsys.readouterr().err).startswith("substreg: interrupted")
+    assert one_line(capsys.readouterr().err) == OUTPUT_CUT
 
 
 def test_a_broken_pipe_that_is_not_standard_output_stays_visible(

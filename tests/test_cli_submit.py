@@ -266,6 +266,7 @@ def test_a_worker_process_delivers_what_submit_queued_and_stops_on_sigterm(
         worker.send_signal(signal.SIGTERM)
         stdout, stderr = worker.communicate(timeout=60)
     assert worker.returncode == 0, stderr
+    assert stderr.splitlines()[-1].startswith("substreg: stopped; the batch in hand was finished")
     outcomes = [json.loads(line) for line in stdout.splitlines()]
     assert sorted(o["state"] for o in outcomes) == ["sent", "sent"]
     assert _states(cli) == {"sent"} and len(_manifest(cli.tmp / "to-upload")) == 2

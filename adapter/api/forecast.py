@@ -39,6 +39,17 @@ class OpenPhaseOut(BaseModel):
     last_covered: date
     next_due: date | None
     review_due: date | None = Field(description="R-DIA-2: the next outside review")
+    withheld: bool = Field(
+        description="its doctor has no BtM number (R-DOC-1) or is not in the data (R-EP-1): "
+        "its reports are withheld, see `findings`"
+    )
+
+
+class FindingOut(BaseModel):
+    severity: str
+    rule: str
+    message: str
+    sources: list[str]
 
 
 class HandoverDueOut(BaseModel):
@@ -63,6 +74,10 @@ class ForecastOut(BaseModel):
         "deregistration ended the registration, a handover received holds them back (D-226)"
     )
     handovers: list[HandoverDueOut]
+    findings: list[FindingOut] = Field(
+        description="reports derive withholds for want of the doctor or a BtM number "
+        "(R-EP-1, R-DOC-1), as derive gives them (D-252)"
+    )
 
 
 def forecast_router(caller: Callable[..., Caller]) -> APIRouter:

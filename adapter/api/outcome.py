@@ -131,8 +131,8 @@ def status_of(exc: SubstregError) -> tuple[int, str]:
 
 def said(exc: SubstregError) -> str:
     """An error's one line for an HTTP caller: its service wording where it has one (a
-    SyncError names no command-line flag there), else its message."""
-    service = exc.service if isinstance(exc, SyncError) else None
+    SyncError or a NoticeError names no command-line flag there), else its message."""
+    service = exc.service if isinstance(exc, (SyncError, NoticeError)) else None
     return " ".join((service or str(exc)).split())
 
 

@@ -17,6 +17,24 @@ INTERRUPTED = (
     "substreg: interrupted; the step under way was rolled back, the steps already "
     "finished are kept, and running the command again goes on from there"
 )
+# Ctrl-C once the command's work was done (D-255): after its output was written in full
+# the command's own status stands; while the output was written, 130.
+FINISHED = (
+    "substreg: interrupted after the command had finished; its work is done and kept, and "
+    "its output was written in full"
+)
+OUTPUT_CUT = (
+    "substreg: interrupted while the output was written; the command's work is done and "
+    "kept, only its output is incomplete"
+)
+
+
+def stopped_line(what: str) -> str:
+    """The one line of a command that runs until it is stopped (`submit --worker`, `tenant
+    work`, `register-sim`): Ctrl-C or SIGTERM is its normal end, exit 0 (D-205, D-255)."""
+    return f"substreg: stopped; {what}"
+
+
 FAIL_ON = ("error", "warning")  # `--fail-on S`: findings of severity S or worse fail
 _FAILING = {"error": {"error"}, "warning": {"error", "warning"}}
 

@@ -136,18 +136,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only argparse is loaded up to here, so `--help` and a usage error cost no more than
     # that; each command then loads what it uses (`derive`: neither the store nor the
     # full FHIR models).
+    done = False  # the command returned: its work is done and kept (D-255)
     try:
         from adapter.cli.run import run  # noqa: PLC0415
 
         status = run(args.handler, args)
+        done = True
         # The final output is still in the buffer of a pipe or file: written here, while an
         # interrupt or a reader gone is still ours to answer, not at the interpreter's end,
         # where Ctrl-C lost it silently and a closed pipe was "Exception ignored" (D-235).
         sys.stdout.flush()
     except KeyboardInterrupt:
         # Ctrl-C is a person's stop, not a fault: one line, never a traceback. Every
-        # write is one transaction, so the one under way is rolled back (D-205).
-        return stopped.interrupted()
+        # write is one transaction, so the one under way is rolled back (D-205); once
+        # the command returned, the line says its work is done (D-255).
+        return stopped.interrupted(done=done)
     except BrokenPipeError:
         if not stopped.reader_gone():
             raise  # not standard output's reader: a fault to see
@@ -156,14 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> NoReturn:
-    """The installed `substreg`: `main`, and an interrupt after its last write (in the
-    interpreter's end) is the same one line and 130, never a traceback (D-235)."""
+    """The installed `substreg`: `main`, and an interrupt after its last write says that
+    the work is done and keeps the command's status, never a traceback and never a silent
+    130 from the interpreter's end (D-235, D-255)."""
+    status: int | None = None
     try:
         status = main()
-    except KeyboardInterrupt:  # between main's own handler and here
-        status = stopped.interrupted()
-    stopped.guard_the_end(status)
-    sys.exit(status)
+        stopped.guard_the_end(status)
+    except KeyboardInterrupt:  # between main's own handlers and the guard
+        status = stopped.interrupted() if status is None else stopped.finished(status)
+    stopped.end(status)
 
 
 if __name__ == "__main__":

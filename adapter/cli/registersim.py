@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from adapter.cli.exits import stopped_line
 from adapter.registersim import Fault, Faults
 from adapter.registersim.server import serve
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    """Run the simulator until it is stopped; 0."""
-    serve(args.state, host=args.host, port=args.port, faults=faults(args), letters=args.letters)
+    """Run the simulator until it is stopped; 0. Ctrl-C is its normal end: uvicorn finishes
+    the requests in hand and gives the interrupt back, which is said in one line as for
+    `submit --worker`, not as a command cut short (D-205, D-255)."""
+    try:
+        serve(args.state, host=args.host, port=args.port, faults=faults(args), letters=args.letters)
+    except KeyboardInterrupt:
+        kept = f"the requests in hand were answered; the state is kept in {args.state}"
+        print(stopped_line(kept), file=sys.stderr, flush=True)
     return 0
 
 

@@ -5,24 +5,23 @@
 `submit` exits 1 when a batch was refused or failed, or a receipt left a report without
 result (an `error` finding), so that a nightly job notices; 2 when it refused to seal
 (fail closed: the reason is on each report) or the configuration cannot be used.
-`submit --worker` stops on SIGINT or SIGTERM after the batch in hand, exit 0.
+`submit --worker` stops on SIGINT or SIGTERM after the batch in hand: one line, exit 0
+(D-205, D-255).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from types import FrameType
 
 from adapter import composition
 from adapter.cli import context as cli_context
 from adapter.cli import output_outbox as out
 from adapter.cli.context import confirm, context, store
 from adapter.cli.exits import EXIT_FOUND
+from adapter.cli.stopped import until_stopped
 from adapter.errors import SubmissionRefused, UsageError
 from adapter.services import outbox as outbox_service
 from adapter.services.submit import Sealing, submit
@@ -83,20 +82,17 @@ def _work(
         outcomes = deliver_due(installation, actor, delivery, seen=seen)
         after(outcomes)  # sealed for the next worker's pass
         return _status(outcomes)
-    stop = threading.Event()
-
-    def stopping(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with until_stopped(WORKER_STOPPED) as stop:
         run_worker(
             installation, actor, delivery, poll_seconds=poll, stop=stop, seen=seen, after_pass=after
         )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0
+
+
+WORKER_STOPPED = (
+    "the batch in hand was finished and every outcome recorded; what is still due waits in "
+    "the outbox for the next worker"
+)
 
 
 def _releaser(

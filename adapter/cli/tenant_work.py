@@ -8,16 +8,14 @@ SIGTERM after the batch in hand, exit 0; `--once` delivers what is due now and e
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from adapter import composition
 from adapter.cli import context
 from adapter.cli.exits import EXIT_FOUND
 from adapter.cli.output_outbox import outcome_line
+from adapter.cli.stopped import until_stopped
 from adapter.errors import SubstregError
 from adapter.services.worker_record import Outcome
 from adapter.services.worker_tenants import TenantWork, run_tenants
@@ -73,8 +71,13 @@ class _Tenants:
             print(f"substreg: tenant {tenant_id} left out: {problem}", file=sys.stderr)
 
 
+TENANTS_STOPPED = (
+    "the batch in hand was finished and every outcome recorded; what is still due waits in "
+    "each tenant's outbox for the next worker"
+)
+
+
 def handle_tenant_work(service: ServiceSettings, actor: Actor, args: argparse.Namespace) -> int:
-    stop = threading.Event()
     outcomes: list[Outcome] = []
 
     def seen(tenant: str, outcome: Outcome) -> None:
@@ -85,14 +88,7 @@ def handle_tenant_work(service: ServiceSettings, actor: Actor, args: argparse.Na
     def failed(tenant: str, exc: Exception) -> None:
         print(f"substreg: tenant {tenant}: {type(exc).__name__}; tried again", file=sys.stderr)
 
-    def stopping(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with until_stopped(TENANTS_STOPPED) as stop:
         run_tenants(_Tenants(service), actor, stop=stop, once=args.once, seen=seen, failed=failed)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     failing = any(o.state in ("rejected", "failed") for o in outcomes)
     return EXIT_FOUND if args.once and failing else 0

@@ -85,15 +85,31 @@ def notice_of(document: object, *, at: str = "") -> DuplicateNotice:
     if not isinstance(others, list) or not 1 <= len(others) <= MAX_OTHERS:
         msg = f'the notice\'s "other_doctors" must list 1 to {MAX_OTHERS} doctors'
         raise NoticeError(msg, field=f"{at}other_doctors")
+    parsed = tuple(
+        _other(item, n, f"{at}other_doctors[{n - 1}]") for n, item in enumerate(others, 1)
+    )
+    _refuse_self(btm, parsed, at)
     return DuplicateNotice(
         reference=_line(document["reference"], "reference", MAX_REFERENCE, f"{at}reference"),
         letter_date=_day(document["letter_date"], "letter_date", f"{at}letter_date"),
         doctor_btm_number=btm,
         patient_code=code,
-        other_doctors=tuple(
-            _other(item, n, f"{at}other_doctors[{n - 1}]") for n, item in enumerate(others, 1)
-        ),
+        other_doctors=parsed,
     )
+
+
+def _refuse_self(btm: str, others: tuple[OtherDoctor, ...], at: str) -> None:
+    """004 §10: the register names the *other* doctors who registered the code; one with
+    the BtM number of the doctor written to is a mistyped letter, and answering it would
+    make that doctor agree with themself (D-254)."""
+    for n, other in enumerate(others):
+        if other.btm_number == btm:
+            msg = (
+                f"other doctor {n + 1} of the notice has the BtM number of the doctor "
+                f"written to ({btm}): the notice names the other doctors who registered "
+                "the code; check the letter"
+            )
+            raise NoticeError(msg, field=f"{at}other_doctors[{n}].btm_number")
 
 
 def refuse_letter_to_come(notice: DuplicateNotice, today: date, *, at: str = "") -> None:

@@ -49,7 +49,11 @@ def agreed_answer(
     code and doctor go on the answer (R-CODE-8). `last_use`: only for `other`, the last
     day the patient has substitution from this doctor (R-DATE-2, R-DATE-3)."""
     if outcome != "other" and last_use is not None:
-        raise NoticeError("--last-use belongs to --continues other only")
+        raise NoticeError(
+            "--last-use belongs to --continues other only",
+            field="last_use",
+            service='"last_use" belongs to "continues": "other" only',
+        )
     prefix = (
         f"Doppelmeldung der Bundesopiumstelle vom {_de(notice.letter_date)} ({notice.reference})"
     )
@@ -79,6 +83,17 @@ def agreed_answer(
     )
 
 
+def refuse_last_use_to_come(last_use: date | None, today: date) -> None:
+    """R-DATE-3: the agreed last day of use has come; checked before the lookup too, so
+    that a day mistyped into the future spends none (D-254)."""
+    if last_use is not None and last_use > today:
+        raise NoticeError(
+            "--last-use lies in the future (R-DATE-3)",
+            field="last_use",
+            service='"last_use" lies in the future (R-DATE-3)',
+        )
+
+
 def _abmeldung(
     notice: DuplicateNotice,
     registration: Report,
@@ -90,14 +105,25 @@ def _abmeldung(
 ) -> Report:
     """R-EP-5: the doctor who stops deregisters, on the agreed last use."""
     if last_use is None:
-        raise NoticeError("--continues other needs --last-use: the last day of substitution here")
+        raise NoticeError(
+            "--continues other needs --last-use: the last day of substitution here",
+            field="last_use",
+            service='"continues": "other" needs "last_use": the last day of substitution here',
+        )
     if last_use < registration.date:
-        msg = f"--last-use lies before the Anmeldung's first use ({registration.date.isoformat()})"
-        raise NoticeError(msg)
-    if last_use > made_on:
-        raise NoticeError("--last-use lies in the future (R-DATE-3)")
+        first = registration.date.isoformat()
+        raise NoticeError(
+            f"--last-use lies before the Anmeldung's first use ({first})",
+            field="last_use",
+            service=f'"last_use" lies before the Anmeldung\'s first use ({first})',
+        )
+    refuse_last_use_to_come(last_use, made_on)
     if continuing is None:
-        raise NoticeError("--continues other needs the doctor who continues")
+        raise NoticeError(
+            "--continues other needs the doctor who continues",
+            field="by",
+            service='"continues": "other" needs the doctor who continues',
+        )
     remark = (
         f"{prefix}: derselbe Patient; die Substitutionsbehandlung führt {_who(continuing)} "
         "fort (abgestimmt); daher Abmeldung."

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from adapter.domain.model import PatientHistory, Report
+from adapter.domain.model import Finding, PatientHistory, Report
 from adapter.domain.pipeline import Due
 from adapter.domain.walk_state import PhaseSnapshot
 
@@ -76,6 +76,9 @@ class OpenPhase:
     last_covered: date  # the last day a drug was available (R-DATE-2)
     # R-DIA-2: the day the next outside review of a Diamorphin treatment is due (D-173)
     review_due: date | None = None
+    # R-DOC-1: its doctor has no BtM number (or is not in the data), so derive withholds
+    # its reports: "nothing due" would be untrue (D-252)
+    withheld: bool = False
 
     def review_overdue(self, as_of: date) -> bool:
         """The outside review was due before `as_of` (derive gives an R-DIA-2 warning)."""
@@ -94,6 +97,9 @@ class Forecast:
     ledger: bool = False
     settled: list[Settled] = field(default_factory=list)
     handovers: list[HandoverDue] = field(default_factory=list)
+    # The findings of reports withheld for want of a doctor or a BtM number (R-EP-1,
+    # R-DOC-1), as derive gives them: a withheld report is never a quiet "nothing due"
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def stale(self) -> bool:
@@ -131,12 +137,16 @@ class Forecast:
             for s in self.settled
         ]
         handovers = [replace(h, patient=name(h.patient)) for h in self.handovers]
+        findings = [
+            replace(f, sources=tuple(names.get(s, s) for s in f.sources)) for f in self.findings
+        ]
         return replace(
             self,
             open_phases=phases,
             deadlines=deadlines,
             settled=settled,
             handovers=handovers,
+            findings=findings,
         )
 
 
@@ -157,7 +167,11 @@ def newest_day(history: PatientHistory, as_of: date) -> date | None:
 
 
 def open_phase(
-    patient: str, snapshot: PhaseSnapshot, *, review_due: date | None = None
+    patient: str,
+    snapshot: PhaseSnapshot,
+    *,
+    review_due: date | None = None,
+    withheld: bool = False,
 ) -> OpenPhase:
     return OpenPhase(
         patient,
@@ -167,7 +181,24 @@ def open_phase(
         snapshot.start,
         snapshot.last,
         review_due,
+        withheld,
     )
+
+
+# The findings of reports derive cannot make for want of the doctor: no substituting
+# doctor (R-EP-1) or no BtM number (R-DOC-1); the forecast gives them as derive does.
+WITHHOLDING_RULES = frozenset({"R-EP-1", "R-DOC-1"})
+
+
+def withholding_findings(*dues: Due) -> list[Finding]:
+    """The findings of the walks that say a report is withheld for want of the doctor,
+    each once (the walk to the horizon repeats those of the walk to the day)."""
+    found: dict[tuple[str, str], Finding] = {}
+    for due in dues:
+        for finding in due.findings:
+            if finding.rule in WITHHOLDING_RULES:
+                found.setdefault((finding.rule, finding.message), finding)
+    return list(found.values())
 
 
 def deadlines_ahead(now: Due, then: Due, *, as_of: date, until: date) -> list[Deadline]:

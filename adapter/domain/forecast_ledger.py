@@ -5,12 +5,13 @@ register. A blanket deregistration ends the doctor's registrations open on its d
 single Abmeldung the data calls for for one of them is never made (R-PAU-1, D-166,
 D-225); a handover received here holds back another doctor's Anmeldung or Abmeldung
 under the code while the sending doctor's registration is open, and waives those of a
-stay the patient returned from (R-HO-1, D-162). A forecast that names a report sync will
-never make misleads the doctor who reads it, so each deadline is put to the reconciler
-and the handover decision sync uses, and one sync would not make is listed as settled,
-with the reason, instead. An open handover's first day past the substitute time (day 31,
-D-202) is a day of its own: from then on the sending doctor's Abmeldung and the release
-are overdue (R-ABS-2, R-EP-2, R-EP-5).
+stay the patient returned from (R-HO-1, D-162). The doctors' agreed Abmeldung on a
+duplicate notice ends the registration too, and sync drops the data's report of it
+(D-171, D-253). A forecast that names a report sync will never make misleads the doctor
+who reads it, so each deadline is put to the reconciler and the handover decision sync
+uses, and one sync would not make is listed as settled, with the reason, instead. An
+open handover's first day past the substitute time (day 31, D-202) is a day of its own:
+from then on the sending doctor's Abmeldung and the release are overdue (R-ABS-2, R-EP-2, R-EP-5).
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ class _Ledger:
         if report is None:
             entry = self.slots.get(report_slot(subject, deadline.report))
             if entry is None:
-                return self._covered(deadline, subject)
+                return self._covered(deadline, subject) or self._agreed(deadline, subject)
+            if entry.origin == "agreement" and entry.at_register:  # the doctors' own, D-171
+                return self._agreed(deadline, subject)
             return None if entry.at_register else _decided(deadline, entry)
         decision = handover_decision(report, {c: h.received for c, h in self.received.items()})
         if decision is None or report.patient_code is None:
@@ -129,6 +132,33 @@ class _Ledger:
             f"ends the registration there, so the Abmeldung the data calls for on "
             f"{deadline.due.isoformat()}, dated {report.date.isoformat()}, will not be made "
             "(D-166)"
+        )
+
+    def _agreed(self, deadline: Deadline, subject: str) -> str | None:
+        """D-171: the doctors' agreement on a duplicate notice ended the registration with
+        an Abmeldung of their own, so sync drops the one the data calls for (004 §10)."""
+        report = deadline.report
+        if report.kind not in ("anmeldung", "abmeldung"):
+            return None
+        doctor = report.doctor.btm_number or ""
+        agreed = [
+            r
+            for r in self.facts.reported
+            if r.subject == subject
+            and r.doctor == doctor
+            and r.origin == "agreement"
+            and r.kind == "abmeldung"
+            and r.at_register
+        ]
+        if not agreed:
+            return None
+        last = max(agreed, key=lambda r: r.date)
+        return (
+            f"ended by the doctors' agreement on a duplicate notice: the Abmeldung of "
+            f"{last.date.isoformat()} ({last.state}, report {last.ledger_id}, R-EP-5) ends "
+            f"the registration of BtM {doctor}, so the {report.kind.capitalize()} the data "
+            f"calls for on {deadline.due.isoformat()}, dated {report.date.isoformat()}, will "
+            "not be made (D-171)"
         )
 
 

@@ -9,6 +9,7 @@ import orjson
 
 from adapter.domain.forecast import Deadline, Forecast, HandoverDue, OpenPhase, Settled
 from adapter.domain.payload import report_json
+from adapter.export.derivation import finding_json
 
 
 def forecast_json(forecast: Forecast) -> bytes:
@@ -23,6 +24,8 @@ def forecast_json(forecast: Forecast) -> bytes:
         "ledger": forecast.ledger,
         "settled": [_deadline_json(s) for s in forecast.settled],
         "handovers": [_handover_json(h) for h in forecast.handovers],
+        # D-252: reports withheld for want of the doctor or a BtM number, as derive says
+        "findings": [finding_json(f) for f in forecast.findings],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
@@ -59,6 +62,7 @@ def _phase_json(phase: OpenPhase, forecast: Forecast) -> dict[str, Any]:
         "last_covered": phase.last_covered.isoformat(),
         "next_due": first.due.isoformat() if first else None,
         "review_due": phase.review_due.isoformat() if phase.review_due else None,
+        "withheld": phase.withheld,
     }
 
 
@@ -72,10 +76,11 @@ def forecast_text(forecast: Forecast) -> str:
     lines += _ledger_lines(forecast)
     # A phase the ledger settles (a blanket ended it, a handover holds it) is listed above.
     named = {s.patient for s in forecast.settled} | {h.patient for h in forecast.handovers}
+    lines += _withheld_lines(forecast, named)
     quiet = [
         p
         for p in forecast.open_phases
-        if forecast.next_due(p.patient) is None and p.patient not in named
+        if forecast.next_due(p.patient) is None and p.patient not in named and not p.withheld
     ]
     lines.append(f"Open phases with nothing due by {forecast.until.isoformat()}: {len(quiet)}")
     lines.extend(
@@ -84,6 +89,22 @@ def forecast_text(forecast: Forecast) -> str:
         for p in quiet
     )
     return "\n".join(lines + _review_lines(forecast)) + "\n"
+
+
+def _withheld_lines(forecast: Forecast, named: set[str]) -> list[str]:
+    """The phases whose reports derive withholds for want of the doctor or a BtM number,
+    and its findings (R-EP-1, R-DOC-1): never counted as "nothing due" (D-252)."""
+    withheld = [p for p in forecast.open_phases if p.withheld and p.patient not in named]
+    if not withheld and not forecast.findings:
+        return []
+    lines = [f"Open phases whose reports are withheld (no BtM number, R-DOC-1): {len(withheld)}"]
+    lines.extend(
+        f"  {p.patient} ({p.code or '–'}), {p.substance}, since {p.since.isoformat()}, "
+        f"doctor {p.doctor or 'unknown'}"
+        for p in withheld
+    )
+    lines.extend(f"  {f.severity} {f.rule}: {f.message}" for f in forecast.findings)
+    return lines
 
 
 def _ledger_lines(forecast: Forecast) -> list[str]:

@@ -23,6 +23,7 @@ from adapter.domain.duplicates import (
     agreed_answer,
     answers_by_id,
     contradicting,
+    refuse_last_use_to_come,
 )
 from adapter.domain.model import Report
 from adapter.domain.reconcile import Planned, Reported
@@ -34,7 +35,7 @@ from adapter.errors import (
     NoticeError,
     SubstregError,
 )
-from adapter.services.duplicate_letters import keep_answer, keep_notice
+from adapter.services.duplicate_letters import KEPT_ON_ANSWER, keep_answer, keep_notice
 from adapter.services.lookup import Match, reidentify, require_purpose
 from adapter.services.register_status import blankets_by_doctor
 from adapter.store.audit import Actor
@@ -98,7 +99,10 @@ def examine(
     require_purpose(purpose, ticket)
 
     def work(space: Workspace) -> Examined | str:
-        matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
+        refuse_unknown_doctor(space, notice)
+        matches = reidentify(
+            space, actor, notice.patient_code, purpose, ticket, counted=_first(space, notice)
+        )
         if isinstance(matches, str):
             return matches
         found = [Found(m, registration_of(space, m.mapping_id, notice)) for m in matches]
@@ -133,11 +137,17 @@ def resolve(
     require_purpose(purpose, ticket)
     if (outcome == "other") != (last_use is not None):
         msg = "--last-use goes with --continues other, and --continues other needs it"
-        raise NoticeError(msg, field="last_use")
+        service = '"last_use" goes with "continues": "other", and "other" needs it'
+        raise NoticeError(msg, field="last_use", service=service)
+    refuse_last_use_to_come(last_use, today)
     continuing = _continuing(notice, continuing_btm) if outcome == "other" else None
 
     def work(space: Workspace) -> Resolution | SubstregError:
-        matches = reidentify(space, actor, notice.patient_code, purpose, ticket)
+        refuse_unknown_doctor(space, notice, at="notice.")
+        _refuse_unknown_mapping(space, mapping_id)
+        matches = reidentify(
+            space, actor, notice.patient_code, purpose, ticket, counted=_first(space, notice)
+        )
         if isinstance(matches, str):
             return LookupRefused(matches)
         try:
@@ -152,7 +162,10 @@ def resolve(
                 continuing=continuing,
             )
         except NoticeError as exc:
-            return exc  # raised once the lookup's audit entries are kept
+            # Raised once the lookup's audit entries are kept, and the letter with them: it
+            # was looked up, so a corrected answer spends no second lookup (D-254).
+            keep_notice(space, actor, notice, KEPT_ON_ANSWER)
+            return exc
         refused = _contradicted(space, match.mapping_id, notice, registration.report, outcome)
         if refused is not None:
             return NoticeAnswered(refused)
@@ -181,6 +194,42 @@ def resolve(
     if isinstance(done, SubstregError):
         raise done
     return done
+
+
+def refuse_unknown_doctor(space: Workspace, notice: DuplicateNotice, *, at: str = "") -> None:
+    """004 §10: the register writes only to a doctor who registered the code, so the doctor
+    written to has reports in this ledger; a notice to any other BtM number is not this
+    practice's (or mistyped) and is refused before the lookup, nothing kept (D-254). Reads
+    the ledger's clear doctor column only."""
+    doctor = notice.doctor_btm_number
+    if any(entry.doctor_btm == doctor for entry in space.ledger.entries()):
+        return
+    msg = (
+        f"the ledger holds no report of the doctor with BtM number {doctor}: the register "
+        "writes only to a doctor who registered the code, so the notice is not addressed to "
+        "this practice, or its BtM number is mistyped; nothing was looked up or kept"
+    )
+    raise NoticeError(msg, field=f"{at}doctor_btm_number")
+
+
+def _first(space: Workspace, notice: DuplicateNotice) -> bool:
+    """Whether looking this letter up counts against the hourly limit: not when the same
+    letter is kept already, since it was looked up then and names the same code; every
+    showing is audited all the same (`lookup.repeat`, D-254)."""
+    return space.notice_letters.find(notice) is None
+
+
+def _refuse_unknown_mapping(space: Workspace, mapping_id: str | None) -> None:
+    """A --mapping that names no patient of this installation at all is a typing error,
+    refused before the lookup (whether it is one of the notice's patients, only the lookup
+    can tell)."""
+    if mapping_id is None:
+        return
+    try:
+        space.mappings.get(mapping_id)
+    except KeyError:
+        msg = f"mapping {mapping_id} is no patient of this installation"
+        raise NoticeError(msg, field="mapping") from None
 
 
 def _ended(registration: Registration, outcome: Outcome) -> str:
@@ -295,7 +344,8 @@ def _one(matches: list[Match], mapping_id: str | None) -> Match:
         raise NoLocalPatient(NO_LOCAL_PATIENT)
     if len(matches) > 1:
         msg = f"{len(matches)} local patients have the notice's code: choose one with --mapping"
-        raise NoticeError(msg)
+        service = f'{len(matches)} local patients have the notice\'s code: choose one as "mapping"'
+        raise NoticeError(msg, field="mapping", service=service)
     return matches[0]
 
 
@@ -310,7 +360,8 @@ def _continuing(notice: DuplicateNotice, btm: str | None) -> OtherDoctor:
         return chosen[0]
     if len(others) > 1:
         msg = "the notice names several other doctors: say who continues with --by"
-        raise NoticeError(msg, field="by")
+        service = 'the notice names several other doctors: say who continues as "by"'
+        raise NoticeError(msg, field="by", service=service)
     return others[0]
 
 

@@ -10,20 +10,28 @@ beyond the first is what the register will be told unless the data changes befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 from adapter.domain.diamorphine import diamorphine_review
-from adapter.domain.forecast import Forecast, deadlines_ahead, newest_day, open_phase
+from adapter.domain.forecast import (
+    Forecast,
+    deadlines_ahead,
+    newest_day,
+    open_phase,
+    withholding_findings,
+)
 from adapter.domain.forecast_ledger import LedgerFacts, counted
+from adapter.domain.model import Doctor, Finding
 from adapter.domain.phases import derive_phases
 from adapter.domain.pipeline import Due, reports_due
 from adapter.fhir.assemble import Assembly
 from adapter.mappings import Mappings
 from adapter.services.derive import PracticeData, read_practice
 from adapter.services.forecast_ledger import ledger_facts
-from adapter.services.stored_practice import StoredPractice, stored_practice
+from adapter.services.stored_practice import StoredPractice, last_sync_engine, stored_practice
+from adapter.services.sync_state import engine_fingerprint
 from adapter.settings.practice import PracticeConfig
 from adapter.store.audit import Actor
 from adapter.store.workspace import Store, Workspace
@@ -62,20 +70,34 @@ def stored_forecast(
     # audited before anything is shown. The ledger is read in the same unit of work: what
     # sync will not make (a blanket deregistration, a handover received) is no deadline
     # (D-226).
-    stored, facts = store.read(lambda space: _stored_with_ledger(space, config, mappings))
+    stored, facts, engine = store.read(lambda space: _stored_with_ledger(space, config, mappings))
     walked = walk_forecast(stored.practice, as_of=as_of, days=days)
     found = counted(walked.forecast, walked.then, stored.pseudonyms, facts)
+    if engine not in (None, engine_fingerprint(config)):
+        found = replace(found, findings=[OTHER_CONFIG, *found.findings])
     found = found.renamed(stored.pseudonyms)
     details = {"as_of": as_of.isoformat(), "days": days, "open": len(found.open_phases)}
     store.run(actor, lambda space: space.audit.append(actor, "forecast.show", details=details))
     return found
 
 
+# The last sync's configuration is not kept, only its fingerprint (D-252): a forecast with
+# another one (no --config, another file, or an engine updated since) says so.
+OTHER_CONFIG = Finding(
+    "warning",
+    "INPUT",
+    "The practice configuration of this forecast is not the one of the last sync (no "
+    "--config given, another file, or an update since): the doctors' BtM numbers may "
+    "differ from what sync uses. Give the practice.toml the sync uses.",
+)
+
+
 def _stored_with_ledger(
     space: Workspace, config: PracticeConfig, mappings: Mappings
-) -> tuple[StoredPractice, LedgerFacts]:
+) -> tuple[StoredPractice, LedgerFacts, str | None]:
     stored = stored_practice(space, config, mappings)
-    return stored, ledger_facts(space, sorted(stored.pseudonyms.values()))
+    facts = ledger_facts(space, sorted(stored.pseudonyms.values()))
+    return stored, facts, last_sync_engine(space)
 
 
 def forecast_of(practice: PracticeData, *, as_of: date, days: int) -> Forecast:
@@ -108,10 +130,19 @@ def walk_forecast(practice: PracticeData, *, as_of: date, days: int) -> Walked:
         if now.state is not None and now.state.phase is not None:
             review = diamorphine_review(history, doctors, now.state.phase, as_of=as_of)
             due = review.due if review is not None else None
-            phases.append(open_phase(history.patient.key, now.state.phase, review_due=due))
+            withheld = _without_btm(doctors.get(now.state.phase.doctor or ""))
+            phases.append(
+                open_phase(history.patient.key, now.state.phase, review_due=due, withheld=withheld)
+            )
     due_now = reports_due(now_events, now_spans, doctors, as_of=as_of)
     due_then = reports_due(then_events, then_spans, doctors, as_of=until)
     deadlines = deadlines_ahead(due_now, due_then, as_of=as_of, until=until)
     phases.sort(key=lambda p: p.patient)
     newest = max((d for d in spoken if d is not None), default=None)
-    return Walked(Forecast(as_of, until, phases, deadlines, newest), due_then)
+    findings = withholding_findings(due_now, due_then)
+    return Walked(Forecast(as_of, until, phases, deadlines, newest, findings=findings), due_then)
+
+
+def _without_btm(doctor: Doctor | None) -> bool:
+    """Whether derive withholds the reports of a phase with this doctor (R-EP-1, R-DOC-1)."""
+    return doctor is None or doctor.btm_number is None

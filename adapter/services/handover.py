@@ -167,7 +167,7 @@ def _after_today(space: Workspace, day: date, what: str) -> str | None:
     if day <= today:
         return None
     return (
-        f"The {what} {day.isoformat()} (--on) lies after today ({today.isoformat()} in "
+        f"The {what} {day.isoformat()} lies after today ({today.isoformat()} in "
         "Berlin by this machine's clock); give a day that has come."
     )
 

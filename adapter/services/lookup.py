@@ -20,6 +20,8 @@ from adapter.store.workspace import Store, Workspace
 
 MIN_PURPOSE = 10  # characters: "duplicate" alone says too little
 MAX_PER_HOUR = 10
+LOOKUP = "lookup"  # counted against MAX_PER_HOUR
+REPEATED = "lookup.repeat"  # a kept letter's code again: audited, not counted (D-254)
 _CODE = re.compile(r"[A-ZÄÖÜß]{4}[FM][0-9]{3}")
 
 
@@ -78,20 +80,29 @@ def normal_code(code: str) -> str:
 
 
 def reidentify(
-    space: Workspace, actor: Actor, code: str, purpose: str, ticket: str | None
+    space: Workspace,
+    actor: Actor,
+    code: str,
+    purpose: str,
+    ticket: str | None,
+    *,
+    counted: bool = True,
 ) -> list[Match] | str:
     """The local patients of `code` (normal, `require_purpose` checked) in this unit of
     work, audited; a refusal (rate) as its sentence, audited too, for the caller to raise
-    once the unit of work is kept."""
-    recent = space.audit.count("lookup", actor, space.now - timedelta(hours=1))
-    if recent >= MAX_PER_HOUR:
+    once the unit of work is kept. `counted=False`: the same code looked up again for a
+    letter kept already, audited as `lookup.repeat`, which the hourly limit does not count
+    (D-254)."""
+    recent = space.audit.count(LOOKUP, actor, space.now - timedelta(hours=1))
+    if counted and recent >= MAX_PER_HOUR:
         space.audit.append(
             actor, "lookup.refused", purpose=purpose, ticket=ticket, details={"reason": "rate"}
         )
         return f"{actor.name} made {recent} lookups in the last hour; try again later"
     matches = _matches(space, code)
+    action = LOOKUP if counted else REPEATED
     space.audit.append(
-        actor, "lookup", purpose=purpose, ticket=ticket, details={"matches": len(matches)}
+        actor, action, purpose=purpose, ticket=ticket, details={"matches": len(matches)}
     )
     for match in matches:
         space.audit.append(

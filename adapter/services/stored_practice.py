@@ -56,3 +56,12 @@ def _practice_records(space: Workspace) -> PracticeRecords:
     if stored is None or stored[0] != PRACTICE_FORMAT:
         return PracticeRecords()  # nothing synced yet
     return load(PracticeState, stored[1]).records
+
+
+def last_sync_engine(space: Workspace) -> str | None:
+    """The engine fingerprint of the last sync (engine and practice configuration), or
+    None when nothing was synced: the configuration itself is not kept (D-252)."""
+    stored = space.facts.practice()
+    if stored is None or stored[0] != PRACTICE_FORMAT:
+        return None
+    return load(PracticeState, stored[1]).engine

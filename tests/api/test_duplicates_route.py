@@ -122,6 +122,15 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
             },
             "other_doctors[0].btm_number",
         ),
+        (  # D-254: the other doctor is the doctor written to
+            {
+                "other_doctors": [
+                    {"name": "x", "btm_number": FALKNER, "contact": "y", "first_use": "2025-01-01"}
+                ]
+            },
+            "other_doctors[0].btm_number",
+        ),
+        ({"doctor_btm_number": "1111111"}, "doctor_btm_number"),  # D-254: not in the ledger
     ],
     ids=[
         "code",
@@ -131,6 +140,8 @@ def test_import_and_resolve_on_sql(database: Database) -> None:
         "no-other",
         "other-fields",
         "other-btm",
+        "other-is-the-doctor",
+        "unknown-doctor",
     ],
 )
 def test_a_bad_notice_is_a_422_naming_the_field_and_nothing_is_looked_up(
@@ -150,13 +161,15 @@ def test_a_bad_notice_is_a_422_naming_the_field_and_nothing_is_looked_up(
 
 
 def test_no_local_patient_with_the_code_is_a_404(synced: Caller) -> None:
-    """Import and resolve both: not-found, the lookup audited all the same."""
+    """Import and resolve both: not-found, the lookup audited all the same (the second of
+    the letter kept at import as a repeat, D-254)."""
     client = _client(synced)
     answer = client.post("/duplicates", json=notice("ABCDM123", FALKNER))
     assert answer.status_code == 404 and answer.json()["issue"][0]["code"] == "not-found"
     body = {"notice": notice("ABCDM123", FALKNER), "continues": "different-people"}
     assert client.post("/duplicates/resolve", json=body).status_code == 404
-    assert len(_audit(synced.store, "lookup")) == 2
+    assert len(_audit(synced.store, "lookup")) == 1
+    assert len(_audit(synced.store, "lookup.repeat")) == 1
 
 
 def test_an_answer_the_use_case_refuses_is_a_422_naming_the_field(synced: Caller) -> None:
@@ -166,6 +179,12 @@ def test_an_answer_the_use_case_refuses_is_a_422_naming_the_field(synced: Caller
     body: dict[str, Any] = {"notice": notice(REUTER, FALKNER), "continues": "other"}
     answer = client.post("/duplicates/resolve", json=body)
     assert (answer.status_code, answer.json()["issue"][0]["expression"]) == (422, ["last_use"])
+    said = answer.json()["issue"][0]["diagnostics"]
+    assert '"last_use" goes with "continues": "other"' in said
+    assert "--" not in said  # worded by the JSON field, never a command-line flag (r1 11d)
+    future = body | {"last_use": "2999-01-01"}
+    said = client.post("/duplicates/resolve", json=future).json()["issue"][0]["diagnostics"]
+    assert said.startswith('"last_use" lies in the future') and "--" not in said
     body |= {"last_use": "2025-12-20", "by": "1111111"}
     answer = client.post("/duplicates/resolve", json=body)
     assert (answer.status_code, answer.json()["issue"][0]["expression"]) == (422, ["by"])

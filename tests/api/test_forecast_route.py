@@ -151,3 +151,19 @@ def test_a_tenant_sees_only_its_own_forecast(service: Service, role: Role) -> No
     alpha = client.get("/forecast", params=params, headers=service.auth("alpha", role)).json()
     beta = client.get("/forecast", params=params, headers=service.auth("beta", role)).json()
     assert alpha["open_phases"] and not beta["open_phases"] and not beta["deadlines"]
+
+
+def test_the_forecast_says_which_reports_are_withheld_for_want_of_a_btm_number() -> None:
+    """A tenant whose doctors lack their BtM numbers: `findings` carries derive's R-DOC-1
+    error and each open phase is `withheld` (D-252), as the OpenAPI model documents."""
+    store = make_twin()[0]
+    config = replace(load_config(CONFIG), doctors={})
+    run_sync(store, [DEMO], AS_OF, config=config)
+    answer = _client(caller_of(store, config)).get(
+        "/forecast", params={"as_of": "2025-12-20", "days": 30}
+    )
+    assert answer.status_code == 200, answer.text
+    document = ForecastOut.model_validate(answer.json())
+    assert {f.rule for f in document.findings} == {"R-DOC-1"}
+    assert all(p.withheld for p in document.open_phases)
+    assert "Patient/" not in answer.text

@@ -137,3 +137,32 @@ def test_the_warning_starts_after_the_longest_wait_the_rules_have(
     assert json.loads(out)["stale"] is stale
     _, text, _ = run([*args, "text"], capsys)
     assert text.startswith("Warning:") is stale
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_without_the_doctors_btm_numbers_the_phases_are_withheld_not_quiet(
+    form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --config: derive withholds every report (R-DOC-1), so the forecast gives the same
+    finding and counts those phases as withheld, never as "nothing due" (D-252)."""
+    args = ["forecast", str(DEMO), "--as-of", "2025-12-20", "--days", "30", "--format", form]
+    status, out, err = run(args, capsys)
+    assert (status, err) == (0, "")
+    if form == "text":
+        assert "Open phases whose reports are withheld (no BtM number, R-DOC-1): 6" in out
+        assert "error R-DOC-1: Practitioner/arzt-1 has no BtM number" in out
+        assert "Open phases with nothing due by 2026-01-19: 0" in out
+        return
+    document = json.loads(out)
+    assert {f["rule"] for f in document["findings"]} == {"R-DOC-1"}
+    assert all(f["severity"] == "error" for f in document["findings"])
+    assert all(p["withheld"] for p in document["open_phases"])
+
+
+def test_with_the_btm_numbers_nothing_is_withheld(capsys: pytest.CaptureFixture[str]) -> None:
+    """With the practice's config every doctor has a number: no finding, no withheld phase."""
+    status, out, _ = run([*DEMO_ARGS, "--format", "json"], capsys)
+    document = json.loads(out)
+    assert status == 0
+    assert document["findings"] == []
+    assert not any(p["withheld"] for p in document["open_phases"])

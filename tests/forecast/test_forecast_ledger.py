@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
 from adapter.domain.forecast import Forecast
 from adapter.export.forecast import forecast_text
 from adapter.mappings import load_mappings
 from adapter.services.bulk_reports import blanket_deregistration
+from adapter.services.duplicates import resolve
 from adapter.services.forecast import stored_forecast
 from adapter.services.reports import decide
 from adapter.settings.practice import load_config
@@ -75,3 +79,22 @@ def test_a_blanket_deregistration_settles_the_abmeldungen_it_ended() -> None:
 def test_a_blanket_deregistration_settles_the_abmeldungen_on_sql(database: Database) -> None:
     """The same through the SQL rows of the ledger."""
     _blanket_settles_falkner_s_abmeldungen(_synced(make_store(database.url)[0]))
+
+
+@pytest.mark.parametrize(
+    "last_use", [AS_OF, date(2025, 12, 20)], ids=["the-data-s-day", "an-earlier-day"]
+)
+def test_an_abmeldung_the_doctors_agreed_settles_the_data_s_abmeldung(last_use: date) -> None:
+    """A duplicate notice answered `--continues other` records an Abmeldung of origin
+    agreement; sync makes no 10-day Abmeldung of the data beside it (D-171), so the forecast
+    lists that under `settled`, naming the agreement, not as a deadline (D-253)."""
+    store = _synced(make_twin()[0])
+    other = OtherDoctor("Dr. Anna Beispiel", "7654321", "Hauptstr. 1, 10115 Berlin", AS_OF)
+    notice = DuplicateNotice("Az. 2026-0042", date(2026, 1, 2), FALKNER, REUTER, (other,))
+    done = resolve(store, ACTOR, notice, "other", today=date(2026, 1, 2), last_use=last_use)
+    found = _forecast(store)
+    assert REUTER not in _falkner(found)
+    [settled] = [s for s in found.settled if s.report.patient_code == REUTER]
+    assert "the doctors' agreement on a duplicate notice" in settled.why
+    assert f"report {done.ledger_id}" in settled.why
+    assert len(found.deadlines) == len(_forecast(_synced(make_twin()[0])).deadlines) - 1

@@ -5,6 +5,7 @@ holds a patient code in clear (R-CH-3)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,9 +42,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def register_sim(state: Path, log: Path, *options: str) -> Iterator[str]:
+def register_sim(
+    state: Path,
+    log: Path,
+    *options: str,
+    stop: signal.Signals = signal.SIGTERM,
+    ended: list[int] | None = None,
+) -> Iterator[str]:
     """`substreg register-sim --state STATE` in a child process, its output into `log`;
-    the endpoint once it answers."""
+    the endpoint once it answers. Stopped with `stop`; its exit status into `ended`."""
     port = free_port()
     argv = [sys.executable, "-m", "adapter.cli", "register-sim", "--state", str(state)]
     argv += ["--port", str(port), *options]
@@ -62,8 +69,10 @@ def register_sim(state: Path, log: Path, *options: str) -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        child.terminate()
-        child.wait(timeout=30)
+        child.send_signal(stop)
+        status = child.wait(timeout=30)
+        if ended is not None:
+            ended.append(status)
 
 
 def test_the_first_start_prints_the_fingerprint_it_serves_and_a_restart_keeps_it(
@@ -80,6 +89,22 @@ def test_the_first_start_prints_the_fingerprint_it_serves_and_a_restart_keeps_it
         pass
     assert log.read_text(encoding="utf-8").count(fingerprint) >= 4
     assert "(key and certificate kept)" in log.read_text(encoding="utf-8")
+
+
+def test_ctrl_c_stops_the_simulator_with_one_line_and_exit_0(tmp_path: Path) -> None:
+    """Ctrl-C is the simulator's normal end, as for `submit --worker`: one line saying it
+    stopped and where its state is kept, exit 0, never "the step under way was rolled
+    back" (D-205, D-255)."""
+    state, log, ended = tmp_path / "sim", tmp_path / "sim.log", []
+    with register_sim(state, log, stop=signal.SIGINT, ended=ended):
+        pass
+    said = log.read_text(encoding="utf-8")
+    assert ended == [0], said
+    assert (
+        f"substreg: stopped; the requests in hand were answered; the state is kept in {state}"
+        in said
+    )
+    assert "rolled back" not in said and "Traceback" not in said
 
 
 @pytest.mark.parametrize(

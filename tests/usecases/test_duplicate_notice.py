@@ -13,7 +13,9 @@ from adapter.crypto.envelope import open_envelope
 from adapter.domain.batch import batch_from_bytes
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
 from adapter.errors import NoticeAnswered, NoticeError
+from adapter.services.duplicate_letters import list_notices
 from adapter.services.duplicates import examine, resolve
+from adapter.services.lookup import MAX_PER_HOUR
 from adapter.services.reports import decide
 from adapter.services.submit import submit
 from adapter.settings.practice import load_config
@@ -215,3 +217,50 @@ def test_a_letter_dated_after_today_is_refused_before_the_lookup(synced: Store) 
     with pytest.raises(NoticeError, match="lies after today"):
         resolve(synced, ACTOR, later, "us", today=TODAY)
     assert _audit(synced, "lookup") == [] and ledger(synced) == before
+
+
+REFUSED_BEFORE_THE_LOOKUP = {
+    "last-use-to-come": {"last_use": TODAY + timedelta(days=1)},  # R-DATE-3
+    "unknown-mapping": {"last_use": date(2025, 12, 20), "mapping_id": "no-such-mapping"},
+    "unknown-by": {"last_use": date(2025, 12, 20), "continuing_btm": "1111111"},
+}
+
+
+@pytest.mark.parametrize(
+    "given", REFUSED_BEFORE_THE_LOOKUP.values(), ids=REFUSED_BEFORE_THE_LOOKUP.keys()
+)
+def test_what_the_command_line_says_wrong_spends_no_lookup(
+    synced: Store, given: dict[str, object]
+) -> None:
+    """D-254: a future last use, a mapping no patient has, an unknown continuing doctor are
+    refused before the audited lookup: no `lookup` entry, nothing kept or recorded."""
+    before = ledger(synced)
+    with pytest.raises(NoticeError):
+        resolve(synced, ACTOR, NOTICE, "other", today=TODAY, **given)  # type: ignore[arg-type]
+    assert _audit(synced, "lookup") == [] and ledger(synced) == before
+
+
+def test_a_kept_letter_looked_up_again_is_audited_but_not_counted(synced: Store) -> None:
+    """D-254: the first lookup of a letter counts against the hourly limit; importing it
+    again, an answer refused after the lookup (a last use before the first use) and the
+    corrected answer are each audited as `lookup.repeat`, and never hit the limit."""
+    examine(synced, ACTOR, NOTICE, "T-7", today=TODAY)
+    for _ in range(MAX_PER_HOUR + 1):
+        assert examine(synced, ACTOR, NOTICE, "T-7", today=TODAY).new is False
+    with pytest.raises(NoticeError, match="before the Anmeldung's first use"):
+        resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2024, 1, 1))
+    done = resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    assert done.ledger_id is not None
+    assert len(_audit(synced, "lookup")) == 1
+    assert len(_audit(synced, "lookup.repeat")) == MAX_PER_HOUR + 3
+
+
+def test_an_answer_refused_after_the_lookup_keeps_the_letter(synced: Store) -> None:
+    """D-254: the letter was looked up, so it is kept (open); the corrected answer then
+    spends no second lookup."""
+    with pytest.raises(NoticeError, match="before the Anmeldung's first use"):
+        resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2024, 1, 1))
+    assert [n.state for n in list_notices(synced)] == ["open"]
+    resolve(synced, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+    assert len(_audit(synced, "lookup")) == 1
+    assert len(_audit(synced, "lookup.repeat")) == 1
