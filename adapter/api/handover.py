@@ -73,6 +73,11 @@ class RegistrationOut(BaseModel):
     since: date
     substance: str
     state: str = Field(description="the Anmeldung's state at the sender")
+    unsent_abmeldung: date | None = Field(
+        None,
+        description="an Abmeldung recorded at the sender but not yet sent: the register "
+        "still holds the registration (D-256)",
+    )
 
 
 class ImportedOut(BaseModel):
@@ -157,7 +162,11 @@ def _registration(handover: Handover) -> RegistrationOut | None:
     if reg is None:
         return None
     return RegistrationOut(
-        doctor=doctor_label(reg.doctor), since=reg.since, substance=reg.substance, state=reg.state
+        doctor=doctor_label(reg.doctor),
+        since=reg.since,
+        substance=reg.substance,
+        state=reg.state,
+        unsent_abmeldung=reg.unsent_abmeldung,
     )
 
 

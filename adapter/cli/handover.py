@@ -165,9 +165,15 @@ def _register(handover: Handover) -> str:
         )
     if reg is None:
         return "Register status: no open registration.\n"
+    unsent = ""
+    if reg.unsent_abmeldung is not None:  # D-256: not at the register yet, so still open
+        unsent = (
+            f"; Abmeldung of {reg.unsent_abmeldung.isoformat()} recorded but not yet sent "
+            f"({reg.unsent_abmeldung_state}): the register still holds the registration"
+        )
     return (
         f"Register status: registered by {doctor_label(reg.doctor)} since "
-        f"{reg.since.isoformat()} ({reg.substance}; Anmeldung {reg.state}).\n"
+        f"{reg.since.isoformat()} ({reg.substance}; Anmeldung {reg.state}){unsent}.\n"
     )
 
 

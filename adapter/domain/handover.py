@@ -60,6 +60,10 @@ class Registration:
     since: _Day
     substance: str
     state: str  # the Anmeldung's ledger state
+    # An Abmeldung recorded here but not yet sent (pending, approved, queued): the register
+    # still holds the registration until it is sent (D-256), so it stays open; its day.
+    unsent_abmeldung: _Day | None = None
+    unsent_abmeldung_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +180,8 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
         )
         return (Step("R-EP-1", text, german),)
     until = substitute_until(handover.day)
-    steps = [
+    steps = list(_unsent_abmeldung(reg))
+    steps += [
         Step(
             "R-ABS-1",
             f"Continue as a substitute (Vertretung) up to {until.isoformat()}: no Anmeldung "
@@ -211,6 +216,26 @@ def next_steps(handover: Handover) -> tuple[Step, ...]:
         ),
     ]
     return tuple(steps)
+
+
+def _unsent_abmeldung(reg: Registration) -> tuple[Step, ...]:
+    """R-EP-5, D-256: an Abmeldung recorded but not yet sent leaves the registration open
+    at the register, so the receiver holds its Anmeldung back until it is sent."""
+    if reg.unsent_abmeldung is None:
+        return ()
+    day, state = reg.unsent_abmeldung, reg.unsent_abmeldung_state or "pending"
+    return (
+        Step(
+            "R-EP-5",
+            f"An Abmeldung of {day.isoformat()} is recorded but not yet sent ({state}): the "
+            "register still holds the registration; treat it as open and make no Anmeldung "
+            "until the Abmeldung is sent.",
+            f"Eine Abmeldung zum {day:%d.%m.%Y} ist erfasst, aber noch nicht gesendet "
+            f"({state}): das Register führt die Anmeldung weiter; sie gilt als offen, bis "
+            "die Abmeldung gesendet ist; bis dahin keine Anmeldung.",
+            day,
+        ),
+    )
 
 
 def doctor_label(doctor: RegisterDoctor) -> str:

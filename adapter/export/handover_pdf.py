@@ -102,6 +102,15 @@ def _status(h: Handover) -> list[tuple[str, str]]:
             ("Gemeldete Substanz", reg.substance),
             ("Stand der Anmeldung", _STATES.get(reg.state, reg.state)),
         ]
+    if reg is not None and reg.unsent_abmeldung is not None:  # D-256
+        state = reg.unsent_abmeldung_state or "pending"
+        rows.append(
+            (
+                "Abmeldung",
+                f"zum {_day(reg.unsent_abmeldung)} erfasst, noch nicht gesendet "
+                f"({_STATES.get(state, state)}): die Anmeldung gilt weiter als offen",
+            )
+        )
     if last is not None:
         rows += [
             ("Letzte Meldung", f"{_KINDS.get(last.kind, last.kind)} vom {_day(last.date)}"),

@@ -203,6 +203,15 @@ def _register_status(h: Handover, url: Any) -> JSON:
             _component("registered-substance", "Gemeldete Substanz", _text(reg.substance)),
             _component("anmeldung-state", "Stand der Anmeldung", _text(reg.state)),
         ]
+    if reg is not None and reg.unsent_abmeldung is not None:  # D-256
+        status["component"] += [
+            _component(
+                "unsent-abmeldung", "Abmeldung erfasst, nicht gesendet", _day(reg.unsent_abmeldung)
+            ),
+            _component(
+                "unsent-abmeldung-state", "Stand der Abmeldung", _text(reg.unsent_abmeldung_state)
+            ),
+        ]
     if reg is None and h.ended_by_blanket is not None:  # R-PAU-1, D-203
         status["component"] += [
             _component(

@@ -125,12 +125,15 @@ def _registration(status: JSON, by_url: dict[str, JSON]) -> Registration | None:
     values = _components(status)
     if not values.get("registered"):
         return None
+    unsent = values.get("unsent-abmeldung")  # D-256; absent in older documents
     return Registration(
         code=values["patient-code"],
         doctor=_doctor(by_url[status["performer"][0]["reference"]]),
         since=date.fromisoformat(values["registered-since"][:10]),
         substance=values["registered-substance"],
         state=values["anmeldung-state"],
+        unsent_abmeldung=date.fromisoformat(unsent[:10]) if unsent else None,
+        unsent_abmeldung_state=values.get("unsent-abmeldung-state"),
     )
 
 

@@ -206,7 +206,7 @@ def _handover(
 ) -> Handover:
     reports = status.reports_of(space, mapping.mapping_id)
     opened, ended = status.open_registration(reports, blankets_by_doctor(space))
-    registration = status.registration(opened)
+    registration = status.registration(opened, status.unsent_abmeldung(reports, opened))
     phase = state.walk.phase
     records = status.full_records(space, mapping, state.key)
     anmeldung = opened[1] if opened else None

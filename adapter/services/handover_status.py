@@ -43,12 +43,14 @@ def open_registration(
 ) -> tuple[tuple[Entry, Report] | None, Blanket | None]:
     """The Anmeldung no later Abmeldung ends (R-EP-5) and no blanket deregistration of its
     doctor ended (R-PAU-1, D-203): the registration the register holds; else None, with
-    the blanket deregistration that ended the last one, if one did."""
+    the blanket deregistration that ended the last one, if one did. Only an Abmeldung the
+    register has (sent or acknowledged) ends it (D-256): a pending, approved or queued one
+    is not there yet, a rejected or withdrawn one never (`reports_of` leaves those out)."""
     current = None
     for entry, report in sorted(reports, key=lambda er: (er[1].date, er[1].made_on)):
         if report.kind == "anmeldung":
             current = (entry, report)
-        elif report.kind == "abmeldung":
+        elif report.kind == "abmeldung" and entry.state in _SENT:
             current = None
     if current is None:
         return None, None
@@ -56,7 +58,24 @@ def open_registration(
     return (None, ended) if ended is not None else (current, None)
 
 
-def registration(found: tuple[Entry, Report] | None) -> Registration | None:
+def unsent_abmeldung(
+    reports: list[tuple[Entry, Report]], opened: tuple[Entry, Report] | None
+) -> tuple[Entry, Report] | None:
+    """The Abmeldung recorded after the open Anmeldung but not yet sent, if one is (D-256)."""
+    if opened is None:
+        return None
+    since = (opened[1].date, opened[1].made_on)
+    later = [
+        (e, r)
+        for e, r in reports
+        if r.kind == "abmeldung" and e.state not in _SENT and (r.date, r.made_on) >= since
+    ]
+    return min(later, key=lambda er: (er[1].date, er[1].made_on), default=None)
+
+
+def registration(
+    found: tuple[Entry, Report] | None, unsent: tuple[Entry, Report] | None = None
+) -> Registration | None:
     if found is None:
         return None
     entry, report = found
@@ -66,6 +85,8 @@ def registration(found: tuple[Entry, Report] | None) -> Registration | None:
         since=report.date,
         substance=report.substance or "",
         state=entry.state,
+        unsent_abmeldung=unsent[1].date if unsent else None,
+        unsent_abmeldung_state=unsent[0].state if unsent else None,
     )
 
 

@@ -170,3 +170,34 @@ def test_a_hold_past_day_30_is_an_error_naming_the_overdue_abmeldung(
     assert "2025-06-14 is day 31 of handover" in day31["message"]
     assert "Overdue: the sending doctor's Abmeldung" in day31["message"]
     assert f"substreg handover release {handover}" in day31["message"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_abmeldung_not_yet_sent_is_handed_over_as_an_open_registration(
+    two: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """Leipzig's episode ended on 2025-05-14 and its Abmeldung is recorded but pending: the
+    register still holds the registration, so the document states it open with the unsent
+    Abmeldung (D-256), and Dresden holds its own Anmeldung back (R-EP-5)."""
+    leipzig, dresden = two
+    at_a = fhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
+    at_b = fhir.Person("gef-0815", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
+    end = date(2025, 5, 14)
+    a = _treatment(tmp_path / "a-data", SOMMER, at_a, date(2025, 3, 3), end, end=end)
+    assert [r[0] for r in reports(leipzig.sync(a, "2025-05-15"))] == ["anmeldung", "abmeldung"]
+    out = leipzig.ok(
+        "handover", "export", "--patient", "Patient/p-4711", "--to", "JVA Dresden",
+        "--on", "2025-05-15", "--out", str(leipzig.root),
+    )  # fmt: skip
+    assert "no open registration" not in out
+    assert "Register status: registered by Heike Sommer, BtM 3810101 since 2025-03-03" in out
+    assert "Abmeldung of 2025-05-14 recorded but not yet sent (pending)" in out
+    assert "(Anmeldung, R-EP-1)" not in out
+    document, signer = leipzig.export("Patient/p-4711", "JVA Dresden", "2025-05-15")
+
+    b = _treatment(tmp_path / "b-data", ROTH, at_b, date(2025, 5, 15), date(2025, 5, 20))
+    _, imported = _import(dresden, document, signer)
+    assert "registered by Heike Sommer, BtM 3810101 since 2025-03-03" in imported
+    held = dresden.sync(b, "2025-05-20")
+    assert reports(held) == []
+    assert len(handover_findings(held)) == 1

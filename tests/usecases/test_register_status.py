@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapter.domain.duplicate_notice import DuplicateNotice, OtherDoctor
+from adapter.domain.handover import Handover, next_steps
 from adapter.domain.register_view import Blanket
 from adapter.errors import NoticeError
 from adapter.fhir.handover_reading import read_document
@@ -20,8 +21,9 @@ from adapter.services.reports import decide, list_reports
 from adapter.services.submit import submit
 from adapter.services.worker import deliver_due
 from adapter.settings.practice import load_config
-from adapter.store.workspace import Store
+from adapter.store.workspace import Store, Workspace
 from tests.cli_helpers import CONFIG, DEMO, REUTER
+from tests.handover.cases import fhir as hfhir
 from tests.storage import ACTOR
 from tests.submission.fakes import FakeRegister, FakeTransport
 from tests.submission.pki import SubmissionPki
@@ -124,3 +126,91 @@ def test_an_acknowledged_blanket_ends_what_the_acknowledged_anmeldung_opened(
     assert done.handover.ended_by_blanket == Blanket(BLANKET_DAY, "acknowledged")
     with pytest.raises(NoticeError, match="Pauschalabmeldung of 2025-12-31 \\(acknowledged\\)"):
         resolve(twin, ACTOR, NOTICE, "other", today=TODAY, last_use=date(2025, 12, 20))
+
+
+# -- an Abmeldung recorded but not yet sent (D-256) -------------------------------------
+
+_SOMMER = hfhir.Doctor("sommer", "3810101", "381010101", "Sommer", "Heike", "1968-02-14")
+_WINTER = hfhir.Person("p-4711", "Winter", "Marcel", "1988-06-21", "male", "W123456789")
+_FIRST, _END = date(2025, 3, 3), date(2025, 5, 14)
+
+
+def _ended(twin: Store, folder: Path) -> tuple[str, str]:
+    """Winter's treatment ended on 2025-05-14 and synced after: the Anmeldung moved to
+    acknowledged (the register holds it), the Abmeldung left pending. Their ledger ids."""
+    data = hfhir.write_export(
+        folder,
+        [
+            hfhir.practitioner(_SOMMER),
+            hfhir.patient(_WINTER),
+            hfhir.episode("eoc-1", _WINTER, _SOMMER, _FIRST, end=_END),
+            hfhir.request("mr-1", _WINTER, _SOMMER, _FIRST),
+            *hfhir.doses("ma", _WINTER, _SOMMER, links=("eoc-1", "mr-1"), days=(_FIRST, _END)),
+        ],
+    )
+    run_sync(twin, [data], date(2025, 5, 20))
+    ids = {held.report.kind: held.ledger_id for held in ledger(twin)}
+    assert sorted(ids) == ["abmeldung", "anmeldung"]
+    _move(twin, ids["anmeldung"], "approved", "queued", "sent", "acknowledged")
+    return ids["anmeldung"], ids["abmeldung"]
+
+
+def _move(store: Store, ledger_id: str, *states: str) -> None:
+    def move(space: Workspace) -> None:
+        for state in states:
+            space.ledger.move(ledger_id, state)
+
+    store.run(ACTOR, move)
+
+
+def _handed(twin: Store) -> Handover:
+    done = export_handover(
+        twin, ACTOR, "Patient/p-4711", receiver="JVA", sender=None, day=date(2025, 5, 20)
+    )
+    read = read_document(done.document).handover
+    assert read.registration == done.handover.registration  # the document carries it
+    return done.handover
+
+
+@pytest.mark.parametrize(
+    "moves", [(), ("approved",), ("approved", "queued")], ids=["pending", "approved", "queued"]
+)
+def test_an_unsent_abmeldung_leaves_the_registration_open(
+    twin: Store, tmp_path: Path, moves: tuple[str, ...]
+) -> None:
+    """D-256, R-EP-5: the register still holds the registration while its Abmeldung is not
+    sent; the document says the Abmeldung is recorded, and the receiver holds back."""
+    _, abmeldung = _ended(twin, tmp_path / "data")
+    _move(twin, abmeldung, *moves)
+    handover = _handed(twin)
+    reg = handover.registration
+    assert reg is not None and reg.state == "acknowledged" and reg.since == _FIRST
+    assert reg.unsent_abmeldung is not None and reg.unsent_abmeldung >= _END
+    assert reg.unsent_abmeldung_state == (moves[-1] if moves else "pending")
+    first = next_steps(handover)[0]
+    assert first.rule == "R-EP-5" and "not yet sent" in first.text
+    assert "R-EP-1" not in [step.rule for step in next_steps(handover)]
+
+
+@pytest.mark.parametrize("moves", [("sent",), ("sent", "acknowledged")], ids=["sent", "ack"])
+def test_a_sent_abmeldung_closes_the_registration(
+    twin: Store, tmp_path: Path, moves: tuple[str, ...]
+) -> None:
+    """D-256: once sent, the register has the Abmeldung: nothing open, the receiver
+    registers (R-EP-1)."""
+    _, abmeldung = _ended(twin, tmp_path / "data")
+    _move(twin, abmeldung, "approved", "queued", *moves)
+    handover = _handed(twin)
+    assert handover.registration is None
+    assert [step.rule for step in next_steps(handover)] == ["R-EP-1"]
+
+
+def test_a_rejected_abmeldung_leaves_the_registration_open_and_unended(
+    twin: Store, tmp_path: Path
+) -> None:
+    """D-256: a rejected (or withdrawn) Abmeldung never reaches the register: open, and
+    no Abmeldung is said to be on its way."""
+    _, abmeldung = _ended(twin, tmp_path / "data")
+    decide(twin, ACTOR, [abmeldung], "reject")
+    reg = _handed(twin).registration
+    assert reg is not None and reg.unsent_abmeldung is None
