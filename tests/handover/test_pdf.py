@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
+from datetime import date
 
 import pypdf
 import pytest
@@ -78,3 +79,16 @@ def test_without_an_open_phase_the_reach_says_what_is_known() -> None:
     ended = replace(HANDOVER, covered_until=None)
     text = " ".join(_text(handover_pdf(ended, next_steps(ended))).split())
     assert "nicht bekannt: keine offene Behandlungsphase (letzte Dosis am 30.12.2025)" in text
+
+
+def test_an_abmeldung_not_yet_sent_is_named_and_the_registration_stays_open() -> None:
+    """D-256: "Angemeldet ja", the Abmeldung recorded but not sent, and the R-EP-5 step."""
+    assert HANDOVER.registration is not None
+    reg = replace(
+        HANDOVER.registration, unsent_abmeldung=date(2026, 1, 12), unsent_abmeldung_state="pending"
+    )
+    handover = replace(HANDOVER, registration=reg)
+    text = re.sub(r"\s+", " ", _text(handover_pdf(handover, next_steps(handover))))
+    assert "Angemeldet ja" in text
+    assert "zum 12.01.2026 erfasst, noch nicht gesendet" in text
+    assert "R-EP-5" in text and "R-EP-1" not in text
