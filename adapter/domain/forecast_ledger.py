@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from adapter.domain.forecast import Deadline, Forecast, HandoverDue, Settled
-from adapter.domain.handover import Received, handover_decision, substitute_until
+from adapter.domain.handover import (
+    Received,
+    handover_decision,
+    return_contradicted,
+    substitute_until,
+)
 from adapter.domain.model import Report
 from adapter.domain.pipeline import Due
 from adapter.domain.reconcile import Desired, Reported, reconcile, report_slot
@@ -109,13 +114,41 @@ class _Ledger:
             if entry.origin == "agreement" and entry.at_register:  # the doctors' own, D-171
                 return self._agreed(deadline, subject)
             return None if entry.at_register else _decided(deadline, entry)
-        decision = handover_decision(report, {c: h.received for c, h in self.received.items()})
+        return self._handover(deadline, report, subject)
+
+    def _handover(self, deadline: Deadline, report: Report, subject: str) -> str | None:
+        """What a handover received here makes of the report sync would record (R-HO-1)."""
+        received = {c: h.received for c, h in self.received.items()}
+        if (withheld := self._contradicted(report, subject, received)) is not None:
+            return withheld
+        decision = handover_decision(report, received)
         if decision is None or report.patient_code is None:
             return None
         handover = self.received[report.patient_code]
         if decision == "hold":
             return _held(deadline, handover)
         return _waived(deadline, handover)
+
+    def _contradicted(
+        self, report: Report, subject: str, received: Mapping[str, Received]
+    ) -> str | None:
+        """D-258: sync withholds a stay whose Abmeldung lies after the day back of a return."""
+        if report.kind not in ("anmeldung", "abmeldung") or report.patient_code is None:
+            return None
+        stay = [r for r in self.planned.values() if r.patient_code == report.patient_code]
+        stay += [r.report for r in self.facts.reported if r.subject == subject and r.report]
+        abmeldung = return_contradicted(stay, received)
+        if abmeldung is None or abmeldung.doctor.btm_number != report.doctor.btm_number:
+            return None
+        if report.date > abmeldung.date:
+            return None
+        return (
+            f"withheld: handover {self.received[report.patient_code].handover_id} was "
+            f"returned on {received[report.patient_code].ended_on}, but the data has doses "
+            f"here after it up to the Abmeldung of {abmeldung.date.isoformat()} (R-HO-1, "
+            "D-258); sync reports an error and makes nothing of this stay until a person "
+            "decides"
+        )
 
     def _covered(self, deadline: Deadline, subject: str) -> str | None:
         """R-PAU-1: the Abmeldung a blanket deregistration of the doctor ended (D-166)."""

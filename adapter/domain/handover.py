@@ -11,7 +11,7 @@ Anmeldung under the same code is held back (R-EP-5, R-HO-1): `handover_decision`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -287,3 +287,43 @@ def handover_decision(report: Report, received: Mapping[str, Received]) -> Hando
     if found.state == "returned" and found.ended_on is not None:
         return "waive" if report.date <= found.ended_on else None
     return None
+
+
+def return_contradicted(
+    reports: Iterable[Report], received: Mapping[str, Received]
+) -> Report | None:
+    """The Abmeldung among one patient's reports here that contradicts a return, else None
+    (R-HO-1, R-ABS-1, R-ABS-3, D-258). A return waives the reports of a stay that ended by
+    the day back; an Abmeldung here dated after that day, ending a stay that began by it,
+    says doses were given here after the patient went back. Waiving the Anmeldung and
+    making the Abmeldung would leave the register a lone Abmeldung and an unregistered
+    stay of more than a substitution, so both wait for a person (never silent)."""
+    mine = list(reports)
+    for abmeldung in mine:
+        found = _returned(abmeldung, received)
+        if found is None or abmeldung.kind != "abmeldung" or found.ended_on is None:
+            continue
+        if abmeldung.date <= found.ended_on:
+            continue
+        began = [
+            r.date
+            for r in mine
+            if r.kind == "anmeldung"
+            and r.patient_code == abmeldung.patient_code
+            and r.doctor.btm_number == abmeldung.doctor.btm_number
+            and r.date <= abmeldung.date
+        ]
+        # No Anmeldung known: the stay began before anything here, so by the day back too.
+        if not began or max(began) <= found.ended_on:
+            return abmeldung
+    return None
+
+
+def _returned(report: Report, received: Mapping[str, Received]) -> Received | None:
+    """The returned handover stating the code of another doctor's report, else None."""
+    if report.patient_code is None:
+        return None
+    found = received.get(report.patient_code)
+    if found is None or found.state != "returned" or found.holder_btm == report.doctor.btm_number:
+        return None
+    return found

@@ -4,7 +4,9 @@ Abmeldung under a code another doctor holds open is held back with a finding, an
 patient is kept unresolved, so that every sync derives it afresh and the first one after
 `substreg handover release` records it;
 one of a stay the patient returned from within the substitute time is recorded as
-waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3)."""
+waived (rejected, never sent), so it is decided once (R-ABS-1, R-ABS-3); unless doses
+here after the day back contradict the return: then the stay's reports are withheld with
+an error until a person decides (D-258)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from adapter.domain.handover import HandoverState, Received, handover_decision, substitute_until
-from adapter.domain.model import Finding
+from adapter.domain.handover import (
+    HandoverState,
+    Received,
+    handover_decision,
+    return_contradicted,
+    substitute_until,
+)
+from adapter.domain.model import Finding, Report
 from adapter.domain.reconcile import Plan, Planned, Reported
 from adapter.services.handover_withdraw import held_by, sent_finding
 from adapter.store.handovers import Incoming
@@ -41,7 +49,14 @@ def apply_handovers(
             handover = newest[reported.code or ""]
             findings.append(sent_finding(reported, handover.handover_id, handover.doctor_btm))
             unresolved.add(reported.subject)
+    against = _against_return(plan.record, known, received)
     for planned in plan.record:
+        contradicting = against.get(planned.subject)
+        if contradicting is not None and _of_the_stay(planned.report, contradicting):
+            handover = newest[planned.report.patient_code or ""]
+            findings.append(_contradicted(planned, handover, contradicting))
+            unresolved.add(planned.subject)  # derived afresh until a person decides
+            continue
         decision = handover_decision(planned.report, received)
         if decision is None:
             record.append(planned)
@@ -63,6 +78,49 @@ def received_of(h: Incoming) -> Received:
     """What a handover received here decides with (`handover_decision`). A state this
     version does not know holds back, as an open one does (fail closed)."""
     return Received(h.code, h.doctor_btm, _STATES.get(h.state, "open"), h.released_on)
+
+
+def _against_return(
+    record: Sequence[Planned], known: Sequence[Reported], received: dict[str, Received]
+) -> dict[str, Report]:
+    """Each subject whose reports here (planned now, or in the ledger) contradict a return
+    (R-HO-1, D-258), with the Abmeldung that does."""
+    by_subject: dict[str, list[Report]] = {}
+    for planned in record:
+        by_subject.setdefault(planned.subject, []).append(planned.report)
+    for reported in known:
+        mine = reported.subject in by_subject and not reported.superseded
+        if mine and reported.report is not None:
+            by_subject[reported.subject].append(reported.report)
+    found = {s: return_contradicted(reports, received) for s, reports in by_subject.items()}
+    return {s: r for s, r in found.items() if r is not None}
+
+
+def _of_the_stay(report: Report, abmeldung: Report) -> bool:
+    """A report of the stay the contradicting Abmeldung ends: withheld with it (D-258)."""
+    return (
+        report.kind in ("anmeldung", "abmeldung")
+        and report.patient_code == abmeldung.patient_code
+        and report.doctor.btm_number == abmeldung.doctor.btm_number
+        and report.date <= abmeldung.date
+    )
+
+
+def _contradicted(planned: Planned, handover: Incoming, abmeldung: Report) -> Finding:
+    """Doses here after the day back: the return cannot stand as it is (D-258)."""
+    report = planned.report
+    message = (
+        f"{report.kind.capitalize()} of {report.date.isoformat()} by BtM "
+        f"{report.doctor.btm_number} withheld: handover {handover.handover_id} was returned "
+        f"on {handover.released_on}, but the data here has doses after that day up to the "
+        f"Abmeldung of {abmeldung.date.isoformat()} (R-HO-1, R-ABS-1, R-ABS-3). A return "
+        "only waives a stay that ended by the day back; nothing of this stay is waived or "
+        "reported until a person decides: if the patient stayed here, the stay was no "
+        "substitution — have the sending doctor's Abmeldung made, import their new handover "
+        "document and `substreg handover release` it (R-ABS-2, R-EP-2); if the patient did "
+        "go back that day, correct the doses here after it (or the return day)."
+    )
+    return Finding("error", "R-HO-1", message, report.sources)
 
 
 def _finding(planned: Planned, handover: Incoming, decision: str, as_of: date) -> Finding:

@@ -65,7 +65,7 @@ def test_the_registering_doctor_s_own_report_stays_due() -> None:
 
 def test_a_stay_the_patient_returned_from_is_waived_up_to_the_day_back() -> None:
     """R-ABS-3: returned on 05-22, the Abmeldung dated 05-20 is waived; one dated after the
-    day back is due as any other."""
+    day back, of the stay begun 05-15, contradicts the return: sync withholds it (D-258)."""
     returned = _handover("returned", D(2025, 5, 22))
     [settled] = counted(_forecast(ABM), _then(ANM, ABM), SUBJECTS, returned).settled
     assert "waived: the patient returned on 2025-05-22" in settled.why
@@ -74,7 +74,10 @@ def test_a_stay_the_patient_returned_from_is_waived_up_to_the_day_back() -> None
         report_id="abm-2",
     )  # fmt: skip
     found = counted(_forecast(later), _then(ANM, later), SUBJECTS, returned)
-    assert [d.report for d in found.deadlines] == [later] and found.settled == []
+    [withheld] = found.settled
+    assert found.deadlines == [] and withheld.report == later
+    assert "withheld: handover h-1 was returned on 2025-05-22" in withheld.why
+    assert "Abmeldung of 2025-05-25" in withheld.why
 
 
 def test_a_report_the_ledger_holds_as_waived_or_rejected_is_settled() -> None:

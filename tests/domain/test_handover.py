@@ -16,6 +16,7 @@ from adapter.domain.handover import (
     Registration,
     handover_decision,
     next_steps,
+    return_contradicted,
     substitute_until,
 )
 from adapter.domain.model import RegisterDoctor, Report
@@ -111,3 +112,47 @@ def test_a_handover_changes_nothing_after_thirty_days_in_the_domain() -> None:
     later = _handover(REGISTERED)
     assert next_steps(later) == next_steps(later)
     assert substitute_until(later.day) == later.day + timedelta(days=29)
+
+
+def _report(kind: str, day: date, doctor: RegisterDoctor = HOSPITAL) -> Report:
+    return replace(_anmeldung("THREM249", doctor, kind=kind), date=day, made_on=day)
+
+
+RETURNED = {"THREM249": Received("THREM249", "3990101", "returned", date(2026, 2, 3))}
+
+
+def test_doses_after_the_day_back_contradict_the_return() -> None:
+    """R-HO-1, D-258: a stay from 01-05 with its Abmeldung on 03-20 did not end by the day
+    back (02-03): the return does not waive it, the Abmeldung names the contradiction."""
+    anmeldung = _report("anmeldung", date(2026, 1, 5))
+    abmeldung = _report("abmeldung", date(2026, 3, 20))
+    assert return_contradicted([anmeldung, abmeldung], RETURNED) == abmeldung
+    assert return_contradicted([abmeldung], RETURNED) == abmeldung  # Anmeldung waived before
+
+
+def test_a_stay_ended_by_the_day_back_or_begun_after_it_stands() -> None:
+    """R-ABS-3: ended by the day back, the stay is waived; a stay begun after the day back
+    is a treatment of its own; the registering doctor's Abmeldung is theirs (D-258)."""
+    anmeldung = _report("anmeldung", date(2026, 1, 5))
+    ended = _report("abmeldung", date(2026, 2, 3))
+    assert return_contradicted([anmeldung, ended], RETURNED) is None
+    again = _report("anmeldung", date(2026, 3, 1))
+    later = _report("abmeldung", date(2026, 3, 20))
+    assert return_contradicted([anmeldung, ended, again, later], RETURNED) is None
+    holder = RegisterDoctor("3990101", "Falkner", None, None, None, None)
+    assert return_contradicted([_report("abmeldung", date(2026, 3, 20), holder)], RETURNED) is None
+    released = {"THREM249": Received("THREM249", "3990101", "released", date(2026, 2, 3))}
+    assert return_contradicted([anmeldung, later], released) is None
+
+
+@given(st.integers(min_value=0, max_value=29), st.integers(min_value=0, max_value=120))
+def test_an_abmeldung_after_the_day_back_always_contradicts(back: int, after: int) -> None:
+    """D-258: whatever the day back within the substitute time, an Abmeldung of a stay begun
+    by it and dated after it contradicts the return; one dated by it never does."""
+    start = date(2026, 1, 5)
+    day_back = start + timedelta(days=back)
+    received = {"THREM249": Received("THREM249", "3990101", "returned", day_back)}
+    end = day_back + timedelta(days=after)
+    reports = [_report("anmeldung", start), _report("abmeldung", end)]
+    expected = reports[1] if after > 0 else None
+    assert return_contradicted(reports, received) == expected

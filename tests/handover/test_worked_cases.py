@@ -4,7 +4,7 @@ on PostgreSQL too (R-HO-1, R-EP-5, R-ABS-1/2/3, R-EP-2)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,22 @@ def _treatment(
         *doses,
     ]
     return fhir.write_export(folder, resources)
+
+
+def _olga_to_hospital(
+    two: tuple[Site, Site], tmp_path: Path, first: date, day: date
+) -> tuple[fhir.Person, Path, str]:
+    """Olga Brandt, registered by Dr. Wolff's practice since `first`, handed to the hospital
+    on `day` and imported there: her person at the practice, its export, the handover id."""
+    practice, hospital = two
+    at_a = fhir.Person("p-olga", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
+    before = day - timedelta(days=1)
+    a = _treatment(tmp_path / "a-data", WOLFF, at_a, first, before)
+    registered = [("anmeldung", first.isoformat(), "3800101")]
+    assert reports(practice.sync(a, before.isoformat())) == registered
+    document, signer = practice.export("Patient/p-olga", "Klinikum St. Georg", day.isoformat())
+    handover, _ = _import(hospital, document, signer)
+    return at_a, a, handover
 
 
 def _import(receiver: Site, document: Path, signer: str) -> tuple[str, str]:
@@ -93,14 +109,9 @@ def test_practice_to_hospital_for_twelve_days_and_back_reports_nothing_new(
     The hospital is a substitute for 12 days (R-ABS-3): its reports are held, then waived
     on her return; the practice's onhold absence keeps its registration (no Abmeldung)."""
     practice, hospital = two
-    at_a = fhir.Person("p-olga", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
+    at_a, a, handover = _olga_to_hospital(two, tmp_path, date(2025, 4, 1), date(2025, 6, 10))
     at_b = fhir.Person("fall-2025-0610", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
-    a = _treatment(tmp_path / "a-data", WOLFF, at_a, date(2025, 4, 1), date(2025, 6, 9))
-    assert reports(practice.sync(a, "2025-06-09")) == [("anmeldung", "2025-04-01", "3800101")]
-    document, signer = practice.export("Patient/p-olga", "Klinikum St. Georg", "2025-06-10")
-
     b = _treatment(tmp_path / "b-data", KLINIK, at_b, date(2025, 6, 10), date(2025, 6, 21))
-    handover, _ = _import(hospital, document, signer)
     held = hospital.sync(b, "2025-06-12")
     assert reports(held) == []
     assert len(handover_findings(held)) == 1
@@ -201,3 +212,27 @@ def test_an_abmeldung_not_yet_sent_is_handed_over_as_an_open_registration(
     held = dresden.sync(b, "2025-05-20")
     assert reports(held) == []
     assert len(handover_findings(held)) == 1
+
+
+def test_a_return_with_doses_here_after_the_day_back_withholds_the_stay(
+    two: tuple[Site, Site], tmp_path: Path
+) -> None:
+    """Olga Brandt goes to hospital on 2026-01-05; the hospital records her return on 02-03,
+    but its data doses her every day up to 03-20. The return cannot waive a stay that did
+    not end by the day back, and a lone Abmeldung would name a registration this doctor
+    never made: both reports are withheld with an error until a person decides (R-HO-1,
+    R-ABS-1, R-ABS-3, D-258), and again on the next sync (never silent)."""
+    hospital = two[1]
+    _, _, handover = _olga_to_hospital(two, tmp_path, date(2025, 11, 3), date(2026, 1, 5))
+    at_b = fhir.Person("fall-2026-0105", "Brandt", "Olga", "1977-03-03", "female", "B987654321")
+    b = _treatment(tmp_path / "b-data", KLINIK, at_b, date(2026, 1, 5), date(2026, 3, 20))
+    hospital.ok("handover", "return", handover, "--on", "2026-02-03")
+    for as_of in ("2026-04-05", "2026-04-06"):
+        after = hospital.sync(b, as_of)
+        assert after["recorded"] == []
+        found = handover_findings(after)
+        assert {f["severity"] for f in found} == {"error"}
+        assert all(handover in f["message"] for f in found)
+        assert any("Abmeldung of 2026-03-20" in f["message"] for f in found)
+        assert any("handover release" in f["message"] for f in found)
+    assert "pending" not in hospital.ok("reports", "list", "--state", "pending")
